@@ -1,0 +1,337 @@
+//! Normal weather: each station's readings as a pure function of (station, unix time, seed). Diurnal
+//! temperature and humidity, sea-level pressure, afternoon wind, short showers shared by nearby
+//! stations, traffic-peaked PM2.5 with its US EPA AQI, and river stages near their base. Normal
+//! weather is built to stay below every threshold in the sample rules; only scenarios cross them.
+
+use std::f64::consts::TAU;
+
+use super::rng;
+use super::stations::{Station, StationKind};
+
+/// One value of one metric, unit as in the metric catalog.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub value: f64,
+}
+
+/// The readings `station` publishes at `unix_s` in normal weather, rounded as a real logger would.
+pub fn sample(station: &Station, unix_s: f64, seed: u64) -> Vec<Reading> {
+    let w = Weather::new(station, unix_s, seed);
+    let values = match station.kind {
+        StationKind::WaterLevel { base_m, .. } => vec![w.stage(base_m), w.rain_1h],
+        StationKind::Rain => vec![w.rain_1h, w.rain_24h()],
+        StationKind::AirQuality { pm25_base } => {
+            let pm25 = w.pm25(pm25_base);
+            vec![
+                pm25,
+                w.pm10(pm25),
+                aqi_from_pm25(pm25),
+                w.temperature(),
+                w.humidity(),
+            ]
+        }
+        StationKind::Weather => vec![
+            w.temperature(),
+            w.humidity(),
+            w.wind_speed(),
+            w.pressure(),
+            w.rain_1h,
+        ],
+    };
+    station
+        .kind
+        .metrics()
+        .iter()
+        .zip(values)
+        .map(|(m, v)| Reading {
+            name: m.name,
+            unit: m.unit,
+            value: round_for(m.name, v),
+        })
+        .collect()
+}
+
+/// US EPA AQI (2012 breakpoints, which the sample rules' 55.5 / 150.5 thresholds follow) from a
+/// PM2.5 concentration in ug/m3.
+pub fn aqi_from_pm25(pm25: f64) -> f64 {
+    const BREAKPOINTS: [(f64, f64, f64, f64); 7] = [
+        (0.0, 12.0, 0.0, 50.0),
+        (12.1, 35.4, 51.0, 100.0),
+        (35.5, 55.4, 101.0, 150.0),
+        (55.5, 150.4, 151.0, 200.0),
+        (150.5, 250.4, 201.0, 300.0),
+        (250.5, 350.4, 301.0, 400.0),
+        (350.5, 500.4, 401.0, 500.0),
+    ];
+    // EPA truncates the concentration to 0.1 before looking it up.
+    let c = (pm25.max(0.0) * 10.0).floor() / 10.0;
+    BREAKPOINTS
+        .iter()
+        .find(|(_, hi, _, _)| c <= *hi)
+        .map_or(500.0, |&(c_lo, c_hi, i_lo, i_hi)| {
+            ((i_hi - i_lo) / (c_hi - c_lo) * (c - c_lo) + i_lo).round()
+        })
+}
+
+/// Rounds a value to the resolution a field logger reports for that metric.
+pub fn round_for(metric: &str, value: f64) -> f64 {
+    let decimals = match metric {
+        "water_level" => 2,
+        "aqi" => 0,
+        _ => 1,
+    };
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
+/// Stream tags, so that each quantity wanders independently.
+const TEMPERATURE: u64 = 1;
+const TEMPERATURE_FAST: u64 = 2;
+const HUMIDITY: u64 = 3;
+const PRESSURE: u64 = 4;
+const WIND: u64 = 5;
+const GUST: u64 = 6;
+const PM: u64 = 7;
+const PM_FAST: u64 = 8;
+const PM_COARSE: u64 = 9;
+const STAGE: u64 = 10;
+const STAGE_FAST: u64 = 11;
+const RAIN_LOCAL: u64 = 12;
+
+/// Share of hours with a shower over a given ~25 km cell.
+const SHOWER_P: f64 = 0.07;
+/// Normal weather never reaches the 150 mm `rain-24h-extreme` rule.
+const RAIN_24H_CAP: f64 = 120.0;
+
+/// The weather at one station and instant; fields hold what several metrics share.
+struct Weather<'a> {
+    station: &'a Station,
+    seed: u64,
+    t: f64,
+    /// Per-station noise stream.
+    own: u64,
+    /// Shower cell: stations within the same quarter degree get the same showers.
+    cell: u64,
+    /// Local solar-ish hour, UTC+7.
+    hour: f64,
+    rain_1h: f64,
+}
+
+impl<'a> Weather<'a> {
+    fn new(station: &'a Station, t: f64, seed: u64) -> Self {
+        let own = rng::hash(&[seed, rng::hash_str(station.key)]);
+        let cell = rng::hash(&[
+            seed,
+            (station.lat * 4.0).floor() as i64 as u64,
+            (station.lon * 4.0).floor() as i64 as u64,
+        ]);
+        let mut w = Weather {
+            station,
+            seed,
+            t,
+            own,
+            cell,
+            hour: (t / 3600.0 + 7.0).rem_euclid(24.0),
+            rain_1h: 0.0,
+        };
+        let (hour, frac) = w.hour_index();
+        w.rain_1h = w.hour_rain(hour) * frac + w.hour_rain(hour - 1) * (1.0 - frac);
+        w
+    }
+
+    fn noise(&self, tag: u64, period_s: f64) -> f64 {
+        rng::smooth(rng::hash(&[self.own, tag]), self.t, period_s)
+    }
+
+    fn hour_index(&self) -> (i64, f64) {
+        let h = self.t / 3600.0;
+        (h.floor() as i64, h - h.floor())
+    }
+
+    /// Rain (mm) that fell at this station during clock hour `hour` since the epoch.
+    fn hour_rain(&self, hour: i64) -> f64 {
+        let u = rng::unit(&[self.cell, hour as u64]);
+        if u >= SHOWER_P {
+            return 0.0;
+        }
+        let strength = u / SHOWER_P;
+        let local = 0.7 + 0.6 * rng::unit(&[self.own, RAIN_LOCAL, hour as u64]);
+        (0.3 + 11.0 * strength * strength) * local
+    }
+
+    fn rain_24h(&self) -> f64 {
+        let (hour, frac) = self.hour_index();
+        let whole: f64 = (1..24).map(|k| self.hour_rain(hour - k)).sum();
+        let edges = self.hour_rain(hour) * frac + self.hour_rain(hour - 24) * (1.0 - frac);
+        (whole + edges).min(RAIN_24H_CAP)
+    }
+
+    /// 1 at 14:30 local, -1 at 02:30.
+    fn diurnal(&self) -> f64 {
+        (TAU * (self.hour - 14.5) / 24.0).cos()
+    }
+
+    fn temperature(&self) -> f64 {
+        26.0 + 6.0 * self.diurnal() - 0.0065 * (self.station.elevation_m - 250.0)
+            + 0.8 * self.noise(TEMPERATURE, 5400.0)
+            + 0.3 * self.noise(TEMPERATURE_FAST, 600.0)
+            - 0.15 * self.rain_1h.min(20.0)
+    }
+
+    fn humidity(&self) -> f64 {
+        let rh = 76.0 - 16.0 * self.diurnal()
+            + 4.0 * self.noise(HUMIDITY, 3600.0)
+            + (4.0 * self.rain_1h).min(20.0);
+        rh.clamp(20.0, 100.0)
+    }
+
+    /// Reduced to mean sea level, as weather services report it: a semi-diurnal tide plus a
+    /// province-wide synoptic drift.
+    fn pressure(&self) -> f64 {
+        let tide = 1.5 * (TAU * (self.hour - 10.0) / 12.0).cos();
+        let synoptic = 3.0 * rng::smooth(rng::hash(&[self.seed, PRESSURE]), self.t, 6.0 * 3600.0);
+        1006.5 + tide + synoptic + 0.3 * self.noise(PRESSURE, 900.0)
+    }
+
+    fn wind_speed(&self) -> f64 {
+        let afternoon = (TAU * (self.hour - 15.0) / 24.0).cos().max(0.0);
+        let exposed = if self.station.elevation_m > 1000.0 {
+            1.5
+        } else {
+            0.0
+        };
+        let v = 0.8
+            + 2.5 * afternoon
+            + exposed
+            + 0.6 * (self.noise(WIND, 1200.0) + 1.0)
+            + 0.4 * (self.noise(GUST, 20.0) + 1.0);
+        v.clamp(0.0, 8.0)
+    }
+
+    fn pm25(&self, base: f64) -> f64 {
+        let traffic = 1.0 + 0.55 * peak(self.hour, 7.5, 1.3) + 0.75 * peak(self.hour, 18.75, 1.6);
+        let wander = 1.0 + 0.12 * self.noise(PM, 900.0) + 0.05 * self.noise(PM_FAST, 60.0);
+        let washout = 1.0 - (self.rain_1h / 20.0).min(0.4);
+        (base * traffic * wander * washout).clamp(8.0, 45.0)
+    }
+
+    fn pm10(&self, pm25: f64) -> f64 {
+        pm25 * (1.55 + 0.2 * self.noise(PM_COARSE, 1800.0)) + 3.0
+    }
+
+    fn stage(&self, base_m: f64) -> f64 {
+        base_m
+            + 0.08 * self.noise(STAGE, 7200.0)
+            + 0.02 * self.noise(STAGE_FAST, 120.0)
+            + 0.004 * self.rain_24h()
+    }
+}
+
+/// A daily bump centred on `centre_h` (local hours), wrapping around midnight.
+fn peak(hour: f64, centre_h: f64, width_h: f64) -> f64 {
+    let d = (hour - centre_h + 12.0).rem_euclid(24.0) - 12.0;
+    (-(d * d) / (2.0 * width_h * width_h)).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::province::stations::stations;
+
+    /// 2024-11-22 00:00 +07:00.
+    const DAY_START: f64 = 1_732_208_400.0;
+
+    fn range(metric: &str) -> (f64, f64) {
+        match metric {
+            "water_level" => (0.5, 4.0),
+            "rain_1h" => (0.0, 20.0),
+            "rain_24h" => (0.0, RAIN_24H_CAP),
+            "pm2_5" => (5.0, 50.0),
+            "pm10" => (5.0, 120.0),
+            "aqi" => (0.0, 150.0),
+            "temperature" => (5.0, 36.0),
+            "humidity" => (0.0, 100.0),
+            "wind_speed" => (0.0, 8.0),
+            "pressure" => (995.0, 1015.0),
+            other => panic!("unexpected metric {other}"),
+        }
+    }
+
+    #[test]
+    fn a_simulated_day_stays_in_physical_ranges_for_every_station() {
+        for seed in [0, 1, 0xC0FFEE] {
+            for station in stations() {
+                for step in 0..(24 * 12) {
+                    let t = DAY_START + f64::from(step) * 300.0;
+                    let readings = sample(&station, t, seed);
+                    assert_eq!(readings.len(), station.kind.metrics().len());
+                    for r in readings {
+                        let (lo, hi) = range(r.name);
+                        assert!(
+                            r.value.is_finite() && (lo..=hi).contains(&r.value),
+                            "{} {} = {} at {t}",
+                            station.key,
+                            r.name,
+                            r.value
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn temperature_follows_the_sun() {
+        let all = stations();
+        let city = all.iter().find(|s| s.key == "cb-wx-tpcb-01");
+        let Some(city) = city else {
+            panic!("no city weather station")
+        };
+        let at = |hour: f64| {
+            let r = sample(city, DAY_START + hour * 3600.0, 5);
+            (r[0].value, r[1].value)
+        };
+        let (t_dawn, rh_dawn) = at(3.0);
+        let (t_noon, rh_noon) = at(14.5);
+        assert!(t_noon > t_dawn + 6.0, "{t_dawn} -> {t_noon}");
+        assert!(rh_noon < rh_dawn, "{rh_dawn} -> {rh_noon}");
+    }
+
+    #[test]
+    fn same_seed_same_values_other_seed_other_values() {
+        let all = stations();
+        let t = DAY_START + 12_345.6;
+        let a: Vec<_> = all.iter().map(|s| sample(s, t, 9)).collect();
+        let b: Vec<_> = all.iter().map(|s| sample(s, t, 9)).collect();
+        let c: Vec<_> = all.iter().map(|s| sample(s, t, 10)).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn it_rains_sometimes_but_not_always() {
+        let all = stations();
+        let gauges: Vec<_> = all.iter().filter(|s| s.kind == StationKind::Rain).collect();
+        let (mut wet, mut total) = (0, 0);
+        for g in &gauges {
+            for step in 0..(7 * 24) {
+                let r = sample(g, DAY_START + f64::from(step) * 3600.0, 3);
+                total += 1;
+                wet += usize::from(r[0].value > 0.0);
+            }
+        }
+        assert!(wet > 0 && wet * 4 < total, "{wet} wet of {total}");
+    }
+
+    #[test]
+    fn aqi_follows_epa_breakpoints() {
+        assert_eq!(aqi_from_pm25(0.0), 0.0);
+        assert_eq!(aqi_from_pm25(12.0), 50.0);
+        assert_eq!(aqi_from_pm25(35.4), 100.0);
+        assert_eq!(aqi_from_pm25(55.5), 151.0);
+        assert_eq!(aqi_from_pm25(150.5), 201.0);
+        assert_eq!(aqi_from_pm25(900.0), 500.0);
+    }
+}

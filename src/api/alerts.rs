@@ -1,0 +1,71 @@
+//! Alerts and dead letters.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+
+use super::auth::Authed;
+use super::error::ErrorBody;
+use super::{ApiError, AppState};
+use crate::storage::{Alert, AlertQuery, AlertState, DeadLetter};
+
+fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| ApiError::bad_field("limit", format!("must be 1..{max}"))),
+    }
+}
+
+/// Alerts, newest first; `state=open` for the ones still open.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", security(("bearer" = [])),
+    params(
+        ("state" = Option<String>, Query, description = "open | resolved (default: all)"),
+        ("device" = Option<String>, Query, description = "only this device"),
+        ("limit" = Option<u32>, Query, description = "default 500, max 10000"),
+    ),
+    responses((status = 200, body = [Alert]), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    _: Authed,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<Alert>>, ApiError> {
+    let alert_state = match q.get("state").map(String::as_str) {
+        None | Some("all") => None,
+        Some(s) => Some(AlertState::parse(s).ok_or_else(|| ApiError::bad_field("state", "must be open, resolved or all"))?),
+    };
+    let query = AlertQuery { state: alert_state, device: q.get("device").cloned(), limit: limit(&q, 500, 10_000)? };
+    Ok(Json(state.store.alerts(query).await?))
+}
+
+/// One alert.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "alert id")),
+    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)))]
+pub async fn get(_: Authed, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Alert>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::bad_field("id", "alert ids are integers"))?;
+    state.store.alert(id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("no alert {id}")))
+}
+
+/// Refused messages and records, newest first, with the reason.
+#[utoipa::path(get, path = "/api/v1/dead-letters", tag = "ingest", security(("bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "default 100, max 10000"),
+        ("before" = Option<i64>, Query, description = "only ids below this (paging)"),
+    ),
+    responses((status = 200, body = [DeadLetter]), (status = 400, body = ErrorBody)))]
+pub async fn dead_letters(
+    _: Authed,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+    let before = q
+        .get("before")
+        .map(|s| s.parse::<i64>().map_err(|_| ApiError::bad_field("before", "must be an integer id")))
+        .transpose()?;
+    Ok(Json(state.store.dead_letters(limit(&q, 100, 10_000)?, before).await?))
+}

@@ -1,0 +1,153 @@
+//! Devices and their readings.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
+use serde::Serialize;
+
+use super::auth::Authed;
+use super::error::ErrorBody;
+use super::{ApiError, AppState};
+use crate::storage::{Device, DevicePatch, Point, ReadingsQuery};
+use crate::timefmt::{now_ms, parse_rfc3339};
+
+const DEFAULT_SPAN_MS: i64 = 24 * 3600 * 1000;
+const MAX_POINTS: u32 = 100_000;
+
+fn valid_key(device: &str) -> Result<(), ApiError> {
+    if is_valid_device_key(device) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_field("device", "device keys match [A-Za-z0-9._-]{1,64}"))
+    }
+}
+
+/// All devices with location, online state, last seen and latest values.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
+    responses((status = 200, body = [Device]), (status = 401, body = ErrorBody)))]
+pub async fn list(_: Authed, State(state): State<AppState>) -> Result<Json<Vec<Device>>, ApiError> {
+    Ok(Json(state.store.devices().await?))
+}
+
+/// One device.
+#[utoipa::path(get, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
+    params(("device" = String, Path, description = "device key")),
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
+pub async fn get(_: Authed, State(state): State<AppState>, Path(device): Path<String>) -> Result<Json<Device>, ApiError> {
+    valid_key(&device)?;
+    state.store.device(&device).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))
+}
+
+/// Edit a device: name, position, and `registered: true` to confirm a self-registered device.
+#[utoipa::path(patch, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
+    params(("device" = String, Path, description = "device key")), request_body = DevicePatch,
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn patch(
+    user: Authed,
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    body: Result<Json<DevicePatch>, JsonRejection>,
+) -> Result<Json<Device>, ApiError> {
+    valid_key(&device)?;
+    let Json(patch) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    if patch.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
+        return Err(ApiError::bad_field("lat", "latitude must be within -90..90"));
+    }
+    if patch.lon.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+        return Err(ApiError::bad_field("lon", "longitude must be within -180..180"));
+    }
+    if patch.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::bad_field("name", "at most 200 characters"));
+    }
+    let (lat, lon) = (patch.lat, patch.lon);
+    let updated = state.store.update_device(&device, patch).await?;
+    let d = updated.ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))?;
+    if lat.is_some() || lon.is_some() {
+        state.live.directory.locate(&[(device.clone(), lat, lon)]);
+    }
+    tracing::info!(user = %user.username, device = %device, "device updated");
+    Ok(Json(d))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readings {
+    pub device: String,
+    pub metric: String,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub from: i64,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub to: i64,
+    /// Bucket width in seconds when aggregated.
+    pub step_seconds: Option<f64>,
+    pub points: Vec<Point>,
+}
+
+fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    q.get(name)
+        .map(|s| parse_rfc3339(s).ok_or_else(|| ApiError::bad_field(name, format!("{s:?} is not an RFC 3339 time"))))
+        .transpose()
+}
+
+/// Readings of one metric in `[from, to)`; with `step`, min/avg/max/count per bucket.
+#[utoipa::path(get, path = "/api/v1/devices/{device}/readings", tag = "devices", security(("bearer" = [])),
+    params(
+        ("device" = String, Path, description = "device key"),
+        ("metric" = String, Query, description = "metric name"),
+        ("from" = Option<String>, Query, description = "RFC 3339; default: `to` minus 24 h"),
+        ("to" = Option<String>, Query, description = "RFC 3339; default: now"),
+        ("step" = Option<String>, Query, description = "bucket width, e.g. 60s, 5m, 1h"),
+        ("limit" = Option<u32>, Query, description = "most points returned (default and max 100000)"),
+    ),
+    responses((status = 200, body = Readings), (status = 400, body = ErrorBody)))]
+pub async fn readings(
+    _: Authed,
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Readings>, ApiError> {
+    valid_key(&device)?;
+    let metric = q.get("metric").ok_or_else(|| ApiError::bad_field("metric", "required"))?;
+    if !is_valid_metric_name(metric) {
+        return Err(ApiError::bad_field("metric", "metric names match [A-Za-z0-9._-]{1,64}"));
+    }
+    let to = time_param(&q, "to")?.unwrap_or_else(now_ms);
+    let from = time_param(&q, "from")?.unwrap_or(to - DEFAULT_SPAN_MS);
+    if from >= to {
+        return Err(ApiError::bad_field("from", "must be before `to`"));
+    }
+    let step_ms = match q.get("step") {
+        None => None,
+        Some(s) => {
+            let d = humantime::parse_duration(s)
+                .map_err(|e| ApiError::bad_field("step", format!("{s:?} is not a duration like 60s: {e}")))?;
+            let ms = d.as_millis() as i64;
+            if ms < 1000 {
+                return Err(ApiError::bad_field("step", "must be at least 1s"));
+            }
+            Some(ms)
+        }
+    };
+    let limit = match q.get("limit") {
+        None => MAX_POINTS,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=MAX_POINTS).contains(l))
+            .ok_or_else(|| ApiError::bad_field("limit", format!("must be 1..{MAX_POINTS}")))?,
+    };
+    let query = ReadingsQuery { device: device.clone(), metric: metric.clone(), from_ms: from, to_ms: to, step_ms, limit };
+    let points = state.store.readings(query).await?;
+    Ok(Json(Readings {
+        device,
+        metric: metric.clone(),
+        from,
+        to,
+        step_seconds: step_ms.map(|s| s as f64 / 1000.0),
+        points,
+    }))
+}

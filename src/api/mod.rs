@@ -1,0 +1,160 @@
+//! The HTTP API (`/api/v1`, JSON), `/healthz`, `/metrics`, `/ws`, and the OpenAPI document that
+//! utoipa generates from the handlers below.
+//!
+//! Every route but `/healthz` and the login requires a session (bearer token or cookie);
+//! `/metrics` may be opened for a scraper on a trusted network by configuration. Errors are JSON
+//! naming the field at fault ([`error::ApiError`]).
+
+pub mod alerts;
+pub mod auth;
+pub mod devices;
+pub mod error;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::ApiError;
+
+use crate::engine::RuleSet;
+use crate::health::Health;
+use crate::storage::Store;
+use crate::ws::LiveFeed;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub live: LiveFeed,
+    pub health: Arc<Health>,
+    pub metrics: PrometheusHandle,
+    pub rules: Arc<ArcSwap<RuleSet>>,
+    pub metrics_public: bool,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "iochub", description = "IoT and camera telemetry hub for an Intelligent Operations Center"),
+    modifiers(&BearerAuth),
+    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::get, devices::patch))
+        .routes(routes!(devices::readings))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::get))
+        .routes(routes!(alerts::dead_letters))
+        .routes(routes!(rules))
+        .routes(routes!(healthz))
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    api.route("/api/v1/openapi.json", get(move || {
+        let doc = doc.clone();
+        async move { Json(doc.as_ref().clone()) }
+    }))
+    .route("/metrics", get(metrics))
+    .route("/ws", get(ws))
+    .fallback(|| async { ApiError::not_found("no such route") })
+    .with_state(state)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthReport {
+    /// `ok` or `degraded`
+    pub status: &'static str,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    pub component: String,
+    pub reason: String,
+}
+
+/// Liveness and readiness: 200 when healthy, 503 with the reasons when degraded.
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    responses((status = 200, body = HealthReport), (status = 503, body = HealthReport)))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let problems: Vec<Problem> =
+        state.health.problems().into_iter().map(|(component, reason)| Problem { component, reason }).collect();
+    let (code, status) = if problems.is_empty() { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "degraded") };
+    (code, Json(HealthReport { status, problems })).into_response()
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if !state.metrics_public {
+        auth::authenticate(&state, &headers).await?;
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RuleView {
+    pub id: String,
+    pub metric: String,
+    pub op: String,
+    pub value: f64,
+    pub clear: Option<f64>,
+    pub severity: String,
+    pub for_seconds: f64,
+    pub devices: Option<Vec<String>>,
+}
+
+/// The active rule set (after the latest successful reload).
+#[utoipa::path(get, path = "/api/v1/rules", tag = "system", security(("bearer" = [])),
+    responses((status = 200, body = [RuleView])))]
+pub async fn rules(_: auth::Authed, State(state): State<AppState>) -> Json<Vec<RuleView>> {
+    let rs = state.rules.load();
+    Json(
+        rs.rules
+            .iter()
+            .map(|r| RuleView {
+                id: r.id.to_string(),
+                metric: r.metric.clone(),
+                op: r.op.as_str().to_owned(),
+                value: r.value,
+                clear: r.clear,
+                severity: r.severity.as_str().to_owned(),
+                for_seconds: r.for_ms as f64 / 1000.0,
+                devices: r.devices.as_ref().map(|d| {
+                    let mut v: Vec<_> = d.iter().cloned().collect();
+                    v.sort();
+                    v
+                }),
+            })
+            .collect(),
+    )
+}
+
+async fn ws(_: auth::Authed, State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(move |socket| crate::ws::client::serve(socket, state.live.clone()))
+}

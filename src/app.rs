@@ -1,0 +1,188 @@
+//! Wires the pipeline — the one place that knows the whole graph — and shuts it down in order:
+//! stop taking input (simulator, HTTP, MQTT) -> shards drain -> batcher and alert manager flush
+//! -> the last acks go out -> disconnect.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use iochub_devices::{Catalog, Limits};
+use tokio::sync::{mpsc, watch};
+use tracing::info;
+
+use crate::api::{self, AppState};
+use crate::config::HubConfig;
+use crate::engine::shard::Shard;
+use crate::engine::{Router, RuleSet, Work};
+use crate::health::Health;
+use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
+use crate::storage::sqlite::SqliteStore;
+use crate::storage::{Store, StoreError, batcher};
+use crate::ws::{Directory, LiveFeed};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Rules(#[from] crate::engine::RuleError),
+    #[error(transparent)]
+    Broker(#[from] crate::broker::BrokerError),
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::mqtt::IngestError),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
+    #[error("cannot listen for HTTP on {addr}: {reason}")]
+    Http { addr: std::net::SocketAddr, reason: String },
+    #[error("database_url is set, but the PostgreSQL backend is not part of this build yet; unset it to use SQLite")]
+    PostgresUnavailable,
+}
+
+const SHARD_QUEUE: usize = 256;
+const STORE_QUEUE: usize = 1024;
+const ALERT_QUEUE: usize = 4096;
+
+/// Runs the hub until `stop` resolves.
+pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), AppError> {
+    if cfg.database_url.is_some() {
+        return Err(AppError::PostgresUnavailable);
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cfg.data_dir)?);
+    let rule_set = RuleSet::load(&cfg.rules)?;
+    crate::metrics::rules_reloaded(true, rule_set.len());
+    let rules = Arc::new(ArcSwap::from_pointee(rule_set));
+    let metrics = crate::metrics::install();
+    let health = Arc::new(Health::default());
+    let admin_password = crate::accounts::ensure_admin(
+        store.as_ref(),
+        std::env::var("IOCHUB_ADMIN_PASSWORD").ok(),
+    )
+    .await?;
+
+    let directory = Arc::new(Directory::default());
+    let known: Vec<_> = store.devices().await?.into_iter().map(|d| (d.key, d.lat, d.lon)).collect();
+    directory.locate(&known);
+    let live = LiveFeed::new(directory.clone());
+    let (shutdown_tx, shutdown) = watch::channel(false);
+
+    // storage and alerts
+    let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
+    let (done_tx, done_rx) = mpsc::channel(STORE_QUEUE);
+    let on_commit = {
+        let directory = directory.clone();
+        move |o: &crate::storage::WriteOutcome| directory.locate(&o.located)
+    };
+    let batcher = tokio::spawn(batcher::run(store.clone(), store_rx, done_tx, on_commit, health.clone()));
+    let (alert_tx, alert_rx) = mpsc::channel(ALERT_QUEUE);
+    let alert_manager = tokio::spawn(crate::alerts::run(store.clone(), alert_rx, live.clone(), health.clone()));
+
+    // engine
+    let mut shard_txs = Vec::with_capacity(cfg.shards);
+    for index in 0..cfg.shards {
+        let (tx, rx) = mpsc::channel(SHARD_QUEUE);
+        shard_txs.push(tx);
+        let shard = Shard { index, rules: rules.clone(), alerts: alert_tx.clone(), store: store_tx.clone(), live: live.clone() };
+        tokio::spawn(shard.run(rx));
+    }
+    drop(alert_tx);
+    let router = Router::new(shard_txs);
+    for (device, rule) in crate::alerts::open_pairs(store.as_ref()).await? {
+        let _ = router.send(router.shard_of(&device), None, Work::Seed { device, rule }).await;
+    }
+    tokio::spawn(crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), shutdown.clone()));
+
+    // MQTT
+    let mqtt_url = match &cfg.mqtt_url {
+        Some(url) => url.clone(),
+        None => {
+            crate::broker::start(cfg.mqtt_listen)?;
+            format!("mqtt://{}", cfg.mqtt_listen)
+        }
+    };
+    let settings = MqttSettings {
+        url: mqtt_url.clone(),
+        client_id: cfg.mqtt_client_id.clone(),
+        clean_session: false,
+        max_packet_bytes: crate::broker::MAX_PAYLOAD_BYTES,
+    };
+    let pipeline = Pipeline {
+        router,
+        store: store_tx,
+        done: done_rx,
+        limits: Limits::default(),
+        catalog: Catalog::builtin(),
+        health: health.clone(),
+    };
+    let ingest = tokio::spawn(mqtt::run(settings, pipeline, shutdown.clone(), Duration::from_secs(10)));
+
+    // HTTP
+    let state = AppState { store: store.clone(), live, health, metrics: metrics.clone(), rules, metrics_public: cfg.metrics_public };
+    let listener = tokio::net::TcpListener::bind(cfg.http)
+        .await
+        .map_err(|e| AppError::Http { addr: cfg.http, reason: e.to_string() })?;
+    let http_addr = listener.local_addr().map_err(|e| AppError::Http { addr: cfg.http, reason: e.to_string() })?;
+    let mut http_stop = shutdown.clone();
+    let http = tokio::spawn(async move {
+        let app = api::router(state);
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.changed().await;
+            })
+            .await;
+    });
+    tokio::spawn({
+        let metrics = metrics.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                metrics.run_upkeep();
+            }
+        }
+    });
+
+    // simulated province
+    let simulator = cfg.simulate.then(|| {
+        let opts = iochub_sim::province::ProvinceOptions {
+            url: mqtt_url.clone(),
+            seed: cfg.seed,
+            interval: Duration::from_secs(5),
+            scenarios: Vec::new(),
+        };
+        tokio::spawn(iochub_sim::province::run(opts, shutdown.clone()))
+    });
+
+    print_banner(http_addr, &mqtt_url, &cfg, admin_password.as_deref());
+    stop.await;
+
+    info!("shutting down: stopping input");
+    let _ = shutdown_tx.send(true);
+    if let Some(sim) = simulator {
+        let _ = tokio::time::timeout(Duration::from_secs(5), sim).await;
+    }
+    let _ = http.await;
+    match ingest.await {
+        Ok(Err(e)) => return Err(e.into()),
+        Ok(Ok(())) | Err(_) => {}
+    }
+    info!("input stopped; flushing storage");
+    let _ = tokio::time::timeout(Duration::from_secs(30), batcher).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), alert_manager).await;
+    info!("stopped");
+    Ok(())
+}
+
+fn print_banner(http: std::net::SocketAddr, mqtt: &str, cfg: &HubConfig, admin_password: Option<&str>) {
+    let login = match admin_password {
+        Some(p) => format!("admin / {p}   (generated on first start and shown only now: keep it)"),
+        None => "admin / the password set on first start (IOCHUB_ADMIN_PASSWORD or the one printed then)".into(),
+    };
+    println!(
+        "\niochub is running\n  HTTP API:    http://{http}/api/v1  (OpenAPI: http://{http}/api/v1/openapi.json)\n  \
+         MQTT:        {mqtt}  (publish to ioc/{{device}}/telemetry)\n  data:        {}\n  rules:       {}\n  \
+         log in:      {login}\n  token:       curl -s -X POST http://{http}/api/v1/auth/login -H 'content-type: application/json' \
+         -d '{{\"username\":\"admin\",\"password\":\"...\"}}'\n",
+        cfg.data_dir.display(),
+        cfg.rules.display(),
+    );
+}

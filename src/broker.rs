@@ -1,0 +1,64 @@
+//! The embedded MQTT broker (rumqttd) of `iochub demo`: loopback by default, in memory only.
+//!
+//! rumqttd keeps sessions and retained messages in memory, has no shutdown, and allows 100
+//! unacked QoS 1 messages per subscriber (a hard-coded window), so the batcher commits often.
+//! Production uses an external broker (`iochub serve`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("cannot listen for MQTT on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+}
+
+pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
+/// Starts the broker on its own threads.
+pub fn start(addr: SocketAddr) -> Result<(), BrokerError> {
+    // rumqttd panics on its own thread when it cannot bind; check first for a clear error.
+    std::net::TcpListener::bind(addr).map_err(|e| BrokerError::Bind { addr, reason: e.to_string() })?;
+    let server = ServerSettings {
+        name: "v4".into(),
+        listen: addr,
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections: ConnectionSettings {
+            connection_timeout_ms: 60_000,
+            max_payload_size: MAX_PAYLOAD_BYTES,
+            max_inflight_count: 100,
+            auth: None,
+            external_auth: None,
+            dynamic_filters: true,
+        },
+    };
+    let config = Config {
+        id: 0,
+        router: RouterConfig {
+            max_connections: 20_000,
+            max_outgoing_packet_count: 200,
+            // The in-memory log behind offline sessions: 10 MiB x 10 segments.
+            max_segment_size: 10 * 1024 * 1024,
+            max_segment_count: 10,
+            custom_segment: None,
+            initialized_filters: None,
+            shared_subscriptions_strategy: Default::default(),
+        },
+        v4: Some(HashMap::from([("v4".to_owned(), server)])),
+        ..Default::default()
+    };
+    let mut broker = Broker::new(config);
+    std::thread::Builder::new()
+        .name("mqtt-broker".into())
+        .spawn(move || {
+            if let Err(error) = broker.start() {
+                tracing::error!(%error, "embedded broker stopped");
+            }
+        })
+        .map_err(|e| BrokerError::Bind { addr, reason: e.to_string() })?;
+    // No connect probe: rumqttd logs an error for every aborted handshake. Clients retry.
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The `iochub` command line: `demo`, `serve`, `migrate`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use iochub::config::{self, HubConfig};
+
+#[derive(Parser)]
+#[command(name = "iochub", version, about = "Real-time IoT telemetry hub for an Intelligent Operations Center")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything in one process, nothing to install: embedded MQTT broker, SQLite, simulated province.
+    Demo {
+        /// HTTP listen address (API, WebSocket)
+        #[arg(long, env = "IOCHUB_HTTP", default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+        /// Embedded MQTT broker listen address
+        #[arg(long, default_value = "127.0.0.1:1883")]
+        mqtt: SocketAddr,
+        /// Where the SQLite database lives
+        #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
+        data_dir: PathBuf,
+        /// Rules file (TOML); reloaded on change and on SIGHUP
+        #[arg(long, env = "IOCHUB_RULES", default_value = config::DEFAULT_RULES)]
+        rules: PathBuf,
+        /// Do not start the simulated province
+        #[arg(long)]
+        no_sim: bool,
+        /// Seed of the simulated province
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Shard workers (default: one per core)
+        #[arg(long, env = "IOCHUB_SHARDS")]
+        shards: Option<usize>,
+    },
+    /// Production: an external MQTT broker; settings from a TOML file and IOCHUB_* variables.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Bring the store's schema up to date and exit.
+    Migrate {
+        #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rumqttd=warn,rumqttc=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let cfg = match cli.command {
+        Command::Demo { http, mqtt, data_dir, rules, no_sim, seed, shards } => HubConfig {
+            http,
+            mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
+            mqtt_listen: mqtt,
+            mqtt_client_id: "iochub-ingest".into(),
+            database_url: None,
+            data_dir,
+            rules,
+            simulate: !no_sim,
+            seed,
+            shards: shards.unwrap_or_else(config::default_shards),
+            metrics_public: false,
+        },
+        Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Command::Migrate { data_dir } => {
+            return match iochub::storage::sqlite::SqliteStore::open(&data_dir) {
+                Ok(s) => {
+                    println!("schema up to date: {}", s.path().display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
+    match run(cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cfg: HubConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    runtime.block_on(async {
+        let stop = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                Some(_) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
+            }
+        };
+        iochub::app::run(cfg, stop).await.context("iochub")
+    })
+}

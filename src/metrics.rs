@@ -1,0 +1,132 @@
+//! Every metric the hub exports, one small function per event, named `iochub_<area>_<what>_<unit>`.
+//!
+//! The `metrics` facade is lock-free on the recording side; the Prometheus recorder renders at
+//! `GET /metrics`.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global recorder once per process and returns its handle.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .unwrap_or_else(|_| PrometheusBuilder::new())
+                .build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    describe_counter!("iochub_ingest_messages_total", "MQTT messages received");
+    describe_counter!("iochub_ingest_readings_total", "Readings committed to storage");
+    describe_counter!("iochub_ingest_duplicates_total", "Redelivered readings already stored");
+    describe_counter!("iochub_ingest_rejected_total", "Readings or messages refused, by reason");
+    describe_counter!("iochub_ingest_acks_total", "MQTT messages acked after commit");
+    describe_counter!("iochub_ingest_stale_acks_total", "Acks dropped because the connection changed");
+    describe_gauge!("iochub_ingest_connected", "1 while the ingest MQTT connection is up");
+    describe_gauge!("iochub_ingest_unacked_messages", "Messages received and not yet acked");
+    describe_gauge!("iochub_engine_queue_depth", "Items queued for a shard worker");
+    describe_gauge!("iochub_storage_queue_depth", "Items queued for the storage batcher");
+    describe_histogram!("iochub_storage_batch_commit_seconds", "Time to commit one batch");
+    describe_histogram!("iochub_storage_batch_readings", "Readings per committed batch");
+    describe_counter!("iochub_storage_write_errors_total", "Failed batch commits (retried)");
+    describe_counter!("iochub_alerts_opened_total", "Alerts opened");
+    describe_counter!("iochub_alerts_updated_total", "Repeat firings folded into an open alert");
+    describe_counter!("iochub_alerts_resolved_total", "Alerts resolved");
+    describe_gauge!("iochub_ws_clients", "Connected WebSocket clients");
+    describe_counter!("iochub_ws_lagged_total", "Lagged notices sent to slow WebSocket clients");
+    describe_counter!("iochub_ws_conflated_total", "Telemetry frames replaced by a newer value for a slow client");
+    describe_counter!("iochub_rules_reloads_total", "Rule set reloads, by result");
+    describe_gauge!("iochub_rules_loaded", "Rules in the active rule set");
+}
+
+pub fn ingest_message() {
+    counter!("iochub_ingest_messages_total").increment(1);
+}
+
+pub fn ingest_rejected(reason: &'static str) {
+    counter!("iochub_ingest_rejected_total", "reason" => reason).increment(1);
+}
+
+pub fn ingest_committed(inserted: u64, duplicates: u64) {
+    counter!("iochub_ingest_readings_total").increment(inserted);
+    if duplicates > 0 {
+        counter!("iochub_ingest_duplicates_total").increment(duplicates);
+    }
+}
+
+pub fn ingest_acked(n: u64) {
+    counter!("iochub_ingest_acks_total").increment(n);
+}
+
+pub fn ingest_stale_acks(n: u64) {
+    counter!("iochub_ingest_stale_acks_total").increment(n);
+}
+
+pub fn ingest_connected(up: bool) {
+    gauge!("iochub_ingest_connected").set(if up { 1.0 } else { 0.0 });
+}
+
+pub fn ingest_unacked(n: usize) {
+    gauge!("iochub_ingest_unacked_messages").set(n as f64);
+}
+
+pub fn engine_queue_depth(shard: usize, depth: usize) {
+    gauge!("iochub_engine_queue_depth", "shard" => shard.to_string()).set(depth as f64);
+}
+
+pub fn storage_queue_depth(depth: usize) {
+    gauge!("iochub_storage_queue_depth").set(depth as f64);
+}
+
+pub fn storage_batch_committed(took: Duration, _items: usize, readings: usize) {
+    histogram!("iochub_storage_batch_commit_seconds").record(took.as_secs_f64());
+    histogram!("iochub_storage_batch_readings").record(readings as f64);
+}
+
+pub fn storage_write_failed() {
+    counter!("iochub_storage_write_errors_total").increment(1);
+}
+
+pub fn alert_opened() {
+    counter!("iochub_alerts_opened_total").increment(1);
+}
+
+pub fn alert_updated() {
+    counter!("iochub_alerts_updated_total").increment(1);
+}
+
+pub fn alert_resolved() {
+    counter!("iochub_alerts_resolved_total").increment(1);
+}
+
+pub fn ws_clients(delta: f64) {
+    gauge!("iochub_ws_clients").increment(delta);
+}
+
+pub fn ws_lagged() {
+    counter!("iochub_ws_lagged_total").increment(1);
+}
+
+pub fn ws_conflated() {
+    counter!("iochub_ws_conflated_total").increment(1);
+}
+
+pub fn rules_reloaded(ok: bool, rules: usize) {
+    counter!("iochub_rules_reloads_total", "result" => if ok { "ok" } else { "error" }).increment(1);
+    if ok {
+        gauge!("iochub_rules_loaded").set(rules as f64);
+    }
+}

@@ -1,0 +1,585 @@
+//! The embedded SQLite backend (`iochub demo`, small sites).
+//!
+//! WAL mode with `synchronous=FULL`: a committed batch survives a power cut, which is what lets the
+//! batcher ack after commit. One writer connection (SQLite has one writer anyway) guarded by a
+//! mutex that is taken once per batch, never per reading; a small pool of reader connections for
+//! the API. All work runs on blocking threads.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::*;
+
+/// Schema steps, applied in order; the number of entries is the schema version this binary knows.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/001_init.sql")];
+const READER_POOL: usize = 4;
+
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+struct Writer {
+    conn: Connection,
+    /// device -> metric -> series id; dropped whenever a transaction fails.
+    series: HashMap<String, HashMap<String, i64>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+fn open_conn(path: &Path) -> StoreResult<Connection> {
+    let open_err = |e: rusqlite::Error| StoreError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA foreign_keys = ON;",
+    )
+    .map_err(open_err)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `DIR/iochub.db` and brings its schema up to date.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let path = dir.join("iochub.db");
+        let mut conn = open_conn(&path)?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(Writer { conn, series: HashMap::new() }),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut p| p.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_conn(&inner.path)?,
+            };
+            let out = f(&conn);
+            if let Ok(mut p) = inner.readers.lock()
+                && p.len() < READER_POOL
+            {
+                p.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn write_tx<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Writer) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut w = inner
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
+            let out = f(&mut w);
+            if out.is_err() {
+                w.series.clear();
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// Applies the schema steps this database has not seen, each in its own transaction.
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let current: i64 =
+        conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if current > supported {
+        return Err(StoreError::SchemaTooNew { found: current, supported });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![i as i64 + 1, crate::timefmt::now_ms()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn series_id(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &mut HashMap<String, HashMap<String, i64>>,
+    device: &str,
+    metric: &str,
+) -> rusqlite::Result<i64> {
+    if let Some(id) = cache.get(device).and_then(|m| m.get(metric)) {
+        return Ok(*id);
+    }
+    let id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO series (device, metric) VALUES (?1, ?2)
+             ON CONFLICT (device, metric) DO UPDATE SET device = excluded.device RETURNING id",
+        )?
+        .query_row(params![device, metric], |r| r.get(0))?;
+    cache.entry(device.to_owned()).or_default().insert(metric.to_owned(), id);
+    Ok(id)
+}
+
+fn write_items(w: &mut Writer, items: &[WriteItem], now_ms: i64) -> StoreResult<WriteOutcome> {
+    let Writer { conn, series } = w;
+    let tx = conn.transaction()?;
+    let mut out = WriteOutcome::default();
+    {
+        let mut insert = tx
+            .prepare_cached("INSERT OR IGNORE INTO readings (series, ts, value) VALUES (?1, ?2, ?3)")?;
+        let mut latest: HashMap<i64, (i64, f64)> = HashMap::new();
+        let mut seen: HashMap<&str, ()> = HashMap::new();
+        let mut located: HashMap<&str, (Option<f64>, Option<f64>)> = HashMap::new();
+        for item in items {
+            match item {
+                WriteItem::Readings(readings) => {
+                    for r in readings.iter() {
+                        let sid = series_id(&tx, series, &r.device, &r.metric)?;
+                        if insert.execute(params![sid, r.ts_ms, r.value])? == 0 {
+                            out.duplicates += 1;
+                            continue;
+                        }
+                        out.inserted += 1;
+                        let l = latest.entry(sid).or_insert((r.ts_ms, r.value));
+                        if r.ts_ms >= l.0 {
+                            *l = (r.ts_ms, r.value);
+                        }
+                        seen.insert(&r.device, ());
+                        match r.metric.as_str() {
+                            "lat" => located.entry(&r.device).or_default().0 = Some(r.value),
+                            "lon" => located.entry(&r.device).or_default().1 = Some(r.value),
+                            _ => {}
+                        }
+                    }
+                }
+                WriteItem::Status { device, online, ts_ms } => {
+                    tx.prepare_cached(
+                        "INSERT INTO devices (key, online, status_ts, first_seen, last_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?4)
+                         ON CONFLICT (key) DO UPDATE SET
+                             online = excluded.online, status_ts = excluded.status_ts,
+                             last_seen = max(last_seen, excluded.last_seen)
+                         WHERE status_ts IS NULL OR excluded.status_ts >= status_ts",
+                    )?
+                    .execute(params![device, online, ts_ms, now_ms])?;
+                }
+                WriteItem::DeadLetters(letters) => {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO dead_letters (received_at, topic, reason, detail, payload)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    for d in letters {
+                        stmt.execute(params![d.received_at, d.topic, d.reason, d.detail, d.payload])?;
+                    }
+                }
+            }
+        }
+        let mut upd = tx.prepare_cached(
+            "UPDATE series SET last_ts = ?2, last_value = ?3
+             WHERE id = ?1 AND (last_ts IS NULL OR last_ts <= ?2)",
+        )?;
+        for (sid, (ts, v)) in &latest {
+            upd.execute(params![sid, ts, v])?;
+        }
+        let mut touch = tx.prepare_cached(
+            "INSERT INTO devices (key, first_seen, last_seen) VALUES (?1, ?2, ?2)
+             ON CONFLICT (key) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+        )?;
+        for device in seen.keys() {
+            touch.execute(params![device, now_ms])?;
+        }
+        let mut locate = tx.prepare_cached(
+            "UPDATE devices SET lat = coalesce(?2, lat), lon = coalesce(?3, lon) WHERE key = ?1",
+        )?;
+        for (device, (lat, lon)) in &located {
+            locate.execute(params![device, lat, lon])?;
+            out.located.push(((*device).to_owned(), *lat, *lon));
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+const DEVICE_COLS: &str = "key, name, lat, lon, registered, online, first_seen, last_seen";
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        key: r.get(0)?,
+        name: r.get(1)?,
+        lat: r.get(2)?,
+        lon: r.get(3)?,
+        registered: r.get(4)?,
+        online: r.get(5)?,
+        first_seen: r.get(6)?,
+        last_seen: r.get(7)?,
+        latest: Vec::new(),
+    })
+}
+
+fn latest_of(conn: &Connection, device: Option<&str>) -> StoreResult<Vec<(String, LatestValue)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device, metric, last_value, last_ts FROM series
+         WHERE last_ts IS NOT NULL AND (?1 IS NULL OR device = ?1) ORDER BY device, metric",
+    )?;
+    let rows = stmt.query_map(params![device], |r| {
+        Ok((r.get(0)?, LatestValue { metric: r.get(1)?, value: r.get(2)?, ts: r.get(3)? }))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn device_by_key(conn: &Connection, key: &str) -> StoreResult<Option<Device>> {
+    let sql = format!("SELECT {DEVICE_COLS} FROM devices WHERE key = ?1");
+    let Some(mut d) = conn.query_row(&sql, [key], device_row).optional()? else {
+        return Ok(None);
+    };
+    d.latest = latest_of(conn, Some(key))?.into_iter().map(|(_, l)| l).collect();
+    Ok(Some(d))
+}
+
+const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, state, \
+                          opened_at, updated_at, resolved_at, hits";
+
+fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
+    let state: String = r.get(8)?;
+    Ok(Alert {
+        id: r.get(0)?,
+        rule: r.get(1)?,
+        device: r.get(2)?,
+        metric: r.get(3)?,
+        value: r.get(4)?,
+        threshold: r.get(5)?,
+        op: r.get(6)?,
+        severity: r.get(7)?,
+        state: AlertState::parse(&state).unwrap_or(AlertState::Open),
+        opened_at: r.get(9)?,
+        updated_at: r.get(10)?,
+        resolved_at: r.get(11)?,
+        hits: r.get(12)?,
+    })
+}
+
+fn open_alert_id(tx: &Connection, rule: &str, device: &str) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached("SELECT id FROM alerts WHERE rule = ?1 AND device = ?2 AND resolved_at IS NULL")?
+        .query_row(params![rule, device], |r| r.get(0))
+        .optional()
+}
+
+fn apply_alert(tx: &Connection, change: &AlertChange) -> StoreResult<Option<Alert>> {
+    let id = match change {
+        AlertChange::Fire { rule, device, metric, op, threshold, severity, value, ts_ms } => {
+            match open_alert_id(tx, rule, device)? {
+                Some(id) => {
+                    tx.prepare_cached(
+                        "UPDATE alerts SET value = ?2, updated_at = max(updated_at, ?3),
+                             severity = ?4, threshold = ?5, op = ?6, hits = hits + 1
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![id, value, ts_ms, severity, threshold, op])?;
+                    id
+                }
+                None => tx
+                    .prepare_cached(
+                        "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state,
+                                             value, opened_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8) RETURNING id",
+                    )?
+                    .query_row(
+                        params![rule, device, metric, op, threshold, severity, value, ts_ms],
+                        |r| r.get(0),
+                    )?,
+            }
+        }
+        AlertChange::Clear { rule, device, value, ts_ms } => {
+            let Some(id) = open_alert_id(tx, rule, device)? else {
+                return Ok(None);
+            };
+            tx.prepare_cached(
+                "UPDATE alerts SET state = 'resolved', resolved_at = ?2, value = ?3,
+                     updated_at = max(updated_at, ?2)
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, ts_ms, value])?;
+            id
+        }
+    };
+    let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1");
+    Ok(Some(tx.query_row(&sql, [id], alert_row)?))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn write(&self, items: Arc<Vec<WriteItem>>, now_ms: i64) -> StoreResult<WriteOutcome> {
+        self.write_tx(move |w| write_items(w, &items, now_ms)).await
+    }
+
+    async fn devices(&self) -> StoreResult<Vec<Device>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {DEVICE_COLS} FROM devices ORDER BY key");
+            let mut devices: Vec<Device> =
+                conn.prepare(&sql)?.query_map([], device_row)?.collect::<Result<_, _>>()?;
+            let mut latest = latest_of(conn, None)?.into_iter().peekable();
+            for d in &mut devices {
+                while let Some((dev, _)) = latest.peek() {
+                    match dev.as_str().cmp(d.key.as_str()) {
+                        std::cmp::Ordering::Less => {
+                            latest.next();
+                        }
+                        std::cmp::Ordering::Equal => {
+                            if let Some((_, l)) = latest.next() {
+                                d.latest.push(l);
+                            }
+                        }
+                        std::cmp::Ordering::Greater => break,
+                    }
+                }
+            }
+            Ok(devices)
+        })
+        .await
+    }
+
+    async fn device(&self, key: &str) -> StoreResult<Option<Device>> {
+        let key = key.to_owned();
+        self.read(move |conn| device_by_key(conn, &key)).await
+    }
+
+    async fn update_device(&self, key: &str, patch: DevicePatch) -> StoreResult<Option<Device>> {
+        let key = key.to_owned();
+        self.write_tx(move |w| {
+            let tx = w.conn.transaction()?;
+            let n = tx.execute(
+                "UPDATE devices SET name = coalesce(?2, name), lat = coalesce(?3, lat),
+                     lon = coalesce(?4, lon), registered = coalesce(?5, registered)
+                 WHERE key = ?1",
+                params![key, patch.name, patch.lat, patch.lon, patch.registered],
+            )?;
+            let d = if n == 0 { None } else { device_by_key(&tx, &key)? };
+            tx.commit()?;
+            Ok(d)
+        })
+        .await
+    }
+
+    async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>> {
+        self.read(move |conn| {
+            let sid: Option<i64> = conn
+                .prepare_cached("SELECT id FROM series WHERE device = ?1 AND metric = ?2")?
+                .query_row(params![q.device, q.metric], |r| r.get(0))
+                .optional()?;
+            let Some(sid) = sid else { return Ok(Vec::new()) };
+            let points = match q.step_ms {
+                None => conn
+                    .prepare_cached(
+                        "SELECT ts, value FROM readings WHERE series = ?1 AND ts >= ?2 AND ts < ?3
+                         ORDER BY ts LIMIT ?4",
+                    )?
+                    .query_map(params![sid, q.from_ms, q.to_ms, q.limit], |r| {
+                        Ok(Point::Raw { ts: r.get(0)?, value: r.get(1)? })
+                    })?
+                    .collect::<Result<_, _>>()?,
+                Some(step) => conn
+                    .prepare_cached(
+                        "SELECT ts - (ts % ?4) AS b, min(value), avg(value), max(value), count(*)
+                         FROM readings WHERE series = ?1 AND ts >= ?2 AND ts < ?3
+                         GROUP BY b ORDER BY b LIMIT ?5",
+                    )?
+                    .query_map(params![sid, q.from_ms, q.to_ms, step, q.limit], |r| {
+                        Ok(Point::Bucket {
+                            ts: r.get(0)?,
+                            min: r.get(1)?,
+                            avg: r.get(2)?,
+                            max: r.get(3)?,
+                            count: r.get::<_, i64>(4)? as u64,
+                        })
+                    })?
+                    .collect::<Result<_, _>>()?,
+            };
+            Ok(points)
+        })
+        .await
+    }
+
+    async fn apply_alerts(&self, changes: Vec<AlertChange>, _now_ms: i64) -> StoreResult<Vec<Alert>> {
+        self.write_tx(move |w| {
+            let tx = w.conn.transaction()?;
+            let mut out = Vec::with_capacity(changes.len());
+            for c in &changes {
+                out.extend(apply_alert(&tx, c)?);
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {ALERT_COLS} FROM alerts
+                 WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)
+                 ORDER BY opened_at DESC, id DESC LIMIT ?3"
+            );
+            let state = q.state.map(AlertState::as_str);
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_map(params![state, q.device, q.limit], alert_row)?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn alert(&self, id: i64) -> StoreResult<Option<Alert>> {
+        self.read(move |conn| {
+            let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1");
+            Ok(conn.query_row(&sql, [id], alert_row).optional()?)
+        })
+        .await
+    }
+
+    async fn dead_letters(&self, limit: u32, before_id: Option<i64>) -> StoreResult<Vec<DeadLetter>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT id, received_at, topic, reason, detail, payload FROM dead_letters
+                     WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
+                )?
+                .query_map(params![before_id, limit], |r| {
+                    Ok(DeadLetter {
+                        id: r.get(0)?,
+                        received_at: r.get(1)?,
+                        topic: r.get(2)?,
+                        reason: r.get(3)?,
+                        detail: r.get(4)?,
+                        payload: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_owned();
+        self.read(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT username, password_hash, role, locked FROM users WHERE username = ?1",
+                    [username],
+                    |r| {
+                        Ok(User {
+                            username: r.get(0)?,
+                            password_hash: r.get(1)?,
+                            role: r.get(2)?,
+                            locked: r.get(3)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn user_count(&self) -> StoreResult<u64> {
+        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)).await
+    }
+
+    async fn create_user(&self, user: User, now_ms: i64) -> StoreResult<()> {
+        self.write_tx(move |w| {
+            w.conn.execute(
+                "INSERT INTO users (username, password_hash, role, locked, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user.username, user.password_hash, user.role, user.locked, now_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_session(&self, s: Session, now_ms: i64) -> StoreResult<()> {
+        self.write_tx(move |w| {
+            w.conn.execute(
+                "INSERT INTO sessions (token_hash, username, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![s.token_hash, s.username, now_ms, s.expires_at_ms],
+            )?;
+            // Expired sessions are swept here rather than by a timer: logins are rare.
+            w.conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT s.token_hash, s.username, s.expires_at FROM sessions s
+                     JOIN users u ON u.username = s.username
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.locked = 0",
+                )?
+                .query_row(params![token_hash, now_ms], |r| {
+                    Ok(Session { token_hash: r.get(0)?, username: r.get(1)?, expires_at_ms: r.get(2)? })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.write_tx(move |w| {
+            w.conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+        .await
+    }
+}

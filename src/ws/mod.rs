@@ -1,0 +1,132 @@
+//! Live push over `GET /ws`: the feed the shards and the alert manager publish into, the device
+//! directory used by `bbox` filters, and one pump per client.
+//!
+//! Bounds: the feed is a pair of bounded broadcast rings (telemetry, alerts); each client has a
+//! bounded outgoing queue. A slow client gets its telemetry conflated to the latest value per
+//! series plus a `lagged` notice; alerts are never conflated — they wait in a bounded per-client
+//! queue, and a client too slow even for alerts is disconnected (it reconnects and re-reads open
+//! alerts from the API). Publishing never waits on a client, so no client slows ingest.
+
+pub mod client;
+pub mod filter;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use iochub_devices::Reading;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::storage::Alert;
+
+/// Telemetry and status events, in the order shards produced them.
+#[derive(Debug, Clone)]
+pub enum LiveEvent {
+    Readings(Arc<Vec<Reading>>),
+    Status { device: Arc<str>, online: bool, ts_ms: i64 },
+}
+
+/// The publishing side of the live feed; cheap to clone.
+#[derive(Clone)]
+pub struct LiveFeed {
+    events: broadcast::Sender<LiveEvent>,
+    alerts: broadcast::Sender<Arc<Alert>>,
+    pub directory: Arc<Directory>,
+}
+
+impl LiveFeed {
+    pub fn new(directory: Arc<Directory>) -> Self {
+        Self {
+            events: broadcast::channel(4096).0,
+            alerts: broadcast::channel(16384).0,
+            directory,
+        }
+    }
+
+    /// Publishes a shard's readings; free when nobody listens.
+    pub fn readings(&self, readings: &Arc<Vec<Reading>>) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(LiveEvent::Readings(readings.clone()));
+        }
+    }
+
+    pub fn status(&self, device: &str, online: bool, ts_ms: i64) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(LiveEvent::Status { device: device.into(), online, ts_ms });
+        }
+    }
+
+    pub fn alert(&self, alert: crate::storage::Alert) {
+        let _ = self.alerts.send(Arc::new(alert));
+    }
+
+    pub fn subscribe(&self) -> (broadcast::Receiver<LiveEvent>, broadcast::Receiver<Arc<Alert>>) {
+        (self.events.subscribe(), self.alerts.subscribe())
+    }
+}
+
+/// Device positions for `bbox` filters: an immutable map swapped whole when positions change
+/// (rare: registration, an operator edit), read lock-free by every client pump.
+#[derive(Default)]
+pub struct Directory {
+    positions: ArcSwap<HashMap<String, (f64, f64)>>,
+}
+
+pub type Positions = HashMap<String, (f64, f64)>;
+
+impl Directory {
+    pub fn snapshot(&self) -> Arc<Positions> {
+        self.positions.load_full()
+    }
+
+    /// Applies `(device, lat, lon)` changes; a missing coordinate keeps the old one.
+    pub fn locate(&self, changes: &[(String, Option<f64>, Option<f64>)]) {
+        if changes.is_empty() {
+            return;
+        }
+        self.positions.rcu(|old| {
+            let mut next = HashMap::clone(old);
+            for (device, lat, lon) in changes {
+                let prev = next.get(device).copied();
+                let lon = lon.or(prev.map(|p| p.0));
+                let lat = lat.or(prev.map(|p| p.1));
+                if let (Some(lon), Some(lat)) = (lon, lat) {
+                    next.insert(device.clone(), (lon, lat));
+                }
+            }
+            next
+        });
+    }
+}
+
+/// `{"type":"telemetry",...}`
+#[derive(Serialize)]
+pub struct TelemetryFrame<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub device: &'a str,
+    pub metric: &'a str,
+    pub ts: i64,
+    pub value: f64,
+}
+
+/// `{"type":"alert",...}`: the stored alert plus `ts` (epoch ms of its last change).
+#[derive(Serialize)]
+pub struct AlertFrame<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub alert: &'a Alert,
+    pub ts: i64,
+}
+
+/// `{"type":"device",...}`: an online/offline change.
+#[derive(Serialize)]
+pub struct DeviceFrame<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub device: &'a str,
+    pub online: bool,
+    pub ts: i64,
+}
