@@ -117,9 +117,7 @@ pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) ->
 
     // HTTP
     let state = AppState { store: store.clone(), live, health, metrics: metrics.clone(), rules, metrics_public: cfg.metrics_public };
-    let listener = tokio::net::TcpListener::bind(cfg.http)
-        .await
-        .map_err(|e| AppError::Http { addr: cfg.http, reason: e.to_string() })?;
+    let listener = http_listener(cfg.http).map_err(|e| AppError::Http { addr: cfg.http, reason: e.to_string() })?;
     let http_addr = listener.local_addr().map_err(|e| AppError::Http { addr: cfg.http, reason: e.to_string() })?;
     let mut http_stop = shutdown.clone();
     let http = tokio::spawn(async move {
@@ -170,6 +168,19 @@ pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) ->
     let _ = tokio::time::timeout(Duration::from_secs(10), alert_manager).await;
     info!("stopped");
     Ok(())
+}
+
+/// Per-connection kernel send buffer. A fixed size turns off Linux's autotuning (up to 4 MiB per
+/// socket), so a stalled WebSocket viewer costs a bounded amount of kernel memory and falls into
+/// conflation quickly. 256 KiB still fills a LAN link.
+const HTTP_SEND_BUFFER: u32 = 256 * 1024;
+
+fn http_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(HTTP_SEND_BUFFER)?; // inherited by accepted sockets
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 fn print_banner(http: std::net::SocketAddr, mqtt: &str, cfg: &HubConfig, admin_password: Option<&str>) {

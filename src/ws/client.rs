@@ -15,6 +15,8 @@ use crate::metrics as m;
 
 /// Frames queued for the socket; past this a client counts as slow.
 const OUT_QUEUE: usize = 512;
+/// Frames written to the socket per flush.
+const WRITE_BURST: usize = 256;
 /// Alerts and replies waiting for a slow client; past this it is disconnected.
 const MAX_URGENT: usize = 10_000;
 
@@ -26,8 +28,22 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed) {
     let (filter_tx, filter_rx) = watch::channel::<Option<Filter>>(None);
 
     let writer = async {
+        // Feed whatever is queued, then flush once: one write per burst, not per frame.
         while let Some(frame) = out_rx.recv().await {
-            if sink.send(Message::Text(frame.into())).await.is_err() {
+            if sink.feed(Message::Text(frame.into())).await.is_err() {
+                return;
+            }
+            for _ in 0..WRITE_BURST {
+                match out_rx.try_recv() {
+                    Ok(frame) => {
+                        if sink.feed(Message::Text(frame.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            if sink.flush().await.is_err() {
                 return;
             }
         }

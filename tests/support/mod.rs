@@ -281,10 +281,26 @@ impl Hub {
 
     /// A WebSocket client subscribed to `topics`, authenticated with the bearer token.
     pub async fn ws(&self, subscribe: Value) -> Ws {
+        self.ws_on(subscribe, None).await
+    }
+
+    /// Like [`Hub::ws`], over a socket with a 4 KiB receive buffer (a slow reader fills it fast).
+    pub async fn ws_small_buffer(&self, subscribe: Value) -> Ws {
+        self.ws_on(subscribe, Some(4096)).await
+    }
+
+    async fn ws_on(&self, subscribe: Value, recv_buffer: Option<u32>) -> Ws {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        if let Some(size) = recv_buffer {
+            socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
+        }
+        let tcp = socket.connect(([127, 0, 0, 1], self.http).into()).await.expect("connect");
         let mut req = format!("ws://127.0.0.1:{}/ws", self.http).into_client_request().expect("request");
         req.headers_mut()
             .insert("authorization", format!("Bearer {}", self.token).parse().expect("header"));
-        let (mut stream, _) = tokio_tungstenite::connect_async(req).await.expect("ws connect");
+        let (mut stream, _) = tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+            .await
+            .expect("ws connect");
         stream.send(Message::Text(subscribe.to_string().into())).await.expect("subscribe");
         let mut ws = Ws { stream };
         let ack = ws.next_json(Duration::from_secs(10)).await.expect("subscribe reply");
