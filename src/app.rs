@@ -33,8 +33,13 @@ pub enum AppError {
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountError),
     #[error("cannot listen for HTTP on {addr}: {reason}")]
-    Http { addr: std::net::SocketAddr, reason: String },
-    #[error("database_url is set, but the PostgreSQL backend is not part of this build yet; unset it to use SQLite")]
+    Http {
+        addr: std::net::SocketAddr,
+        reason: String,
+    },
+    #[error(
+        "database_url is set, but the PostgreSQL backend is not part of this build yet; unset it to use SQLite"
+    )]
     PostgresUnavailable,
 }
 
@@ -43,7 +48,10 @@ const STORE_QUEUE: usize = 1024;
 const ALERT_QUEUE: usize = 4096;
 
 /// Runs the hub until `stop` resolves.
-pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), AppError> {
+pub async fn run(
+    cfg: HubConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), AppError> {
     if cfg.database_url.is_some() {
         return Err(AppError::PostgresUnavailable);
     }
@@ -53,14 +61,17 @@ pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) ->
     let rules = Arc::new(ArcSwap::from_pointee(rule_set));
     let metrics = crate::metrics::install();
     let health = Arc::new(Health::default());
-    let admin_password = crate::accounts::ensure_admin(
-        store.as_ref(),
-        std::env::var("IOCHUB_ADMIN_PASSWORD").ok(),
-    )
-    .await?;
+    let admin_password =
+        crate::accounts::ensure_admin(store.as_ref(), std::env::var("IOCHUB_ADMIN_PASSWORD").ok())
+            .await?;
 
     let directory = Arc::new(Directory::default());
-    let known: Vec<_> = store.devices().await?.into_iter().map(|d| (d.key, d.lat, d.lon)).collect();
+    let known: Vec<_> = store
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| (d.key, d.lat, d.lon))
+        .collect();
     directory.locate(&known);
     let live = LiveFeed::new(directory.clone());
     let (shutdown_tx, shutdown) = watch::channel(false);
@@ -72,24 +83,47 @@ pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) ->
         let directory = directory.clone();
         move |o: &crate::storage::WriteOutcome| directory.locate(&o.located)
     };
-    let batcher = tokio::spawn(batcher::run(store.clone(), store_rx, done_tx, on_commit, health.clone()));
+    let batcher = tokio::spawn(batcher::run(
+        store.clone(),
+        store_rx,
+        done_tx,
+        on_commit,
+        health.clone(),
+    ));
     let (alert_tx, alert_rx) = mpsc::channel(ALERT_QUEUE);
-    let alert_manager = tokio::spawn(crate::alerts::run(store.clone(), alert_rx, live.clone(), health.clone()));
+    let alert_manager = tokio::spawn(crate::alerts::run(
+        store.clone(),
+        alert_rx,
+        live.clone(),
+        health.clone(),
+    ));
 
     // engine
     let mut shard_txs = Vec::with_capacity(cfg.shards);
     for index in 0..cfg.shards {
         let (tx, rx) = mpsc::channel(SHARD_QUEUE);
         shard_txs.push(tx);
-        let shard = Shard { index, rules: rules.clone(), alerts: alert_tx.clone(), store: store_tx.clone(), live: live.clone() };
+        let shard = Shard {
+            index,
+            rules: rules.clone(),
+            alerts: alert_tx.clone(),
+            store: store_tx.clone(),
+            live: live.clone(),
+        };
         tokio::spawn(shard.run(rx));
     }
     drop(alert_tx);
     let router = Router::new(shard_txs);
     for (device, rule) in crate::alerts::open_pairs(store.as_ref()).await? {
-        let _ = router.send(router.shard_of(&device), None, Work::Seed { device, rule }).await;
+        let _ = router
+            .send(router.shard_of(&device), None, Work::Seed { device, rule })
+            .await;
     }
-    tokio::spawn(crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), shutdown.clone()));
+    tokio::spawn(crate::engine::reload::watch(
+        cfg.rules.clone(),
+        rules.clone(),
+        shutdown.clone(),
+    ));
 
     // MQTT
     let mqtt_url = match &cfg.mqtt_url {
@@ -113,12 +147,30 @@ pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) ->
         catalog: Catalog::builtin(),
         health: health.clone(),
     };
-    let ingest = tokio::spawn(mqtt::run(settings, pipeline, shutdown.clone(), Duration::from_secs(10)));
+    let ingest = tokio::spawn(mqtt::run(
+        settings,
+        pipeline,
+        shutdown.clone(),
+        Duration::from_secs(10),
+    ));
 
     // HTTP
-    let state = AppState { store: store.clone(), live, health, metrics: metrics.clone(), rules, metrics_public: cfg.metrics_public };
-    let listener = http_listener(cfg.http).map_err(|e| AppError::Http { addr: cfg.http, reason: e.to_string() })?;
-    let http_addr = listener.local_addr().map_err(|e| AppError::Http { addr: cfg.http, reason: e.to_string() })?;
+    let state = AppState {
+        store: store.clone(),
+        live,
+        health,
+        metrics: metrics.clone(),
+        rules,
+        metrics_public: cfg.metrics_public,
+    };
+    let listener = http_listener(cfg.http).map_err(|e| AppError::Http {
+        addr: cfg.http,
+        reason: e.to_string(),
+    })?;
+    let http_addr = listener.local_addr().map_err(|e| AppError::Http {
+        addr: cfg.http,
+        reason: e.to_string(),
+    })?;
     let mut http_stop = shutdown.clone();
     let http = tokio::spawn(async move {
         let app = api::router(state);
@@ -159,9 +211,8 @@ pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) ->
         let _ = tokio::time::timeout(Duration::from_secs(5), sim).await;
     }
     let _ = http.await;
-    match ingest.await {
-        Ok(Err(e)) => return Err(e.into()),
-        Ok(Ok(())) | Err(_) => {}
+    if let Ok(Err(e)) = ingest.await {
+        return Err(e.into());
     }
     info!("input stopped; flushing storage");
     let _ = tokio::time::timeout(Duration::from_secs(30), batcher).await;
@@ -176,14 +227,23 @@ pub async fn run(cfg: HubConfig, stop: impl std::future::Future<Output = ()>) ->
 const HTTP_SEND_BUFFER: u32 = 256 * 1024;
 
 fn http_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.set_send_buffer_size(HTTP_SEND_BUFFER)?; // inherited by accepted sockets
     socket.bind(addr)?;
     socket.listen(1024)
 }
 
-fn print_banner(http: std::net::SocketAddr, mqtt: &str, cfg: &HubConfig, admin_password: Option<&str>) {
+fn print_banner(
+    http: std::net::SocketAddr,
+    mqtt: &str,
+    cfg: &HubConfig,
+    admin_password: Option<&str>,
+) {
     let login = match admin_password {
         Some(p) => format!("admin / {p}   (generated on first start and shown only now: keep it)"),
         None => "admin / the password set on first start (IOCHUB_ADMIN_PASSWORD or the one printed then)".into(),

@@ -20,7 +20,10 @@ pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 /// Starts the broker on its own threads.
 pub fn start(addr: SocketAddr) -> Result<(), BrokerError> {
     // rumqttd panics on its own thread when it cannot bind; check first for a clear error.
-    std::net::TcpListener::bind(addr).map_err(|e| BrokerError::Bind { addr, reason: e.to_string() })?;
+    std::net::TcpListener::bind(addr).map_err(|e| BrokerError::Bind {
+        addr,
+        reason: e.to_string(),
+    })?;
     let server = ServerSettings {
         name: "v4".into(),
         listen: addr,
@@ -58,7 +61,10 @@ pub fn start(addr: SocketAddr) -> Result<(), BrokerError> {
                 tracing::error!(%error, "embedded broker stopped");
             }
         })
-        .map_err(|e| BrokerError::Bind { addr, reason: e.to_string() })?;
+        .map_err(|e| BrokerError::Bind {
+            addr,
+            reason: e.to_string(),
+        })?;
     // No connect probe: rumqttd logs an error for every aborted handshake. Clients retry.
     Ok(())
 }

@@ -51,49 +51,83 @@ struct ConfigFile {
 pub const DEFAULT_RULES: &str = "rules/cao-bang.toml";
 
 pub fn default_shards() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 impl HubConfig {
     /// Reads `path` and overlays `IOCHUB_*` variables from `env`.
-    pub fn from_file(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-        let file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+    pub fn from_file(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let file: ConfigFile =
+            toml::from_str(&text).map_err(|e| ConfigError::Toml(e.to_string()))?;
         Self::from_parts(file, env)
     }
 
-    fn from_parts(file: ConfigFile, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    fn from_parts(
+        file: ConfigFile,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let pick = |var: &str, v: Option<String>| env(var).or(v);
         let http = pick("IOCHUB_HTTP", file.http).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let http = http.parse().map_err(|e| ConfigError::Key { key: "http", message: format!("{http:?}: {e}") })?;
+        let http = http.parse().map_err(|e| ConfigError::Key {
+            key: "http",
+            message: format!("{http:?}: {e}"),
+        })?;
         let mqtt_url = pick("IOCHUB_MQTT_URL", file.mqtt_url).ok_or(ConfigError::Key {
             key: "mqtt_url",
             message: "required in serve mode (mqtt://[user:pass@]host:port)".into(),
         })?;
         if !(mqtt_url.starts_with("mqtt://") || mqtt_url.starts_with("tcp://")) {
-            return Err(ConfigError::Key { key: "mqtt_url", message: format!("{mqtt_url:?} must start with mqtt://") });
+            return Err(ConfigError::Key {
+                key: "mqtt_url",
+                message: format!("{mqtt_url:?} must start with mqtt://"),
+            });
         }
         let shards = match env("IOCHUB_SHARDS") {
-            Some(s) => Some(s.parse().map_err(|_| ConfigError::Key { key: "shards", message: format!("{s:?} is not a number") })?),
+            Some(s) => Some(s.parse().map_err(|_| ConfigError::Key {
+                key: "shards",
+                message: format!("{s:?} is not a number"),
+            })?),
             None => file.shards,
         }
         .unwrap_or_else(default_shards);
         if !(1..=256).contains(&shards) {
-            return Err(ConfigError::Key { key: "shards", message: "must be 1..256".into() });
+            return Err(ConfigError::Key {
+                key: "shards",
+                message: "must be 1..256".into(),
+            });
         }
         let metrics_public = match env("IOCHUB_METRICS_PUBLIC") {
-            Some(s) => s.parse().map_err(|_| ConfigError::Key { key: "metrics_public", message: "must be true or false".into() })?,
+            Some(s) => s.parse().map_err(|_| ConfigError::Key {
+                key: "metrics_public",
+                message: "must be true or false".into(),
+            })?,
             None => file.metrics_public.unwrap_or(false),
         };
         Ok(Self {
             http,
             mqtt_url: Some(mqtt_url),
-            mqtt_listen: "127.0.0.1:1883".parse().map_err(|_| ConfigError::Key { key: "mqtt", message: "bad default".into() })?,
-            mqtt_client_id: pick("IOCHUB_MQTT_CLIENT_ID", file.mqtt_client_id).unwrap_or_else(|| "iochub-ingest".into()),
+            mqtt_listen: "127.0.0.1:1883".parse().map_err(|_| ConfigError::Key {
+                key: "mqtt",
+                message: "bad default".into(),
+            })?,
+            mqtt_client_id: pick("IOCHUB_MQTT_CLIENT_ID", file.mqtt_client_id)
+                .unwrap_or_else(|| "iochub-ingest".into()),
             database_url: pick("IOCHUB_DATABASE_URL", file.database_url),
-            data_dir: pick("IOCHUB_DATA_DIR", file.data_dir).unwrap_or_else(|| "./iochub-data".into()).into(),
-            rules: pick("IOCHUB_RULES", file.rules).unwrap_or_else(|| DEFAULT_RULES.into()).into(),
+            data_dir: pick("IOCHUB_DATA_DIR", file.data_dir)
+                .unwrap_or_else(|| "./iochub-data".into())
+                .into(),
+            rules: pick("IOCHUB_RULES", file.rules)
+                .unwrap_or_else(|| DEFAULT_RULES.into())
+                .into(),
             simulate: false,
             seed: 1,
             shards,
@@ -107,24 +141,37 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn empty_file_plus_environment_is_valid() {
-        let c = HubConfig::from_parts(ConfigFile::default(), env(&[("IOCHUB_MQTT_URL", "mqtt://127.0.0.1:1884"), ("IOCHUB_HTTP", "127.0.0.1:9000")]))
-            .expect("valid");
+        let c = HubConfig::from_parts(
+            ConfigFile::default(),
+            env(&[
+                ("IOCHUB_MQTT_URL", "mqtt://127.0.0.1:1884"),
+                ("IOCHUB_HTTP", "127.0.0.1:9000"),
+            ]),
+        )
+        .expect("valid");
         assert_eq!(c.http.port(), 9000);
         assert_eq!(c.mqtt_url.as_deref(), Some("mqtt://127.0.0.1:1884"));
     }
 
     #[test]
     fn errors_name_the_key() {
-        let e = HubConfig::from_parts(ConfigFile::default(), env(&[])).expect_err("mqtt_url missing");
+        let e =
+            HubConfig::from_parts(ConfigFile::default(), env(&[])).expect_err("mqtt_url missing");
         assert!(e.to_string().contains("mqtt_url"), "{e}");
-        let e = HubConfig::from_parts(ConfigFile::default(), env(&[("IOCHUB_MQTT_URL", "mqtt://x:1"), ("IOCHUB_HTTP", "nope")]))
-            .expect_err("bad http");
+        let e = HubConfig::from_parts(
+            ConfigFile::default(),
+            env(&[("IOCHUB_MQTT_URL", "mqtt://x:1"), ("IOCHUB_HTTP", "nope")]),
+        )
+        .expect_err("bad http");
         assert!(e.to_string().contains("`http`"), "{e}");
         let e = toml::from_str::<ConfigFile>("colour = 1").expect_err("unknown key");
         assert!(e.to_string().contains("colour"), "{e}");

@@ -25,7 +25,11 @@ impl Health {
     pub fn problems(&self) -> Vec<(String, String)> {
         self.degraded
             .lock()
-            .map(|d| d.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+            .map(|d| {
+                d.iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use iochub::config::{self, HubConfig};
 
 #[derive(Parser)]
-#[command(name = "iochub", version, about = "Real-time IoT telemetry hub for an Intelligent Operations Center")]
+#[command(
+    name = "iochub",
+    version,
+    about = "Real-time IoT telemetry hub for an Intelligent Operations Center"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,15 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let cfg = match cli.command {
-        Command::Demo { http, mqtt, data_dir, rules, no_sim, seed, shards } => HubConfig {
+        Command::Demo {
+            http,
+            mqtt,
+            data_dir,
+            rules,
+            no_sim,
+            seed,
+            shards,
+        } => HubConfig {
             http,
             mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
             mqtt_listen: mqtt,
@@ -76,7 +88,8 @@ fn main() -> ExitCode {
             shards: shards.unwrap_or_else(config::default_shards),
             metrics_public: false,
         },
-        Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok()) {
+        Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok())
+        {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -106,7 +119,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cfg: HubConfig) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
     runtime.block_on(async {
         let stop = async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

@@ -15,7 +15,9 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn install() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
                 .unwrap_or_else(|_| PrometheusBuilder::new())
@@ -30,24 +32,69 @@ pub fn install() -> PrometheusHandle {
 
 fn describe() {
     describe_counter!("iochub_ingest_messages_total", "MQTT messages received");
-    describe_counter!("iochub_ingest_readings_total", "Readings committed to storage");
-    describe_counter!("iochub_ingest_duplicates_total", "Redelivered readings already stored");
-    describe_counter!("iochub_ingest_rejected_total", "Readings or messages refused, by reason");
-    describe_counter!("iochub_ingest_acks_total", "MQTT messages acked after commit");
-    describe_counter!("iochub_ingest_stale_acks_total", "Acks dropped because the connection changed");
-    describe_gauge!("iochub_ingest_connected", "1 while the ingest MQTT connection is up");
-    describe_gauge!("iochub_ingest_unacked_messages", "Messages received and not yet acked");
-    describe_gauge!("iochub_engine_queue_depth", "Items queued for a shard worker");
-    describe_gauge!("iochub_storage_queue_depth", "Items queued for the storage batcher");
-    describe_histogram!("iochub_storage_batch_commit_seconds", "Time to commit one batch");
-    describe_histogram!("iochub_storage_batch_readings", "Readings per committed batch");
-    describe_counter!("iochub_storage_write_errors_total", "Failed batch commits (retried)");
+    describe_counter!(
+        "iochub_ingest_readings_total",
+        "Readings committed to storage"
+    );
+    describe_counter!(
+        "iochub_ingest_duplicates_total",
+        "Redelivered readings already stored"
+    );
+    describe_counter!(
+        "iochub_ingest_rejected_total",
+        "Readings or messages refused, by reason"
+    );
+    describe_counter!(
+        "iochub_ingest_acks_total",
+        "MQTT messages acked after commit"
+    );
+    describe_counter!(
+        "iochub_ingest_stale_acks_total",
+        "Acks dropped because the connection changed"
+    );
+    describe_gauge!(
+        "iochub_ingest_connected",
+        "1 while the ingest MQTT connection is up"
+    );
+    describe_gauge!(
+        "iochub_ingest_unacked_messages",
+        "Messages received and not yet acked"
+    );
+    describe_gauge!(
+        "iochub_engine_queue_depth",
+        "Items queued for a shard worker"
+    );
+    describe_gauge!(
+        "iochub_storage_queue_depth",
+        "Items queued for the storage batcher"
+    );
+    describe_histogram!(
+        "iochub_storage_batch_commit_seconds",
+        "Time to commit one batch"
+    );
+    describe_histogram!(
+        "iochub_storage_batch_readings",
+        "Readings per committed batch"
+    );
+    describe_counter!(
+        "iochub_storage_write_errors_total",
+        "Failed batch commits (retried)"
+    );
     describe_counter!("iochub_alerts_opened_total", "Alerts opened");
-    describe_counter!("iochub_alerts_updated_total", "Repeat firings folded into an open alert");
+    describe_counter!(
+        "iochub_alerts_updated_total",
+        "Repeat firings folded into an open alert"
+    );
     describe_counter!("iochub_alerts_resolved_total", "Alerts resolved");
     describe_gauge!("iochub_ws_clients", "Connected WebSocket clients");
-    describe_counter!("iochub_ws_lagged_total", "Lagged notices sent to slow WebSocket clients");
-    describe_counter!("iochub_ws_conflated_total", "Telemetry frames replaced by a newer value for a slow client");
+    describe_counter!(
+        "iochub_ws_lagged_total",
+        "Lagged notices sent to slow WebSocket clients"
+    );
+    describe_counter!(
+        "iochub_ws_conflated_total",
+        "Telemetry frames replaced by a newer value for a slow client"
+    );
     describe_counter!("iochub_rules_reloads_total", "Rule set reloads, by result");
     describe_gauge!("iochub_rules_loaded", "Rules in the active rule set");
 }
@@ -125,7 +172,8 @@ pub fn ws_conflated() {
 }
 
 pub fn rules_reloaded(ok: bool, rules: usize) {
-    counter!("iochub_rules_reloads_total", "result" => if ok { "ok" } else { "error" }).increment(1);
+    counter!("iochub_rules_reloads_total", "result" => if ok { "ok" } else { "error" })
+        .increment(1);
     if ok {
         gauge!("iochub_rules_loaded").set(rules as f64);
     }

@@ -17,7 +17,9 @@ pub fn format_ms(ms: i64) -> String {
 
 /// Parses RFC 3339 with any offset (`Z`, `+07:00`).
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 pub fn ser_ms<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -38,8 +40,14 @@ mod tests {
     #[test]
     fn round_trip_with_offsets() {
         assert_eq!(format_ms(1_732_270_000_123), "2024-11-22T10:06:40.123Z");
-        assert_eq!(parse_rfc3339("2024-11-22T10:06:40.123Z"), Some(1_732_270_000_123));
-        assert_eq!(parse_rfc3339("2024-11-22T17:06:40.123+07:00"), Some(1_732_270_000_123));
+        assert_eq!(
+            parse_rfc3339("2024-11-22T10:06:40.123Z"),
+            Some(1_732_270_000_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-11-22T17:06:40.123+07:00"),
+            Some(1_732_270_000_123)
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

@@ -15,17 +15,42 @@ const T: Duration = Duration::from_secs(20);
 async fn alert_reaches_a_websocket_client_and_survives_a_restart_without_duplicating() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut hub = Hub::start(dir.path(), DEFAULT_RULES).await;
-    let mut ws = hub.ws(json!({"op": "subscribe", "topics": ["alerts"]})).await;
+    let mut ws = hub
+        .ws(json!({"op": "subscribe", "topics": ["alerts"]}))
+        .await;
     let mut mqtt = Publisher::connect(&hub.mqtt_url(), "alert-pub").await;
     let t = now_ms();
-    mqtt.publish("ioc/wl-09/telemetry", format!(r#"{{"ts":{t},"water_level":5.6}}"#)).await;
+    mqtt.publish(
+        "ioc/wl-09/telemetry",
+        format!(r#"{{"ts":{t},"water_level":5.6}}"#),
+    )
+    .await;
     mqtt.flush().await;
     let frame = ws.until(T, |f| f["type"] == "alert").await;
-    for field in ["id", "rule", "device", "metric", "value", "severity", "state", "ts"] {
-        assert!(!frame[field].is_null(), "alert frame lacks {field}: {frame}");
+    for field in [
+        "id", "rule", "device", "metric", "value", "severity", "state", "ts",
+    ] {
+        assert!(
+            !frame[field].is_null(),
+            "alert frame lacks {field}: {frame}"
+        );
     }
-    assert_eq!((frame["rule"].as_str(), frame["device"].as_str(), frame["state"].as_str()), (Some("flood"), Some("wl-09"), Some("open")));
-    assert_eq!((frame["value"].as_f64(), frame["severity"].as_str(), frame["ts"].as_i64()), (Some(5.6), Some("critical"), Some(t)));
+    assert_eq!(
+        (
+            frame["rule"].as_str(),
+            frame["device"].as_str(),
+            frame["state"].as_str()
+        ),
+        (Some("flood"), Some("wl-09"), Some("open"))
+    );
+    assert_eq!(
+        (
+            frame["value"].as_f64(),
+            frame["severity"].as_str(),
+            frame["ts"].as_i64()
+        ),
+        (Some(5.6), Some("critical"), Some(t))
+    );
     let id = frame["id"].as_i64().expect("id");
 
     // restart: the open alert is still there, and a repeat updates it instead of opening another
@@ -35,12 +60,24 @@ async fn alert_reaches_a_websocket_client_and_survives_a_restart_without_duplica
     let mut mqtt = Publisher::connect(&hub.mqtt_url(), "alert-pub-2").await;
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
     assert_eq!(open.as_array().map(Vec::len), Some(1));
-    mqtt.publish("ioc/wl-09/telemetry", format!(r#"{{"ts":{},"water_level":5.8}}"#, t + 1000)).await;
+    mqtt.publish(
+        "ioc/wl-09/telemetry",
+        format!(r#"{{"ts":{},"water_level":5.8}}"#, t + 1000),
+    )
+    .await;
     // between clear (4.5) and value (5.0): hysteresis keeps it open
-    mqtt.publish("ioc/wl-09/telemetry", format!(r#"{{"ts":{},"water_level":4.7}}"#, t + 2000)).await;
+    mqtt.publish(
+        "ioc/wl-09/telemetry",
+        format!(r#"{{"ts":{},"water_level":4.7}}"#, t + 2000),
+    )
+    .await;
     mqtt.flush().await;
     eventually("reading after restart stored", T, || async {
-        (hub.readings("wl-09", "water_level", t + 1999, t + 2001).await.len() == 1).then_some(())
+        (hub.readings("wl-09", "water_level", t + 1999, t + 2001)
+            .await
+            .len()
+            == 1)
+            .then_some(())
     })
     .await;
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
@@ -49,38 +86,78 @@ async fn alert_reaches_a_websocket_client_and_survives_a_restart_without_duplica
     assert_eq!(open[0]["id"].as_i64(), Some(id));
 
     // below clear: resolved, pushed live
-    let mut ws = hub.ws(json!({"op": "subscribe", "topics": ["alerts"], "devices": ["wl-09"]})).await;
-    mqtt.publish("ioc/wl-09/telemetry", format!(r#"{{"ts":{},"water_level":4.2}}"#, t + 3000)).await;
+    let mut ws = hub
+        .ws(json!({"op": "subscribe", "topics": ["alerts"], "devices": ["wl-09"]}))
+        .await;
+    mqtt.publish(
+        "ioc/wl-09/telemetry",
+        format!(r#"{{"ts":{},"water_level":4.2}}"#, t + 3000),
+    )
+    .await;
     mqtt.flush().await;
     let frame = ws.until(T, |f| f["type"] == "alert").await;
-    assert_eq!((frame["id"].as_i64(), frame["state"].as_str()), (Some(id), Some("resolved")));
+    assert_eq!(
+        (frame["id"].as_i64(), frame["state"].as_str()),
+        (Some(id), Some("resolved"))
+    );
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
     assert_eq!(open.as_array().map(Vec::len), Some(0));
     let (_, all) = hub.get("/api/v1/alerts").await;
-    assert_eq!(all.as_array().map(Vec::len), Some(1), "one alert in all: {all}");
+    assert_eq!(
+        all.as_array().map(Vec::len),
+        Some(1),
+        "one alert in all: {all}"
+    );
     assert_eq!(hub.metric("iochub_alerts_resolved_total").await, 1.0);
 }
 
 #[tokio::test]
 async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let hub = Hub::start(dir.path(), &DEFAULT_RULES.replace("value = 5.0", "value = 50.0")).await;
-    let mut ws = hub.ws(json!({"op": "subscribe", "topics": ["alerts"]})).await;
+    let hub = Hub::start(
+        dir.path(),
+        &DEFAULT_RULES.replace("value = 5.0", "value = 50.0"),
+    )
+    .await;
+    let mut ws = hub
+        .ws(json!({"op": "subscribe", "topics": ["alerts"]}))
+        .await;
     let mut mqtt = Publisher::connect(&hub.mqtt_url(), "reload-pub").await;
     let t = now_ms();
-    mqtt.publish("ioc/wl-r/telemetry", format!(r#"{{"ts":{t},"water_level":6}}"#)).await;
+    mqtt.publish(
+        "ioc/wl-r/telemetry",
+        format!(r#"{{"ts":{t},"water_level":6}}"#),
+    )
+    .await;
     mqtt.flush().await;
-    eventually("reading stored", T, || async { (hub.readings("wl-r", "water_level", t - 1, t + 1).await.len() == 1).then_some(()) }).await;
+    eventually("reading stored", T, || async {
+        (hub.readings("wl-r", "water_level", t - 1, t + 1)
+            .await
+            .len()
+            == 1)
+            .then_some(())
+    })
+    .await;
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
     assert_eq!(open.as_array().map(Vec::len), Some(0), "6 < 50: no alert");
 
     // a broken file is refused, the running rules stay
-    std::fs::write(&hub.rules, DEFAULT_RULES.replace("op = \">=\"", "op = \"~\"")).expect("write");
+    std::fs::write(
+        &hub.rules,
+        DEFAULT_RULES.replace("op = \">=\"", "op = \"~\""),
+    )
+    .expect("write");
     eventually("reload refused", T, || async {
-        (hub.metric(r#"iochub_rules_reloads_total{result="error"}"#).await >= 1.0).then_some(())
+        (hub.metric(r#"iochub_rules_reloads_total{result="error"}"#)
+            .await
+            >= 1.0)
+            .then_some(())
     })
     .await;
-    assert!(hub.log().contains("rule flood: field `op`"), "the log names the rule and field");
+    assert!(
+        hub.log().contains("rule flood: field `op`"),
+        "the log names the rule and field"
+    );
     let (_, rules) = hub.get("/api/v1/rules").await;
     assert_eq!(rules[0]["value"], 50.0);
 
@@ -91,25 +168,52 @@ async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_r
         (r[0]["value"] == 5.0).then_some(())
     })
     .await;
-    mqtt.publish("ioc/wl-r/telemetry", format!(r#"{{"ts":{},"water_level":6}}"#, t + 1000)).await;
+    mqtt.publish(
+        "ioc/wl-r/telemetry",
+        format!(r#"{{"ts":{},"water_level":6}}"#, t + 1000),
+    )
+    .await;
     mqtt.flush().await;
     let frame = ws.until(T, |f| f["type"] == "alert").await;
-    assert_eq!((frame["device"].as_str(), frame["state"].as_str()), (Some("wl-r"), Some("open")));
+    assert_eq!(
+        (frame["device"].as_str(), frame["state"].as_str()),
+        (Some("wl-r"), Some("open"))
+    );
 
     // SIGHUP reloads even when the file looks unchanged
-    let before = hub.metric(r#"iochub_rules_reloads_total{result="ok"}"#).await;
+    let before = hub
+        .metric(r#"iochub_rules_reloads_total{result="ok"}"#)
+        .await;
     hub.signal("HUP");
     eventually("SIGHUP reload", T, || async {
-        (hub.metric(r#"iochub_rules_reloads_total{result="ok"}"#).await > before).then_some(())
+        (hub.metric(r#"iochub_rules_reloads_total{result="ok"}"#)
+            .await
+            > before)
+            .then_some(())
     })
     .await;
     // the unchanged rule kept its state: still one open alert, no re-fire
-    mqtt.publish("ioc/wl-r/telemetry", format!(r#"{{"ts":{},"water_level":7}}"#, t + 2000)).await;
+    mqtt.publish(
+        "ioc/wl-r/telemetry",
+        format!(r#"{{"ts":{},"water_level":7}}"#, t + 2000),
+    )
+    .await;
     mqtt.flush().await;
-    eventually("reading stored", T, || async { (hub.readings("wl-r", "water_level", t + 1999, t + 2001).await.len() == 1).then_some(()) }).await;
+    eventually("reading stored", T, || async {
+        (hub.readings("wl-r", "water_level", t + 1999, t + 2001)
+            .await
+            .len()
+            == 1)
+            .then_some(())
+    })
+    .await;
     let (_, all) = hub.get("/api/v1/alerts").await;
     let all = all.as_array().expect("alerts").clone();
-    assert_eq!((all.len(), all[0]["hits"].as_u64()), (1, Some(1)), "{all:?}");
+    assert_eq!(
+        (all.len(), all[0]["hits"].as_u64()),
+        (1, Some(1)),
+        "{all:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,18 +228,30 @@ async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up
     let (devices, messages_per_device, metrics) = (50, 60, 10);
     let base = now_ms() - 600_000;
     let want: HashMap<(String, String), f64> = (0..devices)
-        .flat_map(|d| (0..metrics).map(move |m| ((format!("ws-{d:02}"), format!("m{m}")), ((messages_per_device - 1) * 10 + m) as f64)))
+        .flat_map(|d| {
+            (0..metrics).map(move |m| {
+                (
+                    (format!("ws-{d:02}"), format!("m{m}")),
+                    ((messages_per_device - 1) * 10 + m) as f64,
+                )
+            })
+        })
         .collect();
     let want_fast = want.clone();
     let fast_reader = tokio::spawn(async move {
         let mut last: HashMap<(String, String), f64> = HashMap::new();
         let (mut frames, mut lagged) = (0usize, 0);
         while last != want_fast {
-            let Some(f) = fast.next_json(Duration::from_secs(60)).await else { break };
+            let Some(f) = fast.next_json(Duration::from_secs(60)).await else {
+                break;
+            };
             match f["type"].as_str() {
                 Some("telemetry") => {
                     frames += 1;
-                    let key = (f["device"].as_str().unwrap_or("").to_owned(), f["metric"].as_str().unwrap_or("").to_owned());
+                    let key = (
+                        f["device"].as_str().unwrap_or("").to_owned(),
+                        f["metric"].as_str().unwrap_or("").to_owned(),
+                    );
                     last.insert(key, f["value"].as_f64().unwrap_or(f64::NAN));
                 }
                 Some("lagged") => lagged += 1,
@@ -147,8 +263,14 @@ async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up
     for i in 0..messages_per_device {
         for d in 0..devices {
             let ts = base + i as i64 * 1000;
-            let fields: Vec<String> = (0..metrics).map(|m| format!(r#""m{m}":{}"#, i * 10 + m)).collect();
-            mqtt.publish(&format!("ioc/ws-{d:02}/telemetry"), format!(r#"{{"ts":{ts},{}}}"#, fields.join(","))).await;
+            let fields: Vec<String> = (0..metrics)
+                .map(|m| format!(r#""m{m}":{}"#, i * 10 + m))
+                .collect();
+            mqtt.publish(
+                &format!("ioc/ws-{d:02}/telemetry"),
+                format!(r#"{{"ts":{ts},{}}}"#, fields.join(",")),
+            )
+            .await;
         }
         // paced at ~10k frames/s: a live client keeps up with that; the slow one cannot
         mqtt.flush().await;
@@ -156,19 +278,32 @@ async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up
     }
     mqtt.flush().await;
     let (frames, fast_lagged, fast_last) = fast_reader.await.expect("fast reader");
-    assert_eq!(fast_last, want, "the fast client has the latest value of every series");
-    assert_eq!((frames, fast_lagged), (devices * messages_per_device * metrics, 0), "the fast client got every frame, never lagged");
+    assert_eq!(
+        fast_last, want,
+        "the fast client has the latest value of every series"
+    );
+    assert_eq!(
+        (frames, fast_lagged),
+        (devices * messages_per_device * metrics, 0),
+        "the fast client got every frame, never lagged"
+    );
 
     // the slow client: told it lagged, and still ends with the latest value of every series
     let mut last: HashMap<(String, String), f64> = HashMap::new();
     let mut lagged = 0;
     let mut frames = 0;
     while last != want {
-        let f = slow.next_json(Duration::from_secs(30)).await.expect("slow client catches up with the latest values");
+        let f = slow
+            .next_json(Duration::from_secs(30))
+            .await
+            .expect("slow client catches up with the latest values");
         match f["type"].as_str() {
             Some("telemetry") => {
                 frames += 1;
-                let key = (f["device"].as_str().unwrap_or("").to_owned(), f["metric"].as_str().unwrap_or("").to_owned());
+                let key = (
+                    f["device"].as_str().unwrap_or("").to_owned(),
+                    f["metric"].as_str().unwrap_or("").to_owned(),
+                );
                 last.insert(key, f["value"].as_f64().unwrap_or(f64::NAN));
             }
             Some("lagged") => lagged += 1,
@@ -176,6 +311,9 @@ async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up
         }
     }
     assert!(lagged >= 1, "slow client was told it lagged");
-    assert!(frames < devices * messages_per_device * metrics, "slow client's telemetry was conflated ({frames} frames)");
+    assert!(
+        frames < devices * messages_per_device * metrics,
+        "slow client's telemetry was conflated ({frames} frames)"
+    );
     assert!(hub.metric("iochub_ws_lagged_total").await >= 1.0);
 }

@@ -12,7 +12,8 @@ use support::*;
 async fn kill_9_mid_stream_loses_nothing_the_broker_accepted() {
     let mosquitto = Mosquitto::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut hub = Hub::start_with(dir.path(), DEFAULT_RULES, Broker::External(mosquitto.url())).await;
+    let mut hub =
+        Hub::start_with(dir.path(), DEFAULT_RULES, Broker::External(mosquitto.url())).await;
     let (n, devices) = (6000i64, 10i64);
     let base = now_ms() - 3_600_000;
     let url = mosquitto.url();
@@ -21,7 +22,8 @@ async fn kill_9_mid_stream_loses_nothing_the_broker_accepted() {
         let mut mqtt = Publisher::connect(&url, "durable-pub").await;
         for i in 0..n {
             let topic = format!("ioc/kill-{:02}/telemetry", i % devices);
-            mqtt.publish(&topic, format!(r#"{{"ts":{},"seq":{i}}}"#, base + i)).await;
+            mqtt.publish(&topic, format!(r#"{{"ts":{},"seq":{i}}}"#, base + i))
+                .await;
             if i % 50 == 49 {
                 mqtt.flush().await;
                 tokio::time::sleep(Duration::from_millis(15)).await;
@@ -38,14 +40,20 @@ async fn kill_9_mid_stream_loses_nothing_the_broker_accepted() {
     hub.spawn().await;
     publisher.await.expect("publisher");
     let hub = &hub;
-    let mut seen = eventually("all readings stored", Duration::from_secs(90), || async move {
-        let mut seen = Vec::new();
-        for d in 0..devices {
-            let pts = hub.readings(&format!("kill-{d:02}"), "seq", base, base + n).await;
-            seen.extend(pts.into_iter().map(|(ts, v)| (ts - base, v as i64)));
-        }
-        (seen.len() as i64 >= n).then_some(seen)
-    })
+    let mut seen = eventually(
+        "all readings stored",
+        Duration::from_secs(90),
+        || async move {
+            let mut seen = Vec::new();
+            for d in 0..devices {
+                let pts = hub
+                    .readings(&format!("kill-{d:02}"), "seq", base, base + n)
+                    .await;
+                seen.extend(pts.into_iter().map(|(ts, v)| (ts - base, v as i64)));
+            }
+            (seen.len() as i64 >= n).then_some(seen)
+        },
+    )
     .await;
     seen.sort();
     let want: Vec<(i64, i64)> = (0..n).map(|i| (i, i)).collect();

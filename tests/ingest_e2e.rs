@@ -20,20 +20,36 @@ async fn senml_and_flat_json_end_to_end() {
         t0 / 1000
     );
     mqtt.publish("ioc/wl-01/telemetry", senml).await;
-    mqtt.publish("ioc/aq-01/telemetry", format!(r#"{{"ts":{t0},"pm2_5":35.5,"humidity":80}}"#)).await;
+    mqtt.publish(
+        "ioc/aq-01/telemetry",
+        format!(r#"{{"ts":{t0},"pm2_5":35.5,"humidity":80}}"#),
+    )
+    .await;
     // a gateway publishing for a device behind it
-    mqtt.publish("ioc/gw-01/telemetry", format!(r#"[{{"bt":{},"n":"wl-77/water_level","v":1.5}}]"#, t0 / 1000)).await;
+    mqtt.publish(
+        "ioc/gw-01/telemetry",
+        format!(
+            r#"[{{"bt":{},"n":"wl-77/water_level","v":1.5}}]"#,
+            t0 / 1000
+        ),
+    )
+    .await;
     mqtt.publish("ioc/wl-01/status", "online").await;
     mqtt.flush().await;
 
     let t0s = t0 / 1000 * 1000;
     let wl = eventually("SenML reading stored", T, || async {
-        let r = hub.readings("wl-01", "water_level", t0s - 1000, t0s + 1000).await;
+        let r = hub
+            .readings("wl-01", "water_level", t0s - 1000, t0s + 1000)
+            .await;
         (!r.is_empty()).then_some(r)
     })
     .await;
     assert_eq!(wl, vec![(t0s, 3.25)]);
-    assert_eq!(hub.readings("wl-01", "rain_1h", t0s - 61_000, t0s).await, vec![(t0s - 60_000, 12.5)]);
+    assert_eq!(
+        hub.readings("wl-01", "rain_1h", t0s - 61_000, t0s).await,
+        vec![(t0s - 60_000, 12.5)]
+    );
     let aq = eventually("flat reading stored", T, || async {
         let r = hub.readings("aq-01", "pm2_5", t0 - 1, t0 + 1).await;
         (!r.is_empty()).then_some(r)
@@ -41,7 +57,8 @@ async fn senml_and_flat_json_end_to_end() {
     .await;
     assert_eq!(aq, vec![(t0, 35.5)]);
     eventually("gateway reading stored", T, || async {
-        (hub.readings("wl-77", "water_level", t0s - 1, t0s + 1).await == vec![(t0s, 1.5)]).then_some(())
+        (hub.readings("wl-77", "water_level", t0s - 1, t0s + 1).await == vec![(t0s, 1.5)])
+            .then_some(())
     })
     .await;
 
@@ -52,10 +69,20 @@ async fn senml_and_flat_json_end_to_end() {
     })
     .await;
     assert_eq!(d["registered"], false);
-    let latest: Vec<&str> = d["latest"].as_array().expect("latest").iter().filter_map(|l| l["metric"].as_str()).collect();
+    let latest: Vec<&str> = d["latest"]
+        .as_array()
+        .expect("latest")
+        .iter()
+        .filter_map(|l| l["metric"].as_str())
+        .collect();
     assert_eq!(latest, ["rain_1h", "water_level"]);
     let (_, all) = hub.get("/api/v1/devices").await;
-    let keys: Vec<&str> = all.as_array().expect("list").iter().filter_map(|d| d["key"].as_str()).collect();
+    let keys: Vec<&str> = all
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|d| d["key"].as_str())
+        .collect();
     // gw-01 only relayed for wl-77: it is not a device of its own
     assert_eq!(keys, ["aq-01", "wl-01", "wl-77"]);
 
@@ -70,7 +97,10 @@ async fn senml_and_flat_json_end_to_end() {
         .expect("PATCH");
     assert_eq!(resp.status(), 200);
     let (_, d) = hub.get("/api/v1/devices/aq-01").await;
-    assert_eq!((d["registered"].clone(), d["lat"].clone()), (serde_json::json!(true), serde_json::json!(22.66)));
+    assert_eq!(
+        (d["registered"].clone(), d["lat"].clone()),
+        (serde_json::json!(true), serde_json::json!(22.66))
+    );
 }
 
 #[tokio::test]
@@ -81,14 +111,26 @@ async fn step_aggregation_gives_min_avg_max_per_bucket() {
     let base = (now_ms() - 3_600_000) / 60_000 * 60_000;
     for (i, v) in [1.0, 2.0, 3.0, 10.0, 20.0, 30.0].iter().enumerate() {
         let ts = base + (i as i64 / 3) * 60_000 + (i as i64 % 3) * 10_000;
-        mqtt.publish("ioc/agg-1/telemetry", format!(r#"{{"ts":{ts},"temperature":{v}}}"#)).await;
+        mqtt.publish(
+            "ioc/agg-1/telemetry",
+            format!(r#"{{"ts":{ts},"temperature":{v}}}"#),
+        )
+        .await;
     }
     mqtt.flush().await;
-    let (from, to) = (iochub::timefmt::format_ms(base), iochub::timefmt::format_ms(base + 120_000));
-    let path = format!("/api/v1/devices/agg-1/readings?metric=temperature&from={from}&to={to}&step=60s");
+    let (from, to) = (
+        iochub::timefmt::format_ms(base),
+        iochub::timefmt::format_ms(base + 120_000),
+    );
+    let path =
+        format!("/api/v1/devices/agg-1/readings?metric=temperature&from={from}&to={to}&step=60s");
     let body = eventually("6 readings", T, || async {
         let (_, b) = hub.get(&path).await;
-        let n: u64 = b["points"].as_array()?.iter().filter_map(|p| p["count"].as_u64()).sum();
+        let n: u64 = b["points"]
+            .as_array()?
+            .iter()
+            .filter_map(|p| p["count"].as_u64())
+            .sum();
         (n == 6).then_some(b)
     })
     .await;
@@ -96,7 +138,13 @@ async fn step_aggregation_gives_min_avg_max_per_bucket() {
         .as_array()
         .expect("points")
         .iter()
-        .map(|p| (p["min"].as_f64().unwrap_or(f64::NAN), p["avg"].as_f64().unwrap_or(f64::NAN), p["max"].as_f64().unwrap_or(f64::NAN)))
+        .map(|p| {
+            (
+                p["min"].as_f64().unwrap_or(f64::NAN),
+                p["avg"].as_f64().unwrap_or(f64::NAN),
+                p["max"].as_f64().unwrap_or(f64::NAN),
+            )
+        })
         .collect();
     assert_eq!(buckets, vec![(1.0, 2.0, 3.0), (10.0, 20.0, 30.0)]);
     assert_eq!(body["step_seconds"], 60.0);
@@ -132,21 +180,51 @@ async fn bad_input_is_dead_lettered_counted_and_the_good_records_kept() {
         d.as_array().filter(|a| a.len() >= 13).cloned()
     })
     .await;
-    let mut reasons: Vec<&str> = letters.iter().filter_map(|l| l["reason"].as_str()).collect();
+    let mut reasons: Vec<&str> = letters
+        .iter()
+        .filter_map(|l| l["reason"].as_str())
+        .collect();
     reasons.sort();
     assert_eq!(
         reasons,
         [
-            "bad_topic", "invalid_device", "invalid_metric", "malformed_json", "not_finite", "not_utf8",
-            "out_of_range", "out_of_range", "oversized", "timestamp_future", "timestamp_past",
-            "unsupported_value", "wrong_type"
+            "bad_topic",
+            "invalid_device",
+            "invalid_metric",
+            "malformed_json",
+            "not_finite",
+            "not_utf8",
+            "out_of_range",
+            "out_of_range",
+            "oversized",
+            "timestamp_future",
+            "timestamp_past",
+            "unsupported_value",
+            "wrong_type"
         ]
     );
-    assert!(letters.iter().all(|l| l["topic"].is_string() && l["detail"].is_string() && l["received_at"].is_string()));
-    let good = hub.readings("bad-1", "humidity", now / 1000 * 1000 - 1, now / 1000 * 1000 + 1).await;
+    assert!(letters.iter().all(|l| l["topic"].is_string()
+        && l["detail"].is_string()
+        && l["received_at"].is_string()));
+    let good = hub
+        .readings(
+            "bad-1",
+            "humidity",
+            now / 1000 * 1000 - 1,
+            now / 1000 * 1000 + 1,
+        )
+        .await;
     assert_eq!(good, vec![(now / 1000 * 1000, 55.0)]);
-    assert_eq!(hub.metric(r#"iochub_ingest_rejected_total{reason="out_of_range"}"#).await, 2.0);
-    assert_eq!(hub.metric(r#"iochub_ingest_rejected_total{reason="not_utf8"}"#).await, 1.0);
+    assert_eq!(
+        hub.metric(r#"iochub_ingest_rejected_total{reason="out_of_range"}"#)
+            .await,
+        2.0
+    );
+    assert_eq!(
+        hub.metric(r#"iochub_ingest_rejected_total{reason="not_utf8"}"#)
+            .await,
+        1.0
+    );
     // the hub is still up and acking
     assert_eq!(hub.get("/healthz").await.0, 200);
 }
@@ -166,7 +244,10 @@ async fn duplicate_delivery_does_not_duplicate_readings() {
         (hub.metric("iochub_ingest_duplicates_total").await >= 4.0).then_some(())
     })
     .await;
-    assert_eq!(hub.readings("dup-1", "water_level", ts - 1, ts + 1).await, vec![(ts, 2.5)]);
+    assert_eq!(
+        hub.readings("dup-1", "water_level", ts - 1, ts + 1).await,
+        vec![(ts, 2.5)]
+    );
     assert_eq!(hub.metric("iochub_ingest_readings_total").await, 2.0);
 }
 
@@ -175,15 +256,33 @@ async fn everything_but_healthz_and_login_needs_auth_and_errors_name_the_field()
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
     let anon = reqwest::Client::new();
-    for path in ["/api/v1/devices", "/api/v1/alerts", "/api/v1/dead-letters", "/metrics", "/api/v1/rules"] {
+    for path in [
+        "/api/v1/devices",
+        "/api/v1/alerts",
+        "/api/v1/dead-letters",
+        "/metrics",
+        "/api/v1/rules",
+    ] {
         let r = anon.get(hub.url(path)).send().await.expect("GET");
         assert_eq!(r.status(), 401, "{path}");
         let body: serde_json::Value = r.json().await.expect("json error");
         assert_eq!(body["error"]["code"], "unauthorized", "{path}");
     }
-    assert_eq!(anon.get(hub.url("/healthz")).send().await.expect("GET").status(), 200);
+    assert_eq!(
+        anon.get(hub.url("/healthz"))
+            .send()
+            .await
+            .expect("GET")
+            .status(),
+        200
+    );
     assert!(hub.login("wrong").await.is_none());
-    let r = anon.get(hub.url("/api/v1/devices")).bearer_auth("not-a-token").send().await.expect("GET");
+    let r = anon
+        .get(hub.url("/api/v1/devices"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(r.status(), 401);
     // the session cookie works like the bearer token
     let r = anon
@@ -193,7 +292,9 @@ async fn everything_but_healthz_and_login_needs_auth_and_errors_name_the_field()
         .await
         .expect("GET");
     assert_eq!(r.status(), 200);
-    let (s, b) = hub.get("/api/v1/devices/x/readings?metric=temperature&from=yesterday").await;
+    let (s, b) = hub
+        .get("/api/v1/devices/x/readings?metric=temperature&from=yesterday")
+        .await;
     assert_eq!((s, b["error"]["field"].as_str()), (400, Some("from")));
     let (s, b) = hub.get("/api/v1/devices/x/readings").await;
     assert_eq!((s, b["error"]["field"].as_str()), (400, Some("metric")));
@@ -201,16 +302,37 @@ async fn everything_but_healthz_and_login_needs_auth_and_errors_name_the_field()
     assert_eq!((s, b["error"]["field"].as_str()), (400, Some("state")));
     let (s, _) = hub.get("/api/v1/devices/nobody").await;
     assert_eq!(s, 404);
-    let r = hub.client.patch(hub.url("/api/v1/devices/x")).bearer_auth(&hub.token).json(&serde_json::json!({"lat": 91})).send().await.expect("PATCH");
+    let r = hub
+        .client
+        .patch(hub.url("/api/v1/devices/x"))
+        .bearer_auth(&hub.token)
+        .json(&serde_json::json!({"lat": 91}))
+        .send()
+        .await
+        .expect("PATCH");
     assert_eq!(r.status(), 400);
     // the OpenAPI document lists the contract's paths
     let (s, doc) = hub.get("/api/v1/openapi.json").await;
     assert_eq!(s, 200);
-    for p in ["/api/v1/devices", "/api/v1/devices/{device}", "/api/v1/devices/{device}/readings", "/api/v1/alerts", "/api/v1/dead-letters", "/api/v1/auth/login", "/healthz"] {
+    for p in [
+        "/api/v1/devices",
+        "/api/v1/devices/{device}",
+        "/api/v1/devices/{device}/readings",
+        "/api/v1/alerts",
+        "/api/v1/dead-letters",
+        "/api/v1/auth/login",
+        "/healthz",
+    ] {
         assert!(doc["paths"][p].is_object(), "OpenAPI lacks {p}");
     }
     // logout ends the session
-    let r = hub.client.post(hub.url("/api/v1/auth/logout")).bearer_auth(&hub.token).send().await.expect("logout");
+    let r = hub
+        .client
+        .post(hub.url("/api/v1/auth/logout"))
+        .bearer_auth(&hub.token)
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(r.status(), 204);
     assert_eq!(hub.get("/api/v1/devices").await.0, 401);
 }

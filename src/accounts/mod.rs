@@ -1,9 +1,9 @@
 //! Accounts and sessions: Argon2id password hashes, opaque random session tokens stored only as
 //! SHA-256 (a stolen database yields no usable token), and the first-start `admin` account.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use sha2::{Digest, Sha256};
 
 use crate::storage::{Store, StoreError, User};
@@ -28,7 +28,11 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A new random token (256 bits, hex).
@@ -49,7 +53,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Creates `admin` on an empty store. Returns the generated password when none was given, so that
 /// the caller prints it once.
-pub async fn ensure_admin(store: &dyn Store, given: Option<String>) -> Result<Option<String>, AccountError> {
+pub async fn ensure_admin(
+    store: &dyn Store,
+    given: Option<String>,
+) -> Result<Option<String>, AccountError> {
     if store.user_count().await? > 0 {
         return Ok(None);
     }
@@ -63,7 +70,12 @@ pub async fn ensure_admin(store: &dyn Store, given: Option<String>) -> Result<Op
     })
     .await
     .map_err(|e| AccountError::Hash(e.to_string()))??;
-    let user = User { username: "admin".into(), password_hash: hash, role: "admin".into(), locked: false };
+    let user = User {
+        username: "admin".into(),
+        password_hash: hash,
+        role: "admin".into(),
+        locked: false,
+    };
     store.create_user(user, crate::timefmt::now_ms()).await?;
     Ok(generated.then_some(password))
 }

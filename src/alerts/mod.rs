@@ -17,7 +17,12 @@ use crate::ws::LiveFeed;
 
 const MAX_BATCH: usize = 1000;
 
-pub async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AlertChange>, live: LiveFeed, health: Arc<Health>) {
+pub async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<AlertChange>,
+    live: LiveFeed,
+    health: Arc<Health>,
+) {
     let mut batch = Vec::new();
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -29,7 +34,10 @@ pub async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AlertChange>, liv
         }
         let mut backoff = Duration::from_millis(100);
         let alerts = loop {
-            match store.apply_alerts(batch.clone(), crate::timefmt::now_ms()).await {
+            match store
+                .apply_alerts(batch.clone(), crate::timefmt::now_ms())
+                .await
+            {
                 Ok(a) => break a,
                 Err(error) => {
                     tracing::error!(%error, "alert commit failed; retrying");
@@ -57,7 +65,11 @@ pub async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AlertChange>, liv
 /// (device, rule) of every open alert, to seed the shards at start.
 pub async fn open_pairs(store: &dyn Store) -> StoreResult<Vec<(String, String)>> {
     let open = store
-        .alerts(AlertQuery { state: Some(AlertState::Open), device: None, limit: u32::MAX })
+        .alerts(AlertQuery {
+            state: Some(AlertState::Open),
+            device: None,
+            limit: u32::MAX,
+        })
         .await?;
     Ok(open.into_iter().map(|a| (a.device, a.rule)).collect())
 }

@@ -36,9 +36,16 @@ pub async fn list(
 ) -> Result<Json<Vec<Alert>>, ApiError> {
     let alert_state = match q.get("state").map(String::as_str) {
         None | Some("all") => None,
-        Some(s) => Some(AlertState::parse(s).ok_or_else(|| ApiError::bad_field("state", "must be open, resolved or all"))?),
+        Some(s) => Some(
+            AlertState::parse(s)
+                .ok_or_else(|| ApiError::bad_field("state", "must be open, resolved or all"))?,
+        ),
     };
-    let query = AlertQuery { state: alert_state, device: q.get("device").cloned(), limit: limit(&q, 500, 10_000)? };
+    let query = AlertQuery {
+        state: alert_state,
+        device: q.get("device").cloned(),
+        limit: limit(&q, 500, 10_000)?,
+    };
     Ok(Json(state.store.alerts(query).await?))
 }
 
@@ -46,9 +53,20 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "alert id")),
     responses((status = 200, body = Alert), (status = 404, body = ErrorBody)))]
-pub async fn get(_: Authed, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Alert>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::bad_field("id", "alert ids are integers"))?;
-    state.store.alert(id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("no alert {id}")))
+pub async fn get(
+    _: Authed,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Alert>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_field("id", "alert ids are integers"))?;
+    state
+        .store
+        .alert(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))
 }
 
 /// Refused messages and records, newest first, with the reason.
@@ -65,7 +83,15 @@ pub async fn dead_letters(
 ) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     let before = q
         .get("before")
-        .map(|s| s.parse::<i64>().map_err(|_| ApiError::bad_field("before", "must be an integer id")))
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| ApiError::bad_field("before", "must be an integer id"))
+        })
         .transpose()?;
-    Ok(Json(state.store.dead_letters(limit(&q, 100, 10_000)?, before).await?))
+    Ok(Json(
+        state
+            .store
+            .dead_letters(limit(&q, 100, 10_000)?, before)
+            .await?,
+    ))
 }

@@ -38,11 +38,21 @@ fn token_from(headers: &HeaderMap) -> Option<&str> {
 
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiError> {
     let token = token_from(headers).ok_or_else(|| {
-        ApiError::unauthorized("authentication required: send Authorization: Bearer TOKEN or log in")
+        ApiError::unauthorized(
+            "authentication required: send Authorization: Bearer TOKEN or log in",
+        )
     })?;
-    match state.store.session(&accounts::token_hash(token), now_ms()).await? {
-        Some(s) => Ok(Authed { username: s.username }),
-        None => Err(ApiError::unauthorized("session expired or invalid; log in again")),
+    match state
+        .store
+        .session(&accounts::token_hash(token), now_ms())
+        .await?
+    {
+        Some(s) => Ok(Authed {
+            username: s.username,
+        }),
+        None => Err(ApiError::unauthorized(
+            "session expired or invalid; log in again",
+        )),
     }
 }
 
@@ -83,9 +93,11 @@ pub async fn login(
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = req.password;
     // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || hash.is_some_and(|h| accounts::verify_password(&password, &h)))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || {
+        hash.is_some_and(|h| accounts::verify_password(&password, &h))
+    })
+    .await
+    .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
         tracing::warn!(username = %req.username, "login failed");
         return Err(denied());
@@ -95,14 +107,23 @@ pub async fn login(
     }
     let token = accounts::new_token();
     let expires_at = now_ms() + SESSION_TTL_MS;
-    let session = Session { token_hash: accounts::token_hash(&token), username: user.username.clone(), expires_at_ms: expires_at };
+    let session = Session {
+        token_hash: accounts::token_hash(&token),
+        username: user.username.clone(),
+        expires_at_ms: expires_at,
+    };
     state.store.create_session(session, now_ms()).await?;
     tracing::info!(username = %user.username, "login");
     let cookie = format!(
         "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         SESSION_TTL_MS / 1000
     );
-    let mut resp = Json(LoginResponse { token, username: user.username, expires_at }).into_response();
+    let mut resp = Json(LoginResponse {
+        token,
+        username: user.username,
+        expires_at,
+    })
+    .into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(SET_COOKIE, v);
     }
@@ -111,9 +132,15 @@ pub async fn login(
 
 /// Log out: ends the session and clears the cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if let Some(token) = token_from(&headers) {
-        state.store.delete_session(&accounts::token_hash(token)).await?;
+        state
+            .store
+            .delete_session(&accounts::token_hash(token))
+            .await?;
     }
     let mut resp = axum::http::StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(

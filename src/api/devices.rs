@@ -21,7 +21,10 @@ fn valid_key(device: &str) -> Result<(), ApiError> {
     if is_valid_device_key(device) {
         Ok(())
     } else {
-        Err(ApiError::bad_field("device", "device keys match [A-Za-z0-9._-]{1,64}"))
+        Err(ApiError::bad_field(
+            "device",
+            "device keys match [A-Za-z0-9._-]{1,64}",
+        ))
     }
 }
 
@@ -36,9 +39,18 @@ pub async fn list(_: Authed, State(state): State<AppState>) -> Result<Json<Vec<D
 #[utoipa::path(get, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")),
     responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
-pub async fn get(_: Authed, State(state): State<AppState>, Path(device): Path<String>) -> Result<Json<Device>, ApiError> {
+pub async fn get(
+    _: Authed,
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+) -> Result<Json<Device>, ApiError> {
     valid_key(&device)?;
-    state.store.device(&device).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))
+    state
+        .store
+        .device(&device)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))
 }
 
 /// Edit a device: name, position, and `registered: true` to confirm a self-registered device.
@@ -54,10 +66,16 @@ pub async fn patch(
     valid_key(&device)?;
     let Json(patch) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     if patch.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
-        return Err(ApiError::bad_field("lat", "latitude must be within -90..90"));
+        return Err(ApiError::bad_field(
+            "lat",
+            "latitude must be within -90..90",
+        ));
     }
     if patch.lon.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
-        return Err(ApiError::bad_field("lon", "longitude must be within -180..180"));
+        return Err(ApiError::bad_field(
+            "lon",
+            "longitude must be within -180..180",
+        ));
     }
     if patch.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
         return Err(ApiError::bad_field("name", "at most 200 characters"));
@@ -89,7 +107,10 @@ pub struct Readings {
 
 fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
     q.get(name)
-        .map(|s| parse_rfc3339(s).ok_or_else(|| ApiError::bad_field(name, format!("{s:?} is not an RFC 3339 time"))))
+        .map(|s| {
+            parse_rfc3339(s)
+                .ok_or_else(|| ApiError::bad_field(name, format!("{s:?} is not an RFC 3339 time")))
+        })
         .transpose()
 }
 
@@ -111,9 +132,14 @@ pub async fn readings(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Readings>, ApiError> {
     valid_key(&device)?;
-    let metric = q.get("metric").ok_or_else(|| ApiError::bad_field("metric", "required"))?;
+    let metric = q
+        .get("metric")
+        .ok_or_else(|| ApiError::bad_field("metric", "required"))?;
     if !is_valid_metric_name(metric) {
-        return Err(ApiError::bad_field("metric", "metric names match [A-Za-z0-9._-]{1,64}"));
+        return Err(ApiError::bad_field(
+            "metric",
+            "metric names match [A-Za-z0-9._-]{1,64}",
+        ));
     }
     let to = time_param(&q, "to")?.unwrap_or_else(now_ms);
     let from = time_param(&q, "from")?.unwrap_or(to - DEFAULT_SPAN_MS);
@@ -123,8 +149,9 @@ pub async fn readings(
     let step_ms = match q.get("step") {
         None => None,
         Some(s) => {
-            let d = humantime::parse_duration(s)
-                .map_err(|e| ApiError::bad_field("step", format!("{s:?} is not a duration like 60s: {e}")))?;
+            let d = humantime::parse_duration(s).map_err(|e| {
+                ApiError::bad_field("step", format!("{s:?} is not a duration like 60s: {e}"))
+            })?;
             let ms = d.as_millis() as i64;
             if ms < 1000 {
                 return Err(ApiError::bad_field("step", "must be at least 1s"));
@@ -140,7 +167,14 @@ pub async fn readings(
             .filter(|l| (1..=MAX_POINTS).contains(l))
             .ok_or_else(|| ApiError::bad_field("limit", format!("must be 1..{MAX_POINTS}")))?,
     };
-    let query = ReadingsQuery { device: device.clone(), metric: metric.clone(), from_ms: from, to_ms: to, step_ms, limit };
+    let query = ReadingsQuery {
+        device: device.clone(),
+        metric: metric.clone(),
+        from_ms: from,
+        to_ms: to,
+        step_ms,
+        limit,
+    };
     let points = state.store.readings(query).await?;
     Ok(Json(Readings {
         device,

@@ -43,19 +43,39 @@ impl ApiError {
         let message = message.into();
         // serde names the field in "missing field `x`" / "unknown field `x`"
         let field = message.split('`').nth(1).map(str::to_owned);
-        Self { status: StatusCode::BAD_REQUEST, code: "invalid_body", message, field }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_body",
+            message,
+            field,
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: "not_found", message: what.into(), field: None }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: what.into(),
+            field: None,
+        }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, code: "unauthorized", message: message.into(), field: None }
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into(), field: None }
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+            field: None,
+        }
     }
 }
 
@@ -74,7 +94,11 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field },
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                field: self.field,
+            },
         };
         (self.status, Json(body)).into_response()
     }

@@ -77,10 +77,13 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(healthz))
         .split_for_parts();
     let doc = Arc::new(doc);
-    api.route("/api/v1/openapi.json", get(move || {
-        let doc = doc.clone();
-        async move { Json(doc.as_ref().clone()) }
-    }))
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
     .route("/metrics", get(metrics))
     .route("/ws", get(ws))
     .fallback(|| async { ApiError::not_found("no such route") })
@@ -104,9 +107,17 @@ pub struct Problem {
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, body = HealthReport), (status = 503, body = HealthReport)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let problems: Vec<Problem> =
-        state.health.problems().into_iter().map(|(component, reason)| Problem { component, reason }).collect();
-    let (code, status) = if problems.is_empty() { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "degraded") };
+    let problems: Vec<Problem> = state
+        .health
+        .problems()
+        .into_iter()
+        .map(|(component, reason)| Problem { component, reason })
+        .collect();
+    let (code, status) = if problems.is_empty() {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "degraded")
+    };
     (code, Json(HealthReport { status, problems })).into_response()
 }
 
@@ -114,7 +125,11 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     if !state.metrics_public {
         auth::authenticate(&state, &headers).await?;
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

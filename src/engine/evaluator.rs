@@ -43,7 +43,10 @@ fn fire(rule: &Rule, r: &Reading) -> AlertChange {
 
 impl Evaluator {
     pub fn new(rules: Arc<RuleSet>) -> Self {
-        Self { rules, state: FxHashMap::default() }
+        Self {
+            rules,
+            state: FxHashMap::default(),
+        }
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -57,7 +60,9 @@ impl Evaluator {
 
     /// Marks an alert that is open in storage as active, so that it can clear after a restart.
     pub fn seed_active(&mut self, device: &str, rule_id: &str) {
-        let Some(rule) = self.rules.get(rule_id) else { return };
+        let Some(rule) = self.rules.get(rule_id) else {
+            return;
+        };
         let states = self.state.entry(device.to_owned()).or_default();
         if !states.iter().any(|s| s.fingerprint == rule.fingerprint) {
             states.push(RuleState {
@@ -114,23 +119,28 @@ impl Evaluator {
 
     fn step(&mut self, rule: &Rule, r: &Reading, out: &mut Vec<AlertChange>) {
         let v = r.value;
-        let found = self
-            .state
-            .get_mut(r.device.as_str())
-            .and_then(|states| states.iter().position(|s| s.fingerprint == rule.fingerprint).map(|i| (states, i)));
+        let found = self.state.get_mut(r.device.as_str()).and_then(|states| {
+            states
+                .iter()
+                .position(|s| s.fingerprint == rule.fingerprint)
+                .map(|i| (states, i))
+        });
         let Some((states, i)) = found else {
             if rule.breached(v) {
                 let active = rule.for_ms == 0;
                 if active {
                     out.push(fire(rule, r));
                 }
-                self.state.entry(r.device.clone()).or_default().push(RuleState {
-                    rule_id: rule.id.clone(),
-                    fingerprint: rule.fingerprint,
-                    pending_since: (!active).then_some(r.ts_ms),
-                    active,
-                    last_value: v,
-                });
+                self.state
+                    .entry(r.device.clone())
+                    .or_default()
+                    .push(RuleState {
+                        rule_id: rule.id.clone(),
+                        fingerprint: rule.fingerprint,
+                        pending_since: (!active).then_some(r.ts_ms),
+                        active,
+                        last_value: v,
+                    });
             }
             return;
         };

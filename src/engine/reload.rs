@@ -15,7 +15,11 @@ fn stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-pub async fn watch(path: PathBuf, rules: Arc<ArcSwap<RuleSet>>, mut shutdown: watch::Receiver<bool>) {
+pub async fn watch(
+    path: PathBuf,
+    rules: Arc<ArcSwap<RuleSet>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut last = stamp(&path);
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -13,7 +13,9 @@ pub struct Router {
 
 /// FNV-1a: stable across runs and platforms, so placement is reproducible.
 fn hash(device: &str) -> u64 {
-    device.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    device.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 impl Router {
@@ -28,9 +30,14 @@ impl Router {
 
     /// Splits a message's readings per shard; the common single-device message stays one part.
     pub fn split(&self, readings: Vec<Reading>) -> Vec<(usize, Vec<Reading>)> {
-        let Some(first) = readings.first() else { return Vec::new() };
+        let Some(first) = readings.first() else {
+            return Vec::new();
+        };
         let s0 = self.shard_of(&first.device);
-        if readings.iter().all(|r| r.device == first.device || self.shard_of(&r.device) == s0) {
+        if readings
+            .iter()
+            .all(|r| r.device == first.device || self.shard_of(&r.device) == s0)
+        {
             return vec![(s0, readings)];
         }
         let mut parts: Vec<(usize, Vec<Reading>)> = Vec::new();
@@ -46,11 +53,17 @@ impl Router {
 
     /// Queues work on a shard, waiting while its queue is full (backpressure to ingest).
     pub async fn send(&self, shard: usize, ticket: Option<Ticket>, work: Work) -> Result<(), ()> {
-        self.shards[shard].send(ShardInput { ticket, work }).await.map_err(|_| ())
+        self.shards[shard]
+            .send(ShardInput { ticket, work })
+            .await
+            .map_err(|_| ())
     }
 
     pub fn queue_depths(&self) -> Vec<usize> {
-        self.shards.iter().map(|s| s.max_capacity() - s.capacity()).collect()
+        self.shards
+            .iter()
+            .map(|s| s.max_capacity() - s.capacity())
+            .collect()
     }
 }
 
@@ -59,7 +72,12 @@ mod tests {
     use super::*;
 
     fn r(device: &str) -> Reading {
-        Reading { device: device.into(), metric: "m".into(), ts_ms: 0, value: 0.0 }
+        Reading {
+            device: device.into(),
+            metric: "m".into(),
+            ts_ms: 0,
+            value: 0.0,
+        }
     }
 
     #[test]

@@ -18,11 +18,19 @@ pub enum RuleError {
     #[error("rules file is not valid TOML: {0}")]
     Toml(String),
     #[error("rule {rule}: field `{field}`: {message}")]
-    Invalid { rule: String, field: String, message: String },
+    Invalid {
+        rule: String,
+        field: String,
+        message: String,
+    },
 }
 
 fn invalid(rule: &str, field: &str, message: impl Into<String>) -> RuleError {
-    RuleError::Invalid { rule: rule.to_owned(), field: field.to_owned(), message: message.into() }
+    RuleError::Invalid {
+        rule: rule.to_owned(),
+        field: field.to_owned(),
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,12 +142,20 @@ impl RuleSet {
             by_metric.entry(r.metric.clone()).or_default().push(i);
             by_id.insert(r.id.clone(), i);
         }
-        Self { rules, by_metric, by_id }
+        Self {
+            rules,
+            by_metric,
+            by_id,
+        }
     }
 
     /// Rules that watch `metric`.
     pub fn for_metric<'a>(&'a self, metric: &str) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.by_metric.get(metric).into_iter().flatten().map(|&i| &self.rules[i])
+        self.by_metric
+            .get(metric)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.rules[i])
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -163,16 +179,28 @@ impl RuleSet {
     }
 
     pub fn parse(text: &str) -> Result<Self, RuleError> {
-        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| RuleError::Toml(e.to_string()))?;
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| RuleError::Toml(e.to_string()))?;
         for key in doc.keys() {
             if key != "rules" {
-                return Err(invalid("(file)", key, "unknown top-level key; expected [[rules]]"));
+                return Err(invalid(
+                    "(file)",
+                    key,
+                    "unknown top-level key; expected [[rules]]",
+                ));
             }
         }
         let tables = match doc.get("rules") {
             None => return Ok(Self::default()),
             Some(toml::Value::Array(a)) => a,
-            Some(_) => return Err(invalid("(file)", "rules", "must be an array of tables [[rules]]")),
+            Some(_) => {
+                return Err(invalid(
+                    "(file)",
+                    "rules",
+                    "must be an array of tables [[rules]]",
+                ));
+            }
         };
         let mut rules = Vec::with_capacity(tables.len());
         let mut seen = HashSet::new();
@@ -190,17 +218,37 @@ impl RuleSet {
     }
 }
 
-const FIELDS: &[&str] = &["id", "metric", "op", "value", "clear", "severity", "for", "devices", "description"];
+const FIELDS: &[&str] = &[
+    "id",
+    "metric",
+    "op",
+    "value",
+    "clear",
+    "severity",
+    "for",
+    "devices",
+    "description",
+];
 
 fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
     let fallback = format!("#{}", index + 1);
     let id = match t.get("id") {
         Some(toml::Value::String(s)) if is_valid_metric_name(s) => s.clone(),
-        Some(_) => return Err(invalid(&fallback, "id", "must be a string of [A-Za-z0-9._-]{1,64}")),
+        Some(_) => {
+            return Err(invalid(
+                &fallback,
+                "id",
+                "must be a string of [A-Za-z0-9._-]{1,64}",
+            ));
+        }
         None => return Err(invalid(&fallback, "id", "missing")),
     };
     if let Some(k) = t.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(invalid(&id, k, format!("unknown field; expected one of {}", FIELDS.join(", "))));
+        return Err(invalid(
+            &id,
+            k,
+            format!("unknown field; expected one of {}", FIELDS.join(", ")),
+        ));
     }
     let string = |field: &str| match t.get(field) {
         Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
@@ -223,10 +271,18 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
     let clear = number("clear")?;
     match clear {
         Some(c) if op.rising() && c > value => {
-            return Err(invalid(&id, "clear", format!("must be <= value ({value}) for op {op_text}")));
+            return Err(invalid(
+                &id,
+                "clear",
+                format!("must be <= value ({value}) for op {op_text}"),
+            ));
         }
         Some(c) if !op.rising() && c < value => {
-            return Err(invalid(&id, "clear", format!("must be >= value ({value}) for op {op_text}")));
+            return Err(invalid(
+                &id,
+                "clear",
+                format!("must be >= value ({value}) for op {op_text}"),
+            ));
         }
         _ => {}
     }
@@ -234,7 +290,13 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
         Some("info") => Severity::Info,
         Some("warning") => Severity::Warning,
         Some("critical") => Severity::Critical,
-        Some(_) => return Err(invalid(&id, "severity", "must be info, warning or critical")),
+        Some(_) => {
+            return Err(invalid(
+                &id,
+                "severity",
+                "must be info, warning or critical",
+            ));
+        }
         None => return Err(invalid(&id, "severity", "missing")),
     };
     let for_ms = match string("for")? {
@@ -259,7 +321,16 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
         Some(_) => return Err(invalid(&id, "devices", "must be an array of device keys")),
     };
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&id, metric, op, value.to_bits(), clear.map(f64::to_bits), severity, for_ms).hash(&mut h);
+    (
+        &id,
+        metric,
+        op,
+        value.to_bits(),
+        clear.map(f64::to_bits),
+        severity,
+        for_ms,
+    )
+        .hash(&mut h);
     if let Some(d) = &devices {
         let mut sorted: Vec<_> = d.iter().collect();
         sorted.sort();
@@ -297,7 +368,10 @@ devices = ["wl-01"]
     fn the_contract_rule_parses() {
         let rs = RuleSet::parse(MINIMAL).expect("valid");
         let r = rs.get("flood-bd3").expect("present");
-        assert_eq!((r.op, r.value, r.severity, r.for_ms), (Op::Ge, 5.2, Severity::Critical, 30_000));
+        assert_eq!(
+            (r.op, r.value, r.severity, r.for_ms),
+            (Op::Ge, 5.2, Severity::Critical, 30_000)
+        );
         assert!(r.applies_to("wl-01") && !r.applies_to("wl-02"));
         assert_eq!(rs.for_metric("water_level").count(), 1);
         assert_eq!(rs.for_metric("rain_1h").count(), 0);
@@ -317,7 +391,11 @@ devices = ["wl-01"]
         assert!(r.breached(4.9) && !r.cleared(6.9) && r.cleared(7.1));
         // without clear, the alert clears as soon as the condition stops holding
         let plain = RuleSet::parse(MINIMAL).expect("valid");
-        assert!(plain.get("flood-bd3").is_some_and(|r| r.cleared(5.19) && !r.cleared(5.2)));
+        assert!(
+            plain
+                .get("flood-bd3")
+                .is_some_and(|r| r.cleared(5.19) && !r.cleared(5.2))
+        );
     }
 
     fn err(text: &str) -> (String, String) {
@@ -334,15 +412,24 @@ devices = ["wl-01"]
         assert_eq!(e("op = \">=\"", "op = \"=>\""), (id(), "op".into()));
         assert_eq!(e("value = 5.2", "value = \"high\""), (id(), "value".into()));
         assert_eq!(e("value = 5.2", "value = nan"), (id(), "value".into()));
-        assert_eq!(e("severity = \"critical\"", "severity = \"urgent\""), (id(), "severity".into()));
+        assert_eq!(
+            e("severity = \"critical\"", "severity = \"urgent\""),
+            (id(), "severity".into())
+        );
         assert_eq!(e("for = \"30s\"", "for = \"soon\""), (id(), "for".into()));
         assert_eq!(e("[\"wl-01\"]", "[\"wl 01\"]"), (id(), "devices".into()));
         assert_eq!(e("metric = \"water_level\"\n", ""), (id(), "metric".into()));
         assert_eq!(e("for = \"30s\"", "clear = 6.0"), (id(), "clear".into()));
-        assert_eq!(e("for = \"30s\"", "colour = \"red\""), (id(), "colour".into()));
+        assert_eq!(
+            e("for = \"30s\"", "colour = \"red\""),
+            (id(), "colour".into())
+        );
         assert_eq!(e("id = \"flood-bd3\"\n", ""), ("#1".into(), "id".into()));
         assert_eq!(err(&format!("{MINIMAL}{MINIMAL}")), (id(), "id".into()));
-        assert!(matches!(RuleSet::parse("[[rules]"), Err(RuleError::Toml(_))));
+        assert!(matches!(
+            RuleSet::parse("[[rules]"),
+            Err(RuleError::Toml(_))
+        ));
     }
 
     #[test]

@@ -16,9 +16,16 @@ use crate::ws::LiveFeed;
 #[derive(Debug)]
 pub enum Work {
     Readings(Vec<Reading>),
-    Status { device: String, online: bool, ts_ms: i64 },
+    Status {
+        device: String,
+        online: bool,
+        ts_ms: i64,
+    },
     /// An alert open in storage at start: mark it active so that it can clear.
-    Seed { device: String, rule: String },
+    Seed {
+        device: String,
+        rule: String,
+    },
 }
 
 #[derive(Debug)]
@@ -55,9 +62,17 @@ impl Shard {
                     self.live.readings(&readings);
                     Some(WriteItem::Readings(readings))
                 }
-                Work::Status { device, online, ts_ms } => {
+                Work::Status {
+                    device,
+                    online,
+                    ts_ms,
+                } => {
                     self.live.status(&device, online, ts_ms);
-                    Some(WriteItem::Status { device, online, ts_ms })
+                    Some(WriteItem::Status {
+                        device,
+                        online,
+                        ts_ms,
+                    })
                 }
                 Work::Seed { device, rule } => {
                     eval.seed_active(&device, &rule);
@@ -70,7 +85,14 @@ impl Shard {
                 }
             }
             if let Some(item) = item
-                && self.store.send(StoreMsg { ticket: input.ticket, item }).await.is_err()
+                && self
+                    .store
+                    .send(StoreMsg {
+                        ticket: input.ticket,
+                        item,
+                    })
+                    .await
+                    .is_err()
             {
                 return;
             }

@@ -20,7 +20,12 @@ pub type Ticket = u64;
 #[derive(Debug)]
 pub enum AckCmd {
     /// Message `seq` (packet id `pkid`) was split into `parts` pieces of work.
-    Track { seq: Ticket, pkid: u16, qos: QoS, parts: u32 },
+    Track {
+        seq: Ticket,
+        pkid: u16,
+        qos: QoS,
+        parts: u32,
+    },
     /// A new connection started; sequence numbers continue from `next_seq`.
     Reconnected { next_seq: Ticket },
 }
@@ -46,7 +51,11 @@ impl AckTracker {
             self.base = seq;
         }
         let early = self.early.remove(&seq).unwrap_or(0);
-        self.slots.push_back(Slot { remaining: parts.saturating_sub(early), pkid, qos });
+        self.slots.push_back(Slot {
+            remaining: parts.saturating_sub(early),
+            pkid,
+            qos,
+        });
     }
 
     /// One part of `seq` committed.
@@ -180,7 +189,11 @@ mod tests {
         assert_eq!(t.reset(2), 2);
         t.complete(0);
         t.complete(1);
-        assert_eq!(drain(&mut t), Vec::<u16>::new(), "stale completions ack nothing");
+        assert_eq!(
+            drain(&mut t),
+            Vec::<u16>::new(),
+            "stale completions ack nothing"
+        );
         t.track(2, 1, QoS::AtLeastOnce, 1);
         t.complete(2);
         assert_eq!(drain(&mut t), [1]);

@@ -76,11 +76,25 @@ pub async fn run(
     let opts = settings.options()?;
     // Acks share the client's request queue; sized well above any broker in-flight window.
     let (client, mut eventloop) = AsyncClient::new(opts, 8192);
-    let Pipeline { router, store, done, limits, catalog, health } = pipeline;
+    let Pipeline {
+        router,
+        store,
+        done,
+        limits,
+        catalog,
+        health,
+    } = pipeline;
     let (cmd_tx, cmd_rx) = mpsc::channel(1024);
     let (unacked_tx, mut unacked) = watch::channel(0usize);
     let acker = tokio::spawn(acks::run(client.clone(), cmd_rx, done, unacked_tx));
-    let mut conn = Connection { router, store, cmd_tx, limits, catalog, next_seq: 0 };
+    let mut conn = Connection {
+        router,
+        store,
+        cmd_tx,
+        limits,
+        catalog,
+        next_seq: 0,
+    };
     let mut backoff = Duration::from_millis(250);
     health.set_degraded("mqtt", Some("connecting".into()));
 
@@ -95,7 +109,12 @@ pub async fn run(
                 backoff = Duration::from_millis(250);
                 health.set_degraded("mqtt", None);
                 m::ingest_connected(true);
-                let _ = conn.cmd_tx.send(AckCmd::Reconnected { next_seq: conn.next_seq }).await;
+                let _ = conn
+                    .cmd_tx
+                    .send(AckCmd::Reconnected {
+                        next_seq: conn.next_seq,
+                    })
+                    .await;
                 for filter in [TELEMETRY_FILTER, STATUS_FILTER] {
                     if let Err(error) = client.try_subscribe(filter, QoS::AtLeastOnce) {
                         warn!(%error, filter, "subscribe failed");
@@ -175,8 +194,10 @@ impl Connection {
                 topic: p.topic.clone(),
                 reason: reason.as_str().to_owned(),
                 detail,
-                payload: String::from_utf8_lossy(&p.payload[..p.payload.len().min(PAYLOAD_EXCERPT)])
-                    .into_owned(),
+                payload: String::from_utf8_lossy(
+                    &p.payload[..p.payload.len().min(PAYLOAD_EXCERPT)],
+                )
+                .into_owned(),
             });
         };
         match topic::parse(&p.topic) {
@@ -192,9 +213,16 @@ impl Connection {
             Ok(Topic::Status(device)) => match topic::parse_status(&p.payload) {
                 Some(online) => parts.push(Part::Shard(
                     self.router.shard_of(device),
-                    Work::Status { device: device.to_owned(), online, ts_ms: now },
+                    Work::Status {
+                        device: device.to_owned(),
+                        online,
+                        ts_ms: now,
+                    },
                 )),
-                None => reject(RejectReason::BadTopic, "status payload must be online or offline".into()),
+                None => reject(
+                    RejectReason::BadTopic,
+                    "status payload must be online or offline".into(),
+                ),
             },
             Err((reason, detail)) => reject(reason, detail),
         }
@@ -206,7 +234,12 @@ impl Connection {
         } else {
             let seq = self.next_seq;
             self.next_seq += 1;
-            let track = AckCmd::Track { seq, pkid: p.pkid, qos: p.qos, parts: parts.len() as u32 };
+            let track = AckCmd::Track {
+                seq,
+                pkid: p.pkid,
+                qos: p.qos,
+                parts: parts.len() as u32,
+            };
             if self.cmd_tx.send(track).await.is_err() {
                 return;
             }
@@ -215,9 +248,14 @@ impl Connection {
         for part in parts {
             let sent = match part {
                 Part::Shard(shard, work) => self.router.send(shard, ticket, work).await.is_ok(),
-                Part::DeadLetters(d) => {
-                    self.store.send(StoreMsg { ticket, item: WriteItem::DeadLetters(d) }).await.is_ok()
-                }
+                Part::DeadLetters(d) => self
+                    .store
+                    .send(StoreMsg {
+                        ticket,
+                        item: WriteItem::DeadLetters(d),
+                    })
+                    .await
+                    .is_ok(),
             };
             if !sent {
                 return; // pipeline shutting down; the broker redelivers

@@ -14,17 +14,27 @@ pub enum Topic<'a> {
 
 pub fn parse(topic: &str) -> Result<Topic<'_>, (RejectReason, String)> {
     let mut parts = topic.split('/');
-    let (Some("ioc"), Some(device), Some(kind), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some("ioc"), Some(device), Some(kind), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err((RejectReason::BadTopic, format!("topic {topic:?} is not ioc/{{device}}/telemetry|status")));
+        return Err((
+            RejectReason::BadTopic,
+            format!("topic {topic:?} is not ioc/{{device}}/telemetry|status"),
+        ));
     };
     if !is_valid_device_key(device) {
-        return Err((RejectReason::InvalidDevice, format!("invalid device key {device:?} in topic")));
+        return Err((
+            RejectReason::InvalidDevice,
+            format!("invalid device key {device:?} in topic"),
+        ));
     }
     match kind {
         "telemetry" => Ok(Topic::Telemetry(device)),
         "status" => Ok(Topic::Status(device)),
-        _ => Err((RejectReason::BadTopic, format!("unknown topic kind {kind:?}"))),
+        _ => Err((
+            RejectReason::BadTopic,
+            format!("unknown topic kind {kind:?}"),
+        )),
     }
 }
 
@@ -48,9 +58,18 @@ mod tests {
     fn topics() {
         assert_eq!(parse("ioc/wl-01/telemetry"), Ok(Topic::Telemetry("wl-01")));
         assert_eq!(parse("ioc/wl-01/status"), Ok(Topic::Status("wl-01")));
-        assert_eq!(parse("ioc/wl 01/status").map_err(|e| e.0), Err(RejectReason::InvalidDevice));
-        assert_eq!(parse("ioc/wl-01/other").map_err(|e| e.0), Err(RejectReason::BadTopic));
-        assert_eq!(parse("ioc/a/b/telemetry").map_err(|e| e.0), Err(RejectReason::BadTopic));
+        assert_eq!(
+            parse("ioc/wl 01/status").map_err(|e| e.0),
+            Err(RejectReason::InvalidDevice)
+        );
+        assert_eq!(
+            parse("ioc/wl-01/other").map_err(|e| e.0),
+            Err(RejectReason::BadTopic)
+        );
+        assert_eq!(
+            parse("ioc/a/b/telemetry").map_err(|e| e.0),
+            Err(RejectReason::BadTopic)
+        );
     }
 
     #[test]

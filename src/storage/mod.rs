@@ -23,7 +23,9 @@ pub enum StoreError {
     Database(String),
     #[error("storage task failed: {0}")]
     Task(String),
-    #[error("schema version {found} is newer than this binary supports ({supported}); upgrade iochub")]
+    #[error(
+        "schema version {found} is newer than this binary supports ({supported}); upgrade iochub"
+    )]
     SchemaTooNew { found: i64, supported: i64 },
     #[error("cannot open store at {path}: {reason}")]
     Open { path: String, reason: String },
@@ -35,7 +37,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub enum WriteItem {
     Readings(Arc<Vec<Reading>>),
-    Status { device: String, online: bool, ts_ms: i64 },
+    Status {
+        device: String,
+        online: bool,
+        ts_ms: i64,
+    },
     DeadLetters(Vec<DeadLetter>),
 }
 
@@ -203,7 +209,12 @@ pub enum AlertChange {
         ts_ms: i64,
     },
     /// The rule cleared: resolve the open alert for (rule, device), if any.
-    Clear { rule: String, device: String, value: f64, ts_ms: i64 },
+    Clear {
+        rule: String,
+        device: String,
+        value: f64,
+        ts_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -241,10 +252,15 @@ pub trait Store: Send + Sync + 'static {
     async fn update_device(&self, key: &str, patch: DevicePatch) -> StoreResult<Option<Device>>;
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>>;
     /// Applies engine decisions in one transaction; returns the alerts as they now are.
-    async fn apply_alerts(&self, changes: Vec<AlertChange>, now_ms: i64) -> StoreResult<Vec<Alert>>;
+    async fn apply_alerts(&self, changes: Vec<AlertChange>, now_ms: i64)
+    -> StoreResult<Vec<Alert>>;
     async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>>;
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
-    async fn dead_letters(&self, limit: u32, before_id: Option<i64>) -> StoreResult<Vec<DeadLetter>>;
+    async fn dead_letters(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> StoreResult<Vec<DeadLetter>>;
     async fn user(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_count(&self) -> StoreResult<u64>;
     async fn create_user(&self, user: User, now_ms: i64) -> StoreResult<()>;

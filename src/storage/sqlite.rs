@@ -69,7 +69,10 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(Writer { conn, series: HashMap::new() }),
+                writer: Mutex::new(Writer {
+                    conn,
+                    series: HashMap::new(),
+                }),
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -131,11 +134,17 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )?;
-    let current: i64 =
-        conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let current: i64 = conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
     let supported = MIGRATIONS.len() as i64;
     if current > supported {
-        return Err(StoreError::SchemaTooNew { found: current, supported });
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
@@ -164,7 +173,10 @@ fn series_id(
              ON CONFLICT (device, metric) DO UPDATE SET device = excluded.device RETURNING id",
         )?
         .query_row(params![device, metric], |r| r.get(0))?;
-    cache.entry(device.to_owned()).or_default().insert(metric.to_owned(), id);
+    cache
+        .entry(device.to_owned())
+        .or_default()
+        .insert(metric.to_owned(), id);
     Ok(id)
 }
 
@@ -173,8 +185,9 @@ fn write_items(w: &mut Writer, items: &[WriteItem], now_ms: i64) -> StoreResult<
     let tx = conn.transaction()?;
     let mut out = WriteOutcome::default();
     {
-        let mut insert = tx
-            .prepare_cached("INSERT OR IGNORE INTO readings (series, ts, value) VALUES (?1, ?2, ?3)")?;
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO readings (series, ts, value) VALUES (?1, ?2, ?3)",
+        )?;
         let mut latest: HashMap<i64, (i64, f64)> = HashMap::new();
         let mut seen: HashMap<&str, ()> = HashMap::new();
         let mut located: HashMap<&str, (Option<f64>, Option<f64>)> = HashMap::new();
@@ -200,7 +213,11 @@ fn write_items(w: &mut Writer, items: &[WriteItem], now_ms: i64) -> StoreResult<
                         }
                     }
                 }
-                WriteItem::Status { device, online, ts_ms } => {
+                WriteItem::Status {
+                    device,
+                    online,
+                    ts_ms,
+                } => {
                     tx.prepare_cached(
                         "INSERT INTO devices (key, online, status_ts, first_seen, last_seen)
                          VALUES (?1, ?2, ?3, ?4, ?4)
@@ -217,7 +234,13 @@ fn write_items(w: &mut Writer, items: &[WriteItem], now_ms: i64) -> StoreResult<
                          VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?;
                     for d in letters {
-                        stmt.execute(params![d.received_at, d.topic, d.reason, d.detail, d.payload])?;
+                        stmt.execute(params![
+                            d.received_at,
+                            d.topic,
+                            d.reason,
+                            d.detail,
+                            d.payload
+                        ])?;
                     }
                 }
             }
@@ -270,7 +293,14 @@ fn latest_of(conn: &Connection, device: Option<&str>) -> StoreResult<Vec<(String
          WHERE last_ts IS NOT NULL AND (?1 IS NULL OR device = ?1) ORDER BY device, metric",
     )?;
     let rows = stmt.query_map(params![device], |r| {
-        Ok((r.get(0)?, LatestValue { metric: r.get(1)?, value: r.get(2)?, ts: r.get(3)? }))
+        Ok((
+            r.get(0)?,
+            LatestValue {
+                metric: r.get(1)?,
+                value: r.get(2)?,
+                ts: r.get(3)?,
+            },
+        ))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -280,7 +310,10 @@ fn device_by_key(conn: &Connection, key: &str) -> StoreResult<Option<Device>> {
     let Some(mut d) = conn.query_row(&sql, [key], device_row).optional()? else {
         return Ok(None);
     };
-    d.latest = latest_of(conn, Some(key))?.into_iter().map(|(_, l)| l).collect();
+    d.latest = latest_of(conn, Some(key))?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
     Ok(Some(d))
 }
 
@@ -307,37 +340,51 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
 }
 
 fn open_alert_id(tx: &Connection, rule: &str, device: &str) -> rusqlite::Result<Option<i64>> {
-    tx.prepare_cached("SELECT id FROM alerts WHERE rule = ?1 AND device = ?2 AND resolved_at IS NULL")?
-        .query_row(params![rule, device], |r| r.get(0))
-        .optional()
+    tx.prepare_cached(
+        "SELECT id FROM alerts WHERE rule = ?1 AND device = ?2 AND resolved_at IS NULL",
+    )?
+    .query_row(params![rule, device], |r| r.get(0))
+    .optional()
 }
 
 fn apply_alert(tx: &Connection, change: &AlertChange) -> StoreResult<Option<Alert>> {
     let id = match change {
-        AlertChange::Fire { rule, device, metric, op, threshold, severity, value, ts_ms } => {
-            match open_alert_id(tx, rule, device)? {
-                Some(id) => {
-                    tx.prepare_cached(
-                        "UPDATE alerts SET value = ?2, updated_at = max(updated_at, ?3),
+        AlertChange::Fire {
+            rule,
+            device,
+            metric,
+            op,
+            threshold,
+            severity,
+            value,
+            ts_ms,
+        } => match open_alert_id(tx, rule, device)? {
+            Some(id) => {
+                tx.prepare_cached(
+                    "UPDATE alerts SET value = ?2, updated_at = max(updated_at, ?3),
                              severity = ?4, threshold = ?5, op = ?6, hits = hits + 1
                          WHERE id = ?1",
-                    )?
-                    .execute(params![id, value, ts_ms, severity, threshold, op])?;
-                    id
-                }
-                None => tx
-                    .prepare_cached(
-                        "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state,
+                )?
+                .execute(params![id, value, ts_ms, severity, threshold, op])?;
+                id
+            }
+            None => tx
+                .prepare_cached(
+                    "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state,
                                              value, opened_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8) RETURNING id",
-                    )?
-                    .query_row(
-                        params![rule, device, metric, op, threshold, severity, value, ts_ms],
-                        |r| r.get(0),
-                    )?,
-            }
-        }
-        AlertChange::Clear { rule, device, value, ts_ms } => {
+                )?
+                .query_row(
+                    params![rule, device, metric, op, threshold, severity, value, ts_ms],
+                    |r| r.get(0),
+                )?,
+        },
+        AlertChange::Clear {
+            rule,
+            device,
+            value,
+            ts_ms,
+        } => {
             let Some(id) = open_alert_id(tx, rule, device)? else {
                 return Ok(None);
             };
@@ -363,8 +410,10 @@ impl Store for SqliteStore {
     async fn devices(&self) -> StoreResult<Vec<Device>> {
         self.read(|conn| {
             let sql = format!("SELECT {DEVICE_COLS} FROM devices ORDER BY key");
-            let mut devices: Vec<Device> =
-                conn.prepare(&sql)?.query_map([], device_row)?.collect::<Result<_, _>>()?;
+            let mut devices: Vec<Device> = conn
+                .prepare(&sql)?
+                .query_map([], device_row)?
+                .collect::<Result<_, _>>()?;
             let mut latest = latest_of(conn, None)?.into_iter().peekable();
             for d in &mut devices {
                 while let Some((dev, _)) = latest.peek() {
@@ -401,7 +450,11 @@ impl Store for SqliteStore {
                  WHERE key = ?1",
                 params![key, patch.name, patch.lat, patch.lon, patch.registered],
             )?;
-            let d = if n == 0 { None } else { device_by_key(&tx, &key)? };
+            let d = if n == 0 {
+                None
+            } else {
+                device_by_key(&tx, &key)?
+            };
             tx.commit()?;
             Ok(d)
         })
@@ -414,7 +467,9 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT id FROM series WHERE device = ?1 AND metric = ?2")?
                 .query_row(params![q.device, q.metric], |r| r.get(0))
                 .optional()?;
-            let Some(sid) = sid else { return Ok(Vec::new()) };
+            let Some(sid) = sid else {
+                return Ok(Vec::new());
+            };
             let points = match q.step_ms {
                 None => conn
                     .prepare_cached(
@@ -422,7 +477,10 @@ impl Store for SqliteStore {
                          ORDER BY ts LIMIT ?4",
                     )?
                     .query_map(params![sid, q.from_ms, q.to_ms, q.limit], |r| {
-                        Ok(Point::Raw { ts: r.get(0)?, value: r.get(1)? })
+                        Ok(Point::Raw {
+                            ts: r.get(0)?,
+                            value: r.get(1)?,
+                        })
                     })?
                     .collect::<Result<_, _>>()?,
                 Some(step) => conn
@@ -447,7 +505,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn apply_alerts(&self, changes: Vec<AlertChange>, _now_ms: i64) -> StoreResult<Vec<Alert>> {
+    async fn apply_alerts(
+        &self,
+        changes: Vec<AlertChange>,
+        _now_ms: i64,
+    ) -> StoreResult<Vec<Alert>> {
         self.write_tx(move |w| {
             let tx = w.conn.transaction()?;
             let mut out = Vec::with_capacity(changes.len());
@@ -484,7 +546,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn dead_letters(&self, limit: u32, before_id: Option<i64>) -> StoreResult<Vec<DeadLetter>> {
+    async fn dead_letters(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> StoreResult<Vec<DeadLetter>> {
         self.read(move |conn| {
             Ok(conn
                 .prepare_cached(
@@ -528,7 +594,10 @@ impl Store for SqliteStore {
     }
 
     async fn user_count(&self) -> StoreResult<u64> {
-        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)).await
+        self.read(|conn| {
+            Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
     }
 
     async fn create_user(&self, user: User, now_ms: i64) -> StoreResult<()> {
@@ -536,7 +605,13 @@ impl Store for SqliteStore {
             w.conn.execute(
                 "INSERT INTO users (username, password_hash, role, locked, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![user.username, user.password_hash, user.role, user.locked, now_ms],
+                params![
+                    user.username,
+                    user.password_hash,
+                    user.role,
+                    user.locked,
+                    now_ms
+                ],
             )?;
             Ok(())
         })
@@ -551,7 +626,8 @@ impl Store for SqliteStore {
                 params![s.token_hash, s.username, now_ms, s.expires_at_ms],
             )?;
             // Expired sessions are swept here rather than by a timer: logins are rare.
-            w.conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms])?;
+            w.conn
+                .execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms])?;
             Ok(())
         })
         .await
@@ -567,7 +643,11 @@ impl Store for SqliteStore {
                      WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.locked = 0",
                 )?
                 .query_row(params![token_hash, now_ms], |r| {
-                    Ok(Session { token_hash: r.get(0)?, username: r.get(1)?, expires_at_ms: r.get(2)? })
+                    Ok(Session {
+                        token_hash: r.get(0)?,
+                        username: r.get(1)?,
+                        expires_at_ms: r.get(2)?,
+                    })
                 })
                 .optional()?)
         })
@@ -577,7 +657,8 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.write_tx(move |w| {
-            w.conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            w.conn
+                .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
             Ok(())
         })
         .await

@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 
 use super::filter::{ClientMsg, Filter};
-use super::{AlertFrame, DeviceFrame, LiveEvent, LiveFeed, TelemetryFrame};
+use super::{AlertFrame, DeviceFrame, LiveEvent, LiveFeed, Positions, TelemetryFrame};
 use crate::metrics as m;
 
 /// Frames queued for the socket; past this a client counts as slow.
@@ -53,20 +53,25 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed) {
         while let Some(Ok(msg)) = stream.next().await {
             let reply = match msg {
                 Message::Text(text) => match serde_json::from_str::<ClientMsg>(&text) {
-                    Ok(ClientMsg::Subscribe { topics, devices, bbox, area }) => {
-                        match Filter::from_subscribe(&topics, devices, bbox, area) {
-                            Ok(f) => {
-                                let _ = filter_tx.send(Some(f));
-                                serde_json::json!({"type": "subscribed", "topics": topics})
-                            }
-                            Err(e) => serde_json::json!({"type": "error", "message": e}),
+                    Ok(ClientMsg::Subscribe {
+                        topics,
+                        devices,
+                        bbox,
+                        area,
+                    }) => match Filter::from_subscribe(&topics, devices, bbox, area) {
+                        Ok(f) => {
+                            let _ = filter_tx.send(Some(f));
+                            serde_json::json!({"type": "subscribed", "topics": topics})
                         }
-                    }
+                        Err(e) => serde_json::json!({"type": "error", "message": e}),
+                    },
                     Ok(ClientMsg::Unsubscribe {}) => {
                         let _ = filter_tx.send(None);
                         serde_json::json!({"type": "unsubscribed"})
                     }
-                    Err(e) => serde_json::json!({"type": "error", "message": format!("bad message: {e}")}),
+                    Err(e) => {
+                        serde_json::json!({"type": "error", "message": format!("bad message: {e}")})
+                    }
                 },
                 Message::Close(_) => break,
                 _ => continue,
@@ -87,8 +92,103 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed) {
     m::ws_clients(-1.0);
 }
 
-/// Moves frames from the feed to the client's queue: replies and alerts first and never
-/// dropped, telemetry conflated per series while the client is behind.
+/// Per-client backlog: replies and alerts (never dropped), and telemetry conflated per series
+/// while the client is behind.
+struct Backlog {
+    out: mpsc::Sender<String>,
+    urgent: VecDeque<String>,
+    conflated: HashMap<(Arc<str>, String), String>,
+    lag_notice: bool,
+    missed: u64,
+}
+
+impl Backlog {
+    fn is_empty(&self) -> bool {
+        self.urgent.is_empty() && !self.lag_notice && self.conflated.is_empty()
+    }
+
+    /// Sends the most important waiting frame: urgent first, then the lag notice, then the
+    /// conflated latest values.
+    fn send_one(&mut self, permit: mpsc::Permit<'_, String>) {
+        if let Some(frame) = self.urgent.pop_front() {
+            permit.send(frame);
+        } else if self.lag_notice {
+            self.lag_notice = false;
+            let notice = serde_json::json!({
+                "type": "lagged", "conflated": self.conflated.len(), "missed": self.missed
+            });
+            permit.send(notice.to_string());
+            self.missed = 0;
+        } else if let Some(key) = self.conflated.keys().next().cloned()
+            && let Some(frame) = self.conflated.remove(&key)
+        {
+            permit.send(frame);
+        }
+    }
+
+    fn urgent(&mut self, frame: String) -> Result<(), &'static str> {
+        self.urgent.push_back(frame);
+        if self.urgent.len() > MAX_URGENT {
+            return Err("too slow to take alerts");
+        }
+        Ok(())
+    }
+
+    /// Queues a telemetry frame, or keeps it as the latest of its series when the client is
+    /// behind; never waits.
+    fn offer(&mut self, key: (Arc<str>, String), frame: String) {
+        let frame = if self.conflated.is_empty() {
+            match self.out.try_send(frame) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(frame)) => {
+                    self.lag_notice = true;
+                    m::ws_lagged();
+                    frame
+                }
+            }
+        } else {
+            frame
+        };
+        if self.conflated.insert(key, frame).is_some() {
+            m::ws_conflated();
+        }
+    }
+
+    fn event(&mut self, event: LiveEvent, f: &Filter, positions: &Positions) {
+        match event {
+            LiveEvent::Readings(readings) if f.telemetry => {
+                for r in readings.iter().filter(|r| f.matches(&r.device, positions)) {
+                    let frame = TelemetryFrame {
+                        kind: "telemetry",
+                        device: &r.device,
+                        metric: &r.metric,
+                        ts: r.ts_ms,
+                        value: r.value,
+                    };
+                    let text = serde_json::to_string(&frame).unwrap_or_default();
+                    self.offer((r.device.as_str().into(), r.metric.clone()), text);
+                }
+            }
+            LiveEvent::Status {
+                device,
+                online,
+                ts_ms,
+            } if (f.devices_topic || f.telemetry) && f.matches(&device, positions) => {
+                let frame = DeviceFrame {
+                    kind: "device",
+                    device: &device,
+                    online,
+                    ts: ts_ms,
+                };
+                let text = serde_json::to_string(&frame).unwrap_or_default();
+                self.offer((device.clone(), String::new()), text);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Moves frames from the feed to the client's queue until the client or the feed goes away.
 async fn pump(
     feed: LiveFeed,
     mut filter_rx: watch::Receiver<Option<Filter>>,
@@ -97,30 +197,21 @@ async fn pump(
 ) -> Result<(), &'static str> {
     let (mut events, mut alerts) = feed.subscribe();
     let mut filter: Option<Filter> = None;
-    let mut urgent: VecDeque<String> = VecDeque::new();
-    let mut conflated: HashMap<(Arc<str>, String), String> = HashMap::new();
-    let mut lag_notice = false;
-    let mut missed = 0u64;
+    let mut backlog = Backlog {
+        out: out.clone(),
+        urgent: VecDeque::new(),
+        conflated: HashMap::new(),
+        lag_notice: false,
+        missed: 0,
+    };
     loop {
-        let backlog = !urgent.is_empty() || lag_notice || !conflated.is_empty();
         tokio::select! {
             biased;
-            permit = out.reserve(), if backlog => {
-                let permit = permit.map_err(|_| "socket closed")?;
-                if let Some(frame) = urgent.pop_front() {
-                    permit.send(frame);
-                } else if lag_notice {
-                    lag_notice = false;
-                    permit.send(serde_json::json!({"type": "lagged", "conflated": conflated.len(), "missed": missed}).to_string());
-                    missed = 0;
-                } else if let Some(key) = conflated.keys().next().cloned()
-                    && let Some(frame) = conflated.remove(&key)
-                {
-                    permit.send(frame);
-                }
+            permit = out.reserve(), if !backlog.is_empty() => {
+                backlog.send_one(permit.map_err(|_| "socket closed")?);
             }
             c = ctl.recv() => match c {
-                Some(frame) => urgent.push_back(frame),
+                Some(frame) => backlog.urgent(frame)?,
                 None => return Ok(()),
             },
             r = filter_rx.changed() => {
@@ -132,10 +223,7 @@ async fn pump(
                     let Some(f) = filter.as_ref().filter(|f| f.alerts) else { continue };
                     if f.matches(&alert.device, &feed.directory.snapshot()) {
                         let frame = AlertFrame { kind: "alert", alert: &alert, ts: alert.updated_at };
-                        urgent.push_back(serde_json::to_string(&frame).unwrap_or_default());
-                        if urgent.len() > MAX_URGENT {
-                            return Err("too slow to take alerts");
-                        }
+                        backlog.urgent(serde_json::to_string(&frame).unwrap_or_default())?;
                     }
                 }
                 Err(RecvError::Lagged(_)) => return Err("missed alerts; client must resync"),
@@ -143,47 +231,13 @@ async fn pump(
             },
             e = events.recv() => match e {
                 Ok(event) => {
-                    let Some(f) = filter.as_ref() else { continue };
-                    let mut offer = |key: (Arc<str>, String), frame: String| {
-                        let frame = if conflated.is_empty() {
-                            match out.try_send(frame) {
-                                Ok(()) => return,
-                                Err(e) => match e {
-                                    mpsc::error::TrySendError::Full(f) => f,
-                                    mpsc::error::TrySendError::Closed(_) => return,
-                                },
-                            }
-                        } else {
-                            frame
-                        };
-                        if conflated.is_empty() {
-                            lag_notice = true;
-                            m::ws_lagged();
-                        }
-                        if conflated.insert(key, frame).is_some() {
-                            m::ws_conflated();
-                        }
-                    };
-                    match event {
-                        LiveEvent::Readings(readings) if f.telemetry => {
-                            let positions = feed.directory.snapshot();
-                            for r in readings.iter().filter(|r| f.matches(&r.device, &positions)) {
-                                let frame = TelemetryFrame { kind: "telemetry", device: &r.device, metric: &r.metric, ts: r.ts_ms, value: r.value };
-                                offer((r.device.as_str().into(), r.metric.clone()), serde_json::to_string(&frame).unwrap_or_default());
-                            }
-                        }
-                        LiveEvent::Status { device, online, ts_ms } if f.devices_topic || f.telemetry => {
-                            if f.matches(&device, &feed.directory.snapshot()) {
-                                let frame = DeviceFrame { kind: "device", device: &device, online, ts: ts_ms };
-                                offer((device.clone(), String::new()), serde_json::to_string(&frame).unwrap_or_default());
-                            }
-                        }
-                        _ => {}
+                    if let Some(f) = filter.as_ref() {
+                        backlog.event(event, f, &feed.directory.snapshot());
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
-                    missed += n;
-                    lag_notice = true;
+                    backlog.missed += n;
+                    backlog.lag_notice = true;
                     m::ws_lagged();
                 }
                 Err(RecvError::Closed) => return Ok(()),

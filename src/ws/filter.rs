@@ -47,7 +47,11 @@ impl Filter {
                 "alerts" => f.alerts = true,
                 "telemetry" => f.telemetry = true,
                 "devices" => f.devices_topic = true,
-                other => return Err(format!("unknown topic {other:?}; expected one of {TOPICS:?}")),
+                other => {
+                    return Err(format!(
+                        "unknown topic {other:?}; expected one of {TOPICS:?}"
+                    ));
+                }
             }
         }
         if let Some(b) = bbox {
@@ -57,7 +61,9 @@ impl Filter {
             f.bbox = Some(b);
         }
         if let Some(a) = area {
-            return Err(format!("area {a:?}: no administrative areas are configured"));
+            return Err(format!(
+                "area {a:?}: no administrative areas are configured"
+            ));
         }
         f.devices = devices.map(|d| d.into_iter().collect());
         Ok(f)
@@ -72,9 +78,11 @@ impl Filter {
         }
         match self.bbox {
             None => true,
-            Some([min_lon, min_lat, max_lon, max_lat]) => positions
-                .get(device)
-                .is_some_and(|&(lon, lat)| lon >= min_lon && lon <= max_lon && lat >= min_lat && lat <= max_lat),
+            Some([min_lon, min_lat, max_lon, max_lat]) => {
+                positions.get(device).is_some_and(|&(lon, lat)| {
+                    lon >= min_lon && lon <= max_lon && lat >= min_lat && lat <= max_lat
+                })
+            }
         }
     }
 }
@@ -88,10 +96,16 @@ mod tests {
         let mut pos = Positions::new();
         pos.insert("in".into(), (106.2, 22.6));
         pos.insert("out".into(), (105.0, 21.0));
-        let f = Filter::from_subscribe(&["telemetry".into()], None, Some([106.0, 22.5, 106.5, 22.8]), None)
-            .expect("valid");
+        let f = Filter::from_subscribe(
+            &["telemetry".into()],
+            None,
+            Some([106.0, 22.5, 106.5, 22.8]),
+            None,
+        )
+        .expect("valid");
         assert!(f.matches("in", &pos) && !f.matches("out", &pos) && !f.matches("unknown", &pos));
-        let f = Filter::from_subscribe(&["alerts".into()], Some(vec!["out".into()]), None, None).expect("valid");
+        let f = Filter::from_subscribe(&["alerts".into()], Some(vec!["out".into()]), None, None)
+            .expect("valid");
         assert!(f.matches("out", &pos) && !f.matches("in", &pos));
         assert!(Filter::from_subscribe(&["video".into()], None, None, None).is_err());
         assert!(Filter::from_subscribe(&[], None, Some([2.0, 0.0, 1.0, 1.0]), None).is_err());

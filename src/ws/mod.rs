@@ -24,7 +24,11 @@ use crate::storage::Alert;
 #[derive(Debug, Clone)]
 pub enum LiveEvent {
     Readings(Arc<Vec<Reading>>),
-    Status { device: Arc<str>, online: bool, ts_ms: i64 },
+    Status {
+        device: Arc<str>,
+        online: bool,
+        ts_ms: i64,
+    },
 }
 
 /// The publishing side of the live feed; cheap to clone.
@@ -53,7 +57,11 @@ impl LiveFeed {
 
     pub fn status(&self, device: &str, online: bool, ts_ms: i64) {
         if self.events.receiver_count() > 0 {
-            let _ = self.events.send(LiveEvent::Status { device: device.into(), online, ts_ms });
+            let _ = self.events.send(LiveEvent::Status {
+                device: device.into(),
+                online,
+                ts_ms,
+            });
         }
     }
 
@@ -61,7 +69,12 @@ impl LiveFeed {
         let _ = self.alerts.send(Arc::new(alert));
     }
 
-    pub fn subscribe(&self) -> (broadcast::Receiver<LiveEvent>, broadcast::Receiver<Arc<Alert>>) {
+    pub fn subscribe(
+        &self,
+    ) -> (
+        broadcast::Receiver<LiveEvent>,
+        broadcast::Receiver<Arc<Alert>>,
+    ) {
         (self.events.subscribe(), self.alerts.subscribe())
     }
 }

@@ -17,7 +17,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 pub const PASSWORD: &str = "test-password";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// Polls `check` until it returns Some, or fails the test after `timeout`.
@@ -69,7 +72,11 @@ impl Mosquitto {
             assert!(Instant::now() < deadline, "mosquitto did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { port, child, _dir: dir }
+        Self {
+            port,
+            child,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -142,19 +149,29 @@ impl Hub {
         let mut cmd = Command::new(bin);
         match &self.broker {
             Broker::Embedded(mqtt) => {
-                cmd.arg("demo").arg("--no-sim").arg("--mqtt").arg(format!("127.0.0.1:{mqtt}"));
+                cmd.arg("demo")
+                    .arg("--no-sim")
+                    .arg("--mqtt")
+                    .arg(format!("127.0.0.1:{mqtt}"));
                 cmd.arg("--http").arg(format!("127.0.0.1:{}", self.http));
-                cmd.arg("--data-dir").arg(&self.data_dir).arg("--rules").arg(&self.rules);
+                cmd.arg("--data-dir")
+                    .arg(&self.data_dir)
+                    .arg("--rules")
+                    .arg(&self.rules);
             }
             Broker::External(url) => {
                 let conf = self.data_dir.with_extension("toml");
-                std::fs::write(&conf, "# everything comes from IOCHUB_* variables\n").expect("config");
+                std::fs::write(&conf, "# everything comes from IOCHUB_* variables\n")
+                    .expect("config");
                 cmd.arg("serve").arg("--config").arg(conf);
                 cmd.env("IOCHUB_MQTT_URL", url)
                     .env("IOCHUB_HTTP", format!("127.0.0.1:{}", self.http))
                     .env("IOCHUB_DATA_DIR", &self.data_dir)
                     .env("IOCHUB_RULES", &self.rules)
-                    .env("IOCHUB_MQTT_CLIENT_ID", format!("iochub-test-{}", self.http));
+                    .env(
+                        "IOCHUB_MQTT_CLIENT_ID",
+                        format!("iochub-test-{}", self.http),
+                    );
             }
         }
         let log = std::fs::OpenOptions::new()
@@ -171,7 +188,15 @@ impl Hub {
         let client = self.client.clone();
         eventually("hub healthy", Duration::from_secs(60), || {
             let (client, url) = (client.clone(), url.clone());
-            async move { client.get(url).send().await.ok().filter(|r| r.status() == 200).map(|_| ()) }
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status() == 200)
+                    .map(|_| ())
+            }
         })
         .await;
         self.token = self.login(PASSWORD).await.expect("admin login");
@@ -210,13 +235,25 @@ impl Hub {
 
     /// GET with the admin token; returns (status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.client.get(self.url(path)).bearer_auth(&self.token).send().await.expect("GET");
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET");
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn metrics(&self) -> String {
-        let resp = self.client.get(self.url("/metrics")).bearer_auth(&self.token).send().await.expect("GET /metrics");
+        let resp = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET /metrics");
         resp.text().await.unwrap_or_default()
     }
 
@@ -230,11 +267,20 @@ impl Hub {
     }
 
     /// Raw readings of one series in a window around `ts_ms`.
-    pub async fn readings(&self, device: &str, metric: &str, from_ms: i64, to_ms: i64) -> Vec<(i64, f64)> {
+    pub async fn readings(
+        &self,
+        device: &str,
+        metric: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Vec<(i64, f64)> {
         let from = iochub::timefmt::format_ms(from_ms);
         let to = iochub::timefmt::format_ms(to_ms);
-        let (status, body) =
-            self.get(&format!("/api/v1/devices/{device}/readings?metric={metric}&from={from}&to={to}")).await;
+        let (status, body) = self
+            .get(&format!(
+                "/api/v1/devices/{device}/readings?metric={metric}&from={from}&to={to}"
+            ))
+            .await;
         if status != 200 {
             return Vec::new();
         }
@@ -262,7 +308,10 @@ impl Hub {
     /// SIGTERM and wait for the ordered shutdown.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = c.try_wait() {
@@ -276,7 +325,11 @@ impl Hub {
     }
 
     pub fn signal(&self, sig: &str) {
-        Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status().expect("kill");
+        Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
     }
 
     /// A WebSocket client subscribed to `topics`, authenticated with the bearer token.
@@ -294,16 +347,30 @@ impl Hub {
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
         }
-        let tcp = socket.connect(([127, 0, 0, 1], self.http).into()).await.expect("connect");
-        let mut req = format!("ws://127.0.0.1:{}/ws", self.http).into_client_request().expect("request");
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {}", self.token).parse().expect("header"));
-        let (mut stream, _) = tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+        let tcp = socket
+            .connect(([127, 0, 0, 1], self.http).into())
             .await
-            .expect("ws connect");
-        stream.send(Message::Text(subscribe.to_string().into())).await.expect("subscribe");
+            .expect("connect");
+        let mut req = format!("ws://127.0.0.1:{}/ws", self.http)
+            .into_client_request()
+            .expect("request");
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().expect("header"),
+        );
+        let (mut stream, _) =
+            tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("ws connect");
+        stream
+            .send(Message::Text(subscribe.to_string().into()))
+            .await
+            .expect("subscribe");
         let mut ws = Ws { stream };
-        let ack = ws.next_json(Duration::from_secs(10)).await.expect("subscribe reply");
+        let ack = ws
+            .next_json(Duration::from_secs(10))
+            .await
+            .expect("subscribe reply");
         assert_eq!(ack["type"], "subscribed", "{ack}");
         ws
     }
@@ -316,13 +383,18 @@ impl Drop for Hub {
 }
 
 pub struct Ws {
-    pub stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
 impl Ws {
     pub async fn next_json(&mut self, timeout: Duration) -> Option<Value> {
         loop {
-            let msg = tokio::time::timeout(timeout, self.stream.next()).await.ok()??.ok()?;
+            let msg = tokio::time::timeout(timeout, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
             if let Message::Text(t) = msg {
                 return serde_json::from_str(&t).ok();
             }
@@ -330,11 +402,18 @@ impl Ws {
     }
 
     /// Reads frames until one satisfies `pred`.
-    pub async fn until(&mut self, timeout: Duration, mut pred: impl FnMut(&Value) -> bool) -> Value {
+    pub async fn until(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let frame = self.next_json(left).await.expect("expected WebSocket frame did not arrive");
+            let frame = self
+                .next_json(left)
+                .await
+                .expect("expected WebSocket frame did not arrive");
             if pred(&frame) {
                 return frame;
             }
@@ -374,23 +453,40 @@ impl Publisher {
                 }
             }
         });
-        tokio::time::timeout(Duration::from_secs(20), conn_rx).await.expect("MQTT connect").expect("connack");
-        Self { client, acks, outstanding: 0, task }
+        tokio::time::timeout(Duration::from_secs(20), conn_rx)
+            .await
+            .expect("MQTT connect")
+            .expect("connack");
+        Self {
+            client,
+            acks,
+            outstanding: 0,
+            task,
+        }
     }
 
     pub async fn publish(&mut self, topic: &str, payload: impl Into<Vec<u8>>) {
-        self.client.publish(topic, QoS::AtLeastOnce, false, payload.into()).await.expect("publish");
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.into())
+            .await
+            .expect("publish");
         self.outstanding += 1;
     }
 
     pub async fn publish_qos0(&mut self, topic: &str, payload: impl Into<Vec<u8>>) {
-        self.client.publish(topic, QoS::AtMostOnce, false, payload.into()).await.expect("publish");
+        self.client
+            .publish(topic, QoS::AtMostOnce, false, payload.into())
+            .await
+            .expect("publish");
     }
 
     /// Waits until the broker acked everything published so far.
     pub async fn flush(&mut self) {
         while self.outstanding > 0 {
-            tokio::time::timeout(Duration::from_secs(30), self.acks.recv()).await.expect("PUBACK").expect("acks");
+            tokio::time::timeout(Duration::from_secs(30), self.acks.recv())
+                .await
+                .expect("PUBACK")
+                .expect("acks");
             self.outstanding -= 1;
         }
     }

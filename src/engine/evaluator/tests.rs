@@ -24,7 +24,12 @@ fn ev(text: &str) -> Evaluator {
 }
 
 fn reading(device: &str, metric: &str, ts_s: i64, value: f64) -> Reading {
-    Reading { device: device.into(), metric: metric.into(), ts_ms: ts_s * 1000, value }
+    Reading {
+        device: device.into(),
+        metric: metric.into(),
+        ts_ms: ts_s * 1000,
+        value,
+    }
 }
 
 fn feed(e: &mut Evaluator, readings: &[Reading]) -> Vec<String> {
@@ -34,8 +39,18 @@ fn feed(e: &mut Evaluator, readings: &[Reading]) -> Vec<String> {
     }
     out.iter()
         .map(|c| match c {
-            AlertChange::Fire { rule, device, value, .. } => format!("fire {rule} {device} {value}"),
-            AlertChange::Clear { rule, device, value, .. } => format!("clear {rule} {device} {value}"),
+            AlertChange::Fire {
+                rule,
+                device,
+                value,
+                ..
+            } => format!("fire {rule} {device} {value}"),
+            AlertChange::Clear {
+                rule,
+                device,
+                value,
+                ..
+            } => format!("clear {rule} {device} {value}"),
         })
         .collect()
 }
@@ -44,7 +59,10 @@ fn feed(e: &mut Evaluator, readings: &[Reading]) -> Vec<String> {
 fn for_duration_must_hold_in_reading_time() {
     let mut e = ev(RULES);
     let wl = |t, v| reading("wl-1", "water_level", t, v);
-    assert_eq!(feed(&mut e, &[wl(0, 5.1), wl(20, 5.2)]), Vec::<String>::new());
+    assert_eq!(
+        feed(&mut e, &[wl(0, 5.1), wl(20, 5.2)]),
+        Vec::<String>::new()
+    );
     assert_eq!(feed(&mut e, &[wl(30, 5.3)]), ["fire flood wl-1 5.3"]);
     // a repeat while active fires nothing new
     assert_eq!(feed(&mut e, &[wl(40, 6.0)]), Vec::<String>::new());
@@ -63,7 +81,10 @@ fn hysteresis_clears_only_past_the_clear_value() {
     let mut e = ev(RULES);
     let wl = |t, v| reading("wl-1", "water_level", t, v);
     feed(&mut e, &[wl(0, 5.5), wl(30, 5.5)]);
-    assert!(feed(&mut e, &[wl(40, 4.9), wl(50, 4.5)]).is_empty(), "between clear and value: still open");
+    assert!(
+        feed(&mut e, &[wl(40, 4.9), wl(50, 4.5)]).is_empty(),
+        "between clear and value: still open"
+    );
     assert_eq!(feed(&mut e, &[wl(60, 4.4)]), ["clear flood wl-1 4.4"]);
     assert_eq!(e.tracked(), 0, "idle series keep no state");
 }
@@ -72,8 +93,14 @@ fn hysteresis_clears_only_past_the_clear_value() {
 fn device_scope_and_immediate_rules() {
     let mut e = ev(RULES);
     assert!(feed(&mut e, &[reading("wx-2", "temperature", 0, -5.0)]).is_empty());
-    assert_eq!(feed(&mut e, &[reading("wx-1", "temperature", 0, -5.0)]), ["fire cold wx-1 -5"]);
-    assert_eq!(feed(&mut e, &[reading("wx-1", "temperature", 1, 1.0)]), ["clear cold wx-1 1"]);
+    assert_eq!(
+        feed(&mut e, &[reading("wx-1", "temperature", 0, -5.0)]),
+        ["fire cold wx-1 -5"]
+    );
+    assert_eq!(
+        feed(&mut e, &[reading("wx-1", "temperature", 1, 1.0)]),
+        ["clear cold wx-1 1"]
+    );
 }
 
 #[test]
@@ -95,18 +122,33 @@ fn series_are_independent() {
 fn reload_keeps_state_of_unchanged_rules_only() {
     let mut e = ev(RULES);
     let wl = |t, v| reading("wl-1", "water_level", t, v);
-    feed(&mut e, &[wl(0, 5.5), reading("wx-1", "temperature", 0, -1.0)]);
+    feed(
+        &mut e,
+        &[wl(0, 5.5), reading("wx-1", "temperature", 0, -1.0)],
+    );
     assert_eq!(e.tracked(), 2);
     // same rules, new text: the pending `for` survives and completes on schedule
     let mut out = Vec::new();
-    e.set_rules(Arc::new(RuleSet::parse(&format!("# edited\n{RULES}")).expect("valid")), 0, &mut out);
+    e.set_rules(
+        Arc::new(RuleSet::parse(&format!("# edited\n{RULES}")).expect("valid")),
+        0,
+        &mut out,
+    );
     assert!(out.is_empty());
     assert_eq!(feed(&mut e, &[wl(30, 5.5)]), ["fire flood wl-1 5.5"]);
     // "cold" removed: its open alert is cleared; "flood" changed: stays open under the new rule
-    let changed = RULES.replace("value = 5.0", "value = 5.2").replace("devices = [\"wx-1\"]", "devices = [\"wx-9\"]");
-    e.set_rules(Arc::new(RuleSet::parse(&changed).expect("valid")), 99_000, &mut out);
+    let changed = RULES
+        .replace("value = 5.0", "value = 5.2")
+        .replace("devices = [\"wx-1\"]", "devices = [\"wx-9\"]");
+    e.set_rules(
+        Arc::new(RuleSet::parse(&changed).expect("valid")),
+        99_000,
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
-    assert!(matches!(&out[0], AlertChange::Clear { rule, device, .. } if rule == "cold" && device == "wx-1"));
+    assert!(
+        matches!(&out[0], AlertChange::Clear { rule, device, .. } if rule == "cold" && device == "wx-1")
+    );
     assert_eq!(feed(&mut e, &[wl(100, 4.0)]), ["clear flood wl-1 4"]);
 }
 
@@ -116,5 +158,8 @@ fn seeded_alerts_clear_after_a_restart() {
     e.seed_active("wl-1", "flood");
     e.seed_active("wl-1", "no-such-rule");
     assert!(feed(&mut e, &[reading("wl-1", "water_level", 0, 5.5)]).is_empty());
-    assert_eq!(feed(&mut e, &[reading("wl-1", "water_level", 1, 1.0)]), ["clear flood wl-1 1"]);
+    assert_eq!(
+        feed(&mut e, &[reading("wl-1", "water_level", 1, 1.0)]),
+        ["clear flood wl-1 1"]
+    );
 }
