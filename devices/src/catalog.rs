@@ -40,22 +40,86 @@ const fn spec(
     label_vi: &'static str,
     label_en: &'static str,
 ) -> MetricSpec {
-    MetricSpec { name, unit, unit_aliases, min, max, label_vi, label_en }
+    MetricSpec {
+        name,
+        unit,
+        unit_aliases,
+        min,
+        max,
+        label_vi,
+        label_en,
+    }
 }
 
 const UG_M3: &[&str] = &["µg/m3", "μg/m3", "µg/m³", "ug/m³"];
 
 /// The built-in metrics (sensors of an IOC: hydrology, weather, air quality, device health).
 pub const BUILTIN: &[MetricSpec] = &[
-    spec("water_level", "m", &[], (-100.0, 9000.0), "Mực nước", "Water level"),
-    spec("discharge", "m3/s", &[], (0.0, 100_000.0), "Lưu lượng", "Discharge"),
-    spec("rain_1h", "mm", &[], (0.0, 500.0), "Lượng mưa 1 giờ", "Rainfall 1 h"),
-    spec("rain_24h", "mm", &[], (0.0, 2000.0), "Lượng mưa 24 giờ", "Rainfall 24 h"),
-    spec("temperature", "Cel", &["°C", "C"], (-50.0, 70.0), "Nhiệt độ", "Temperature"),
+    spec(
+        "water_level",
+        "m",
+        &[],
+        (-100.0, 9000.0),
+        "Mực nước",
+        "Water level",
+    ),
+    spec(
+        "discharge",
+        "m3/s",
+        &[],
+        (0.0, 100_000.0),
+        "Lưu lượng",
+        "Discharge",
+    ),
+    spec(
+        "rain_1h",
+        "mm",
+        &[],
+        (0.0, 500.0),
+        "Lượng mưa 1 giờ",
+        "Rainfall 1 h",
+    ),
+    spec(
+        "rain_24h",
+        "mm",
+        &[],
+        (0.0, 2000.0),
+        "Lượng mưa 24 giờ",
+        "Rainfall 24 h",
+    ),
+    spec(
+        "temperature",
+        "Cel",
+        &["°C", "C"],
+        (-50.0, 70.0),
+        "Nhiệt độ",
+        "Temperature",
+    ),
     spec("humidity", "%RH", &["%"], (0.0, 100.0), "Độ ẩm", "Humidity"),
-    spec("pressure", "hPa", &[], (300.0, 1100.0), "Áp suất", "Pressure"),
-    spec("wind_speed", "m/s", &[], (0.0, 120.0), "Tốc độ gió", "Wind speed"),
-    spec("wind_dir", "deg", &["°"], (0.0, 360.0), "Hướng gió", "Wind direction"),
+    spec(
+        "pressure",
+        "hPa",
+        &[],
+        (300.0, 1100.0),
+        "Áp suất",
+        "Pressure",
+    ),
+    spec(
+        "wind_speed",
+        "m/s",
+        &[],
+        (0.0, 120.0),
+        "Tốc độ gió",
+        "Wind speed",
+    ),
+    spec(
+        "wind_dir",
+        "deg",
+        &["°"],
+        (0.0, 360.0),
+        "Hướng gió",
+        "Wind direction",
+    ),
     spec("pm2_5", "ug/m3", UG_M3, (0.0, 2000.0), "Bụi PM2.5", "PM2.5"),
     spec("pm10", "ug/m3", UG_M3, (0.0, 3000.0), "Bụi PM10", "PM10"),
     spec("aqi", "", &["/"], (0.0, 1000.0), "Chỉ số AQI", "AQI"),
@@ -63,7 +127,14 @@ pub const BUILTIN: &[MetricSpec] = &[
     spec("no2", "ug/m3", UG_M3, (0.0, 5000.0), "NO₂", "NO₂"),
     spec("so2", "ug/m3", UG_M3, (0.0, 5000.0), "SO₂", "SO₂"),
     spec("o3", "ug/m3", UG_M3, (0.0, 5000.0), "O₃", "O₃"),
-    spec("soil_moisture", "%", &["%VWC"], (0.0, 100.0), "Độ ẩm đất", "Soil moisture"),
+    spec(
+        "soil_moisture",
+        "%",
+        &["%VWC"],
+        (0.0, 100.0),
+        "Độ ẩm đất",
+        "Soil moisture",
+    ),
     spec("battery", "%EL", &["%"], (0.0, 100.0), "Pin", "Battery"),
     spec("lat", "lat", &[], (-90.0, 90.0), "Vĩ độ", "Latitude"),
     spec("lon", "lon", &[], (-180.0, 180.0), "Kinh độ", "Longitude"),
@@ -81,7 +152,9 @@ impl Catalog {
     }
 
     pub fn from_specs(specs: impl IntoIterator<Item = MetricSpec>) -> Self {
-        Self { by_name: specs.into_iter().map(|s| (s.name, s)).collect() }
+        Self {
+            by_name: specs.into_iter().map(|s| (s.name, s)).collect(),
+        }
     }
 
     pub fn get(&self, metric: &str) -> Option<&MetricSpec> {

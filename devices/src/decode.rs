@@ -44,11 +44,20 @@ pub fn decode(
     limits: &Limits,
     catalog: &Catalog,
 ) -> Decoded {
-    let mut sink = Sink { now_ms, limits, catalog, out: Decoded::default() };
+    let mut sink = Sink {
+        now_ms,
+        limits,
+        catalog,
+        out: Decoded::default(),
+    };
     if payload.len() > limits.max_payload_bytes {
         sink.reject(
             RejectReason::Oversized,
-            format!("payload of {} bytes exceeds {} bytes", payload.len(), limits.max_payload_bytes),
+            format!(
+                "payload of {} bytes exceeds {} bytes",
+                payload.len(),
+                limits.max_payload_bytes
+            ),
         );
         return sink.out;
     }
@@ -110,10 +119,16 @@ impl Sink<'_> {
     ) {
         use RejectReason as R;
         if !is_valid_device_key(device) {
-            return self.reject(R::InvalidDevice, format!("{at}: invalid device key {device:?}"));
+            return self.reject(
+                R::InvalidDevice,
+                format!("{at}: invalid device key {device:?}"),
+            );
         }
         if !is_valid_metric_name(metric) {
-            return self.reject(R::InvalidMetric, format!("{at}: invalid metric name {metric:?}"));
+            return self.reject(
+                R::InvalidMetric,
+                format!("{at}: invalid metric name {metric:?}"),
+            );
         }
         if !value.is_finite() {
             return self.reject(R::NotFinite, format!("{at}: {metric} value is not finite"));
@@ -140,7 +155,10 @@ impl Sink<'_> {
             if !spec.in_range(value) {
                 return self.reject(
                     R::OutOfRange,
-                    format!("{at}: {metric} value {value} outside {}..{}", spec.min, spec.max),
+                    format!(
+                        "{at}: {metric} value {value} outside {}..{}",
+                        spec.min, spec.max
+                    ),
                 );
             }
         }

@@ -99,7 +99,11 @@ pub(crate) fn decode(text: &str, topic_device: &str, sink: &mut Sink<'_>) {
     if entries.len() > sink.limits.max_records {
         return sink.reject(
             RejectReason::TooManyRecords,
-            format!("{} keys exceed the limit of {}", entries.len(), sink.limits.max_records),
+            format!(
+                "{} keys exceed the limit of {}",
+                entries.len(),
+                sink.limits.max_records
+            ),
         );
     }
     let mut ts_ms = sink.now_ms;
@@ -107,7 +111,10 @@ pub(crate) fn decode(text: &str, topic_device: &str, sink: &mut Sink<'_>) {
         match serde_json::from_str::<Value>(raw.get()) {
             Ok(Value::Number(ms)) if ms.is_finite() => ts_ms = ms.round() as i64,
             Ok(_) => {
-                return sink.reject(RejectReason::WrongType, "ts must be a number of milliseconds");
+                return sink.reject(
+                    RejectReason::WrongType,
+                    "ts must be a number of milliseconds",
+                );
             }
             Err(e) => return sink.reject(classify(&e), format!("ts: {e}")),
         }
@@ -116,9 +123,14 @@ pub(crate) fn decode(text: &str, topic_device: &str, sink: &mut Sink<'_>) {
         let at = At(key);
         match serde_json::from_str::<Value>(raw.get()) {
             Ok(Value::Number(v)) => sink.reading(&at, topic_device, key, None, ts_ms, v),
-            Ok(Value::Bool(b)) => {
-                sink.reading(&at, topic_device, key, None, ts_ms, if b { 1.0 } else { 0.0 })
-            }
+            Ok(Value::Bool(b)) => sink.reading(
+                &at,
+                topic_device,
+                key,
+                None,
+                ts_ms,
+                if b { 1.0 } else { 0.0 },
+            ),
             Ok(Value::Other(kind)) => sink.reject(
                 RejectReason::WrongType,
                 format!("{at}: expected a number or a boolean, found {kind}"),

@@ -67,10 +67,19 @@ pub(crate) fn decode(text: &str, topic_device: &str, sink: &mut Sink<'_>) {
     if raws.len() > sink.limits.max_records {
         return sink.reject(
             RejectReason::TooManyRecords,
-            format!("{} records exceed the limit of {}", raws.len(), sink.limits.max_records),
+            format!(
+                "{} records exceed the limit of {}",
+                raws.len(),
+                sink.limits.max_records
+            ),
         );
     }
-    let mut base = Base { name: Cow::Borrowed(""), time: 0.0, unit: None, value: 0.0 };
+    let mut base = Base {
+        name: Cow::Borrowed(""),
+        time: 0.0,
+        unit: None,
+        value: 0.0,
+    };
     let mut name = String::new();
     for (i, raw) in raws.iter().enumerate() {
         let rec: Record<'_> = match serde_json::from_str(raw.get()) {
@@ -111,10 +120,16 @@ pub(crate) fn decode(text: &str, topic_device: &str, sink: &mut Sink<'_>) {
         } else if let Some(vb) = rec.vb {
             if vb { 1.0 } else { 0.0 }
         } else if rec.s.is_some() {
-            sink.reject(RejectReason::UnsupportedValue, format!("{at}: sums (s) are not stored"));
+            sink.reject(
+                RejectReason::UnsupportedValue,
+                format!("{at}: sums (s) are not stored"),
+            );
             continue;
         } else {
-            sink.reject(RejectReason::MissingValue, format!("{at}: record has no value"));
+            sink.reject(
+                RejectReason::MissingValue,
+                format!("{at}: record has no value"),
+            );
             continue;
         };
         let t = base.time + rec.t.unwrap_or(0.0);
@@ -142,7 +157,12 @@ pub fn encode(device: &str, ts_ms: i64, entries: &[Entry<'_>]) -> String {
     out.push('[');
     for (i, e) in entries.iter().enumerate() {
         if i == 0 {
-            let _ = write!(out, r#"{{"bn":"{device}/","bt":{}.{:03},"#, ts_ms / 1000, ts_ms % 1000);
+            let _ = write!(
+                out,
+                r#"{{"bn":"{device}/","bt":{}.{:03},"#,
+                ts_ms / 1000,
+                ts_ms % 1000
+            );
         } else {
             out.push_str(",{");
         }

@@ -6,7 +6,13 @@ use crate::reading::RejectReason as R;
 const NOW: i64 = 1_732_270_000_000;
 
 fn run(topic_device: &str, payload: &str) -> Decoded {
-    decode(topic_device, payload.as_bytes(), NOW, &Limits::default(), &Catalog::builtin())
+    decode(
+        topic_device,
+        payload.as_bytes(),
+        NOW,
+        &Limits::default(),
+        &Catalog::builtin(),
+    )
 }
 
 fn reasons(d: &Decoded) -> Vec<R> {
@@ -14,7 +20,12 @@ fn reasons(d: &Decoded) -> Vec<R> {
 }
 
 fn reading(device: &str, metric: &str, ts_ms: i64, value: f64) -> Reading {
-    Reading { device: device.into(), metric: metric.into(), ts_ms, value }
+    Reading {
+        device: device.into(),
+        metric: metric.into(),
+        ts_ms,
+        value,
+    }
 }
 
 #[test]
@@ -36,45 +47,69 @@ fn senml_base_fields_and_names() {
 
 #[test]
 fn senml_without_bn_takes_the_topic_device_and_bv_bu_apply() {
-    let d = run("aq-7", r#"[{"bt":1732270000.25,"bu":"ug/m3","bv":10,"n":"pm2_5","v":2.5},{"n":"pm10","v":5}]"#);
+    let d = run(
+        "aq-7",
+        r#"[{"bt":1732270000.25,"bu":"ug/m3","bv":10,"n":"pm2_5","v":2.5},{"n":"pm10","v":5}]"#,
+    );
     assert_eq!(reasons(&d), vec![]);
     assert_eq!(
         d.readings,
-        vec![reading("aq-7", "pm2_5", 1_732_270_000_250, 12.5), reading("aq-7", "pm10", 1_732_270_000_250, 15.0)]
+        vec![
+            reading("aq-7", "pm2_5", 1_732_270_000_250, 12.5),
+            reading("aq-7", "pm10", 1_732_270_000_250, 15.0)
+        ]
     );
 }
 
 #[test]
 fn senml_gateway_publishes_for_several_devices() {
-    let d = run("gw-1", r#"[{"bt":1732270000,"n":"wl-01/water_level","v":1},{"n":"wl-02/water_level","v":2}]"#);
+    let d = run(
+        "gw-1",
+        r#"[{"bt":1732270000,"n":"wl-01/water_level","v":1},{"n":"wl-02/water_level","v":2}]"#,
+    );
     let devices: Vec<_> = d.readings.iter().map(|r| r.device.as_str()).collect();
     assert_eq!(devices, ["wl-01", "wl-02"]);
 }
 
 #[test]
 fn senml_relative_and_absent_times_are_relative_to_now() {
-    let d = run("x", r#"[{"n":"temperature","v":20},{"n":"temperature","v":21,"t":-5.5}]"#);
+    let d = run(
+        "x",
+        r#"[{"n":"temperature","v":20},{"n":"temperature","v":21,"t":-5.5}]"#,
+    );
     let ts: Vec<_> = d.readings.iter().map(|r| r.ts_ms).collect();
     assert_eq!(ts, [NOW, NOW - 5500]);
 }
 
 #[test]
 fn senml_boolean_is_one_or_zero_and_strings_are_refused() {
-    let d = run("x", r#"[{"n":"door","vb":true},{"n":"door","vb":false,"t":-1},{"n":"label","vs":"hi"},{"n":"blob","vd":"aGk"}]"#);
-    assert_eq!(d.readings.iter().map(|r| r.value).collect::<Vec<_>>(), [1.0, 0.0]);
+    let d = run(
+        "x",
+        r#"[{"n":"door","vb":true},{"n":"door","vb":false,"t":-1},{"n":"label","vs":"hi"},{"n":"blob","vd":"aGk"}]"#,
+    );
+    assert_eq!(
+        d.readings.iter().map(|r| r.value).collect::<Vec<_>>(),
+        [1.0, 0.0]
+    );
     assert_eq!(reasons(&d), [R::UnsupportedValue, R::UnsupportedValue]);
 }
 
 #[test]
 fn senml_base_only_record_is_not_an_error() {
-    let d = run("x", r#"[{"bn":"wl-09/","bt":1732270000},{"n":"water_level","v":1}]"#);
+    let d = run(
+        "x",
+        r#"[{"bn":"wl-09/","bt":1732270000},{"n":"water_level","v":1}]"#,
+    );
     assert_eq!(reasons(&d), vec![]);
     assert_eq!(d.readings, vec![reading("wl-09", "water_level", NOW, 1.0)]);
 }
 
 #[test]
 fn flat_json_with_and_without_ts() {
-    let d = run("wl-01", r#"{"ts": 1732270000123, "water_level": 3.42, "rain_1h": 12.5, "pump_on": true}"#);
+    let d = run(
+        "wl-01",
+        r#"{"ts": 1732270000123, "water_level": 3.42, "rain_1h": 12.5, "pump_on": true}"#,
+    );
     assert_eq!(reasons(&d), vec![]);
     assert_eq!(
         d.readings,
@@ -90,7 +125,15 @@ fn flat_json_with_and_without_ts() {
 
 #[test]
 fn malformed_json_is_refused_whole() {
-    for p in [r#"[{"n":"a","v":1}"#, "{not json}", "hello", "", "  ", "42", r#"{"a":NaN}"#] {
+    for p in [
+        r#"[{"n":"a","v":1}"#,
+        "{not json}",
+        "hello",
+        "",
+        "  ",
+        "42",
+        r#"{"a":NaN}"#,
+    ] {
         let d = run("x", p);
         assert!(d.readings.is_empty(), "{p}");
         assert_eq!(reasons(&d), [R::MalformedJson], "{p}");
@@ -99,18 +142,30 @@ fn malformed_json_is_refused_whole() {
 
 #[test]
 fn wrong_types_lose_only_their_record() {
-    let d = run("x", r#"[{"n":"temperature","v":"hot"},{"n":"humidity","v":50},7,{"n":5,"v":1}]"#);
+    let d = run(
+        "x",
+        r#"[{"n":"temperature","v":"hot"},{"n":"humidity","v":50},7,{"n":5,"v":1}]"#,
+    );
     assert_eq!(d.readings, vec![reading("x", "humidity", NOW, 50.0)]);
     assert_eq!(reasons(&d), [R::WrongType, R::WrongType, R::WrongType]);
-    let d = run("x", r#"{"humidity": 50, "temperature": "hot", "pm10": null, "co": [1], "o3": {"v":1}}"#);
+    let d = run(
+        "x",
+        r#"{"humidity": 50, "temperature": "hot", "pm10": null, "co": [1], "o3": {"v":1}}"#,
+    );
     assert_eq!(d.readings, vec![reading("x", "humidity", NOW, 50.0)]);
     assert_eq!(reasons(&d), [R::WrongType; 4]);
-    assert_eq!(reasons(&run("x", r#"{"ts":"yesterday","humidity":50}"#)), [R::WrongType]);
+    assert_eq!(
+        reasons(&run("x", r#"{"ts":"yesterday","humidity":50}"#)),
+        [R::WrongType]
+    );
 }
 
 #[test]
 fn infinity_and_overflow_are_not_finite() {
-    let d = run("x", r#"[{"n":"temperature","v":1e999},{"n":"humidity","v":40}]"#);
+    let d = run(
+        "x",
+        r#"[{"n":"temperature","v":1e999},{"n":"humidity","v":40}]"#,
+    );
     assert_eq!(reasons(&d), [R::NotFinite]);
     assert_eq!(d.readings.len(), 1);
     let d = run("x", r#"{"temperature":-1e400,"humidity":40}"#);
@@ -120,15 +175,28 @@ fn infinity_and_overflow_are_not_finite() {
 
 #[test]
 fn out_of_range_per_catalog_and_unknown_metrics_pass() {
-    let d = run("x", r#"{"humidity": 140, "pm2_5": -3, "custom_metric": -99999}"#);
+    let d = run(
+        "x",
+        r#"{"humidity": 140, "pm2_5": -3, "custom_metric": -99999}"#,
+    );
     assert_eq!(reasons(&d), [R::OutOfRange, R::OutOfRange]);
-    assert_eq!(d.readings, vec![reading("x", "custom_metric", NOW, -99999.0)]);
-    assert!(d.rejects[0].detail.contains("humidity"), "{}", d.rejects[0].detail);
+    assert_eq!(
+        d.readings,
+        vec![reading("x", "custom_metric", NOW, -99999.0)]
+    );
+    assert!(
+        d.rejects[0].detail.contains("humidity"),
+        "{}",
+        d.rejects[0].detail
+    );
 }
 
 #[test]
 fn unit_mismatch() {
-    let d = run("x", r#"[{"n":"water_level","u":"cm","v":340},{"n":"temperature","u":"°C","v":20}]"#);
+    let d = run(
+        "x",
+        r#"[{"n":"water_level","u":"cm","v":340},{"n":"temperature","u":"°C","v":20}]"#,
+    );
     assert_eq!(reasons(&d), [R::UnitMismatch]);
     assert_eq!(d.readings.len(), 1);
 }
@@ -151,7 +219,10 @@ fn timestamps_far_in_the_future_or_past() {
 
 #[test]
 fn oversized_payload() {
-    let limits = Limits { max_payload_bytes: 64, ..Limits::default() };
+    let limits = Limits {
+        max_payload_bytes: 64,
+        ..Limits::default()
+    };
     let big = format!(r#"{{"humidity": 1, "pad": "{}"}}"#, "x".repeat(100));
     let d = decode("x", big.as_bytes(), NOW, &limits, &Catalog::builtin());
     assert_eq!(reasons(&d), [R::Oversized]);
@@ -159,7 +230,10 @@ fn oversized_payload() {
 
 #[test]
 fn too_many_records() {
-    let limits = Limits { max_records: 2, ..Limits::default() };
+    let limits = Limits {
+        max_records: 2,
+        ..Limits::default()
+    };
     let p = r#"[{"n":"a","v":1},{"n":"b","v":1},{"n":"c","v":1}]"#;
     let d = decode("x", p.as_bytes(), NOW, &limits, &Catalog::builtin());
     assert_eq!(reasons(&d), [R::TooManyRecords]);
@@ -167,7 +241,10 @@ fn too_many_records() {
 
 #[test]
 fn invalid_device_keys_and_metric_names() {
-    let d = run("x", r#"[{"n":"bad device/temperature","v":1},{"n":"temp erature","v":1},{"n":"ok","v":1}]"#);
+    let d = run(
+        "x",
+        r#"[{"n":"bad device/temperature","v":1},{"n":"temp erature","v":1},{"n":"ok","v":1}]"#,
+    );
     assert_eq!(reasons(&d), [R::InvalidDevice, R::InvalidMetric]);
     let d = run("x", r#"[{"n":"a/b/c","v":1}]"#);
     assert_eq!(reasons(&d), [R::InvalidMetric]);
@@ -177,7 +254,13 @@ fn invalid_device_keys_and_metric_names() {
 
 #[test]
 fn non_utf8() {
-    let d = decode("x", b"{\"a\":\xff1}", NOW, &Limits::default(), &Catalog::builtin());
+    let d = decode(
+        "x",
+        b"{\"a\":\xff1}",
+        NOW,
+        &Limits::default(),
+        &Catalog::builtin(),
+    );
     assert_eq!(reasons(&d), [R::NotUtf8]);
 }
 
@@ -185,9 +268,18 @@ fn non_utf8() {
 fn empty_messages_and_valueless_records() {
     assert_eq!(reasons(&run("x", "[]")), [R::MissingValue]);
     assert_eq!(reasons(&run("x", "{}")), [R::MissingValue]);
-    assert_eq!(reasons(&run("x", r#"{"ts":1732270000000}"#)), [R::MissingValue]);
-    assert_eq!(reasons(&run("x", r#"[{"n":"a","u":"m"}]"#)), [R::MissingValue]);
-    assert_eq!(reasons(&run("x", r#"[{"n":"a","s":3}]"#)), [R::UnsupportedValue]);
+    assert_eq!(
+        reasons(&run("x", r#"{"ts":1732270000000}"#)),
+        [R::MissingValue]
+    );
+    assert_eq!(
+        reasons(&run("x", r#"[{"n":"a","u":"m"}]"#)),
+        [R::MissingValue]
+    );
+    assert_eq!(
+        reasons(&run("x", r#"[{"n":"a","s":3}]"#)),
+        [R::UnsupportedValue]
+    );
 }
 
 #[test]
@@ -202,11 +294,28 @@ fn encode_round_trips() {
     let p = encode(
         "wl-01",
         NOW + 5,
-        &[Entry { metric: "water_level", unit: "m", value: 3.25 }, Entry { metric: "aqi", unit: "", value: 42.0 }],
+        &[
+            Entry {
+                metric: "water_level",
+                unit: "m",
+                value: 3.25,
+            },
+            Entry {
+                metric: "aqi",
+                unit: "",
+                value: 42.0,
+            },
+        ],
     );
     let d = run("other", &p);
     assert_eq!(reasons(&d), vec![]);
-    assert_eq!(d.readings, vec![reading("wl-01", "water_level", NOW + 5, 3.25), reading("wl-01", "aqi", NOW + 5, 42.0)]);
+    assert_eq!(
+        d.readings,
+        vec![
+            reading("wl-01", "water_level", NOW + 5, 3.25),
+            reading("wl-01", "aqi", NOW + 5, 42.0)
+        ]
+    );
 }
 
 #[test]

@@ -91,14 +91,14 @@ pub(super) async fn run_station(
             return;
         }
         loop {
-            let mut session = match Session::open(&fleet.url, station.key) {
+            let session = match Session::open(&fleet.url, station.key) {
                 Ok(session) => session,
                 Err(error) => {
                     warn!(%error, "cannot build MQTT options; station stays down");
                     return;
                 }
             };
-            match publish_loop(&fleet, index, &mut session, &mut shutdown).await {
+            match publish_loop(&fleet, index, &session, &mut shutdown).await {
                 End::Shutdown => {
                     session.goodbye().await;
                     return;
@@ -131,7 +131,7 @@ enum End {
 async fn publish_loop(
     fleet: &Fleet,
     index: usize,
-    session: &mut Session,
+    session: &Session,
     shutdown: &mut watch::Receiver<bool>,
 ) -> End {
     let station = &fleet.schedule.stations()[index];
@@ -319,5 +319,48 @@ fn log_connection_error(error: &ConnectionError, warned: bool) {
         debug!(%error, "still disconnected; retrying");
     } else {
         warn!(%error, "MQTT connection lost; retrying every second");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_is_the_station_key_whatever_the_url_says() {
+        for url in [
+            "mqtt://broker.example:1884",
+            "mqtt://broker.example:1884?client_id=iochub-sim",
+            "mqtt://u:p@broker.example:1884?keep_alive_secs=30&client_id=x",
+        ] {
+            let options = mqtt_options(url, "cb-wl-banggiang-03");
+            let Ok(options) = options else {
+                panic!("{url}: {options:?}")
+            };
+            assert_eq!(options.client_id(), "cb-wl-banggiang-03");
+            assert_eq!(
+                options.broker_address(),
+                ("broker.example".to_owned(), 1884)
+            );
+            assert_eq!(options.keep_alive(), KEEP_ALIVE);
+            let will = options.last_will();
+            let Some(will) = will else {
+                panic!("no last will")
+            };
+            assert_eq!(will.topic, "ioc/cb-wl-banggiang-03/status");
+            assert_eq!(&will.message[..], b"offline");
+            assert!(will.retain);
+            assert_eq!(will.qos, QoS::AtLeastOnce);
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_refused() {
+        for url in ["http://x:1", "not a url", "mqtt://x:1?bogus=1"] {
+            assert!(
+                matches!(mqtt_options(url, "k"), Err(ProvinceError::Url { .. })),
+                "{url}"
+            );
+        }
     }
 }

@@ -124,7 +124,7 @@ pub async fn run(
 async fn narrate(fleet: Arc<client::Fleet>, mut shutdown: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(Duration::from_millis(500));
     let mut told = -1.0;
-    loop {
+    while !*shutdown.borrow() {
         tokio::select! {
             changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { return },
             _ = ticker.tick() => {}
@@ -134,5 +134,44 @@ async fn narrate(fleet: Arc<client::Fleet>, mut shutdown: watch::Receiver<bool>)
             info!(scenario = m.scenario, station = m.station, name = %m.station_name, "{}", m.what);
         }
         told = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(scenarios: &[&str], interval: Duration) -> ProvinceOptions {
+        ProvinceOptions {
+            scenarios: scenarios.iter().map(|s| s.to_string()).collect(),
+            interval,
+            ..ProvinceOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_options_fail_before_any_connection() {
+        let (_tx, rx) = watch::channel(false);
+        let unknown = run(options(&["tsunami"], Duration::from_secs(5)), rx.clone()).await;
+        assert!(matches!(unknown, Err(ProvinceError::UnknownScenario(name)) if name == "tsunami"));
+        let zero = run(options(&[], Duration::ZERO), rx.clone()).await;
+        assert!(matches!(zero, Err(ProvinceError::ZeroInterval)));
+        let url = ProvinceOptions {
+            url: "http://nope".into(),
+            ..ProvinceOptions::default()
+        };
+        assert!(matches!(run(url, rx).await, Err(ProvinceError::Url { .. })));
+    }
+
+    #[tokio::test]
+    async fn an_early_shutdown_returns_at_once() {
+        let (_tx, rx) = watch::channel(true);
+        // Port 9 (discard) on loopback: nothing should even be tried before shutdown is seen.
+        let opts = ProvinceOptions {
+            url: "mqtt://127.0.0.1:9".into(),
+            ..ProvinceOptions::default()
+        };
+        let done = tokio::time::timeout(Duration::from_secs(5), run(opts, rx)).await;
+        assert!(matches!(done, Ok(Ok(()))), "{done:?}");
     }
 }

@@ -71,4 +71,48 @@ mod tests {
         assert_eq!(parsed[2], json!({"n": "lon", "u": "lon", "v": 106.257}));
         assert_eq!(parsed[0]["bt"], json!(1.0));
     }
+
+    #[test]
+    fn the_hub_decodes_every_station_in_every_scenario() {
+        use crate::province::scenario::{ScenarioKind, Schedule};
+        use crate::province::{signal, stations};
+        use iochub_devices::{Catalog, Limits, decode};
+
+        let all = stations::stations();
+        let schedule = Schedule::new(&all, 1, &ScenarioKind::ALL);
+        let catalog = Catalog::builtin();
+        let now_ms: u64 = 1_732_270_000_000;
+        for (i, station) in all.iter().enumerate() {
+            for elapsed in [0.0, 45.0, 80.0, 120.0] {
+                let mut readings = signal::sample(station, now_ms as f64 / 1000.0, 1);
+                schedule.effect(i, elapsed).apply(&mut readings);
+                let payload = telemetry(
+                    station.key,
+                    now_ms,
+                    &readings,
+                    Some((station.lat, station.lon)),
+                );
+                let decoded = decode(
+                    station.key,
+                    payload.as_bytes(),
+                    now_ms as i64,
+                    &Limits::default(),
+                    &catalog,
+                );
+                assert!(
+                    decoded.rejects.is_empty(),
+                    "{}: {:?}",
+                    station.key,
+                    decoded.rejects
+                );
+                assert_eq!(decoded.readings.len(), readings.len() + 2);
+                assert!(
+                    decoded
+                        .readings
+                        .iter()
+                        .all(|r| r.device == station.key && r.ts_ms == now_ms as i64)
+                );
+            }
+        }
+    }
 }

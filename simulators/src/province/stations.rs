@@ -250,56 +250,80 @@ const WEATHER: &[PlaceRow] = &[
 /// weather.
 pub fn stations() -> Vec<Station> {
     let gauges = WATER_LEVEL.iter().map(
-        |&(key, river, place, lat, lon, elevation_m, base_m, [level_1, level_2, level_3])| {
-            Station {
+        |&(key, river, place, lat, lon, elevation_m, base_m, levels)| {
+            let [level_1, level_2, level_3] = levels;
+            let alarm = AlarmLevels {
+                level_1,
+                level_2,
+                level_3,
+            };
+            let kind = StationKind::WaterLevel {
+                river,
+                base_m,
+                alarm,
+            };
+            station(
                 key,
-                name: format!("Trạm thủy văn {} - {place}", river.name()),
-                kind: StationKind::WaterLevel {
-                    river,
-                    base_m,
-                    alarm: AlarmLevels {
-                        level_1,
-                        level_2,
-                        level_3,
-                    },
-                },
+                format!("Trạm thủy văn {} - {place}", river.name()),
+                kind,
                 lat,
                 lon,
                 elevation_m,
-            }
+            )
         },
     );
-    let rain = RAIN
-        .iter()
-        .map(|&(key, place, lat, lon, elevation_m)| Station {
+    let rain = RAIN.iter().map(|&(key, place, lat, lon, elevation_m)| {
+        station(
             key,
-            name: format!("Trạm đo mưa {place}"),
-            kind: StationKind::Rain,
+            format!("Trạm đo mưa {place}"),
+            StationKind::Rain,
             lat,
             lon,
             elevation_m,
-        });
+        )
+    });
     let air = AIR_QUALITY
         .iter()
-        .map(|&(key, place, lat, lon, elevation_m, pm25_base)| Station {
+        .map(|&(key, place, lat, lon, elevation_m, pm25_base)| {
+            let name = format!("Trạm quan trắc không khí {place}");
+            station(
+                key,
+                name,
+                StationKind::AirQuality { pm25_base },
+                lat,
+                lon,
+                elevation_m,
+            )
+        });
+    let weather = WEATHER.iter().map(|&(key, place, lat, lon, elevation_m)| {
+        station(
             key,
-            name: format!("Trạm quan trắc không khí {place}"),
-            kind: StationKind::AirQuality { pm25_base },
+            format!("Trạm khí tượng {place}"),
+            StationKind::Weather,
             lat,
             lon,
             elevation_m,
-        });
-    let weather = WEATHER
-        .iter()
-        .map(|&(key, place, lat, lon, elevation_m)| Station {
-            key,
-            name: format!("Trạm khí tượng {place}"),
-            kind: StationKind::Weather,
-            lat,
-            lon,
-            elevation_m,
-        });
+        )
+    });
     gauges.chain(rain).chain(air).chain(weather).collect()
+}
+
+fn station(
+    key: &'static str,
+    name: String,
+    kind: StationKind,
+    lat: f64,
+    lon: f64,
+    elevation_m: f64,
+) -> Station {
+    Station {
+        key,
+        name,
+        kind,
+        lat,
+        lon,
+        elevation_m,
+    }
 }
 
 #[cfg(test)]

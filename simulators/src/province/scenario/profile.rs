@@ -78,14 +78,14 @@ pub fn gauge_crossings(stage: impl Fn(f64) -> f64, levels: [f64; 3]) -> Vec<(f64
             if prev < *level && now >= *level {
                 out.push((
                     rel,
-                    format!("water rising past alarm level {name} ({level} m)"),
+                    format!("water rising past alarm level {name} ({level:.1} m)"),
                 ));
             }
         }
         if prev >= levels[0] && now < levels[0] {
             out.push((
                 rel,
-                format!("water back below alarm level I ({} m)", levels[0]),
+                format!("water back below alarm level I ({:.1} m)", levels[0]),
             ));
         }
     })

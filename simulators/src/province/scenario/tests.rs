@@ -1,5 +1,5 @@
 use super::*;
-use crate::province::signal::sample;
+use crate::province::signal::{Reading, sample};
 use crate::province::stations::stations;
 
 /// Unix time at which the simulated run starts in these tests.
