@@ -75,19 +75,28 @@ fn main() -> ExitCode {
             no_sim,
             seed,
             shards,
-        } => HubConfig {
-            http,
-            mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
-            mqtt_listen: mqtt,
-            mqtt_client_id: "iochub-ingest".into(),
-            database_url: None,
-            data_dir,
-            rules,
-            simulate: !no_sim,
-            seed,
-            shards: shards.unwrap_or_else(config::default_shards),
-            metrics_public: false,
-        },
+        } => {
+            let rules = match demo_rules(rules, &data_dir) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            HubConfig {
+                http,
+                mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
+                mqtt_listen: mqtt,
+                mqtt_client_id: "iochub-ingest".into(),
+                database_url: None,
+                data_dir,
+                rules,
+                simulate: !no_sim,
+                seed,
+                shards: shards.unwrap_or_else(config::default_shards),
+                metrics_public: false,
+            }
+        }
         Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok())
         {
             Ok(c) => c,
@@ -116,6 +125,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The sample rules of the simulated province, for a demo started outside the repository.
+const SAMPLE_RULES: &str = include_str!("../rules/cao-bang.toml");
+
+/// The demo's rules file: the one given, or, when the default is not there (the binary runs
+/// outside the repository), the built-in sample copied into the data directory.
+fn demo_rules(rules: PathBuf, data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    if rules.exists() || rules != std::path::Path::new(config::DEFAULT_RULES) {
+        return Ok(rules);
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let copy = data_dir.join("rules.toml");
+    if !copy.exists() {
+        std::fs::write(&copy, SAMPLE_RULES)
+            .with_context(|| format!("writing {}", copy.display()))?;
+    }
+    Ok(copy)
 }
 
 fn run(cfg: HubConfig) -> anyhow::Result<()> {
