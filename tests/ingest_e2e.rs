@@ -336,3 +336,21 @@ async fn everything_but_healthz_and_login_needs_auth_and_errors_name_the_field()
     assert_eq!(r.status(), 204);
     assert_eq!(hub.get("/api/v1/devices").await.0, 401);
 }
+
+#[tokio::test]
+async fn a_device_that_dies_is_marked_offline_by_its_last_will() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let mut device = Publisher::device(&hub.mqtt_url(), "lwt-1").await;
+    device.publish("ioc/lwt-1/status", "online").await;
+    device.flush().await;
+    eventually("online", T, || async {
+        (hub.get("/api/v1/devices/lwt-1").await.1["online"] == true).then_some(())
+    })
+    .await;
+    device.die();
+    eventually("offline by last will", T, || async {
+        (hub.get("/api/v1/devices/lwt-1").await.1["online"] == false).then_some(())
+    })
+    .await;
+}

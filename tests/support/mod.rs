@@ -431,8 +431,30 @@ pub struct Publisher {
 
 impl Publisher {
     pub async fn connect(url: &str, client_id: &str) -> Self {
+        Self::connect_with(url, client_id, None).await
+    }
+
+    /// Connects with `ioc/{device}/status` = `offline` as the last will.
+    pub async fn device(url: &str, device: &str) -> Self {
+        Self::connect_with(url, device, Some(device)).await
+    }
+
+    /// Drops the TCP connection without DISCONNECT, as a device losing power does.
+    pub fn die(self) {
+        self.task.abort();
+    }
+
+    async fn connect_with(url: &str, client_id: &str, will_of: Option<&str>) -> Self {
         let mut opts = MqttOptions::parse_url(format!("{url}?client_id={client_id}")).expect("url");
         opts.set_max_packet_size(1 << 20, 1 << 20).set_inflight(200);
+        if let Some(device) = will_of {
+            opts.set_last_will(rumqttc::LastWill::new(
+                format!("ioc/{device}/status"),
+                "offline",
+                QoS::AtLeastOnce,
+                false,
+            ));
+        }
         let (client, mut eventloop) = AsyncClient::new(opts, 1000);
         let (tx, acks) = tokio::sync::mpsc::unbounded_channel();
         let (conn_tx, conn_rx) = tokio::sync::oneshot::channel();
