@@ -130,8 +130,9 @@ pub fn ingest_unacked(n: usize) {
     gauge!("iochub_ingest_unacked_messages").set(n as f64);
 }
 
-pub fn engine_queue_depth(shard: usize, depth: usize) {
-    gauge!("iochub_engine_queue_depth", "shard" => shard.to_string()).set(depth as f64);
+/// The queue-depth gauge of one shard, registered once (not per message).
+pub fn engine_queue_depth(shard: usize) -> metrics::Gauge {
+    gauge!("iochub_engine_queue_depth", "shard" => shard.to_string())
 }
 
 pub fn storage_queue_depth(depth: usize) {

@@ -46,6 +46,7 @@ impl Shard {
     pub async fn run(self, mut rx: mpsc::Receiver<ShardInput>) {
         let mut eval = Evaluator::new(self.rules.load_full());
         let mut changes = Vec::new();
+        let depth = crate::metrics::engine_queue_depth(self.index);
         while let Some(input) = rx.recv().await {
             {
                 let current = self.rules.load();
@@ -96,7 +97,7 @@ impl Shard {
             {
                 return;
             }
-            crate::metrics::engine_queue_depth(self.index, rx.len());
+            depth.set(rx.len() as f64);
         }
     }
 }
