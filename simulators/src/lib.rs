@@ -1,1 +1,2 @@
+pub mod load;
 pub mod province;
