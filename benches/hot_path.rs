@@ -107,7 +107,7 @@ fn messages(rules: &RuleSet, devices: &[String], ts_ms: i64, breach: bool) -> Ve
             let breachable: Vec<usize> = (0..METRICS.len())
                 .filter(|&m| {
                     METRICS[m].3.is_some()
-                        && rules.for_metric(METRICS[m].0).any(|r| r.applies_to(device))
+                        && rules.applicable(METRICS[m].0, device).next().is_some()
                 })
                 .collect();
             let hot = breach.then(|| breachable[d % breachable.len()]);

@@ -110,10 +110,8 @@ impl Evaluator {
     /// Evaluates one reading against every rule on its metric; transitions go to `out`.
     pub fn evaluate(&mut self, r: &Reading, out: &mut Vec<AlertChange>) {
         let rules = self.rules.clone();
-        for rule in rules.for_metric(&r.metric) {
-            if rule.applies_to(&r.device) {
-                self.step(rule, r, out);
-            }
+        for rule in rules.applicable(&r.metric, &r.device) {
+            self.step(rule, r, out);
         }
     }
 

@@ -126,20 +126,35 @@ impl Rule {
     }
 }
 
+/// Rules on one metric: those for every device, and those scoped to a few, by device.
+#[derive(Debug, Default)]
+struct MetricRules {
+    global: Vec<usize>,
+    scoped: HashMap<String, Vec<usize>>,
+}
+
 /// An immutable, indexed set of rules; swapped whole on reload.
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    by_metric: HashMap<String, Vec<usize>>,
+    by_metric: HashMap<String, MetricRules>,
     by_id: HashMap<Arc<str>, usize>,
 }
 
 impl RuleSet {
     pub fn new(rules: Vec<Rule>) -> Self {
-        let mut by_metric: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_metric: HashMap<String, MetricRules> = HashMap::new();
         let mut by_id = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
-            by_metric.entry(r.metric.clone()).or_default().push(i);
+            let m = by_metric.entry(r.metric.clone()).or_default();
+            match &r.devices {
+                None => m.global.push(i),
+                Some(devices) => {
+                    for d in devices {
+                        m.scoped.entry(d.clone()).or_default().push(i);
+                    }
+                }
+            }
             by_id.insert(r.id.clone(), i);
         }
         Self {
@@ -149,13 +164,17 @@ impl RuleSet {
         }
     }
 
-    /// Rules that watch `metric`.
-    pub fn for_metric<'a>(&'a self, metric: &str) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.by_metric
-            .get(metric)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.rules[i])
+    /// Rules that watch `metric` of `device`: two hash lookups, whatever the number of
+    /// device-scoped rules on the metric.
+    pub fn applicable<'a>(
+        &'a self,
+        metric: &str,
+        device: &str,
+    ) -> impl Iterator<Item = &'a Rule> + 'a {
+        let m = self.by_metric.get(metric);
+        let global = m.into_iter().flat_map(|m| m.global.iter());
+        let scoped = m.and_then(|m| m.scoped.get(device)).into_iter().flatten();
+        global.chain(scoped).map(|&i| &self.rules[i])
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -373,8 +392,9 @@ devices = ["wl-01"]
             (Op::Ge, 5.2, Severity::Critical, 30_000)
         );
         assert!(r.applies_to("wl-01") && !r.applies_to("wl-02"));
-        assert_eq!(rs.for_metric("water_level").count(), 1);
-        assert_eq!(rs.for_metric("rain_1h").count(), 0);
+        assert_eq!(rs.applicable("water_level", "wl-01").count(), 1);
+        assert_eq!(rs.applicable("water_level", "wl-02").count(), 0);
+        assert_eq!(rs.applicable("rain_1h", "wl-01").count(), 0);
     }
 
     #[test]
