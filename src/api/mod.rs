@@ -79,7 +79,7 @@ pub fn router(state: AppState) -> Router {
     let doc = Arc::new(doc);
     api.route(
         "/api/v1/openapi.json",
-        get(move || {
+        get(move |_: auth::Authed| {
             let doc = doc.clone();
             async move { Json(doc.as_ref().clone()) }
         }),
