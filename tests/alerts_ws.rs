@@ -72,14 +72,7 @@ async fn alert_reaches_a_websocket_client_and_survives_a_restart_without_duplica
     )
     .await;
     mqtt.flush().await;
-    eventually("reading after restart stored", T, || async {
-        (hub.readings("wl-09", "water_level", t + 1999, t + 2001)
-            .await
-            .len()
-            == 1)
-            .then_some(())
-    })
-    .await;
+    hub.wait_reading("wl-09", "water_level", t + 2000).await;
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
     let open = open.as_array().expect("alerts").clone();
     assert_eq!(open.len(), 1, "{open:?}");
@@ -130,14 +123,7 @@ async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_r
     )
     .await;
     mqtt.flush().await;
-    eventually("reading stored", T, || async {
-        (hub.readings("wl-r", "water_level", t - 1, t + 1)
-            .await
-            .len()
-            == 1)
-            .then_some(())
-    })
-    .await;
+    hub.wait_reading("wl-r", "water_level", t).await;
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
     assert_eq!(open.as_array().map(Vec::len), Some(0), "6 < 50: no alert");
 
@@ -199,14 +185,7 @@ async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_r
     )
     .await;
     mqtt.flush().await;
-    eventually("reading stored", T, || async {
-        (hub.readings("wl-r", "water_level", t + 1999, t + 2001)
-            .await
-            .len()
-            == 1)
-            .then_some(())
-    })
-    .await;
+    hub.wait_reading("wl-r", "water_level", t + 2000).await;
     let (_, all) = hub.get("/api/v1/alerts").await;
     let all = all.as_array().expect("alerts").clone();
     assert_eq!(

@@ -297,6 +297,16 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// Waits until the reading of `device`/`metric` at `ts_ms` is stored; returns its value.
+    pub async fn wait_reading(&self, device: &str, metric: &str, ts_ms: i64) -> f64 {
+        let what = format!("{device}/{metric} at {ts_ms} stored");
+        eventually(&what, Duration::from_secs(20), || async {
+            let r = self.readings(device, metric, ts_ms, ts_ms + 1).await;
+            r.first().map(|&(_, v)| v)
+        })
+        .await
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
