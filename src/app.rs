@@ -17,7 +17,7 @@ use crate::engine::{Router, RuleSet, Work};
 use crate::health::Health;
 use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
 use crate::storage::sqlite::SqliteStore;
-use crate::storage::{Store, StoreError, batcher};
+use crate::storage::{AlertChange, Store, StoreError, batcher};
 use crate::ws::{Directory, LiveFeed};
 
 #[derive(Debug, thiserror::Error)]
@@ -112,13 +112,24 @@ pub async fn run(
         };
         tokio::spawn(shard.run(rx));
     }
-    drop(alert_tx);
     let router = Router::new(shard_txs);
+    // Open alerts continue where they were; those whose rule is gone are resolved now.
     for (device, rule) in crate::alerts::open_pairs(store.as_ref()).await? {
-        let _ = router
-            .send(router.shard_of(&device), None, Work::Seed { device, rule })
-            .await;
+        if rules.load().get(&rule).is_some() {
+            let _ = router
+                .send(router.shard_of(&device), None, Work::Seed { device, rule })
+                .await;
+        } else {
+            let clear = AlertChange::Clear {
+                rule,
+                device,
+                value: f64::NAN,
+                ts_ms: crate::timefmt::now_ms(),
+            };
+            let _ = alert_tx.send(clear).await;
+        }
     }
+    drop(alert_tx);
     tokio::spawn(crate::engine::reload::watch(
         cfg.rules.clone(),
         rules.clone(),

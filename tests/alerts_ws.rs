@@ -296,3 +296,33 @@ async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up
     );
     assert!(hub.metric("iochub_ws_lagged_total").await >= 1.0);
 }
+
+#[tokio::test]
+async fn an_alert_whose_rule_was_removed_while_down_is_resolved_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let mut mqtt = Publisher::connect(&hub.mqtt_url(), "orphan-pub").await;
+    let t = now_ms();
+    mqtt.publish(
+        "ioc/wl-o/telemetry",
+        format!(r#"{{"ts":{t},"water_level":9}}"#),
+    )
+    .await;
+    mqtt.flush().await;
+    let open = eventually("alert open", T, || async {
+        let (_, a) = hub.get("/api/v1/alerts?state=open").await;
+        a.as_array().filter(|a| a.len() == 1).cloned()
+    })
+    .await;
+    drop(mqtt);
+    hub.stop();
+    std::fs::write(&hub.rules, "# flood rule withdrawn\n").expect("rules");
+    hub.spawn().await;
+    let id = open[0]["id"].as_i64().expect("id");
+    let alert = eventually("alert resolved", T, || async {
+        let (_, a) = hub.get(&format!("/api/v1/alerts/{id}")).await;
+        (a["state"] == "resolved").then_some(a)
+    })
+    .await;
+    assert_eq!(alert["value"], 9.0, "the last known value is kept");
+}

@@ -260,6 +260,7 @@ async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
         (id, 2, 6.0, T0 + 10)
     );
     assert_ne!(a[1].id, id);
+    let r2 = a[1].id;
     let open = AlertQuery {
         state: Some(AlertState::Open),
         device: Some("a-1".into()),
@@ -280,6 +281,15 @@ async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
         (a[0].id, a[0].state, a[0].resolved_at),
         (id, AlertState::Resolved, Some(T0 + 20))
     );
+    // a clear without a known value (rule removed) keeps the stored value
+    let gone = AlertChange::Clear {
+        rule: "r2".into(),
+        device: "a-1".into(),
+        value: f64::NAN,
+        ts_ms: T0 + 25,
+    };
+    let a = store.apply_alerts(vec![gone], T0).await.expect("alerts");
+    assert_eq!((a[0].state, a[0].value), (AlertState::Resolved, 6.0));
     // clearing what is not open changes nothing
     assert!(
         store
@@ -298,7 +308,11 @@ async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
         store.alert(id).await.expect("alert").map(|a| a.state),
         Some(AlertState::Resolved)
     );
-    assert_eq!(store.alerts(open).await.expect("alerts").len(), 2);
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+    assert_eq!(
+        store.alert(r2).await.expect("alert").map(|a| a.state),
+        Some(AlertState::Resolved)
+    );
     let all = AlertQuery {
         state: None,
         device: Some("a-1".into()),
@@ -425,7 +439,7 @@ async fn sqlite_conforms() {
         device: None,
         limit: 100,
     };
-    assert_eq!(store.alerts(open).await.expect("alerts").len(), 2);
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
 }
 
 #[tokio::test]

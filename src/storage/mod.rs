@@ -208,7 +208,8 @@ pub enum AlertChange {
         value: f64,
         ts_ms: i64,
     },
-    /// The rule cleared: resolve the open alert for (rule, device), if any.
+    /// The rule cleared: resolve the open alert for (rule, device), if any. A non-finite
+    /// `value` (no reading known, e.g. the rule was removed) keeps the stored value.
     Clear {
         rule: String,
         device: String,

@@ -394,11 +394,11 @@ fn apply_alert(tx: &Connection, change: &AlertChange) -> StoreResult<Option<Aler
                 return Ok(None);
             };
             tx.prepare_cached(
-                "UPDATE alerts SET state = 'resolved', resolved_at = ?2, value = ?3,
-                     updated_at = max(updated_at, ?2)
+                "UPDATE alerts SET state = 'resolved', resolved_at = ?2,
+                     value = coalesce(?3, value), updated_at = max(updated_at, ?2)
                  WHERE id = ?1",
             )?
-            .execute(params![id, ts_ms, value])?;
+            .execute(params![id, ts_ms, value.is_finite().then_some(*value)])?;
             id
         }
     };
