@@ -1,3 +1,5 @@
+//! Evaluator tests: `for` durations, hysteresis, scope, reloads, seeding after a restart.
+
 use super::*;
 
 const RULES: &str = r#"

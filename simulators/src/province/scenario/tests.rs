@@ -1,3 +1,5 @@
+//! Scenario schedule tests.
+
 use super::*;
 use crate::province::signal::{Reading, sample};
 use crate::province::stations::stations;

@@ -10,12 +10,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+mod rows;
+mod write;
+
+use rows::*;
+use write::{apply_alert, write_items};
 
 use super::*;
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/001_init.sql")];
 const READER_POOL: usize = 4;
 
 pub struct SqliteStore {
@@ -28,10 +34,10 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
 }
 
-struct Writer {
-    conn: Connection,
+pub(super) struct Writer {
+    pub(super) conn: Connection,
     /// device -> metric -> series id; dropped whenever a transaction fails.
-    series: HashMap<String, HashMap<String, i64>>,
+    pub(super) series: HashMap<String, HashMap<String, i64>>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -161,249 +167,6 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.commit()?;
     }
     Ok(())
-}
-
-fn series_id(
-    tx: &rusqlite::Transaction<'_>,
-    cache: &mut HashMap<String, HashMap<String, i64>>,
-    device: &str,
-    metric: &str,
-) -> rusqlite::Result<i64> {
-    if let Some(id) = cache.get(device).and_then(|m| m.get(metric)) {
-        return Ok(*id);
-    }
-    let id: i64 = tx
-        .prepare_cached(
-            "INSERT INTO series (device, metric) VALUES (?1, ?2)
-             ON CONFLICT (device, metric) DO UPDATE SET device = excluded.device RETURNING id",
-        )?
-        .query_row(params![device, metric], |r| r.get(0))?;
-    cache
-        .entry(device.to_owned())
-        .or_default()
-        .insert(metric.to_owned(), id);
-    Ok(id)
-}
-
-fn write_items(w: &mut Writer, items: &[WriteItem], now_ms: i64) -> StoreResult<WriteOutcome> {
-    let Writer { conn, series } = w;
-    let tx = conn.transaction()?;
-    let mut out = WriteOutcome::default();
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO readings (series, ts, value) VALUES (?1, ?2, ?3)",
-        )?;
-        let mut latest: HashMap<i64, (i64, f64)> = HashMap::new();
-        let mut seen: HashMap<&str, ()> = HashMap::new();
-        let mut located: HashMap<&str, (Option<f64>, Option<f64>)> = HashMap::new();
-        for item in items {
-            match item {
-                WriteItem::Readings(readings) => {
-                    for r in readings.iter() {
-                        let sid = series_id(&tx, series, &r.device, &r.metric)?;
-                        if insert.execute(params![sid, r.ts_ms, r.value])? == 0 {
-                            out.duplicates += 1;
-                            continue;
-                        }
-                        out.inserted += 1;
-                        let l = latest.entry(sid).or_insert((r.ts_ms, r.value));
-                        if r.ts_ms >= l.0 {
-                            *l = (r.ts_ms, r.value);
-                        }
-                        seen.insert(&r.device, ());
-                        match r.metric.as_str() {
-                            "lat" => located.entry(&r.device).or_default().0 = Some(r.value),
-                            "lon" => located.entry(&r.device).or_default().1 = Some(r.value),
-                            _ => {}
-                        }
-                    }
-                }
-                WriteItem::Status {
-                    device,
-                    online,
-                    ts_ms,
-                } => {
-                    tx.prepare_cached(
-                        "INSERT INTO devices (key, online, status_ts, first_seen, last_seen)
-                         VALUES (?1, ?2, ?3, ?4, ?4)
-                         ON CONFLICT (key) DO UPDATE SET
-                             online = excluded.online, status_ts = excluded.status_ts,
-                             last_seen = max(last_seen, excluded.last_seen)
-                         WHERE status_ts IS NULL OR excluded.status_ts >= status_ts",
-                    )?
-                    .execute(params![device, online, ts_ms, now_ms])?;
-                }
-                WriteItem::DeadLetters(letters) => {
-                    let mut stmt = tx.prepare_cached(
-                        "INSERT INTO dead_letters (received_at, topic, reason, detail, payload)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?;
-                    for d in letters {
-                        stmt.execute(params![
-                            d.received_at,
-                            d.topic,
-                            d.reason,
-                            d.detail,
-                            d.payload
-                        ])?;
-                    }
-                }
-            }
-        }
-        let mut upd = tx.prepare_cached(
-            "UPDATE series SET last_ts = ?2, last_value = ?3
-             WHERE id = ?1 AND (last_ts IS NULL OR last_ts <= ?2)",
-        )?;
-        for (sid, (ts, v)) in &latest {
-            upd.execute(params![sid, ts, v])?;
-        }
-        let mut touch = tx.prepare_cached(
-            "INSERT INTO devices (key, first_seen, last_seen) VALUES (?1, ?2, ?2)
-             ON CONFLICT (key) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
-        )?;
-        for device in seen.keys() {
-            touch.execute(params![device, now_ms])?;
-        }
-        let mut locate = tx.prepare_cached(
-            "UPDATE devices SET lat = coalesce(?2, lat), lon = coalesce(?3, lon) WHERE key = ?1",
-        )?;
-        for (device, (lat, lon)) in &located {
-            locate.execute(params![device, lat, lon])?;
-            out.located.push(((*device).to_owned(), *lat, *lon));
-        }
-    }
-    tx.commit()?;
-    Ok(out)
-}
-
-const DEVICE_COLS: &str = "key, name, lat, lon, registered, online, first_seen, last_seen";
-
-fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
-    Ok(Device {
-        key: r.get(0)?,
-        name: r.get(1)?,
-        lat: r.get(2)?,
-        lon: r.get(3)?,
-        registered: r.get(4)?,
-        online: r.get(5)?,
-        first_seen: r.get(6)?,
-        last_seen: r.get(7)?,
-        latest: Vec::new(),
-    })
-}
-
-fn latest_of(conn: &Connection, device: Option<&str>) -> StoreResult<Vec<(String, LatestValue)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT device, metric, last_value, last_ts FROM series
-         WHERE last_ts IS NOT NULL AND (?1 IS NULL OR device = ?1) ORDER BY device, metric",
-    )?;
-    let rows = stmt.query_map(params![device], |r| {
-        Ok((
-            r.get(0)?,
-            LatestValue {
-                metric: r.get(1)?,
-                value: r.get(2)?,
-                ts: r.get(3)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn device_by_key(conn: &Connection, key: &str) -> StoreResult<Option<Device>> {
-    let sql = format!("SELECT {DEVICE_COLS} FROM devices WHERE key = ?1");
-    let Some(mut d) = conn.query_row(&sql, [key], device_row).optional()? else {
-        return Ok(None);
-    };
-    d.latest = latest_of(conn, Some(key))?
-        .into_iter()
-        .map(|(_, l)| l)
-        .collect();
-    Ok(Some(d))
-}
-
-const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, state, \
-                          opened_at, updated_at, resolved_at, hits";
-
-fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
-    let state: String = r.get(8)?;
-    Ok(Alert {
-        id: r.get(0)?,
-        rule: r.get(1)?,
-        device: r.get(2)?,
-        metric: r.get(3)?,
-        value: r.get(4)?,
-        threshold: r.get(5)?,
-        op: r.get(6)?,
-        severity: r.get(7)?,
-        state: AlertState::parse(&state).unwrap_or(AlertState::Open),
-        opened_at: r.get(9)?,
-        updated_at: r.get(10)?,
-        resolved_at: r.get(11)?,
-        hits: r.get(12)?,
-    })
-}
-
-fn open_alert_id(tx: &Connection, rule: &str, device: &str) -> rusqlite::Result<Option<i64>> {
-    tx.prepare_cached(
-        "SELECT id FROM alerts WHERE rule = ?1 AND device = ?2 AND resolved_at IS NULL",
-    )?
-    .query_row(params![rule, device], |r| r.get(0))
-    .optional()
-}
-
-fn apply_alert(tx: &Connection, change: &AlertChange) -> StoreResult<Option<Alert>> {
-    let id = match change {
-        AlertChange::Fire {
-            rule,
-            device,
-            metric,
-            op,
-            threshold,
-            severity,
-            value,
-            ts_ms,
-        } => match open_alert_id(tx, rule, device)? {
-            Some(id) => {
-                tx.prepare_cached(
-                    "UPDATE alerts SET value = ?2, updated_at = max(updated_at, ?3),
-                             severity = ?4, threshold = ?5, op = ?6, hits = hits + 1
-                         WHERE id = ?1",
-                )?
-                .execute(params![id, value, ts_ms, severity, threshold, op])?;
-                id
-            }
-            None => tx
-                .prepare_cached(
-                    "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state,
-                                             value, opened_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8) RETURNING id",
-                )?
-                .query_row(
-                    params![rule, device, metric, op, threshold, severity, value, ts_ms],
-                    |r| r.get(0),
-                )?,
-        },
-        AlertChange::Clear {
-            rule,
-            device,
-            value,
-            ts_ms,
-        } => {
-            let Some(id) = open_alert_id(tx, rule, device)? else {
-                return Ok(None);
-            };
-            tx.prepare_cached(
-                "UPDATE alerts SET state = 'resolved', resolved_at = ?2,
-                     value = coalesce(?3, value), updated_at = max(updated_at, ?2)
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, ts_ms, value.is_finite().then_some(*value)])?;
-            id
-        }
-    };
-    let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1");
-    Ok(Some(tx.query_row(&sql, [id], alert_row)?))
 }
 
 #[async_trait]

@@ -1,0 +1,77 @@
+//! Row mapping and the shared read queries.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::storage::*;
+
+pub(super) const DEVICE_COLS: &str =
+    "key, name, lat, lon, registered, online, first_seen, last_seen";
+
+pub(super) fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        key: r.get(0)?,
+        name: r.get(1)?,
+        lat: r.get(2)?,
+        lon: r.get(3)?,
+        registered: r.get(4)?,
+        online: r.get(5)?,
+        first_seen: r.get(6)?,
+        last_seen: r.get(7)?,
+        latest: Vec::new(),
+    })
+}
+
+pub(super) fn latest_of(
+    conn: &Connection,
+    device: Option<&str>,
+) -> StoreResult<Vec<(String, LatestValue)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device, metric, last_value, last_ts FROM series
+         WHERE last_ts IS NOT NULL AND (?1 IS NULL OR device = ?1) ORDER BY device, metric",
+    )?;
+    let rows = stmt.query_map(params![device], |r| {
+        Ok((
+            r.get(0)?,
+            LatestValue {
+                metric: r.get(1)?,
+                value: r.get(2)?,
+                ts: r.get(3)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn device_by_key(conn: &Connection, key: &str) -> StoreResult<Option<Device>> {
+    let sql = format!("SELECT {DEVICE_COLS} FROM devices WHERE key = ?1");
+    let Some(mut d) = conn.query_row(&sql, [key], device_row).optional()? else {
+        return Ok(None);
+    };
+    d.latest = latest_of(conn, Some(key))?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    Ok(Some(d))
+}
+
+pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, state, \
+                          opened_at, updated_at, resolved_at, hits";
+
+pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
+    let state: String = r.get(8)?;
+    Ok(Alert {
+        id: r.get(0)?,
+        rule: r.get(1)?,
+        device: r.get(2)?,
+        metric: r.get(3)?,
+        value: r.get(4)?,
+        threshold: r.get(5)?,
+        op: r.get(6)?,
+        severity: r.get(7)?,
+        state: AlertState::parse(&state).unwrap_or(AlertState::Open),
+        opened_at: r.get(9)?,
+        updated_at: r.get(10)?,
+        resolved_at: r.get(11)?,
+        hits: r.get(12)?,
+    })
+}
