@@ -139,6 +139,31 @@ async fn step_aggregation_gives_min_avg_max_per_bucket() {
         .collect();
     assert_eq!(buckets, vec![(1.0, 2.0, 3.0), (10.0, 20.0, 30.0)]);
     assert_eq!(body["step_seconds"], 60.0);
+
+    // the same as CSV, for a spreadsheet
+    let resp = hub
+        .client
+        .get(hub.url(&format!("{path}&format=csv")))
+        .bearer_auth(&hub.token)
+        .send()
+        .await
+        .expect("GET csv");
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = resp.text().await.expect("csv body");
+    let t = |ms: i64| iochub::timefmt::format_ms(ms);
+    assert_eq!(
+        csv,
+        format!(
+            "ts,min,avg,max,count\n{},1,2,3,3\n{},10,20,30,3\n",
+            t(base),
+            t(base + 60_000)
+        )
+    );
+    let (status, err) = hub.get(&format!("{path}&format=xml")).await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("format"))
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 use serde::Serialize;
 
@@ -12,7 +14,7 @@ use super::auth::Authed;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::storage::{Device, DevicePatch, Point, ReadingsQuery};
-use crate::timefmt::{now_ms, parse_rfc3339};
+use crate::timefmt::{format_ms, now_ms, parse_rfc3339};
 
 const DEFAULT_SPAN_MS: i64 = 24 * 3600 * 1000;
 const MAX_POINTS: u32 = 100_000;
@@ -123,15 +125,24 @@ fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, Ap
         ("to" = Option<String>, Query, description = "RFC 3339; default: now"),
         ("step" = Option<String>, Query, description = "bucket width, e.g. 60s, 5m, 1h"),
         ("limit" = Option<u32>, Query, description = "most points returned (default and max 100000)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
-    responses((status = 200, body = Readings), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Readings, content_type = "application/json"),
+        (status = 200, body = String, content_type = "text/csv", description = "with format=csv"),
+        (status = 400, body = ErrorBody)))]
 pub async fn readings(
     _: Authed,
     State(state): State<AppState>,
     Path(device): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Readings>, ApiError> {
+) -> Result<Response, ApiError> {
     valid_key(&device)?;
+    let csv = match q.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::bad_field("format", "must be json or csv")),
+    };
     let metric = q
         .get("metric")
         .ok_or_else(|| ApiError::bad_field("metric", "required"))?;
@@ -176,6 +187,14 @@ pub async fn readings(
         limit,
     };
     let points = state.store.readings(query).await?;
+    if csv {
+        let name = format!("attachment; filename=\"{device}_{metric}.csv\"");
+        let headers = [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ];
+        return Ok((headers, to_csv(&points)).into_response());
+    }
     Ok(Json(Readings {
         device,
         metric: metric.clone(),
@@ -183,5 +202,31 @@ pub async fn readings(
         to,
         step_seconds: step_ms.map(|s| s as f64 / 1000.0),
         points,
-    }))
+    })
+    .into_response())
+}
+
+/// `ts,value` rows, or `ts,min,avg,max,count` for buckets; times in RFC 3339.
+fn to_csv(points: &[Point]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(32 + points.len() * 40);
+    match points.first() {
+        Some(Point::Bucket { .. }) => out.push_str("ts,min,avg,max,count\n"),
+        _ => out.push_str("ts,value\n"),
+    }
+    for p in points {
+        let _ = match p {
+            Point::Raw { ts, value } => writeln!(out, "{},{value}", format_ms(*ts)),
+            Point::Bucket {
+                ts,
+                min,
+                avg,
+                max,
+                count,
+            } => {
+                writeln!(out, "{},{min},{avg},{max},{count}", format_ms(*ts))
+            }
+        };
+    }
+    out
 }
