@@ -163,6 +163,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_is_valid() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/iochub.example.toml"));
+        let c = HubConfig::from_file(path, env(&[])).expect("deploy/iochub.example.toml parses");
+        assert_eq!(c.mqtt_client_id, "iochub-ingest");
+        assert_eq!(c.data_dir, Path::new("/var/lib/iochub"));
+        let c = HubConfig::from_file(path, env(&[("IOCHUB_HTTP", "127.0.0.1:1")])).expect("valid");
+        assert_eq!(c.http.port(), 1, "the environment wins over the file");
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let e =
             HubConfig::from_parts(ConfigFile::default(), env(&[])).expect_err("mqtt_url missing");
