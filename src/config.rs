@@ -164,7 +164,10 @@ mod tests {
 
     #[test]
     fn the_shipped_example_is_valid() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/iochub.example.toml"));
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/iochub.example.toml"
+        ));
         let c = HubConfig::from_file(path, env(&[])).expect("deploy/iochub.example.toml parses");
         assert_eq!(c.mqtt_client_id, "iochub-ingest");
         assert_eq!(c.data_dir, Path::new("/var/lib/iochub"));

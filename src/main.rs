@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use iochub::config::{self, HubConfig};
+use iochub::storage::sqlite::backup;
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +50,20 @@ enum Command {
     Serve {
         #[arg(long)]
         config: PathBuf,
+    },
+    /// Back up the store while the hub runs (a consistent snapshot) into a new directory.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
+        data_dir: PathBuf,
+    },
+    /// Restore a backup into a data directory that has no store yet.
+    Restore {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
+        data_dir: PathBuf,
     },
     /// Bring the store's schema up to date and exit.
     Migrate {
@@ -105,6 +120,16 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Command::Backup { to, data_dir } => {
+            return copy_store("backup", || {
+                backup::backup(&data_dir, &to, &mut progress("backup"))
+            });
+        }
+        Command::Restore { from, data_dir } => {
+            return copy_store("restore", || {
+                backup::restore(&from, &data_dir, &mut progress("restore"))
+            });
+        }
         Command::Migrate { data_dir } => {
             return match iochub::storage::sqlite::SqliteStore::open(&data_dir) {
                 Ok(s) => {
@@ -122,6 +147,40 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints progress on stderr each time another tenth of the pages is copied.
+fn progress(what: &'static str) -> impl FnMut(i32, i32) {
+    let mut shown = -1;
+    move |done, total| {
+        let tenth = if total > 0 { done * 10 / total } else { 10 };
+        if tenth != shown {
+            shown = tenth;
+            eprintln!("{what}: {:>3}% ({done}/{total} pages)", tenth * 10);
+        }
+    }
+}
+
+fn copy_store(
+    what: &str,
+    run: impl FnOnce() -> Result<backup::Manifest, iochub::storage::StoreError>,
+) -> ExitCode {
+    match run() {
+        Ok(m) => {
+            println!(
+                "{what} done: schema version {}, taken {}",
+                m.schema_version, m.created_at
+            );
+            for (table, rows) in &m.tables {
+                println!("  {table:<13} {rows:>12} rows");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {what} failed: {e}");
             ExitCode::FAILURE
         }
     }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub mod backup;
 mod rows;
 mod write;
 
@@ -50,7 +51,7 @@ impl From<rusqlite::Error> for StoreError {
 /// larger cache keeps commit cost from growing with the database. Readers keep SQLite's default.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
-fn open_conn(path: &Path) -> StoreResult<Connection> {
+pub(super) fn open_conn(path: &Path) -> StoreResult<Connection> {
     let open_err = |e: rusqlite::Error| StoreError::Open {
         path: path.display().to_string(),
         reason: e.to_string(),
