@@ -179,3 +179,36 @@ pub fn rules_reloaded(ok: bool, rules: usize) {
         gauge!("iochub_rules_loaded").set(rules as f64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every `iochub_*` series the shipped Grafana dashboard queries is one this module exports.
+    #[test]
+    fn grafana_dashboard_uses_only_exported_metrics() {
+        let dash: serde_json::Value =
+            serde_json::from_str(include_str!("../dashboards/grafana/iochub.json"))
+                .expect("valid JSON");
+        let source = include_str!("metrics.rs");
+        let mut used = 0;
+        for panel in dash["panels"].as_array().expect("panels") {
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("expr");
+                for name in expr
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|w| w.starts_with("iochub_"))
+                {
+                    let base = name.trim_end_matches("_bucket");
+                    assert!(
+                        source.contains(&format!("\"{base}\"")),
+                        "dashboard uses unknown metric {name}"
+                    );
+                    used += 1;
+                }
+            }
+        }
+        assert!(
+            used >= 15,
+            "the dashboard covers the hub's metrics ({used})"
+        );
+    }
+}
