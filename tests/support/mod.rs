@@ -2,6 +2,7 @@
 //! and MQTT / HTTP / WebSocket clients that talk to them through the public contract.
 #![allow(dead_code)]
 
+
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -40,9 +41,12 @@ where
 }
 
 /// A throwaway Mosquitto on a free port, persistence on, unlimited queues for persistent sessions.
+/// `user root`: started as root, Mosquitto would drop to its own user and could not write its
+/// persistence file into our temp dir — and would silently lose its state on a restart.
 pub struct Mosquitto {
     pub port: u16,
     child: Child,
+    conf: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -55,14 +59,25 @@ impl Mosquitto {
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+                 user root\n\
                  autosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\nset_tcp_nodelay true\n",
                 dir.path().display()
             ),
         )
         .expect("write mosquitto.conf");
+        let child = Self::spawn(&conf, port);
+        Self {
+            port,
+            child,
+            conf,
+            _dir: dir,
+        }
+    }
+
+    fn spawn(conf: &Path, port: u16) -> Child {
         let child = Command::new("mosquitto")
             .arg("-c")
-            .arg(&conf)
+            .arg(conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -72,11 +87,18 @@ impl Mosquitto {
             assert!(Instant::now() < deadline, "mosquitto did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self {
-            port,
-            child,
-            _dir: dir,
-        }
+        child
+    }
+
+    /// SIGTERM (Mosquitto saves its persistent state on the way out), then start it again on the
+    /// same port and persistence directory.
+    pub fn restart(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        self.child = Self::spawn(&self.conf, self.port);
     }
 
     pub fn url(&self) -> String {
@@ -457,6 +479,8 @@ impl Publisher {
     async fn connect_with(url: &str, client_id: &str, will_of: Option<&str>) -> Self {
         let mut opts = MqttOptions::parse_url(format!("{url}?client_id={client_id}")).expect("url");
         opts.set_max_packet_size(1 << 20, 1 << 20).set_inflight(200);
+        // A persistent session: rumqttc drops unacked publishes on a reconnect without one
+        opts.set_clean_session(false);
         if let Some(device) = will_of {
             opts.set_last_will(rumqttc::LastWill::new(
                 format!("ioc/{device}/status"),
@@ -519,7 +543,8 @@ impl Publisher {
                 .await
                 .expect("PUBACK")
                 .expect("acks");
-            self.outstanding -= 1;
+            // a message resent after a reconnect may be acked twice
+            self.outstanding = self.outstanding.saturating_sub(1);
         }
     }
 }
