@@ -16,6 +16,7 @@ use crate::engine::shard::Shard;
 use crate::engine::{Router, RuleSet, Work};
 use crate::health::Health;
 use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
+use crate::storage::postgres::PostgresStore;
 use crate::storage::sqlite::SqliteStore;
 use crate::storage::{AlertChange, Store, StoreError, batcher};
 use crate::ws::{Directory, LiveFeed};
@@ -37,10 +38,6 @@ pub enum AppError {
         addr: std::net::SocketAddr,
         reason: String,
     },
-    #[error(
-        "database_url is set, but the PostgreSQL backend is not part of this build yet; unset it to use SQLite"
-    )]
-    PostgresUnavailable,
 }
 
 const SHARD_QUEUE: usize = 256;
@@ -52,10 +49,10 @@ pub async fn run(
     cfg: HubConfig,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), AppError> {
-    if cfg.database_url.is_some() {
-        return Err(AppError::PostgresUnavailable);
-    }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cfg.data_dir)?);
+    let store: Arc<dyn Store> = match &cfg.database_url {
+        Some(url) => Arc::new(PostgresStore::connect(url).await?),
+        None => Arc::new(SqliteStore::open(&cfg.data_dir)?),
+    };
     let rule_set = RuleSet::load(&cfg.rules)?;
     crate::metrics::rules_reloaded(true, rule_set.len());
     let rules = Arc::new(ArcSwap::from_pointee(rule_set));

@@ -2,6 +2,7 @@
 //! and MQTT / HTTP / WebSocket clients that talk to them through the public contract.
 #![allow(dead_code)]
 
+pub mod postgres;
 
 use std::future::Future;
 use std::net::TcpListener;

@@ -1,0 +1,328 @@
+//! The PostgreSQL backend (`iochub serve` with `database_url`): native PostgreSQL 14+ with
+//! `readings` partitioned by day (declarative range partitioning), written with binary COPY.
+//!
+//! Owns the connection pool (deadpool, a few connections: one batcher writes, the alert manager
+//! and the API read), the schema (`schema.rs`, from `migrations/pg/`), the daily partitions
+//! (`partition.rs`), the series-id cache (`series.rs`), the write path (`write.rs`) and the
+//! reads (`rows.rs`). Durability is the server's: a write returns after its transaction
+//! committed, so the batcher may ack after it. Nothing here blocks the async runtime.
+//!
+//! TLS: connections are plain (`NoTls`) for now, fine on loopback or a private link. TLS plugs in
+//! where the `Manager` is built in [`PostgresStore::connect`] (tokio-postgres-rustls' connector
+//! instead of `NoTls`, chosen by `sslmode` in the URL).
+
+mod error;
+mod partition;
+mod rows;
+mod schema;
+mod series;
+mod write;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+use tokio_postgres::config::Host;
+
+use self::error::{PgError, PgResult, describe, describe_pool, to_time};
+use self::partition::{Partitions, day_of};
+use self::series::SeriesIds;
+use super::*;
+
+/// Connections in the pool: the batcher and the alert manager hold one each while they commit,
+/// and the API reads with the rest.
+const POOL_SIZE: usize = 8;
+/// How long a new connection may take to be made (TCP, startup, staging table), unless the URL
+/// says otherwise with `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a free connection before the call fails (and is retried by the
+/// batcher, or answered with an error by the API).
+const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct PostgresStore {
+    pool: Pool,
+    /// `postgres://user@host:port/db`, without the password, for messages.
+    target: String,
+    ids: SeriesIds,
+    partitions: Partitions,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`), brings the schema
+    /// up to date, and returns the store. Fails with [`StoreError::Open`] when the URL is not
+    /// valid or the server cannot be reached, and [`StoreError::SchemaTooNew`] when the database
+    /// was migrated by a newer iochub.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Open {
+            path: "database_url".into(),
+            reason: format!(
+                "not a valid PostgreSQL URL ({}); expected \
+                 postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+                describe(&e)
+            ),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("iochub");
+        }
+        let target = target_of(&config);
+        let open_err = |reason: String| StoreError::Open {
+            path: target.clone(),
+            reason,
+        };
+        let manager = Manager::from_config(
+            config,
+            NoTls, // TLS plugs in here (see the module docs).
+            ManagerConfig {
+                // Only checks that the socket is open: a clean-up query (`DISCARD ALL`) would
+                // drop the staging table each connection keeps.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(WAIT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT + Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .post_create(Hook::async_fn(|client, _| {
+                Box::pin(async move {
+                    client
+                        .batch_execute(write::STAGING_DDL)
+                        .await
+                        .map_err(HookError::Backend)
+                })
+            }))
+            .build()
+            .map_err(|e| open_err(format!("cannot build the connection pool: {e}")))?;
+        let mut client = pool
+            .get()
+            .await
+            .map_err(|e| open_err(format!("cannot connect: {}", describe_pool(&e))))?;
+        let version = schema::migrate(&mut client).await.map_err(|e| match e {
+            PgError::SchemaTooNew { .. } => e.into(),
+            other => open_err(format!("cannot bring the schema up to date: {other}")),
+        })?;
+        tracing::info!(target = %target, schema = version, "PostgreSQL store ready");
+        drop(client);
+        Ok(Self {
+            pool,
+            target,
+            ids: SeriesIds::default(),
+            partitions: Partitions::default(),
+        })
+    }
+
+    /// Where this store is, without credentials.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    async fn client(&self) -> PgResult<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    async fn write_batch(&self, items: &[WriteItem], now_ms: i64) -> PgResult<WriteOutcome> {
+        let mut client = self.client().await?;
+        let days = self.partitions.missing(items.iter().flat_map(|i| match i {
+            WriteItem::Readings(r) => r.iter().map(|r| day_of(r.ts_ms)).collect(),
+            _ => Vec::new(),
+        }));
+        self.partitions.ensure(&mut client, days).await?;
+        write::write_items(&mut client, &self.ids, items, now_ms).await
+    }
+}
+
+/// `postgres://user@host:port/dbname` of a config: the URL without its password.
+fn target_of(c: &tokio_postgres::Config) -> String {
+    let host = match c.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = c.get_ports().first().copied().unwrap_or(5432);
+    let user = c.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+    let db = c.get_dbname().unwrap_or_default();
+    format!("postgres://{user}{host}:{port}/{db}")
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn write(&self, items: Arc<Vec<WriteItem>>, now_ms: i64) -> StoreResult<WriteOutcome> {
+        match self.write_batch(&items, now_ms).await {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                // What the failed transaction did is gone; so must be what we learnt from it.
+                self.ids.forget();
+                self.partitions.forget();
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn devices(&self) -> StoreResult<Vec<Device>> {
+        Ok(rows::all_devices(&self.client().await?).await?)
+    }
+
+    async fn device(&self, key: &str) -> StoreResult<Option<Device>> {
+        Ok(rows::device_by_key(&self.client().await?, key).await?)
+    }
+
+    async fn update_device(&self, key: &str, patch: DevicePatch) -> StoreResult<Option<Device>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE devices SET name = coalesce($2, name), lat = coalesce($3, lat),
+                     lon = coalesce($4, lon), registered = coalesce($5, registered)
+                 WHERE key = $1",
+                &[&key, &patch.name, &patch.lat, &patch.lon, &patch.registered],
+            )
+            .await?;
+        let device = if n == 0 {
+            None
+        } else {
+            rows::device_by_key(&tx, key).await?
+        };
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>> {
+        Ok(rows::readings(&self.client().await?, &q).await?)
+    }
+
+    async fn apply_alerts(
+        &self,
+        changes: Vec<AlertChange>,
+        _now_ms: i64,
+    ) -> StoreResult<Vec<Alert>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut out = Vec::with_capacity(changes.len());
+        for c in &changes {
+            out.extend(write::apply_alert(&tx, c).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>> {
+        Ok(rows::alerts(&self.client().await?, &q).await?)
+    }
+
+    async fn alert(&self, id: i64) -> StoreResult<Option<Alert>> {
+        Ok(rows::alert(&self.client().await?, id).await?)
+    }
+
+    async fn dead_letters(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> StoreResult<Vec<DeadLetter>> {
+        Ok(rows::dead_letters(&self.client().await?, limit, before_id).await?)
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<User>> {
+        Ok(rows::user(&self.client().await?, username).await?)
+    }
+
+    async fn user_count(&self) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let row = client.query_one("SELECT count(*) FROM users", &[]).await?;
+        let n: i64 = row.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn create_user(&self, user: User, now_ms: i64) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO users (username, password_hash, role, locked, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &user.username,
+                    &user.password_hash,
+                    &user.role,
+                    &user.locked,
+                    &to_time(now_ms),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, s: Session, now_ms: i64) -> StoreResult<()> {
+        let client = self.client().await?;
+        let now = to_time(now_ms);
+        client
+            .execute(
+                "INSERT INTO sessions (token_hash, username, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[&s.token_hash, &s.username, &now, &to_time(s.expires_at_ms)],
+            )
+            .await?;
+        // Expired sessions are swept here rather than by a timer: logins are rare.
+        client
+            .execute("DELETE FROM sessions WHERE expires_at < $1", &[&now])
+            .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {
+        Ok(rows::session(&self.client().await?, token_hash, now_ms).await?)
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_never_shows_the_password() {
+        let c: tokio_postgres::Config = "postgres://hub:s3cret@db.local:5433/iochub"
+            .parse()
+            .expect("url");
+        assert_eq!(target_of(&c), "postgres://hub@db.local:5433/iochub");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_url_says_so() {
+        match PostgresStore::connect("mysql://nope").await {
+            Err(StoreError::Open { reason, .. }) => {
+                assert!(reason.contains("not a valid PostgreSQL URL"), "{reason}")
+            }
+            other => panic!("expected Open, got {:?}", other.err()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let url = format!("postgres://iochub:secret@127.0.0.1:{port}/iochub");
+        match PostgresStore::connect(&url).await {
+            Err(StoreError::Open { path, reason }) => {
+                assert_eq!(path, format!("postgres://iochub@127.0.0.1:{port}/iochub"));
+                assert!(reason.contains("refused"), "{reason}");
+                assert!(!reason.contains("secret"), "{reason}");
+            }
+            other => panic!("expected Open, got {:?}", other.err()),
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Writing a batch in one transaction: readings through binary COPY into a staging table and one
+//! `INSERT … SELECT … ON CONFLICT DO NOTHING`, then statuses and dead letters.
+//!
+//! COPY cannot skip rows that already exist, and a redelivered MQTT message must be absorbed, so
+//! readings are copied into `readings_staging` (a temporary table each pooled connection creates
+//! once, `ON COMMIT DELETE ROWS`, so it is empty at the start of every transaction) and moved into
+//! `readings` by a single statement whose data-modifying CTEs also count what was inserted, move
+//! `series.last_ts/last_value` forward, and register the devices — one round trip for the lot.
+
+use std::collections::HashMap;
+use std::pin::pin;
+
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::error::{PgResult, to_time};
+use super::series::SeriesIds;
+use crate::storage::*;
+
+/// Created on every new pooled connection (see `PostgresStore::connect`).
+pub(super) const STAGING_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS readings_staging (
+        ord     bigint NOT NULL,
+        series  bigint NOT NULL,
+        ts      timestamptz NOT NULL,
+        value   double precision NOT NULL
+    ) ON COMMIT DELETE ROWS";
+
+const COPY_SQL: &str = "COPY readings_staging (ord, series, ts, value) FROM STDIN (FORMAT binary)";
+
+/// Moves the staged readings into `readings`. Within a batch the first copy of a (series, ts)
+/// wins, like a sequence of single inserts; against the table, the stored row wins. Only rows
+/// actually inserted move `series.last_*` (forward in time only) and touch their device. Returns
+/// the inserted count and, for the series in $2 (lat/lon), their newest inserted value.
+const MOVE_SQL: &str = "
+    WITH staged AS (
+        SELECT DISTINCT ON (series, ts) series, ts, value
+        FROM readings_staging ORDER BY series, ts, ord
+    ), ins AS (
+        INSERT INTO readings (series, ts, value) SELECT series, ts, value FROM staged
+        ON CONFLICT DO NOTHING
+        RETURNING series, ts, value
+    ), latest AS (
+        SELECT DISTINCT ON (series) series, ts, value FROM ins ORDER BY series, ts DESC
+    ), moved AS (
+        UPDATE series s SET last_ts = l.ts, last_value = l.value
+        FROM latest l
+        WHERE s.id = l.series AND (s.last_ts IS NULL OR s.last_ts <= l.ts)
+    ), touched AS (
+        INSERT INTO devices (key, first_seen, last_seen)
+        SELECT DISTINCT s.device, $1::timestamptz, $1::timestamptz
+        FROM latest l JOIN series s ON s.id = l.series
+        ORDER BY 1
+        ON CONFLICT (key) DO UPDATE SET last_seen = greatest(devices.last_seen, excluded.last_seen)
+    )
+    SELECT (SELECT count(*) FROM ins),
+           (SELECT array_agg(series) FROM latest WHERE series = ANY($2)),
+           (SELECT array_agg(value) FROM latest WHERE series = ANY($2))";
+
+const STATUS_SQL: &str = "
+    INSERT INTO devices (key, online, status_ts, first_seen, last_seen)
+    VALUES ($1, $2, $3, $4, $4)
+    ON CONFLICT (key) DO UPDATE SET
+        online = excluded.online, status_ts = excluded.status_ts,
+        last_seen = greatest(devices.last_seen, excluded.last_seen)
+    WHERE devices.status_ts IS NULL OR excluded.status_ts >= devices.status_ts";
+
+const DEAD_LETTERS_SQL: &str = "
+    INSERT INTO dead_letters (received_at, topic, reason, detail, payload)
+    SELECT received_at, topic, reason, detail, payload
+    FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[])
+         WITH ORDINALITY AS d (received_at, topic, reason, detail, payload, ord)
+    ORDER BY ord";
+
+/// Commits `items` in one transaction on `client`. Series ids it creates are added to `ids` only
+/// after the commit (a rolled-back id must never be cached). Partitions for the batch's days
+/// must already exist.
+pub(super) async fn write_items(
+    client: &mut deadpool_postgres::Object,
+    ids: &SeriesIds,
+    items: &[WriteItem],
+    now_ms: i64,
+) -> PgResult<WriteOutcome> {
+    let now = to_time(now_ms);
+    let tx = client.transaction().await?;
+    let mut out = WriteOutcome::default();
+
+    let readings: Vec<&iochub_devices::Reading> = items
+        .iter()
+        .filter_map(|i| match i {
+            WriteItem::Readings(r) => Some(r.iter()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut created = HashMap::new();
+    if !readings.is_empty() {
+        let (sids, new) = ids.resolve(&tx, &readings).await?;
+        created = new;
+        let total = readings.len() as u64;
+        out.inserted = copy_and_move(&tx, &readings, &sids, now, &mut out.located).await?;
+        out.duplicates = total.saturating_sub(out.inserted);
+    }
+
+    let status = tx.prepare_cached(STATUS_SQL).await?;
+    for item in items {
+        if let WriteItem::Status {
+            device,
+            online,
+            ts_ms,
+        } = item
+        {
+            tx.execute(&status, &[device, online, &to_time(*ts_ms), &now])
+                .await?;
+        }
+    }
+
+    let letters: Vec<&DeadLetter> = items
+        .iter()
+        .filter_map(|i| match i {
+            WriteItem::DeadLetters(d) => Some(d.iter()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !letters.is_empty() {
+        let received: Vec<_> = letters.iter().map(|d| to_time(d.received_at)).collect();
+        let text = |f: fn(&DeadLetter) -> &str| -> Vec<String> {
+            letters.iter().map(|d| no_nul(f(d))).collect()
+        };
+        let (topic, reason) = (text(|d| &d.topic), text(|d| &d.reason));
+        let (detail, payload) = (text(|d| &d.detail), text(|d| &d.payload));
+        let params: [&(dyn ToSql + Sync); 5] = [&received, &topic, &reason, &detail, &payload];
+        tx.execute(DEAD_LETTERS_SQL, &params).await?;
+    }
+
+    tx.commit().await?;
+    ids.remember(created);
+    Ok(out)
+}
+
+/// COPYs the readings into staging and moves them; returns how many were new. Fills `located`
+/// with the devices whose `lat`/`lon` got a new reading, and applies those positions.
+async fn copy_and_move(
+    tx: &deadpool_postgres::Transaction<'_>,
+    readings: &[&iochub_devices::Reading],
+    sids: &[i64],
+    now: std::time::SystemTime,
+    located: &mut Vec<(String, Option<f64>, Option<f64>)>,
+) -> PgResult<u64> {
+    let sink = tx.copy_in(COPY_SQL).await?;
+    let types = [Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::FLOAT8];
+    let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
+    for (ord, (r, sid)) in readings.iter().zip(sids).enumerate() {
+        let ord = ord as i64;
+        writer
+            .as_mut()
+            .write(&[&ord, sid, &to_time(r.ts_ms), &r.value])
+            .await?;
+    }
+    writer.as_mut().finish().await?;
+
+    // Positions come from `lat`/`lon` series; the statement reports their newest new value.
+    let mut position_series: HashMap<i64, (&str, bool)> = HashMap::new();
+    for (r, &sid) in readings.iter().zip(sids) {
+        match r.metric.as_str() {
+            "lat" => position_series.insert(sid, (r.device.as_str(), true)),
+            "lon" => position_series.insert(sid, (r.device.as_str(), false)),
+            _ => None,
+        };
+    }
+    let wanted: Vec<i64> = position_series.keys().copied().collect();
+    let stmt = tx.prepare_cached(MOVE_SQL).await?;
+    let row = tx.query_one(&stmt, &[&now, &wanted]).await?;
+    let inserted: i64 = row.try_get(0)?;
+    let pos_ids: Option<Vec<i64>> = row.try_get(1)?;
+    let pos_values: Option<Vec<f64>> = row.try_get(2)?;
+
+    let mut positions: HashMap<&str, (Option<f64>, Option<f64>)> = HashMap::new();
+    for (sid, value) in pos_ids
+        .unwrap_or_default()
+        .iter()
+        .zip(pos_values.unwrap_or_default())
+    {
+        if let Some(&(device, is_lat)) = position_series.get(sid) {
+            let p = positions.entry(device).or_default();
+            if is_lat {
+                p.0 = Some(value)
+            } else {
+                p.1 = Some(value)
+            }
+        }
+    }
+    // A separate statement: the device row may have been created by `touched` above, which the
+    // other parts of that statement cannot see (they share its snapshot).
+    if !positions.is_empty() {
+        let locate = tx
+            .prepare_cached(
+                "UPDATE devices SET lat = coalesce($2, lat), lon = coalesce($3, lon)
+                 WHERE key = $1",
+            )
+            .await?;
+        for (device, (lat, lon)) in positions {
+            tx.execute(&locate, &[&device, &lat, &lon]).await?;
+            located.push((device.to_owned(), lat, lon));
+        }
+    }
+    Ok(u64::try_from(inserted).unwrap_or(0))
+}
+
+/// PostgreSQL text cannot hold NUL; a dead letter keeps whatever a device sent (lossy UTF-8 of
+/// any bytes), and one NUL must not make the whole batch fail on every retry.
+fn no_nul(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
+}
+
+/// Applies one engine decision inside the alert transaction; returns the alert as it now is, or
+/// nothing for a clear of an alert that is not open. The update-first order keeps ids dense (an
+/// upsert would draw an id for every repeat fire); the insert still names the partial unique
+/// index, so a second hub opening the same alert at the same moment updates it instead of failing.
+pub(super) async fn apply_alert(
+    tx: &deadpool_postgres::Transaction<'_>,
+    change: &AlertChange,
+) -> PgResult<Option<Alert>> {
+    use super::rows::{ALERT_COLS, alert_row};
+    let row = match change {
+        AlertChange::Fire {
+            rule,
+            device,
+            metric,
+            op,
+            threshold,
+            severity,
+            value,
+            ts_ms,
+        } => {
+            let ts = to_time(*ts_ms);
+            let update = tx
+                .prepare_cached(&format!(
+                    "UPDATE alerts SET value = $3, updated_at = greatest(updated_at, $4),
+                         severity = $5, threshold = $6, op = $7, hits = hits + 1
+                     WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
+                     RETURNING {ALERT_COLS}"
+                ))
+                .await?;
+            let params: [&(dyn ToSql + Sync); 7] =
+                [rule, device, value, &ts, severity, threshold, op];
+            match tx.query_opt(&update, &params).await? {
+                Some(row) => row,
+                None => {
+                    let insert = tx
+                        .prepare_cached(&format!(
+                            "INSERT INTO alerts (rule, device, value, updated_at, severity,
+                                 threshold, op, metric, state, opened_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $4)
+                             ON CONFLICT (rule, device) WHERE resolved_at IS NULL DO UPDATE SET
+                                 value = excluded.value, severity = excluded.severity,
+                                 updated_at = greatest(alerts.updated_at, excluded.updated_at),
+                                 threshold = excluded.threshold, op = excluded.op,
+                                 hits = alerts.hits + 1
+                             RETURNING {ALERT_COLS}"
+                        ))
+                        .await?;
+                    let params: [&(dyn ToSql + Sync); 8] =
+                        [rule, device, value, &ts, severity, threshold, op, metric];
+                    tx.query_one(&insert, &params).await?
+                }
+            }
+        }
+        AlertChange::Clear {
+            rule,
+            device,
+            value,
+            ts_ms,
+        } => {
+            let clear = tx
+                .prepare_cached(&format!(
+                    "UPDATE alerts SET state = 'resolved', resolved_at = $3,
+                         value = coalesce($4, value), updated_at = greatest(updated_at, $3)
+                     WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
+                     RETURNING {ALERT_COLS}"
+                ))
+                .await?;
+            // A non-finite value means "no reading known": keep the stored one.
+            let value = value.is_finite().then_some(*value);
+            match tx
+                .query_opt(&clear, &[rule, device, &to_time(*ts_ms), &value])
+                .await?
+            {
+                Some(row) => row,
+                None => return Ok(None),
+            }
+        }
+    };
+    alert_row(&row).map(Some)
+}
