@@ -65,10 +65,12 @@ enum Command {
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
     },
-    /// Bring the store's schema up to date and exit.
+    /// Bring the store's schema up to date and exit (PostgreSQL when a database URL is given).
     Migrate {
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
+        #[arg(long, env = "IOCHUB_DATABASE_URL")]
+        database_url: Option<String>,
     },
 }
 
@@ -130,23 +132,42 @@ fn main() -> ExitCode {
                 backup::restore(&from, &data_dir, &mut progress("restore"))
             });
         }
-        Command::Migrate { data_dir } => {
-            return match iochub::storage::sqlite::SqliteStore::open(&data_dir) {
-                Ok(s) => {
-                    println!("schema up to date: {}", s.path().display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
+        Command::Migrate {
+            data_dir,
+            database_url,
+        } => return migrate(&data_dir, database_url.as_deref()),
     };
     match run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opening a store applies the schema steps it has not seen (and refuses a newer schema).
+fn migrate(data_dir: &std::path::Path, database_url: Option<&str>) -> ExitCode {
+    let opened = match database_url {
+        None => iochub::storage::sqlite::SqliteStore::open(data_dir)
+            .map(|s| s.path().display().to_string()),
+        Some(url) => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt
+                .block_on(iochub::storage::postgres::PostgresStore::connect(url))
+                .map(|_| "PostgreSQL".to_owned()),
+            Err(e) => Err(iochub::storage::StoreError::Task(e.to_string())),
+        },
+    };
+    match opened {
+        Ok(what) => {
+            println!("schema up to date: {what}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -129,6 +129,8 @@ pub struct Hub {
     pub broker: Broker,
     pub data_dir: PathBuf,
     pub rules: PathBuf,
+    /// PostgreSQL URL for `serve`; SQLite in `data_dir` when absent.
+    pub database_url: Option<String>,
     child: Option<Child>,
     pub token: String,
     pub client: reqwest::Client,
@@ -150,7 +152,26 @@ impl Hub {
         Self::start_with(dir, rules, Broker::Embedded(free_port())).await
     }
 
+    /// `iochub serve` against an external broker and PostgreSQL.
+    pub async fn start_on_postgres(
+        dir: &Path,
+        rules: &str,
+        mqtt_url: String,
+        database_url: String,
+    ) -> Self {
+        Self::start_full(dir, rules, Broker::External(mqtt_url), Some(database_url)).await
+    }
+
     pub async fn start_with(dir: &Path, rules: &str, broker: Broker) -> Self {
+        Self::start_full(dir, rules, broker, None).await
+    }
+
+    async fn start_full(
+        dir: &Path,
+        rules: &str,
+        broker: Broker,
+        database_url: Option<String>,
+    ) -> Self {
         let rules_path = dir.join("rules.toml");
         std::fs::write(&rules_path, rules).expect("write rules");
         let mut hub = Self {
@@ -158,11 +179,18 @@ impl Hub {
             broker,
             data_dir: dir.join("data"),
             rules: rules_path,
+            database_url,
             child: None,
             token: String::new(),
             client: reqwest::Client::new(),
         };
         hub.spawn().await;
+        if hub.database_url.is_some() {
+            assert!(
+                hub.log().contains("PostgreSQL store ready"),
+                "the hub runs on PostgreSQL"
+            );
+        }
         hub
     }
 
@@ -195,6 +223,9 @@ impl Hub {
                         "IOCHUB_MQTT_CLIENT_ID",
                         format!("iochub-test-{}", self.http),
                     );
+                if let Some(db) = &self.database_url {
+                    cmd.env("IOCHUB_DATABASE_URL", db);
+                }
             }
         }
         let log = std::fs::OpenOptions::new()
@@ -558,4 +589,61 @@ impl Drop for Publisher {
 
 pub fn now_ms() -> i64 {
     iochub::timefmt::now_ms()
+}
+
+/// A steady QoS 1 stream of `n` numbered readings (`seq` = i at `base + i` ms) over `devices`
+/// devices `{prefix}-NN`, ~3k msg/s, waiting for the broker's acks; ends when all are accepted.
+pub fn stream(
+    url: String,
+    prefix: &'static str,
+    devices: i64,
+    n: i64,
+    base: i64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut mqtt = Publisher::connect(&url, &format!("{prefix}-pub")).await;
+        for i in 0..n {
+            let topic = format!("ioc/{prefix}-{:02}/telemetry", i % devices);
+            mqtt.publish(&topic, format!(r#"{{"ts":{},"seq":{i}}}"#, base + i))
+                .await;
+            if i % 50 == 49 {
+                mqtt.flush().await;
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        }
+        mqtt.flush().await;
+    })
+}
+
+/// Waits until every reading of [`stream`] is stored and asserts each is there exactly once.
+pub async fn assert_all_stored_once(hub: &Hub, prefix: &str, devices: i64, n: i64, base: i64) {
+    let mut seen = eventually(
+        "all readings stored",
+        Duration::from_secs(90),
+        || async move {
+            let mut seen = Vec::new();
+            for d in 0..devices {
+                let pts = hub
+                    .readings(&format!("{prefix}-{d:02}"), "seq", base, base + n)
+                    .await;
+                seen.extend(pts.into_iter().map(|(ts, v)| (ts - base, v as i64)));
+            }
+            (seen.len() as i64 >= n).then_some(seen)
+        },
+    )
+    .await;
+    seen.sort();
+    assert_eq!(
+        seen,
+        (0..n).map(|i| (i, i)).collect::<Vec<_>>(),
+        "every reading exactly once"
+    );
+}
+
+/// Waits until the hub has committed at least `n` readings.
+pub async fn committed_at_least(hub: &Hub, n: i64) {
+    eventually("ingest under way", Duration::from_secs(30), || async {
+        (hub.metric("iochub_ingest_readings_total").await >= n as f64).then_some(())
+    })
+    .await;
 }
