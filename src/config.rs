@@ -25,6 +25,8 @@ pub struct HubConfig {
     pub mqtt_url: Option<String>,
     pub mqtt_listen: SocketAddr,
     pub mqtt_client_id: String,
+    /// PEM CA bundle that signs the broker's certificate (mqtts://); system roots when absent.
+    pub mqtt_ca_file: Option<PathBuf>,
     pub database_url: Option<String>,
     pub data_dir: PathBuf,
     pub rules: PathBuf,
@@ -41,6 +43,7 @@ struct ConfigFile {
     http: Option<String>,
     mqtt_url: Option<String>,
     mqtt_client_id: Option<String>,
+    mqtt_ca_file: Option<String>,
     database_url: Option<String>,
     data_dir: Option<String>,
     rules: Option<String>,
@@ -85,10 +88,13 @@ impl HubConfig {
             key: "mqtt_url",
             message: "required in serve mode (mqtt://[user:pass@]host:port)".into(),
         })?;
-        if !(mqtt_url.starts_with("mqtt://") || mqtt_url.starts_with("tcp://")) {
+        if !["mqtt://", "tcp://", "mqtts://", "ssl://"]
+            .iter()
+            .any(|s| mqtt_url.starts_with(s))
+        {
             return Err(ConfigError::Key {
                 key: "mqtt_url",
-                message: format!("{mqtt_url:?} must start with mqtt://"),
+                message: format!("{mqtt_url:?} must start with mqtt:// or mqtts://"),
             });
         }
         let shards = match env("IOCHUB_SHARDS") {
@@ -121,6 +127,7 @@ impl HubConfig {
             })?,
             mqtt_client_id: pick("IOCHUB_MQTT_CLIENT_ID", file.mqtt_client_id)
                 .unwrap_or_else(|| "iochub-ingest".into()),
+            mqtt_ca_file: pick("IOCHUB_MQTT_CA_FILE", file.mqtt_ca_file).map(PathBuf::from),
             database_url: pick("IOCHUB_DATABASE_URL", file.database_url),
             data_dir: pick("IOCHUB_DATA_DIR", file.data_dir)
                 .unwrap_or_else(|| "./iochub-data".into())

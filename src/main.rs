@@ -105,6 +105,7 @@ fn main() -> ExitCode {
                 mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
                 mqtt_listen: mqtt,
                 mqtt_client_id: "iochub-ingest".into(),
+                mqtt_ca_file: std::env::var_os("IOCHUB_MQTT_CA_FILE").map(PathBuf::from),
                 database_url: None,
                 data_dir,
                 rules,
