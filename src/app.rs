@@ -146,6 +146,7 @@ pub async fn run(
         client_id: cfg.mqtt_client_id.clone(),
         clean_session: false,
         max_packet_bytes: crate::broker::MAX_PAYLOAD_BYTES,
+        ca_file: cfg.mqtt_ca_file.clone(),
     };
     let pipeline = Pipeline {
         router,

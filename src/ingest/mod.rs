@@ -8,4 +8,5 @@
 
 pub mod acks;
 pub mod mqtt;
+pub mod tls;
 pub mod topic;

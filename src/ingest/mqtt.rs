@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iochub_devices::{Catalog, Limits, RejectReason, decode};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
@@ -20,6 +20,8 @@ use crate::storage::{DeadLetter, WriteItem};
 pub enum IngestError {
     #[error("invalid MQTT URL {url:?}: {reason}")]
     Url { url: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
 }
 
 /// How to reach the broker.
@@ -31,15 +33,18 @@ pub struct MqttSettings {
     /// Off in production: the broker keeps our subscription and queues QoS 1 while we are away.
     pub clean_session: bool,
     pub max_packet_bytes: usize,
+    /// CA for `mqtts://`; the system roots when absent.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl MqttSettings {
     pub fn options(&self) -> Result<MqttOptions, IngestError> {
-        let sep = if self.url.contains('?') { '&' } else { '?' };
-        let url = if self.url.contains("client_id=") {
-            self.url.clone()
+        let (tls, plain) = super::tls::split_scheme(&self.url);
+        let sep = if plain.contains('?') { '&' } else { '?' };
+        let url = if plain.contains("client_id=") {
+            plain
         } else {
-            format!("{}{sep}client_id={}", self.url, self.client_id)
+            format!("{plain}{sep}client_id={}", self.client_id)
         };
         let mut opts = MqttOptions::parse_url(url).map_err(|e| IngestError::Url {
             url: self.url.clone(),
@@ -49,6 +54,10 @@ impl MqttSettings {
             .set_clean_session(self.clean_session)
             .set_keep_alive(Duration::from_secs(15))
             .set_max_packet_size(self.max_packet_bytes, self.max_packet_bytes);
+        if tls {
+            let config = super::tls::client_config(self.ca_file.as_deref())?;
+            opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
+        }
         Ok(opts)
     }
 }

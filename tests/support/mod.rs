@@ -53,24 +53,27 @@ pub struct Mosquitto {
 
 impl Mosquitto {
     pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
+        Self::start_with_config(|dir, port| {
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
-                 user root\n\
-                 autosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\nset_tcp_nodelay true\n",
-                dir.path().display()
-            ),
-        )
-        .expect("write mosquitto.conf");
-        let child = Self::spawn(&conf, port);
+                 user root\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\nset_tcp_nodelay true\n",
+                dir.display()
+            )
+        })
+    }
+
+    /// A Mosquitto with the configuration `conf(dir, port)` returns (its temp dir, the port it
+    /// must listen on for readiness).
+    pub fn start_with_config(conf: impl FnOnce(&Path, u16) -> String) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let path = dir.path().join("mosquitto.conf");
+        std::fs::write(&path, conf(dir.path(), port)).expect("write mosquitto.conf");
+        let child = Self::spawn(&path, port);
         Self {
             port,
             child,
-            conf,
+            conf: path,
             _dir: dir,
         }
     }
@@ -131,6 +134,8 @@ pub struct Hub {
     pub rules: PathBuf,
     /// PostgreSQL URL for `serve`; SQLite in `data_dir` when absent.
     pub database_url: Option<String>,
+    /// More environment for the hub process.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
     pub token: String,
     pub client: reqwest::Client,
@@ -159,11 +164,32 @@ impl Hub {
         mqtt_url: String,
         database_url: String,
     ) -> Self {
-        Self::start_full(dir, rules, Broker::External(mqtt_url), Some(database_url)).await
+        Self::start_full(
+            dir,
+            rules,
+            Broker::External(mqtt_url),
+            Some(database_url),
+            Vec::new(),
+        )
+        .await
     }
 
     pub async fn start_with(dir: &Path, rules: &str, broker: Broker) -> Self {
-        Self::start_full(dir, rules, broker, None).await
+        Self::start_full(dir, rules, broker, None, Vec::new()).await
+    }
+
+    /// Like [`Hub::start_with`], with more environment variables for the hub.
+    pub async fn start_with_env(
+        dir: &Path,
+        rules: &str,
+        broker: Broker,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::start_full(dir, rules, broker, None, env).await
     }
 
     async fn start_full(
@@ -171,6 +197,7 @@ impl Hub {
         rules: &str,
         broker: Broker,
         database_url: Option<String>,
+        env: Vec<(String, String)>,
     ) -> Self {
         let rules_path = dir.join("rules.toml");
         std::fs::write(&rules_path, rules).expect("write rules");
@@ -180,6 +207,7 @@ impl Hub {
             data_dir: dir.join("data"),
             rules: rules_path,
             database_url,
+            env,
             child: None,
             token: String::new(),
             client: reqwest::Client::new(),
@@ -233,6 +261,7 @@ impl Hub {
             .append(true)
             .open(self.data_dir.with_extension("log"))
             .expect("log file");
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.env("IOCHUB_ADMIN_PASSWORD", PASSWORD)
             .env("RUST_LOG", "info,rumqttd=error")
             .stdout(log.try_clone().expect("log"))

@@ -1,0 +1,181 @@
+//! MQTT over TLS with a password: the hub ingests through a Mosquitto TLS listener, and a hub
+//! that does not trust the broker's certificate, or has the wrong password, stays degraded and
+//! says why on /healthz.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::*;
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated second CA.
+fn make_certs(dir: &Path) {
+    let d = |f: &str| dir.join(f);
+    for ca in ["ca", "other-ca"] {
+        run(Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            ])
+            .arg(format!("/CN=iochub test {ca}"))
+            .arg("-keyout")
+            .arg(d(&format!("{ca}.key")))
+            .arg("-out")
+            .arg(d(&format!("{ca}.pem"))));
+    }
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+        ])
+        .arg(d("server.key"))
+        .arg("-out")
+        .arg(d("server.csr")));
+    std::fs::write(d("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").expect("ext");
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-CAcreateserial", "-in"])
+        .arg(d("server.csr"))
+        .arg("-CA")
+        .arg(d("ca.pem"))
+        .arg("-CAkey")
+        .arg(d("ca.key"))
+        .arg("-extfile")
+        .arg(d("san.ext"))
+        .arg("-out")
+        .arg(d("server.pem")));
+    run(Command::new("mosquitto_passwd")
+        .args(["-c", "-b"])
+        .arg(d("passwd"))
+        .args(["iochub", "s3cret"]));
+}
+
+/// A hub process that is expected never to become healthy.
+fn spawn_hub(dir: &Path, http: u16, url: &str, ca: &Path) -> Child {
+    std::fs::write(dir.join("rules.toml"), DEFAULT_RULES).expect("rules");
+    std::fs::write(dir.join("iochub.toml"), "").expect("config");
+    Command::new(env!("CARGO_BIN_EXE_iochub"))
+        .arg("serve")
+        .arg("--config")
+        .arg(dir.join("iochub.toml"))
+        .env("IOCHUB_MQTT_URL", url)
+        .env("IOCHUB_MQTT_CA_FILE", ca)
+        .env("IOCHUB_HTTP", format!("127.0.0.1:{http}"))
+        .env("IOCHUB_DATA_DIR", dir.join("data"))
+        .env("IOCHUB_RULES", dir.join("rules.toml"))
+        .env("IOCHUB_MQTT_CLIENT_ID", format!("tls-{http}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iochub")
+}
+
+async fn mqtt_problem(http: u16) -> String {
+    let client = reqwest::Client::new();
+    eventually(
+        "an MQTT problem on /healthz",
+        Duration::from_secs(30),
+        || {
+            let client = client.clone();
+            async move {
+                let r = client
+                    .get(format!("http://127.0.0.1:{http}/healthz"))
+                    .send()
+                    .await
+                    .ok()?;
+                let body: serde_json::Value = r.json().await.ok()?;
+                let problems = body["problems"].as_array()?;
+                let p = problems.iter().find(|p| p["component"] == "mqtt")?;
+                let reason = p["reason"].as_str()?.to_owned();
+                (reason != "connecting").then_some(reason)
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_hub_ingests_over_tls_with_a_password_and_says_why_when_it_cannot() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    make_certs(certs.path());
+    let c = |f: &str| certs.path().join(f).display().to_string();
+    let tls_port = free_port();
+    let conf = format!(
+        "per_listener_settings true\nuser root\n\
+         listener {{port}} 127.0.0.1\nallow_anonymous true\n\
+         listener {tls_port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nallow_anonymous false\npassword_file {}\n",
+        c("ca.pem"),
+        c("server.pem"),
+        c("server.key"),
+        c("passwd")
+    );
+    let mosquitto =
+        Mosquitto::start_with_config(|_, port| conf.replace("{port}", &port.to_string()));
+
+    // the hub over TLS + password; a device publishes on the plain listener
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("mqtts://iochub:s3cret@127.0.0.1:{tls_port}");
+    let hub = Hub::start_with_env(
+        dir.path(),
+        DEFAULT_RULES,
+        Broker::External(url),
+        &[("IOCHUB_MQTT_CA_FILE", &c("ca.pem"))],
+    )
+    .await;
+    let mut device = Publisher::connect(&mosquitto.url(), "tls-device").await;
+    let ts = now_ms();
+    device
+        .publish(
+            "ioc/tls-01/telemetry",
+            format!(r#"{{"ts":{ts},"water_level":2.5}}"#),
+        )
+        .await;
+    device.flush().await;
+    assert_eq!(hub.wait_reading("tls-01", "water_level", ts).await, 2.5);
+
+    // a broker certificate from an untrusted CA, and a wrong password: degraded, with the reason
+    let (d1, d2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (h1, h2) = (free_port(), free_port());
+    let mut untrusting = spawn_hub(
+        d1.path(),
+        h1,
+        &format!("mqtts://iochub:s3cret@127.0.0.1:{tls_port}"),
+        &certs.path().join("other-ca.pem"),
+    );
+    let mut wrong_password = spawn_hub(
+        d2.path(),
+        h2,
+        &format!("mqtts://iochub:guess@127.0.0.1:{tls_port}"),
+        &certs.path().join("ca.pem"),
+    );
+    let (r1, r2) = (mqtt_problem(h1).await, mqtt_problem(h2).await);
+    for child in [&mut untrusting, &mut wrong_password] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        r1.to_lowercase().contains("certificate"),
+        "untrusted broker: {r1}"
+    );
+    assert!(
+        r2.contains("BadUserNamePassword") || r2.contains("NotAuthorized"),
+        "wrong password: {r2}"
+    );
+}
