@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use iochub::config::{self, HubConfig};
+use iochub::storage::pg_backup;
 use iochub::storage::sqlite::backup;
 
 #[derive(Parser)]
@@ -57,6 +58,9 @@ enum Command {
         to: PathBuf,
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
+        /// Back up this PostgreSQL database instead of the SQLite store
+        #[arg(long, env = "IOCHUB_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Restore a backup into a data directory that has no store yet.
     Restore {
@@ -64,6 +68,9 @@ enum Command {
         from: PathBuf,
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
+        /// Restore into this (empty) PostgreSQL database instead of a SQLite data directory
+        #[arg(long, env = "IOCHUB_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Bring the store's schema up to date and exit (PostgreSQL when a database URL is given).
     Migrate {
@@ -123,14 +130,32 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        Command::Backup { to, data_dir } => {
-            return copy_store("backup", || {
-                backup::backup(&data_dir, &to, &mut progress("backup"))
+        Command::Backup {
+            to,
+            data_dir,
+            database_url,
+        } => {
+            return copy_store("backup", || match database_url {
+                Some(url) => block_on(pg_backup::backup(&url, &to, &mut |l| {
+                    eprintln!("backup: {l}")
+                }))
+                .map(|m| (m.schema_version, m.created_at, m.tables)),
+                None => backup::backup(&data_dir, &to, &mut progress("backup"))
+                    .map(|m| (m.schema_version, m.created_at, m.tables)),
             });
         }
-        Command::Restore { from, data_dir } => {
-            return copy_store("restore", || {
-                backup::restore(&from, &data_dir, &mut progress("restore"))
+        Command::Restore {
+            from,
+            data_dir,
+            database_url,
+        } => {
+            return copy_store("restore", || match database_url {
+                Some(url) => block_on(pg_backup::restore(&from, &url, &mut |l| {
+                    eprintln!("restore: {l}")
+                }))
+                .map(|m| (m.schema_version, m.created_at, m.tables)),
+                None => backup::restore(&from, &data_dir, &mut progress("restore"))
+                    .map(|m| (m.schema_version, m.created_at, m.tables)),
             });
         }
         Command::Migrate {
@@ -152,15 +177,8 @@ fn migrate(data_dir: &std::path::Path, database_url: Option<&str>) -> ExitCode {
     let opened = match database_url {
         None => iochub::storage::sqlite::SqliteStore::open(data_dir)
             .map(|s| s.path().display().to_string()),
-        Some(url) => match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt
-                .block_on(iochub::storage::postgres::PostgresStore::connect(url))
-                .map(|_| "PostgreSQL".to_owned()),
-            Err(e) => Err(iochub::storage::StoreError::Task(e.to_string())),
-        },
+        Some(url) => block_on(iochub::storage::postgres::PostgresStore::connect(url))
+            .map(|_| "PostgreSQL".to_owned()),
     };
     match opened {
         Ok(what) => {
@@ -186,17 +204,27 @@ fn progress(what: &'static str) -> impl FnMut(i32, i32) {
     }
 }
 
-fn copy_store(
-    what: &str,
-    run: impl FnOnce() -> Result<backup::Manifest, iochub::storage::StoreError>,
-) -> ExitCode {
+/// Schema version, time taken, rows per table.
+type Summary = (i64, String, Vec<(String, i64)>);
+
+type StoreResult<T> = Result<T, iochub::storage::StoreError>;
+
+/// Runs one storage future on a small runtime of its own (the CLI's one-shot commands).
+fn block_on<T>(f: impl std::future::Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => Err(iochub::storage::StoreError::Task(e.to_string())),
+    }
+}
+
+fn copy_store(what: &str, run: impl FnOnce() -> StoreResult<Summary>) -> ExitCode {
     match run() {
-        Ok(m) => {
-            println!(
-                "{what} done: schema version {}, taken {}",
-                m.schema_version, m.created_at
-            );
-            for (table, rows) in &m.tables {
+        Ok((schema_version, created_at, tables)) => {
+            println!("{what} done: schema version {schema_version}, taken {created_at}");
+            for (table, rows) in &tables {
                 println!("  {table:<13} {rows:>12} rows");
             }
             ExitCode::SUCCESS

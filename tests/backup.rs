@@ -1,11 +1,12 @@
-//! Backup and restore through the CLI: an online backup of a running hub, restored into an empty
-//! data directory, gives a hub whose API answers exactly as the original's.
+//! Backup and restore through the CLI, for both backends: an online backup of a running hub,
+//! restored into an empty store, gives a hub whose API answers exactly as the original's.
 
 mod support;
 
 use std::process::Command;
 use std::time::Duration;
 
+use support::postgres::Postgres;
 use support::*;
 
 fn iochub(args: &[&str]) -> std::process::Output {
@@ -15,11 +16,9 @@ fn iochub(args: &[&str]) -> std::process::Output {
         .expect("run iochub")
 }
 
-#[tokio::test]
-async fn an_online_backup_restores_to_identical_query_results() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
-    let mut mqtt = Publisher::connect(&hub.mqtt_url(), "backup-pub").await;
+/// Readings of 5 devices, a dead letter and an open alert; returns the readings' base time.
+async fn fill(hub: &Hub) -> i64 {
+    let mut mqtt = Publisher::connect(&hub.mqtt_url(), &format!("backup-pub-{}", hub.http)).await;
     let base = now_ms() - 600_000;
     for i in 0..200i64 {
         let payload = format!(
@@ -39,17 +38,44 @@ async fn an_online_backup_restores_to_identical_query_results() {
         (hub.metric("iochub_alerts_opened_total").await >= 1.0).then_some(())
     })
     .await;
+    base
+}
+
+/// The restored twin answers every query exactly as the original.
+async fn assert_same_answers(original: &Hub, twin: &Hub, base: i64) {
+    let (from, to) = (
+        iochub::timefmt::format_ms(base),
+        iochub::timefmt::format_ms(base + 300_000),
+    );
+    for path in [
+        "/api/v1/devices".to_owned(),
+        "/api/v1/alerts".to_owned(),
+        "/api/v1/dead-letters".to_owned(),
+        format!("/api/v1/devices/bk-03/readings?metric=water_level&from={from}&to={to}"),
+        format!("/api/v1/devices/bk-01/readings?metric=rain_1h&from={from}&to={to}&step=60s"),
+    ] {
+        let (a, b) = (original.get(&path).await, twin.get(&path).await);
+        assert_eq!(a.0, 200, "{path}");
+        assert_eq!(a, b, "{path} differs after restore");
+    }
+    let (_, readings) = twin
+        .get(&format!(
+            "/api/v1/devices/bk-03/readings?metric=water_level&from={from}&to={to}"
+        ))
+        .await;
+    assert_eq!(readings["points"].as_array().map(Vec::len), Some(40));
+}
+
+#[tokio::test]
+async fn an_online_sqlite_backup_restores_to_identical_query_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let base = fill(&hub).await;
 
     // backup while the hub is running and connected
     let data = hub.data_dir.to_string_lossy().into_owned();
-    let backup_dir = dir.path().join("backup");
-    let out = iochub(&[
-        "backup",
-        "--to",
-        &backup_dir.to_string_lossy(),
-        "--data-dir",
-        &data,
-    ]);
+    let backup_dir = dir.path().join("backup").to_string_lossy().into_owned();
+    let out = iochub(&["backup", "--to", &backup_dir, "--data-dir", &data]);
     assert!(
         out.status.success(),
         "backup: {}",
@@ -62,62 +88,81 @@ async fn an_online_backup_restores_to_identical_query_results() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("readings"));
     // a second backup into the same directory is refused rather than overwriting
     assert!(
-        !iochub(&[
-            "backup",
-            "--to",
-            &backup_dir.to_string_lossy(),
-            "--data-dir",
-            &data
-        ])
-        .status
-        .success()
+        !iochub(&["backup", "--to", &backup_dir, "--data-dir", &data])
+            .status
+            .success()
     );
 
     // restore into an empty data dir and run a second hub on it
     let dir2 = tempfile::tempdir().expect("tempdir");
-    let restored_data = dir2.path().join("data");
+    let restored = dir2.path().join("data").to_string_lossy().into_owned();
+    let out = iochub(&["restore", "--from", &backup_dir, "--data-dir", &restored]);
+    assert!(
+        out.status.success(),
+        "restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !iochub(&["restore", "--from", &backup_dir, "--data-dir", &restored])
+            .status
+            .success(),
+        "not over a store"
+    );
+    let twin = Hub::start(dir2.path(), DEFAULT_RULES).await;
+    assert_same_answers(&hub, &twin, base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_online_postgres_backup_restores_to_identical_query_results() {
+    let (mosquitto, pg) = (Mosquitto::start(), Postgres::start());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start_on_postgres(dir.path(), DEFAULT_RULES, mosquitto.url(), pg.url()).await;
+    let base = fill(&hub).await;
+
+    let backup_dir = dir.path().join("backup").to_string_lossy().into_owned();
+    let out = iochub(&["backup", "--to", &backup_dir, "--database-url", &pg.url()]);
+    assert!(
+        out.status.success(),
+        "backup: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("dumping contents of table"),
+        "progress is shown"
+    );
+
+    // restore into a new, empty database on the same server
+    let (client, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+        .batch_execute("CREATE DATABASE restored")
+        .await
+        .expect("create database");
+    let restored = pg.url().replace("/iochub", "/restored");
     let out = iochub(&[
         "restore",
         "--from",
-        &backup_dir.to_string_lossy(),
-        "--data-dir",
-        &restored_data.to_string_lossy(),
+        &backup_dir,
+        "--database-url",
+        &restored,
     ]);
     assert!(
         out.status.success(),
         "restore: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // restoring over an existing store is refused
     let again = iochub(&[
         "restore",
         "--from",
-        &backup_dir.to_string_lossy(),
-        "--data-dir",
-        &restored_data.to_string_lossy(),
+        &backup_dir,
+        "--database-url",
+        &restored,
     ]);
-    assert!(!again.status.success());
-    let twin = Hub::start(dir2.path(), DEFAULT_RULES).await;
+    assert!(!again.status.success(), "restoring over a store is refused");
 
-    let (from, to) = (
-        iochub::timefmt::format_ms(base),
-        iochub::timefmt::format_ms(base + 300_000),
-    );
-    for path in [
-        "/api/v1/devices".to_owned(),
-        "/api/v1/alerts".to_owned(),
-        "/api/v1/dead-letters".to_owned(),
-        format!("/api/v1/devices/bk-03/readings?metric=water_level&from={from}&to={to}"),
-        format!("/api/v1/devices/bk-01/readings?metric=rain_1h&from={from}&to={to}&step=60s"),
-    ] {
-        let (a, b) = (hub.get(&path).await, twin.get(&path).await);
-        assert_eq!(a.0, 200, "{path}");
-        assert_eq!(a, b, "{path} differs after restore");
-    }
-    let (_, readings) = twin
-        .get(&format!(
-            "/api/v1/devices/bk-03/readings?metric=water_level&from={from}&to={to}"
-        ))
-        .await;
-    assert_eq!(readings["points"].as_array().map(Vec::len), Some(40));
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let twin = Hub::start_on_postgres(dir2.path(), DEFAULT_RULES, mosquitto.url(), restored).await;
+    assert_same_answers(&hub, &twin, base).await;
 }

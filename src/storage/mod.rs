@@ -7,6 +7,7 @@
 //! SQLite work runs on blocking threads.
 
 pub mod batcher;
+pub mod pg_backup;
 pub mod postgres;
 pub mod sqlite;
 
