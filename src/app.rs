@@ -87,6 +87,13 @@ pub async fn run(
         on_commit,
         health.clone(),
     ));
+    // rollups and retention: a pass now, then every minute
+    let retention = cfg.retention;
+    tokio::spawn(crate::storage::maintenance::run(
+        store.clone(),
+        retention,
+        shutdown.clone(),
+    ));
     let (alert_tx, alert_rx) = mpsc::channel(ALERT_QUEUE);
     let alert_manager = tokio::spawn(crate::alerts::run(
         store.clone(),

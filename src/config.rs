@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::storage::RetentionPolicy;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {reason}")]
@@ -34,6 +36,8 @@ pub struct HubConfig {
     pub seed: u64,
     pub shards: usize,
     pub metrics_public: bool,
+    /// How long raw readings and rollups are kept.
+    pub retention: RetentionPolicy,
 }
 
 /// The TOML file of `iochub serve`.
@@ -49,6 +53,8 @@ struct ConfigFile {
     rules: Option<String>,
     shards: Option<usize>,
     metrics_public: Option<bool>,
+    retention_raw_days: Option<u32>,
+    retention_rollup_days: Option<u32>,
 }
 
 pub const DEFAULT_RULES: &str = "rules/cao-bang.toml";
@@ -78,6 +84,7 @@ impl HubConfig {
         file: ConfigFile,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        let retention = retention_from(&file, &env)?;
         let pick = |var: &str, v: Option<String>| env(var).or(v);
         let http = pick("IOCHUB_HTTP", file.http).unwrap_or_else(|| "127.0.0.1:8080".into());
         let http = http.parse().map_err(|e| ConfigError::Key {
@@ -139,8 +146,44 @@ impl HubConfig {
             seed: 1,
             shards,
             metrics_public,
+            retention,
         })
     }
+}
+
+/// The retention policy of `iochub demo`: the defaults, overridden by `IOCHUB_RETENTION_*`.
+pub fn demo_retention(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<RetentionPolicy, ConfigError> {
+    retention_from(&ConfigFile::default(), &env)
+}
+
+fn retention_from(
+    file: &ConfigFile,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<RetentionPolicy, ConfigError> {
+    let days = |key: &'static str, var: &str, v: Option<u32>, default: u32| match env(var) {
+        Some(s) => s.trim().parse::<u32>().map_err(|_| ConfigError::Key {
+            key,
+            message: format!("{s:?} is not a whole number of days (0 = keep forever)"),
+        }),
+        None => Ok(v.unwrap_or(default)),
+    };
+    let d = RetentionPolicy::default();
+    Ok(RetentionPolicy {
+        raw_days: days(
+            "retention_raw_days",
+            "IOCHUB_RETENTION_RAW_DAYS",
+            file.retention_raw_days,
+            d.raw_days,
+        )?,
+        rollup_days: days(
+            "retention_rollup_days",
+            "IOCHUB_RETENTION_ROLLUP_DAYS",
+            file.retention_rollup_days,
+            d.rollup_days,
+        )?,
+    })
 }
 
 #[cfg(test)]
@@ -180,6 +223,22 @@ mod tests {
         assert_eq!(c.data_dir, Path::new("/var/lib/iochub"));
         let c = HubConfig::from_file(path, env(&[("IOCHUB_HTTP", "127.0.0.1:1")])).expect("valid");
         assert_eq!(c.http.port(), 1, "the environment wins over the file");
+    }
+
+    #[test]
+    fn retention_defaults_file_and_environment() {
+        let file: ConfigFile = toml::from_str("retention_raw_days = 7").expect("valid");
+        let p = retention_from(&file, &env(&[])).expect("valid");
+        assert_eq!((p.raw_days, p.rollup_days), (7, 730));
+        let p = retention_from(&file, &env(&[("IOCHUB_RETENTION_RAW_DAYS", "0")])).expect("ok");
+        assert_eq!(p.raw_days, 0, "the environment wins; 0 keeps forever");
+        let e = retention_from(&file, &env(&[("IOCHUB_RETENTION_ROLLUP_DAYS", "two")]))
+            .expect_err("not a number");
+        assert!(e.to_string().contains("`retention_rollup_days`"), "{e}");
+        assert_eq!(
+            retention_from(&ConfigFile::default(), &env(&[])).expect("defaults"),
+            RetentionPolicy::default()
+        );
     }
 
     #[test]

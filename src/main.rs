@@ -107,6 +107,13 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let retention = match config::demo_retention(|k| std::env::var(k).ok()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             HubConfig {
                 http,
                 mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
@@ -120,6 +127,7 @@ fn main() -> ExitCode {
                 seed,
                 shards: shards.unwrap_or_else(config::default_shards),
                 metrics_public: false,
+                retention,
             }
         }
         Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok())

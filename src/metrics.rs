@@ -80,6 +80,14 @@ fn describe() {
         "iochub_storage_write_errors_total",
         "Failed batch commits (retried)"
     );
+    describe_counter!(
+        "iochub_storage_rollup_buckets_total",
+        "Rollup buckets written, by level"
+    );
+    describe_counter!(
+        "iochub_storage_retention_dropped_total",
+        "Data removed by retention, by kind"
+    );
     describe_counter!("iochub_alerts_opened_total", "Alerts opened");
     describe_counter!(
         "iochub_alerts_updated_total",
@@ -178,6 +186,16 @@ pub fn rules_reloaded(ok: bool, rules: usize) {
     if ok {
         gauge!("iochub_rules_loaded").set(rules as f64);
     }
+}
+
+/// Rollup buckets written by a maintenance pass, by level (`1m`, `1h`).
+pub fn rollup_buckets(level: &'static str, n: u64) {
+    counter!("iochub_storage_rollup_buckets_total", "level" => level).increment(n);
+}
+
+/// Data removed by retention: raw rows (SQLite), daily partitions (PostgreSQL), rollup rows.
+pub fn retention_dropped(kind: &'static str, n: u64) {
+    counter!("iochub_storage_retention_dropped_total", "kind" => kind).increment(n);
 }
 
 #[cfg(test)]

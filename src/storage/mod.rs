@@ -7,8 +7,10 @@
 //! SQLite work runs on blocking threads.
 
 pub mod batcher;
+pub mod maintenance;
 pub mod pg_backup;
 pub mod postgres;
+pub mod rollup;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -16,6 +18,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use iochub_devices::Reading;
 use serde::Serialize;
+
+pub use rollup::{MaintenanceReport, RetentionPolicy};
 
 /// Errors a backend reports. Everything but `NotFound`/`Conflict` is treated as transient by the
 /// batcher (retried with backoff while acks are withheld).
@@ -253,7 +257,16 @@ pub trait Store: Send + Sync + 'static {
     async fn devices(&self) -> StoreResult<Vec<Device>>;
     async fn device(&self, key: &str) -> StoreResult<Option<Device>>;
     async fn update_device(&self, key: &str, patch: DevicePatch) -> StoreResult<Option<Device>>;
+    /// Raw points, or buckets; a step that is a whole number of minutes or hours reads the
+    /// rollups where they are complete and raw readings elsewhere, with the same answer.
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>>;
+    /// One maintenance pass (see [`rollup`]): rolls closed minutes and hours up to `now_ms`,
+    /// re-rolls minutes that received late readings, and applies `policy`. Idempotent.
+    async fn maintain(
+        &self,
+        now_ms: i64,
+        policy: &RetentionPolicy,
+    ) -> StoreResult<MaintenanceReport>;
     /// Applies engine decisions in one transaction; returns the alerts as they now are.
     async fn apply_alerts(&self, changes: Vec<AlertChange>, now_ms: i64)
     -> StoreResult<Vec<Alert>>;

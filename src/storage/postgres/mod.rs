@@ -12,7 +12,9 @@
 //! instead of `NoTls`, chosen by `sslmode` in the URL).
 
 mod error;
+mod maintain;
 mod partition;
+mod rollup;
 mod rows;
 mod schema;
 mod series;
@@ -193,7 +195,20 @@ impl Store for PostgresStore {
     }
 
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>> {
-        Ok(rows::readings(&self.client().await?, &q).await?)
+        let client = self.client().await?;
+        if let Some(points) = rollup::readings(&client, &q).await? {
+            return Ok(points);
+        }
+        Ok(rows::readings(&client, &q).await?)
+    }
+
+    async fn maintain(
+        &self,
+        now_ms: i64,
+        policy: &RetentionPolicy,
+    ) -> StoreResult<MaintenanceReport> {
+        let mut client = self.client().await?;
+        Ok(maintain::maintain(&mut client, &self.partitions, now_ms, *policy).await?)
     }
 
     async fn apply_alerts(

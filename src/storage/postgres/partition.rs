@@ -86,6 +86,66 @@ impl Partitions {
     }
 }
 
+impl Partitions {
+    /// Retention: drops every daily partition that ends at or before `cut_day` (days since the
+    /// epoch), each in its own short transaction under the partition lock, and forgets it here
+    /// so that a late reading for that day would make the partition again. Returns their names.
+    pub(super) async fn drop_before(
+        &self,
+        client: &mut deadpool_postgres::Object,
+        cut_day: i64,
+    ) -> PgResult<Vec<String>> {
+        let names: Vec<String> = client
+            .query(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'readings'::regclass ORDER BY 1",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let mut dropped = Vec::new();
+        for name in names {
+            // Only our own `readings_pYYYYMMDD`; anything else attached by hand stays.
+            let Some(day) = day_of_partition(&name) else {
+                continue;
+            };
+            if day >= cut_day {
+                continue;
+            }
+            let tx = client.transaction().await?;
+            // DROP of a partition locks `readings` itself: wait briefly, never queue readers
+            // behind a long report for long (the next pass tries again).
+            tx.batch_execute(&format!("SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}'"))
+                .await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
+                .await?;
+            // The name was checked to be readings_p + 8 digits above: safe to splice.
+            tx.batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
+                .await?;
+            tx.commit().await?;
+            self.known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&day);
+            dropped.push(name);
+        }
+        Ok(dropped)
+    }
+}
+
+/// The day of a `readings_pYYYYMMDD` partition name.
+fn day_of_partition(name: &str) -> Option<i64> {
+    let digits = name.strip_prefix("readings_p")?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let date = chrono::NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
+    let start = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
+    Some(day_of(start))
+}
+
 /// `CREATE TABLE IF NOT EXISTS readings_pYYYYMMDD PARTITION OF readings FOR VALUES FROM (day)
 /// TO (next day)`, bounds written with an explicit UTC offset so the session's time zone does
 /// not matter. The statement is built from integers only, never from input text.
@@ -126,6 +186,14 @@ mod tests {
                  FOR VALUES FROM ('2024-11-22 00:00:00+00') TO ('2024-11-23 00:00:00+00')"
             )
         );
+    }
+
+    #[test]
+    fn partition_names_give_their_day() {
+        assert_eq!(day_of_partition("readings_p20241122"), Some(20_049));
+        assert_eq!(day_of_partition("readings_p2024112"), None);
+        assert_eq!(day_of_partition("readings_old"), None);
+        assert_eq!(day_of_partition("readings_p2024x122"), None);
     }
 
     #[test]

@@ -11,7 +11,10 @@
 use super::error::{PgError, PgResult};
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/pg/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/pg/001_init.sql"),
+    include_str!("../../../migrations/pg/002_rollups.sql"),
+];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,
 /// truncated to 8 bytes); only has to differ from the other keys the hub uses.

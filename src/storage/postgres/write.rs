@@ -30,7 +30,8 @@ const COPY_SQL: &str = "COPY readings_staging (ord, series, ts, value) FROM STDI
 /// Moves the staged readings into `readings`. Within a batch the first copy of a (series, ts)
 /// wins, like a sequence of single inserts; against the table, the stored row wins. Only rows
 /// actually inserted move `series.last_*` (forward in time only) and touch their device. Returns
-/// the inserted count and, for the series in $2 (lat/lon), their newest inserted value.
+/// the inserted count and, for the series in $2 (lat/lon), their newest inserted value. A reading
+/// inserted below the rollup claim marks its minute dirty (`late`), to be re-rolled.
 const MOVE_SQL: &str = "
     WITH staged AS (
         SELECT DISTINCT ON (series, ts) series, ts, value
@@ -39,6 +40,11 @@ const MOVE_SQL: &str = "
         INSERT INTO readings (series, ts, value) SELECT series, ts, value FROM staged
         ON CONFLICT DO NOTHING
         RETURNING series, ts, value
+    ), late AS (
+        INSERT INTO rollup_dirty (series, bucket)
+        SELECT DISTINCT series, date_bin('1 minute', ts, timestamptz '1970-01-01 00:00:00+00')
+        FROM ins WHERE ts < (SELECT claimed FROM rollup_state)
+        ON CONFLICT (series, bucket) DO UPDATE SET marks = rollup_dirty.marks + 1
     ), latest AS (
         SELECT DISTINCT ON (series) series, ts, value FROM ins ORDER BY series, ts DESC
     ), moved AS (
@@ -94,6 +100,13 @@ pub(super) async fn write_items(
         .collect();
     let mut created = HashMap::new();
     if !readings.is_empty() {
+        // Shared with other writers, exclusive with the rollup claim: see maintain.rs. Taken
+        // before the statement that reads `claimed`, so that it sees the latest claim.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1)",
+            &[&super::maintain::ROLLUP_LOCK],
+        )
+        .await?;
         let (sids, new) = ids.resolve(&tx, &readings).await?;
         created = new;
         let total = readings.len() as u64;

@@ -24,6 +24,8 @@ const TABLES: &[&str] = &[
     "devices",
     "series",
     "readings",
+    "readings_1m",
+    "readings_1h",
     "alerts",
     "dead_letters",
     "users",

@@ -13,6 +13,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub mod backup;
+mod maintain;
+mod rollup;
 mod rows;
 mod write;
 
@@ -22,7 +24,10 @@ use write::{apply_alert, write_items};
 use super::*;
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/001_init.sql"),
+    include_str!("../../../migrations/sqlite/002_rollups.sql"),
+];
 const READER_POOL: usize = 4;
 
 pub struct SqliteStore {
@@ -39,6 +44,9 @@ pub(super) struct Writer {
     pub(super) conn: Connection,
     /// device -> metric -> series id; dropped whenever a transaction fails.
     pub(super) series: HashMap<String, HashMap<String, i64>>,
+    /// `rollup_state.claimed` as last committed (only this connection moves it): a reading
+    /// inserted below it marks its minute dirty for re-rolling.
+    pub(super) claimed: i64,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -78,12 +86,14 @@ impl SqliteStore {
         let mut conn = open_conn(&path)?;
         conn.execute_batch(&format!("PRAGMA cache_size = -{WRITER_CACHE_KIB};"))?;
         migrate(&mut conn)?;
+        let claimed = rollup::watermarks(&conn)?.claimed.unwrap_or(i64::MIN);
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(Writer {
                     conn,
                     series: HashMap::new(),
+                    claimed,
                 }),
                 readers: Mutex::new(Vec::new()),
             }),
@@ -231,47 +241,18 @@ impl Store for SqliteStore {
     }
 
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>> {
-        self.read(move |conn| {
-            let sid: Option<i64> = conn
-                .prepare_cached("SELECT id FROM series WHERE device = ?1 AND metric = ?2")?
-                .query_row(params![q.device, q.metric], |r| r.get(0))
-                .optional()?;
-            let Some(sid) = sid else {
-                return Ok(Vec::new());
-            };
-            let points = match q.step_ms {
-                None => conn
-                    .prepare_cached(
-                        "SELECT ts, value FROM readings WHERE series = ?1 AND ts >= ?2 AND ts < ?3
-                         ORDER BY ts LIMIT ?4",
-                    )?
-                    .query_map(params![sid, q.from_ms, q.to_ms, q.limit], |r| {
-                        Ok(Point::Raw {
-                            ts: r.get(0)?,
-                            value: r.get(1)?,
-                        })
-                    })?
-                    .collect::<Result<_, _>>()?,
-                Some(step) => conn
-                    .prepare_cached(
-                        "SELECT ts - (ts % ?4) AS b, min(value), avg(value), max(value), count(*)
-                         FROM readings WHERE series = ?1 AND ts >= ?2 AND ts < ?3
-                         GROUP BY b ORDER BY b LIMIT ?5",
-                    )?
-                    .query_map(params![sid, q.from_ms, q.to_ms, step, q.limit], |r| {
-                        Ok(Point::Bucket {
-                            ts: r.get(0)?,
-                            min: r.get(1)?,
-                            avg: r.get(2)?,
-                            max: r.get(3)?,
-                            count: r.get::<_, i64>(4)? as u64,
-                        })
-                    })?
-                    .collect::<Result<_, _>>()?,
-            };
-            Ok(points)
-        })
-        .await
+        self.read(move |conn| rollup::readings(conn, &q)).await
+    }
+
+    async fn maintain(
+        &self,
+        now_ms: i64,
+        policy: &RetentionPolicy,
+    ) -> StoreResult<MaintenanceReport> {
+        let (inner, policy) = (self.inner.clone(), *policy);
+        tokio::task::spawn_blocking(move || maintain::maintain(&inner, now_ms, policy))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     async fn apply_alerts(

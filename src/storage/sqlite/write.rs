@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Writer;
 use super::rows::{ALERT_COLS, alert_row};
+use crate::storage::rollup::{MINUTE_MS, floor};
 use crate::storage::*;
 
 fn series_id(
@@ -35,7 +36,12 @@ pub(super) fn write_items(
     items: &[WriteItem],
     now_ms: i64,
 ) -> StoreResult<WriteOutcome> {
-    let Writer { conn, series } = w;
+    let Writer {
+        conn,
+        series,
+        claimed,
+    } = w;
+    let claimed = *claimed;
     let tx = conn.transaction()?;
     let mut out = WriteOutcome::default();
     {
@@ -55,6 +61,14 @@ pub(super) fn write_items(
                             continue;
                         }
                         out.inserted += 1;
+                        if r.ts_ms < claimed {
+                            // Its minute may be rolled up already: re-rolled next pass.
+                            tx.prepare_cached(
+                                "INSERT INTO rollup_dirty (series, bucket) VALUES (?1, ?2)
+                                 ON CONFLICT (series, bucket) DO UPDATE SET marks = marks + 1",
+                            )?
+                            .execute(params![sid, floor(r.ts_ms, MINUTE_MS)])?;
+                        }
                         let l = latest.entry(sid).or_insert((r.ts_ms, r.value));
                         if r.ts_ms >= l.0 {
                             *l = (r.ts_ms, r.value);
