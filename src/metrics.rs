@@ -152,6 +152,10 @@ pub fn storage_batch_committed(took: Duration, _items: usize, readings: usize) {
     histogram!("iochub_storage_batch_readings").record(readings as f64);
 }
 
+pub fn storage_stalled() {
+    counter!("iochub_storage_stalls_total").increment(1);
+}
+
 pub fn storage_write_failed() {
     counter!("iochub_storage_write_errors_total").increment(1);
 }

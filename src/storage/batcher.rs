@@ -23,6 +23,31 @@ pub struct StoreMsg {
     pub item: WriteItem,
 }
 
+/// A commit waiting longer than this means the store is stalled (a frozen or overloaded database
+/// gives no error, it just does not answer): say so on /healthz while still waiting.
+const STALL_AFTER: Duration = Duration::from_secs(5);
+
+/// Commits, marking storage degraded if the commit has not returned after [`STALL_AFTER`].
+async fn commit_watched(
+    store: &dyn Store,
+    items: &Arc<Vec<WriteItem>>,
+    health: &Health,
+) -> super::StoreResult<WriteOutcome> {
+    let write = store.write(items.clone(), crate::timefmt::now_ms());
+    tokio::pin!(write);
+    tokio::select! {
+        r = &mut write => return r,
+        _ = tokio::time::sleep(STALL_AFTER) => {}
+    }
+    tracing::warn!(waited = ?STALL_AFTER, "batch commit is not returning; storage stalled, acks withheld");
+    m::storage_stalled();
+    health.set_degraded(
+        "storage",
+        Some(format!("commit not answered for more than {STALL_AFTER:?}")),
+    );
+    write.await
+}
+
 /// Largest batch, in readings; keeps one transaction (and its latency) bounded.
 pub const MAX_BATCH_READINGS: usize = 20_000;
 
@@ -56,7 +81,7 @@ pub async fn run(
         let mut backoff = Duration::from_millis(100);
         let outcome = loop {
             let started = Instant::now();
-            match store.write(items.clone(), crate::timefmt::now_ms()).await {
+            match commit_watched(store.as_ref(), &items, &health).await {
                 Ok(outcome) => {
                     m::storage_batch_committed(started.elapsed(), items.len(), readings);
                     break outcome;

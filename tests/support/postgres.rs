@@ -96,6 +96,32 @@ impl Postgres {
         assert!(out.status.success(), "pg_ctl stop: {}", self.explain(&out));
     }
 
+    /// Freezes (`true`: SIGSTOP) or thaws (`false`: SIGCONT) the server and all its backends: a
+    /// stalled database that neither answers nor drops connections.
+    pub fn freeze(&self, frozen: bool) {
+        let pid_file =
+            std::fs::read_to_string(self.data().join("postmaster.pid")).expect("postmaster.pid");
+        let postmaster = pid_file.lines().next().expect("pid line").trim().to_owned();
+        let children = Command::new("pgrep")
+            .arg("-P")
+            .arg(&postmaster)
+            .output()
+            .expect("pgrep");
+        let mut pids = vec![postmaster];
+        pids.extend(
+            String::from_utf8_lossy(&children.stdout)
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+        let sig = if frozen { "-STOP" } else { "-CONT" };
+        let ok = Command::new("kill")
+            .arg(sig)
+            .args(&pids)
+            .status()
+            .expect("kill");
+        assert!(ok.success(), "kill {sig} {pids:?}");
+    }
+
     /// Starts the (stopped) server again on the same port and data directory.
     pub fn start_again(&self) {
         let log = self.dir.path().join("server.log");
