@@ -1,0 +1,416 @@
+//! The core of the storage contract: writes, idempotency, queries, devices, alerts, dead letters,
+//! accounts.
+
+use std::sync::Arc;
+
+use iochub::storage::*;
+use iochub_devices::Reading;
+
+pub(crate) const T0: i64 = 1_732_270_000_000;
+
+pub(crate) fn readings(device: &str, metric: &str, points: &[(i64, f64)]) -> WriteItem {
+    WriteItem::Readings(Arc::new(
+        points
+            .iter()
+            .map(|&(ts, value)| Reading {
+                device: device.into(),
+                metric: metric.into(),
+                ts_ms: ts,
+                value,
+            })
+            .collect(),
+    ))
+}
+
+pub(crate) fn query(
+    device: &str,
+    metric: &str,
+    from: i64,
+    to: i64,
+    step: Option<i64>,
+) -> ReadingsQuery {
+    ReadingsQuery {
+        device: device.into(),
+        metric: metric.into(),
+        from_ms: from,
+        to_ms: to,
+        step_ms: step,
+        limit: 10_000,
+    }
+}
+
+pub(crate) async fn write(store: &dyn Store, items: Vec<WriteItem>) -> WriteOutcome {
+    store.write(Arc::new(items), T0).await.expect("write")
+}
+
+pub(crate) async fn writes_and_range_queries(store: &dyn Store) {
+    let out = write(
+        store,
+        vec![readings(
+            "s-1",
+            "temperature",
+            &[(T0, 20.0), (T0 + 1000, 21.0), (T0 + 2000, 22.0)],
+        )],
+    )
+    .await;
+    assert_eq!((out.inserted, out.duplicates), (3, 0));
+    let pts = store
+        .readings(query("s-1", "temperature", T0 + 1000, T0 + 3000, None))
+        .await
+        .expect("query");
+    assert_eq!(
+        pts,
+        vec![
+            Point::Raw {
+                ts: T0 + 1000,
+                value: 21.0
+            },
+            Point::Raw {
+                ts: T0 + 2000,
+                value: 22.0
+            }
+        ]
+    );
+    assert!(
+        store
+            .readings(query("s-1", "humidity", T0, T0 + 9000, None))
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    assert!(
+        store
+            .readings(query("nobody", "temperature", T0, T0 + 9000, None))
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    let mut q = query("s-1", "temperature", T0, T0 + 9000, None);
+    q.limit = 2;
+    assert_eq!(store.readings(q).await.expect("query").len(), 2);
+}
+
+pub(crate) async fn redelivery_is_idempotent(store: &dyn Store) {
+    let item = readings("s-2", "water_level", &[(T0, 1.0), (T0 + 1, 2.0)]);
+    write(store, vec![item.clone()]).await;
+    let out = write(store, vec![item.clone(), item]).await;
+    assert_eq!((out.inserted, out.duplicates), (0, 4));
+    assert_eq!(
+        store
+            .readings(query("s-2", "water_level", T0, T0 + 10, None))
+            .await
+            .expect("query")
+            .len(),
+        2
+    );
+}
+
+pub(crate) async fn aggregation_buckets(store: &dyn Store) {
+    let pts: Vec<(i64, f64)> = (0..6).map(|i| (T0 + i * 20_000, (i + 1) as f64)).collect();
+    write(store, vec![readings("s-3", "pm2_5", &pts)]).await;
+    let buckets = store
+        .readings(query("s-3", "pm2_5", T0, T0 + 120_000, Some(60_000)))
+        .await
+        .expect("query");
+    let bucket = |ts, min, avg, max, count| Point::Bucket {
+        ts,
+        min,
+        avg,
+        max,
+        count,
+    };
+    let b0 = T0 - T0 % 60_000;
+    // T0 is 40 s into its minute: buckets follow the epoch grid, not the query start
+    assert_eq!(
+        buckets,
+        vec![
+            bucket(b0, 1.0, 1.0, 1.0, 1),
+            bucket(b0 + 60_000, 2.0, 3.0, 4.0, 3),
+            bucket(b0 + 120_000, 5.0, 5.5, 6.0, 2)
+        ]
+    );
+}
+
+pub(crate) async fn devices_register_themselves_with_latest_values_and_positions(
+    store: &dyn Store,
+) {
+    write(
+        store,
+        vec![
+            readings("s-4", "temperature", &[(T0, 20.0), (T0 + 5000, 25.0)]),
+            readings("s-4", "lat", &[(T0, 22.66)]),
+            readings("s-4", "lon", &[(T0, 106.25)]),
+            WriteItem::Status {
+                device: "s-4".into(),
+                online: true,
+                ts_ms: T0,
+            },
+        ],
+    )
+    .await;
+    // an older reading arriving late does not replace the latest value
+    write(
+        store,
+        vec![readings("s-4", "temperature", &[(T0 + 1000, 99.0)])],
+    )
+    .await;
+    let d = store
+        .device("s-4")
+        .await
+        .expect("device")
+        .expect("registered");
+    assert_eq!(
+        (d.registered, d.online, d.lat, d.lon),
+        (false, Some(true), Some(22.66), Some(106.25))
+    );
+    let t = d
+        .latest
+        .iter()
+        .find(|l| l.metric == "temperature")
+        .expect("latest temperature");
+    assert_eq!((t.ts, t.value), (T0 + 5000, 25.0));
+    write(
+        store,
+        vec![WriteItem::Status {
+            device: "s-4".into(),
+            online: false,
+            ts_ms: T0 + 10,
+        }],
+    )
+    .await;
+    // a stale status (older than the one stored) is ignored
+    write(
+        store,
+        vec![WriteItem::Status {
+            device: "s-4".into(),
+            online: true,
+            ts_ms: T0 + 5,
+        }],
+    )
+    .await;
+    assert_eq!(
+        store
+            .device("s-4")
+            .await
+            .expect("device")
+            .expect("device")
+            .online,
+        Some(false)
+    );
+    let patched = store
+        .update_device(
+            "s-4",
+            DevicePatch {
+                registered: Some(true),
+                name: Some("Trạm Hợp Giang".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("patch")
+        .expect("device");
+    assert_eq!(
+        (patched.registered, patched.name.as_deref(), patched.lat),
+        (true, Some("Trạm Hợp Giang"), Some(22.66))
+    );
+    assert!(
+        store
+            .update_device("nobody", DevicePatch::default())
+            .await
+            .expect("patch")
+            .is_none()
+    );
+    assert!(
+        store
+            .devices()
+            .await
+            .expect("devices")
+            .iter()
+            .any(|d| d.key == "s-4" && !d.latest.is_empty())
+    );
+}
+
+pub(crate) fn fire(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange {
+    AlertChange::Fire {
+        rule: rule.into(),
+        device: device.into(),
+        metric: "water_level".into(),
+        op: ">=".into(),
+        threshold: 5.0,
+        severity: "critical".into(),
+        value,
+        ts_ms: ts,
+    }
+}
+
+pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
+    let a = store
+        .apply_alerts(vec![fire("r1", "a-1", 5.5, T0)], T0)
+        .await
+        .expect("alerts");
+    let id = a[0].id;
+    assert_eq!(
+        (a[0].state, a[0].hits, a[0].opened_at),
+        (AlertState::Open, 1, T0)
+    );
+    let a = store
+        .apply_alerts(
+            vec![
+                fire("r1", "a-1", 6.0, T0 + 10),
+                fire("r2", "a-1", 6.0, T0 + 10),
+            ],
+            T0,
+        )
+        .await
+        .expect("alerts");
+    assert_eq!(
+        (a[0].id, a[0].hits, a[0].value, a[0].updated_at),
+        (id, 2, 6.0, T0 + 10)
+    );
+    assert_ne!(a[1].id, id);
+    let r2 = a[1].id;
+    let open = AlertQuery {
+        state: Some(AlertState::Open),
+        device: Some("a-1".into()),
+        limit: 100,
+    };
+    assert_eq!(store.alerts(open.clone()).await.expect("alerts").len(), 2);
+    let clear = AlertChange::Clear {
+        rule: "r1".into(),
+        device: "a-1".into(),
+        value: 4.0,
+        ts_ms: T0 + 20,
+    };
+    let a = store
+        .apply_alerts(vec![clear.clone()], T0)
+        .await
+        .expect("alerts");
+    assert_eq!(
+        (a[0].id, a[0].state, a[0].resolved_at),
+        (id, AlertState::Resolved, Some(T0 + 20))
+    );
+    // a clear without a known value (rule removed) keeps the stored value
+    let gone = AlertChange::Clear {
+        rule: "r2".into(),
+        device: "a-1".into(),
+        value: f64::NAN,
+        ts_ms: T0 + 25,
+    };
+    let a = store.apply_alerts(vec![gone], T0).await.expect("alerts");
+    assert_eq!((a[0].state, a[0].value), (AlertState::Resolved, 6.0));
+    // clearing what is not open changes nothing
+    assert!(
+        store
+            .apply_alerts(vec![clear], T0)
+            .await
+            .expect("alerts")
+            .is_empty()
+    );
+    // firing again after resolution opens a new alert
+    let a = store
+        .apply_alerts(vec![fire("r1", "a-1", 7.0, T0 + 30)], T0)
+        .await
+        .expect("alerts");
+    assert_ne!(a[0].id, id);
+    assert_eq!(
+        store.alert(id).await.expect("alert").map(|a| a.state),
+        Some(AlertState::Resolved)
+    );
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+    assert_eq!(
+        store.alert(r2).await.expect("alert").map(|a| a.state),
+        Some(AlertState::Resolved)
+    );
+    let all = AlertQuery {
+        state: None,
+        device: Some("a-1".into()),
+        limit: 100,
+    };
+    assert_eq!(store.alerts(all).await.expect("alerts").len(), 3);
+}
+
+pub(crate) async fn dead_letters_page_newest_first(store: &dyn Store) {
+    let letter = |i: i64| DeadLetter {
+        id: None,
+        received_at: T0 + i,
+        topic: "ioc/x/telemetry".into(),
+        reason: "malformed_json".into(),
+        detail: format!("case {i}"),
+        payload: "{".into(),
+    };
+    write(
+        store,
+        vec![WriteItem::DeadLetters((0..5).map(letter).collect())],
+    )
+    .await;
+    let page = store.dead_letters(3, None).await.expect("dead letters");
+    assert_eq!(
+        page.iter().map(|d| d.detail.as_str()).collect::<Vec<_>>(),
+        ["case 4", "case 3", "case 2"]
+    );
+    let next = store
+        .dead_letters(3, page[2].id)
+        .await
+        .expect("dead letters");
+    assert_eq!(
+        next.iter().map(|d| d.detail.as_str()).collect::<Vec<_>>(),
+        ["case 1", "case 0"]
+    );
+}
+
+pub(crate) async fn accounts_and_sessions(store: &dyn Store) {
+    assert_eq!(store.user_count().await.expect("count"), 0);
+    let user = User {
+        username: "op".into(),
+        password_hash: "h".into(),
+        role: "operator".into(),
+        locked: false,
+    };
+    store.create_user(user, T0).await.expect("create");
+    assert!(
+        store
+            .create_user(
+                User {
+                    username: "op".into(),
+                    password_hash: "x".into(),
+                    role: "x".into(),
+                    locked: false
+                },
+                T0
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store.user("op").await.expect("user").map(|u| u.role),
+        Some("operator".into())
+    );
+    store
+        .create_session(
+            Session {
+                token_hash: "t1".into(),
+                username: "op".into(),
+                expires_at_ms: T0 + 1000,
+            },
+            T0,
+        )
+        .await
+        .expect("session");
+    assert!(
+        store
+            .session("t1", T0 + 999)
+            .await
+            .expect("session")
+            .is_some()
+    );
+    assert!(
+        store
+            .session("t1", T0 + 1000)
+            .await
+            .expect("session")
+            .is_none(),
+        "expired"
+    );
+    store.delete_session("t1").await.expect("delete");
+    assert!(store.session("t1", T0).await.expect("session").is_none());
+}

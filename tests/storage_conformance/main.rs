@@ -1,0 +1,188 @@
+//! The storage contract, written once against `&dyn Store` and run against every backend:
+//! SQLite, and PostgreSQL on a throwaway server (`support::postgres`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod contract;
+mod rollups;
+
+use std::sync::Arc;
+
+use iochub::storage::*;
+
+use contract::*;
+use rollups::*;
+
+/// The whole contract, in order, on one fresh store.
+async fn conformance(store: &dyn Store) {
+    writes_and_range_queries(store).await;
+    redelivery_is_idempotent(store).await;
+    aggregation_buckets(store).await;
+    devices_register_themselves_with_latest_values_and_positions(store).await;
+    one_open_alert_per_rule_and_device(store).await;
+    dead_letters_page_newest_first(store).await;
+    accounts_and_sessions(store).await;
+    rollups_answer_like_raw(store).await;
+    late_readings_are_rerolled(store).await;
+    retention_drops_old_raw_data_and_keeps_rollups(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_conforms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = sqlite::SqliteStore::open(dir.path()).expect("open");
+    conformance(&store).await;
+    // the rollup tables the stepped queries read are filled
+    let conn = rusqlite::Connection::open(dir.path().join("iochub.db")).expect("raw open");
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM readings_1h", [], |r| r.get(0))
+        .expect("count");
+    assert!(n >= 4, "{n} hourly rollups");
+    drop(conn);
+    // and what it stored survives reopening
+    drop(store);
+    let store = sqlite::SqliteStore::open(dir.path()).expect("reopen");
+    assert_eq!(
+        store
+            .readings(query("s-1", "temperature", T0, T0 + 9000, None))
+            .await
+            .expect("query")
+            .len(),
+        3
+    );
+    let open = AlertQuery {
+        state: Some(AlertState::Open),
+        device: None,
+        limit: 100,
+    };
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_refuses_a_schema_newer_than_the_binary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(sqlite::SqliteStore::open(dir.path()).expect("open"));
+    let conn = rusqlite::Connection::open(dir.path().join("iochub.db")).expect("raw open");
+    conn.execute(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
+        [],
+    )
+    .expect("bump");
+    drop(conn);
+    match sqlite::SqliteStore::open(dir.path()) {
+        Err(StoreError::SchemaTooNew { found: 999, .. }) => {}
+        other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+    }
+}
+
+/// A raw connection to the test server, for what the `Store` trait does not show.
+async fn raw_pg(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("raw connect");
+    tokio::spawn(conn);
+    client
+}
+
+#[tokio::test]
+async fn postgres_conforms() {
+    let pg = support::postgres::Postgres::start();
+    let store = postgres::PostgresStore::connect(&pg.url())
+        .await
+        .expect("connect");
+    conformance(&store).await;
+
+    // readings live in daily partitions, made on demand
+    let raw = raw_pg(&pg.url()).await;
+    let partitions: Vec<String> = raw
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'readings'::regclass ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("partitions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let n: i64 = raw
+        .query_one("SELECT count(*) FROM readings_1h", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert!(n >= 4, "{n} hourly rollups");
+    // (retention dropped the days 40 and 60 days before T0, partition and all)
+    assert_eq!(partitions, ["readings_p20241122"]);
+    for day in ["readings_p20241013", "readings_p20240923"] {
+        let gone: Option<String> = raw
+            .query_one(&format!("SELECT to_regclass('{day}')::text"), &[])
+            .await
+            .expect("to_regclass")
+            .get(0);
+        assert_eq!(gone, None, "{day}");
+    }
+
+    // two stores (two hubs) writing into a new day and new series at once do not trip on each
+    // other: both commit, and each reading is stored once
+    let other = postgres::PostgresStore::connect(&pg.url())
+        .await
+        .expect("second connect");
+    let day = T0 + 3 * 86_400_000;
+    let batch = || readings("race-1", "rain_1h", &[(day, 1.0), (day + 1, 2.0)]);
+    let (a, b) = tokio::join!(
+        store.write(Arc::new(vec![batch()]), T0),
+        other.write(Arc::new(vec![batch()]), T0)
+    );
+    let (a, b) = (a.expect("first writer"), b.expect("second writer"));
+    assert_eq!(
+        (a.inserted + b.inserted, a.duplicates + b.duplicates),
+        (2, 2)
+    );
+    drop(other);
+
+    // and what it stored survives reconnecting
+    drop(store);
+    let store = postgres::PostgresStore::connect(&pg.url())
+        .await
+        .expect("reconnect");
+    assert_eq!(
+        store
+            .readings(query("s-1", "temperature", T0, T0 + 9000, None))
+            .await
+            .expect("query")
+            .len(),
+        3
+    );
+    let open = AlertQuery {
+        state: Some(AlertState::Open),
+        device: None,
+        limit: 100,
+    };
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+    // the series cache starts empty after a reconnect: ids are found again, not duplicated
+    let out = write(&store, vec![readings("s-1", "temperature", &[(T0, 20.0)])]).await;
+    assert_eq!((out.inserted, out.duplicates), (0, 1));
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_schema_newer_than_the_binary() {
+    let pg = support::postgres::Postgres::start();
+    drop(
+        postgres::PostgresStore::connect(&pg.url())
+            .await
+            .expect("connect"),
+    );
+    raw_pg(&pg.url())
+        .await
+        .execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (999, now())",
+            &[],
+        )
+        .await
+        .expect("bump");
+    match postgres::PostgresStore::connect(&pg.url()).await {
+        Err(StoreError::SchemaTooNew { found: 999, .. }) => {}
+        other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+    }
+}
