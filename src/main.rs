@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use iochub::config::{self, HubConfig};
+use iochub::storage::backup::Manifest;
 use iochub::storage::pg_backup;
 use iochub::storage::sqlite::backup;
 
@@ -146,10 +147,8 @@ fn main() -> ExitCode {
             return copy_store("backup", || match database_url {
                 Some(url) => block_on(pg_backup::backup(&url, &to, &mut |l| {
                     eprintln!("backup: {l}")
-                }))
-                .map(|m| (m.schema_version, m.created_at, m.tables)),
-                None => backup::backup(&data_dir, &to, &mut progress("backup"))
-                    .map(|m| (m.schema_version, m.created_at, m.tables)),
+                })),
+                None => backup::backup(&data_dir, &to, &mut progress("backup")),
             });
         }
         Command::Restore {
@@ -160,10 +159,8 @@ fn main() -> ExitCode {
             return copy_store("restore", || match database_url {
                 Some(url) => block_on(pg_backup::restore(&from, &url, &mut |l| {
                     eprintln!("restore: {l}")
-                }))
-                .map(|m| (m.schema_version, m.created_at, m.tables)),
-                None => backup::restore(&from, &data_dir, &mut progress("restore"))
-                    .map(|m| (m.schema_version, m.created_at, m.tables)),
+                })),
+                None => backup::restore(&from, &data_dir, &mut progress("restore")),
             });
         }
         Command::Migrate {
@@ -212,9 +209,6 @@ fn progress(what: &'static str) -> impl FnMut(i32, i32) {
     }
 }
 
-/// Schema version, time taken, rows per table.
-type Summary = (i64, String, Vec<(String, i64)>);
-
 type StoreResult<T> = Result<T, iochub::storage::StoreError>;
 
 /// Runs one storage future on a small runtime of its own (the CLI's one-shot commands).
@@ -228,11 +222,14 @@ fn block_on<T>(f: impl std::future::Future<Output = StoreResult<T>>) -> StoreRes
     }
 }
 
-fn copy_store(what: &str, run: impl FnOnce() -> StoreResult<Summary>) -> ExitCode {
+fn copy_store(what: &str, run: impl FnOnce() -> StoreResult<Manifest>) -> ExitCode {
     match run() {
-        Ok((schema_version, created_at, tables)) => {
-            println!("{what} done: schema version {schema_version}, taken {created_at}");
-            for (table, rows) in &tables {
+        Ok(m) => {
+            println!(
+                "{what} done: schema version {}, taken {}",
+                m.schema_version, m.created_at
+            );
+            for (table, rows) in &m.tables {
                 println!("  {table:<13} {rows:>12} rows");
             }
             ExitCode::SUCCESS

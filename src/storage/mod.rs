@@ -6,6 +6,7 @@
 //! primary key `(series, ts)`, never stored twice. Backends must never block the async runtime:
 //! SQLite work runs on blocking threads.
 
+pub mod backup;
 pub mod batcher;
 pub mod maintenance;
 pub mod pg_backup;

@@ -10,33 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_postgres::{Client, NoTls};
 
+pub use crate::storage::backup::Manifest;
+use crate::storage::backup::TABLES;
 use crate::storage::{StoreError, StoreResult};
 
 pub const FORMAT: &str = "iochub-pg-backup/1";
-const TABLES: &[&str] = &[
-    "devices",
-    "series",
-    "readings",
-    "readings_1m",
-    "readings_1h",
-    "alerts",
-    "dead_letters",
-    "users",
-    "sessions",
-];
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: String,
-    pub schema_version: i64,
-    pub created_at: String,
-    pub tables: Vec<(String, i64)>,
-}
-
 fn err(what: impl std::fmt::Display, reason: impl std::fmt::Display) -> StoreError {
     StoreError::Open {
         path: what.to_string(),

@@ -14,6 +14,21 @@ use iochub::storage::*;
 use contract::*;
 use rollups::*;
 
+/// After [`conformance`], on a reopened store: its readings and its one open alert.
+async fn what_the_contract_left_is_still_there(store: &dyn Store) {
+    let pts = store
+        .readings(query("s-1", "temperature", T0, T0 + 9000, None))
+        .await
+        .expect("query");
+    assert_eq!(pts.len(), 3);
+    let open = AlertQuery {
+        state: Some(AlertState::Open),
+        device: None,
+        limit: 100,
+    };
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+}
+
 /// The whole contract, in order, on one fresh store.
 async fn conformance(store: &dyn Store) {
     writes_and_range_queries(store).await;
@@ -43,20 +58,7 @@ async fn sqlite_conforms() {
     // and what it stored survives reopening
     drop(store);
     let store = sqlite::SqliteStore::open(dir.path()).expect("reopen");
-    assert_eq!(
-        store
-            .readings(query("s-1", "temperature", T0, T0 + 9000, None))
-            .await
-            .expect("query")
-            .len(),
-        3
-    );
-    let open = AlertQuery {
-        state: Some(AlertState::Open),
-        device: None,
-        limit: 100,
-    };
-    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+    what_the_contract_left_is_still_there(&store).await;
 }
 
 #[tokio::test]
@@ -146,20 +148,7 @@ async fn postgres_conforms() {
     let store = postgres::PostgresStore::connect(&pg.url())
         .await
         .expect("reconnect");
-    assert_eq!(
-        store
-            .readings(query("s-1", "temperature", T0, T0 + 9000, None))
-            .await
-            .expect("query")
-            .len(),
-        3
-    );
-    let open = AlertQuery {
-        state: Some(AlertState::Open),
-        device: None,
-        limit: 100,
-    };
-    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+    what_the_contract_left_is_still_there(&store).await;
     // the series cache starts empty after a reconnect: ids are found again, not duplicated
     let out = write(&store, vec![readings("s-1", "temperature", &[(T0, 20.0)])]).await;
     assert_eq!((out.inserted, out.duplicates), (0, 1));

@@ -12,36 +12,17 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
-use serde::{Deserialize, Serialize};
 
 use super::open_conn;
+pub use crate::storage::backup::Manifest;
+use crate::storage::backup::TABLES;
 use crate::storage::{StoreError, StoreResult};
 
 pub const FORMAT: &str = "iochub-sqlite-backup/1";
 const DB_FILE: &str = "iochub.db";
 const MANIFEST: &str = "manifest.json";
-const TABLES: &[&str] = &[
-    "devices",
-    "series",
-    "readings",
-    "readings_1m",
-    "readings_1h",
-    "alerts",
-    "dead_letters",
-    "users",
-    "sessions",
-];
 const PAGES_PER_STEP: i32 = 1024;
 const MAX_RESTARTS: u32 = 3;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: String,
-    pub schema_version: i64,
-    pub created_at: String,
-    /// Rows per table, in `TABLES` order.
-    pub tables: Vec<(String, i64)>,
-}
 
 fn err(path: &Path, reason: impl std::fmt::Display) -> StoreError {
     StoreError::Open {
