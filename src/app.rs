@@ -74,19 +74,33 @@ pub async fn run(
     let (shutdown_tx, shutdown) = watch::channel(false);
 
     // storage and alerts
-    let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
+    // One batcher per shard where the store takes concurrent writes (acks still go out in
+    // arrival order: the acker's watermark absorbs out-of-order commits); one for all otherwise.
+    let writers = if store.parallel_writes() {
+        cfg.shards
+    } else {
+        1
+    };
     let (done_tx, done_rx) = mpsc::channel(STORE_QUEUE);
     let on_commit = {
         let directory = directory.clone();
         move |o: &crate::storage::WriteOutcome| directory.locate(&o.located)
     };
-    let batcher = tokio::spawn(batcher::run(
-        store.clone(),
-        store_rx,
-        done_tx,
-        on_commit,
-        health.clone(),
-    ));
+    let mut store_txs = Vec::with_capacity(writers);
+    let mut batchers = Vec::with_capacity(writers);
+    for _ in 0..writers {
+        let (tx, rx) = mpsc::channel(STORE_QUEUE);
+        store_txs.push(tx);
+        let run = batcher::run(
+            store.clone(),
+            rx,
+            done_tx.clone(),
+            on_commit.clone(),
+            health.clone(),
+        );
+        batchers.push(tokio::spawn(run));
+    }
+    drop(done_tx);
     // rollups and retention: a pass now, then every minute
     let retention = cfg.retention;
     tokio::spawn(crate::storage::maintenance::run(
@@ -111,7 +125,7 @@ pub async fn run(
             index,
             rules: rules.clone(),
             alerts: alert_tx.clone(),
-            store: store_tx.clone(),
+            store: store_txs[index % writers].clone(),
             live: live.clone(),
         };
         tokio::spawn(shard.run(rx));
@@ -157,7 +171,7 @@ pub async fn run(
     };
     let pipeline = Pipeline {
         router,
-        store: store_tx,
+        store: store_txs[0].clone(),
         done: done_rx,
         limits: Limits::default(),
         catalog: Catalog::builtin(),
@@ -231,7 +245,10 @@ pub async fn run(
         return Err(e.into());
     }
     info!("input stopped; flushing storage");
-    let _ = tokio::time::timeout(Duration::from_secs(30), batcher).await;
+    drop(store_txs);
+    for batcher in batchers {
+        let _ = tokio::time::timeout(Duration::from_secs(30), batcher).await;
+    }
     let _ = tokio::time::timeout(Duration::from_secs(10), alert_manager).await;
     info!("stopped");
     Ok(())

@@ -285,4 +285,10 @@ pub trait Store: Send + Sync + 'static {
     /// The live session for a token hash (expired ones are not returned).
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// True when batches of disjoint devices may commit concurrently (one writer per shard).
+    /// SQLite has a single writer, so for it one batcher serves all shards.
+    fn parallel_writes(&self) -> bool {
+        false
+    }
 }
