@@ -20,12 +20,11 @@ async fn alert_reaches_a_websocket_client_and_survives_a_restart_without_duplica
         .await;
     let mut mqtt = Publisher::connect(&hub.mqtt_url(), "alert-pub").await;
     let t = now_ms();
-    mqtt.publish(
+    mqtt.send(
         "ioc/wl-09/telemetry",
         format!(r#"{{"ts":{t},"water_level":5.6}}"#),
     )
     .await;
-    mqtt.flush().await;
     let frame = ws.until(T, |f| f["type"] == "alert").await;
     for field in [
         "id", "rule", "device", "metric", "value", "severity", "state", "ts",
@@ -66,12 +65,11 @@ async fn alert_reaches_a_websocket_client_and_survives_a_restart_without_duplica
     )
     .await;
     // between clear (4.5) and value (5.0): hysteresis keeps it open
-    mqtt.publish(
+    mqtt.send(
         "ioc/wl-09/telemetry",
         format!(r#"{{"ts":{},"water_level":4.7}}"#, t + 2000),
     )
     .await;
-    mqtt.flush().await;
     hub.wait_reading("wl-09", "water_level", t + 2000).await;
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
     let open = open.as_array().expect("alerts").clone();
@@ -82,12 +80,11 @@ async fn alert_reaches_a_websocket_client_and_survives_a_restart_without_duplica
     let mut ws = hub
         .ws(json!({"op": "subscribe", "topics": ["alerts"], "devices": ["wl-09"]}))
         .await;
-    mqtt.publish(
+    mqtt.send(
         "ioc/wl-09/telemetry",
         format!(r#"{{"ts":{},"water_level":4.2}}"#, t + 3000),
     )
     .await;
-    mqtt.flush().await;
     let frame = ws.until(T, |f| f["type"] == "alert").await;
     assert_eq!(
         (frame["id"].as_i64(), frame["state"].as_str()),
@@ -117,12 +114,11 @@ async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_r
         .await;
     let mut mqtt = Publisher::connect(&hub.mqtt_url(), "reload-pub").await;
     let t = now_ms();
-    mqtt.publish(
+    mqtt.send(
         "ioc/wl-r/telemetry",
         format!(r#"{{"ts":{t},"water_level":6}}"#),
     )
     .await;
-    mqtt.flush().await;
     hub.wait_reading("wl-r", "water_level", t).await;
     let (_, open) = hub.get("/api/v1/alerts?state=open").await;
     assert_eq!(open.as_array().map(Vec::len), Some(0), "6 < 50: no alert");
@@ -154,12 +150,11 @@ async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_r
         (r[0]["value"] == 5.0).then_some(())
     })
     .await;
-    mqtt.publish(
+    mqtt.send(
         "ioc/wl-r/telemetry",
         format!(r#"{{"ts":{},"water_level":6}}"#, t + 1000),
     )
     .await;
-    mqtt.flush().await;
     let frame = ws.until(T, |f| f["type"] == "alert").await;
     assert_eq!(
         (frame["device"].as_str(), frame["state"].as_str()),
@@ -179,12 +174,11 @@ async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_r
     })
     .await;
     // the unchanged rule kept its state: still one open alert, no re-fire
-    mqtt.publish(
+    mqtt.send(
         "ioc/wl-r/telemetry",
         format!(r#"{{"ts":{},"water_level":7}}"#, t + 2000),
     )
     .await;
-    mqtt.flush().await;
     hub.wait_reading("wl-r", "water_level", t + 2000).await;
     let (_, all) = hub.get("/api/v1/alerts").await;
     let all = all.as_array().expect("alerts").clone();
@@ -303,12 +297,11 @@ async fn an_alert_whose_rule_was_removed_while_down_is_resolved_at_start() {
     let mut hub = Hub::start(dir.path(), DEFAULT_RULES).await;
     let mut mqtt = Publisher::connect(&hub.mqtt_url(), "orphan-pub").await;
     let t = now_ms();
-    mqtt.publish(
+    mqtt.send(
         "ioc/wl-o/telemetry",
         format!(r#"{{"ts":{t},"water_level":9}}"#),
     )
     .await;
-    mqtt.flush().await;
     let open = eventually("alert open", T, || async {
         let (_, a) = hub.get("/api/v1/alerts?state=open").await;
         a.as_array().filter(|a| a.len() == 1).cloned()

@@ -30,8 +30,7 @@ async fn fill(hub: &Hub) -> i64 {
         mqtt.publish(&format!("ioc/bk-{:02}/telemetry", i % 5), payload)
             .await;
     }
-    mqtt.publish("ioc/bk-00/telemetry", "{broken").await;
-    mqtt.flush().await;
+    mqtt.send("ioc/bk-00/telemetry", "{broken").await;
     hub.wait_reading("bk-04", "water_level", base + 199_000)
         .await;
     eventually("alerts opened", Duration::from_secs(20), || async {

@@ -34,8 +34,7 @@ async fn senml_and_flat_json_end_to_end() {
         ),
     )
     .await;
-    mqtt.publish("ioc/wl-01/status", "online").await;
-    mqtt.flush().await;
+    mqtt.send("ioc/wl-01/status", "online").await;
 
     let t0s = t0 / 1000 * 1000;
     let wl = eventually("SenML reading stored", T, || async {
@@ -358,8 +357,7 @@ async fn a_device_that_dies_is_marked_offline_by_its_last_will() {
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
     let mut device = Publisher::device(&hub.mqtt_url(), "lwt-1").await;
-    device.publish("ioc/lwt-1/status", "online").await;
-    device.flush().await;
+    device.send("ioc/lwt-1/status", "online").await;
     eventually("online", T, || async {
         (hub.get("/api/v1/devices/lwt-1").await.1["online"] == true).then_some(())
     })

@@ -597,6 +597,12 @@ impl Publisher {
             .expect("publish");
     }
 
+    /// Publishes with QoS 1 and waits for the broker's ack.
+    pub async fn send(&mut self, topic: &str, payload: impl Into<Vec<u8>>) {
+        self.publish(topic, payload).await;
+        self.flush().await;
+    }
+
     /// Waits until the broker acked everything published so far.
     pub async fn flush(&mut self) {
         while self.outstanding > 0 {

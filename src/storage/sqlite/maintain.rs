@@ -80,7 +80,12 @@ pub(super) fn maintain(
     Ok(report)
 }
 
-fn with_writer<T>(inner: &Inner, f: impl FnOnce(&mut Writer) -> StoreResult<T>) -> StoreResult<T> {
+/// Runs `f` with the writer connection; a failure drops the series-id cache, which may hold ids
+/// of the rolled-back transaction.
+pub(super) fn with_writer<T>(
+    inner: &Inner,
+    f: impl FnOnce(&mut Writer) -> StoreResult<T>,
+) -> StoreResult<T> {
     let mut w = inner
         .writer
         .lock()

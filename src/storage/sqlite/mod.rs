@@ -134,19 +134,9 @@ impl SqliteStore {
         F: FnOnce(&mut Writer) -> StoreResult<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut w = inner
-                .writer
-                .lock()
-                .map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
-            let out = f(&mut w);
-            if out.is_err() {
-                w.series.clear();
-            }
-            out
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || maintain::with_writer(&inner, f))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
 }
 
