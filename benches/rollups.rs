@@ -1,0 +1,80 @@
+//! Rollups on SQLite: a 30-day range at a 1-hour step for one series, answered from raw readings
+//! (before any rollup pass) and from `readings_1h` (after one), and what a rollup pass costs.
+//!
+//! `cargo bench --bench rollups -- --noplot`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use iochub::storage::rollup::RetentionPolicy;
+use iochub::storage::sqlite::SqliteStore;
+use iochub::storage::{ReadingsQuery, Store, WriteItem};
+use iochub_devices::Reading;
+
+const DAY: i64 = 86_400_000;
+/// One reading every 10 s for 30 days: 259,200 readings.
+const EVERY_MS: i64 = 10_000;
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path()).expect("store");
+    let now = iochub::timefmt::now_ms() / DAY * DAY;
+    let start = now - 30 * DAY;
+    let readings: Vec<Reading> = (0..30 * DAY / EVERY_MS)
+        .map(|i| Reading {
+            device: "wl-01".into(),
+            metric: "water_level".into(),
+            ts_ms: start + i * EVERY_MS,
+            value: (i % 600) as f64 / 100.0,
+        })
+        .collect();
+    let n = readings.len();
+    rt.block_on(async {
+        for chunk in readings.chunks(20_000) {
+            store
+                .write(
+                    Arc::new(vec![WriteItem::Readings(Arc::new(chunk.to_vec()))]),
+                    now,
+                )
+                .await
+                .expect("write");
+        }
+    });
+    let query = || ReadingsQuery {
+        device: "wl-01".into(),
+        metric: "water_level".into(),
+        from_ms: start,
+        to_ms: now,
+        step_ms: Some(3_600_000),
+        limit: 100_000,
+    };
+    let mut g = c.benchmark_group(format!("30 days of {n} readings at a 1 h step"));
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    g.bench_function("raw (no rollups yet)", |b| {
+        b.iter(|| rt.block_on(store.readings(query())).expect("query"))
+    });
+    // The first pass rolls all 30 days; its time is the write cost of keeping rollups for them.
+    let policy = RetentionPolicy {
+        raw_days: 0,
+        rollup_days: 0,
+    };
+    let t = Instant::now();
+    let report = rt
+        .block_on(store.maintain(now + 3_600_000, &policy))
+        .expect("maintain");
+    println!(
+        "rollup pass over {n} readings: {:?} ({} 1-min and {} 1-h buckets)",
+        t.elapsed(),
+        report.buckets_1m,
+        report.buckets_1h
+    );
+    g.bench_function("from readings_1h", |b| {
+        b.iter(|| rt.block_on(store.readings(query())).expect("query"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
