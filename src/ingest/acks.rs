@@ -102,8 +102,10 @@ pub async fn run(
     mut cmds: mpsc::Receiver<AckCmd>,
     mut done: mpsc::Receiver<Vec<Ticket>>,
     unacked: watch::Sender<usize>,
+    health: std::sync::Arc<crate::health::Health>,
 ) {
     let mut tracker = AckTracker::default();
+    let mut overloaded = false;
     let mut pending: VecDeque<(u16, QoS)> = VecDeque::new();
     let mut ready = Vec::new();
     let mut retry = tokio::time::interval(Duration::from_millis(5));
@@ -152,6 +154,36 @@ pub async fn run(
         let n = tracker.unacked() + pending.len();
         crate::metrics::ingest_unacked(n);
         let _ = unacked.send(n);
+        if let Some(now) = overload_change(overloaded, n) {
+            overloaded = now;
+            if now {
+                tracing::warn!(
+                    unacked = n,
+                    "overloaded: the broker delivers far more than is acknowledged"
+                );
+                let reason = format!(
+                    "overloaded: more than {OVERLOAD_UNACKED} messages received and not yet acknowledged"
+                );
+                health.set_degraded("ingest", Some(reason));
+            } else {
+                tracing::info!(unacked = n, "overload over: acks caught up");
+                health.set_degraded("ingest", None);
+            }
+        }
+    }
+}
+
+/// Unacked messages past which the hub reports itself overloaded. A broker that honours its
+/// in-flight window never gets near this; Mosquitto 2.0.11 was seen exceeding it while acks lag
+/// (docs/PERFORMANCE.md), which operators must see.
+pub const OVERLOAD_UNACKED: usize = 20_000;
+
+/// `Some(new state)` when the overload state changes: on above the limit, off below half of it.
+fn overload_change(overloaded: bool, unacked: usize) -> Option<bool> {
+    match overloaded {
+        false if unacked > OVERLOAD_UNACKED => Some(true),
+        true if unacked < OVERLOAD_UNACKED / 2 => Some(false),
+        _ => None,
     }
 }
 
@@ -197,6 +229,19 @@ mod tests {
         t.track(2, 1, QoS::AtLeastOnce, 1);
         t.complete(2);
         assert_eq!(drain(&mut t), [1]);
+    }
+
+    #[test]
+    fn overload_has_hysteresis() {
+        assert_eq!(overload_change(false, OVERLOAD_UNACKED), None);
+        assert_eq!(overload_change(false, OVERLOAD_UNACKED + 1), Some(true));
+        assert_eq!(
+            overload_change(true, OVERLOAD_UNACKED),
+            None,
+            "still overloaded"
+        );
+        assert_eq!(overload_change(true, OVERLOAD_UNACKED / 2 + 1), None);
+        assert_eq!(overload_change(true, OVERLOAD_UNACKED / 2 - 1), Some(false));
     }
 
     #[test]

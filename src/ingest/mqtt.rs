@@ -95,7 +95,13 @@ pub async fn run(
     } = pipeline;
     let (cmd_tx, cmd_rx) = mpsc::channel(1024);
     let (unacked_tx, mut unacked) = watch::channel(0usize);
-    let acker = tokio::spawn(acks::run(client.clone(), cmd_rx, done, unacked_tx));
+    let acker = tokio::spawn(acks::run(
+        client.clone(),
+        cmd_rx,
+        done,
+        unacked_tx,
+        health.clone(),
+    ));
     let mut conn = Connection {
         router,
         store,
