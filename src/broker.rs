@@ -65,6 +65,46 @@ pub fn start(addr: SocketAddr) -> Result<(), BrokerError> {
             addr,
             reason: e.to_string(),
         })?;
-    // No connect probe: rumqttd logs an error for every aborted handshake. Clients retry.
-    Ok(())
+    // Ready once the port is listening. Neither a connect probe (rumqttd logs an error for every
+    // aborted handshake) nor a bind probe (it could win the race and make rumqttd's bind fail):
+    // the kernel's socket table says it without side effects.
+    for _ in 0..500 {
+        if listening(addr.port()) {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Err(BrokerError::Bind {
+        addr,
+        reason: "the embedded broker did not start listening within 5 s".into(),
+    })
+}
+
+/// True when a TCP socket on `port` is in LISTEN state (Linux `/proc/net/tcp{,6}`).
+fn listening(port: u16) -> bool {
+    let wanted = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let mut fields = line.split_whitespace();
+                let local = fields.nth(1).unwrap_or("");
+                let state = fields.nth(1).unwrap_or("");
+                local.ends_with(&wanted) && state == "0A"
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sees_a_listening_port() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        assert!(listening(port));
+        drop(l);
+        assert!(!listening(port));
+    }
 }
