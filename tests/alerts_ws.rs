@@ -189,6 +189,25 @@ async fn rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_running_r
     );
 }
 
+/// Counts a telemetry frame (keeping the latest value per series) or a `lagged` notice.
+fn tally(
+    f: &serde_json::Value,
+    last: &mut HashMap<(String, String), f64>,
+    frames: &mut usize,
+    lagged: &mut usize,
+) {
+    match f["type"].as_str() {
+        Some("telemetry") => {
+            *frames += 1;
+            let device = f["device"].as_str().unwrap_or("").to_owned();
+            let metric = f["metric"].as_str().unwrap_or("").to_owned();
+            last.insert((device, metric), f["value"].as_f64().unwrap_or(f64::NAN));
+        }
+        Some("lagged") => *lagged += 1,
+        _ => {}
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -218,18 +237,7 @@ async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up
             let Some(f) = fast.next_json(Duration::from_secs(60)).await else {
                 break;
             };
-            match f["type"].as_str() {
-                Some("telemetry") => {
-                    frames += 1;
-                    let key = (
-                        f["device"].as_str().unwrap_or("").to_owned(),
-                        f["metric"].as_str().unwrap_or("").to_owned(),
-                    );
-                    last.insert(key, f["value"].as_f64().unwrap_or(f64::NAN));
-                }
-                Some("lagged") => lagged += 1,
-                _ => {}
-            }
+            tally(&f, &mut last, &mut frames, &mut lagged);
         }
         (frames, lagged, last)
     });
@@ -270,18 +278,7 @@ async fn a_slow_websocket_client_is_conflated_and_told_while_a_fast_one_keeps_up
             .next_json(Duration::from_secs(30))
             .await
             .expect("slow client catches up with the latest values");
-        match f["type"].as_str() {
-            Some("telemetry") => {
-                frames += 1;
-                let key = (
-                    f["device"].as_str().unwrap_or("").to_owned(),
-                    f["metric"].as_str().unwrap_or("").to_owned(),
-                );
-                last.insert(key, f["value"].as_f64().unwrap_or(f64::NAN));
-            }
-            Some("lagged") => lagged += 1,
-            _ => {}
-        }
+        tally(&f, &mut last, &mut frames, &mut lagged);
     }
     assert!(lagged >= 1, "slow client was told it lagged");
     assert!(

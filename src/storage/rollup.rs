@@ -179,6 +179,12 @@ pub fn unrolled_after(plan: Plan, first_dirty: Option<i64>) -> Plan {
 }
 
 /// `t` rounded down to a multiple of `w` (the epoch grid).
+/// The end of the next chunk to roll forward from `start` towards `target`: at most
+/// [`CHUNK_MS`] past the hour `start` falls in; `None` once `start` has reached `target`.
+pub fn chunk_end(start: i64, target: i64) -> Option<i64> {
+    (start < target).then(|| (floor(start, HOUR_MS) + CHUNK_MS).min(target))
+}
+
 pub fn floor(t: i64, w: i64) -> i64 {
     t - t.rem_euclid(w)
 }

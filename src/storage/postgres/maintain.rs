@@ -17,7 +17,7 @@ use super::error::{PgResult, to_time};
 use super::partition::{Partitions, day_of};
 use super::rollup::watermarks;
 use crate::storage::rollup::{
-    CHUNK_MS, DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, floor,
+    DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, chunk_end, floor,
 };
 
 /// Fences `claimed` against in-flight writes ("iochubru").
@@ -152,12 +152,8 @@ async fn forward(
             None => target,
         };
     }
-    let done = start >= target;
-    let end = if done {
-        start
-    } else {
-        (floor(start, HOUR_MS) + CHUNK_MS).min(target)
-    };
+    let chunk = chunk_end(start, target);
+    let (done, end) = (chunk.is_none(), chunk.unwrap_or(start));
     if !done {
         let sql = roll_minutes(ALL_SERIES);
         report.buckets_1m += tx.execute(&sql, &[&to_time(start), &to_time(end)]).await?;

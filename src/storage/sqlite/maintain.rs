@@ -16,7 +16,7 @@ use rusqlite::{Transaction, params};
 use super::rollup::watermarks;
 use super::{Inner, Writer};
 use crate::storage::rollup::{
-    CHUNK_MS, DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, floor,
+    DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, chunk_end, floor,
 };
 use crate::storage::{StoreError, StoreResult};
 
@@ -114,12 +114,8 @@ fn forward(w: &mut Writer, target: i64, report: &mut MaintenanceReport) -> Store
             None => target,
         };
     }
-    let done = start >= target;
-    let end = if done {
-        start
-    } else {
-        (floor(start, HOUR_MS) + CHUNK_MS).min(target)
-    };
+    let chunk = chunk_end(start, target);
+    let (done, end) = (chunk.is_none(), chunk.unwrap_or(start));
     if !done {
         report.buckets_1m += tx
             .prepare_cached(ROLL_MINUTES)?
