@@ -192,6 +192,7 @@ pub async fn run(
         metrics: metrics.clone(),
         rules,
         metrics_public: cfg.metrics_public,
+        assets: crate::web::Assets::new(cfg.web_dir.clone()),
     };
     let listener = http_listener(cfg.http).map_err(|e| AppError::Http {
         addr: cfg.http,

@@ -38,6 +38,8 @@ pub struct HubConfig {
     pub metrics_public: bool,
     /// How long raw readings and rollups are kept.
     pub retention: RetentionPolicy,
+    /// Serve the dashboard from this directory instead of the copy inside the binary.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// The TOML file of `iochub serve`.
@@ -55,6 +57,7 @@ struct ConfigFile {
     metrics_public: Option<bool>,
     retention_raw_days: Option<u32>,
     retention_rollup_days: Option<u32>,
+    web_dir: Option<String>,
 }
 
 pub const DEFAULT_RULES: &str = "rules/cao-bang.toml";
@@ -147,6 +150,7 @@ impl HubConfig {
             shards,
             metrics_public,
             retention,
+            web_dir: pick("IOCHUB_WEB_DIR", file.web_dir).map(PathBuf::from),
         })
     }
 }

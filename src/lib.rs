@@ -7,6 +7,7 @@
 //! - [`alerts`]: alert lifecycle (open / update / resolve) and its persistence
 //! - [`ws`]: live feed, per-client filters and conflation for `GET /ws`
 //! - [`api`]: HTTP handlers, auth, OpenAPI
+//! - [`web`]: the dashboard's assets (`dashboards/web`), embedded in the binary
 //! - [`accounts`]: password hashes, session tokens, the first admin
 //! - [`broker`]: the embedded rumqttd of `iochub demo`
 //! - [`app`]: wires the tasks together and shuts them down in order
@@ -24,4 +25,5 @@ pub mod ingest;
 pub mod metrics;
 pub mod storage;
 pub mod timefmt;
+pub mod web;
 pub mod ws;

@@ -129,6 +129,7 @@ fn main() -> ExitCode {
                 shards: shards.unwrap_or_else(config::default_shards),
                 metrics_public: false,
                 retention,
+                web_dir: std::env::var_os("IOCHUB_WEB_DIR").map(PathBuf::from),
             }
         }
         Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok())

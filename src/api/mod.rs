@@ -40,6 +40,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub rules: Arc<ArcSwap<RuleSet>>,
     pub metrics_public: bool,
+    pub assets: crate::web::Assets,
 }
 
 #[derive(OpenApi)]
@@ -86,8 +87,16 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/metrics", get(metrics))
     .route("/ws", get(ws))
-    .fallback(|| async { ApiError::not_found("no such route") })
+    .fallback(fallback)
     .with_state(state)
+}
+
+/// Anything outside the API is the dashboard.
+async fn fallback(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::not_found("no such route").into_response();
+    }
+    state.assets.serve(&uri).await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
