@@ -193,6 +193,8 @@ pub async fn run(
         rules,
         metrics_public: cfg.metrics_public,
         assets: crate::web::Assets::new(cfg.web_dir.clone()),
+        areas: cfg.areas.clone(),
+        map: cfg.map.clone(),
     };
     let listener = http_listener(cfg.http).map_err(|e| AppError::Http {
         addr: cfg.http,
@@ -230,6 +232,7 @@ pub async fn run(
             interval: Duration::from_secs(5),
             scenarios: Vec::new(),
         };
+        tokio::spawn(name_stations(store.clone(), shutdown.clone()));
         tokio::spawn(iochub_sim::province::run(opts, shutdown.clone()))
     });
 
@@ -253,6 +256,41 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(10), alert_manager).await;
     info!("stopped");
     Ok(())
+}
+
+/// Gives the simulated stations their Vietnamese names once they have reported: the store learns
+/// a device from its first reading, and the map should not show bare keys. Demo only; names an
+/// operator already set are kept.
+async fn name_stations(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) {
+    let mut pending = iochub_sim::province::stations();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Stations that never report (none, normally) are given up after five minutes.
+    for _ in 0..300 {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let mut waiting = Vec::new();
+        for station in pending {
+            match store.device(station.key).await {
+                Ok(Some(d)) if d.name.is_none() => {
+                    let patch = crate::storage::DevicePatch {
+                        name: Some(station.name.clone()),
+                        ..Default::default()
+                    };
+                    if store.update_device(station.key, patch).await.is_err() {
+                        waiting.push(station);
+                    }
+                }
+                Ok(Some(_)) => {}
+                _ => waiting.push(station),
+            }
+        }
+        pending = waiting;
+        if pending.is_empty() {
+            return;
+        }
+    }
 }
 
 /// Per-connection kernel send buffer. A fixed size turns off Linux's autotuning (up to 4 MiB per

@@ -4,8 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+
+use crate::areas::Areas;
 
 use crate::storage::RetentionPolicy;
 
@@ -40,6 +43,41 @@ pub struct HubConfig {
     pub retention: RetentionPolicy,
     /// Serve the dashboard from this directory instead of the copy inside the binary.
     pub web_dir: Option<PathBuf>,
+    /// Administrative boundaries for the map and area tools (GeoJSON files, read at start).
+    pub areas: Arc<Areas>,
+    /// The IOC's own basemap, if it has one.
+    pub map: MapConfig,
+}
+
+/// Basemap settings handed to the dashboard (`GET /api/v1/map`); all absent = the offline
+/// basemap built into the app (Natural Earth country outlines plus the areas).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct MapConfig {
+    /// URL of a MapLibre style document on the IOC's own tile server.
+    pub style: Option<String>,
+    /// Raster XYZ tile URL template, e.g. `https://tiles.ioc.example/{z}/{x}/{y}.png`.
+    pub tiles: Option<String>,
+    /// Attribution shown on the map for `style` or `tiles`.
+    pub attribution: Option<String>,
+}
+
+impl MapConfig {
+    /// `IOCHUB_MAP_STYLE`, `IOCHUB_MAP_TILES`, `IOCHUB_MAP_ATTRIBUTION` over the file's values.
+    fn from_parts(
+        file: (Option<String>, Option<String>, Option<String>),
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        Self {
+            style: env("IOCHUB_MAP_STYLE").or(file.0),
+            tiles: env("IOCHUB_MAP_TILES").or(file.1),
+            attribution: env("IOCHUB_MAP_ATTRIBUTION").or(file.2),
+        }
+    }
+
+    /// The basemap of `iochub demo`: environment variables only.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Self {
+        Self::from_parts((None, None, None), &env)
+    }
 }
 
 /// The TOML file of `iochub serve`.
@@ -58,6 +96,10 @@ struct ConfigFile {
     retention_raw_days: Option<u32>,
     retention_rollup_days: Option<u32>,
     web_dir: Option<String>,
+    areas: Option<Vec<String>>,
+    map_style: Option<String>,
+    map_tiles: Option<String>,
+    map_attribution: Option<String>,
 }
 
 pub const DEFAULT_RULES: &str = "rules/cao-bang.toml";
@@ -151,7 +193,40 @@ impl HubConfig {
             metrics_public,
             retention,
             web_dir: pick("IOCHUB_WEB_DIR", file.web_dir).map(PathBuf::from),
+            areas: Arc::new(
+                Areas::load(&match env("IOCHUB_AREAS") {
+                    Some(list) => crate::areas::paths_from_env(&list),
+                    None => file
+                        .areas
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(PathBuf::from)
+                        .collect(),
+                })
+                .map_err(|e| ConfigError::Key {
+                    key: "areas",
+                    message: e.to_string(),
+                })?,
+            ),
+            map: MapConfig::from_parts(
+                (file.map_style, file.map_tiles, file.map_attribution),
+                &env,
+            ),
         })
+    }
+}
+
+/// The areas of `iochub demo`: `IOCHUB_AREAS` files, else the simulated province's
+/// illustrative boundaries.
+pub fn demo_areas(env: impl Fn(&str) -> Option<String>) -> Result<Arc<Areas>, ConfigError> {
+    match env("IOCHUB_AREAS") {
+        Some(list) => Areas::load(&crate::areas::paths_from_env(&list))
+            .map(Arc::new)
+            .map_err(|e| ConfigError::Key {
+                key: "areas",
+                message: e.to_string(),
+            }),
+        None => Ok(Arc::new(crate::areas::demo())),
     }
 }
 

@@ -11,12 +11,14 @@
 //! - [`accounts`]: password hashes, session tokens, the first admin
 //! - [`broker`]: the embedded rumqttd of `iochub demo`
 //! - [`app`]: wires the tasks together and shuts them down in order
+//! - [`areas`]: administrative boundaries and map selections (area, circle, polygon)
 //! - [`config`], [`health`], [`metrics`], [`timefmt`]: cross-cutting plumbing
 
 pub mod accounts;
 pub mod alerts;
 pub mod api;
 pub mod app;
+pub mod areas;
 pub mod broker;
 pub mod config;
 pub mod engine;

@@ -108,6 +108,13 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let areas = match config::demo_areas(|k| std::env::var(k).ok()) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let retention = match config::demo_retention(|k| std::env::var(k).ok()) {
                 Ok(r) => r,
                 Err(e) => {
@@ -130,6 +137,8 @@ fn main() -> ExitCode {
                 metrics_public: false,
                 retention,
                 web_dir: std::env::var_os("IOCHUB_WEB_DIR").map(PathBuf::from),
+                areas,
+                map: config::MapConfig::from_env(|k| std::env::var(k).ok()),
             }
         }
         Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok())

@@ -20,6 +20,8 @@ pub const COOKIE_NAME: &str = "iochub_session";
 /// An authenticated caller.
 pub struct Authed {
     pub username: String,
+    /// Epoch ms when the session ends.
+    pub expires_at: i64,
 }
 
 fn token_from(headers: &HeaderMap) -> Option<&str> {
@@ -49,6 +51,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     {
         Some(s) => Ok(Authed {
             username: s.username,
+            expires_at: s.expires_at_ms,
         }),
         None => Err(ApiError::unauthorized(
             "session expired or invalid; log in again",
@@ -148,4 +151,23 @@ pub async fn logout(
         HeaderValue::from_static("iochub_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     );
     Ok(resp)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub username: String,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub expires_at: i64,
+}
+
+/// Who is logged in: 200 with the session, or 401 when there is none (the app checks this on
+/// load to decide between the login page and the console).
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = SessionInfo), (status = 401, body = super::error::ErrorBody)))]
+pub async fn me(user: Authed) -> Json<SessionInfo> {
+    Json(SessionInfo {
+        username: user.username,
+        expires_at: user.expires_at,
+    })
 }

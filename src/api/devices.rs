@@ -1,12 +1,14 @@
 //! Devices and their readings.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use iochub_devices::Catalog;
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 use serde::Serialize;
 
@@ -34,7 +36,22 @@ fn valid_key(device: &str) -> Result<(), ApiError> {
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
     responses((status = 200, body = [Device]), (status = 401, body = ErrorBody)))]
 pub async fn list(_: Authed, State(state): State<AppState>) -> Result<Json<Vec<Device>>, ApiError> {
-    Ok(Json(state.store.devices().await?))
+    let mut devices = state.store.devices().await?;
+    devices.iter_mut().for_each(with_units);
+    Ok(Json(devices))
+}
+
+/// A metric's canonical unit, when the catalog knows the metric.
+pub fn unit_of(metric: &str) -> Option<&'static str> {
+    static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::builtin);
+    CATALOG.get(metric).map(|spec| spec.unit)
+}
+
+/// Adds each latest value's unit.
+pub fn with_units(device: &mut Device) {
+    for v in &mut device.latest {
+        v.unit = unit_of(&v.metric);
+    }
 }
 
 /// One device.
@@ -51,7 +68,10 @@ pub async fn get(
         .store
         .device(&device)
         .await?
-        .map(Json)
+        .map(|mut d| {
+            with_units(&mut d);
+            Json(d)
+        })
         .ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))
 }
 

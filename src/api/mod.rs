@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod auth;
 pub mod devices;
 pub mod error;
+pub mod map;
 
 use std::sync::Arc;
 
@@ -41,13 +42,15 @@ pub struct AppState {
     pub rules: Arc<ArcSwap<RuleSet>>,
     pub metrics_public: bool,
     pub assets: crate::web::Assets,
+    pub areas: Arc<crate::areas::Areas>,
+    pub map: crate::config::MapConfig,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "iochub", description = "IoT and camera telemetry hub for an Intelligent Operations Center"),
     modifiers(&BearerAuth),
-    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "system"))
+    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "map"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -68,6 +71,10 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(map::config))
+        .routes(routes!(map::areas))
+        .routes(routes!(map::summary))
         .routes(routes!(devices::list))
         .routes(routes!(devices::get, devices::patch))
         .routes(routes!(devices::readings))
@@ -180,5 +187,7 @@ pub async fn rules(_: auth::Authed, State(state): State<AppState>) -> Json<Vec<R
 }
 
 async fn ws(_: auth::Authed, State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.on_upgrade(move |socket| crate::ws::client::serve(socket, state.live.clone()))
+    upgrade.on_upgrade(move |socket| {
+        crate::ws::client::serve(socket, state.live.clone(), state.areas.clone())
+    })
 }

@@ -105,6 +105,10 @@ pub struct LatestValue {
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
     pub ts: i64,
+    /// The metric's canonical unit (SenML spelling; empty for unitless), when the catalog knows
+    /// the metric. Filled by the API, not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<&'static str>,
 }
 
 /// Operator edits to a device. Absent fields stay as they are.

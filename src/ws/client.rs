@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::filter::{ClientMsg, Filter};
 use super::{AlertFrame, DeviceFrame, LiveEvent, LiveFeed, Positions, TelemetryFrame};
+use crate::areas::Areas;
 use crate::metrics as m;
 
 /// Frames queued for the socket; past this a client counts as slow.
@@ -20,7 +21,7 @@ const WRITE_BURST: usize = 256;
 /// Alerts and replies waiting for a slow client; past this it is disconnected.
 const MAX_URGENT: usize = 10_000;
 
-pub async fn serve(socket: WebSocket, feed: LiveFeed) {
+pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>) {
     m::ws_clients(1.0);
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUT_QUEUE);
@@ -58,7 +59,7 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed) {
                         devices,
                         bbox,
                         area,
-                    }) => match Filter::from_subscribe(&topics, devices, bbox, area) {
+                    }) => match Filter::from_subscribe(&topics, devices, bbox, area, &areas) {
                         Ok(f) => {
                             let _ = filter_tx.send(Some(f));
                             serde_json::json!({"type": "subscribed", "topics": topics})

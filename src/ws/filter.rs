@@ -1,10 +1,12 @@
 //! What a WebSocket client asked for: topics, and optionally devices and a bounding box.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::Positions;
+use crate::areas::{Area, Areas};
 
 /// A client message.
 #[derive(Debug, Deserialize)]
@@ -23,13 +25,14 @@ pub enum ClientMsg {
     Unsubscribe {},
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub telemetry: bool,
     pub alerts: bool,
     pub devices_topic: bool,
     pub devices: Option<HashSet<String>>,
     pub bbox: Option<[f64; 4]>,
+    pub area: Option<Arc<Area>>,
 }
 
 pub const TOPICS: &[&str] = &["alerts", "telemetry", "devices"];
@@ -40,6 +43,7 @@ impl Filter {
         devices: Option<Vec<String>>,
         bbox: Option<[f64; 4]>,
         area: Option<String>,
+        areas: &Areas,
     ) -> Result<Self, String> {
         let mut f = Filter::default();
         for t in topics {
@@ -61,18 +65,29 @@ impl Filter {
             f.bbox = Some(b);
         }
         if let Some(a) = area {
-            return Err(format!(
-                "area {a:?}: no administrative areas are configured"
-            ));
+            f.area = Some(areas.get(&a).ok_or_else(|| {
+                if areas.is_empty() {
+                    format!("area {a:?}: no administrative areas are configured")
+                } else {
+                    format!("no area {a:?}; see GET /api/v1/areas")
+                }
+            })?);
         }
         f.devices = devices.map(|d| d.into_iter().collect());
         Ok(f)
     }
 
-    /// Device and bbox filters; a bbox excludes devices with no known position.
+    /// Device, bbox and area filters; a bbox or an area excludes devices with no known position.
     pub fn matches(&self, device: &str, positions: &Positions) -> bool {
         if let Some(d) = &self.devices
             && !d.contains(device)
+        {
+            return false;
+        }
+        if let Some(area) = &self.area
+            && !positions
+                .get(device)
+                .is_some_and(|&(lon, lat)| area.shape.contains(lon, lat))
         {
             return false;
         }
@@ -93,6 +108,7 @@ mod tests {
 
     #[test]
     fn bbox_and_devices() {
+        let none = Areas::default();
         let mut pos = Positions::new();
         pos.insert("in".into(), (106.2, 22.6));
         pos.insert("out".into(), (105.0, 21.0));
@@ -101,13 +117,48 @@ mod tests {
             None,
             Some([106.0, 22.5, 106.5, 22.8]),
             None,
+            &none,
         )
         .expect("valid");
         assert!(f.matches("in", &pos) && !f.matches("out", &pos) && !f.matches("unknown", &pos));
-        let f = Filter::from_subscribe(&["alerts".into()], Some(vec!["out".into()]), None, None)
-            .expect("valid");
+        let f = Filter::from_subscribe(
+            &["alerts".into()],
+            Some(vec!["out".into()]),
+            None,
+            None,
+            &none,
+        )
+        .expect("valid");
         assert!(f.matches("out", &pos) && !f.matches("in", &pos));
-        assert!(Filter::from_subscribe(&["video".into()], None, None, None).is_err());
-        assert!(Filter::from_subscribe(&[], None, Some([2.0, 0.0, 1.0, 1.0]), None).is_err());
+        assert!(Filter::from_subscribe(&["video".into()], None, None, None, &none).is_err());
+        assert!(
+            Filter::from_subscribe(&[], None, Some([2.0, 0.0, 1.0, 1.0]), None, &none).is_err()
+        );
+    }
+
+    #[test]
+    fn areas_filter_by_position() {
+        let areas = crate::areas::demo();
+        let mut pos = Positions::new();
+        pos.insert("city".into(), (106.257, 22.666));
+        pos.insert("west".into(), (105.55, 22.88));
+        let f = Filter::from_subscribe(
+            &["telemetry".into()],
+            None,
+            None,
+            Some("cb-thanhpho".into()),
+            &areas,
+        )
+        .expect("known area");
+        assert!(f.matches("city", &pos) && !f.matches("west", &pos) && !f.matches("nowhere", &pos));
+        let e = Filter::from_subscribe(
+            &["alerts".into()],
+            None,
+            None,
+            Some("atlantis".into()),
+            &areas,
+        )
+        .expect_err("unknown area");
+        assert!(e.contains("no area \"atlantis\""), "{e}");
     }
 }

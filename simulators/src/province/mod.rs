@@ -28,6 +28,10 @@ pub use scenario::{Effect, Episode, Milestone, ScenarioKind, Schedule};
 pub use signal::{Reading, aqi_from_pm25, sample};
 pub use stations::{AlarmLevels, Metric, River, Station, StationKind, stations};
 
+/// Hand-drawn boundaries of the simulated province and a few of its districts (GeoJSON,
+/// `illustrative: true`): context for the map, not official administrative boundaries.
+pub const AREAS_GEOJSON: &str = include_str!("../../data/cao-bang-areas.geojson");
+
 /// How to run the province.
 #[derive(Debug, Clone)]
 pub struct ProvinceOptions {

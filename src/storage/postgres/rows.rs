@@ -53,6 +53,7 @@ pub(super) async fn latest_of(
                     metric: r.try_get(1)?,
                     value: r.try_get(2)?,
                     ts: to_ms(r.try_get(3)?),
+                    unit: None,
                 },
             ))
         })

@@ -36,6 +36,7 @@ pub(super) fn latest_of(
                 metric: r.get(1)?,
                 value: r.get(2)?,
                 ts: r.get(3)?,
+                unit: None,
             },
         ))
     })?;

@@ -1,0 +1,242 @@
+//! The map's context — basemap settings and administrative areas — and the area tools: what is
+//! inside an area, a circle or a drawn polygon.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Authed;
+use super::error::ErrorBody;
+use super::{ApiError, AppState};
+use crate::areas::Shape;
+use crate::config::MapConfig;
+use crate::storage::{AlertQuery, AlertState};
+
+const MAX_POLYGON_POINTS: usize = 10_000;
+const MAX_RADIUS_M: f64 = 1_000_000.0;
+
+/// Basemap settings: the IOC's own style or tiles; all null means the app's offline basemap.
+#[utoipa::path(get, path = "/api/v1/map", tag = "map", security(("bearer" = [])),
+    responses((status = 200, body = MapConfig), (status = 401, body = ErrorBody)))]
+pub async fn config(_: Authed, State(state): State<AppState>) -> Json<MapConfig> {
+    Json(state.map.clone())
+}
+
+/// Administrative areas as a GeoJSON FeatureCollection; each feature's properties are `id`,
+/// `name`, `level` and `illustrative` (true for boundaries drawn for a demo, not official ones).
+#[utoipa::path(get, path = "/api/v1/areas", tag = "map", security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "GeoJSON FeatureCollection"),
+              (status = 401, body = ErrorBody)))]
+pub async fn areas(_: Authed, State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.areas.feature_collection().clone())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Circle {
+    /// `[lon, lat]`
+    pub center: [f64; 2],
+    pub radius_m: f64,
+}
+
+/// Exactly one of `area`, `circle`, `polygon`; `metric` adds min/avg/max of its latest values.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryRequest {
+    /// An area id from `GET /api/v1/areas`.
+    pub area: Option<String>,
+    pub circle: Option<Circle>,
+    /// `[[lon, lat], …]`, at least 3 positions; closing it is optional.
+    pub polygon: Option<Vec<[f64; 2]>>,
+    pub metric: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct SeverityCounts {
+    pub critical: u32,
+    pub warning: u32,
+    pub info: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MetricSummary {
+    pub name: String,
+    pub unit: Option<&'static str>,
+    /// Over the latest value of each device inside that reports the metric.
+    pub min: Option<f64>,
+    pub avg: Option<f64>,
+    pub max: Option<f64>,
+    pub count: u32,
+}
+
+/// A device inside the selection whose value is past a rule threshold (an open alert).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Breach {
+    pub device: String,
+    pub rule: String,
+    pub metric: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub op: String,
+    pub severity: String,
+    pub alert_id: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AreaSummary {
+    /// Devices with a position inside the selection.
+    pub devices: u32,
+    pub online: u32,
+    pub offline: u32,
+    /// Devices that never reported an online/offline status.
+    pub unknown: u32,
+    pub device_keys: Vec<String>,
+    /// Open alerts of the devices inside, by severity.
+    pub alerts: SeverityCounts,
+    pub metric: Option<MetricSummary>,
+    /// Most severe first, then newest.
+    pub breaches: Vec<Breach>,
+}
+
+fn shape(state: &AppState, req: &SummaryRequest) -> Result<Shape, ApiError> {
+    let given = [
+        req.area.is_some(),
+        req.circle.is_some(),
+        req.polygon.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(ApiError::bad_field(
+            "area",
+            "give exactly one of `area`, `circle`, `polygon`",
+        ));
+    }
+    if let Some(id) = &req.area {
+        return state
+            .areas
+            .get(id)
+            .map(Shape::Area)
+            .ok_or_else(|| ApiError::bad_field("area", format!("no area {id:?}")));
+    }
+    let valid = |p: &[f64; 2]| (-180.0..=180.0).contains(&p[0]) && (-90.0..=90.0).contains(&p[1]);
+    if let Some(c) = &req.circle {
+        if !valid(&c.center) {
+            return Err(ApiError::bad_field(
+                "circle.center",
+                "must be [lon, lat] within -180..180, -90..90",
+            ));
+        }
+        if !(c.radius_m > 0.0 && c.radius_m <= MAX_RADIUS_M) {
+            return Err(ApiError::bad_field(
+                "circle.radius_m",
+                format!("must be > 0 and at most {MAX_RADIUS_M} m"),
+            ));
+        }
+        return Ok(Shape::Circle {
+            center: c.center,
+            radius_m: c.radius_m,
+        });
+    }
+    let points = req.polygon.clone().unwrap_or_default();
+    if points.len() < 3 || points.len() > MAX_POLYGON_POINTS || !points.iter().all(valid) {
+        return Err(ApiError::bad_field(
+            "polygon",
+            format!("must be 3..{MAX_POLYGON_POINTS} positions [lon, lat] in range"),
+        ));
+    }
+    Shape::polygon(points).ok_or_else(|| ApiError::bad_field("polygon", "empty polygon"))
+}
+
+/// Aggregates over the devices inside an area, a circle or a polygon: online/offline, open
+/// alerts by severity, min/avg/max of a metric, and the devices past their thresholds.
+#[utoipa::path(post, path = "/api/v1/areas/summary", tag = "map", security(("bearer" = [])),
+    request_body = SummaryRequest,
+    responses((status = 200, body = AreaSummary), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn summary(
+    _: Authed,
+    State(state): State<AppState>,
+    body: Result<Json<SummaryRequest>, JsonRejection>,
+) -> Result<Json<AreaSummary>, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    let shape = shape(&state, &req)?;
+    let mut devices = state.store.devices().await?;
+    devices
+        .retain(|d| matches!((d.lon, d.lat), (Some(lon), Some(lat)) if shape.contains(lon, lat)));
+    devices.sort_by(|a, b| a.key.cmp(&b.key));
+    let inside: HashSet<&str> = devices.iter().map(|d| d.key.as_str()).collect();
+
+    let open = state
+        .store
+        .alerts(AlertQuery {
+            state: Some(AlertState::Open),
+            device: None,
+            limit: 100_000,
+        })
+        .await?;
+    let mut alerts = SeverityCounts::default();
+    let mut breaches: Vec<Breach> = Vec::new();
+    for a in open
+        .into_iter()
+        .filter(|a| inside.contains(a.device.as_str()))
+    {
+        match a.severity.as_str() {
+            "critical" => alerts.critical += 1,
+            "warning" => alerts.warning += 1,
+            _ => alerts.info += 1,
+        }
+        breaches.push(Breach {
+            device: a.device,
+            rule: a.rule,
+            metric: a.metric,
+            value: a.value,
+            threshold: a.threshold,
+            op: a.op,
+            severity: a.severity,
+            alert_id: a.id,
+        });
+    }
+    let rank = |s: &str| match s {
+        "critical" => 0,
+        "warning" => 1,
+        _ => 2,
+    };
+    breaches.sort_by(|a, b| {
+        rank(&a.severity)
+            .cmp(&rank(&b.severity))
+            .then(b.alert_id.cmp(&a.alert_id))
+    });
+
+    let metric = req.metric.as_ref().map(|name| {
+        let values: Vec<f64> = devices
+            .iter()
+            .filter_map(|d| d.latest.iter().find(|v| &v.metric == name).map(|v| v.value))
+            .collect();
+        let count = values.len() as u32;
+        let sum: f64 = values.iter().sum();
+        MetricSummary {
+            name: name.clone(),
+            unit: super::devices::unit_of(name),
+            min: values.iter().copied().reduce(f64::min),
+            avg: (count > 0).then(|| sum / f64::from(count)),
+            max: values.iter().copied().reduce(f64::max),
+            count,
+        }
+    });
+
+    let mut by_state: BTreeMap<Option<bool>, u32> = BTreeMap::new();
+    for d in &devices {
+        *by_state.entry(d.online).or_default() += 1;
+    }
+    Ok(Json(AreaSummary {
+        devices: devices.len() as u32,
+        online: by_state.get(&Some(true)).copied().unwrap_or(0),
+        offline: by_state.get(&Some(false)).copied().unwrap_or(0),
+        unknown: by_state.get(&None).copied().unwrap_or(0),
+        device_keys: devices.into_iter().map(|d| d.key).collect(),
+        alerts,
+        metric,
+        breaches,
+    }))
+}
