@@ -1,0 +1,106 @@
+// HTTP to the hub. The browser authenticates with the HttpOnly session cookie (same origin); the
+// token from the login answer is never stored. Two failure kinds matter to an operator:
+//  - 401: the session is gone -> "sessionexpired" event (the app shows the login with a message);
+//  - the hub is unreachable (network error, 502/503/504) -> connection.down(); GETs retry by
+//    themselves with exponential backoff until the hub answers, and the banner stays up meanwhile.
+
+export class ApiError extends Error {
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+}
+
+/** Shared connection state for fetches and the WebSocket: one banner, one truth. */
+export const connection = {
+  fetchDown: false,
+  wsDown: false,
+  get down() { return this.fetchDown || this.wsDown; },
+  set(kind, isDown) {
+    const before = this.down;
+    this[kind] = isDown;
+    if (before !== this.down) window.dispatchEvent(new CustomEvent('connectionchange', { detail: this.down }));
+  },
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let expiredSignalled = false;
+export function resetExpired() { expiredSignalled = false; }
+
+function signalExpired() {
+  if (expiredSignalled) return;
+  expiredSignalled = true;
+  window.dispatchEvent(new CustomEvent('sessionexpired'));
+}
+
+async function once(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'unreachable', e.message || 'network error');
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  const text = await res.text();
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) {
+    if (res.status >= 502 && res.status <= 504) throw new ApiError(res.status, 'unreachable', `HTTP ${res.status}`);
+    const err = data && data.error ? data.error : {};
+    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || `HTTP ${res.status}`);
+  }
+  return data;
+}
+
+/**
+ * A request. GETs retry on "unreachable" with backoff (1 s doubling to 15 s) for as long as it
+ * takes, unless opts.retry === false. A 401 signals session expiry (unless opts.quiet401).
+ */
+export async function api(path, opts = {}) {
+  const method = opts.method || 'GET';
+  const retry = opts.retry ?? method === 'GET';
+  let delay = 1000;
+  for (;;) {
+    try {
+      const data = await once(method, path, opts.body);
+      if (connection.fetchDown) connection.set('fetchDown', false);
+      return data;
+    } catch (e) {
+      if (e.status === 401 && !opts.quiet401) signalExpired();
+      if (e.code !== 'unreachable' || !retry) {
+        if (e.code !== 'unreachable' && connection.fetchDown) connection.set('fetchDown', false);
+        throw e;
+      }
+      connection.set('fetchDown', true);
+      await sleep(delay + Math.random() * 250);
+      delay = Math.min(delay * 2, 15000);
+    }
+  }
+}
+
+export async function login(username, password) {
+  const res = await once('POST', '/api/v1/auth/login', { username, password });
+  resetExpired();
+  return res;
+}
+
+export async function logout() {
+  try { await once('POST', '/api/v1/auth/logout'); } catch { /* already gone */ }
+}
+
+/** Is the session cookie still good? true / false; throws ApiError 'unreachable' when the hub is down. */
+export async function sessionValid() {
+  try {
+    await once('GET', '/api/v1/auth/me');
+    return true;
+  } catch (e) {
+    if (e.status === 401) return false;
+    if (e.status === 404) {
+      // Older hubs without /auth/me: any cheap authenticated GET tells the same.
+      try { await once('GET', '/api/v1/rules'); return true; } catch (e2) { if (e2.status === 401) return false; throw e2; }
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,277 @@
+// Languages: Vietnamese first (DESIGN.md §4 glossary), English as the alternative. Static labels carry
+// data-i18n="key" (text), data-i18n-title / data-i18n-placeholder / data-i18n-aria (attributes);
+// dynamic content is rendered with t() and re-rendered on the "langchange" event. The choice is kept
+// in localStorage. Dates and numbers go through Intl in the chosen locale.
+
+const DICT = {
+  vi: {
+    app_title: 'Trung tâm giám sát, điều hành thông minh',
+    app_sub: 'Giám sát thiết bị IoT — tỉnh Cao Bằng',
+    login_title: 'Đăng nhập',
+    login_user: 'Tên đăng nhập',
+    login_pass: 'Mật khẩu',
+    login_submit: 'Đăng nhập',
+    login_busy: 'Đang đăng nhập…',
+    login_wrong: 'Sai tên đăng nhập hoặc mật khẩu.',
+    login_expired: 'Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.',
+    login_unreachable: 'Không kết nối được tới máy chủ. Vui lòng thử lại.',
+    login_failed: 'Đăng nhập không thành công',
+    logout: 'Đăng xuất',
+    lang_toggle: 'English',
+    lang_toggle_title: 'Chuyển sang tiếng Anh',
+    banner_unreachable: 'Mất kết nối tới máy chủ, đang kết nối lại…',
+    banner_lagged: 'Dữ liệu trực tiếp bị dồn, đang tải lại danh sách…',
+    banner_expired_wall: 'Phiên đăng nhập đã hết hạn — cần đăng nhập lại trên màn hình này.',
+    live: 'Trực tiếp',
+    reconnecting: 'Đang kết nối lại',
+    alerts: 'Cảnh báo',
+    open_alerts: 'Cảnh báo mới',
+    no_alerts: 'Không có cảnh báo nào đang mở.',
+    devices: 'Thiết bị',
+    map: 'Bản đồ',
+    severity: 'Mức độ',
+    critical: 'Nghiêm trọng',
+    warning: 'Cảnh báo',
+    info: 'Thông tin',
+    online: 'Trực tuyến',
+    offline: 'Mất kết nối',
+    state_open: 'Mới',
+    state_resolved: 'Đã xử lý',
+    sound_on: 'Âm báo: bật',
+    sound_off: 'Âm báo: tắt',
+    sound_title: 'Phát âm báo khi có cảnh báo nghiêm trọng',
+    legend: 'Chú giải',
+    illustrative: 'Ranh giới minh họa, không phải ranh giới chính thức',
+    illustrative_short: 'minh họa',
+    offline_basemap: 'Nền bản đồ ngoại tuyến: Natural Earth',
+    // device panel
+    panel_close: 'Đóng',
+    device_key: 'Mã thiết bị',
+    device_name: 'Tên',
+    location: 'Vị trí',
+    status: 'Trạng thái',
+    last_seen: 'Lần cuối nhận dữ liệu',
+    latest_values: 'Giá trị mới nhất',
+    last_24h: '24 giờ qua',
+    no_data: 'Chưa có dữ liệu',
+    loading: 'Đang tải…',
+    threshold: 'Ngưỡng',
+    device_alerts: 'Cảnh báo của thiết bị',
+    unnamed: '(chưa đặt tên)',
+    unknown_position: 'chưa có vị trí',
+    // areas
+    area_tools: 'Khu vực',
+    area_pick: 'Đơn vị hành chính',
+    area_choose: '— chọn khu vực —',
+    area_radius: 'Bán kính',
+    area_radius_hint: 'Nhấn vào bản đồ để chọn tâm',
+    area_polygon: 'Đa giác',
+    area_polygon_hint: 'Nhấn để thêm đỉnh, nhấn đúp để kết thúc',
+    area_finish: 'Kết thúc',
+    area_clear: 'Xóa chọn',
+    area_metric: 'Chỉ số',
+    area_none: '(không)',
+    area_result: 'Kết quả',
+    area_devices: 'Số thiết bị',
+    area_breaches: 'Thiết bị vượt ngưỡng',
+    area_no_breaches: 'Không có thiết bị vượt ngưỡng.',
+    area_unavailable: 'Máy chủ chưa hỗ trợ tổng hợp theo khu vực.',
+    area_error: 'Không tính được tổng hợp',
+    km: 'km',
+    min: 'Thấp nhất', avg: 'Trung bình', max: 'Cao nhất', count: 'Số mẫu',
+    province: 'Tỉnh', district: 'Huyện',
+    // wall
+    wall_devices_online: 'Thiết bị trực tuyến',
+    wall_devices_offline: 'Mất kết nối',
+    wall_clock: 'Giờ',
+    // metrics
+    m_water_level: 'Mực nước', m_rain_1h: 'Lượng mưa 1 giờ', m_rain_24h: 'Lượng mưa 24 giờ',
+    m_pm2_5: 'Bụi PM2.5', m_pm10: 'Bụi PM10', m_aqi: 'Chỉ số AQI', m_temperature: 'Nhiệt độ',
+    m_humidity: 'Độ ẩm', m_wind_speed: 'Tốc độ gió', m_pressure: 'Áp suất',
+    level_1: 'Báo động cấp I', level_2: 'Báo động cấp II', level_3: 'Báo động cấp III',
+    r_flood: 'Lũ', r_rain: 'Mưa lớn', r_pm25: 'Ô nhiễm không khí', r_heat: 'Nắng nóng', r_wind: 'Gió mạnh',
+    ago_now: 'vừa xong',
+  },
+  en: {
+    app_title: 'Intelligent Operations Center',
+    app_sub: 'IoT device monitoring — Cao Bằng province',
+    login_title: 'Sign in',
+    login_user: 'Username',
+    login_pass: 'Password',
+    login_submit: 'Sign in',
+    login_busy: 'Signing in…',
+    login_wrong: 'Wrong username or password.',
+    login_expired: 'Your session has expired. Please sign in again.',
+    login_unreachable: 'Cannot reach the server. Please try again.',
+    login_failed: 'Sign-in failed',
+    logout: 'Sign out',
+    lang_toggle: 'Tiếng Việt',
+    lang_toggle_title: 'Switch to Vietnamese',
+    banner_unreachable: 'Lost connection to the server, reconnecting…',
+    banner_lagged: 'Live data fell behind, reloading lists…',
+    banner_expired_wall: 'Session expired — sign in again on this screen.',
+    live: 'Live',
+    reconnecting: 'Reconnecting',
+    alerts: 'Alerts',
+    open_alerts: 'Open alerts',
+    no_alerts: 'No open alerts.',
+    devices: 'Devices',
+    map: 'Map',
+    severity: 'Severity',
+    critical: 'Critical',
+    warning: 'Warning',
+    info: 'Info',
+    online: 'Online',
+    offline: 'Offline',
+    state_open: 'Open',
+    state_resolved: 'Resolved',
+    sound_on: 'Sound: on',
+    sound_off: 'Sound: off',
+    sound_title: 'Beep on critical alerts',
+    legend: 'Legend',
+    illustrative: 'Illustrative boundary, not an official one',
+    illustrative_short: 'illustrative',
+    offline_basemap: 'Offline basemap: Natural Earth',
+    panel_close: 'Close',
+    device_key: 'Device key',
+    device_name: 'Name',
+    location: 'Location',
+    status: 'Status',
+    last_seen: 'Last data',
+    latest_values: 'Latest values',
+    last_24h: 'Last 24 hours',
+    no_data: 'No data yet',
+    loading: 'Loading…',
+    threshold: 'Threshold',
+    device_alerts: 'Alerts of this device',
+    unnamed: '(unnamed)',
+    unknown_position: 'no position yet',
+    area_tools: 'Areas',
+    area_pick: 'Administrative area',
+    area_choose: '— choose an area —',
+    area_radius: 'Radius',
+    area_radius_hint: 'Click the map to set the centre',
+    area_polygon: 'Polygon',
+    area_polygon_hint: 'Click to add vertices, double-click to finish',
+    area_finish: 'Finish',
+    area_clear: 'Clear',
+    area_metric: 'Metric',
+    area_none: '(none)',
+    area_result: 'Result',
+    area_devices: 'Devices',
+    area_breaches: 'Devices past a threshold',
+    area_no_breaches: 'No device past a threshold.',
+    area_unavailable: 'The server does not support area summaries yet.',
+    area_error: 'Could not compute the summary',
+    km: 'km',
+    min: 'Min', avg: 'Average', max: 'Max', count: 'Samples',
+    province: 'Province', district: 'District',
+    wall_devices_online: 'Devices online',
+    wall_devices_offline: 'Offline',
+    wall_clock: 'Time',
+    m_water_level: 'Water level', m_rain_1h: 'Rainfall 1 h', m_rain_24h: 'Rainfall 24 h',
+    m_pm2_5: 'PM2.5 dust', m_pm10: 'PM10 dust', m_aqi: 'AQI', m_temperature: 'Temperature',
+    m_humidity: 'Humidity', m_wind_speed: 'Wind speed', m_pressure: 'Pressure',
+    level_1: 'Alarm level I', level_2: 'Alarm level II', level_3: 'Alarm level III',
+    r_flood: 'Flood', r_rain: 'Heavy rain', r_pm25: 'Air pollution', r_heat: 'Heat', r_wind: 'Strong wind',
+    ago_now: 'just now',
+  },
+};
+
+const KEY = 'iochub.lang';
+let lang = (() => {
+  try { const v = localStorage.getItem(KEY); if (v === 'vi' || v === 'en') return v; } catch { /* private mode */ }
+  return 'vi';
+})();
+
+export function getLang() { return lang; }
+export function locale() { return lang === 'vi' ? 'vi-VN' : 'en-GB'; }
+
+export function t(key) {
+  return DICT[lang][key] ?? DICT.vi[key] ?? key;
+}
+
+export function setLang(next) {
+  if (next !== 'vi' && next !== 'en') return;
+  lang = next;
+  try { localStorage.setItem(KEY, lang); } catch { /* ignore */ }
+  document.documentElement.lang = lang;
+  applyI18n(document);
+  window.dispatchEvent(new CustomEvent('langchange', { detail: lang }));
+}
+
+export function toggleLang() { setLang(lang === 'vi' ? 'en' : 'vi'); }
+
+export function applyI18n(root) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+}
+
+// Formatters are cached per language: creating Intl objects is slow and the ticker formats often.
+const cache = new Map();
+function fmt(kind, opts) {
+  const k = `${lang}|${kind}`;
+  let f = cache.get(k);
+  if (!f) {
+    f = kind.startsWith('n') ? new Intl.NumberFormat(locale(), opts) : new Intl.DateTimeFormat(locale(), opts);
+    cache.set(k, f);
+  }
+  return f;
+}
+
+export function fmtNumber(v, digits = 2) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '—';
+  const f = digits === 0 ? fmt('n0', { maximumFractionDigits: 0 })
+    : digits === 1 ? fmt('n1', { maximumFractionDigits: 1 })
+    : fmt('n2', { maximumFractionDigits: 2 });
+  return f.format(v);
+}
+export function fmtInt(v) { return fmt('n0', { maximumFractionDigits: 0 }).format(v); }
+export function fmtDateTime(d) {
+  return fmt('dt', { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(d));
+}
+export function fmtTime(d) {
+  return fmt('dtime', { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(d));
+}
+export function fmtDateLong(d) {
+  return fmt('dlong', { weekday: 'long', day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(d));
+}
+
+// Units: the hub sends SenML/UCUM-ish codes; show them the way people write them.
+const UNIT = { Cel: '°C', '%RH': '%', 'ug/m3': 'µg/m³', 'm/s': 'm/s', hPa: 'hPa', m: 'm', mm: 'mm', '/': '' };
+const DEFAULT_UNIT = { water_level: 'm', rain_1h: 'mm', rain_24h: 'mm', pm2_5: 'ug/m3', pm10: 'ug/m3', temperature: 'Cel', humidity: '%RH', wind_speed: 'm/s', pressure: 'hPa', aqi: '' };
+export function unitLabel(unit, metric) {
+  const u = unit ?? DEFAULT_UNIT[metric] ?? '';
+  return UNIT[u] ?? u;
+}
+
+export function metricLabel(metric) {
+  const k = `m_${metric}`;
+  return DICT[lang][k] ?? metric;
+}
+
+/** A rule's human title: flood levels I/II/III read "Báo động cấp …", others by their kind. */
+export function ruleLabel(rule, severity) {
+  const m = /^flood-l([123])/.exec(rule || '');
+  if (m) return `${t('r_flood')} — ${t(`level_${m[1]}`)}`;
+  if (/^rain/.test(rule)) return t('r_rain');
+  if (/^pm25|^aqi|^pm10/.test(rule)) return t('r_pm25');
+  if (/^heat/.test(rule)) return t('r_heat');
+  if (/^wind/.test(rule)) return t('r_wind');
+  return rule || t(severity);
+}
+
+export function relTime(ts) {
+  const s = Math.round((Date.now() - new Date(ts).getTime()) / 1000);
+  if (s < 5) return t('ago_now');
+  const k = `${lang}|rtf`;
+  let r = cache.get(k);
+  if (!r) { r = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto', style: 'short' }); cache.set(k, r); }
+  if (s < 60) return r.format(-s, 'second');
+  if (s < 3600) return r.format(-Math.round(s / 60), 'minute');
+  if (s < 86400) return r.format(-Math.round(s / 3600), 'hour');
+  return r.format(-Math.round(s / 86400), 'day');
+}

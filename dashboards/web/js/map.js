@@ -1,0 +1,391 @@
+// The map: MapLibre (WebGL) with an offline basemap, the administrative areas from the hub and
+// every device as a circle coloured by its state.
+//
+// Why one GeoJSON source + one circle layer + feature-state (and not clustering): a status change
+// (alert opened, device offline) is a setFeatureState() call on one feature — no re-tiling of the
+// GeoJSON in the worker, no setData per frame — so 20,000 devices stay smooth and a change reaches
+// the screen in the next frame. Clustering would hide the very colours an operator is watching
+// (a cluster cannot show "one of my 300 points is critical" without re-aggregating through
+// setData), and feature-state does not apply to clustered sources. setData runs only when devices
+// gain a position (debounced). Critical devices also get an HTML pulse ring (a few DOM nodes,
+// CSS animation, capped) so a red dot cannot hide under its neighbours at low zoom.
+
+import * as maplibregl from '../vendor/maplibre-gl/maplibre-gl.mjs';
+import { api } from './api.js';
+import { t, getLang } from './i18n.js';
+
+export const COLORS = {
+  0: '#7d8794', // offline: grey
+  1: '#22c55e', // online: green
+  2: '#22d3ee', // info: cyan
+  3: '#f59e0b', // warning: amber
+  4: '#ef4444', // critical: red
+};
+const PROVINCE_BOUNDS = [[105.25, 22.25], [106.85, 23.15]]; // Cao Bằng, when nothing else tells
+const MAX_PULSES = 100;
+
+let countriesPromise = null;
+function loadCountries() {
+  // world-atlas TopoJSON -> GeoJSON with topojson-client (a classic script: window.topojson).
+  countriesPromise ??= fetch(new URL('../vendor/world-atlas/countries-50m.json', import.meta.url))
+    .then((r) => r.json())
+    .then((topo) => {
+      const fc = window.topojson.feature(topo, topo.objects.countries);
+      const borders = window.topojson.mesh(topo, topo.objects.countries, (a, b) => a !== b);
+      return { countries: fc, borders };
+    });
+  return countriesPromise;
+}
+
+function offlineStyle() {
+  return {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#0b1a2b' } }],
+  };
+}
+
+export class DeviceMap {
+  /**
+   * @param {HTMLElement} container
+   * @param {import('./store.js').Store} store
+   * @param {object} [opts] {interactive=true, onSelect(key), onViewport(bbox), wall=false}
+   */
+  constructor(container, store, opts = {}) {
+    this.container = container;
+    this.store = store;
+    this.opts = opts;
+    this.dirty = new Set();
+    this.rafPending = false;
+    this.pulses = new Map();
+    this.areaLabels = [];
+    this.areas = null;
+    this.selected = null;
+    this.lastApplied = 0;
+    this.onApplied = null; // test/bench hook: (keys, time) after feature-states were applied
+    this.ready = this._init();
+  }
+
+  async _init() {
+    let cfg = null;
+    try { cfg = await api('/api/v1/map', { quiet401: false }); } catch { cfg = null; }
+    const style = cfg && cfg.style ? cfg.style : offlineStyle();
+    this.map = new maplibregl.Map({
+      container: this.container,
+      style,
+      bounds: PROVINCE_BOUNDS,
+      fitBoundsOptions: { padding: 30 },
+      attributionControl: false,
+      interactive: this.opts.interactive !== false,
+      dragRotate: false,
+      pitchWithRotate: false,
+      fadeDuration: 0,
+      maxZoom: 17,
+    });
+    this.map.touchZoomRotate?.disableRotation();
+    const attribution = [cfg?.attribution, cfg?.style || cfg?.tiles ? null : 'Natural Earth'].filter(Boolean).join(' · ');
+    this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), 'bottom-left');
+    if (this.opts.interactive !== false) {
+      this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+      this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+    }
+    await new Promise((r) => (this.map.loaded() ? r() : this.map.once('load', r)));
+
+    if (!cfg?.style) {
+      if (cfg?.tiles) {
+        this.map.addSource('raster', { type: 'raster', tiles: [cfg.tiles], tileSize: 256 });
+        this.map.addLayer({ id: 'raster', type: 'raster', source: 'raster', paint: { 'raster-brightness-max': 0.7 } });
+      } else {
+        await this._addCountries();
+      }
+    }
+    await this._addAreas();
+    this._addSelectionLayers();
+    this._addDeviceLayers();
+    this._wire();
+    this.setDevices();
+    if (!this.home) this.map.fitBounds(this.homeBounds(), { padding: 40, duration: 0 });
+    return this;
+  }
+
+  async _addCountries() {
+    const { countries, borders } = await loadCountries();
+    this.map.addSource('countries', { type: 'geojson', data: countries });
+    this.map.addSource('borders', { type: 'geojson', data: borders });
+    this.map.addLayer({ id: 'land', type: 'fill', source: 'countries', paint: {
+      'fill-color': ['match', ['get', 'name'], 'Vietnam', '#16283d', '#111f30'],
+    } });
+    this.map.addLayer({ id: 'coast', type: 'line', source: 'countries', paint: {
+      'line-color': '#24425f', 'line-width': 0.8,
+    } });
+    this.map.addLayer({ id: 'borders', type: 'line', source: 'borders', paint: {
+      'line-color': '#5b7a99', 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 0.8, 10, 2], 'line-dasharray': [3, 2],
+    } });
+  }
+
+  async _addAreas() {
+    let fc = null;
+    try { fc = await api('/api/v1/areas'); } catch { fc = null; }
+    if (!fc || !Array.isArray(fc.features)) return;
+    this.areas = fc;
+    this.map.addSource('areas', { type: 'geojson', data: fc });
+    this.map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
+      paint: { 'fill-color': '#1d3a5a', 'fill-opacity': 0.35 } });
+    this.map.addLayer({ id: 'areas-district', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
+      paint: { 'line-color': '#6f94bd', 'line-width': 1, 'line-dasharray': [2, 2], 'line-opacity': 0.8 } });
+    this.map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
+      paint: { 'line-color': '#9cc3ea', 'line-width': 2.2 } });
+    this._renderAreaLabels();
+    const b = bboxOf(fc.features.filter((f) => f.properties?.level === 'province'));
+    if (b) { this.home = b; this.map.fitBounds(b, { padding: 30, duration: 0 }); }
+    window.addEventListener('langchange', () => this._renderAreaLabels());
+  }
+
+  _renderAreaLabels() {
+    for (const m of this.areaLabels) m.remove();
+    this.areaLabels = [];
+    if (!this.areas) return;
+    for (const f of this.areas.features) {
+      const p = f.properties || {};
+      const c = labelPoint(f.geometry);
+      if (!c) continue;
+      const el = document.createElement('div');
+      el.className = `area-label area-${p.level}`;
+      el.textContent = p.name || p.id;
+      if (p.illustrative && p.level === 'province') {
+        const s = document.createElement('span');
+        s.className = 'area-illustrative';
+        s.textContent = `(${t('illustrative_short')})`;
+        el.append(' ', s);
+      }
+      if (p.level === 'province') continue; // the province is named in the legend, not over the map
+      this.areaLabels.push(new maplibregl.Marker({ element: el }).setLngLat(c).addTo(this.map));
+    }
+  }
+
+  hasIllustrativeAreas() {
+    return !!this.areas && this.areas.features.some((f) => f.properties?.illustrative);
+  }
+
+  _addSelectionLayers() {
+    this.map.addSource('selection', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    this.map.addLayer({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#facc15', 'fill-opacity': 0.12 } });
+    this.map.addLayer({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#facc15', 'line-width': 2.5 } });
+    this.map.addLayer({ id: 'selection-points', type: 'circle', source: 'selection', filter: ['==', ['geometry-type'], 'Point'],
+      paint: { 'circle-radius': 4, 'circle-color': '#facc15' } });
+  }
+
+  _addDeviceLayers() {
+    this.map.addSource('devices', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    const st = ['coalesce', ['feature-state', 'st'], 1];
+    const color = ['match', st, 0, COLORS[0], 1, COLORS[1], 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]];
+    const big = this.opts.wall ? 1.6 : 1;
+    const radius = (base) => ['*', big, base, ['match', st, 4, 1.6, 3, 1.35, 2, 1.15, 1]];
+    this.map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: {
+      'circle-color': color,
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, radius(3.5), 9, radius(6), 13, radius(9)],
+      'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
+      'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
+      'circle-opacity': ['match', st, 0, 0.75, 1],
+    } });
+    // Devices with an open alert again, on top: co-located stations (a rain gauge beside a water
+    // gauge) must not hide a red dot under a green one, and circle-sort-key cannot read
+    // feature-state. Invisible (opacity 0) unless the state is info or worse.
+    const alerting = ['>=', st, 2];
+    this.map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices', paint: {
+      'circle-color': color,
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, radius(3.5), 9, radius(6), 13, radius(9)],
+      'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
+      'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
+      'circle-opacity': ['case', alerting, 1, 0],
+      'circle-stroke-opacity': ['case', alerting, 1, 0],
+    } });
+  }
+
+  _wire() {
+    const m = this.map;
+    const s = this.store;
+    s.on('status', (key) => this._markDirty(key));
+    s.on('reset', () => { this.setDevices(); for (const k of s.devices.keys()) this._markDirty(k); });
+    s.on('positions', () => this._schedulePositions());
+    if (this.opts.interactive !== false) {
+      m.on('mouseenter', 'devices', () => { m.getCanvas().style.cursor = 'pointer'; });
+      m.on('mouseleave', 'devices', () => { m.getCanvas().style.cursor = ''; this._hidePopup(); });
+      m.on('mousemove', 'devices', (e) => this._hover(e));
+      m.on('click', 'devices', (e) => {
+        if (this.clickHandler) return; // area drawing owns clicks
+        const f = this._worstFeature(e.features);
+        if (f && this.opts.onSelect) this.opts.onSelect(f.properties.key);
+      });
+      m.on('click', (e) => { if (this.clickHandler) this.clickHandler(e); });
+      m.on('dblclick', (e) => { if (this.dblClickHandler) { e.preventDefault(); this.dblClickHandler(e); } });
+    }
+    m.on('moveend', () => this._viewport());
+    this._viewport();
+  }
+
+  _viewport() {
+    if (!this.opts.onViewport) return;
+    const b = this.map.getBounds();
+    const r = (v) => Math.round(v * 1e5) / 1e5;
+    this.opts.onViewport([r(b.getWest()), r(b.getSouth()), r(b.getEast()), r(b.getNorth())]);
+  }
+
+  /** Of the features under the cursor (co-located stations), the one in the worst state. */
+  _worstFeature(features) {
+    let best = null, bestSt = -1;
+    for (const f of features || []) {
+      const st = this.store.statusOf(f.properties.key);
+      if (st > bestSt) { best = f; bestSt = st; }
+    }
+    return best;
+  }
+
+  _hover(e) {
+    const f = this._worstFeature(e.features);
+    if (!f) return;
+    const d = this.store.devices.get(f.properties.key);
+    if (!d) return;
+    this.popup ??= new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'device-popup', offset: 10 });
+    const st = this.store.statusOf(d.key);
+    const label = st >= 2 ? t(['', '', 'info', 'warning', 'critical'][st]) : t(st ? 'online' : 'offline');
+    const el = document.createElement('div');
+    const b = document.createElement('b'); b.textContent = d.name || d.key;
+    const k = document.createElement('div'); k.className = 'mono'; k.textContent = d.key;
+    const s2 = document.createElement('div'); s2.textContent = label; s2.style.color = COLORS[st];
+    el.append(b, k, s2);
+    this.popup.setLngLat(f.geometry.coordinates).setDOMContent(el).addTo(this.map);
+  }
+  _hidePopup() { this.popup?.remove(); }
+
+  /** Rebuild the source from the store's positions (rare: startup, new devices, reload). */
+  setDevices() {
+    const src = this.map?.getSource('devices');
+    if (!src) return;
+    const features = [];
+    for (const d of this.store.devices.values()) {
+      if (d.lat === null || d.lon === null) continue;
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key: d.key } });
+    }
+    this.featureCount = features.length;
+    src.setData({ type: 'FeatureCollection', features });
+    for (const k of this.store.devices.keys()) this.dirty.add(k);
+    this._scheduleApply();
+  }
+
+  _schedulePositions() {
+    if (this.posTimer) return;
+    this.posTimer = setTimeout(() => { this.posTimer = null; this.setDevices(); }, 1000);
+  }
+
+  _markDirty(key) {
+    this.dirty.add(key);
+    this._scheduleApply();
+  }
+
+  _scheduleApply() {
+    if (this.rafPending || !this.map) return;
+    this.rafPending = true;
+    requestAnimationFrame(() => this._apply());
+  }
+
+  // Feature-state writes are batched per animation frame: many frames' worth of WS events cost
+  // one pass, and the next render shows them.
+  _apply() {
+    this.rafPending = false;
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    for (const key of keys) {
+      const st = this.store.statusOf(key);
+      this.map.setFeatureState({ source: 'devices', id: key }, { st });
+      this._pulse(key, st);
+    }
+    this.lastApplied = performance.now();
+    if (this.onApplied && keys.length) this.onApplied(keys, this.lastApplied);
+  }
+
+  _pulse(key, st) {
+    const have = this.pulses.get(key);
+    const d = this.store.devices.get(key);
+    if (st === 4 && d && d.lat !== null && d.lon !== null) {
+      if (have || this.pulses.size >= MAX_PULSES) return;
+      const el = document.createElement('div');
+      el.className = 'pulse-ring';
+      const mk = new maplibregl.Marker({ element: el }).setLngLat([d.lon, d.lat]).addTo(this.map);
+      this.pulses.set(key, mk);
+    } else if (have) {
+      have.remove();
+      this.pulses.delete(key);
+    }
+  }
+
+  /** The colour code the map holds for a device (test hook). */
+  featureStatus(key) {
+    return this.map.getFeatureState({ source: 'devices', id: key })?.st;
+  }
+
+  select(key) {
+    if (this.selected) this.map.setFeatureState({ source: 'devices', id: this.selected }, { sel: false });
+    this.selected = key;
+    if (key) this.map.setFeatureState({ source: 'devices', id: key }, { sel: true });
+  }
+
+  flyTo(key) {
+    const d = this.store.devices.get(key);
+    if (!d || d.lat === null || d.lon === null) return;
+    // Keep the device clear of the device panel when it is open.
+    const right = this.opts.panelWidth ? this.opts.panelWidth() : 0;
+    this.map.flyTo({ center: [d.lon, d.lat], zoom: Math.max(this.map.getZoom(), 11), speed: 1.6, padding: { right, left: 0, top: 0, bottom: 0 } });
+  }
+
+  setSelection(features) {
+    this.map.getSource('selection')?.setData({ type: 'FeatureCollection', features });
+  }
+
+  fitTo(geometryFeatures) {
+    const b = bboxOf(geometryFeatures);
+    if (b) this.map.fitBounds(b, { padding: 60, maxZoom: 12 });
+  }
+
+  /** The province's bounds: from the areas, else from the devices, else a fixed box. */
+  homeBounds() {
+    if (this.home) return this.home;
+    const pts = [];
+    for (const d of this.store.devices.values()) if (d.lat !== null && d.lon !== null) pts.push({ geometry: { type: 'Point', coordinates: [d.lon, d.lat] } });
+    return bboxOf(pts) || PROVINCE_BOUNDS;
+  }
+
+  resize() { this.map?.resize(); }
+  lang() { return getLang(); }
+}
+
+// ---- geometry helpers ------------------------------------------------------------------------
+function eachCoord(geom, fn) {
+  if (!geom) return;
+  const walk = (c) => (typeof c[0] === 'number' ? fn(c) : c.forEach(walk));
+  if (geom.type === 'GeometryCollection') geom.geometries.forEach((g) => eachCoord(g, fn));
+  else walk(geom.coordinates);
+}
+
+export function bboxOf(features) {
+  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  for (const f of features) eachCoord(f.geometry, ([x, y]) => { w = Math.min(w, x); s = Math.min(s, y); e = Math.max(e, x); n = Math.max(n, y); });
+  return w === Infinity ? null : [[w, s], [e, n]];
+}
+
+/** A point to hang a label on: the centroid of the largest ring (good enough for admin areas). */
+function labelPoint(geom) {
+  if (!geom) return null;
+  const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.type === 'MultiPolygon' ? geom.coordinates : [];
+  let best = null, bestA = 0;
+  for (const p of polys) {
+    const ring = p[0];
+    let a = 0, cx = 0, cy = 0;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const f = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+      a += f; cx += (ring[j][0] + ring[i][0]) * f; cy += (ring[j][1] + ring[i][1]) * f;
+    }
+    if (Math.abs(a) > bestA) { bestA = Math.abs(a); best = [cx / (3 * a), cy / (3 * a)]; }
+  }
+  return best;
+}

@@ -1,0 +1,181 @@
+// What the console (index.html) and the wall (wall/index.html) share: the login overlay, the
+// session lifecycle (check at load, any 401 -> login with "session expired"), the connection banner,
+// the two live feeds and the clock.
+//
+// Two WebSocket subscriptions, on purpose: "alerts"+"devices" without a bbox (the ticker and the
+// headline counts are for the whole province, whatever the map shows; low volume) and "telemetry"
+// with the viewport's bbox, re-sent on every pan/zoom end (high volume, only what is on screen).
+
+import { api, login, logout, sessionValid, connection, resetExpired } from './api.js';
+import { LiveFeed } from './live.js';
+import { Store } from './store.js';
+import { t, applyI18n, toggleLang, fmtTime, fmtDateLong } from './i18n.js';
+
+export function createShell({ onReady, telemetry = true }) {
+  const store = new Store();
+  const loginEl = document.getElementById('login');
+  const form = loginEl.querySelector('form');
+  const msg = loginEl.querySelector('.login-msg');
+  const banner = document.getElementById('banner');
+  let started = false;
+  let feeds = [];
+  let bbox = null;
+  let lagTimer = null;
+
+  const shell = {
+    store,
+    statusFeed: null,
+    telemetryFeed: null,
+    setViewport(b) {
+      bbox = b;
+      shell.telemetryFeed?.setFilter({ bbox: b });
+    },
+    async logout() {
+      stopFeeds();
+      await logout();
+      showLogin('');
+    },
+  };
+
+  function setMsg(key, kind) {
+    msg.dataset.i18n = key || '';
+    msg.textContent = key ? t(key) : '';
+    msg.className = `login-msg ${kind || ''}`;
+    msg.hidden = !key;
+  }
+
+  function showLogin(key) {
+    document.body.classList.add('logged-out');
+    loginEl.hidden = false;
+    setMsg(key, key === 'login_expired' ? 'warn' : 'error');
+    const user = form.querySelector('[name=username]');
+    (user.value ? form.querySelector('[name=password]') : user).focus();
+  }
+
+  function hideLogin() {
+    document.body.classList.remove('logged-out');
+    loginEl.hidden = true;
+    setMsg('');
+    form.querySelector('[name=password]').value = '';
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const btn = form.querySelector('button[type=submit]');
+    btn.disabled = true;
+    btn.textContent = t('login_busy');
+    try {
+      await login(form.username.value.trim(), form.password.value);
+      hideLogin();
+      await enter();
+    } catch (err) {
+      setMsg(err.status === 401 ? 'login_wrong' : err.code === 'unreachable' ? 'login_unreachable' : 'login_failed', 'error');
+      if (err.status !== 401 && err.code !== 'unreachable') msg.textContent = `${t('login_failed')}: ${err.message}`;
+      form.password.select();
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('login_submit');
+    }
+  });
+
+  window.addEventListener('sessionexpired', () => {
+    stopFeeds();
+    showLogin('login_expired');
+  });
+
+  window.addEventListener('connectionchange', (e) => {
+    banner.hidden = !e.detail;
+    document.body.classList.toggle('disconnected', e.detail);
+    document.querySelectorAll('[data-live]').forEach((el) => {
+      el.dataset.i18n = e.detail ? 'reconnecting' : 'live';
+      el.textContent = t(el.dataset.i18n);
+      el.classList.toggle('down', e.detail);
+    });
+  });
+
+  store.on('lagged', () => {
+    // The hub conflated frames for us: the lists may be stale; reload them (at most every 5 s).
+    if (lagTimer) return;
+    banner.hidden = false;
+    banner.dataset.kind = 'lagged';
+    lagTimer = setTimeout(async () => {
+      try { await store.loadAll(); } finally {
+        lagTimer = null;
+        delete banner.dataset.kind;
+        banner.hidden = !connection.down;
+      }
+    }, 1000);
+  });
+
+  function stopFeeds() {
+    for (const f of feeds) f.stop();
+    feeds = [];
+    shell.statusFeed = shell.telemetryFeed = null;
+  }
+
+  function startFeeds() {
+    stopFeeds();
+    const onMessage = (m) => store.handle(m);
+    // After a reconnect we may have missed alerts and state changes: reload the lists.
+    const onReconnect = () => store.loadAll().catch(() => {});
+    shell.statusFeed = new LiveFeed({ name: 'status', topics: ['alerts', 'devices'], onMessage, onReconnect });
+    feeds.push(shell.statusFeed);
+    if (telemetry) {
+      shell.telemetryFeed = new LiveFeed({ name: 'telemetry', topics: ['telemetry'], onMessage });
+      if (bbox) shell.telemetryFeed.filter = { bbox };
+      feeds.push(shell.telemetryFeed);
+    }
+    for (const f of feeds) f.start();
+  }
+
+  async function enter() {
+    resetExpired();
+    // Feeds first, then the lists: nothing that happens in between is lost.
+    startFeeds();
+    await store.loadAll();
+    if (!started) {
+      started = true;
+      await onReady(shell);
+    }
+  }
+
+  async function boot() {
+    applyI18n(document);
+    document.querySelectorAll('[data-action=lang]').forEach((b) => b.addEventListener('click', toggleLang));
+    document.querySelectorAll('[data-action=logout]').forEach((b) => b.addEventListener('click', () => shell.logout()));
+    startClock();
+    // Is the cookie still good? Retry with backoff while the hub is unreachable (a wall may boot
+    // before the hub does).
+    let delay = 1000;
+    for (;;) {
+      try {
+        const ok = await sessionValid();
+        if (connection.fetchDown) connection.set('fetchDown', false);
+        if (ok) { hideLogin(); await enter(); } else showLogin('');
+        return;
+      } catch {
+        connection.set('fetchDown', true);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 15000);
+      }
+    }
+  }
+
+  shell.boot = boot;
+  shell.api = api;
+  return shell;
+}
+
+function startClock() {
+  const els = document.querySelectorAll('[data-clock]');
+  const dates = document.querySelectorAll('[data-date]');
+  if (!els.length && !dates.length) return;
+  const tick = () => {
+    const now = Date.now();
+    els.forEach((el) => { el.textContent = fmtTime(now); });
+    dates.forEach((el) => { el.textContent = fmtDateLong(now); });
+  };
+  tick();
+  setInterval(tick, 1000);
+  window.addEventListener('langchange', tick);
+}

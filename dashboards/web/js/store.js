@@ -1,0 +1,170 @@
+// The app's live picture of the province: devices, open alerts and rules, fed by the REST lists and
+// then by WebSocket frames. Every collection is bounded (a wall runs for days): devices by what the
+// hub knows (one entry per device, replaced not appended), open alerts capped at MAX_ALERTS (the
+// least severe, oldest go first), latest values one per metric. Views subscribe with on(event, fn).
+
+import { api } from './api.js';
+
+export const SEV_RANK = { info: 1, warning: 2, critical: 3 };
+export const MAX_ALERTS = 2000;
+
+export class Store {
+  constructor() {
+    /** @type {Map<string, object>} key -> device {key,name,lat,lon,online,last_seen,latest:Map} */
+    this.devices = new Map();
+    /** @type {Map<number, object>} id -> open alert */
+    this.alerts = new Map();
+    /** device key -> worst open severity rank (0 none) */
+    this.worst = new Map();
+    this.rules = [];
+    this.listeners = new Map();
+  }
+
+  on(ev, fn) {
+    if (!this.listeners.has(ev)) this.listeners.set(ev, new Set());
+    this.listeners.get(ev).add(fn);
+    return () => this.listeners.get(ev).delete(fn);
+  }
+  emit(ev, arg) { for (const fn of this.listeners.get(ev) || []) fn(arg); }
+
+  async loadAll() {
+    const [devices, alerts, rules] = await Promise.all([
+      api('/api/v1/devices'),
+      api('/api/v1/alerts?state=open'),
+      api('/api/v1/rules').catch(() => []),
+    ]);
+    this.rules = rules || [];
+    const seen = new Set();
+    for (const d of devices) { this._upsertDevice(d); seen.add(d.key); }
+    for (const k of [...this.devices.keys()]) if (!seen.has(k)) this.devices.delete(k);
+    this.alerts.clear();
+    for (const a of alerts) if (isOpen(a)) this.alerts.set(a.id, a);
+    this._trimAlerts();
+    this._recomputeWorst();
+    this.emit('reset');
+  }
+
+  _upsertDevice(d) {
+    const prev = this.devices.get(d.key);
+    const latest = prev ? prev.latest : new Map();
+    for (const l of d.latest || []) latest.set(l.metric, { value: l.value, ts: l.ts, unit: l.unit ?? latest.get(l.metric)?.unit });
+    const dev = {
+      key: d.key, name: d.name ?? prev?.name ?? null,
+      lat: d.lat ?? prev?.lat ?? null, lon: d.lon ?? prev?.lon ?? null,
+      online: d.online ?? prev?.online ?? true,
+      last_seen: d.last_seen ?? prev?.last_seen ?? null,
+      latest,
+    };
+    this.devices.set(d.key, dev);
+    return dev;
+  }
+
+  /** A status colour code for the map: 0 offline, 1 online, 2 info, 3 warning, 4 critical. */
+  statusOf(key) {
+    const w = this.worst.get(key) || 0;
+    if (w) return w + 1;
+    const d = this.devices.get(key);
+    return d && d.online ? 1 : 0;
+  }
+
+  rulesFor(key, metric) {
+    return this.rules.filter((r) => r.metric === metric && (!r.devices || r.devices.includes(key)));
+  }
+
+  sortedAlerts() {
+    return [...this.alerts.values()].sort(compareAlerts);
+  }
+
+  counts() {
+    let online = 0, offline = 0;
+    for (const d of this.devices.values()) d.online ? online++ : offline++;
+    const bySev = { critical: 0, warning: 0, info: 0 };
+    for (const a of this.alerts.values()) bySev[a.severity] = (bySev[a.severity] || 0) + 1;
+    return { online, offline, total: this.devices.size, alerts: bySev };
+  }
+
+  // ---- live frames -------------------------------------------------------------------------
+  handle(msg) {
+    switch (msg.type) {
+      case 'telemetry': return this._telemetry(msg);
+      case 'alert': return this._alert(msg);
+      case 'device': return this._device(msg);
+      case 'lagged': this.emit('lagged', msg); return;
+      default: return;
+    }
+  }
+
+  _telemetry(m) {
+    let d = this.devices.get(m.device);
+    let isNew = false;
+    if (!d) { d = this._upsertDevice({ key: m.device, online: true }); isNew = true; }
+    const iso = new Date(m.ts).toISOString();
+    const prev = d.latest.get(m.metric);
+    d.latest.set(m.metric, { value: m.value, ts: iso, unit: m.unit ?? prev?.unit });
+    d.last_seen = iso;
+    if (m.metric === 'lat' || m.metric === 'lon') {
+      const hadPos = d.lat !== null && d.lon !== null;
+      d[m.metric] = m.value;
+      if (!hadPos && d.lat !== null && d.lon !== null) this.emit('positions', d);
+    } else if (isNew) {
+      this.emit('positions', d);
+    }
+    if (!d.online) { d.online = true; this.emit('status', d.key); this.emit('counts'); }
+    this.emit('telemetry', m);
+  }
+
+  _device(m) {
+    let d = this.devices.get(m.device);
+    if (!d) d = this._upsertDevice({ key: m.device, online: m.online });
+    if (d.online !== m.online) {
+      d.online = m.online;
+      this.emit('status', d.key);
+      this.emit('counts');
+    }
+  }
+
+  _alert(a) {
+    const wasOpen = this.alerts.has(a.id);
+    if (isOpen(a)) {
+      this.alerts.set(a.id, a);
+      this._trimAlerts();
+    } else {
+      this.alerts.delete(a.id);
+    }
+    this._recomputeWorstFor(a.device);
+    this.emit('alert', { alert: a, isNew: !wasOpen && isOpen(a) });
+    this.emit('counts');
+  }
+
+  _trimAlerts() {
+    if (this.alerts.size <= MAX_ALERTS) return;
+    const sorted = this.sortedAlerts();
+    for (const a of sorted.slice(MAX_ALERTS)) this.alerts.delete(a.id);
+  }
+
+  _recomputeWorst() {
+    const before = new Set(this.worst.keys());
+    this.worst.clear();
+    for (const a of this.alerts.values()) {
+      const r = SEV_RANK[a.severity] || 0;
+      if (r > (this.worst.get(a.device) || 0)) this.worst.set(a.device, r);
+    }
+    for (const k of before) if (!this.worst.has(k)) this.emit('status', k);
+    for (const k of this.worst.keys()) this.emit('status', k);
+  }
+
+  _recomputeWorstFor(key) {
+    let w = 0;
+    for (const a of this.alerts.values()) if (a.device === key) w = Math.max(w, SEV_RANK[a.severity] || 0);
+    if (w) this.worst.set(key, w); else this.worst.delete(key);
+    this.emit('status', key);
+  }
+}
+
+export function isOpen(a) { return a.state !== 'resolved' && a.state !== 'closed'; }
+
+export function compareAlerts(a, b) {
+  const s = (SEV_RANK[b.severity] || 0) - (SEV_RANK[a.severity] || 0);
+  if (s) return s;
+  return new Date(b.opened_at || b.ts).getTime() - new Date(a.opened_at || a.ts).getTime();
+}
