@@ -27,7 +27,7 @@ export class AreaTools {
     this.el.innerHTML = `
       <label class="field"><span>${t('area_pick')}</span>
         <select class="area-select"><option value="">${t('area_choose')}</option>
-        ${areas.map((f) => `<option value="${esc(f.properties.id)}">${esc(f.properties.name)} · ${t(f.properties.level === 'province' ? 'province' : 'district')}${f.properties.illustrative ? ` (${t('illustrative_short')})` : ''}</option>`).join('')}
+        ${areas.map((f) => `<option value="${esc(f.properties.id)}" translate="no">${esc(f.properties.name)} · ${t(f.properties.level === 'province' ? 'province' : 'district')}${f.properties.illustrative ? ` (${t('illustrative_short')})` : ''}</option>`).join('')}
         </select></label>
       <div class="area-draw">
         <button type="button" class="btn area-circle" aria-pressed="${this.mode === 'circle'}">${t('area_radius')}</button>
@@ -182,7 +182,7 @@ export class AreaTools {
       <ul class="breaches">${(r.breaches || []).length ? r.breaches.slice(0, 100).map((b) => {
         const d = this.store.devices.get(b.device);
         const u = unitLabel(d?.latest.get(b.metric)?.unit, b.metric);
-        return `<li class="sev-${esc(b.severity)}" data-device="${esc(b.device)}" tabindex="0"><b>${esc(d?.name || b.device)}</b>
+        return `<li class="sev-${esc(b.severity)}" data-device="${esc(b.device)}" tabindex="0"><b translate="no">${esc(d?.name || b.device)}</b>
           <span>${esc(ruleLabel(b.rule, b.severity))} · ${metricLabel(b.metric)} ${fmtNumber(b.value)} ${esc(u)} ${esc(b.op)} ${fmtNumber(b.threshold)} ${esc(u)}</span></li>`;
       }).join('') : `<li class="muted">${t('area_no_breaches')}</li>`}</ul>`;
     box.querySelector('.breaches').addEventListener('click', (e) => {

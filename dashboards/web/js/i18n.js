@@ -6,7 +6,7 @@
 const DICT = {
   vi: {
     app_title: 'Trung tâm giám sát, điều hành thông minh',
-    app_sub: 'Giám sát thiết bị IoT — tỉnh Cao Bằng',
+    app_sub: 'Giám sát thiết bị IoT — tỉnh',
     login_title: 'Đăng nhập',
     login_user: 'Tên đăng nhập',
     login_pass: 'Mật khẩu',
@@ -94,7 +94,7 @@ const DICT = {
   },
   en: {
     app_title: 'Intelligent Operations Center',
-    app_sub: 'IoT device monitoring — Cao Bằng province',
+    app_sub: 'IoT device monitoring — province of',
     login_title: 'Sign in',
     login_user: 'Username',
     login_pass: 'Password',

@@ -151,6 +151,7 @@ export class DeviceMap {
       if (!c) continue;
       const el = document.createElement('div');
       el.className = `area-label area-${p.level}`;
+      el.translate = false;
       el.textContent = p.name || p.id;
       if (p.illustrative && p.level === 'province') {
         const s = document.createElement('span');
@@ -250,7 +251,7 @@ export class DeviceMap {
     const st = this.store.statusOf(d.key);
     const label = st >= 2 ? t(['', '', 'info', 'warning', 'critical'][st]) : t(st ? 'online' : 'offline');
     const el = document.createElement('div');
-    const b = document.createElement('b'); b.textContent = d.name || d.key;
+    const b = document.createElement('b'); b.textContent = d.name || d.key; b.translate = false;
     const k = document.createElement('div'); k.className = 'mono'; k.textContent = d.key;
     const s2 = document.createElement('div'); s2.textContent = label; s2.style.color = COLORS[st];
     el.append(b, k, s2);

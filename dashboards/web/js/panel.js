@@ -50,7 +50,7 @@ export class DevicePanel {
     this.el.hidden = false;
     this.el.innerHTML = `
       <header class="panel-head">
-        <div><div class="panel-title"></div><div class="panel-key mono"></div></div>
+        <div><div class="panel-title" translate="no"></div><div class="panel-key mono"></div></div>
         <button class="btn icon panel-close" type="button" aria-label="${t('panel_close')}" title="${t('panel_close')}">×</button>
       </header>
       <dl class="panel-facts"></dl>
@@ -73,7 +73,9 @@ export class DevicePanel {
   _renderHead() {
     const d = this.store.devices.get(this.key);
     if (!d || this.el.hidden) return;
-    this.el.querySelector('.panel-title').textContent = d.name || t('unnamed');
+    const title = this.el.querySelector('.panel-title');
+    title.textContent = d.name || t('unnamed');
+    title.translate = !d.name;
     this.el.querySelector('.panel-key').textContent = d.key;
     const st = this.store.statusOf(d.key);
     const facts = [

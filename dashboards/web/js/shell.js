@@ -136,6 +136,10 @@ export function createShell({ onReady, telemetry = true }) {
     if (!started) {
       started = true;
       await onReady(shell);
+      // A safety net for a screen that runs for days: resync the lists every 5 minutes, in place.
+      setInterval(() => {
+        if (!connection.down && feeds.length) store.loadAll().catch(() => {});
+      }, 5 * 60 * 1000);
     }
   }
 

@@ -18,6 +18,37 @@ export class Store {
     this.worst = new Map();
     this.rules = [];
     this.listeners = new Map();
+    // Devices seen on the live feed without a known position (the telemetry feed is filtered by
+    // the viewport, so a new device's lat/lon may never come that way): fetched one by one, a few
+    // per second, each at most every 5 s. Bounded by the device count.
+    this.posQueue = new Set();
+    this.posTried = new Map();
+    this.posTimer = null;
+  }
+
+  _ensurePosition(key) {
+    const d = this.devices.get(key);
+    if (d && d.lat !== null && d.lon !== null) return;
+    const tried = this.posTried.get(key);
+    if (tried && Date.now() - tried < 5000) return;
+    this.posQueue.add(key);
+    this.posTimer ??= setTimeout(() => this._drainPositions(), 200);
+  }
+
+  async _drainPositions() {
+    const batch = [...this.posQueue].slice(0, 10);
+    for (const k of batch) { this.posQueue.delete(k); this.posTried.set(k, Date.now()); }
+    if (this.posTried.size > this.devices.size + 1000) this.posTried.clear();
+    await Promise.all(batch.map((k) => api(`/api/v1/devices/${encodeURIComponent(k)}`, { retry: false })
+      .then((d) => {
+        const had = this.devices.get(k);
+        const hadPos = had && had.lat !== null && had.lon !== null;
+        const dev = this._upsertDevice(d);
+        if (!hadPos && dev.lat !== null && dev.lon !== null) this.emit('positions', dev);
+        this.emit('status', k);
+      })
+      .catch(() => {})));
+    this.posTimer = this.posQueue.size ? setTimeout(() => this._drainPositions(), 200) : null;
   }
 
   on(ev, fn) {
@@ -42,6 +73,7 @@ export class Store {
     this._trimAlerts();
     this._recomputeWorst();
     this.emit('reset');
+    for (const d of this.devices.values()) if (d.lat === null || d.lon === null) this._ensurePosition(d.key);
   }
 
   _upsertDevice(d) {
@@ -96,8 +128,7 @@ export class Store {
 
   _telemetry(m) {
     let d = this.devices.get(m.device);
-    let isNew = false;
-    if (!d) { d = this._upsertDevice({ key: m.device, online: true }); isNew = true; }
+    if (!d) d = this._upsertDevice({ key: m.device, online: true });
     const iso = new Date(m.ts).toISOString();
     const prev = d.latest.get(m.metric);
     d.latest.set(m.metric, { value: m.value, ts: iso, unit: m.unit ?? prev?.unit });
@@ -106,8 +137,8 @@ export class Store {
       const hadPos = d.lat !== null && d.lon !== null;
       d[m.metric] = m.value;
       if (!hadPos && d.lat !== null && d.lon !== null) this.emit('positions', d);
-    } else if (isNew) {
-      this.emit('positions', d);
+    } else if (d.lat === null || d.lon === null) {
+      this._ensurePosition(d.key);
     }
     if (!d.online) { d.online = true; this.emit('status', d.key); this.emit('counts'); }
     this.emit('telemetry', m);
@@ -116,6 +147,7 @@ export class Store {
   _device(m) {
     let d = this.devices.get(m.device);
     if (!d) d = this._upsertDevice({ key: m.device, online: m.online });
+    this._ensurePosition(d.key);
     if (d.online !== m.online) {
       d.online = m.online;
       this.emit('status', d.key);
@@ -131,6 +163,8 @@ export class Store {
     } else {
       this.alerts.delete(a.id);
     }
+    if (!this.devices.has(a.device)) this._upsertDevice({ key: a.device, online: true });
+    this._ensurePosition(a.device);
     this._recomputeWorstFor(a.device);
     this.emit('alert', { alert: a, isNew: !wasOpen && isOpen(a) });
     this.emit('counts');

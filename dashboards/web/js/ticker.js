@@ -94,6 +94,7 @@ export class Ticker {
     const where = document.createElement('div');
     where.className = 'alert-device';
     const name = document.createElement('span');
+    name.translate = false; // a proper name
     name.textContent = d?.name ? `${d.name} (${a.device})` : a.device;
     where.append(name, when);
     const what = document.createElement('div');

@@ -1,0 +1,297 @@
+// Browser tests of the dashboard against a real `iochub demo` and a real Chromium.
+//
+//   node tests/web/run.mjs
+//
+// env: IOCHUB_BIN (hub binary; default ~/.cache/iochub-target/release/iochub),
+//      IOCHUB_WEB_EMBEDDED=1 (test the copy compiled into the binary instead of dashboards/web),
+//      IOCHUB_ARTIFACTS (screenshots and the hub's log; default tests/web/artifacts/).
+// Starts its own hub on free ports with a temp data dir, stops everything it started (also on
+// failure), prints one line per check and "N passed, M failed", exits non-zero on any failure.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { Hub, freePort, waitFor, launchChromium, logIn, ARTIFACTS, PASSWORD } from './hub.mjs';
+
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'iochub-web-'));
+const hubLog = path.join(ARTIFACTS, 'hub.log');
+fs.writeFileSync(hubLog, '');
+const started = Date.now();
+const results = [];
+let hub, browser, mq;
+
+// Vietnamese letters that English text never has: a label still carrying one in English mode was
+// not translated (proper names are marked translate="no" and skipped).
+const VI_CHARS = /[ăâđêôơưáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]/i;
+
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   - ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    console.log(`FAIL - ${name}: ${e.message}`);
+  }
+}
+
+function skip(name, why) {
+  results.push({ name, ok: true, skipped: true });
+  console.log(`skip - ${name}: ${why}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) }).catch(() => {});
+}
+
+function publish(topic, payload) {
+  return new Promise((resolve, reject) => mq.publish(topic, JSON.stringify(payload), { qos: 1 }, (e) => (e ? reject(e) : resolve())));
+}
+
+async function connectMqtt() {
+  mq = await mqtt.connectAsync(hub.mqttUrl, { clientId: `web-test-${process.pid}`, keepalive: 30, reconnectPeriod: 500, connectTimeout: 10000 });
+}
+
+// ---- geometry the test computes itself, to compare with the hub's area summary ------------------
+function pointInRing([x, y], ring) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i], [xj, yj] = ring[j];
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+function pointInGeometry(p, g) {
+  const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+  return polys.some((poly) => pointInRing(p, poly[0]) && !poly.slice(1).some((h) => pointInRing(p, h)));
+}
+function haversine([lon1, lat1], [lon2, lat2]) {
+  const R = 6371008.8, rad = Math.PI / 180;
+  const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
+  return 2 * R * Math.asin(Math.sqrt(a));
+}
+
+async function main() {
+  hub = await new Hub({ http: await freePort(), mqtt: await freePort(), dataDir, log: hubLog }).start();
+  console.log(`# hub ${hub.base} (mqtt ${hub.mqttUrl}), web: ${process.env.IOCHUB_WEB_EMBEDDED === '1' ? 'embedded' : 'dashboards/web from disk'}`);
+  await connectMqtt();
+  const token = await hub.token();
+  const openapi = await hub.get('/api/v1/openapi.json', token);
+  const has = (p) => Object.prototype.hasOwnProperty.call(openapi.paths || {}, p);
+
+  browser = await launchChromium();
+  const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+  const page = await ctx.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  await check('wrong password shows the error; right password logs in', async () => {
+    await page.goto(`${hub.base}/`);
+    await logIn(page, 'not-the-password');
+    await page.waitForSelector('.login-msg:not([hidden])', { timeout: 10000 });
+    const msg = await page.textContent('.login-msg');
+    if (!/Sai tên đăng nhập hoặc mật khẩu/.test(msg)) throw new Error(`login error reads "${msg}"`);
+    await shot(page, '01-login-wrong-password');
+    await logIn(page, PASSWORD);
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    if (await page.isVisible('#login')) throw new Error('login overlay still visible');
+  });
+
+  await check('markers appear for the simulated stations (>= 60 features)', async () => {
+    const n = await waitFor('>= 60 device features rendered', () => page.evaluate(() => {
+      const m = window.iochub.map;
+      const rendered = m.map.queryRenderedFeatures({ layers: ['devices'] }).length;
+      return m.featureCount >= 60 && rendered >= 60 && rendered;
+    }), 45000, 250);
+    console.log(`#   ${n} device features rendered`);
+    await shot(page, '02-map');
+  });
+
+  // A device the simulator does not drive, so nothing resolves its alert behind our back. The
+  // global rule pm25-very-unhealthy (>= 150.5, critical, no hold time) applies to it.
+  const dev = `web-test-aq-${process.pid}`;
+  const devPos = [106.05, 22.72];
+  await check('a critical reading over MQTT turns the marker red and puts the alert in the ticker', async () => {
+    const t0 = Date.now();
+    await publish(`ioc/${dev}/telemetry`, { lat: devPos[1], lon: devPos[0], pm2_5: 20 });
+    await publish(`ioc/${dev}/telemetry`, [{ n: 'pm2_5', u: 'ug/m3', v: 312.5 }]);
+    await waitFor('feature-state st=4 (critical) on the device', () => page.evaluate((k) => window.iochub.map.featureStatus(k) === 4, dev), 15000);
+    const rendered = await waitFor('the device rendered red', () => page.evaluate((k) => {
+      const m = window.iochub.map.map;
+      const f = m.queryRenderedFeatures({ layers: ['devices-alert'] }).find((x) => x.properties.key === k);
+      if (!f || f.state.st !== 4) return null;
+      // The colour the layer evaluates for that state.
+      const color = m.getLayer('devices-alert').paint.get('circle-color').evaluate(f, f.state);
+      return { r: color.r, g: color.g, b: color.b };
+    }, dev), 10000);
+    if (!(rendered.r > 0.8 && rendered.g < 0.4 && rendered.b < 0.4)) throw new Error(`marker colour is ${JSON.stringify(rendered)}, not red`);
+    await page.waitForSelector(`#ticker-list li.sev-critical[data-device="${dev}"]`, { timeout: 10000 });
+    const first = await page.getAttribute('#ticker-list li:first-child', 'class');
+    if (!/sev-critical/.test(first)) throw new Error(`first ticker row is "${first}", not critical`);
+    console.log(`#   publish -> red marker + ticker in ${Date.now() - t0} ms (incl. the position message)`);
+    await shot(page, '03-critical-alert');
+  });
+
+  await check('clicking the alert opens the device panel with a chart and its threshold lines', async () => {
+    await page.click(`#ticker-list li[data-device="${dev}"]`);
+    await page.waitForSelector('#panel:not([hidden]) .chart[data-metric="pm2_5"] canvas', { timeout: 15000 });
+    const title = await page.textContent('#panel .panel-key');
+    if (title.trim() !== dev) throw new Error(`panel shows ${title}`);
+    // A water-level station: three flood levels (info/warning/critical) as lines.
+    await page.evaluate(() => window.iochub.select('cb-wl-banggiang-01'));
+    await page.waitForSelector('#panel .chart[data-metric="water_level"] canvas', { timeout: 15000 });
+    const drawn = await waitFor('threshold lines drawn', () => page.evaluate(() => {
+      const c = window.iochub.panel.charts.get('water_level');
+      return c && c.plot.thresholdsDrawn >= 3 && c.thresholds.map((t) => `${t.severity}:${t.value}`);
+    }), 10000);
+    const sevs = new Set(drawn.map((d) => d.split(':')[0]));
+    if (!['info', 'warning', 'critical'].every((s) => sevs.has(s))) throw new Error(`thresholds drawn: ${drawn}`);
+    await page.waitForTimeout(1200); // let the fly-to settle for the screenshot only
+    await shot(page, '04-device-panel');
+  });
+
+  if (has('/api/v1/areas') && has('/api/v1/areas/summary')) {
+    await check('area selection (an area id, and a circle) gives the right counts', async () => {
+      const areas = await hub.get('/api/v1/areas', token);
+      const devices = (await hub.get('/api/v1/devices', token)).filter((d) => d.lat !== null && d.lon !== null);
+      const area = areas.features.find((f) => f.properties.level === 'district') || areas.features[0];
+      const expectIn = (pred) => {
+        const inside = devices.filter((d) => pred([d.lon, d.lat]));
+        return { devices: inside.length, online: inside.filter((d) => d.online).length, offline: inside.filter((d) => !d.online).length };
+      };
+      const read = () => page.evaluate(() => {
+        const g = (k) => Number(document.querySelector(`#areas-body [data-sum="${k}"]`)?.textContent.replace(/\D/g, ''));
+        return document.querySelector('#areas-body [data-sum="devices"]') ? { devices: g('devices'), online: g('online'), offline: g('offline') } : null;
+      });
+      await page.click('#areas-toggle');
+      await page.selectOption('#areas-body .area-select', String(area.properties.id));
+      const want = expectIn((p) => pointInGeometry(p, area.geometry));
+      const got = await waitFor('the area summary', read, 10000);
+      if (got.devices !== want.devices || got.online + got.offline !== got.devices) throw new Error(`area ${area.properties.id}: dashboard ${JSON.stringify(got)}, test computed ${JSON.stringify(want)}`);
+      await shot(page, '05-area');
+      // A circle of 15 km around the province's centre of devices.
+      const c = [devices.reduce((s, d) => s + d.lon, 0) / devices.length, devices.reduce((s, d) => s + d.lat, 0) / devices.length];
+      await page.evaluate(([center]) => window.iochub.areas.circle(center, 15000), [c]);
+      const wantC = expectIn((p) => haversine(p, c) <= 15000);
+      const gotC = await waitFor('the circle summary', async () => { const r = await read(); return r && r.devices === wantC.devices && r; }, 10000).catch(async () => read());
+      if (!gotC || gotC.devices !== wantC.devices) throw new Error(`circle: dashboard ${JSON.stringify(gotC)}, test computed ${JSON.stringify(wantC)}`);
+      await shot(page, '06-circle');
+      await page.click('#areas-body .area-clear');
+    });
+  } else {
+    skip('area selection gives the right counts', 'the hub has no /api/v1/areas + /api/v1/areas/summary yet (openapi.json)');
+  }
+
+  await check('the language toggle switches every visible label', async () => {
+    // Open the panel and the area tools so their labels are on screen too.
+    await page.evaluate((k) => window.iochub.select(k), dev);
+    await page.waitForSelector('#panel .chart canvas', { timeout: 10000 });
+    if (await page.$('#areas.collapsed')) await page.click('#areas-toggle');
+    const collect = () => page.evaluate(() => {
+      const out = [];
+      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const s = n.textContent.trim();
+        const el = n.parentElement;
+        if (!s || !el || el.closest('[translate="no"], script, style, option:not(:checked)')) continue;
+        const r = el.getBoundingClientRect();
+        const cs = getComputedStyle(el);
+        if (r.width === 0 || r.height === 0 || cs.visibility === 'hidden' || el.closest('[hidden]')) continue;
+        out.push(s);
+      }
+      for (const el of document.querySelectorAll('[title], [placeholder], [aria-label]')) {
+        if (el.closest('[hidden], [translate="no"]')) continue;
+        for (const a of ['title', 'placeholder', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+      }
+      return out;
+    });
+    const vi = await collect();
+    if (vi.filter((s) => /[ăâđêôơư]|[áàảãạ]/i.test(s)).length < 10) throw new Error('the page does not look Vietnamese to start with');
+    await page.click('header.top [data-action=lang]');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    await page.waitForTimeout(300); // debounced re-renders (ticker 200 ms)
+    await page.waitForSelector('#panel .chart canvas', { timeout: 10000 });
+    const en = await collect();
+    const left = [...new Set(en.filter((s) => VI_CHARS.test(s)))];
+    await shot(page, '07-english');
+    if (left.length) throw new Error(`Vietnamese left in English mode: ${JSON.stringify(left.slice(0, 15))}`);
+    const changed = vi.filter((s) => !en.includes(s)).length;
+    if (changed < 20) throw new Error(`only ${changed} labels changed`);
+    const stored = await page.evaluate(() => localStorage.getItem('iochub.lang'));
+    if (stored !== 'en') throw new Error(`language not remembered (localStorage: ${stored})`);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    if (await page.getAttribute('html', 'lang') !== 'en') throw new Error('English not kept after reload');
+    await page.click('header.top [data-action=lang]');
+    await page.waitForFunction(() => document.documentElement.lang === 'vi');
+  });
+
+  await check('wall mode survives a hub restart: reconnecting state, then recovers and shows new alerts', async () => {
+    const wctx = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    const wall = await wctx.newPage();
+    wall.on('pageerror', (e) => pageErrors.push(`wall: ${e.message}`));
+    await wall.goto(`${hub.base}/wall/`);
+    await logIn(wall, PASSWORD);
+    await wall.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    await waitFor('wall markers', () => wall.evaluate(() => window.iochub.map.featureCount >= 60), 20000);
+    await wall.evaluate(() => { window.__booted = performance.timeOrigin; });
+    await shot(wall, '08-wall');
+    await hub.stop('SIGTERM');
+    await wall.waitForSelector('#banner:not([hidden])', { timeout: 20000 });
+    const pill = await wall.textContent('[data-live]');
+    if (!/kết nối lại/i.test(pill)) throw new Error(`live pill reads "${pill}" while the hub is down`);
+    await shot(wall, '09-wall-reconnecting');
+    await hub.start();
+    await wall.waitForSelector('#banner', { state: 'hidden', timeout: 40000 });
+    await waitFor('both feeds reconnected', () => wall.evaluate(() => window.iochub.shell.statusFeed?.open), 20000);
+    const wdev = `web-test-wall-${process.pid}`;
+    await waitFor('MQTT reconnected', () => mq.connected, 20000);
+    await publish(`ioc/${wdev}/telemetry`, { lat: 22.6, lon: 106.3, pm2_5: 401.0 });
+    await wall.waitForSelector(`#ticker-list li.sev-critical[data-device="${wdev}"]`, { timeout: 20000 });
+    await waitFor('the wall marker red', () => wall.evaluate((k) => window.iochub.map.featureStatus(k) === 4, wdev), 15000);
+    const same = await wall.evaluate(() => window.__booted === performance.timeOrigin);
+    if (!same) throw new Error('the wall page reloaded');
+    await shot(wall, '10-wall-recovered');
+    await wctx.close();
+  });
+
+  await check('session expiry: after the session is gone, an API call lands on the login page with the message', async () => {
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    if (await page.getAttribute('html', 'lang') !== 'vi') await page.click('header.top [data-action=lang]');
+    await page.evaluate(() => fetch('/api/v1/auth/logout', { method: 'POST', credentials: 'same-origin' }));
+    await page.evaluate(() => window.iochub.select('cb-wl-banggiang-01'));
+    await page.waitForSelector('#login:not([hidden]) .login-msg:not([hidden])', { timeout: 15000 });
+    const msg = await page.textContent('.login-msg');
+    if (!/phiên đăng nhập đã hết hạn/i.test(msg)) throw new Error(`login message reads "${msg}"`);
+    await shot(page, '11-session-expired');
+    await logIn(page, PASSWORD);
+    await page.waitForSelector('#login', { state: 'hidden', timeout: 15000 });
+  });
+
+  if (pageErrors.length) {
+    results.push({ name: 'no uncaught page errors', ok: false, error: new Error(pageErrors.slice(0, 5).join(' | ')) });
+    console.log(`FAIL - no uncaught page errors: ${pageErrors.slice(0, 5).join(' | ')}`);
+  }
+}
+
+let fatal = null;
+try {
+  await main();
+} catch (e) {
+  fatal = e;
+  console.log(`FAIL - setup: ${e.stack || e.message}`);
+} finally {
+  await mq?.endAsync(true).catch(() => {});
+  await browser?.close().catch(() => {});
+  await hub?.stop().catch(() => {});
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+const failed = results.filter((r) => !r.ok).length + (fatal ? 1 : 0);
+const passed = results.filter((r) => r.ok && !r.skipped).length;
+const skipped = results.filter((r) => r.skipped).length;
+console.log(`# web tests took ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots and hub.log in ${ARTIFACTS}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed ? 1 : 0);
