@@ -25,4 +25,8 @@ pub struct Manifest {
     pub created_at: String,
     /// Rows per table, in [`TABLES`] order.
     pub tables: Vec<(String, i64)>,
+    /// PostgreSQL: `native` or `timescaledb` (a TimescaleDB dump is restored between
+    /// `timescaledb_pre_restore()` and `timescaledb_post_restore()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
 }

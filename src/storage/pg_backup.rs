@@ -120,6 +120,15 @@ pub async fn backup(url: &str, to: &Path, progress: &mut dyn FnMut(&str)) -> Sto
         .map_err(db)?
         .get(0);
     let (schema_version, tables) = census(&client).await?;
+    let layout = client
+        .query_opt(
+            "SELECT kind FROM storage_layout WHERE to_regclass('storage_layout') IS NOT NULL",
+            &[],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.get::<_, String>(0));
     let dir = to.join("pg");
     let snap = format!("--snapshot={snapshot}");
     let args: Vec<&std::ffi::OsStr> = vec![
@@ -140,6 +149,7 @@ pub async fn backup(url: &str, to: &Path, progress: &mut dyn FnMut(&str)) -> Sto
         schema_version,
         created_at: crate::timefmt::format_ms(crate::timefmt::now_ms()),
         tables,
+        layout,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| err(to.display(), e))?;
     std::fs::write(to.join("manifest.json"), text).map_err(|e| err(to.display(), e))?;
@@ -174,16 +184,35 @@ pub async fn restore(
         ));
     }
     let dir = from.join("pg");
-    let args: Vec<&std::ffi::OsStr> = vec![
+    let timescale = manifest.layout.as_deref() == Some("timescaledb");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "--verbose".as_ref(),
         "--no-owner".as_ref(),
         "--exit-on-error".as_ref(),
-        "--single-transaction".as_ref(),
         "--dbname".as_ref(),
         url.as_ref(),
         dir.as_os_str(),
     ];
-    run_tool("pg_restore", &args, progress).await?;
+    let db = |e: tokio_postgres::Error| StoreError::Database(e.to_string());
+    if timescale {
+        // TimescaleDB's documented restore: its catalog is restored with its triggers off.
+        client
+            .batch_execute(
+                "CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore()",
+            )
+            .await
+            .map_err(db)?;
+    } else {
+        args.insert(3, "--single-transaction".as_ref());
+    }
+    let restored = run_tool("pg_restore", &args, progress).await;
+    if timescale {
+        client
+            .batch_execute("SELECT timescaledb_post_restore()")
+            .await
+            .map_err(db)?;
+    }
+    restored?;
     let (schema_version, tables) = census(&client).await?;
     if schema_version != manifest.schema_version || tables != manifest.tables {
         return Err(err(

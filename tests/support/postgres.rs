@@ -24,12 +24,54 @@ pub struct Postgres {
     as_postgres: bool,
 }
 
+fn bin_dir() -> PathBuf {
+    std::env::var_os("IOCHUB_PG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BIN))
+}
+
 impl Postgres {
     /// Initialises and starts a new server, and creates the `iochub` database.
     pub fn start() -> Self {
-        let bin = std::env::var_os("IOCHUB_PG_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_BIN));
+        Self::start_with_conf("")
+    }
+
+    /// Why this machine cannot run a TimescaleDB server, or `None` when it can (the extension's
+    /// control file and library are installed for this PostgreSQL).
+    pub fn timescaledb_missing() -> Option<String> {
+        let pg_config = bin_dir().join("pg_config");
+        let ask = |flag: &str| {
+            Command::new(&pg_config)
+                .arg(flag)
+                .output()
+                .ok()
+                .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        };
+        let (Some(share), Some(lib)) = (ask("--sharedir"), ask("--pkglibdir")) else {
+            return Some(format!("{} does not answer", pg_config.display()));
+        };
+        let control = share.join("extension/timescaledb.control");
+        let library = lib.join("timescaledb.so");
+        (!control.exists() || !library.exists()).then(|| {
+            format!(
+                "the timescaledb extension is not installed for this PostgreSQL ({} or {} \
+                 missing; this machine's package sources have no TimescaleDB)",
+                control.display(),
+                library.display()
+            )
+        })
+    }
+
+    /// A server with TimescaleDB preloaded (see [`Postgres::timescaledb_missing`]).
+    pub fn start_timescaledb() -> Self {
+        Self::start_with_conf(
+            "shared_preload_libraries = 'timescaledb'\ntimescaledb.telemetry_level = off\n",
+        )
+    }
+
+    /// Like [`Postgres::start`], with more lines for `postgresql.conf`.
+    pub fn start_with_conf(extra_conf: &str) -> Self {
+        let bin = bin_dir();
         assert!(
             bin.join("initdb").exists(),
             "PostgreSQL 15 is not installed ({} has no initdb): scripts/test installs \
@@ -61,7 +103,7 @@ impl Postgres {
         let conf = format!(
             "\n# iochub test server\nlisten_addresses = '127.0.0.1'\nport = {}\n\
              unix_socket_directories = '{}'\nfsync = on\nmax_connections = 50\n\
-             shared_buffers = 32MB\n",
+             shared_buffers = 32MB\n{extra_conf}",
             pg.port,
             pg.dir.path().display()
         );

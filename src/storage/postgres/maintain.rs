@@ -16,6 +16,7 @@ use std::time::SystemTime;
 use super::error::{PgResult, to_time};
 use super::partition::{Partitions, day_of};
 use super::rollup::watermarks;
+use super::timescale::{self, Layout};
 use crate::storage::rollup::{
     DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, chunk_end, floor,
 };
@@ -64,6 +65,7 @@ fn listed(width: &str) -> String {
 
 pub(super) async fn maintain(
     client: &mut deadpool_postgres::Object,
+    layout: Layout,
     partitions: &Partitions,
     now_ms: i64,
     policy: RetentionPolicy,
@@ -76,7 +78,7 @@ pub(super) async fn maintain(
         tracing::debug!("another hub is maintaining the rollups; skipped");
         return Ok(MaintenanceReport::default());
     }
-    let out = pass(client, partitions, now_ms, policy).await;
+    let out = pass(client, layout, partitions, now_ms, policy).await;
     // On a broken connection the session lock went with the session.
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MAINTAIN_LOCK])
@@ -86,6 +88,7 @@ pub(super) async fn maintain(
 
 async fn pass(
     client: &mut deadpool_postgres::Object,
+    layout: Layout,
     partitions: &Partitions,
     now_ms: i64,
     policy: RetentionPolicy,
@@ -102,13 +105,13 @@ async fn pass(
     .await?;
     tx.commit().await?;
 
-    while !forward(client, target, &mut report).await? {}
-    while dirty(client, &mut report).await? {}
+    while !forward(client, layout, target, &mut report).await? {}
+    while dirty(client, layout, &mut report).await? {}
     if let Some(cut) = policy.raw_cutoff(now_ms) {
-        drop_raw(client, partitions, cut, &mut report).await?;
+        drop_raw(client, layout, partitions, cut, &mut report).await?;
     }
     if let Some(cut) = policy.rollup_cutoff(now_ms) {
-        drop_rollups(client, cut, &mut report).await?;
+        drop_rollups(client, layout, cut, &mut report).await?;
     }
     report.rolled_to = watermarks(&*client).await?.rolled_1m;
     Ok(report)
@@ -134,6 +137,7 @@ async fn first_reading(
 /// Rolls one chunk forward; true once `rolled_1m` reached `target`.
 async fn forward(
     client: &mut deadpool_postgres::Object,
+    layout: Layout,
     target: i64,
     report: &mut MaintenanceReport,
 ) -> PgResult<bool> {
@@ -154,25 +158,40 @@ async fn forward(
     }
     let chunk = chunk_end(start, target);
     let (done, end) = (chunk.is_none(), chunk.unwrap_or(start));
+    let rolled_1m = m.rolled_1m.map_or(end, |r| r.max(end));
+    let h_from = m.rolled_1h.unwrap_or_else(|| floor(start, HOUR_MS));
+    let h_to = floor(rolled_1m, HOUR_MS).max(h_from);
+    let moved = m.rolled_1m != Some(rolled_1m) || m.rolled_1h != Some(h_to);
+    let advance = "UPDATE rollup_state SET rolled_1m = $1, rolled_1h = $2";
+    let advance_to: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+        [&to_time(rolled_1m), &to_time(h_to)];
+    if layout == Layout::Timescale {
+        // Refreshes cannot run in a transaction; one pass at a time (MAINTAIN_LOCK) and the
+        // watermarks moving only after the refreshes keep this safe to interrupt.
+        tx.commit().await?;
+        if !done {
+            report.buckets_1m += timescale::refresh(client, "readings_1m", start, end).await?;
+        }
+        if h_from < h_to {
+            report.buckets_1h += timescale::refresh(client, "readings_1h", h_from, h_to).await?;
+        }
+        if moved {
+            client.execute(advance, &advance_to).await?;
+        }
+        return Ok(done);
+    }
     if !done {
         let sql = roll_minutes(ALL_SERIES);
         report.buckets_1m += tx.execute(&sql, &[&to_time(start), &to_time(end)]).await?;
     }
-    let rolled_1m = m.rolled_1m.map_or(end, |r| r.max(end));
-    let h_from = m.rolled_1h.unwrap_or_else(|| floor(start, HOUR_MS));
-    let h_to = floor(rolled_1m, HOUR_MS).max(h_from);
     if h_from < h_to {
         let sql = roll_hours(ALL_SERIES);
         report.buckets_1h += tx
             .execute(&sql, &[&to_time(h_from), &to_time(h_to)])
             .await?;
     }
-    if m.rolled_1m != Some(rolled_1m) || m.rolled_1h != Some(h_to) {
-        tx.execute(
-            "UPDATE rollup_state SET rolled_1m = $1, rolled_1h = $2",
-            &[&to_time(rolled_1m), &to_time(h_to)],
-        )
-        .await?;
+    if moved {
+        tx.execute(advance, &advance_to).await?;
     }
     tx.commit().await?;
     Ok(done)
@@ -181,6 +200,7 @@ async fn forward(
 /// Re-rolls one batch of dirty minutes (and their hours); true when there may be more.
 async fn dirty(
     client: &mut deadpool_postgres::Object,
+    layout: Layout,
     report: &mut MaintenanceReport,
 ) -> PgResult<bool> {
     let tx = client.transaction().await?;
@@ -216,32 +236,50 @@ async fn dirty(
             hours.insert((id, hour));
         }
     }
-    if !roll_ids.is_empty() {
-        let sql = roll_minutes(&listed("1 minute"));
-        report.buckets_1m += tx.execute(&sql, &[&roll_ids, &roll_minutes_at]).await?;
-    }
-    if !hours.is_empty() {
-        let (h_ids, h_at): (Vec<i64>, Vec<SystemTime>) =
-            hours.iter().map(|&(id, h)| (id, to_time(h))).unzip();
-        let sql = roll_hours(&listed("1 hour"));
-        report.buckets_1h += tx.execute(&sql, &[&h_ids, &h_at]).await?;
-    }
-    tx.execute(
-        "DELETE FROM rollup_dirty d
+    let forget = "DELETE FROM rollup_dirty d
          USING unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) AS x (series, bucket, marks)
-         WHERE d.series = x.series AND d.bucket = x.bucket AND d.marks = x.marks",
-        &[&ids, &minutes, &marks],
-    )
-    .await?;
-    tx.commit().await?;
+         WHERE d.series = x.series AND d.bucket = x.bucket AND d.marks = x.marks";
+    if layout == Layout::Timescale {
+        // TimescaleDB tracks which buckets late rows invalidated: refreshing the window that
+        // spans the dirty minutes (and their hours) re-materialises just those.
+        tx.commit().await?;
+        let minutes_ms = roll_minutes_at.iter().map(|&t| super::error::to_ms(t));
+        if let Some((lo, hi)) = span(minutes_ms, MINUTE_MS) {
+            report.buckets_1m += timescale::refresh(client, "readings_1m", lo, hi).await?;
+        }
+        if let Some((lo, hi)) = span(hours.iter().map(|&(_, h)| h), HOUR_MS) {
+            report.buckets_1h += timescale::refresh(client, "readings_1h", lo, hi).await?;
+        }
+        client.execute(forget, &[&ids, &minutes, &marks]).await?;
+    } else {
+        if !roll_ids.is_empty() {
+            let sql = roll_minutes(&listed("1 minute"));
+            report.buckets_1m += tx.execute(&sql, &[&roll_ids, &roll_minutes_at]).await?;
+        }
+        if !hours.is_empty() {
+            let (h_ids, h_at): (Vec<i64>, Vec<SystemTime>) =
+                hours.iter().map(|&(id, h)| (id, to_time(h))).unzip();
+            let sql = roll_hours(&listed("1 hour"));
+            report.buckets_1h += tx.execute(&sql, &[&h_ids, &h_at]).await?;
+        }
+        tx.execute(forget, &[&ids, &minutes, &marks]).await?;
+        tx.commit().await?;
+    }
     report.dirty_minutes += rows.len() as u64;
     Ok(rows.len() == DIRTY_BATCH)
+}
+
+/// `[first, last + width)` of bucket starts, `None` when there are none.
+fn span(starts: impl Iterator<Item = i64>, width: i64) -> Option<(i64, i64)> {
+    let (lo, hi) = starts.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    (lo <= hi).then_some((lo, hi + width))
 }
 
 /// Drops the daily partitions of raw readings that end before `cut` — but never at or above
 /// `rolled_1m`, so raw data goes only once it is rolled up.
 async fn drop_raw(
     client: &mut deadpool_postgres::Object,
+    layout: Layout,
     partitions: &Partitions,
     cut: i64,
     report: &mut MaintenanceReport,
@@ -255,7 +293,10 @@ async fn drop_raw(
     if m.raw_floor.is_some_and(|f| f >= floor_ms) {
         return Ok(());
     }
-    report.partitions_dropped = partitions.drop_before(client, cut_day).await?;
+    report.partitions_dropped = match layout {
+        Layout::Native => partitions.drop_before(client, cut_day).await?,
+        Layout::Timescale => timescale::drop_raw_chunks(client, floor_ms).await?,
+    };
     client
         .execute(
             "UPDATE rollup_state SET raw_floor = $1",
@@ -269,6 +310,7 @@ async fn drop_raw(
 /// series through the primary key.
 async fn drop_rollups(
     client: &mut deadpool_postgres::Object,
+    layout: Layout,
     cut: i64,
     report: &mut MaintenanceReport,
 ) -> PgResult<()> {
@@ -281,6 +323,14 @@ async fn drop_rollups(
         return Ok(());
     }
     let cut_at = to_time(cut);
+    if layout == Layout::Timescale {
+        tx.commit().await?;
+        report.rollup_rows_dropped += timescale::drop_rollup_chunks(client, cut).await?;
+        client
+            .execute("UPDATE rollup_state SET rollup_floor = $1", &[&cut_at])
+            .await?;
+        return Ok(());
+    }
     let ids: Vec<i64> = tx
         .query("SELECT id FROM series", &[])
         .await?

@@ -1,5 +1,6 @@
 //! The PostgreSQL backend (`iochub serve` with `database_url`): native PostgreSQL 14+ with
-//! `readings` partitioned by day (declarative range partitioning), written with binary COPY.
+//! `readings` partitioned by day (declarative range partitioning), written with binary COPY —
+//! or, where the server has TimescaleDB, a hypertable with continuous aggregates (`timescale.rs`).
 //!
 //! Owns the connection pool (deadpool, a few connections: one batcher writes, the alert manager
 //! and the API read), the schema (`schema.rs`, from `migrations/pg/`), the daily partitions
@@ -18,6 +19,7 @@ mod rollup;
 mod rows;
 mod schema;
 mod series;
+mod timescale;
 mod write;
 
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use tokio_postgres::config::Host;
 use self::error::{PgError, PgResult, describe, describe_pool, to_time};
 use self::partition::{Partitions, day_of};
 use self::series::SeriesIds;
+pub use self::timescale::Layout;
 use super::*;
 
 /// Connections in the pool: the batcher and the alert manager hold one each while they commit,
@@ -49,6 +52,7 @@ pub struct PostgresStore {
     target: String,
     ids: SeriesIds,
     partitions: Partitions,
+    layout: Layout,
 }
 
 impl PostgresStore {
@@ -109,14 +113,23 @@ impl PostgresStore {
             PgError::SchemaTooNew { .. } => e.into(),
             other => open_err(format!("cannot bring the schema up to date: {other}")),
         })?;
-        tracing::info!(target = %target, schema = version, "PostgreSQL store ready");
+        let layout = timescale::layout(&mut client)
+            .await
+            .map_err(|e| open_err(format!("cannot set up the TimescaleDB layout: {e}")))?;
+        tracing::info!(target = %target, schema = version, layout = layout.name(), "PostgreSQL store ready");
         drop(client);
         Ok(Self {
             pool,
             target,
             ids: SeriesIds::default(),
             partitions: Partitions::default(),
+            layout,
         })
+    }
+
+    /// Native daily partitions, or TimescaleDB hypertable and continuous aggregates.
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// Where this store is, without credentials.
@@ -130,6 +143,10 @@ impl PostgresStore {
 
     async fn write_batch(&self, items: &[WriteItem], now_ms: i64) -> PgResult<WriteOutcome> {
         let mut client = self.client().await?;
+        if self.layout == Layout::Timescale {
+            // Hypertables make their chunks themselves.
+            return write::write_items(&mut client, &self.ids, items, now_ms).await;
+        }
         let days = self.partitions.missing(items.iter().flat_map(|i| match i {
             WriteItem::Readings(r) => r.iter().map(|r| day_of(r.ts_ms)).collect(),
             _ => Vec::new(),
@@ -214,7 +231,7 @@ impl Store for PostgresStore {
         policy: &RetentionPolicy,
     ) -> StoreResult<MaintenanceReport> {
         let mut client = self.client().await?;
-        Ok(maintain::maintain(&mut client, &self.partitions, now_ms, *policy).await?)
+        Ok(maintain::maintain(&mut client, self.layout, &self.partitions, now_ms, *policy).await?)
     }
 
     async fn apply_alerts(

@@ -14,11 +14,12 @@ use super::error::{PgError, PgResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/001_init.sql"),
     include_str!("../../../migrations/pg/002_rollups.sql"),
+    include_str!("../../../migrations/pg/003_layout.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,
 /// truncated to 8 bytes); only has to differ from the other keys the hub uses.
-const MIGRATION_LOCK: i64 = 0x696f_6368_7562_6d67;
+pub(super) const MIGRATION_LOCK: i64 = 0x696f_6368_7562_6d67;
 
 /// The schema version this binary writes.
 pub(super) fn supported_version() -> i64 {

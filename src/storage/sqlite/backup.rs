@@ -112,6 +112,7 @@ pub fn backup(
         schema_version,
         created_at: crate::timefmt::format_ms(crate::timefmt::now_ms()),
         tables,
+        layout: None,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| err(to, e))?;
     std::fs::write(to.join(MANIFEST), text).map_err(|e| err(to, e))?;
