@@ -1,5 +1,6 @@
-//! Rollups on SQLite: a 30-day range at a 1-hour step for one series, answered from raw readings
-//! (before any rollup pass) and from `readings_1h` (after one), and what a rollup pass costs.
+//! Rollups on SQLite and on PostgreSQL (a throwaway server, as the tests start one): a 30-day
+//! range at a 1-hour step for one series, answered from raw readings (before any rollup pass) and
+//! from `readings_1h` (after one), and what a rollup pass costs.
 //!
 //! `cargo bench --bench rollups -- --noplot`
 
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use iochub::storage::rollup::RetentionPolicy;
+use iochub::storage::postgres::PostgresStore;
 use iochub::storage::sqlite::SqliteStore;
 use iochub::storage::{ReadingsQuery, Store, WriteItem};
 use iochub_devices::Reading;
@@ -16,10 +18,32 @@ const DAY: i64 = 86_400_000;
 /// One reading every 10 s for 30 days: 259,200 readings.
 const EVERY_MS: i64 = 10_000;
 
+/// The tests' throwaway PostgreSQL server (`initdb` in a temp dir, a free port).
+#[path = "../tests/support/postgres.rs"]
+#[allow(dead_code)] // the fault-injection half is for the tests
+mod throwaway_postgres;
+
+/// For `throwaway_postgres`, which finds it in its parent module.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(dir.path()).expect("store");
+    let sqlite = SqliteStore::open(dir.path()).expect("store");
+    measure(c, &rt, "SQLite", &sqlite);
+    let pg = throwaway_postgres::Postgres::start();
+    let postgres = rt
+        .block_on(PostgresStore::connect(&pg.url()))
+        .expect("PostgreSQL store");
+    measure(c, &rt, "PostgreSQL", &postgres);
+}
+
+fn measure(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, store: &dyn Store) {
     let now = iochub::timefmt::now_ms() / DAY * DAY;
     let start = now - 30 * DAY;
     let readings: Vec<Reading> = (0..30 * DAY / EVERY_MS)
@@ -50,7 +74,7 @@ fn bench(c: &mut Criterion) {
         step_ms: Some(3_600_000),
         limit: 100_000,
     };
-    let mut g = c.benchmark_group(format!("30 days of {n} readings at a 1 h step"));
+    let mut g = c.benchmark_group(format!("{name}: 30 days of {n} readings at a 1 h step"));
     g.sample_size(20).measurement_time(Duration::from_secs(5));
     g.bench_function("raw (no rollups yet)", |b| {
         b.iter(|| rt.block_on(store.readings(query())).expect("query"))
@@ -65,7 +89,7 @@ fn bench(c: &mut Criterion) {
         .block_on(store.maintain(now + 3_600_000, &policy))
         .expect("maintain");
     println!(
-        "rollup pass over {n} readings: {:?} ({} 1-min and {} 1-h buckets)",
+        "{name}: rollup pass over {n} readings: {:?} ({} 1-min and {} 1-h buckets)",
         t.elapsed(),
         report.buckets_1m,
         report.buckets_1h
