@@ -52,7 +52,7 @@ export class Hub {
     if (process.env.IOCHUB_WEB_EMBEDDED !== '1') env.IOCHUB_WEB_DIR = path.join(repo, 'dashboards/web');
     const out = fs.openSync(this.log, 'a');
     this.proc = spawn(HUB_BIN, ['demo', '--http', `127.0.0.1:${this.http}`, '--mqtt', `127.0.0.1:${this.mqtt}`, '--data-dir', this.dataDir, ...this.extraArgs],
-      { env, stdio: ['ignore', out, out] });
+      { env, cwd: repo, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     this.exited = new Promise((r) => this.proc.once('exit', (code, sig) => r({ code, sig })));
     let dead = null;

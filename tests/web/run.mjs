@@ -121,10 +121,14 @@ async function main() {
     await waitFor('feature-state st=4 (critical) on the device', () => page.evaluate((k) => window.iochub.map.featureStatus(k) === 4, dev), 15000);
     const rendered = await waitFor('the device rendered red', () => page.evaluate((k) => {
       const m = window.iochub.map.map;
-      const f = m.queryRenderedFeatures({ layers: ['devices-alert'] }).find((x) => x.properties.key === k);
+      const f = m.queryRenderedFeatures({ layers: ['devices'] }).find((x) => x.properties.key === k);
       if (!f || f.state.st !== 4) return null;
-      // The colour the layer evaluates for that state.
-      const color = m.getLayer('devices-alert').paint.get('circle-color').evaluate(f, f.state);
+      // The colour the layer evaluates for that state, and the on-top copy for alerting devices.
+      const color = m.getLayer('devices').paint.get('circle-color').evaluate(f, f.state);
+      const hot = m.queryRenderedFeatures({ layers: ['devices-alert'] }).find((x) => x.properties.key === k);
+      if (!hot) return null;
+      const hotColor = m.getLayer('devices-alert').paint.get('circle-color').evaluate(hot, hot.state);
+      if (hotColor.r !== color.r || hotColor.g !== color.g) return null;
       return { r: color.r, g: color.g, b: color.b };
     }, dev), 10000);
     if (!(rendered.r > 0.8 && rendered.g < 0.4 && rendered.b < 0.4)) throw new Error(`marker colour is ${JSON.stringify(rendered)}, not red`);

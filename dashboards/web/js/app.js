@@ -13,15 +13,31 @@ const shell = createShell({
     const select = (key) => {
       map.select(key);
       panel.open(key);
+      telemetryFilter();
       map.flyTo(key);
     };
-    const panel = new DevicePanel(panelEl, store, { onClose: () => map.select(null) });
+    // Live values matter where they can be read: in the open device's panel, and on the map once
+    // zoomed in to a district (the viewport's bbox). At province zoom the map shows states, which
+    // come on the alerts/devices feed; pulling every reading of 20,000 devices (2,000 frames/s)
+    // that nothing displays would only cost the main thread.
+    const TELEMETRY_MIN_ZOOM = 10;
+    const telemetryFilter = () => {
+      if (!map?.map) return;
+      const z = map.map.getZoom();
+      const b = map.map.getBounds();
+      const r = (v) => Math.round(v * 1e5) / 1e5;
+      if (z >= TELEMETRY_MIN_ZOOM) shell.setTelemetryFilter({ bbox: [r(b.getWest()), r(b.getSouth()), r(b.getEast()), r(b.getNorth())] });
+      else if (panel.key) shell.setTelemetryFilter({ devices: [panel.key] });
+      else shell.setTelemetryFilter(null);
+    };
+    const panel = new DevicePanel(panelEl, store, { onClose: () => { map.select(null); telemetryFilter(); } });
     map = new DeviceMap(document.getElementById('map'), store, {
       onSelect: select,
-      onViewport: (b) => shell.setViewport(b),
+      onViewport: () => telemetryFilter(),
       panelWidth: () => (panelEl.hidden ? 0 : panelEl.offsetWidth),
     });
     await map.ready;
+    telemetryFilter();
     document.querySelector('.legend-illustrative').hidden = !map.hasIllustrativeAreas();
     document.querySelectorAll('[data-legend]').forEach((el) => { el.style.background = COLORS[el.dataset.legend]; });
     const ticker = new Ticker(document.getElementById('ticker-list'), store, {

@@ -189,18 +189,20 @@ export class DeviceMap {
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
       'circle-opacity': ['match', st, 0, 0.75, 1],
     } });
-    // Devices with an open alert again, on top: co-located stations (a rain gauge beside a water
-    // gauge) must not hide a red dot under a green one, and circle-sort-key cannot read
-    // feature-state. Invisible (opacity 0) unless the state is info or worse.
-    const alerting = ['>=', st, 2];
-    this.map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices', paint: {
-      'circle-color': color,
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, radius(3.5), 9, radius(6), 13, radius(9)],
+    // Devices with an open alert again, on top, from a small source of their own (bounded by the
+    // open alerts): co-located stations (a rain gauge beside a water gauge) must not hide a red dot
+    // under a green one, and circle-sort-key cannot read feature-state. A second layer over all
+    // 20,000 features would double the GPU work of every frame; this one holds a few hundred.
+    this.map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    const hotSt = ['get', 'st'];
+    const hotRadius = (base) => ['*', big, base, ['match', hotSt, 4, 1.6, 3, 1.35, 1.15]];
+    this.map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
+      'circle-color': ['match', hotSt, 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]],
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, hotRadius(3.5), 9, hotRadius(6), 13, hotRadius(9)],
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
-      'circle-opacity': ['case', alerting, 1, 0],
-      'circle-stroke-opacity': ['case', alerting, 1, 0],
     } });
+    this.hot = new Map(); // key -> st (>= 2)
   }
 
   _wire() {
@@ -270,6 +272,7 @@ export class DeviceMap {
     }
     this.featureCount = features.length;
     src.setData({ type: 'FeatureCollection', features });
+    if (this.hot?.size) this._setHot();
     for (const k of this.store.devices.keys()) this.dirty.add(k);
     this._scheduleApply();
   }
@@ -296,13 +299,26 @@ export class DeviceMap {
     this.rafPending = false;
     const keys = [...this.dirty];
     this.dirty.clear();
+    let hotChanged = false;
     for (const key of keys) {
       const st = this.store.statusOf(key);
       this.map.setFeatureState({ source: 'devices', id: key }, { st });
       this._pulse(key, st);
+      const was = this.hot.get(key);
+      if (st >= 2 && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < 2 && was !== undefined) { this.hot.delete(key); hotChanged = true; }
     }
+    if (hotChanged) this._setHot();
     this.lastApplied = performance.now();
     if (this.onApplied && keys.length) this.onApplied(keys, this.lastApplied);
+  }
+
+  _setHot() {
+    const features = [];
+    for (const [key, st] of this.hot) {
+      const d = this.store.devices.get(key);
+      if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key, st } });
+    }
+    this.map.getSource('devices-hot')?.setData({ type: 'FeatureCollection', features });
   }
 
   _pulse(key, st) {
@@ -326,9 +342,11 @@ export class DeviceMap {
   }
 
   select(key) {
-    if (this.selected) this.map.setFeatureState({ source: 'devices', id: this.selected }, { sel: false });
+    for (const source of ['devices', 'devices-hot']) {
+      if (this.selected) this.map.setFeatureState({ source, id: this.selected }, { sel: false });
+      if (key) this.map.setFeatureState({ source, id: key }, { sel: true });
+    }
     this.selected = key;
-    if (key) this.map.setFeatureState({ source: 'devices', id: key }, { sel: true });
   }
 
   flyTo(key) {

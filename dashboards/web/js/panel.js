@@ -79,7 +79,7 @@ export class DevicePanel {
     this.el.querySelector('.panel-key').textContent = d.key;
     const st = this.store.statusOf(d.key);
     const facts = [
-      [t('status'), `<span class="dot" style="background:${COLORS[st]}"></span>${t(d.online ? 'online' : 'offline')}`],
+      [t('status'), `<span class="dot" style="background:${COLORS[d.online ? 1 : 0]}"></span>${t(d.online ? 'online' : 'offline')}${st >= 2 ? ` · <span style="color:${COLORS[st]}">${t(['', '', 'info', 'warning', 'critical'][st])}</span>` : ''}`],
       [t('location'), d.lat !== null && d.lon !== null ? `${fmtNumber(d.lat, 2).replace(/(\d)$/, '$1')}°N, ${fmtNumber(d.lon, 2)}°E` : t('unknown_position')],
       [t('last_seen'), d.last_seen ? fmtDateTime(d.last_seen) : '—'],
     ];

@@ -2,9 +2,10 @@
 // session lifecycle (check at load, any 401 -> login with "session expired"), the connection banner,
 // the two live feeds and the clock.
 //
-// Two WebSocket subscriptions, on purpose: "alerts"+"devices" without a bbox (the ticker and the
-// headline counts are for the whole province, whatever the map shows; low volume) and "telemetry"
-// with the viewport's bbox, re-sent on every pan/zoom end (high volume, only what is on screen).
+// Two WebSocket subscriptions, on purpose: "alerts"+"devices" without a bbox (the ticker, the
+// map's colours and the headline counts are for the whole province, whatever the map shows; low
+// volume) and "telemetry" (high volume) with a filter the view chooses: the viewport's bbox,
+// re-sent on every pan/zoom end, or just the open device — or none at all (feed closed).
 
 import { api, login, logout, sessionValid, connection, resetExpired } from './api.js';
 import { LiveFeed } from './live.js';
@@ -19,16 +20,25 @@ export function createShell({ onReady, telemetry = true }) {
   const banner = document.getElementById('banner');
   let started = false;
   let feeds = [];
-  let bbox = null;
+  let telemetryFilter = null;
   let lagTimer = null;
 
   const shell = {
     store,
     statusFeed: null,
     telemetryFeed: null,
-    setViewport(b) {
-      bbox = b;
-      shell.telemetryFeed?.setFilter({ bbox: b });
+    /** {bbox}, {devices}, or null to close the telemetry feed. */
+    setTelemetryFilter(filter) {
+      if (JSON.stringify(filter) === JSON.stringify(telemetryFilter)) return;
+      telemetryFilter = filter;
+      if (!telemetry || !feeds.length) return;
+      if (!filter) {
+        shell.telemetryFeed?.stop();
+        feeds = feeds.filter((f) => f !== shell.telemetryFeed);
+        shell.telemetryFeed = null;
+        return;
+      }
+      if (!shell.telemetryFeed) startTelemetry(); else shell.telemetryFeed.setFilter(filter);
     },
     async logout() {
       stopFeeds();
@@ -120,12 +130,15 @@ export function createShell({ onReady, telemetry = true }) {
     const onReconnect = () => store.loadAll().catch(() => {});
     shell.statusFeed = new LiveFeed({ name: 'status', topics: ['alerts', 'devices'], onMessage, onReconnect });
     feeds.push(shell.statusFeed);
-    if (telemetry) {
-      shell.telemetryFeed = new LiveFeed({ name: 'telemetry', topics: ['telemetry'], onMessage });
-      if (bbox) shell.telemetryFeed.filter = { bbox };
-      feeds.push(shell.telemetryFeed);
-    }
-    for (const f of feeds) f.start();
+    shell.statusFeed.start();
+    if (telemetry && telemetryFilter) startTelemetry();
+  }
+
+  function startTelemetry() {
+    shell.telemetryFeed = new LiveFeed({ name: 'telemetry', topics: ['telemetry'], onMessage: (m) => store.handle(m) });
+    shell.telemetryFeed.filter = telemetryFilter;
+    feeds.push(shell.telemetryFeed);
+    shell.telemetryFeed.start();
   }
 
   async function enter() {

@@ -24,6 +24,18 @@ export class Store {
     this.posQueue = new Set();
     this.posTried = new Map();
     this.posTimer = null;
+    this.lastFullReload = 0;
+    // Devices the hub had no position for yet: ask again every 5 s — one by one when few, with
+    // one list reload (at most every 30 s) when many.
+    setInterval(() => this._sweepPositions(), 5000);
+  }
+
+  _sweepPositions() {
+    const missing = [];
+    for (const d of this.devices.values()) if (d.lat === null || d.lon === null) missing.push(d.key);
+    if (!missing.length) return;
+    if (missing.length <= 50) { for (const k of missing) this._ensurePosition(k); return; }
+    if (Date.now() - this.lastFullReload > 30000 && this.listeners.has('reset')) this.loadAll().catch(() => {});
   }
 
   _ensurePosition(key) {
@@ -59,6 +71,7 @@ export class Store {
   emit(ev, arg) { for (const fn of this.listeners.get(ev) || []) fn(arg); }
 
   async loadAll() {
+    this.lastFullReload = Date.now();
     const [devices, alerts, rules] = await Promise.all([
       api('/api/v1/devices'),
       api('/api/v1/alerts?state=open'),
