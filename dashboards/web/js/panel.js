@@ -185,7 +185,8 @@ export class DevicePanel {
       ],
       series: [
         {},
-        { label: 'avg', stroke: '#38bdf8', width: 2, points: { show: false } },
+        // Few points (a new device): show them, a lone point draws no line.
+        { label: 'avg', stroke: '#38bdf8', width: 2, points: { show: xs.length < 40, size: 6, fill: '#38bdf8' } },
         { label: 'min', stroke: 'rgba(56,189,248,0.25)', width: 1, points: { show: false } },
         { label: 'max', stroke: 'rgba(56,189,248,0.25)', width: 1, points: { show: false } },
       ],
