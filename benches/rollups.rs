@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use iochub::storage::rollup::RetentionPolicy;
 use iochub::storage::postgres::PostgresStore;
+use iochub::storage::rollup::RetentionPolicy;
 use iochub::storage::sqlite::SqliteStore;
 use iochub::storage::{ReadingsQuery, Store, WriteItem};
 use iochub_devices::Reading;
