@@ -23,6 +23,19 @@ export const COLORS = {
 };
 const PROVINCE_BOUNDS = [[105.25, 22.25], [106.85, 23.15]]; // Cao Bằng, when nothing else tells
 const MAX_PULSES = 100;
+// Above this many devices the dots at province zoom are drawn smaller (DENSE_RADIUS): 20,000 dots of
+// 6 px would only be a carpet, and each pixel of it costs fragment work on every frame.
+const DENSE_DEVICES = 3000;
+const NORMAL_RADIUS = [6, 3.5, 9, 6, 13, 9];          // zoom, px pairs
+const DENSE_RADIUS = [6, 2, 9, 3.5, 12, 6, 14, 9];
+// While the camera moves, feature-state writes are flushed at most this often (every write makes
+// MapLibre re-upload the paint arrays of the tile it touches); at rest, once per animation frame.
+const MOVING_FLUSH_MS = 250;
+// Frames slower than this while moving (a software-rendered wall PC, a weak GPU): the next
+// movements render at MOTION_PIXEL_RATIO x the device pixel ratio (a quarter of the pixels), sharp
+// again as soon as the map rests.
+const SLOW_FRAME_MS = 34;
+const MOTION_PIXEL_RATIO = 0.5;
 
 let countriesPromise = null;
 function loadCountries() {
@@ -62,6 +75,8 @@ export class DeviceMap {
     this.areas = null;
     this.selected = null;
     this.lastApplied = 0;
+    this.dense = false;
+    this.lowResMotion = null; // null: not measured yet; true/false after a movement (or a known software renderer)
     this.onApplied = null; // test/bench hook: (keys, time) after feature-states were applied
     this.ready = this._init();
   }
@@ -129,8 +144,15 @@ export class DeviceMap {
     if (!fc || !Array.isArray(fc.features)) return;
     this.areas = fc;
     this.map.addSource('areas', { type: 'geojson', data: fc });
+    // Opaque, in the tone of Vietnam's land (what #1d3a5a at 35 % over it used to blend to), and
+    // above the country layers: Natural Earth's coarse Vietnam-China line cuts across the
+    // hand-drawn province outline, and a dashed international border must not run through the
+    // province and its stations. Outside the province it stays visible. (An opaque fill is also
+    // drawn in MapLibre's opaque pass, so the land under it costs no fragments.) Over a raster or
+    // styled basemap (cfg.tiles / cfg.style) the fill stays translucent: it must not hide the map.
+    const ownLand = !!this.map.getLayer('land');
     this.map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
-      paint: { 'fill-color': '#1d3a5a', 'fill-opacity': 0.35 } });
+      paint: ownLand ? { 'fill-color': '#182e47', 'fill-opacity': 1 } : { 'fill-color': '#1d3a5a', 'fill-opacity': 0.35 } });
     this.map.addLayer({ id: 'areas-district', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
       paint: { 'line-color': '#6f94bd', 'line-width': 1, 'line-dasharray': [2, 2], 'line-opacity': 0.8 } });
     this.map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
@@ -180,11 +202,9 @@ export class DeviceMap {
     this.map.addSource('devices', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     const st = ['coalesce', ['feature-state', 'st'], 1];
     const color = ['match', st, 0, COLORS[0], 1, COLORS[1], 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]];
-    const big = this.opts.wall ? 1.6 : 1;
-    const radius = (base) => ['*', big, base, ['match', st, 4, 1.6, 3, 1.35, 2, 1.15, 1]];
     this.map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: {
       'circle-color': color,
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, radius(3.5), 9, radius(6), 13, radius(9)],
+      'circle-radius': this._radius(st, [1.6, 1.35, 1.15, 1]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
       'circle-opacity': ['match', st, 0, 0.75, 1],
@@ -195,14 +215,66 @@ export class DeviceMap {
     // 20,000 features would double the GPU work of every frame; this one holds a few hundred.
     this.map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     const hotSt = ['get', 'st'];
-    const hotRadius = (base) => ['*', big, base, ['match', hotSt, 4, 1.6, 3, 1.35, 1.15]];
     this.map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
       'circle-color': ['match', hotSt, 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]],
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, hotRadius(3.5), 9, hotRadius(6), 13, hotRadius(9)],
+      'circle-radius': this._radius(hotSt, [1.6, 1.35, 1.15, 1.15]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
     } });
     this.hot = new Map(); // key -> st (>= 2)
+  }
+
+  /** circle-radius by zoom (dense or normal stops), scaled by state: factors for 4, 3, 2, other. */
+  _radius(stExpr, [f4, f3, f2, f1]) {
+    const big = this.opts.wall ? 1.6 : 1;
+    const stops = this.dense ? DENSE_RADIUS : NORMAL_RADIUS;
+    const expr = ['interpolate', ['linear'], ['zoom']];
+    for (let i = 0; i < stops.length; i += 2) expr.push(stops[i], ['*', big, stops[i + 1], ['match', stExpr, 4, f4, 3, f3, 2, f2, f1]]);
+    return expr;
+  }
+
+  _setDensity(count) {
+    const dense = count > DENSE_DEVICES;
+    if (dense === this.dense) return;
+    this.dense = dense;
+    this.map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], 1], [1.6, 1.35, 1.15, 1]));
+    this.map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
+  }
+
+  // Adaptive resolution while moving. Measured, not guessed from the GPU's name: the first
+  // movement runs at full resolution and its frame intervals decide for the next ones; a software
+  // renderer (SwiftShader, llvmpipe) is known slow from the start. At rest the map is always drawn
+  // at the full pixel ratio (restored 200 ms after the last movement ends, so a run of drags or
+  // wheel steps does not resize the canvas back and forth).
+  _wireMotionQuality() {
+    const m = this.map;
+    try {
+      const gl = m.painter?.context?.gl;
+      const ext = gl?.getExtension('WEBGL_debug_renderer_info');
+      const name = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : '';
+      if (/swiftshader|llvmpipe|softpipe|software/i.test(name)) this.lowResMotion = true;
+      this.renderer = name;
+    } catch { /* unknown renderer: measure */ }
+    let resizing = false, restoreTimer = null, lowered = false, frames = 0, t0 = 0, last = 0;
+    const setRatio = (r) => { resizing = true; try { m.setPixelRatio(r); } finally { resizing = false; } };
+    const onRender = () => { const now = performance.now(); if (!frames) t0 = now; frames++; last = now; };
+    m.on('movestart', () => {
+      if (resizing) return;
+      clearTimeout(restoreTimer);
+      if (!frames) m.on('render', onRender);
+      if (this.lowResMotion && !lowered) { lowered = true; setRatio(MOTION_PIXEL_RATIO * (window.devicePixelRatio || 1)); }
+    });
+    m.on('moveend', () => {
+      if (resizing) return;
+      clearTimeout(restoreTimer);
+      restoreTimer = setTimeout(() => {
+        m.off('render', onRender);
+        // Judge full-resolution movements only (a low-resolution one says nothing about them).
+        if (!lowered && frames >= 5) this.lowResMotion = (last - t0) / (frames - 1) > SLOW_FRAME_MS;
+        frames = 0;
+        if (lowered) { lowered = false; setRatio(null); }
+      }, 200);
+    });
   }
 
   _wire() {
@@ -225,6 +297,7 @@ export class DeviceMap {
     }
     m.on('moveend', () => this._viewport());
     this._viewport();
+    this._wireMotionQuality();
   }
 
   _viewport() {
@@ -271,6 +344,7 @@ export class DeviceMap {
       features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key: d.key } });
     }
     this.featureCount = features.length;
+    this._setDensity(features.length);
     src.setData({ type: 'FeatureCollection', features });
     if (this.hot?.size) this._setHot();
     for (const k of this.store.devices.keys()) this.dirty.add(k);
@@ -290,7 +364,9 @@ export class DeviceMap {
   _scheduleApply() {
     if (this.rafPending || !this.map) return;
     this.rafPending = true;
-    requestAnimationFrame(() => this._apply());
+    const wait = this.map.isMoving() ? this.lastApplied + MOVING_FLUSH_MS - performance.now() : 0;
+    if (wait > 0) setTimeout(() => requestAnimationFrame(() => this._apply()), wait);
+    else requestAnimationFrame(() => this._apply());
   }
 
   // Feature-state writes are batched per animation frame: many frames' worth of WS events cost
