@@ -49,7 +49,7 @@ export class Hub {
     if (!fs.existsSync(HUB_BIN)) throw new Error(`hub binary not found at ${HUB_BIN} (set IOCHUB_BIN)`);
     const env = { ...process.env, IOCHUB_ADMIN_PASSWORD: PASSWORD };
     delete env.IOCHUB_WEB_DIR;
-    if (process.env.IOCHUB_WEB_EMBEDDED !== '1') env.IOCHUB_WEB_DIR = path.join(repo, 'dashboards/web');
+    if (process.env.IOCHUB_WEB_EMBEDDED !== '1') env.IOCHUB_WEB_DIR = process.env.IOCHUB_TEST_WEB_DIR || path.join(repo, 'dashboards/web'); // override: compare another checkout's app
     const out = fs.openSync(this.log, 'a');
     this.proc = spawn(HUB_BIN, ['demo', '--http', `127.0.0.1:${this.http}`, '--mqtt', `127.0.0.1:${this.mqtt}`, '--data-dir', this.dataDir, ...this.extraArgs],
       { env, cwd: repo, stdio: ['ignore', out, out] });

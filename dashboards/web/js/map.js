@@ -30,7 +30,7 @@ const NORMAL_RADIUS = [6, 3.5, 9, 6, 13, 9];          // zoom, px pairs
 const DENSE_RADIUS = [6, 2, 9, 3.5, 12, 6, 14, 9];
 // While the camera moves, feature-state writes are flushed at most this often (every write makes
 // MapLibre re-upload the paint arrays of the tile it touches); at rest, once per animation frame.
-const MOVING_FLUSH_MS = 250;
+const MOVING_FLUSH_MS = 150;
 // Frames slower than this while moving (a software-rendered wall PC, a weak GPU): the next
 // movements render at MOTION_PIXEL_RATIO x the device pixel ratio (a quarter of the pixels), sharp
 // again as soon as the map rests.
@@ -77,6 +77,7 @@ export class DeviceMap {
     this.lastApplied = 0;
     this.dense = false;
     this.lowResMotion = null; // null: not measured yet; true/false after a movement (or a known software renderer)
+    this.motionQuality = opts.motionQuality || 'auto'; // 'full': never lower the resolution while moving
     this.onApplied = null; // test/bench hook: (keys, time) after feature-states were applied
     this.ready = this._init();
   }
@@ -256,25 +257,42 @@ export class DeviceMap {
       this.renderer = name;
     } catch { /* unknown renderer: measure */ }
     let resizing = false, restoreTimer = null, lowered = false, frames = 0, t0 = 0, last = 0;
+    let pointerDown = false, moved = false;
+    // map.resize() (behind setPixelRatio) ends a drag in progress, cuts a camera animation short
+    // and, at rest, fires movestart/moveend. So the resolution is lowered only *before* a movement
+    // starts — pointerdown / wheel / keydown in the capture phase on the container (ahead of
+    // MapLibre's handlers; the zoom buttons are inside it too) and our own flyTo/fitTo — never in
+    // the middle of one; restored at rest; our own resizes' events are ignored. A camera animation
+    // started elsewhere just runs at full resolution.
+    const want = () => this.lowResMotion && this.motionQuality !== 'full';
     const setRatio = (r) => { resizing = true; try { m.setPixelRatio(r); } finally { resizing = false; } };
-    const onRender = () => { const now = performance.now(); if (!frames) t0 = now; frames++; last = now; };
-    m.on('movestart', () => {
-      if (resizing) return;
-      clearTimeout(restoreTimer);
-      if (!frames) m.on('render', onRender);
-      if (this.lowResMotion && !lowered) { lowered = true; setRatio(MOTION_PIXEL_RATIO * (window.devicePixelRatio || 1)); }
-    });
-    m.on('moveend', () => {
-      if (resizing) return;
+    const lower = () => { if (!lowered && want()) { lowered = true; setRatio(MOTION_PIXEL_RATIO * (window.devicePixelRatio || 1)); } };
+    const restoreSoon = (ms) => {
       clearTimeout(restoreTimer);
       restoreTimer = setTimeout(() => {
+        if (m.isMoving() || pointerDown) return; // the end of that movement reschedules
         m.off('render', onRender);
         // Judge full-resolution movements only (a low-resolution one says nothing about them).
         if (!lowered && frames >= 5) this.lowResMotion = (last - t0) / (frames - 1) > SLOW_FRAME_MS;
         frames = 0;
         if (lowered) { lowered = false; setRatio(null); }
-      }, 200);
+      }, ms);
+    };
+    const onRender = () => { const now = performance.now(); if (!frames) t0 = now; frames++; last = now; };
+    const box = m.getContainer();
+    box.addEventListener('pointerdown', () => { pointerDown = true; moved = false; clearTimeout(restoreTimer); lower(); }, { capture: true });
+    window.addEventListener('pointerup', () => { if (!pointerDown) return; pointerDown = false; if (!moved) restoreSoon(0); }, { capture: true });
+    window.addEventListener('pointercancel', () => { pointerDown = false; restoreSoon(200); }, { capture: true });
+    box.addEventListener('wheel', () => { clearTimeout(restoreTimer); lower(); }, { capture: true, passive: true });
+    box.addEventListener('keydown', (e) => { if (/^(Arrow|Page|Home|End|[-+=])/.test(e.key)) { clearTimeout(restoreTimer); lower(); } }, { capture: true });
+    this.beforeAnimation = () => { if (!m.isMoving()) { clearTimeout(restoreTimer); lower(); } };
+    m.on('move', () => {
+      if (resizing) return;
+      moved = true;
+      clearTimeout(restoreTimer);
+      if (!frames) m.on('render', onRender);
     });
+    m.on('moveend', () => { if (!resizing) restoreSoon(200); });
   }
 
   _wire() {
@@ -430,6 +448,7 @@ export class DeviceMap {
     if (!d || d.lat === null || d.lon === null) return;
     // Keep the device clear of the device panel when it is open.
     const right = this.opts.panelWidth ? this.opts.panelWidth() : 0;
+    this.beforeAnimation?.();
     this.map.flyTo({ center: [d.lon, d.lat], zoom: Math.max(this.map.getZoom(), 11), speed: 1.6, padding: { right, left: 0, top: 0, bottom: 0 } });
   }
 
@@ -439,7 +458,9 @@ export class DeviceMap {
 
   fitTo(geometryFeatures) {
     const b = bboxOf(geometryFeatures);
-    if (b) this.map.fitBounds(b, { padding: 60, maxZoom: 12 });
+    if (!b) return;
+    this.beforeAnimation?.();
+    this.map.fitBounds(b, { padding: 60, maxZoom: 12 });
   }
 
   /** The province's bounds: from the areas, else from the devices, else a fixed box. */
