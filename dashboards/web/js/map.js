@@ -30,6 +30,7 @@ const NORMAL_RADIUS = [6, 3.5, 9, 6, 13, 9];          // zoom, px pairs
 const DENSE_RADIUS = [6, 2, 9, 3.5, 12, 6, 14, 9];
 // While the camera moves, feature-state writes are flushed at most this often (every write makes
 // MapLibre re-upload the paint arrays of the tile it touches); at rest, once per animation frame.
+// Warnings and criticals skip the wait.
 const MOVING_FLUSH_MS = 150;
 // Frames slower than this while moving (a software-rendered wall PC, a weak GPU): the next
 // movements render at MOTION_PIXEL_RATIO x the device pixel ratio (a quarter of the pixels), sharp
@@ -242,6 +243,12 @@ export class DeviceMap {
     this.map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
   }
 
+  /** Slow rendering: lower resolution while moving, and stepped (not smooth) CSS pulses (app.css .low-fx). */
+  _setSlow(slow) {
+    this.lowResMotion = slow;
+    document.documentElement.classList.toggle('low-fx', slow);
+  }
+
   // Adaptive resolution while moving. Measured, not guessed from the GPU's name: the first
   // movement runs at full resolution and its frame intervals decide for the next ones; a software
   // renderer (SwiftShader, llvmpipe) is known slow from the start. At rest the map is always drawn
@@ -253,7 +260,7 @@ export class DeviceMap {
       const gl = m.painter?.context?.gl;
       const ext = gl?.getExtension('WEBGL_debug_renderer_info');
       const name = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : '';
-      if (/swiftshader|llvmpipe|softpipe|software/i.test(name)) this.lowResMotion = true;
+      if (/swiftshader|llvmpipe|softpipe|software/i.test(name)) this._setSlow(true);
       this.renderer = name;
     } catch { /* unknown renderer: measure */ }
     let resizing = false, restoreTimer = null, lowered = false, frames = 0, t0 = 0, last = 0;
@@ -273,7 +280,7 @@ export class DeviceMap {
         if (m.isMoving() || pointerDown) return; // the end of that movement reschedules
         m.off('render', onRender);
         // Judge full-resolution movements only (a low-resolution one says nothing about them).
-        if (!lowered && frames >= 5) this.lowResMotion = (last - t0) / (frames - 1) > SLOW_FRAME_MS;
+        if (!lowered && frames >= 5) this._setSlow((last - t0) / (frames - 1) > SLOW_FRAME_MS);
         frames = 0;
         if (lowered) { lowered = false; setRatio(null); }
       }, ms);
@@ -376,14 +383,23 @@ export class DeviceMap {
 
   _markDirty(key) {
     this.dirty.add(key);
-    this._scheduleApply();
+    // A warning or critical (or one that ends) is never held back by the moving-map throttle.
+    const urgent = this.store.statusOf(key) >= 3 || (this.hot.get(key) ?? 0) >= 3;
+    this._scheduleApply(urgent);
   }
 
-  _scheduleApply() {
-    if (this.rafPending || !this.map) return;
+  _scheduleApply(urgent = false) {
+    if (!this.map) return;
+    if (this.rafPending) {
+      if (!urgent || !this.flushTimer) return;
+      clearTimeout(this.flushTimer); // held back by the throttle: go now
+      this.flushTimer = null;
+      requestAnimationFrame(() => this._apply());
+      return;
+    }
     this.rafPending = true;
-    const wait = this.map.isMoving() ? this.lastApplied + MOVING_FLUSH_MS - performance.now() : 0;
-    if (wait > 0) setTimeout(() => requestAnimationFrame(() => this._apply()), wait);
+    const wait = !urgent && this.map.isMoving() ? this.lastApplied + MOVING_FLUSH_MS - performance.now() : 0;
+    if (wait > 0) this.flushTimer = setTimeout(() => { this.flushTimer = null; requestAnimationFrame(() => this._apply()); }, wait);
     else requestAnimationFrame(() => this._apply());
   }
 
