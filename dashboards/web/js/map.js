@@ -7,7 +7,8 @@
 // the screen in the next frame. Clustering would hide the very colours an operator is watching
 // (a cluster cannot show "one of my 300 points is critical" without re-aggregating through
 // setData), and feature-state does not apply to clustered sources. setData runs only when devices
-// gain a position (debounced). Critical devices also get an HTML pulse ring (a few DOM nodes,
+// gain a position (debounced). Above DENSE_DEVICES and below GRID_ZOOM, healthy devices are drawn
+// as a grid of cells instead (never an offline or alerting one: those keep their own dots). Critical devices also get an HTML pulse ring (a few DOM nodes,
 // CSS animation, capped) so a red dot cannot hide under its neighbours at low zoom.
 
 import * as maplibregl from '../vendor/maplibre-gl/maplibre-gl.mjs';
@@ -37,6 +38,14 @@ const MOVING_FLUSH_MS = 150;
 // again as soon as the map rests.
 const SLOW_FRAME_MS = 34;
 const MOTION_PIXEL_RATIO = 0.5;
+// Dense networks below this zoom: healthy devices are drawn as grid cells (one circle per
+// GRID_DEG square, sized by how many devices it holds) while offline and alerting devices keep
+// their own dots on top. At province zoom 20,000 dots are a carpet that costs most of every frame
+// (measured: ~60 ms of ~105 ms in software WebGL); a few hundred cells say the same thing, and
+// nothing an operator must see — a grey or red station — is ever folded into a cell.
+const GRID_ZOOM = 10;
+const GRID_DEG = 0.04; // ~4.4 km
+const OFFLINE_FLUSH_MS = 500;
 
 let countriesPromise = null;
 function loadCountries() {
@@ -224,6 +233,23 @@ export class DeviceMap {
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
     } });
     this.hot = new Map(); // key -> st (>= 2)
+
+    // Dense mode (see GRID_ZOOM): the grid of all devices, and offline devices individually.
+    this.map.addSource('devices-grid', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    this.map.addLayer({ id: 'devices-grid', type: 'circle', source: 'devices-grid', maxzoom: GRID_ZOOM,
+      layout: { visibility: 'none' },
+      paint: {
+        'circle-color': COLORS[1], 'circle-opacity': 0.55,
+        'circle-radius': ['interpolate', ['linear'], ['get', 'n'], 1, 2.5, 30, 5, 300, 9],
+      } }, 'devices-alert');
+    this.map.addSource('devices-off', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    this.map.addLayer({ id: 'devices-offline', type: 'circle', source: 'devices-off', maxzoom: GRID_ZOOM,
+      layout: { visibility: 'none' },
+      paint: {
+        'circle-color': COLORS[0], 'circle-radius': this._radius(0, [1, 1, 1, 1]),
+        'circle-stroke-color': '#0b1a2b', 'circle-stroke-width': 1,
+      } }, 'devices-alert');
+    this.off = new Set(); // offline keys, kept for dense mode
   }
 
   /** circle-radius by zoom (dense or normal stops), scaled by state: factors for 4, 3, 2, other. */
@@ -241,6 +267,35 @@ export class DeviceMap {
     this.dense = dense;
     this.map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], 1], [1.6, 1.35, 1.15, 1]));
     this.map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
+    this.map.setPaintProperty('devices-offline', 'circle-radius', this._radius(0, [1, 1, 1, 1]));
+    // Every dot from GRID_ZOOM on; below it the grid and the offline and alerting dots.
+    this.map.setLayerZoomRange('devices', dense ? GRID_ZOOM : 0, 24);
+    for (const id of ['devices-grid', 'devices-offline']) this.map.setLayoutProperty(id, 'visibility', dense ? 'visible' : 'none');
+    if (dense) this._setOffline();
+  }
+
+  /** One feature per occupied GRID_DEG cell, at the mean position of its devices. */
+  _setGrid() {
+    if (!this.dense) return;
+    const cells = new Map();
+    for (const d of this.store.devices.values()) {
+      if (d.lat === null || d.lon === null) continue;
+      const id = `${Math.floor(d.lon / GRID_DEG)}:${Math.floor(d.lat / GRID_DEG)}`;
+      const c = cells.get(id);
+      if (c) { c.n++; c.x += d.lon; c.y += d.lat; } else cells.set(id, { n: 1, x: d.lon, y: d.lat });
+    }
+    const features = [...cells.values()].map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [c.x / c.n, c.y / c.n] }, properties: { n: c.n } }));
+    this.map.getSource('devices-grid')?.setData({ type: 'FeatureCollection', features });
+  }
+
+  _setOffline() {
+    if (this.offTimer) { clearTimeout(this.offTimer); this.offTimer = null; }
+    const features = [];
+    for (const key of this.off) {
+      const d = this.store.devices.get(key);
+      if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key } });
+    }
+    this.map.getSource('devices-off')?.setData({ type: 'FeatureCollection', features });
   }
 
   /** Slow rendering: lower resolution while moving, and stepped (not smooth) CSS pulses (app.css .low-fx). */
@@ -309,13 +364,22 @@ export class DeviceMap {
     s.on('reset', () => { this.setDevices(); for (const k of s.devices.keys()) this._markDirty(k); });
     s.on('positions', () => this._schedulePositions());
     if (this.opts.interactive !== false) {
-      m.on('mouseenter', 'devices', () => { m.getCanvas().style.cursor = 'pointer'; });
-      m.on('mouseleave', 'devices', () => { m.getCanvas().style.cursor = ''; this._hidePopup(); });
-      m.on('mousemove', 'devices', (e) => this._hover(e));
-      m.on('click', 'devices', (e) => {
-        if (this.clickHandler) return; // area drawing owns clicks
-        const f = this._worstFeature(e.features);
-        if (f && this.opts.onSelect) this.opts.onSelect(f.properties.key);
+      for (const layer of ['devices', 'devices-alert', 'devices-offline']) {
+        m.on('mouseenter', layer, () => { m.getCanvas().style.cursor = 'pointer'; });
+        m.on('mouseleave', layer, () => { m.getCanvas().style.cursor = ''; this._hidePopup(); });
+        m.on('mousemove', layer, (e) => this._hover(e));
+        m.on('click', layer, (e) => {
+          if (this.clickHandler || e.handledByDevice) return; // area drawing owns clicks
+          e.handledByDevice = true; // one selection when layers overlap
+          const f = this._worstFeature(e.features);
+          if (f && this.opts.onSelect) this.opts.onSelect(f.properties.key);
+        });
+      }
+      // A grid cell zooms in to where its devices are drawn one by one.
+      m.on('click', 'devices-grid', (e) => {
+        if (this.clickHandler || e.handledByDevice) return;
+        const f = e.features?.[0];
+        if (f) { this.beforeAnimation?.(); m.easeTo({ center: f.geometry.coordinates, zoom: GRID_ZOOM + 0.5 }); }
       });
       m.on('click', (e) => { if (this.clickHandler) this.clickHandler(e); });
       m.on('dblclick', (e) => { if (this.dblClickHandler) { e.preventDefault(); this.dblClickHandler(e); } });
@@ -371,6 +435,7 @@ export class DeviceMap {
     this.featureCount = features.length;
     this._setDensity(features.length);
     src.setData({ type: 'FeatureCollection', features });
+    this._setGrid();
     if (this.hot?.size) this._setHot();
     for (const k of this.store.devices.keys()) this.dirty.add(k);
     this._scheduleApply();
@@ -409,15 +474,21 @@ export class DeviceMap {
     this.rafPending = false;
     const keys = [...this.dirty];
     this.dirty.clear();
-    let hotChanged = false;
+    let hotChanged = false, offChanged = false;
     for (const key of keys) {
       const st = this.store.statusOf(key);
+      if (st === 0 ? !this.off.has(key) : this.off.has(key)) {
+        if (st === 0) this.off.add(key); else this.off.delete(key);
+        offChanged = true;
+      }
       this.map.setFeatureState({ source: 'devices', id: key }, { st });
       this._pulse(key, st);
       const was = this.hot.get(key);
       if (st >= 2 && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < 2 && was !== undefined) { this.hot.delete(key); hotChanged = true; }
     }
     if (hotChanged) this._setHot();
+    // Offline changes come in waves (a gateway drops 300 devices): one setData per wave.
+    if (offChanged && this.dense && !this.offTimer) this.offTimer = setTimeout(() => this._setOffline(), OFFLINE_FLUSH_MS);
     this.lastApplied = performance.now();
     if (this.onApplied && keys.length) this.onApplied(keys, this.lastApplied);
   }
