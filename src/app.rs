@@ -83,8 +83,8 @@ pub async fn run(
     };
     let (done_tx, done_rx) = mpsc::channel(STORE_QUEUE);
     let on_commit = {
-        let directory = directory.clone();
-        move |o: &crate::storage::WriteOutcome| directory.locate(&o.located)
+        let live = live.clone();
+        move |o: &crate::storage::WriteOutcome| live.located(&o.located)
     };
     let mut store_txs = Vec::with_capacity(writers);
     let mut batchers = Vec::with_capacity(writers);

@@ -221,6 +221,27 @@ async fn area_summaries_and_the_area_filter() {
     .await;
     let frame = ws.until(T, |f| f["type"] == "telemetry").await;
     assert_eq!(frame["device"], "city-2", "{frame}");
+
+    // A device new to the hub is announced with its position on the `devices` topic — how an
+    // open map learns of it — and only to clients whose area holds it.
+    let mut map = hub
+        .ws(json!({"op": "subscribe", "topics": ["devices"], "area": "cb-thanhpho"}))
+        .await;
+    mqtt.publish(
+        "ioc/west-2/telemetry",
+        r#"{"lat":22.9,"lon":105.6,"water_level":1.0}"#,
+    )
+    .await;
+    mqtt.publish(
+        "ioc/city-3/telemetry",
+        r#"{"lat":22.668,"lon":106.26,"water_level":1.0}"#,
+    )
+    .await;
+    let frame = map.until(T, |f| f["type"] == "position").await;
+    assert_eq!(
+        frame,
+        json!({"type": "position", "device": "city-3", "lon": 106.26, "lat": 22.668})
+    );
 }
 
 #[test]

@@ -10,7 +10,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 
 use super::filter::{ClientMsg, Filter};
-use super::{AlertFrame, DeviceFrame, LiveEvent, LiveFeed, Positions, TelemetryFrame};
+use super::{
+    AlertFrame, DeviceFrame, LiveEvent, LiveFeed, PositionFrame, Positions, TelemetryFrame,
+};
 use crate::areas::Areas;
 use crate::metrics as m;
 
@@ -183,6 +185,20 @@ impl Backlog {
                 };
                 let text = serde_json::to_string(&frame).unwrap_or_default();
                 self.offer((device.clone(), String::new()), text);
+            }
+            LiveEvent::Position { device, lon, lat }
+                if f.devices_topic && f.matches(&device, positions) =>
+            {
+                let frame = PositionFrame {
+                    kind: "position",
+                    device: &device,
+                    lon,
+                    lat,
+                };
+                let text = serde_json::to_string(&frame).unwrap_or_default();
+                // Its own conflation slot: a lagging client keeps the latest position and the
+                // latest status of a device.
+                self.offer((device.clone(), "@position".into()), text);
             }
             _ => {}
         }

@@ -29,6 +29,12 @@ pub enum LiveEvent {
         online: bool,
         ts_ms: i64,
     },
+    /// A device got (or moved to) a position: how a map learns of a new device.
+    Position {
+        device: Arc<str>,
+        lon: f64,
+        lat: f64,
+    },
 }
 
 /// The publishing side of the live feed; cheap to clone.
@@ -52,6 +58,28 @@ impl LiveFeed {
     pub fn readings(&self, readings: &Arc<Vec<Reading>>) {
         if self.events.receiver_count() > 0 {
             let _ = self.events.send(LiveEvent::Readings(readings.clone()));
+        }
+    }
+
+    /// Positions committed in a batch: updates the directory, then tells the clients of each
+    /// device that now has both coordinates.
+    pub fn located(&self, changes: &[(String, Option<f64>, Option<f64>)]) {
+        if changes.is_empty() {
+            return;
+        }
+        self.directory.locate(changes);
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        let positions = self.directory.snapshot();
+        for (device, _, _) in changes {
+            if let Some(&(lon, lat)) = positions.get(device) {
+                let _ = self.events.send(LiveEvent::Position {
+                    device: device.as_str().into(),
+                    lon,
+                    lat,
+                });
+            }
         }
     }
 
@@ -132,6 +160,16 @@ pub struct AlertFrame<'a> {
     #[serde(flatten)]
     pub alert: &'a Alert,
     pub ts: i64,
+}
+
+/// `{"type":"position",...}`: a device's new position (on the `devices` topic).
+#[derive(Serialize)]
+pub struct PositionFrame<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub device: &'a str,
+    pub lon: f64,
+    pub lat: f64,
 }
 
 /// `{"type":"device",...}`: an online/offline change.

@@ -134,6 +134,7 @@ export class Store {
       case 'telemetry': return this._telemetry(msg);
       case 'alert': return this._alert(msg);
       case 'device': return this._device(msg);
+      case 'position': return this._position(msg);
       case 'lagged': this.emit('lagged', msg); return;
       default: return;
     }
@@ -155,6 +156,18 @@ export class Store {
     }
     if (!d.online) { d.online = true; this.emit('status', d.key); this.emit('counts'); }
     this.emit('telemetry', m);
+  }
+
+  // A device got or changed its position (also how a device new to the hub reaches the map).
+  _position(m) {
+    let d = this.devices.get(m.device);
+    const isNew = !d;
+    if (!d) d = this._upsertDevice({ key: m.device, online: true });
+    if (d.lat === m.lat && d.lon === m.lon) return;
+    d.lat = m.lat;
+    d.lon = m.lon;
+    this.emit('positions', d);
+    if (isNew) { this.emit('status', d.key); this.emit('counts'); }
   }
 
   _device(m) {
