@@ -33,9 +33,21 @@ async fn fill(hub: &Hub) -> i64 {
     mqtt.send("ioc/bk-00/telemetry", "{broken").await;
     hub.wait_reading("bk-04", "water_level", base + 199_000)
         .await;
-    eventually("alerts opened", Duration::from_secs(20), || async {
-        (hub.metric("iochub_alerts_opened_total").await >= 1.0).then_some(())
-    })
+    // The flood rule (>= 5, clear below 4.5) opens an alert at every 5 or 6 (never twice in a
+    // row: a device's values step by -2 mod 7) and resolves it at the next reading; wait until
+    // the alert manager has committed all of them, so that the backup sees a settled store.
+    let opened = (0..200i64).filter(|i| i % 7 >= 5).count();
+    let still_open = (0..5i64).filter(|d| (195 + d) % 7 >= 5).count();
+    eventually(
+        "every alert change committed",
+        Duration::from_secs(30),
+        || async {
+            let (_, alerts) = hub.get("/api/v1/alerts?limit=1000").await;
+            let alerts = alerts.as_array().cloned().unwrap_or_default();
+            let open = alerts.iter().filter(|a| a["state"] == "open").count();
+            (alerts.len() == opened && open == still_open).then_some(())
+        },
+    )
     .await;
     base
 }
