@@ -321,7 +321,8 @@ fn print_banner(
         None => "admin / the password set on first start (IOCHUB_ADMIN_PASSWORD or the one printed then)".into(),
     };
     println!(
-        "\niochub is running\n  HTTP API:    http://{http}/api/v1  (OpenAPI: http://{http}/api/v1/openapi.json)\n  \
+        "\niochub is running\n  dashboard:   http://{http}/  (video wall: http://{http}/wall/)\n  \
+         HTTP API:    http://{http}/api/v1  (OpenAPI: http://{http}/api/v1/openapi.json)\n  \
          MQTT:        {mqtt}  (publish to ioc/{{device}}/telemetry)\n  data:        {}\n  rules:       {}\n  \
          log in:      {login}\n  token:       curl -s -X POST http://{http}/api/v1/auth/login -H 'content-type: application/json' \
          -d '{{\"username\":\"admin\",\"password\":\"...\"}}'\n",
