@@ -50,7 +50,9 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), AppError> {
     let store: Arc<dyn Store> = match &cfg.database_url {
-        Some(url) => Arc::new(PostgresStore::connect(url).await?),
+        Some(url) => {
+            Arc::new(PostgresStore::connect_with(url, cfg.database_ca_file.as_deref()).await?)
+        }
         None => Arc::new(SqliteStore::open(&cfg.data_dir)?),
     };
     let rule_set = RuleSet::load(&cfg.rules)?;

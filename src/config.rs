@@ -33,6 +33,8 @@ pub struct HubConfig {
     /// PEM CA bundle that signs the broker's certificate (mqtts://); system roots when absent.
     pub mqtt_ca_file: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// PEM CA bundle that signs PostgreSQL's certificate (`sslmode=require`); system roots when absent.
+    pub database_ca_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub rules: PathBuf,
     pub simulate: bool,
@@ -89,6 +91,7 @@ struct ConfigFile {
     mqtt_client_id: Option<String>,
     mqtt_ca_file: Option<String>,
     database_url: Option<String>,
+    database_ca_file: Option<String>,
     data_dir: Option<String>,
     rules: Option<String>,
     shards: Option<usize>,
@@ -181,6 +184,8 @@ impl HubConfig {
                 .unwrap_or_else(|| "iochub-ingest".into()),
             mqtt_ca_file: pick("IOCHUB_MQTT_CA_FILE", file.mqtt_ca_file).map(PathBuf::from),
             database_url: pick("IOCHUB_DATABASE_URL", file.database_url),
+            database_ca_file: pick("IOCHUB_DATABASE_CA_FILE", file.database_ca_file)
+                .map(PathBuf::from),
             data_dir: pick("IOCHUB_DATA_DIR", file.data_dir)
                 .unwrap_or_else(|| "./iochub-data".into())
                 .into(),

@@ -129,6 +129,7 @@ fn main() -> ExitCode {
                 mqtt_client_id: "iochub-ingest".into(),
                 mqtt_ca_file: std::env::var_os("IOCHUB_MQTT_CA_FILE").map(PathBuf::from),
                 database_url: None,
+                database_ca_file: None,
                 data_dir,
                 rules,
                 simulate: !no_sim,

@@ -179,3 +179,69 @@ async fn the_hub_ingests_over_tls_with_a_password_and_says_why_when_it_cannot() 
         "wrong password: {r2}"
     );
 }
+
+/// PostgreSQL over TLS: with `sslmode=require` the store's connections are encrypted and the
+/// server's certificate is checked against `database_ca_file`; an untrusted certificate is refused.
+#[tokio::test]
+async fn the_postgres_store_connects_over_tls_and_checks_the_certificate() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    make_certs(certs.path());
+    // The server reads its key as the `postgres` user and refuses one others can read.
+    let keys = tempfile::tempdir().expect("tempdir");
+    for f in ["server.pem", "server.key"] {
+        std::fs::copy(certs.path().join(f), keys.path().join(f)).expect("copy");
+    }
+    run(Command::new("chown")
+        .arg("-R")
+        .arg("postgres:")
+        .arg(keys.path()));
+    run(Command::new("chmod").arg("700").arg(keys.path()));
+    run(Command::new("chmod")
+        .arg("600")
+        .arg(keys.path().join("server.key")));
+    let pg = support::postgres::Postgres::start_with_conf(&format!(
+        "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+        keys.path().join("server.pem").display(),
+        keys.path().join("server.key").display()
+    ));
+    let url = format!("{}?sslmode=require", pg.url());
+
+    let err = iochub::storage::postgres::PostgresStore::connect_with(
+        &url,
+        Some(&certs.path().join("other-ca.pem")),
+    )
+    .await
+    .err()
+    .expect("an untrusted certificate is refused");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+
+    let store = iochub::storage::postgres::PostgresStore::connect_with(
+        &url,
+        Some(&certs.path().join("ca.pem")),
+    )
+    .await
+    .expect("TLS connect");
+    use iochub::storage::Store;
+    assert_eq!(store.user_count().await.expect("query"), 0);
+    // Seen from the server: every connection of the store is encrypted.
+    let (raw, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("raw connect");
+    tokio::spawn(conn);
+    let row = raw
+        .query_one(
+            "SELECT count(*), coalesce(bool_and(s.ssl), false) FROM pg_stat_ssl s
+             JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'iochub'",
+            &[],
+        )
+        .await
+        .expect("pg_stat_ssl");
+    let (n, all_tls): (i64, bool) = (row.get(0), row.get(1));
+    assert!(
+        n >= 1 && all_tls,
+        "{n} store connections, all TLS: {all_tls}"
+    );
+}

@@ -8,9 +8,9 @@
 //! reads (`rows.rs`). Durability is the server's: a write returns after its transaction
 //! committed, so the batcher may ack after it. Nothing here blocks the async runtime.
 //!
-//! TLS: connections are plain (`NoTls`) for now, fine on loopback or a private link. TLS plugs in
-//! where the `Manager` is built in [`PostgresStore::connect`] (tokio-postgres-rustls' connector
-//! instead of `NoTls`, chosen by `sslmode` in the URL).
+//! TLS: `sslmode=require` in the URL connects over TLS (rustls with ring, through
+//! tokio-postgres-rustls) and verifies the server's certificate against `database_ca_file` or the
+//! system's roots; without it connections are plain, fine on loopback or a private link.
 
 mod error;
 mod maintain;
@@ -28,7 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode};
 
 use self::error::{PgError, PgResult, describe, describe_pool, to_time};
 use self::partition::{Partitions, day_of};
@@ -61,6 +61,12 @@ impl PostgresStore {
     /// valid or the server cannot be reached, and [`StoreError::SchemaTooNew`] when the database
     /// was migrated by a newer iochub.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, None).await
+    }
+
+    /// Like [`PostgresStore::connect`]; with `sslmode=require` in the URL the server's
+    /// certificate is checked against the PEM bundle `ca_file` (the system's roots without it).
+    pub async fn connect_with(url: &str, ca_file: Option<&std::path::Path>) -> StoreResult<Self> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Open {
             path: "database_url".into(),
             reason: format!(
@@ -80,15 +86,19 @@ impl PostgresStore {
             path: target.clone(),
             reason,
         };
-        let manager = Manager::from_config(
-            config,
-            NoTls, // TLS plugs in here (see the module docs).
-            ManagerConfig {
-                // Only checks that the socket is open: a clean-up query (`DISCARD ALL`) would
-                // drop the staging table each connection keeps.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            // Only checks that the socket is open: a clean-up query (`DISCARD ALL`) would
+            // drop the staging table each connection keeps.
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if config.get_ssl_mode() == SslMode::Require {
+            let tls = crate::ingest::tls::client_config(ca_file)
+                .map_err(|e| open_err(format!("TLS: {e}")))?;
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
+            Manager::from_config(config, tls, manager_config)
+        } else {
+            Manager::from_config(config, NoTls, manager_config)
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
