@@ -244,4 +244,30 @@ async fn the_postgres_store_connects_over_tls_and_checks_the_certificate() {
         n >= 1 && all_tls,
         "{n} store connections, all TLS: {all_tls}"
     );
+
+    // `iochub backup` over the same URL: its snapshot connection and pg_dump use TLS too, with
+    // the CA from IOCHUB_DATABASE_CA_FILE.
+    let backup = |to: &str, ca: &str| {
+        Command::new(env!("CARGO_BIN_EXE_iochub"))
+            .arg("backup")
+            .arg("--to")
+            .arg(certs.path().join(to))
+            .args(["--database-url", &url])
+            .env("IOCHUB_DATABASE_CA_FILE", certs.path().join(ca))
+            .env_remove("PGSSLROOTCERT")
+            .output()
+            .expect("run backup")
+    };
+    let out = backup("backup", "ca.pem");
+    assert!(
+        out.status.success(),
+        "backup over TLS: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(certs.path().join("backup/manifest.json").exists());
+    let out = backup("backup-2", "other-ca.pem");
+    assert!(
+        !out.status.success(),
+        "a backup from an untrusted server is refused"
+    );
 }

@@ -32,16 +32,38 @@ fn tool(name: &str) -> PathBuf {
     }
 }
 
+/// The CA bundle that signs the server's certificate (`sslmode=require`): libpq's own
+/// `PGSSLROOTCERT` (which pg_dump and pg_restore read too), else `IOCHUB_DATABASE_CA_FILE`.
+fn ca_file() -> Option<PathBuf> {
+    std::env::var_os("PGSSLROOTCERT")
+        .or_else(|| std::env::var_os("IOCHUB_DATABASE_CA_FILE"))
+        .map(PathBuf::from)
+}
+
 async fn connect(url: &str) -> StoreResult<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(|e| err("database_url", format!("cannot connect: {e}")))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "backup connection closed");
-        }
-    });
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| err("database_url", format!("not a valid PostgreSQL URL: {e}")))?;
+    let refused = |e: tokio_postgres::Error| err("database_url", format!("cannot connect: {e}"));
+    let client = if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+        let tls = crate::ingest::tls::client_config(ca_file().as_deref())
+            .map_err(|e| err("database_url", format!("TLS: {e}")))?;
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
+        let (client, connection) = config.connect(tls).await.map_err(refused)?;
+        tokio::spawn(watch(connection));
+        client
+    } else {
+        let (client, connection) = config.connect(NoTls).await.map_err(refused)?;
+        tokio::spawn(watch(connection));
+        client
+    };
     Ok(client)
+}
+
+async fn watch(connection: impl std::future::Future<Output = Result<(), tokio_postgres::Error>>) {
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "backup connection closed");
+    }
 }
 
 async fn census(client: &Client) -> StoreResult<(i64, Vec<(String, i64)>)> {
@@ -72,7 +94,12 @@ async fn run_tool(
     args: &[&std::ffi::OsStr],
     progress: &mut dyn FnMut(&str),
 ) -> StoreResult<()> {
-    let mut child = tokio::process::Command::new(tool(name))
+    let mut cmd = tokio::process::Command::new(tool(name));
+    if let Some(ca) = ca_file() {
+        // With a root certificate, libpq's sslmode=require also verifies the server.
+        cmd.env("PGSSLROOTCERT", ca);
+    }
+    let mut child = cmd
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
