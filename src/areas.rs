@@ -6,7 +6,7 @@
 //! geodesic edges is metres, far below the precision of the boundary files themselves.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -279,7 +279,7 @@ pub fn paths_from_env(value: &str) -> Vec<PathBuf> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| Path::new(s).to_path_buf())
+        .map(PathBuf::from)
         .collect()
 }
 

@@ -198,21 +198,15 @@ impl HubConfig {
             metrics_public,
             retention,
             web_dir: pick("IOCHUB_WEB_DIR", file.web_dir).map(PathBuf::from),
-            areas: Arc::new(
-                Areas::load(&match env("IOCHUB_AREAS") {
-                    Some(list) => crate::areas::paths_from_env(&list),
-                    None => file
-                        .areas
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(PathBuf::from)
-                        .collect(),
-                })
-                .map_err(|e| ConfigError::Key {
-                    key: "areas",
-                    message: e.to_string(),
-                })?,
-            ),
+            areas: load_areas(&match env("IOCHUB_AREAS") {
+                Some(list) => crate::areas::paths_from_env(&list),
+                None => file
+                    .areas
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(PathBuf::from)
+                    .collect(),
+            })?,
             map: MapConfig::from_parts(
                 (file.map_style, file.map_tiles, file.map_attribution),
                 &env,
@@ -225,14 +219,19 @@ impl HubConfig {
 /// illustrative boundaries.
 pub fn demo_areas(env: impl Fn(&str) -> Option<String>) -> Result<Arc<Areas>, ConfigError> {
     match env("IOCHUB_AREAS") {
-        Some(list) => Areas::load(&crate::areas::paths_from_env(&list))
-            .map(Arc::new)
-            .map_err(|e| ConfigError::Key {
-                key: "areas",
-                message: e.to_string(),
-            }),
+        Some(list) => load_areas(&crate::areas::paths_from_env(&list)),
         None => Ok(Arc::new(crate::areas::demo())),
     }
+}
+
+/// The GeoJSON files of the `areas` key; a bad one is an error naming the key.
+fn load_areas(paths: &[PathBuf]) -> Result<Arc<Areas>, ConfigError> {
+    Areas::load(paths)
+        .map(Arc::new)
+        .map_err(|e| ConfigError::Key {
+            key: "areas",
+            message: e.to_string(),
+        })
 }
 
 /// The retention policy of `iochub demo`: the defaults, overridden by `IOCHUB_RETENTION_*`.

@@ -6,6 +6,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use include_dir::{Dir, include_dir};
@@ -29,9 +30,12 @@ impl Assets {
         let Some(rel) = relative(uri.path()) else {
             return StatusCode::NOT_FOUND.into_response();
         };
+        // Embedded files are served from the binary's memory as they are, not copied.
         let body = match self {
-            Assets::Embedded => EMBEDDED.get_file(&rel).map(|f| f.contents().to_vec()),
-            Assets::Directory(root) => tokio::fs::read(root.join(&rel)).await.ok(),
+            Assets::Embedded => EMBEDDED
+                .get_file(&rel)
+                .map(|f| Bytes::from_static(f.contents())),
+            Assets::Directory(root) => tokio::fs::read(root.join(&rel)).await.ok().map(Bytes::from),
         };
         match body {
             Some(bytes) => {

@@ -1,7 +1,7 @@
 //! The map's context — basemap settings and administrative areas — and the area tools: what is
 //! inside an area, a circle or a drawn polygon.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use axum::Json;
 use axum::extract::State;
@@ -225,15 +225,13 @@ pub async fn summary(
         }
     });
 
-    let mut by_state: BTreeMap<Option<bool>, u32> = BTreeMap::new();
-    for d in &devices {
-        *by_state.entry(d.online).or_default() += 1;
-    }
+    let count = |state: Option<bool>| devices.iter().filter(|d| d.online == state).count() as u32;
+    let (online, offline, unknown) = (count(Some(true)), count(Some(false)), count(None));
     Ok(Json(AreaSummary {
         devices: devices.len() as u32,
-        online: by_state.get(&Some(true)).copied().unwrap_or(0),
-        offline: by_state.get(&Some(false)).copied().unwrap_or(0),
-        unknown: by_state.get(&None).copied().unwrap_or(0),
+        online,
+        offline,
+        unknown,
         device_keys: devices.into_iter().map(|d| d.key).collect(),
         alerts,
         metric,

@@ -46,9 +46,8 @@ async fn connect(url: &str) -> StoreResult<Client> {
         .map_err(|e| err("database_url", format!("not a valid PostgreSQL URL: {e}")))?;
     let refused = |e: tokio_postgres::Error| err("database_url", format!("cannot connect: {e}"));
     let client = if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-        let tls = crate::ingest::tls::client_config(ca_file().as_deref())
+        let tls = super::postgres::rustls_connector(ca_file().as_deref())
             .map_err(|e| err("database_url", format!("TLS: {e}")))?;
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
         let (client, connection) = config.connect(tls).await.map_err(refused)?;
         tokio::spawn(watch(connection));
         client

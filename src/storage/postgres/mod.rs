@@ -92,9 +92,7 @@ impl PostgresStore {
             recycling_method: RecyclingMethod::Fast,
         };
         let manager = if config.get_ssl_mode() == SslMode::Require {
-            let tls = crate::ingest::tls::client_config(ca_file)
-                .map_err(|e| open_err(format!("TLS: {e}")))?;
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
+            let tls = rustls_connector(ca_file).map_err(|e| open_err(format!("TLS: {e}")))?;
             Manager::from_config(config, tls, manager_config)
         } else {
             Manager::from_config(config, NoTls, manager_config)
@@ -164,6 +162,17 @@ impl PostgresStore {
         self.partitions.ensure(&mut client, days).await?;
         write::write_items(&mut client, &self.ids, items, now_ms).await
     }
+}
+
+/// TLS for `sslmode=require`: rustls (ring), the server verified against `ca_file` or the
+/// system's roots — the same trust setup as the MQTT connection.
+pub(crate) fn rustls_connector(
+    ca_file: Option<&std::path::Path>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, crate::ingest::tls::TlsError> {
+    let config = crate::ingest::tls::client_config(ca_file)?;
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(
+        (*config).clone(),
+    ))
 }
 
 /// `postgres://user@host:port/dbname` of a config: the URL without its password.

@@ -110,7 +110,7 @@ mod eventloop;
 mod framed;
 pub mod mqttbytes;
 mod state;
-pub mod v5;
+
 
 #[cfg(any(feature = "use-rustls-no-provider", feature = "use-native-tls"))]
 mod tls;

@@ -148,7 +148,8 @@ impl MqttState {
             Request::Disconnect(_) => self.outgoing_disconnect()?,
             Request::PubAck(puback) => self.outgoing_puback(puback)?,
             Request::PubRec(pubrec) => self.outgoing_pubrec(pubrec)?,
-            _ => unimplemented!(),
+            // iochub patch: a request no client sends is refused, not a panic.
+            _ => return Err(StateError::InvalidState),
         };
 
         self.last_outgoing = Instant::now();
