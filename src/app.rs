@@ -102,7 +102,6 @@ pub async fn run(
         );
         batchers.push(tokio::spawn(run));
     }
-    drop(done_tx);
     // rollups and retention: a pass now, then every minute
     let retention = cfg.retention;
     tokio::spawn(crate::storage::maintenance::run(
@@ -128,10 +127,14 @@ pub async fn run(
             rules: rules.clone(),
             alerts: alert_tx.clone(),
             store: store_txs[index % writers].clone(),
+            store_readings: cfg.store_readings,
+            done: done_tx.clone(),
             live: live.clone(),
         };
         tokio::spawn(shard.run(rx));
     }
+    // The acker ends once the batchers and the shards are gone.
+    drop(done_tx);
     let router = Router::new(shard_txs);
     // Open alerts continue where they were; those whose rule is gone are resolved now.
     for (device, rule) in crate::alerts::open_pairs(store.as_ref()).await? {

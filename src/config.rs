@@ -41,6 +41,9 @@ pub struct HubConfig {
     pub seed: u64,
     pub shards: usize,
     pub metrics_public: bool,
+    /// false: readings feed the rules and the live feed but are not stored (a bare alerting hub;
+    /// alerts, device status and accounts are still stored).
+    pub store_readings: bool,
     /// How long raw readings and rollups are kept.
     pub retention: RetentionPolicy,
     /// Serve the dashboard from this directory instead of the copy inside the binary.
@@ -96,6 +99,7 @@ struct ConfigFile {
     rules: Option<String>,
     shards: Option<usize>,
     metrics_public: Option<bool>,
+    store_readings: Option<bool>,
     retention_raw_days: Option<u32>,
     retention_rollup_days: Option<u32>,
     web_dir: Option<String>,
@@ -103,6 +107,22 @@ struct ConfigFile {
     map_style: Option<String>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
+}
+
+/// A boolean key: its variable (`true`/`false`) wins over the file, then the default.
+pub fn bool_key(
+    key: &'static str,
+    var: Option<String>,
+    file: Option<bool>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match var {
+        Some(s) => s.trim().parse().map_err(|_| ConfigError::Key {
+            key,
+            message: format!("{s:?} must be true or false"),
+        }),
+        None => Ok(file.unwrap_or(default)),
+    }
 }
 
 pub const DEFAULT_RULES: &str = "rules/cao-bang.toml";
@@ -166,13 +186,18 @@ impl HubConfig {
                 message: "must be 1..256".into(),
             });
         }
-        let metrics_public = match env("IOCHUB_METRICS_PUBLIC") {
-            Some(s) => s.parse().map_err(|_| ConfigError::Key {
-                key: "metrics_public",
-                message: "must be true or false".into(),
-            })?,
-            None => file.metrics_public.unwrap_or(false),
-        };
+        let metrics_public = bool_key(
+            "metrics_public",
+            env("IOCHUB_METRICS_PUBLIC"),
+            file.metrics_public,
+            false,
+        )?;
+        let store_readings = bool_key(
+            "store_readings",
+            env("IOCHUB_STORE_READINGS"),
+            file.store_readings,
+            true,
+        )?;
         Ok(Self {
             http,
             mqtt_url: Some(mqtt_url),
@@ -196,6 +221,7 @@ impl HubConfig {
             seed: 1,
             shards,
             metrics_public,
+            store_readings,
             retention,
             web_dir: pick("IOCHUB_WEB_DIR", file.web_dir).map(PathBuf::from),
             areas: load_areas(&match env("IOCHUB_AREAS") {
@@ -293,6 +319,14 @@ mod tests {
         .expect("valid");
         assert_eq!(c.http.port(), 9000);
         assert_eq!(c.mqtt_url.as_deref(), Some("mqtt://127.0.0.1:1884"));
+        assert!(
+            c.store_readings,
+            "readings are stored unless told otherwise"
+        );
+        let file: ConfigFile = toml::from_str("store_readings = false").expect("valid");
+        let c =
+            HubConfig::from_parts(file, env(&[("IOCHUB_MQTT_URL", "mqtt://x:1")])).expect("valid");
+        assert!(!c.store_readings);
     }
 
     #[test]
@@ -335,6 +369,15 @@ mod tests {
         )
         .expect_err("bad http");
         assert!(e.to_string().contains("`http`"), "{e}");
+        let e = HubConfig::from_parts(
+            ConfigFile::default(),
+            env(&[
+                ("IOCHUB_MQTT_URL", "mqtt://x:1"),
+                ("IOCHUB_STORE_READINGS", "no"),
+            ]),
+        )
+        .expect_err("bad boolean");
+        assert!(e.to_string().contains("`store_readings`"), "{e}");
         let e = toml::from_str::<ConfigFile>("colour = 1").expect_err("unknown key");
         assert!(e.to_string().contains("colour"), "{e}");
     }

@@ -136,6 +136,18 @@ fn main() -> ExitCode {
                 seed,
                 shards: shards.unwrap_or_else(config::default_shards),
                 metrics_public: false,
+                store_readings: match config::bool_key(
+                    "store_readings",
+                    std::env::var("IOCHUB_STORE_READINGS").ok(),
+                    None,
+                    true,
+                ) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
                 retention,
                 web_dir: std::env::var_os("IOCHUB_WEB_DIR").map(PathBuf::from),
                 areas,

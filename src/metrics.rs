@@ -33,6 +33,10 @@ pub fn install() -> PrometheusHandle {
 fn describe() {
     describe_counter!("iochub_ingest_messages_total", "MQTT messages received");
     describe_counter!(
+        "iochub_engine_readings_total",
+        "Readings evaluated by the rule engine (stored or not)"
+    );
+    describe_counter!(
         "iochub_ingest_readings_total",
         "Readings committed to storage"
     );
@@ -141,6 +145,11 @@ pub fn ingest_unacked(n: usize) {
 /// The queue-depth gauge of one shard, registered once (not per message).
 pub fn engine_queue_depth(shard: usize) -> metrics::Gauge {
     gauge!("iochub_engine_queue_depth", "shard" => shard.to_string())
+}
+
+/// The counter of readings a shard evaluated, registered once (not per message).
+pub fn engine_readings() -> metrics::Counter {
+    counter!("iochub_engine_readings_total")
 }
 
 pub fn storage_queue_depth(depth: usize) {

@@ -316,3 +316,53 @@ async fn an_alert_whose_rule_was_removed_while_down_is_resolved_at_start() {
     .await;
     assert_eq!(alert["value"], 9.0, "the last known value is kept");
 }
+
+/// `store_readings = false` (a bare alerting hub): readings drive the rules and the live feed and
+/// QoS 1 messages are acked once evaluated, but no reading is stored; alerts still are.
+#[tokio::test]
+async fn a_hub_that_does_not_store_readings_still_alerts_and_acks() {
+    let mosquitto = Mosquitto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start_with_env(
+        dir.path(),
+        DEFAULT_RULES,
+        Broker::External(mosquitto.url()),
+        &[("IOCHUB_STORE_READINGS", "false")],
+    )
+    .await;
+    let mut ws = hub
+        .ws(json!({"op": "subscribe", "topics": ["alerts"]}))
+        .await;
+    let mut mqtt = Publisher::connect(&mosquitto.url(), "bare-pub").await;
+    let t = now_ms();
+    for (i, level) in [2.0, 5.6, 3.0].iter().enumerate() {
+        mqtt.publish(
+            "ioc/wl-09/telemetry",
+            format!(r#"{{"ts":{},"water_level":{level}}}"#, t + i as i64 * 1000),
+        )
+        .await;
+    }
+    mqtt.flush().await;
+    let frame = ws.until(T, |f| f["type"] == "alert").await;
+    assert_eq!(
+        (frame["device"].as_str(), frame["value"].as_f64()),
+        (Some("wl-09"), Some(5.6))
+    );
+    eventually("3 readings evaluated and 3 messages acked", T, || async {
+        let evaluated = hub.metric("iochub_engine_readings_total").await;
+        let acked = hub.metric("iochub_ingest_acks_total").await;
+        (evaluated == 3.0 && acked == 3.0).then_some(())
+    })
+    .await;
+    assert_eq!(hub.metric("iochub_ingest_readings_total").await, 0.0);
+    assert!(
+        hub.readings("wl-09", "water_level", t - 1, t + 5000)
+            .await
+            .is_empty(),
+        "no reading is stored"
+    );
+    let (_, alerts) = hub.get("/api/v1/alerts").await;
+    let alerts = alerts.as_array().expect("alerts").clone();
+    assert_eq!(alerts.len(), 1, "the alert is stored: {alerts:?}");
+    assert_eq!(alerts[0]["state"].as_str(), Some("resolved"));
+}

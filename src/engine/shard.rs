@@ -39,6 +39,10 @@ pub struct Shard {
     pub rules: Arc<ArcSwap<RuleSet>>,
     pub alerts: mpsc::Sender<AlertChange>,
     pub store: mpsc::Sender<StoreMsg>,
+    /// false: readings are evaluated and pushed live but not stored; the ticket of a message
+    /// that then needs no commit goes straight to `done`.
+    pub store_readings: bool,
+    pub done: mpsc::Sender<Vec<Ticket>>,
     pub live: LiveFeed,
 }
 
@@ -47,6 +51,7 @@ impl Shard {
         let mut eval = Evaluator::new(self.rules.load_full());
         let mut changes = Vec::new();
         let depth = crate::metrics::engine_queue_depth(self.index);
+        let evaluated = crate::metrics::engine_readings();
         while let Some(input) = rx.recv().await {
             {
                 let current = self.rules.load();
@@ -59,9 +64,10 @@ impl Shard {
                     for r in &readings {
                         eval.evaluate(r, &mut changes);
                     }
+                    evaluated.increment(readings.len() as u64);
                     let readings = Arc::new(readings);
                     self.live.readings(&readings);
-                    Some(WriteItem::Readings(readings))
+                    self.store_readings.then_some(WriteItem::Readings(readings))
                 }
                 Work::Status {
                     device,
@@ -85,16 +91,13 @@ impl Shard {
                     return;
                 }
             }
-            if let Some(item) = item
-                && self
-                    .store
-                    .send(StoreMsg {
-                        ticket: input.ticket,
-                        item,
-                    })
-                    .await
-                    .is_err()
-            {
+            let sent = match (item, input.ticket) {
+                (Some(item), ticket) => self.store.send(StoreMsg { ticket, item }).await.is_ok(),
+                // Nothing to commit for this part: it is done once evaluated.
+                (None, Some(ticket)) => self.done.send(vec![ticket]).await.is_ok(),
+                (None, None) => true,
+            };
+            if !sent {
                 return;
             }
             depth.set(rx.len() as f64);
