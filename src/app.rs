@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use axum::serve::ListenerExt;
 use iochub_devices::{Catalog, Limits};
 use tokio::sync::{mpsc, watch};
 use tracing::info;
@@ -212,6 +213,13 @@ pub async fn run(
     let mut http_stop = shutdown.clone();
     let http = tokio::spawn(async move {
         let app = api::router(state);
+        // Live frames are small and sparse: without TCP_NODELAY a frame can wait for the ACK of
+        // the previous one (Nagle against delayed ACK), ~40 ms on an alert.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = http_stop.changed().await;
@@ -236,6 +244,7 @@ pub async fn run(
             seed: cfg.seed,
             interval: Duration::from_secs(5),
             scenarios: Vec::new(),
+            ..iochub_sim::province::ProvinceOptions::default()
         };
         tokio::spawn(name_stations(store.clone(), shutdown.clone()));
         tokio::spawn(iochub_sim::province::run(opts, shutdown.clone()))

@@ -87,6 +87,15 @@ pub const BUILTIN: &[MetricSpec] = &[
         "Lượng mưa 24 giờ",
         "Rainfall 24 h",
     ),
+    // Landslide warnings rate slopes by rain accumulated over several days.
+    spec(
+        "rain_72h",
+        "mm",
+        &[],
+        (0.0, 5000.0),
+        "Lượng mưa 72 giờ",
+        "Rainfall 72 h",
+    ),
     spec(
         "temperature",
         "Cel",

@@ -5,7 +5,7 @@
 import { api } from './api.js';
 import { t, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
 
-const METRICS = ['water_level', 'rain_1h', 'rain_24h', 'pm2_5', 'pm10', 'aqi', 'temperature', 'humidity', 'wind_speed', 'pressure'];
+const METRICS = ['water_level', 'rain_1h', 'rain_24h', 'rain_72h', 'soil_moisture', 'pm2_5', 'pm10', 'aqi', 'co', 'temperature', 'humidity', 'wind_speed', 'pressure'];
 
 export class AreaTools {
   constructor(el, map, store, { onPick } = {}) {

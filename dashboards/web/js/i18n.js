@@ -88,8 +88,10 @@ const DICT = {
     m_water_level: 'Mực nước', m_rain_1h: 'Lượng mưa 1 giờ', m_rain_24h: 'Lượng mưa 24 giờ',
     m_pm2_5: 'Bụi PM2.5', m_pm10: 'Bụi PM10', m_aqi: 'Chỉ số AQI', m_temperature: 'Nhiệt độ',
     m_humidity: 'Độ ẩm', m_wind_speed: 'Tốc độ gió', m_pressure: 'Áp suất',
+    m_rain_72h: 'Lượng mưa 72 giờ', m_soil_moisture: 'Độ ẩm đất', m_co: 'CO',
     level_1: 'Báo động cấp I', level_2: 'Báo động cấp II', level_3: 'Báo động cấp III',
     r_flood: 'Lũ', r_rain: 'Mưa lớn', r_pm25: 'Ô nhiễm không khí', r_heat: 'Nắng nóng', r_wind: 'Gió mạnh',
+    r_landslide: 'Nguy cơ sạt lở', r_fire: 'Nguy cơ cháy rừng',
     ago_now: 'vừa xong',
   },
   en: {
@@ -172,8 +174,10 @@ const DICT = {
     m_water_level: 'Water level', m_rain_1h: 'Rainfall 1 h', m_rain_24h: 'Rainfall 24 h',
     m_pm2_5: 'PM2.5 dust', m_pm10: 'PM10 dust', m_aqi: 'AQI', m_temperature: 'Temperature',
     m_humidity: 'Humidity', m_wind_speed: 'Wind speed', m_pressure: 'Pressure',
+    m_rain_72h: 'Rainfall 72 h', m_soil_moisture: 'Soil moisture', m_co: 'CO',
     level_1: 'Alarm level I', level_2: 'Alarm level II', level_3: 'Alarm level III',
     r_flood: 'Flood', r_rain: 'Heavy rain', r_pm25: 'Air pollution', r_heat: 'Heat', r_wind: 'Strong wind',
+    r_landslide: 'Landslide risk', r_fire: 'Forest fire risk',
     ago_now: 'just now',
   },
 };
@@ -242,7 +246,7 @@ export function fmtDateLong(d) {
 
 // Units: the hub sends SenML/UCUM-ish codes; show them the way people write them.
 const UNIT = { Cel: '°C', '%RH': '%', 'ug/m3': 'µg/m³', 'm/s': 'm/s', hPa: 'hPa', m: 'm', mm: 'mm', '/': '' };
-const DEFAULT_UNIT = { water_level: 'm', rain_1h: 'mm', rain_24h: 'mm', pm2_5: 'ug/m3', pm10: 'ug/m3', temperature: 'Cel', humidity: '%RH', wind_speed: 'm/s', pressure: 'hPa', aqi: '' };
+const DEFAULT_UNIT = { water_level: 'm', rain_1h: 'mm', rain_24h: 'mm', pm2_5: 'ug/m3', pm10: 'ug/m3', temperature: 'Cel', humidity: '%RH', wind_speed: 'm/s', pressure: 'hPa', aqi: '', rain_72h: 'mm', soil_moisture: '%', co: 'ppm' };
 export function unitLabel(unit, metric) {
   const u = unit ?? DEFAULT_UNIT[metric] ?? '';
   return UNIT[u] ?? u;
@@ -261,6 +265,8 @@ export function ruleLabel(rule, severity) {
   if (/^pm25|^aqi|^pm10/.test(rule)) return t('r_pm25');
   if (/^heat/.test(rule)) return t('r_heat');
   if (/^wind/.test(rule)) return t('r_wind');
+  if (/^landslide/.test(rule)) return t('r_landslide');
+  if (/^fire/.test(rule)) return t('r_fire');
   return rule || t(severity);
 }
 

@@ -1,9 +1,11 @@
 //! One station's life on MQTT: its own client (client id = station key, keep-alive 10 s, last will
 //! `offline` retained on `ioc/{key}/status`), `online` retained after every connect, one SenML
-//! message every interval (position included in the first after each connect), silence when a
-//! scenario says so — by dropping the TCP connection without DISCONNECT so the broker fires the
-//! last will — and `offline` plus a clean DISCONNECT on shutdown. It never blocks on the broker:
-//! readings produced while disconnected are not queued, as a logger without storage would do.
+//! message every interval (position included in the first after each connect), stamped by the
+//! station's clock — wrong when a scenario says so —, the malformed messages a `garbage` episode
+//! makes it owe, each at its own time, silence when a scenario says so — by dropping the TCP
+//! connection without DISCONNECT so the broker fires the last will — and `offline` plus a clean
+//! DISCONNECT on shutdown. It never blocks on the broker: messages produced while disconnected or
+//! with the request queue full are dropped, as a logger without storage would do.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,7 +19,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::scenario::Schedule;
-use super::{ProvinceError, senml, signal};
+use super::{ProvinceError, garbage, senml, signal};
 
 /// What every station task shares.
 pub(super) struct Fleet {
@@ -37,6 +39,8 @@ const REQUEST_CAPACITY: usize = 16;
 const MAX_PACKET: usize = 1 << 20;
 /// How long a graceful goodbye may take before the connection is simply dropped.
 const GOODBYE: Duration = Duration::from_secs(3);
+/// How far ahead a station looks for garbage it owes; it wakes at least this often to look again.
+const GARBAGE_LOOKAHEAD_S: f64 = 30.0;
 
 pub(super) fn status_topic(key: &str) -> String {
     format!("ioc/{key}/status")
@@ -135,39 +139,67 @@ async fn publish_loop(
     shutdown: &mut watch::Receiver<bool>,
 ) -> End {
     let station = &fleet.schedule.stations()[index];
+    let topic = format!("ioc/{}/telemetry", station.key);
     let mut ticker = tokio::time::interval(fleet.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Connection generation whose first message already carried the position.
     let mut placed_generation = 0;
+    // Garbage owed after this many seconds of scenario time has not been sent yet.
+    let mut garbage_from = fleet.start.elapsed().as_secs_f64();
     loop {
-        tokio::select! {
-            changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { return End::Shutdown },
-            _ = ticker.tick() => {}
-        }
+        let garbage_at = fleet
+            .schedule
+            .garbage(index, garbage_from, garbage_from + GARBAGE_LOOKAHEAD_S)
+            .first()
+            .map_or(garbage_from + GARBAGE_LOOKAHEAD_S, |due| due.at_s);
+        let garbage_wake = fleet.start + Duration::from_secs_f64(garbage_at.max(0.0));
+        let telemetry = tokio::select! {
+            changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { return End::Shutdown } else { continue },
+            _ = ticker.tick() => true,
+            _ = tokio::time::sleep_until(garbage_wake) => false,
+        };
         if *shutdown.borrow() {
             return End::Shutdown;
         }
-        let effect = fleet
-            .schedule
-            .effect(index, fleet.start.elapsed().as_secs_f64());
+        let elapsed_s = fleet.start.elapsed().as_secs_f64();
+        let effect = fleet.schedule.effect(index, elapsed_s);
         if effect.silent {
             return End::Silenced;
         }
         let link = *session.link.borrow();
-        if !link.up {
-            continue;
-        }
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let mut readings = signal::sample(station, unix_ms as f64 / 1000.0, fleet.seed);
         effect.apply(&mut readings);
+        let stamp_ms = effect.device_ms(unix_ms);
+        if !telemetry {
+            let due = fleet.schedule.garbage(index, garbage_from, elapsed_s);
+            garbage_from = elapsed_s;
+            if !link.up {
+                continue;
+            }
+            for g in due {
+                let Some(first) = readings.first() else { break };
+                let payload = garbage::payload(g.kind, station.key, stamp_ms, first, g.salt);
+                if let Err(error) =
+                    session
+                        .client
+                        .try_publish(&topic, QoS::AtLeastOnce, false, payload)
+                {
+                    debug!(%error, kind = ?g.kind, "garbage not queued; dropping it");
+                }
+            }
+            continue;
+        }
+        if !link.up {
+            continue;
+        }
         let position = (link.generation != placed_generation).then_some((station.lat, station.lon));
-        let payload = senml::telemetry(station.key, unix_ms, &readings, position);
-        let topic = format!("ioc/{}/telemetry", station.key);
+        let payload = senml::telemetry(station.key, stamp_ms, &readings, position);
         match session
             .client
-            .try_publish(topic, QoS::AtLeastOnce, false, payload)
+            .try_publish(&topic, QoS::AtLeastOnce, false, payload)
         {
             Ok(()) => placed_generation = link.generation,
             Err(error) => debug!(%error, "telemetry not queued; dropping this reading"),

@@ -1,13 +1,17 @@
-//! The simulated province of Cao Bằng: ~70 monitoring stations (water level, rain, air quality,
-//! weather) at real places, each its own MQTT client publishing SenML telemetry to the hub, with
-//! scenarios (flood, station outage, air pollution) that raise alerts within a minute of start.
+//! The simulated province of Cao Bằng: ~80 monitoring stations (water level, rain, air quality,
+//! weather, road slopes, forests) at real places, each its own MQTT client publishing SenML
+//! telemetry to the hub, with scenarios (flood, landslide, forest fire, air pollution, stations
+//! going silent, a wrong clock, malformed payloads) that raise alerts within a minute of start.
+//! Everything published is a pure function of (seed, station, time since start, wall clock).
 //!
 //! Layout: `stations` (the inventory) -> `signal` (normal weather, a pure function of station, time
-//! and seed) -> `scenario` (what is happening when, and how it bends readings) -> `senml` (payloads)
-//! -> `client` (one MQTT life per station). `rules` writes the matching sample rules file.
-//! Every station task is bounded: one message per interval, never queued while disconnected.
+//! and seed) -> `scenario` (what is happening when, and how it bends readings) -> `senml` and
+//! `garbage` (payloads) -> `client` (one MQTT life per station). `rules` writes the matching sample
+//! rules file. Every station task is bounded: one message per interval plus the garbage it owes,
+//! never queued while disconnected.
 
 mod client;
+pub mod garbage;
 mod rng;
 pub mod rules;
 pub mod scenario;
@@ -24,7 +28,9 @@ use tokio::time::Instant;
 use tracing::{error, info};
 
 pub use rules::rules_toml;
-pub use scenario::{Effect, Episode, Milestone, ScenarioKind, Schedule};
+pub use scenario::{
+    ClockFault, DEFAULT_GARBAGE_RATE, Effect, Episode, Milestone, ScenarioKind, Schedule,
+};
 pub use signal::{Reading, aqi_from_pm25, sample};
 pub use stations::{AlarmLevels, Metric, River, Station, StationKind, stations};
 
@@ -40,9 +46,13 @@ pub struct ProvinceOptions {
     pub seed: u64,
     /// Publish period per station.
     pub interval: Duration,
-    /// Scenario names to run (`flood`, `station-silent`, `air-pollution`, `none`); empty = all, on
-    /// the default schedule.
+    /// Scenario names to schedule (see `scenario::catalogue`, plus `all` and `none`); empty = all,
+    /// on the default schedule.
     pub scenarios: Vec<String>,
+    /// Scenario names to start at once, once each; they repeat only if also scheduled.
+    pub triggers: Vec<String>,
+    /// Malformed messages per second (all garbage loggers together) during `garbage` episodes.
+    pub garbage_rate: f64,
 }
 
 impl Default for ProvinceOptions {
@@ -52,9 +62,14 @@ impl Default for ProvinceOptions {
             seed: 0,
             interval: Duration::from_secs(5),
             scenarios: Vec::new(),
+            triggers: Vec::new(),
+            garbage_rate: DEFAULT_GARBAGE_RATE,
         }
     }
 }
+
+/// Above this the loggers' request queues would drop most of it anyway.
+pub const MAX_GARBAGE_RATE: f64 = 1000.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvinceError {
@@ -63,8 +78,10 @@ pub enum ProvinceError {
         url: String,
         source: rumqttc::OptionError,
     },
-    #[error("unknown scenario {0:?} (known: flood, station-silent, air-pollution, none)")]
+    #[error("unknown scenario {0:?} (known: {known})", known = scenario::known_names())]
     UnknownScenario(String),
+    #[error("garbage rate must be between 0 and {MAX_GARBAGE_RATE} messages per second, not {0}")]
+    GarbageRate(f64),
     #[error("publish interval must be greater than zero")]
     ZeroInterval,
     #[error("{failed} station task(s) failed: {first}")]
@@ -82,18 +99,26 @@ pub async fn run(
 ) -> Result<(), ProvinceError> {
     let kinds =
         scenario::parse_scenarios(&opts.scenarios).map_err(ProvinceError::UnknownScenario)?;
+    let triggers =
+        scenario::parse_triggers(&opts.triggers).map_err(ProvinceError::UnknownScenario)?;
     if opts.interval.is_zero() {
         return Err(ProvinceError::ZeroInterval);
+    }
+    if !(0.0..=MAX_GARBAGE_RATE).contains(&opts.garbage_rate) {
+        return Err(ProvinceError::GarbageRate(opts.garbage_rate));
     }
     // Fail now on a bad URL, not once per station.
     client::mqtt_options(&opts.url, "iochub-sim")?;
     let all = stations();
-    let schedule = Schedule::new(&all, opts.seed, &kinds);
-    let names: Vec<_> = kinds.iter().map(|k| k.name()).collect();
+    let schedule = Schedule::with_triggers(&all, opts.seed, &kinds, &triggers)
+        .with_garbage_rate(opts.garbage_rate);
+    let names = |kinds: &[ScenarioKind]| kinds.iter().map(|k| k.name()).collect::<Vec<_>>();
     info!(
         stations = all.len(),
         seed = opts.seed,
-        scenarios = ?names,
+        scenarios = ?names(&kinds),
+        triggered = ?names(&triggers),
+        garbage_rate = opts.garbage_rate,
         interval = ?opts.interval,
         "simulated province of Cao Bằng starting"
     );
@@ -157,7 +182,34 @@ mod tests {
     async fn bad_options_fail_before_any_connection() {
         let (_tx, rx) = watch::channel(false);
         let unknown = run(options(&["tsunami"], Duration::from_secs(5)), rx.clone()).await;
-        assert!(matches!(unknown, Err(ProvinceError::UnknownScenario(name)) if name == "tsunami"));
+        let Err(error) = unknown else {
+            panic!("{unknown:?}")
+        };
+        assert!(matches!(&error, ProvinceError::UnknownScenario(name) if name == "tsunami"));
+        // The message lists what would have worked.
+        let message = error.to_string();
+        for kind in ScenarioKind::ALL {
+            assert!(message.contains(kind.name()), "{message}");
+        }
+        let trigger = ProvinceOptions {
+            triggers: vec!["flood".into(), "earthquake".into()],
+            ..ProvinceOptions::default()
+        };
+        let unknown = run(trigger, rx.clone()).await;
+        assert!(
+            matches!(unknown, Err(ProvinceError::UnknownScenario(name)) if name == "earthquake")
+        );
+        for rate in [-1.0, f64::NAN, 1e9] {
+            let garbage = ProvinceOptions {
+                garbage_rate: rate,
+                ..ProvinceOptions::default()
+            };
+            let refused = run(garbage, rx.clone()).await;
+            assert!(
+                matches!(refused, Err(ProvinceError::GarbageRate(_))),
+                "{rate}"
+            );
+        }
         let zero = run(options(&[], Duration::ZERO), rx.clone()).await;
         assert!(matches!(zero, Err(ProvinceError::ZeroInterval)));
         let url = ProvinceOptions {

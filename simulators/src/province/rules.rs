@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::scenario::{SLOPE_LEVELS, SMOKE_CO_LEVEL};
 use super::stations::{Station, StationKind};
 
 const HEADER: &str = "\
@@ -20,7 +21,8 @@ const HEADER: &str = "\
 # `devices` (absent = every device reporting the metric).
 #
 # Normal simulated weather stays below every threshold here; the scenarios of
-# `iochub-sim province` (flood, station-silent, air-pollution) cross them within a minute.
+# `iochub-sim province` (see `iochub-sim province --list-scenarios`) cross them, the first within
+# a minute of start.
 ";
 
 /// Below an alarm level by this much before a water-level alert resolves.
@@ -34,7 +36,8 @@ struct Rule<'a> {
     clear: Option<f64>,
     severity: &'a str,
     hold: Option<&'a str>,
-    devices: Option<&'a str>,
+    /// Empty: every device reporting the metric.
+    devices: &'a [&'a str],
 }
 
 /// The sample rules for `stations`, as TOML.
@@ -66,7 +69,7 @@ pub fn rules_toml(stations: &[Station]) -> String {
                         clear: Some(value - GAUGE_CLEAR_M),
                         severity,
                         hold: None,
-                        devices: Some(s.key),
+                        devices: &[s.key],
                     },
                 );
             }
@@ -131,6 +134,77 @@ pub fn rules_toml(stations: &[Station]) -> String {
             ),
         ],
     );
+    section(
+        &mut out,
+        "Sạt lở đất: lượng mưa tích lũy 72 giờ (mm) tại các trạm cảnh báo sạt lở",
+    );
+    out.push_str(
+        "# Illustrative thresholds, not an official standard. Vietnamese landslide and flash-flood\n\
+         # warnings rate the risk on slopes by the rain accumulated over the previous days; about\n\
+         # 100 mm in 72 h is a common level to warn at and 200 mm a critical one.\n",
+    );
+    let [(warn_mm, _), (critical_mm, _)] = SLOPE_LEVELS;
+    push_all(
+        &mut out,
+        &[
+            (
+                "landslide-rain-72h",
+                "rain_72h",
+                warn_mm,
+                Some(warn_mm - 10.0),
+                "warning",
+                None,
+            ),
+            (
+                "landslide-rain-72h-critical",
+                "rain_72h",
+                critical_mm,
+                Some(critical_mm - 20.0),
+                "critical",
+                None,
+            ),
+        ],
+    );
+    section(
+        &mut out,
+        "Cháy rừng: không khí khô nóng và khói tại các trạm cảnh báo cháy rừng",
+    );
+    out.push_str(
+        "# Illustrative thresholds, not an official standard. Forest-fire danger in Vietnam is rated\n\
+         # (levels I-V) from heat and dryness over rainless days; here relative humidity at or below\n\
+         # 30 % is the dry-air warning, and CO at 9 ppm (the US EPA 8-hour standard; forest air holds\n\
+         # ~0.3 ppm) is smoke from a fire nearby. Heat itself is the `heat` rule above.\n",
+    );
+    let forests: Vec<&str> = stations
+        .iter()
+        .filter(|s| s.kind == StationKind::Forest)
+        .map(|s| s.key)
+        .collect();
+    for rule in [
+        Rule {
+            id: "fire-dry-air".to_owned(),
+            metric: "humidity",
+            op: "<=",
+            value: 30.0,
+            clear: Some(35.0),
+            severity: "warning",
+            hold: None,
+            devices: &forests,
+        },
+        Rule {
+            id: "fire-smoke".to_owned(),
+            metric: "co",
+            op: ">=",
+            value: SMOKE_CO_LEVEL,
+            clear: Some(6.0),
+            severity: "critical",
+            hold: None,
+            devices: &forests,
+        },
+    ] {
+        out.push('\n');
+        push(&mut out, &rule);
+    }
     out
 }
 
@@ -147,7 +221,7 @@ fn push_all(out: &mut String, rows: &[Row<'_>]) {
             clear,
             severity,
             hold,
-            devices: None,
+            devices: &[],
         };
         push(out, &rule);
     }
@@ -170,8 +244,9 @@ fn push(out: &mut String, r: &Rule<'_>) {
     if let Some(hold) = r.hold {
         let _ = writeln!(out, "for = {}", quote(hold));
     }
-    if let Some(device) = r.devices {
-        let _ = writeln!(out, "devices = [{}]", quote(device));
+    if !r.devices.is_empty() {
+        let quoted: Vec<_> = r.devices.iter().map(|d| quote(d)).collect();
+        let _ = writeln!(out, "devices = [{}]", quoted.join(", "));
     }
 }
 
@@ -236,6 +311,10 @@ mod tests {
             "wind-storm",
             "rain-heavy",
             "rain-24h-extreme",
+            "landslide-rain-72h",
+            "landslide-rain-72h-critical",
+            "fire-dry-air",
+            "fire-smoke",
         ] {
             assert!(ids.contains(&format!("\"{id}\"").as_str()), "{id}");
         }

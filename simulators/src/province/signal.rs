@@ -1,7 +1,9 @@
 //! Normal weather: each station's readings as a pure function of (station, unix time, seed). Diurnal
 //! temperature and humidity, sea-level pressure, afternoon wind, short showers shared by nearby
-//! stations, traffic-peaked PM2.5 with its US EPA AQI, and river stages near their base. Normal
-//! weather is built to stay below every threshold in the sample rules; only scenarios cross them.
+//! stations, traffic-peaked PM2.5 with its US EPA AQI, river stages that answer rain hours later,
+//! soil that stays wet after rain, and on a seeded fifth of the sensors a slow calibration drift.
+//! Normal weather is built to stay below every threshold in the sample rules; only scenarios cross
+//! them.
 
 use std::f64::consts::TAU;
 
@@ -39,6 +41,17 @@ pub fn sample(station: &Station, unix_s: f64, seed: u64) -> Vec<Reading> {
             w.pressure(),
             w.rain_1h,
         ],
+        StationKind::Slope => {
+            let rain_72h = w.rain_72h();
+            vec![w.rain_1h, rain_72h, w.soil_moisture(rain_72h)]
+        }
+        StationKind::Forest => vec![
+            w.temperature(),
+            w.humidity(),
+            w.wind_speed(),
+            w.forest_pm25(),
+            w.co(),
+        ],
     };
     station
         .kind
@@ -48,9 +61,34 @@ pub fn sample(station: &Station, unix_s: f64, seed: u64) -> Vec<Reading> {
         .map(|(m, v)| Reading {
             name: m.name,
             unit: m.unit,
-            value: round_for(m.name, v),
+            value: round_for(m.name, w.drifted(m.name, v)),
         })
         .collect()
+}
+
+/// The calibration bias of `station`'s `metric` sensor at `unix_s`: zero for most sensors; on a
+/// seeded few it grows linearly from the last calibration visit (every `CALIBRATION_S`), so that
+/// over a demo it reads as a small constant offset and over weeks as a sawtooth.
+pub fn drift(station: &Station, metric: &str, unix_s: f64, seed: u64) -> f64 {
+    let Some(&(_, max)) = DRIFT_MAX.iter().find(|(m, _)| *m == metric) else {
+        return 0.0;
+    };
+    let stream = rng::hash(&[
+        seed,
+        rng::hash_str(station.key),
+        DRIFT,
+        rng::hash_str(metric),
+    ]);
+    if rng::unit(&[stream]) >= DRIFTING_SHARE {
+        return 0.0;
+    }
+    let sign = if rng::unit(&[stream, 1]) < 0.5 {
+        -1.0
+    } else {
+        1.0
+    };
+    let since_calibration = (unix_s / CALIBRATION_S + rng::unit(&[stream, 2])).rem_euclid(1.0);
+    sign * max * since_calibration
 }
 
 /// US EPA AQI (2012 breakpoints, which the sample rules' 55.5 / 150.5 thresholds follow) from a
@@ -99,11 +137,40 @@ const PM_COARSE: u64 = 9;
 const STAGE: u64 = 10;
 const STAGE_FAST: u64 = 11;
 const RAIN_LOCAL: u64 = 12;
+const SOIL: u64 = 13;
+const SMOKE: u64 = 14;
+const DRIFT: u64 = 15;
 
 /// Share of hours with a shower over a given ~25 km cell.
 const SHOWER_P: f64 = 0.07;
 /// Normal weather never reaches the 150 mm `rain-24h-extreme` rule.
 const RAIN_24H_CAP: f64 = 120.0;
+/// Nor the 100 mm `landslide-rain-72h` warning.
+const RAIN_72H_CAP: f64 = 90.0;
+/// A river answers rain with a lag: the unit hydrograph peaks this many hours after the rain and
+/// has passed after `RIVER_MEMORY_H`. Catchments of the province's rivers are small and steep.
+const RIVER_PEAK_H: f64 = 5.0;
+const RIVER_MEMORY_H: i64 = 36;
+/// Metres of stage per mm/h of lagged catchment rain, and the most normal weather adds.
+const RIVER_GAIN_M_PER_MM: f64 = 0.1;
+const RIVER_RISE_CAP_M: f64 = 0.5;
+/// Volumetric soil moisture (%) of a drained slope, and how much 72 h of rain adds at the cap.
+const SOIL_DRY: f64 = 27.0;
+const SOIL_WETTING: f64 = 12.0;
+/// Share of sensors that drift, how often a technician recalibrates them, and the largest bias
+/// each kind of sensor reaches before that visit. Rain is left alone: a tipping bucket clogs
+/// rather than drifts, and AQI and PM10 follow PM2.5.
+const DRIFTING_SHARE: f64 = 0.2;
+const CALIBRATION_S: f64 = 30.0 * 24.0 * 3600.0;
+const DRIFT_MAX: [(&str, f64); 7] = [
+    ("water_level", 0.04),
+    ("temperature", 0.6),
+    ("humidity", 4.0),
+    ("pressure", 1.5),
+    ("pm2_5", 3.0),
+    ("soil_moisture", 2.0),
+    ("co", 0.1),
+];
 
 /// The weather at one station and instant; fields hold what several metrics share.
 struct Weather<'a> {
@@ -161,11 +228,42 @@ impl<'a> Weather<'a> {
         (0.3 + 11.0 * strength * strength) * local
     }
 
-    fn rain_24h(&self) -> f64 {
+    /// Rain of the last `hours` hours, sliding smoothly through the current hour.
+    fn rain_total(&self, hours: i64) -> f64 {
         let (hour, frac) = self.hour_index();
-        let whole: f64 = (1..24).map(|k| self.hour_rain(hour - k)).sum();
-        let edges = self.hour_rain(hour) * frac + self.hour_rain(hour - 24) * (1.0 - frac);
-        (whole + edges).min(RAIN_24H_CAP)
+        let whole: f64 = (1..hours).map(|k| self.hour_rain(hour - k)).sum();
+        whole + self.hour_rain(hour) * frac + self.hour_rain(hour - hours) * (1.0 - frac)
+    }
+
+    fn rain_24h(&self) -> f64 {
+        self.rain_total(24).min(RAIN_24H_CAP)
+    }
+
+    fn rain_72h(&self) -> f64 {
+        self.rain_total(72).min(RAIN_72H_CAP)
+    }
+
+    /// Wetter after a wet few days, drying slowly.
+    fn soil_moisture(&self, rain_72h: f64) -> f64 {
+        SOIL_DRY + SOIL_WETTING * rain_72h / RAIN_72H_CAP + 1.5 * self.noise(SOIL, 4.0 * 3600.0)
+    }
+
+    /// Catchment rain as the river feels it now, mm/h: past hours weighted by the unit hydrograph.
+    fn river_inflow(&self) -> f64 {
+        let now_h = self.t / 3600.0;
+        let (hour, _) = self.hour_index();
+        (0..RIVER_MEMORY_H)
+            .map(|k| {
+                let rain = self.hour_rain(hour - k);
+                // Rain of hour h falls, on average, at h + 0.5.
+                let lag = now_h - (hour - k) as f64 - 0.5;
+                if rain == 0.0 {
+                    0.0
+                } else {
+                    rain * hydrograph(lag)
+                }
+            })
+            .sum()
     }
 
     /// 1 at 14:30 local, -1 at 02:30.
@@ -217,6 +315,25 @@ impl<'a> Weather<'a> {
         (base * traffic * wander * washout).clamp(8.0, 45.0)
     }
 
+    /// Clean forest air: no traffic, a little haze.
+    fn forest_pm25(&self) -> f64 {
+        (10.0 + 3.0 * self.noise(PM, 1800.0) + 0.6 * self.noise(PM_FAST, 60.0)).max(5.0)
+    }
+
+    /// Background carbon monoxide, ppm.
+    fn co(&self) -> f64 {
+        0.25 + 0.08 * self.noise(SMOKE, 1800.0)
+    }
+
+    /// `value` as a drifting sensor reports it; physical bounds still hold.
+    fn drifted(&self, metric: &str, value: f64) -> f64 {
+        let v = value + drift(self.station, metric, self.t, self.seed);
+        match metric {
+            "humidity" | "soil_moisture" => v.clamp(0.0, 100.0),
+            _ => v.max(0.0),
+        }
+    }
+
     fn pm10(&self, pm25: f64) -> f64 {
         pm25 * (1.55 + 0.2 * self.noise(PM_COARSE, 1800.0)) + 3.0
     }
@@ -225,8 +342,18 @@ impl<'a> Weather<'a> {
         base_m
             + 0.08 * self.noise(STAGE, 7200.0)
             + 0.02 * self.noise(STAGE_FAST, 120.0)
-            + 0.004 * self.rain_24h()
+            + (RIVER_GAIN_M_PER_MM * self.river_inflow()).min(RIVER_RISE_CAP_M)
     }
+}
+
+/// Unit hydrograph: share of an hour's rain reaching the gauge per hour, `lag_h` hours later. A
+/// gamma shape (k = 2) peaking at `RIVER_PEAK_H`; it sums to about 1 over `RIVER_MEMORY_H`.
+fn hydrograph(lag_h: f64) -> f64 {
+    if lag_h <= 0.0 {
+        return 0.0;
+    }
+    let x = lag_h / RIVER_PEAK_H;
+    x * (-x).exp() / RIVER_PEAK_H
 }
 
 /// A daily bump centred on `centre_h` (local hours), wrapping around midnight.
@@ -255,6 +382,9 @@ mod tests {
             "humidity" => (0.0, 100.0),
             "wind_speed" => (0.0, 8.0),
             "pressure" => (995.0, 1015.0),
+            "rain_72h" => (0.0, RAIN_72H_CAP),
+            "soil_moisture" => (15.0, 45.0),
+            "co" => (0.0, 1.0),
             other => panic!("unexpected metric {other}"),
         }
     }
@@ -323,6 +453,89 @@ mod tests {
             }
         }
         assert!(wet > 0 && wet * 4 < total, "{wet} wet of {total}");
+    }
+
+    #[test]
+    fn rivers_answer_rain_hours_later() {
+        let peak = (1..RIVER_MEMORY_H)
+            .max_by(|&a, &b| hydrograph(a as f64).total_cmp(&hydrograph(b as f64)))
+            .map(|h| h as f64);
+        assert_eq!(peak, Some(RIVER_PEAK_H));
+        let total: f64 = (0..RIVER_MEMORY_H * 10)
+            .map(|k| hydrograph(k as f64 / 10.0) / 10.0)
+            .sum();
+        assert!((0.95..1.01).contains(&total), "{total}");
+        // A lone shower over a gauge: the river is highest ~5 h later, not while it rains.
+        let all = stations();
+        let Some(gauge) = all.iter().find(|s| s.key == "cb-wl-banggiang-03") else {
+            panic!("no gauge")
+        };
+        let w = |t: f64| Weather::new(gauge, t, 4);
+        let lone = (0..24 * 365 * 2).map(|k| 480_000 + k).find(|&h| {
+            let probe = w(h as f64 * 3600.0);
+            probe.hour_rain(h) >= 4.0
+                && (1..=RIVER_MEMORY_H).all(|k| probe.hour_rain(h - k) == 0.0)
+                && (1..=8).all(|k| probe.hour_rain(h + k) == 0.0)
+        });
+        let Some(h) = lone else {
+            panic!("no lone shower in two years")
+        };
+        let inflow = |hours_after: f64| w((h as f64 + hours_after) * 3600.0).river_inflow();
+        assert!(
+            inflow(5.5) > 2.0 * inflow(1.0),
+            "{} {}",
+            inflow(1.0),
+            inflow(5.5)
+        );
+        assert!(inflow(5.5) > inflow(9.0));
+    }
+
+    #[test]
+    fn a_few_sensors_drift_slowly() {
+        let all = stations();
+        let t = DAY_START;
+        let mut sensors = 0;
+        let mut drifting = Vec::new();
+        for s in &all {
+            for m in s.kind.metrics() {
+                sensors += 1;
+                let d = drift(s, m.name, t, 21);
+                if d != 0.0 {
+                    drifting.push((s.key, m.name));
+                    let max = DRIFT_MAX
+                        .iter()
+                        .find(|(n, _)| *n == m.name)
+                        .map(|(_, x)| *x);
+                    assert!(
+                        max.is_some_and(|max| d.abs() <= max),
+                        "{} {} {d}",
+                        s.key,
+                        m.name
+                    );
+                    // Slow: an hour later the bias has moved by a thirtieth of a percent at most.
+                    let later = drift(s, m.name, t + 3600.0, 21);
+                    assert!(
+                        (later - d).abs() < max.unwrap_or(0.0) / 500.0,
+                        "{d} -> {later}"
+                    );
+                    assert_eq!(drift(s, m.name, t, 21), d, "deterministic");
+                }
+            }
+        }
+        assert!(
+            drifting.len() * 10 > sensors && drifting.len() * 3 < sensors,
+            "{} of {sensors} drift",
+            drifting.len()
+        );
+        assert!(drifting.iter().all(|(_, m)| !m.starts_with("rain")));
+        // Another seed, other sensors.
+        let other: Vec<_> = all
+            .iter()
+            .flat_map(|s| s.kind.metrics().iter().map(move |m| (s, m.name)))
+            .filter(|(s, m)| drift(s, m, t, 22) != 0.0)
+            .map(|(s, m)| (s.key, m))
+            .collect();
+        assert_ne!(drifting, other);
     }
 
     #[test]

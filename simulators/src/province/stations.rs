@@ -1,5 +1,7 @@
 //! The station inventory of the simulated Cao Bằng province: where each monitoring station stands,
-//! what it measures, and its fixed parameters (river, gauge alarm levels, air-quality baseline).
+//! what it measures, and its fixed parameters (river, gauge alarm levels, air-quality baseline):
+//! gauges on the rivers, rain gauges in mountain communes, air monitors in the towns, weather
+//! stations, landslide monitors on the mountain roads and fire watches in the forests.
 //! Coordinates are real places (from memory, good to a few km); the keys are the device keys the hub
 //! sees. The list is a constant table: `stations()` returns it in the same order every time.
 
@@ -63,6 +65,11 @@ pub enum StationKind {
     },
     /// Automatic weather station (trạm khí tượng).
     Weather,
+    /// Landslide monitor (trạm cảnh báo sạt lở) on a cut slope above a mountain road: a rain gauge
+    /// with its 72 h total and a soil-moisture probe.
+    Slope,
+    /// Forest-fire watch (trạm cảnh báo cháy rừng): weather plus smoke (PM2.5, CO).
+    Forest,
 }
 
 /// A metric name and its unit, exactly as the hub's metric catalog spells them.
@@ -92,6 +99,18 @@ const WEATHER_METRICS: &[Metric] = &[
     metric("pressure", "hPa"),
     metric("rain_1h", "mm"),
 ];
+const SLOPE_METRICS: &[Metric] = &[
+    metric("rain_1h", "mm"),
+    metric("rain_72h", "mm"),
+    metric("soil_moisture", "%"),
+];
+const FOREST_METRICS: &[Metric] = &[
+    metric("temperature", "Cel"),
+    metric("humidity", "%RH"),
+    metric("wind_speed", "m/s"),
+    metric("pm2_5", "ug/m3"),
+    metric("co", "ppm"),
+];
 
 impl StationKind {
     /// The metrics every message of this kind carries, in order.
@@ -101,6 +120,8 @@ impl StationKind {
             StationKind::Rain => RAIN_METRICS,
             StationKind::AirQuality { .. } => AIR_QUALITY_METRICS,
             StationKind::Weather => WEATHER_METRICS,
+            StationKind::Slope => SLOPE_METRICS,
+            StationKind::Forest => FOREST_METRICS,
         }
     }
 
@@ -111,6 +132,8 @@ impl StationKind {
             StationKind::Rain => "rain",
             StationKind::AirQuality { .. } => "air-quality",
             StationKind::Weather => "weather",
+            StationKind::Slope => "slope",
+            StationKind::Forest => "forest",
         }
     }
 }
@@ -246,8 +269,30 @@ const WEATHER: &[PlaceRow] = &[
     ("cb-wx-thongnong-01", "Thông Nông (Hà Quảng)", 22.800, 105.980, 400.0),
 ];
 
+/// Cut slopes above mountain roads where landslides close the road in the rainy season.
+#[rustfmt::skip]
+const SLOPE: &[PlaceRow] = &[
+    ("cb-sl-baolac-01", "đèo Khau Cốc Chà, QL34 (Bảo Lạc)", 22.935, 105.700, 950.0),
+    ("cb-sl-baolac-02", "đèo Mẻ Pia, ĐT217 (Bảo Lạc)", 22.990, 105.760, 1000.0),
+    ("cb-sl-nguyenbinh-01", "Tĩnh Túc, QL34 (Nguyên Bình)", 22.655, 105.885, 750.0),
+    ("cb-sl-nguyenbinh-02", "Phja Đén, ĐT212 (Nguyên Bình)", 22.560, 105.860, 900.0),
+    ("cb-sl-tralinh-01", "đèo Mã Phục, QL3 (Trà Lĩnh)", 22.760, 106.340, 700.0),
+    ("cb-sl-thachan-01", "Đông Khê, QL4A (Thạch An)", 22.470, 106.400, 600.0),
+];
+
+/// Protected and production forests.
+#[rustfmt::skip]
+const FOREST: &[PlaceRow] = &[
+    ("cb-fr-phjaoac-01", "VQG Phja Oắc - Phja Đén (Nguyên Bình)", 22.610, 105.880, 1100.0),
+    ("cb-fr-nguyenbinh-01", "rừng thông Thành Công (Nguyên Bình)", 22.600, 105.950, 800.0),
+    ("cb-fr-caovit-01", "Khu bảo tồn vượn Cao Vít (Trùng Khánh)", 22.895, 106.520, 700.0),
+    ("cb-fr-thachan-01", "rừng thông Thạch An", 22.540, 106.360, 550.0),
+    ("cb-fr-baolam-01", "rừng phòng hộ Bảo Lâm", 22.780, 105.480, 800.0),
+    ("cb-fr-pacbo-01", "rừng di tích Pác Bó (Hà Quảng)", 22.990, 106.050, 500.0),
+];
+
 /// Every station of the simulated province, in a fixed order: water level, rain, air quality,
-/// weather.
+/// weather, slope, forest.
 pub fn stations() -> Vec<Station> {
     let gauges = WATER_LEVEL.iter().map(
         |&(key, river, place, lat, lon, elevation_m, base_m, levels)| {
@@ -272,16 +317,13 @@ pub fn stations() -> Vec<Station> {
             )
         },
     );
-    let rain = RAIN.iter().map(|&(key, place, lat, lon, elevation_m)| {
-        station(
-            key,
-            format!("Trạm đo mưa {place}"),
-            StationKind::Rain,
-            lat,
-            lon,
-            elevation_m,
-        )
-    });
+    let places = |rows: &'static [PlaceRow], what: &'static str, kind: StationKind| {
+        rows.iter()
+            .map(move |&(key, place, lat, lon, elevation_m)| {
+                station(key, format!("{what} {place}"), kind, lat, lon, elevation_m)
+            })
+    };
+    let rain = places(RAIN, "Trạm đo mưa", StationKind::Rain);
     let air = AIR_QUALITY
         .iter()
         .map(|&(key, place, lat, lon, elevation_m, pm25_base)| {
@@ -295,17 +337,16 @@ pub fn stations() -> Vec<Station> {
                 elevation_m,
             )
         });
-    let weather = WEATHER.iter().map(|&(key, place, lat, lon, elevation_m)| {
-        station(
-            key,
-            format!("Trạm khí tượng {place}"),
-            StationKind::Weather,
-            lat,
-            lon,
-            elevation_m,
-        )
-    });
-    gauges.chain(rain).chain(air).chain(weather).collect()
+    let weather = places(WEATHER, "Trạm khí tượng", StationKind::Weather);
+    let slope = places(SLOPE, "Trạm cảnh báo sạt lở", StationKind::Slope);
+    let forest = places(FOREST, "Trạm cảnh báo cháy rừng", StationKind::Forest);
+    gauges
+        .chain(rain)
+        .chain(air)
+        .chain(weather)
+        .chain(slope)
+        .chain(forest)
+        .collect()
 }
 
 fn station(
@@ -343,6 +384,8 @@ mod tests {
         assert!(count(&all, |k| matches!(k, StationKind::Rain)) >= 14);
         assert!(count(&all, |k| matches!(k, StationKind::AirQuality { .. })) >= 16);
         assert!(count(&all, |k| matches!(k, StationKind::Weather)) >= 14);
+        assert!(count(&all, |k| matches!(k, StationKind::Slope)) >= 4);
+        assert!(count(&all, |k| matches!(k, StationKind::Forest)) >= 4);
     }
 
     #[test]

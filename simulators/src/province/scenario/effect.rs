@@ -1,11 +1,19 @@
-//! How the active scenarios bend one station's readings: a rising river, storm rain and wind, a
-//! PM2.5 floor, or silence. Applied on top of normal weather, keeping derived values (PM10, AQI,
-//! humidity) consistent.
+//! How the active scenarios bend one station's readings: a rising river, storm rain and wind, days
+//! of rain soaking a slope, a fire's hot dry air and smoke, a PM2.5 floor, silence, or a wrong
+//! clock. Applied on top of normal weather, keeping derived values (PM10, AQI, humidity)
+//! consistent.
 
 use super::{Role, profile};
-use crate::province::rng;
+use crate::province::rng::{self, SplitMix64};
 use crate::province::signal::{Reading, aqi_from_pm25, round_for};
 use crate::province::stations::{Station, StationKind};
+
+/// Volumetric soil moisture (%) of a saturated slope, and the extra 72 h rain (mm) that gets a
+/// drained one there.
+const SOIL_SATURATED: f64 = 48.0;
+const SOIL_WETTING_MM: f64 = 200.0;
+/// 2000-01-01 00:00 UTC, where a logger's real-time clock restarts after losing its battery.
+const Y2K_MS: u64 = 946_684_800_000;
 
 /// How active scenarios bend one station's readings right now.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -14,9 +22,73 @@ pub struct Effect {
     pub stage_rise_m: f64,
     pub rain_1h_mm: f64,
     pub rain_24h_mm: f64,
+    pub rain_72h_mm: f64,
     pub wind_gust_ms: f64,
     /// PM2.5 is at least this, ug/m3.
     pub pm25_floor: f64,
+    /// CO is at least this, ppm.
+    pub co_floor: f64,
+    /// 0–1: how far temperature and humidity are pulled towards a forest fire's hot dry air.
+    pub dry: f64,
+    /// The station's clock, when wrong, and for how many seconds it has been.
+    pub clock: Option<(ClockFault, f64)>,
+}
+
+/// How a station's clock is wrong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClockFault {
+    /// Runs hours ahead (a time zone applied twice, a bad NTP answer): past the hub's tolerance,
+    /// so the hub refuses the readings as `timestamp_future`.
+    Ahead { hours: f64 },
+    /// Runs hours behind: within the hub's window for late data, so the readings are stored — at
+    /// the wrong time. What an operator has to notice on the charts.
+    Behind { hours: f64 },
+    /// The clock lost power and restarted at 2000-01-01 00:00 UTC when the fault began: refused as
+    /// `timestamp_past`.
+    Reset,
+}
+
+impl ClockFault {
+    /// The fault of cycle `cycle`: the first is always a clock ahead, the clearest case.
+    pub(super) fn pick(cycle: u64, rng: &mut SplitMix64) -> Self {
+        let u = if cycle == 0 { 0.0 } else { rng.next_f64() };
+        if u < 0.5 {
+            ClockFault::Ahead {
+                hours: (2 + rng.below(8)) as f64,
+            }
+        } else if u < 0.75 {
+            ClockFault::Behind {
+                hours: (1 + rng.below(6)) as f64,
+            }
+        } else {
+            ClockFault::Reset
+        }
+    }
+
+    /// The time the station's clock shows at true time `unix_ms`, `rel_s` into the fault.
+    pub fn shows(self, unix_ms: u64, rel_s: f64) -> u64 {
+        let hour_ms = |hours: f64| (hours * 3_600_000.0) as u64;
+        match self {
+            ClockFault::Ahead { hours } => unix_ms.saturating_add(hour_ms(hours)),
+            ClockFault::Behind { hours } => unix_ms.saturating_sub(hour_ms(hours)),
+            ClockFault::Reset => Y2K_MS + (rel_s.max(0.0) * 1000.0) as u64,
+        }
+    }
+
+    /// For the log.
+    pub fn describe(self) -> String {
+        match self {
+            ClockFault::Ahead { hours } => {
+                format!("clock {hours} h ahead: the hub should refuse it as timestamp_future")
+            }
+            ClockFault::Behind { hours } => {
+                format!("clock {hours} h behind: the hub stores it as late data at the wrong time")
+            }
+            ClockFault::Reset => {
+                "clock restarted at 2000-01-01: the hub should refuse it as timestamp_past".into()
+            }
+        }
+    }
 }
 
 impl Effect {
@@ -33,11 +105,18 @@ impl Effect {
                 ("water_level", _) => v + self.stage_rise_m,
                 ("rain_1h", _) => v + self.rain_1h_mm,
                 ("rain_24h", _) => v + self.rain_24h_mm,
-                ("wind_speed", _) => v + self.wind_gust_ms,
-                ("humidity", _) if self.rain_1h_mm > 2.0 => {
-                    v.max(90.0 + self.rain_1h_mm / 10.0).min(100.0)
+                ("rain_72h", _) => v + self.rain_72h_mm,
+                ("soil_moisture", _) => {
+                    v + (SOIL_SATURATED - v).max(0.0)
+                        * (self.rain_72h_mm / SOIL_WETTING_MM).min(1.0)
                 }
-                ("temperature", _) => v - (self.rain_1h_mm * 0.04).min(3.0),
+                ("wind_speed", _) => v + self.wind_gust_ms + profile::FIRE_WIND_MS * self.dry,
+                ("humidity", _) => self.humidity(v),
+                ("temperature", _) => {
+                    let cooled = v - (self.rain_1h_mm * 0.04).min(3.0);
+                    cooled + (profile::FIRE_TEMP_C - cooled).max(0.0) * self.dry
+                }
+                ("co", _) => v.max(self.co_floor),
                 ("pm2_5", Some(pm)) => pm,
                 ("pm10", Some(pm)) => v.max(pm * 1.35 + 3.0),
                 ("aqi", Some(pm)) => aqi_from_pm25(pm),
@@ -47,7 +126,25 @@ impl Effect {
         }
     }
 
+    /// The time the station's clock shows at true time `unix_ms`.
+    pub fn device_ms(&self, unix_ms: u64) -> u64 {
+        self.clock
+            .map_or(unix_ms, |(fault, rel_s)| fault.shows(unix_ms, rel_s))
+    }
+
+    /// Rain saturates the air; a fire's dry wind empties it.
+    fn humidity(&self, v: f64) -> f64 {
+        let wet = if self.rain_1h_mm > 2.0 {
+            v.max(90.0 + self.rain_1h_mm / 10.0).min(100.0)
+        } else {
+            v
+        };
+        wet - (wet - profile::FIRE_RH).max(0.0) * self.dry
+    }
+
     pub(super) fn add(&mut self, station: &Station, role: Role, rel_s: f64) {
+        // Neighbouring stations must not read identical values.
+        let jitter = || 1.0 + 0.05 * rng::smooth(rng::hash_str(station.key), rel_s, 12.0);
         match role {
             Role::Gauge { peak_m } => {
                 if let StationKind::WaterLevel { base_m, .. } = station.kind {
@@ -55,18 +152,37 @@ impl Effect {
                 }
             }
             Role::Storm { weight } => {
+                let soaked = profile::soaked(rel_s);
                 self.rain_1h_mm += profile::STORM_RAIN_1H_MM * weight * profile::rain(rel_s);
-                self.rain_24h_mm += profile::STORM_RAIN_24H_MM * weight * profile::soaked(rel_s);
+                self.rain_24h_mm += profile::STORM_RAIN_24H_MM * weight * soaked;
+                // A storm's day of rain is also part of the last three days'.
+                self.rain_72h_mm += profile::STORM_RAIN_24H_MM * weight * soaked;
                 if station.kind == StationKind::Weather {
                     self.wind_gust_ms += profile::STORM_GUST_MS * weight * profile::rain(rel_s);
                 }
             }
+            Role::Slope { weight } | Role::SteadyRain { weight } => {
+                let soak = profile::soak(rel_s);
+                self.rain_1h_mm +=
+                    profile::STEADY_RAIN_1H_MM * weight * profile::steady_rain(rel_s);
+                self.rain_24h_mm += profile::STEADY_RAIN_24H_MM * weight * soak;
+                self.rain_72h_mm += profile::SLOPE_RAIN_72H_MM * weight * soak;
+            }
             Role::Silent => self.silent = true,
             Role::Smog { weight } => {
-                // Neighbouring monitors must not read identical values.
-                let jitter = 1.0 + 0.05 * rng::smooth(rng::hash_str(station.key), rel_s, 12.0);
-                self.pm25_floor = self.pm25_floor.max(profile::smog(rel_s) * weight * jitter);
+                self.pm25_floor = self
+                    .pm25_floor
+                    .max(profile::smog(rel_s) * weight * jitter());
             }
+            Role::Fire => {
+                let smoke = profile::smoke(rel_s) * jitter();
+                self.dry = self.dry.max(profile::dry(rel_s));
+                self.pm25_floor = self.pm25_floor.max(profile::SMOKE_PM25 * smoke);
+                self.co_floor = self.co_floor.max(profile::SMOKE_CO_PPM * smoke);
+            }
+            Role::Skewed(fault) => self.clock = Some((fault, rel_s)),
+            // Garbage comes on top of the telemetry, which stays as it is.
+            Role::Garbage => {}
         }
     }
 }

@@ -1,102 +1,46 @@
 //! Scenarios (kịch bản) that make things happen on top of normal weather, so an operator sees
-//! alerts within a minute of start: a flood on one river, a station that goes silent, air pollution
-//! in one town. The schedule is a pure function of (seed, elapsed seconds): each kind starts at a
-//! fixed offset and repeats with a fixed period, and every cycle picks its stations from a seeded
-//! order. It only says what is happening; `Effect::apply` bends readings, the station client obeys
-//! `silent`, and `milestones` feeds the log.
+//! alerts within a minute of start: a flood on one river, days of rain on a road slope, a forest
+//! fire, air pollution in one town, a station or a group of stations going silent, a station with
+//! a wrong clock, loggers sending malformed payloads. The schedule is a pure function of (seed,
+//! elapsed seconds): each kind starts at a fixed offset — or at once when triggered — and repeats
+//! with a fixed period, and every cycle picks its stations from a seeded order. It only says what
+//! is happening; `Effect::apply` bends readings, the station client obeys `silent` and the clock
+//! and sends what `garbage` lists, and `milestones` feeds the log.
 
+mod cast;
 mod effect;
+mod kind;
+mod milestones;
 mod profile;
 
+use super::garbage::GarbageKind;
 use super::rng::{self, SplitMix64};
 use super::stations::{River, Station, StationKind};
-pub use effect::Effect;
-pub use profile::{FLOOD_DURATION_S, SMOG_DURATION_S};
-
-/// The scenario kinds, named as on the command line (`--scenario NAME`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScenarioKind {
-    /// Lũ: rain over one river, 2–3 gauges pass alarm levels I/II/III, then recede.
-    Flood,
-    /// Mất kết nối: one station drops its MQTT connection (last will fires), then comes back.
-    StationSilent,
-    /// Ô nhiễm không khí: PM2.5 in one town passes 55.5 then 150.5 ug/m3.
-    AirPollution,
-}
-
-impl ScenarioKind {
-    /// The default schedule, in start order.
-    pub const ALL: [ScenarioKind; 3] = [
-        ScenarioKind::Flood,
-        ScenarioKind::StationSilent,
-        ScenarioKind::AirPollution,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ScenarioKind::Flood => "flood",
-            ScenarioKind::StationSilent => "station-silent",
-            ScenarioKind::AirPollution => "air-pollution",
-        }
-    }
-
-    /// Accepts the names above plus the aliases `outage` and `pollution`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "flood" => Some(ScenarioKind::Flood),
-            "station-silent" | "outage" => Some(ScenarioKind::StationSilent),
-            "air-pollution" | "pollution" => Some(ScenarioKind::AirPollution),
-            _ => None,
-        }
-    }
-
-    /// Seconds between two starts of this kind.
-    pub fn period_s(self) -> f64 {
-        match self {
-            ScenarioKind::Flood => 300.0,
-            ScenarioKind::StationSilent => 180.0,
-            ScenarioKind::AirPollution => 240.0,
-        }
-    }
-
-    /// The longest an episode of this kind lasts; always shorter than the period.
-    fn max_duration_s(self) -> f64 {
-        match self {
-            ScenarioKind::Flood => FLOOD_DURATION_S,
-            ScenarioKind::StationSilent => OUTAGE_MAX_S,
-            ScenarioKind::AirPollution => SMOG_DURATION_S,
-        }
-    }
-}
-
-/// Names from the command line -> kinds. Empty means the default schedule; `none` runs normal
-/// weather only; `all` the default set. Err carries the first unknown name.
-pub fn parse_scenarios(names: &[String]) -> Result<Vec<ScenarioKind>, String> {
-    if names.is_empty() {
-        return Ok(ScenarioKind::ALL.to_vec());
-    }
-    let mut kinds = Vec::new();
-    for name in names {
-        let found = match name.trim() {
-            "none" => Vec::new(),
-            "all" | "default" => ScenarioKind::ALL.to_vec(),
-            other => vec![ScenarioKind::from_name(other).ok_or_else(|| name.clone())?],
-        };
-        for kind in found {
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
-        }
-    }
-    Ok(kinds)
-}
+pub use effect::{ClockFault, Effect};
+pub use kind::{ScenarioKind, catalogue, known_names, parse_scenarios, parse_triggers};
+pub use profile::{
+    FIRE_DURATION_S, FLOOD_DURATION_S, LANDSLIDE_DURATION_S, SLOPE_LEVELS, SMOG_DURATION_S,
+    SMOKE_CO_LEVEL,
+};
 
 /// The first scheduled kind starts this long after the simulator; each next kind 10 s later.
 pub const FIRST_START_S: f64 = 10.0;
 const START_STAGGER_S: f64 = 10.0;
-/// An outage lasts 60–90 s.
+/// A triggered scenario starts with the simulator.
+pub const TRIGGER_START_S: f64 = 0.0;
+/// Malformed messages per second, all garbage loggers together, unless told otherwise.
+pub const DEFAULT_GARBAGE_RATE: f64 = 0.2;
+/// A silence (one station or a group) lasts 60–90 s.
 const OUTAGE_MIN_S: f64 = 60.0;
 const OUTAGE_MAX_S: f64 = 90.0;
+/// An outage takes down this many neighbouring stations: what one cell tower or feeder serves.
+const OUTAGE_GROUP: (usize, usize) = (4, 6);
+/// A wrong clock lasts 90–120 s.
+const SKEW_MIN_S: f64 = 90.0;
+const SKEW_MAX_S: f64 = 120.0;
+/// Garbage episodes: this long, from this many loggers.
+const GARBAGE_DURATION_S: f64 = 150.0;
+const GARBAGE_LOGGERS: usize = 3;
 /// The first flood peaks in the provincial capital, where an operator expects it; later ones roam.
 const FIRST_FLOOD_PEAK: &str = "cb-wl-banggiang-03";
 /// The first pollution episode is in the capital's central ward.
@@ -108,6 +52,10 @@ const SMOG_RADIUS_KM: f64 = 4.0;
 const SMOG_SPILL: f64 = 0.55;
 /// A flood's gauges peak this far past alarm levels III, II and I respectively.
 const PEAK_MARGINS_M: [(usize, f64); 3] = [(2, 0.4), (1, 0.3), (0, 0.3)];
+/// Days of steady rain cover stations this close to the slope (weight 1 there, 0.4 at the edge).
+const SOAK_RADIUS_KM: f64 = 15.0;
+/// Stream tag of the garbage slots.
+const GARBAGE_SLOTS: u64 = 0x6A2B_A6E0;
 
 /// What a station does in an episode.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,6 +68,17 @@ pub enum Role {
     Silent,
     /// PM2.5 follows the pollution profile times `weight`.
     Smog { weight: f64 },
+    /// A road slope under days of steady rain: its 72 h total and soil moisture rise; weight
+    /// 0.4–1 (1 at the slope whose story it is).
+    Slope { weight: f64 },
+    /// The same steady rain at an ordinary station nearby; weight 0.4–1.
+    SteadyRain { weight: f64 },
+    /// Hot dry wind, then smoke, at a forest-fire watch.
+    Fire,
+    /// The station's clock is wrong.
+    Skewed(ClockFault),
+    /// The station sends malformed payloads besides its telemetry.
+    Garbage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,12 +114,7 @@ impl Episode {
     fn protagonists(&self) -> impl Iterator<Item = usize> + '_ {
         self.targets
             .iter()
-            .filter(|t| {
-                matches!(
-                    t.role,
-                    Role::Gauge { .. } | Role::Smog { .. } | Role::Silent
-                )
-            })
+            .filter(|t| !matches!(t.role, Role::Storm { .. } | Role::SteadyRain { .. }))
             .map(|t| t.station)
     }
 }
@@ -176,28 +130,88 @@ pub struct Milestone {
     pub what: String,
 }
 
+/// A malformed message a station owes at `at_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GarbageDue {
+    /// Seconds after the simulator's start.
+    pub at_s: f64,
+    pub kind: GarbageKind,
+    /// Varies the payload's details.
+    pub salt: u64,
+}
+
+/// When one kind runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Plan {
+    kind: ScenarioKind,
+    /// Start of cycle 0, seconds after the simulator's start.
+    first_s: f64,
+    /// False for a kind that was only triggered: it runs once.
+    repeats: bool,
+}
+
 /// Which scenario runs when, and on which stations.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     seed: u64,
     stations: Vec<Station>,
-    /// Kind and the start of its first cycle.
-    plan: Vec<(ScenarioKind, f64)>,
+    plan: Vec<Plan>,
+    garbage_rate: f64,
     /// Rivers with two or more gauges (station indices upstream to downstream), in flood order.
     rivers: Vec<(River, Vec<usize>)>,
     /// Air-quality monitors in pollution order.
     smog_order: Vec<usize>,
-    /// All stations in outage order.
+    /// All stations in station-silent order.
     outage_order: Vec<usize>,
+    /// Slope monitors in landslide order.
+    slope_order: Vec<usize>,
+    /// Forest-fire watches in fire order.
+    fire_order: Vec<usize>,
+    /// All stations in the order they centre a group outage.
+    group_order: Vec<usize>,
+    /// All stations in wrong-clock order.
+    skew_order: Vec<usize>,
+    /// All stations in garbage order.
+    garbage_order: Vec<usize>,
 }
 
 impl Schedule {
+    /// `kinds` on the default schedule, nothing triggered.
     pub fn new(stations: &[Station], seed: u64, kinds: &[ScenarioKind]) -> Self {
-        let plan = kinds
+        Self::with_triggers(stations, seed, kinds, &[])
+    }
+
+    /// `scheduled` kinds start 10 s apart from `FIRST_START_S` and repeat; `triggered` ones start
+    /// at once instead — and then repeat only if they are scheduled too.
+    pub fn with_triggers(
+        stations: &[Station],
+        seed: u64,
+        scheduled: &[ScenarioKind],
+        triggered: &[ScenarioKind],
+    ) -> Self {
+        let mut plan: Vec<Plan> = scheduled
             .iter()
             .enumerate()
-            .map(|(i, &k)| (k, FIRST_START_S + START_STAGGER_S * i as f64))
+            .map(|(i, &kind)| Plan {
+                kind,
+                first_s: if triggered.contains(&kind) {
+                    TRIGGER_START_S
+                } else {
+                    FIRST_START_S + START_STAGGER_S * i as f64
+                },
+                repeats: true,
+            })
             .collect();
+        plan.extend(
+            triggered
+                .iter()
+                .filter(|k| !scheduled.contains(k))
+                .map(|&kind| Plan {
+                    kind,
+                    first_s: TRIGGER_START_S,
+                    repeats: false,
+                }),
+        );
         let mut rng = SplitMix64::new(rng::hash(&[seed, 0x5CE4_A210]));
         let mut rivers: Vec<(River, Vec<usize>)> = Vec::new();
         for (i, s) in stations.iter().enumerate() {
@@ -215,47 +229,117 @@ impl Schedule {
         if let Some(pos) = rivers.iter().position(|(_, g)| first_peak(g)) {
             rivers[..=pos].rotate_right(1);
         }
-        let mut smog_order: Vec<usize> = (0..stations.len())
-            .filter(|&i| matches!(stations[i].kind, StationKind::AirQuality { .. }))
-            .collect();
-        rng.shuffle(&mut smog_order);
+        let mut order = |keep: fn(&StationKind) -> bool| {
+            let mut v: Vec<usize> = (0..stations.len())
+                .filter(|&i| keep(&stations[i].kind))
+                .collect();
+            rng.shuffle(&mut v);
+            v
+        };
+        let mut smog_order = order(|k| matches!(k, StationKind::AirQuality { .. }));
+        let outage_order = order(|_| true);
+        let slope_order = order(|k| *k == StationKind::Slope);
+        let fire_order = order(|k| *k == StationKind::Forest);
+        let group_order = order(|_| true);
+        let skew_order = order(|_| true);
+        let garbage_order = order(|_| true);
         if let Some(pos) = smog_order
             .iter()
             .position(|&i| stations[i].key == FIRST_SMOG)
         {
             smog_order[..=pos].rotate_right(1);
         }
-        let mut outage_order: Vec<usize> = (0..stations.len()).collect();
-        rng.shuffle(&mut outage_order);
         Schedule {
             seed,
             stations: stations.to_vec(),
             plan,
+            garbage_rate: DEFAULT_GARBAGE_RATE,
             rivers,
             smog_order,
             outage_order,
+            slope_order,
+            fire_order,
+            group_order,
+            skew_order,
+            garbage_order,
         }
     }
 
-    /// The scheduled kinds, in start order.
+    /// Malformed messages per second during a garbage episode, all its loggers together.
+    pub fn with_garbage_rate(mut self, per_s: f64) -> Self {
+        self.garbage_rate = per_s;
+        self
+    }
+
+    /// The planned kinds: scheduled ones in start order, then those only triggered.
     pub fn kinds(&self) -> impl Iterator<Item = ScenarioKind> + '_ {
-        self.plan.iter().map(|&(k, _)| k)
+        self.plan.iter().map(|p| p.kind)
     }
 
     pub fn stations(&self) -> &[Station] {
         &self.stations
     }
 
-    /// Cycle `cycle` of `kind`; None when the kind is not scheduled or has nothing to act on.
+    /// Cycle `cycle` of `kind`; None when the kind is not planned (or, triggered only, not again)
+    /// or has nothing to act on.
     pub fn episode(&self, kind: ScenarioKind, cycle: u64) -> Option<Episode> {
-        let &(_, first) = self.plan.iter().find(|(k, _)| *k == kind)?;
-        let start_s = first + kind.period_s() * cycle as f64;
-        let mut rng = SplitMix64::new(rng::hash(&[self.seed, kind as u64, cycle]));
-        match kind {
-            ScenarioKind::Flood => self.flood(cycle, start_s, &mut rng),
-            ScenarioKind::StationSilent => self.outage(cycle, start_s, &mut rng),
-            ScenarioKind::AirPollution => self.smog(cycle, start_s),
+        let plan = self.plan.iter().find(|p| p.kind == kind)?;
+        if !plan.repeats && cycle > 0 {
+            return None;
         }
+        let start_s = plan.first_s + kind.period_s() * cycle as f64;
+        let mut rng = SplitMix64::new(rng::hash(&[self.seed, kind as u64, cycle]));
+        let (duration_s, targets, river) = match kind {
+            ScenarioKind::Flood => return self.flood(cycle, start_s, &mut rng),
+            ScenarioKind::AirPollution => return self.smog(cycle, start_s),
+            ScenarioKind::StationSilent => {
+                let duration_s = between(OUTAGE_MIN_S, OUTAGE_MAX_S, &mut rng);
+                let busy = self.busy(start_s, start_s + duration_s);
+                let station = self.pick(&self.outage_order, cycle, &busy)?;
+                (duration_s, vec![target(station, Role::Silent)], None)
+            }
+            ScenarioKind::Landslide => (LANDSLIDE_DURATION_S, self.landslide(cycle)?, None),
+            ScenarioKind::ForestFire => {
+                let station = *self
+                    .fire_order
+                    .get(cycle as usize % self.fire_order.len().max(1))?;
+                (FIRE_DURATION_S, vec![target(station, Role::Fire)], None)
+            }
+            ScenarioKind::Outage => {
+                let duration_s = between(OUTAGE_MIN_S, OUTAGE_MAX_S, &mut rng);
+                let group = self.group(cycle, start_s, duration_s, &mut rng)?;
+                (duration_s, group, None)
+            }
+            ScenarioKind::ClockSkew => {
+                let duration_s = between(SKEW_MIN_S, SKEW_MAX_S, &mut rng);
+                let busy = self.busy(start_s, start_s + duration_s);
+                let station = self.pick(&self.skew_order, cycle, &busy)?;
+                let fault = ClockFault::pick(cycle, &mut rng);
+                (duration_s, vec![target(station, Role::Skewed(fault))], None)
+            }
+            ScenarioKind::Garbage => {
+                let n = self.garbage_order.len();
+                let loggers = (0..GARBAGE_LOGGERS.min(n))
+                    .map(|j| {
+                        let station =
+                            self.garbage_order[(cycle as usize * GARBAGE_LOGGERS + j) % n];
+                        target(station, Role::Garbage)
+                    })
+                    .collect::<Vec<_>>();
+                if loggers.is_empty() {
+                    return None;
+                }
+                (GARBAGE_DURATION_S, loggers, None)
+            }
+        };
+        Some(Episode {
+            kind,
+            cycle,
+            start_s,
+            duration_s,
+            targets,
+            river,
+        })
     }
 
     /// Episodes running at `elapsed_s`.
@@ -281,6 +365,39 @@ impl Schedule {
         effect
     }
 
+    /// Malformed messages station `station` owes with `from_s < at_s <= to_s`, in time order. Over
+    /// a garbage episode they come at `garbage_rate` per second in all, each slot's time, logger
+    /// and kind drawn from (seed, cycle, slot).
+    pub fn garbage(&self, station: usize, from_s: f64, to_s: f64) -> Vec<GarbageDue> {
+        let rate = self.garbage_rate;
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Vec::new();
+        }
+        let mut due = Vec::new();
+        for e in self.episodes_between(from_s, to_s) {
+            if e.kind != ScenarioKind::Garbage || e.protagonists().all(|s| s != station) {
+                continue;
+            }
+            let slots = (e.duration_s * rate).floor() as u64;
+            let first = ((from_s - e.start_s) * rate).floor().max(0.0) as u64;
+            let last = ((((to_s - e.start_s) * rate).floor() + 1.0).max(0.0) as u64).min(slots);
+            for slot in first..last {
+                let salt = rng::hash(&[self.seed, GARBAGE_SLOTS, e.cycle, slot]);
+                let at_s = e.start_s + (slot as f64 + rng::unit(&[salt, 0])) / rate;
+                let logger = e.targets[rng::hash(&[salt, 1]) as usize % e.targets.len()];
+                if logger.station == station && from_s < at_s && at_s <= to_s {
+                    due.push(GarbageDue {
+                        at_s,
+                        kind: GarbageKind::pick(rng::unit(&[salt, 2])),
+                        salt,
+                    });
+                }
+            }
+        }
+        due.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        due
+    }
+
     /// Milestones with `from_s < at_s <= to_s`, in time order.
     pub fn milestones(&self, from_s: f64, to_s: f64) -> Vec<Milestone> {
         let mut out: Vec<Milestone> = self
@@ -297,210 +414,38 @@ impl Schedule {
     fn episodes_between(&self, from_s: f64, to_s: f64) -> Vec<Episode> {
         self.plan
             .iter()
-            .flat_map(|&(kind, first)| self.episodes_of(kind, first, from_s, to_s))
+            .flat_map(|plan| self.episodes_of(plan, from_s, to_s))
             .collect()
     }
 
-    /// Episodes of `kind` (first starting at `first_s`) that overlap `[from_s, to_s]`.
-    fn episodes_of(
-        &self,
-        kind: ScenarioKind,
-        first_s: f64,
-        from_s: f64,
-        to_s: f64,
-    ) -> Vec<Episode> {
-        if to_s < first_s {
+    /// Episodes of one plan that overlap `[from_s, to_s]`.
+    fn episodes_of(&self, plan: &Plan, from_s: f64, to_s: f64) -> Vec<Episode> {
+        if to_s < plan.first_s {
             return Vec::new();
         }
-        let period = kind.period_s();
-        let lo = ((from_s - first_s - kind.max_duration_s()) / period)
+        let period = plan.kind.period_s();
+        let lo = ((from_s - plan.first_s - plan.kind.max_duration_s()) / period)
             .floor()
             .max(0.0) as u64;
-        let hi = ((to_s - first_s) / period).floor() as u64;
+        let hi = if plan.repeats {
+            ((to_s - plan.first_s) / period).floor() as u64
+        } else {
+            0
+        };
         (lo..=hi)
-            .filter_map(|cycle| self.episode(kind, cycle))
+            .filter_map(|cycle| self.episode(plan.kind, cycle))
             .filter(|e| e.start_s <= to_s && from_s < e.end_s())
             .collect()
     }
+}
 
-    fn flood(&self, cycle: u64, start_s: f64, rng: &mut SplitMix64) -> Option<Episode> {
-        let (river, gauges) = self.rivers.get(cycle as usize % self.rivers.len().max(1))?;
-        let n = gauges.len();
-        let first = gauges
-            .iter()
-            .position(|&i| self.stations[i].key == FIRST_FLOOD_PEAK);
-        let (lo, peak) = match first {
-            Some(p) if cycle == 0 => (p.saturating_sub(1).min(n.saturating_sub(3)), p),
-            _ => {
-                let lo = rng.below(n.saturating_sub(2).max(1));
-                (lo, lo + rng.below(n.min(3)))
-            }
-        };
-        let window: Vec<usize> = (lo..(lo + 3).min(n)).collect();
-        // Nearest to the peak first: it gets level III, the next level II, the last level I.
-        let mut by_rank = window.clone();
-        by_rank.sort_by_key(|&p| (p.abs_diff(peak), p));
-        let mut targets = Vec::new();
-        for (&pos, &(level, margin)) in by_rank.iter().zip(PEAK_MARGINS_M.iter()) {
-            let station = gauges[pos];
-            if let StationKind::WaterLevel { alarm, .. } = self.stations[station].kind {
-                let peak_m = alarm.all()[level] + margin;
-                targets.push(Target {
-                    station,
-                    role: Role::Gauge { peak_m },
-                });
-            }
-        }
-        let flooding: Vec<usize> = window.iter().map(|&p| gauges[p]).collect();
-        for (i, s) in self.stations.iter().enumerate() {
-            if matches!(s.kind, StationKind::AirQuality { .. }) {
-                continue;
-            }
-            let d = flooding
-                .iter()
-                .map(|&g| s.distance_km(&self.stations[g]))
-                .fold(f64::INFINITY, f64::min);
-            if d <= STORM_RADIUS_KM {
-                let weight = 1.0 - 0.5 * d / STORM_RADIUS_KM;
-                targets.push(Target {
-                    station: i,
-                    role: Role::Storm { weight },
-                });
-            }
-        }
-        Some(Episode {
-            kind: ScenarioKind::Flood,
-            cycle,
-            start_s,
-            duration_s: FLOOD_DURATION_S,
-            targets,
-            river: Some(*river),
-        })
-    }
+fn target(station: usize, role: Role) -> Target {
+    Target { station, role }
+}
 
-    fn smog(&self, cycle: u64, start_s: f64) -> Option<Episode> {
-        let main = *self
-            .smog_order
-            .get(cycle as usize % self.smog_order.len().max(1))?;
-        let centre = &self.stations[main];
-        let mut targets = vec![Target {
-            station: main,
-            role: Role::Smog { weight: 1.0 },
-        }];
-        targets.extend(
-            self.smog_order
-                .iter()
-                .filter(|&&i| i != main && self.stations[i].distance_km(centre) <= SMOG_RADIUS_KM)
-                .map(|&i| Target {
-                    station: i,
-                    role: Role::Smog { weight: SMOG_SPILL },
-                }),
-        );
-        Some(Episode {
-            kind: ScenarioKind::AirPollution,
-            cycle,
-            start_s,
-            duration_s: SMOG_DURATION_S,
-            targets,
-            river: None,
-        })
-    }
-
-    fn outage(&self, cycle: u64, start_s: f64, rng: &mut SplitMix64) -> Option<Episode> {
-        let duration_s = (OUTAGE_MIN_S + (OUTAGE_MAX_S - OUTAGE_MIN_S) * rng.next_f64()).round();
-        // Silencing a gauge in the middle of its own flood would hide the flood: skip busy ones.
-        let busy: Vec<usize> = self
-            .plan
-            .iter()
-            .filter(|(k, _)| *k != ScenarioKind::StationSilent)
-            .flat_map(|&(k, first)| self.episodes_of(k, first, start_s, start_s + duration_s))
-            .flat_map(|e| e.protagonists().collect::<Vec<_>>())
-            .collect();
-        let n = self.outage_order.len();
-        let station = (0..n)
-            .map(|k| self.outage_order[(cycle as usize + k) % n])
-            .find(|i| !busy.contains(i))?;
-        Some(Episode {
-            kind: ScenarioKind::StationSilent,
-            cycle,
-            start_s,
-            duration_s,
-            targets: vec![Target {
-                station,
-                role: Role::Silent,
-            }],
-            river: None,
-        })
-    }
-
-    fn episode_milestones(&self, e: &Episode) -> Vec<Milestone> {
-        let scenario = e.kind.name();
-        let at = |rel_s: f64, station: usize, what: String| Milestone {
-            at_s: e.start_s + rel_s,
-            scenario,
-            station: self.stations[station].key,
-            station_name: self.stations[station].name.clone(),
-            what,
-        };
-        let Some(lead) = e.protagonists().next() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        match e.kind {
-            ScenarioKind::Flood => {
-                let river = e.river.map_or("river", River::name);
-                out.push(at(
-                    0.0,
-                    lead,
-                    format!("flood starting: heavy rain over {river}"),
-                ));
-                for t in &e.targets {
-                    if let (Role::Gauge { peak_m }, StationKind::WaterLevel { base_m, alarm, .. }) =
-                        (t.role, self.stations[t.station].kind)
-                    {
-                        let stage = |rel: f64| base_m + (peak_m - base_m) * profile::surge(rel);
-                        for (rel, what) in profile::gauge_crossings(stage, alarm.all()) {
-                            out.push(at(rel, t.station, what));
-                        }
-                    }
-                }
-                out.push(at(
-                    e.duration_s,
-                    lead,
-                    format!("flood over: {river} back to normal"),
-                ));
-            }
-            ScenarioKind::StationSilent => {
-                let secs = e.duration_s;
-                out.push(at(
-                    0.0,
-                    lead,
-                    format!(
-                        "station silent for {secs} s: connection dropped, last will `offline` fires"
-                    ),
-                ));
-                out.push(at(
-                    e.duration_s,
-                    lead,
-                    "station back: reconnecting, `online`".to_owned(),
-                ));
-            }
-            ScenarioKind::AirPollution => {
-                out.push(at(
-                    0.0,
-                    lead,
-                    "air pollution starting: PM2.5 rising".to_owned(),
-                ));
-                out.extend(
-                    profile::smog_crossings()
-                        .into_iter()
-                        .map(|(rel, what)| at(rel, lead, what)),
-                );
-                out.push(at(e.duration_s, lead, "air pollution over".to_owned()));
-            }
-        }
-        out
-    }
+/// Uniform in `[lo, hi]`, rounded to whole seconds.
+fn between(lo: f64, hi: f64, rng: &mut SplitMix64) -> f64 {
+    (lo + (hi - lo) * rng.next_f64()).round()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Time profiles of the scenarios, in seconds from an episode's start. Chosen so that alerts from
 //! the sample rules fire within a minute of the simulator's start and clear before the episode ends:
 //! rain first, then the river rises over ~50 s, holds, and recedes; smog passes 55.5 ug/m3 within
-//! ~6 s and 150.5 within ~35 s.
+//! ~6 s and 150.5 within ~35 s; three days of steady rain on a slope pass 100 mm within ~45 s and
+//! 200 mm within ~75 s; a forest fire's hot dry air comes first, its smoke from ~15 s.
 
 /// Flood: rain ramps up, holds, stops; the river follows a little later and recedes after.
 pub const FLOOD_DURATION_S: f64 = 165.0;
@@ -30,6 +31,46 @@ const SMOG_POINTS: [(f64, f64); 5] = [
 ];
 /// The sample rules' PM2.5 thresholds: unhealthy and very unhealthy.
 const SMOG_LEVELS: [(f64, &str); 2] = [(55.5, "unhealthy"), (150.5, "very unhealthy")];
+
+/// Landslide: 72 hours of steady rain compressed into ~2 minutes. The 72 h total climbs to
+/// `SLOPE_RAIN_72H_MM` above normal (at full weight), holds, then slides back as the window moves
+/// past the rain; hourly rain stays moderate, below the `rain-heavy` rule, as in real slope
+/// failures after days of soaking rather than one cloudburst.
+pub const LANDSLIDE_DURATION_S: f64 = 170.0;
+const SOAK_UP_S: f64 = 100.0;
+const SOAK_HOLD_END_S: f64 = 125.0;
+const SOAK_END_S: f64 = 165.0;
+const STEADY_RAIN_END_S: f64 = 120.0;
+pub const SLOPE_RAIN_72H_MM: f64 = 250.0;
+pub const STEADY_RAIN_1H_MM: f64 = 22.0;
+/// What the same rain adds to the 24 h totals of ordinary rain gauges under it.
+pub const STEADY_RAIN_24H_MM: f64 = 60.0;
+/// The sample rules' 72 h thresholds (illustrative, see `rules.rs`).
+pub const SLOPE_LEVELS: [(f64, &str); 2] = [(100.0, "warning"), (200.0, "critical")];
+
+/// Forest fire: hot dry wind first (temperature and humidity pulled towards `FIRE_TEMP_C` and
+/// `FIRE_RH`), then smoke at the watch station.
+pub const FIRE_DURATION_S: f64 = 150.0;
+const DRY_UP_S: f64 = 20.0;
+const FIRE_OUT_S: f64 = 110.0;
+/// Smoke reaches the watch this long after the dry wind.
+pub const FIRE_SMOKE_START_S: f64 = 15.0;
+const SMOKE_POINTS: [(f64, f64); 5] = [
+    (0.0, 0.0),
+    (FIRE_SMOKE_START_S, 0.0),
+    (45.0, 1.0),
+    (FIRE_OUT_S, 1.0),
+    (FIRE_DURATION_S - 5.0, 0.0),
+];
+pub const FIRE_TEMP_C: f64 = 38.5;
+pub const FIRE_RH: f64 = 22.0;
+pub const FIRE_WIND_MS: f64 = 4.0;
+/// Thick enough for `pm25-unhealthy`, not for `pm25-very-unhealthy`: the fire's own CO rule is
+/// its critical alert, one PM2.5 alert beside it is enough.
+pub const SMOKE_PM25: f64 = 120.0;
+pub const SMOKE_CO_PPM: f64 = 25.0;
+/// The sample rules' CO threshold for smoke at a forest station, ppm.
+pub const SMOKE_CO_LEVEL: f64 = 9.0;
 
 /// 0 → 1 as `t` goes from `a` to `b`.
 fn ramp(t: f64, a: f64, b: f64) -> f64 {
@@ -60,48 +101,103 @@ pub fn soaked(rel_s: f64) -> f64 {
 
 /// PM2.5 floor at `rel_s`, ug/m3.
 pub fn smog(rel_s: f64) -> f64 {
-    SMOG_POINTS
-        .windows(2)
-        .find(|w| rel_s < w[1].0)
-        .map_or(0.0, |w| {
-            let (t0, v0) = w[0];
-            let (t1, v1) = w[1];
-            v0 + (v1 - v0) * ramp(rel_s, t0, t1)
-        })
+    through(&SMOG_POINTS, rel_s)
+}
+
+/// Linear through `points` (time, value); 0 after the last.
+fn through(points: &[(f64, f64)], rel_s: f64) -> f64 {
+    points.windows(2).find(|w| rel_s < w[1].0).map_or(0.0, |w| {
+        let (t0, v0) = w[0];
+        let (t1, v1) = w[1];
+        v0 + (v1 - v0) * ramp(rel_s, t0, t1)
+    })
+}
+
+/// Share of a landslide episode's 72 h rain shown at `rel_s`: 0 → 1 → 0.
+pub fn soak(rel_s: f64) -> f64 {
+    smoothstep(ramp(rel_s, 0.0, SOAK_UP_S)) - smoothstep(ramp(rel_s, SOAK_HOLD_END_S, SOAK_END_S))
+}
+
+/// Hourly intensity share of the steady rain at `rel_s`.
+pub fn steady_rain(rel_s: f64) -> f64 {
+    ramp(rel_s, 0.0, 10.0) - ramp(rel_s, STEADY_RAIN_END_S - 20.0, STEADY_RAIN_END_S)
+}
+
+/// How far a forest fire's hot dry air has come at `rel_s`: 0 → 1 → 0.
+pub fn dry(rel_s: f64) -> f64 {
+    smoothstep(ramp(rel_s, 0.0, DRY_UP_S))
+        - smoothstep(ramp(rel_s, FIRE_OUT_S, FIRE_DURATION_S - 5.0))
+}
+
+/// Smoke share at `rel_s`: 0 → 1 → 0.
+pub fn smoke(rel_s: f64) -> f64 {
+    through(&SMOKE_POINTS, rel_s)
+}
+
+/// When the main slope's 72 h total (above normal) crosses the sample rules' thresholds.
+pub fn slope_crossings(normal_mm: f64) -> Vec<(f64, String)> {
+    level_crossings(
+        LANDSLIDE_DURATION_S,
+        |rel| normal_mm + SLOPE_RAIN_72H_MM * soak(rel),
+        &SLOPE_LEVELS,
+        |level, name| format!("72 h rain past {level} mm (landslide {name})"),
+        |level| format!("72 h rain back below {level} mm"),
+    )
+}
+
+/// When a forest fire's CO passes the smoke threshold and falls back.
+pub fn smoke_crossings() -> Vec<(f64, String)> {
+    level_crossings(
+        FIRE_DURATION_S,
+        |rel| SMOKE_CO_PPM * smoke(rel),
+        &[(SMOKE_CO_LEVEL, "smoke")],
+        |level, _| format!("smoke: CO past {level} ppm"),
+        |level| format!("smoke thinning: CO below {level} ppm"),
+    )
 }
 
 /// When a gauge's stage (without noise) crosses its alarm levels during a flood.
 pub fn gauge_crossings(stage: impl Fn(f64) -> f64, levels: [f64; 3]) -> Vec<(f64, String)> {
-    const NAMES: [&str; 3] = ["I", "II", "III"];
-    crossings(FLOOD_DURATION_S, stage, |prev, now, out, rel| {
-        for (level, name) in levels.iter().zip(NAMES) {
-            if prev < *level && now >= *level {
-                out.push((
-                    rel,
-                    format!("water rising past alarm level {name} ({level:.1} m)"),
-                ));
-            }
-        }
-        if prev >= levels[0] && now < levels[0] {
-            out.push((
-                rel,
-                format!("water back below alarm level I ({:.1} m)", levels[0]),
-            ));
-        }
-    })
+    let named = [(levels[0], "I"), (levels[1], "II"), (levels[2], "III")];
+    level_crossings(
+        FLOOD_DURATION_S,
+        stage,
+        &named,
+        |level, name| format!("water rising past alarm level {name} ({level:.1} m)"),
+        |level| format!("water back below alarm level I ({level:.1} m)"),
+    )
 }
 
 /// When the polluted town's PM2.5 crosses the sample rules' thresholds.
 pub fn smog_crossings() -> Vec<(f64, String)> {
-    crossings(SMOG_DURATION_S, smog, |prev, now, out, rel| {
-        for (level, name) in SMOG_LEVELS {
+    level_crossings(
+        SMOG_DURATION_S,
+        smog,
+        &SMOG_LEVELS,
+        |level, name| format!("PM2.5 past {level} ug/m3 ({name})"),
+        |level| format!("PM2.5 back below {level} ug/m3"),
+    )
+}
+
+/// Rising through each of `levels` (ascending, named), and falling back below the first.
+fn level_crossings(
+    duration_s: f64,
+    value: impl Fn(f64) -> f64,
+    levels: &[(f64, &str)],
+    past: impl Fn(f64, &str) -> String,
+    below: impl Fn(f64) -> String,
+) -> Vec<(f64, String)> {
+    crossings(duration_s, value, |prev, now, out, rel| {
+        for &(level, name) in levels {
             if prev < level && now >= level {
-                out.push((rel, format!("PM2.5 past {level} ug/m3 ({name})")));
+                out.push((rel, past(level, name)));
             }
         }
-        let (first, _) = SMOG_LEVELS[0];
-        if prev >= first && now < first {
-            out.push((rel, format!("PM2.5 back below {first} ug/m3")));
+        if let Some(&(first, _)) = levels.first()
+            && prev >= first
+            && now < first
+        {
+            out.push((rel, below(first)));
         }
     })
 }
@@ -138,6 +234,33 @@ mod tests {
         assert_eq!(smog(0.0), 0.0);
         assert_eq!(smog(SMOG_DURATION_S), 0.0);
         assert_eq!(smog(60.0), 185.0);
+    }
+
+    #[test]
+    fn landslide_and_fire_profiles_start_and_end_at_zero() {
+        for f in [soak, steady_rain] {
+            assert_eq!(f(0.0), 0.0);
+            assert_eq!(f(LANDSLIDE_DURATION_S), 0.0);
+            assert!(f(100.0) > 0.5);
+        }
+        for f in [dry, smoke] {
+            assert_eq!(f(0.0), 0.0);
+            assert_eq!(f(FIRE_DURATION_S), 0.0);
+            assert_eq!(f(60.0), 1.0);
+        }
+        // Smoke follows the dry air: none in the first 15 s.
+        assert!(dry(10.0) > 0.3 && smoke(10.0) == 0.0);
+    }
+
+    #[test]
+    fn slope_and_smoke_cross_their_thresholds_in_order() {
+        let c = slope_crossings(20.0);
+        assert_eq!(c.len(), 3, "{c:?}");
+        assert!(c[0].0 < 50.0 && c[1].0 < 80.0 && c[0].0 < c[1].0, "{c:?}");
+        assert!(c[2].1.contains("back below"), "{c:?}");
+        let s = smoke_crossings();
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].0 < 30.0 && s[1].0 > FIRE_OUT_S, "{s:?}");
     }
 
     #[test]
