@@ -93,6 +93,10 @@ fn describe() {
         "Data removed by retention, by kind"
     );
     describe_counter!("iochub_alerts_opened_total", "Alerts opened");
+    describe_histogram!(
+        "iochub_alerts_commit_seconds",
+        "Time to commit one batch of alert changes"
+    );
     describe_counter!(
         "iochub_alerts_updated_total",
         "Repeat firings folded into an open alert"
@@ -167,6 +171,10 @@ pub fn storage_stalled() {
 
 pub fn storage_write_failed() {
     counter!("iochub_storage_write_errors_total").increment(1);
+}
+
+pub fn alert_commit(took: std::time::Duration) {
+    histogram!("iochub_alerts_commit_seconds").record(took.as_secs_f64());
 }
 
 pub fn alert_opened() {

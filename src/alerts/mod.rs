@@ -34,11 +34,15 @@ pub async fn run(
         }
         let mut backoff = Duration::from_millis(100);
         let alerts = loop {
+            let started = std::time::Instant::now();
             match store
                 .apply_alerts(batch.clone(), crate::timefmt::now_ms())
                 .await
             {
-                Ok(a) => break a,
+                Ok(a) => {
+                    m::alert_commit(started.elapsed());
+                    break a;
+                }
                 Err(error) => {
                     tracing::error!(%error, "alert commit failed; retrying");
                     health.set_degraded("alerts", Some(error.to_string()));
