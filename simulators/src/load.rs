@@ -122,6 +122,14 @@ pub struct LoadOptions {
     pub http: Option<String>,
     /// How long to wait after sending for acks, alerts and the hub to catch up.
     pub grace: Duration,
+    /// MQTT subscriber connections that receive the load back from the broker and measure
+    /// publish → subscriber latency (0 = none; more than 1 share `$share/iochub-load/…`).
+    pub subscribers: usize,
+    /// The WebSocket sends SenML packs (a Node-RED flow's `websocket out`), not hub frames: no
+    /// token, no subscription, every pack whose first value breaches is an alert.
+    pub ws_senml: bool,
+    /// The hub counter whose growth is `hub_readings_per_s`.
+    pub hub_metric: String,
     /// Print a progress line every second on stderr.
     pub progress: bool,
 }
@@ -140,6 +148,10 @@ pub struct Latency {
 /// The final JSON line.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Wall clock (Unix ms) when sending started and when it stopped, to line the run up with
+    /// what another observer sampled (e.g. rows counted in a database).
+    pub started_at_ms: i64,
+    pub send_ended_at_ms: i64,
     pub target_msg_per_s: f64,
     pub devices: usize,
     pub connections: usize,
@@ -177,6 +189,15 @@ pub struct Report {
     /// it did not within the grace period).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hub_drain_s: Option<f64>,
+    /// Messages the subscribers received (`--subscribers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_received: Option<u64>,
+    /// Messages received per second over the sending window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_msg_per_s: Option<f64>,
+    /// Publish → subscriber latency of every received message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_latency_ms: Option<Latency>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,8 +273,8 @@ pub fn next_ts(now_ms: i64, last: i64) -> i64 {
     if now_ms > last { now_ms } else { last + 1 }
 }
 
-/// MQTT options for connection `index`: the URL's broker with its own `client_id`.
-pub fn mqtt_options(url: &str, index: usize) -> anyhow::Result<MqttOptions> {
+/// MQTT options for connection `name`: the URL's broker with its own `client_id`.
+pub fn mqtt_options(url: &str, name: &str) -> anyhow::Result<MqttOptions> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut pairs: Vec<String> = query
         .split('&')
@@ -261,7 +282,7 @@ pub fn mqtt_options(url: &str, index: usize) -> anyhow::Result<MqttOptions> {
         .map(str::to_owned)
         .collect();
     pairs.push(format!(
-        "client_id=iochub-load-{}-{index}",
+        "client_id=iochub-load-{}-{name}",
         std::process::id()
     ));
     let mut opts = MqttOptions::parse_url(format!("{base}?{}", pairs.join("&")))
@@ -299,6 +320,46 @@ pub fn latency_of(h: &Histogram<u64>) -> Latency {
         mean: (h.mean()).round() / 1000.0,
         count: h.len(),
     }
+}
+
+/// The pack time `bt` of a SenML payload in ms, found without parsing the whole pack (a
+/// subscriber at 200k msg/s must stay cheaper than the broker).
+pub fn pack_time_ms(payload: &[u8]) -> Option<i64> {
+    const KEY: &[u8] = b"\"bt\":";
+    let at = payload.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let rest = &payload[at..];
+    let end = rest
+        .iter()
+        .position(|b| !(b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')))
+        .unwrap_or(rest.len());
+    let secs: f64 = std::str::from_utf8(&rest[..end])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    secs.is_finite().then(|| (secs * 1000.0).round() as i64)
+}
+
+/// Latency in µs of something received at `received_us` (µs) that was sent at `sent_ms` (ms),
+/// at least 1 (the histogram's floor). Both are this machine's wall clock; `sent_ms` is the
+/// send time truncated to the ms, so every path measured this way (broker, hub, Node-RED)
+/// carries the same 0–1 ms bias.
+pub fn latency_us(received_us: i64, sent_ms: i64) -> u64 {
+    received_us
+        .saturating_sub(sent_ms.saturating_mul(1000))
+        .max(1) as u64
+}
+
+/// An alert in a SenML pack sent back by a flow: `(device, sent_ms)` when the first value
+/// breaches and the device is one of ours.
+pub fn senml_alert(text: &str) -> Option<(String, i64)> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let first = v.as_array()?.first()?;
+    let device = first.get("bn")?.as_str()?.trim_end_matches(['/', ':']);
+    let value = first.get("v")?.as_f64()?;
+    let bt = first.get("bt")?.as_f64()?;
+    (device.starts_with(DEVICE_PREFIX) && value >= 50.0)
+        .then(|| (device.to_owned(), (bt * 1000.0).round() as i64))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -416,10 +477,10 @@ async fn http_get(base: &str, path: &str, token: Option<&str>) -> anyhow::Result
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
-async fn scrape(base: &str, token: Option<&str>) -> anyhow::Result<HubSample> {
+async fn scrape(base: &str, token: Option<&str>, metric: &str) -> anyhow::Result<HubSample> {
     let text = http_get(base, "/metrics", token).await?;
     Ok(HubSample {
-        readings: prom_value(&text, "iochub_ingest_readings_total").unwrap_or(0.0),
+        readings: prom_value(&text, metric).unwrap_or(0.0),
         unacked: prom_value(&text, "iochub_ingest_unacked_messages").unwrap_or(0.0),
     })
 }
@@ -436,6 +497,7 @@ struct Counters {
     conn_errors: AtomicU64,
     alerts_expected: AtomicU64,
     alerts_received: AtomicU64,
+    sub_received: AtomicU64,
     /// Global sequence of regular messages, for `--alert-every`.
     seq: AtomicU64,
 }
@@ -443,6 +505,7 @@ struct Counters {
 struct Shared {
     counters: Counters,
     latency: Mutex<Histogram<u64>>,
+    sub_latency: Mutex<Histogram<u64>>,
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -465,8 +528,8 @@ fn check(opts: &LoadOptions) -> anyhow::Result<()> {
     if opts.duration.is_zero() {
         bail!("--duration must be positive");
     }
-    if opts.ws.is_some() && opts.token.is_none() {
-        bail!("--ws needs --token");
+    if opts.ws.is_some() && opts.token.is_none() && !opts.ws_senml {
+        bail!("--ws needs --token (or --ws-senml)");
     }
     Ok(())
 }
@@ -478,6 +541,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     let shared = Arc::new(Shared {
         counters: Counters::default(),
         latency: Mutex::new(new_histogram()),
+        sub_latency: Mutex::new(new_histogram()),
     });
     let stop_loops = Arc::new(AtomicBool::new(false));
     let token = opts.token.clone();
@@ -488,7 +552,8 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(ws_listen(
             url.clone(),
-            token.clone().unwrap_or_default(),
+            token.clone(),
+            opts.ws_senml,
             shared.clone(),
             ready_tx,
         ));
@@ -501,12 +566,40 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
         ws_task = Some(task);
     }
 
-    // Connections.
+    // Subscribers next, for the same reason.
     let mut loops = JoinSet::new();
+    let mut sub_clients = Vec::with_capacity(opts.subscribers);
+    for s in 0..opts.subscribers {
+        let topic = if opts.subscribers > 1 {
+            "$share/iochub-load/ioc/+/telemetry"
+        } else {
+            "ioc/+/telemetry"
+        };
+        let (client, eventloop) =
+            AsyncClient::new(mqtt_options(&opts.url, &format!("sub-{s}"))?, 10);
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        loops.spawn(subscribe_loop(
+            client.clone(),
+            eventloop,
+            topic,
+            opts.qos,
+            shared.clone(),
+            stop_loops.clone(),
+            ready_tx,
+        ));
+        match tokio::time::timeout(Duration::from_secs(10), ready_rx).await {
+            Ok(Ok(())) => {}
+            _ => bail!("subscriber {s} to {} not subscribed within 10 s", opts.url),
+        }
+        sub_clients.push(client);
+    }
+
+    // Connections.
     let mut clients = Vec::with_capacity(opts.connections);
     let mut connected = Vec::new();
     for c in 0..opts.connections {
-        let (client, eventloop) = AsyncClient::new(mqtt_options(&opts.url, c)?, REQUEST_CAPACITY);
+        let (client, eventloop) =
+            AsyncClient::new(mqtt_options(&opts.url, &c.to_string())?, REQUEST_CAPACITY);
         let (up_tx, up_rx) = tokio::sync::oneshot::channel();
         loops.spawn(poll_loop(
             eventloop,
@@ -529,9 +622,10 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     let scrape_now = |b: &Option<String>| {
         let b = b.clone();
         let t = token.clone();
+        let metric = opts.hub_metric.clone();
         async move {
             match b {
-                Some(b) => match scrape(&b, t.as_deref()).await {
+                Some(b) => match scrape(&b, t.as_deref(), &metric).await {
                     Ok(s) => Some((Instant::now(), s)),
                     Err(e) => {
                         warn!(error = %e, "scraping /metrics failed");
@@ -550,6 +644,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     // Pacers.
     let names = Arc::new(metric_names(opts.readings_per_msg));
     let start = Instant::now();
+    let started_at_ms = now_ms();
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut pacers = JoinSet::new();
     let per_conn_rate = opts.rate / opts.connections as f64;
@@ -578,6 +673,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     ticker.tick().await;
     let mut shutdown = shutdown;
     let mut last = (0u64, 0u64, hub_start.map(|(_, s)| s.readings));
+    let mut last_sub = 0u64;
     let mut pacers_left = pacers.len();
     while pacers_left > 0 {
         tokio::select! {
@@ -612,6 +708,16 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
                         line.push_str(&format!(" p99 {:.1} ms", h.value_at_quantile(0.99) as f64 / 1000.0));
                     }
                 }
+                if opts.subscribers > 0 {
+                    let got = c.sub_received.load(Ordering::Relaxed);
+                    let h = shared.sub_latency.lock().unwrap_or_else(|e| e.into_inner());
+                    line.push_str(&format!(
+                        " | sub {:>7} msg/s p99 {:.2} ms",
+                        got - last_sub,
+                        h.value_at_quantile(0.99) as f64 / 1000.0
+                    ));
+                    last_sub = got;
+                }
                 if base.is_some()
                     && let Some((_, s)) = scrape_now(&base).await
                 {
@@ -630,6 +736,8 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     }
     let send_elapsed = start.elapsed().as_secs_f64().max(1e-9);
     let hub_end = scrape_now(&base).await;
+    let sub_at_end = shared.counters.sub_received.load(Ordering::Relaxed);
+    let send_ended_at_ms = now_ms();
 
     // Grace: acks, alerts, the hub's commits.
     let c = &shared.counters;
@@ -639,6 +747,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     let grace_start = Instant::now();
     let mut hub_after = hub_end;
     let mut hub_drain = None;
+    let mut sub_seen = (sub_at_end, Instant::now());
     loop {
         let acks_done = opts.qos == QoS::AtMostOnce || c.acked.load(Ordering::Relaxed) >= sent;
         let alerts_done = opts.ws.is_none()
@@ -651,7 +760,15 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
         if hub_done && hub_drain.is_none() && base.is_some() {
             hub_drain = Some(grace_start.elapsed().as_secs_f64());
         }
-        if (acks_done && alerts_done && hub_done) || Instant::now() >= deadline {
+        let got = c.sub_received.load(Ordering::Relaxed);
+        if got != sub_seen.0 {
+            sub_seen = (got, Instant::now());
+        }
+        // QoS 0 may lose messages: done when nothing more arrived for 2 s.
+        let sub_done = opts.subscribers == 0
+            || got >= sent
+            || (opts.qos == QoS::AtMostOnce && sub_seen.1.elapsed() >= Duration::from_secs(2));
+        if (acks_done && alerts_done && hub_done && sub_done) || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -662,7 +779,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
 
     // Tear down.
     stop_loops.store(true, Ordering::Relaxed);
-    for client in &clients {
+    for client in clients.iter().chain(&sub_clients) {
         let _ = client.try_disconnect();
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
@@ -693,6 +810,8 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     });
     let round1 = |x: f64| (x * 10.0).round() / 10.0;
     Ok(Report {
+        started_at_ms,
+        send_ended_at_ms,
         target_msg_per_s: opts.rate,
         devices: opts.devices,
         connections: opts.connections,
@@ -718,6 +837,12 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
         hub_missing_readings: hub_missing,
         hub_unacked_at_end: hub_end.map(|(_, s)| s.unacked),
         hub_drain_s: hub_drain.map(|s| (s * 10.0).round() / 10.0),
+        sub_received: (opts.subscribers > 0).then(|| c.sub_received.load(Ordering::Relaxed)),
+        sub_msg_per_s: (opts.subscribers > 0).then(|| round1(sub_at_end as f64 / send_elapsed)),
+        sub_latency_ms: (opts.subscribers > 0).then(|| {
+            let h = shared.sub_latency.lock().unwrap_or_else(|e| e.into_inner());
+            latency_of(&h)
+        }),
     })
 }
 
@@ -750,6 +875,55 @@ async fn poll_loop(
                 }
                 shared.counters.conn_errors.fetch_add(1, Ordering::Relaxed);
                 warn!(error = %e, "MQTT connection error; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// One subscriber: subscribes once connected, then records every message it receives.
+async fn subscribe_loop(
+    client: AsyncClient,
+    mut eventloop: rumqttc::EventLoop,
+    topic: &'static str,
+    qos: QoS,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let received = now_us();
+                shared.counters.sub_received.fetch_add(1, Ordering::Relaxed);
+                if let Some(sent) = pack_time_ms(&p.payload) {
+                    shared
+                        .sub_latency
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .saturating_record(latency_us(received, sent));
+                }
+            }
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                // Also after a reconnect: a clean session forgets the subscription.
+                if let Err(e) = client.try_subscribe(topic, qos) {
+                    warn!(error = %e, "subscribe request failed");
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                if let Some(r) = ready.take() {
+                    let _ = r.send(());
+                }
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
+            Ok(_) => {}
+            Err(e) => {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                shared.counters.conn_errors.fetch_add(1, Ordering::Relaxed);
+                warn!(error = %e, "subscriber connection error; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -842,10 +1016,12 @@ async fn pace(p: Pacer) {
     }
 }
 
-/// Subscribes to alerts and records the latency of every `open` frame of a `load-` device.
+/// Subscribes to alerts and records the latency of every `open` frame of a `load-` device (or,
+/// with `senml`, of every breaching pack a flow sends back).
 async fn ws_listen(
     url: String,
-    token: String,
+    token: Option<String>,
+    senml: bool,
     shared: Arc<Shared>,
     ready: tokio::sync::oneshot::Sender<Result<(), String>>,
 ) {
@@ -865,20 +1041,40 @@ async fn ws_listen(
         Ok(r) => r,
         Err(e) => return fail(&mut ready, e.to_string()),
     };
-    match HeaderValue::from_str(&format!("Bearer {token}")) {
-        Ok(v) => {
-            request.headers_mut().insert("authorization", v);
+    if let Some(token) = &token {
+        match HeaderValue::from_str(&format!("Bearer {token}")) {
+            Ok(v) => {
+                request.headers_mut().insert("authorization", v);
+            }
+            Err(e) => return fail(&mut ready, e.to_string()),
         }
-        Err(e) => return fail(&mut ready, e.to_string()),
     }
     let (mut socket, _) = match tokio_tungstenite::connect_async(request).await {
         Ok(s) => s,
         Err(e) => return fail(&mut ready, e.to_string()),
     };
-    let sub = r#"{"op":"subscribe","topics":["alerts"]}"#;
-    if let Err(e) = socket.send(Message::Text(sub.into())).await {
-        return fail(&mut ready, e.to_string());
+    if senml {
+        // A flow's `websocket out` pushes to whoever is connected: no subscription to confirm.
+        if let Some(r) = ready.take() {
+            let _ = r.send(Ok(()));
+        }
+    } else {
+        let sub = r#"{"op":"subscribe","topics":["alerts"]}"#;
+        if let Err(e) = socket.send(Message::Text(sub.into())).await {
+            return fail(&mut ready, e.to_string());
+        }
     }
+    let record = |us: u64| {
+        shared
+            .latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .saturating_record(us);
+        shared
+            .counters
+            .alerts_received
+            .fetch_add(1, Ordering::Relaxed);
+    };
     while let Some(msg) = socket.next().await {
         let text = match msg {
             Ok(Message::Text(t)) => t,
@@ -889,6 +1085,12 @@ async fn ws_listen(
             Err(e) => return fail(&mut ready, e.to_string()),
         };
         let received_us = now_us();
+        if senml {
+            if let Some((_, sent_ms)) = senml_alert(text.as_str()) {
+                record(latency_us(received_us, sent_ms));
+            }
+            continue;
+        }
         let Ok(v) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
             continue;
         };
@@ -913,16 +1115,7 @@ async fn ws_listen(
                 if let (true, true, true, Some(ts)) =
                     (open, ours, first, v.get("ts").and_then(|t| t.as_i64()))
                 {
-                    let us = (received_us - ts * 1000).max(1) as u64;
-                    shared
-                        .latency
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .saturating_record(us);
-                    shared
-                        .counters
-                        .alerts_received
-                        .fetch_add(1, Ordering::Relaxed);
+                    record(latency_us(received_us, ts));
                 }
             }
             _ => {}
@@ -1029,11 +1222,11 @@ mod tests {
     fn device_keys_and_options() {
         assert_eq!(device_key(0), "load-00000");
         assert_eq!(device_key(12345), "load-12345");
-        let o = mqtt_options("mqtt://127.0.0.1:1883?client_id=x", 3).expect("valid");
+        let o = mqtt_options("mqtt://127.0.0.1:1883?client_id=x", "3").expect("valid");
         assert!(o.client_id().ends_with("-3"));
         assert_eq!(o.inflight(), INFLIGHT);
-        assert!(mqtt_options("mqtt://127.0.0.1:1883", 0).is_ok());
-        assert!(mqtt_options("nope://x", 0).is_err());
+        assert!(mqtt_options("mqtt://127.0.0.1:1883", "sub-0").is_ok());
+        assert!(mqtt_options("nope://x", "0").is_err());
     }
 
     #[test]
@@ -1054,6 +1247,35 @@ mod tests {
             dechunk(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n").expect("valid"),
             b"hello world"
         );
+    }
+
+    #[test]
+    fn latency_is_taken_from_the_pack_time() {
+        let names = metric_names(3);
+        let payload = build_payload("load-00042", 1_732_270_000_123, &names, ALERT_VALUE, 1);
+        assert_eq!(pack_time_ms(payload.as_bytes()), Some(1_732_270_000_123));
+        assert_eq!(
+            pack_time_ms(br#"[{"bn":"x/","bt":1.5e3,"v":1}]"#),
+            Some(1_500_000)
+        );
+        assert_eq!(pack_time_ms(br#"[{"bn":"x/","v":1}]"#), None);
+        assert_eq!(pack_time_ms(br#"[{"bt":"soon"}]"#), None);
+        // received 2.5 ms after the ms it was sent in
+        assert_eq!(latency_us(1_732_270_000_125_500, 1_732_270_000_123), 2_500);
+        assert_eq!(
+            latency_us(1_000, 5),
+            1,
+            "a clock step back is floored, not negative"
+        );
+        assert_eq!(
+            senml_alert(&payload),
+            Some(("load-00042".to_owned(), 1_732_270_000_123))
+        );
+        let normal = build_payload("load-00042", 1_732_270_000_123, &names, NORMAL_LEVEL, 2);
+        assert_eq!(senml_alert(&normal), None, "no breach, no alert");
+        let theirs = build_payload("wl-01", 1_732_270_000_123, &names, ALERT_VALUE, 3);
+        assert_eq!(senml_alert(&theirs), None, "not a load device");
+        assert_eq!(senml_alert("not json"), None);
     }
 
     #[test]

@@ -22,18 +22,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the simulated province (~70 stations publishing SenML) until Ctrl-C.
+    /// Run the simulated province (~80 stations publishing SenML) until Ctrl-C.
     Province {
         /// Broker URL, e.g. mqtt://127.0.0.1:1883
         #[arg(long, env = "IOCHUB_MQTT_URL", default_value = "mqtt://127.0.0.1:1883")]
         url: String,
-        /// Seed of the simulated weather and scenario schedule.
+        /// Seed of the simulated weather and scenario schedule: same seed, same run.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Scenario to run (flood, station-silent, air-pollution, none); repeatable; none given =
-        /// all of them.
+        /// Scenario to schedule (see --list-scenarios; also `all`, `none`); repeatable; none given
+        /// = all of them.
         #[arg(long = "scenario", value_name = "NAME")]
         scenarios: Vec<String>,
+        /// Scenario to start at once, once; it repeats only if also scheduled. Repeatable. With
+        /// `--scenario none` it is the only thing that happens.
+        #[arg(long = "trigger", value_name = "NAME")]
+        triggers: Vec<String>,
+        /// Malformed messages per second, all loggers together, while `garbage` runs.
+        #[arg(long, value_name = "MSG_PER_S", default_value_t = province::DEFAULT_GARBAGE_RATE)]
+        garbage_rate: f64,
+        /// Print the scenario names with a one-line description, and exit.
+        #[arg(long)]
+        list_scenarios: bool,
         /// Publish period of every station, in milliseconds.
         #[arg(long, default_value_t = 5000)]
         interval_ms: u64,
@@ -78,7 +88,7 @@ struct LoadArgs {
     #[arg(long, value_name = "C", default_value_t = 4)]
     connections: usize,
     /// WebSocket URL of the hub (ws://host:port/ws): subscribe to alerts and measure latency.
-    #[arg(long, value_name = "WS_URL", requires = "token")]
+    #[arg(long, value_name = "WS_URL")]
     ws: Option<String>,
     /// Bearer token for --ws and --http (POST /api/v1/auth/login).
     #[arg(long, env = "IOCHUB_TOKEN", hide_env_values = true)]
@@ -92,6 +102,23 @@ struct LoadArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     quiet: bool,
+    /// MQTT subscribers that receive the load back from the broker and measure publish →
+    /// subscriber latency: the broker's own ceiling, without a hub (more than 1 share a
+    /// `$share/` subscription).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    subscribers: usize,
+    /// --ws carries SenML packs (a Node-RED flow's `websocket out`) instead of hub frames; no
+    /// token needed.
+    #[arg(long)]
+    ws_senml: bool,
+    /// The hub counter whose growth is the hub's rate (iochub_engine_readings_total for a hub
+    /// that does not store readings).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "iochub_ingest_readings_total"
+    )]
+    hub_metric: String,
 }
 
 /// A watch that turns true on Ctrl-C.
@@ -126,13 +153,22 @@ async fn main() -> anyhow::Result<()> {
             url,
             seed,
             scenarios,
+            triggers,
+            garbage_rate,
+            list_scenarios,
             interval_ms,
         } => {
+            if list_scenarios {
+                print!("{}", province::scenario::catalogue());
+                return Ok(());
+            }
             let opts = ProvinceOptions {
                 url,
                 seed,
                 interval: Duration::from_millis(interval_ms),
                 scenarios,
+                triggers,
+                garbage_rate,
             };
             province::run(opts, ctrl_c()).await?;
         }
@@ -154,6 +190,9 @@ async fn main() -> anyhow::Result<()> {
                 http: a.http,
                 grace: secs(a.grace, "--grace")?,
                 progress: !a.quiet,
+                subscribers: a.subscribers,
+                ws_senml: a.ws_senml,
+                hub_metric: a.hub_metric,
             };
             let report = load::run(opts, ctrl_c()).await?;
             println!("{}", serde_json::to_string(&report)?);
