@@ -73,6 +73,9 @@ async fn alerts_and_commits_are_counted_at_the_hub() {
     assert_eq!(r.latency_ms.as_ref().map(|l| l.count), Some(19));
     assert_eq!(r.hub_readings_committed, Some(r.sent_readings));
     assert_eq!(r.hub_missing_readings, Some(0));
-    assert!(r.hub_drain_s.is_some(), "the hub caught up within the grace");
+    assert!(
+        r.hub_drain_s.is_some(),
+        "the hub caught up within the grace"
+    );
     assert_eq!(hub.metric("iochub_alerts_opened_total").await, 19.0);
 }

@@ -79,6 +79,8 @@ const INFLIGHT: u16 = 1000;
 const REQUEST_CAPACITY: usize = 10_000;
 /// Pacer period.
 const TICK: Duration = Duration::from_millis(1);
+/// How long past `--duration` a pacer may still send what was due (a short stall is caught up).
+const OVERRUN: Duration = Duration::from_millis(250);
 
 /// Metric names with the range their values are drawn from (`base + spread × u`, `u` in [0, 1)).
 const METRICS: &[(&str, f64, f64)] = &[
@@ -166,6 +168,9 @@ pub struct Report {
     pub acked: u64,
     /// QoS 1 publishes never acked within the grace period (0 for QoS 0).
     pub lost: u64,
+    /// Messages the client wrote to the broker connection (the rest of `sent_messages` were
+    /// still queued in the client when the run ended).
+    pub written: u64,
     pub connection_errors: u64,
     /// Breaching messages sent (alerts the hub should open).
     pub alerts_expected: u64,
@@ -182,6 +187,11 @@ pub struct Report {
     /// `sent_readings − hub_readings_committed` (negative: other sources also published).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hub_missing_readings: Option<i64>,
+    /// Readings the hub owes and had not committed by the end of the grace period: those of
+    /// every message the broker acked (QoS 1; a message still queued in the client was never
+    /// acknowledged, so it is not owed), or of every message sent (QoS 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_lost_readings: Option<u64>,
     /// `iochub_ingest_unacked_messages` when sending stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hub_unacked_at_end: Option<f64>,
@@ -319,6 +329,15 @@ pub fn latency_of(h: &Histogram<u64>) -> Latency {
         max: ms(h.max()),
         mean: (h.mean()).round() / 1000.0,
         count: h.len(),
+    }
+}
+
+/// Readings the hub must commit: those of every broker-acked message with QoS 1 (nothing
+/// acknowledged may be lost), of every sent message with QoS 0 (best effort).
+pub fn owed_readings(qos: QoS, sent_readings: u64, acked: u64, k: u64) -> u64 {
+    match qos {
+        QoS::AtMostOnce => sent_readings,
+        _ => acked.saturating_mul(k).min(sent_readings),
     }
 }
 
@@ -743,6 +762,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     let c = &shared.counters;
     let sent = c.sent.load(Ordering::Relaxed);
     let sent_readings = c.sent_readings.load(Ordering::Relaxed);
+    let k = opts.readings_per_msg as u64;
     let deadline = Instant::now() + opts.grace;
     let grace_start = Instant::now();
     let mut hub_after = hub_end;
@@ -753,8 +773,9 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
         let alerts_done = opts.ws.is_none()
             || c.alerts_received.load(Ordering::Relaxed)
                 >= c.alerts_expected.load(Ordering::Relaxed);
+        let owed = owed_readings(opts.qos, sent_readings, c.acked.load(Ordering::Relaxed), k);
         let hub_done = match (&hub_start, &hub_after) {
-            (Some((_, s0)), Some((_, s))) => s.readings - s0.readings >= sent_readings as f64,
+            (Some((_, s0)), Some((_, s))) => s.readings - s0.readings >= owed as f64,
             _ => true,
         };
         if hub_done && hub_drain.is_none() && base.is_some() {
@@ -792,6 +813,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
     }
 
     let acked = c.acked.load(Ordering::Relaxed);
+    let owed = owed_readings(opts.qos, sent_readings, acked, k);
     let (hub_rate, hub_committed, hub_missing) = match (&hub_start, &hub_end, &hub_after) {
         (Some((t0, s0)), Some((t1, s1)), Some((_, s2))) => {
             let window = t1.duration_since(*t0).as_secs_f64().max(1e-9);
@@ -828,6 +850,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
         } else {
             sent.saturating_sub(acked)
         },
+        written: c.written.load(Ordering::Relaxed),
         connection_errors: c.conn_errors.load(Ordering::Relaxed),
         alerts_expected: c.alerts_expected.load(Ordering::Relaxed),
         alerts_received: c.alerts_received.load(Ordering::Relaxed),
@@ -835,6 +858,7 @@ pub async fn run(opts: LoadOptions, shutdown: watch::Receiver<bool>) -> anyhow::
         hub_readings_per_s: hub_rate,
         hub_readings_committed: hub_committed,
         hub_missing_readings: hub_missing,
+        hub_lost_readings: hub_committed.map(|done| owed.saturating_sub(done)),
         hub_unacked_at_end: hub_end.map(|(_, s)| s.unacked),
         hub_drain_s: hub_drain.map(|s| (s * 10.0).round() / 10.0),
         sub_received: (opts.subscribers > 0).then(|| c.sub_received.load(Ordering::Relaxed)),
@@ -986,6 +1010,12 @@ async fn pace(p: Pacer) {
             due(p.rate, elapsed, sent)
         };
         for _ in 0..n {
+            // A broker that cannot keep up blocks `send`: the duration (plus a little to catch
+            // up a short stall) still ends the run, and what was due but not sent lowers the
+            // achieved rate instead of stretching the run.
+            if p.start.elapsed() >= p.duration + OVERRUN {
+                break;
+            }
             let (i, level, seq) = match clear_for.take() {
                 Some(i) => (i, NORMAL_LEVEL, sent),
                 None => {
@@ -1276,6 +1306,13 @@ mod tests {
         let theirs = build_payload("wl-01", 1_732_270_000_123, &names, ALERT_VALUE, 3);
         assert_eq!(senml_alert(&theirs), None, "not a load device");
         assert_eq!(senml_alert("not json"), None);
+    }
+
+    #[test]
+    fn the_hub_owes_what_the_broker_acknowledged() {
+        assert_eq!(owed_readings(QoS::AtLeastOnce, 1_000, 90, 10), 900);
+        assert_eq!(owed_readings(QoS::AtLeastOnce, 1_000, 100, 10), 1_000);
+        assert_eq!(owed_readings(QoS::AtMostOnce, 1_000, 0, 10), 1_000);
     }
 
     #[test]
