@@ -894,15 +894,24 @@ async fn poll_loop(
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(e) => {
-                if stop.load(Ordering::Relaxed) {
+                if !retry(&e, &stop, &shared).await {
                     return;
                 }
-                shared.counters.conn_errors.fetch_add(1, Ordering::Relaxed);
-                warn!(error = %e, "MQTT connection error; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
+}
+
+/// After a connection error: false when the run is stopping; otherwise counts the error and
+/// waits before the event loop reconnects.
+async fn retry(e: &rumqttc::ConnectionError, stop: &AtomicBool, shared: &Shared) -> bool {
+    if stop.load(Ordering::Relaxed) {
+        return false;
+    }
+    shared.counters.conn_errors.fetch_add(1, Ordering::Relaxed);
+    warn!(error = %e, "MQTT connection error; retrying");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    true
 }
 
 /// One subscriber: subscribes once connected, then records every message it receives.
@@ -943,12 +952,9 @@ async fn subscribe_loop(
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(e) => {
-                if stop.load(Ordering::Relaxed) {
+                if !retry(&e, &stop, &shared).await {
                     return;
                 }
-                shared.counters.conn_errors.fetch_add(1, Ordering::Relaxed);
-                warn!(error = %e, "subscriber connection error; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
