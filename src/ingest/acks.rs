@@ -5,14 +5,15 @@
 //! one batcher). Each QoS 1 message gets a sequence number (its [`Ticket`]) and a count of parts;
 //! the [`AckTracker`] acks the contiguous prefix whose parts are all committed: a watermark.
 //!
-//! After a reconnect the broker redelivers what was not acked, so tracked messages of the old
-//! connection are forgotten, never acked on the new one (their packet ids may be reused there).
+//! When the connection drops, the broker will redeliver what was not acked, so tracked messages
+//! of the old connection are forgotten, never acked on the new one: their packet ids mean other
+//! messages there (a stale ack would release a message the hub has not committed).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Publish, QoS};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Sequence number of a tracked message on the ingest connection.
 pub type Ticket = u64;
@@ -26,8 +27,12 @@ pub enum AckCmd {
         qos: QoS,
         parts: u32,
     },
-    /// A new connection started; sequence numbers continue from `next_seq`.
-    Reconnected { next_seq: Ticket },
+    /// The connection dropped: forget every tracked message; sequence numbers continue from
+    /// `next_seq`. `forgotten` is answered once nothing of the old connection will be acked.
+    Disconnected {
+        next_seq: Ticket,
+        forgotten: oneshot::Sender<()>,
+    },
 }
 
 struct Slot {
@@ -116,12 +121,13 @@ pub async fn run(
             biased;
             cmd = cmds.recv() => match cmd {
                 Some(AckCmd::Track { seq, pkid, qos, parts }) => tracker.track(seq, pkid, qos, parts),
-                Some(AckCmd::Reconnected { next_seq }) => {
+                Some(AckCmd::Disconnected { next_seq, forgotten }) => {
                     let dropped = tracker.reset(next_seq) + pending.len();
                     pending.clear();
+                    let _ = forgotten.send(());
                     if dropped > 0 {
                         crate::metrics::ingest_stale_acks(dropped as u64);
-                        tracing::info!(dropped, "reconnected: unacked messages will be redelivered");
+                        tracing::info!(dropped, "disconnected: unacked messages will be redelivered");
                     }
                 }
                 None => break,

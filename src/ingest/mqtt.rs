@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use iochub_devices::{Catalog, Limits, RejectReason, decode};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
 use super::acks::{self, AckCmd, Ticket};
@@ -124,12 +124,6 @@ pub async fn run(
                 backoff = Duration::from_millis(250);
                 health.set_degraded("mqtt", None);
                 m::ingest_connected(true);
-                let _ = conn
-                    .cmd_tx
-                    .send(AckCmd::Reconnected {
-                        next_seq: conn.next_seq,
-                    })
-                    .await;
                 for filter in [TELEMETRY_FILTER, STATUS_FILTER] {
                     if let Err(error) = client.try_subscribe(filter, QoS::AtLeastOnce) {
                         warn!(%error, filter, "subscribe failed");
@@ -142,6 +136,7 @@ pub async fn run(
                 warn!(%error, url = %settings.url, retry_in = ?backoff, "ingest connection lost");
                 health.set_degraded("mqtt", Some(format!("broker unreachable: {error}")));
                 m::ingest_connected(false);
+                conn.forget_unacked(&mut eventloop).await;
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.changed() => break,
@@ -196,6 +191,21 @@ enum Part {
 }
 
 impl Connection {
+    /// After the connection dropped: no ack of the old connection may reach the next one. The
+    /// event loop dropped the acks it had queued when it failed; the acker forgets what it
+    /// tracks, and then the acks it queued in between are dropped too.
+    async fn forget_unacked(&mut self, eventloop: &mut rumqttc::EventLoop) {
+        let (forgotten, done) = oneshot::channel();
+        let cmd = AckCmd::Disconnected {
+            next_seq: self.next_seq,
+            forgotten,
+        };
+        if self.cmd_tx.send(cmd).await.is_ok() {
+            let _ = done.await;
+        }
+        eventloop.clean();
+    }
+
     async fn handle(&mut self, p: Publish) {
         m::ingest_message();
         let now = crate::timefmt::now_ms();

@@ -44,6 +44,8 @@ pub enum StateError {
 pub struct MqttState {
     /// Status of last ping
     pub await_pingresp: bool,
+    /// A packet arrived since the last PINGREQ was sent (iochub patch).
+    incoming_since_ping: bool,
     /// Collision ping count. Collisions stop user requests
     /// which inturn trigger pings. Multiple pings without
     /// resolving collisions will result in error
@@ -81,6 +83,7 @@ impl MqttState {
     pub fn new(max_inflight: u16, manual_acks: bool) -> Self {
         MqttState {
             await_pingresp: false,
+            incoming_since_ping: false,
             collision_ping_count: 0,
             last_incoming: Instant::now(),
             last_outgoing: Instant::now(),
@@ -124,6 +127,7 @@ impl MqttState {
         self.incoming_pub.clear();
 
         self.await_pingresp = false;
+        self.incoming_since_ping = false;
         self.collision_ping_count = 0;
         self.inflight = 0;
         pending
@@ -181,6 +185,7 @@ impl MqttState {
             }
         };
         self.last_incoming = Instant::now();
+        self.incoming_since_ping = true;
 
         Ok(outgoing)
     }
@@ -387,11 +392,15 @@ impl MqttState {
         }
 
         // raise error if last ping didn't receive ack
-        if self.await_pingresp {
+        // iochub patch (see vendor/rumqttc/PATCHED.md): ... unless other packets arrived since
+        // it. Such a broker is alive; its PINGRESP waits behind the publishes it is still writing
+        // (Mosquitto 2.0.11 draining a backlog of a million messages takes minutes to reach it).
+        if self.await_pingresp && !self.incoming_since_ping {
             return Err(StateError::AwaitPingResp);
         }
 
         self.await_pingresp = true;
+        self.incoming_since_ping = false;
 
         debug!(
             "Pingreq,
@@ -774,11 +783,9 @@ mod test {
         let mut mqtt = build_mqttstate();
         mqtt.outgoing_ping().unwrap();
 
-        // network activity other than pingresp
+        // outgoing network activity only
         let publish = build_outgoing_publish(QoS::AtLeastOnce);
         mqtt.handle_outgoing_packet(Request::Publish(publish))
-            .unwrap();
-        mqtt.handle_incoming_packet(Incoming::PubAck(PubAck::new(1)))
             .unwrap();
 
         // should throw error because we didn't get pingresp for previous ping
@@ -786,6 +793,29 @@ mod test {
             Ok(_) => panic!("Should throw pingresp await error"),
             Err(StateError::AwaitPingResp) => (),
             Err(e) => panic!("Should throw pingresp await error. Error = {:?}", e),
+        }
+    }
+
+    // iochub patch: incoming packets since the ping show the broker alive.
+    #[test]
+    fn outgoing_ping_waits_for_a_pingresp_queued_behind_incoming_packets() {
+        let mut mqtt = build_mqttstate();
+        mqtt.outgoing_ping().unwrap();
+
+        let publish = build_outgoing_publish(QoS::AtLeastOnce);
+        mqtt.handle_outgoing_packet(Request::Publish(publish))
+            .unwrap();
+        mqtt.handle_incoming_packet(Incoming::PubAck(PubAck::new(1)))
+            .unwrap();
+
+        // no PINGRESP yet, but the broker sent something: ping again instead of failing
+        assert!(matches!(mqtt.outgoing_ping(), Ok(Some(Packet::PingReq))));
+        assert!(mqtt.await_pingresp);
+
+        // a whole interval without any packet: the broker is gone
+        match mqtt.outgoing_ping() {
+            Err(StateError::AwaitPingResp) => (),
+            other => panic!("Should throw pingresp await error, got {:?}", other),
         }
     }
 
