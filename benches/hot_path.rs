@@ -1,6 +1,7 @@
 //! Hot-path benchmarks, per reading, on one core: decode (+ validation), routing, rule evaluation,
-//! and the three together. Every iteration handles one 10-reading message, so criterion reports
-//! readings/s as elements/s.
+//! the three together, and the batch encoding of the PostgreSQL write. Every iteration handles one
+//! 10-reading message (a 10,000-reading batch for the encoding), so criterion reports readings/s
+//! as elements/s.
 //!
 //! Run: `cargo bench --bench hot_path -- --noplot`
 
@@ -277,12 +278,36 @@ fn bench_pipeline(c: &mut Criterion) {
     g.finish();
 }
 
+/// The storage batcher's encoding of one commit: 10,000 readings (a typical batch at 100k
+/// readings/s) as binary COPY rows for PostgreSQL.
+fn bench_batch_encode(c: &mut Criterion) {
+    const BATCH: usize = 10_000;
+    let now = now_ms();
+    let readings: Vec<Reading> = (0..BATCH)
+        .map(|i| Reading {
+            device: format!("load-{:05}", i / 10),
+            metric: METRICS[i % 10].0.to_owned(),
+            ts_ms: now + i as i64,
+            value: METRICS[i % 10].2,
+        })
+        .collect();
+    let refs: Vec<&Reading> = readings.iter().collect();
+    let series: Vec<i64> = (0..BATCH as i64).collect();
+
+    let mut g = c.benchmark_group("batch_encode");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("pg_copy_10k", |b| {
+        b.iter(|| iochub::storage::postgres::copy::staging_rows(black_box(&refs), &series))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = hot_path;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = bench_decode, bench_evaluate, bench_route, bench_pipeline
+    targets = bench_decode, bench_evaluate, bench_route, bench_pipeline, bench_batch_encode
 }
 criterion_main!(hot_path);

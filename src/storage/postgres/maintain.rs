@@ -236,9 +236,16 @@ async fn dirty(
             hours.insert((id, hour));
         }
     }
-    let forget = "DELETE FROM rollup_dirty d
-         USING unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) AS x (series, bucket, marks)
-         WHERE d.series = x.series AND d.bucket = x.bucket AND d.marks = x.marks";
+    // Locks the entries in (series, bucket) order, as writers mark them (write.rs): taken in
+    // whatever order the join yields, a writer marking two of them deadlocked with this.
+    let forget = "DELETE FROM rollup_dirty d USING (
+             SELECT r.series, r.bucket FROM rollup_dirty r
+             JOIN unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) AS x (series, bucket, marks)
+               ON r.series = x.series AND r.bucket = x.bucket AND r.marks = x.marks
+             ORDER BY r.series, r.bucket
+             FOR UPDATE OF r
+         ) l
+         WHERE d.series = l.series AND d.bucket = l.bucket";
     if layout == Layout::Timescale {
         // TimescaleDB tracks which buckets late rows invalidated: refreshing the window that
         // spans the dirty minutes (and their hours) re-materialises just those.

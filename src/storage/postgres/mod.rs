@@ -4,7 +4,8 @@
 //!
 //! Owns the connection pool (deadpool, a few connections: one batcher writes, the alert manager
 //! and the API read), the schema (`schema.rs`, from `migrations/pg/`), the daily partitions
-//! (`partition.rs`), the series-id cache (`series.rs`), the write path (`write.rs`) and the
+//! (`partition.rs`), the series-id cache (`series.rs`), the write path (`write.rs`, batches encoded
+//! for COPY by `copy.rs`) and the
 //! reads (`rows.rs`). Durability is the server's: a write returns after its transaction
 //! committed, so the batcher may ack after it. Nothing here blocks the async runtime.
 //!
@@ -12,6 +13,7 @@
 //! tokio-postgres-rustls) and verifies the server's certificate against `database_ca_file` or the
 //! system's roots; without it connections are plain, fine on loopback or a private link.
 
+pub mod copy;
 mod error;
 mod maintain;
 mod partition;

@@ -1,5 +1,6 @@
-//! Writing a batch in one transaction: readings through binary COPY into a staging table and one
-//! `INSERT … SELECT … ON CONFLICT DO NOTHING`, then statuses and dead letters.
+//! Writing a batch in one transaction: readings through binary COPY (encoded by `copy.rs`) into a
+//! staging table and one `INSERT … SELECT … ON CONFLICT DO NOTHING`, then statuses and dead
+//! letters.
 //!
 //! COPY cannot skip rows that already exist, and a redelivered MQTT message must be absorbed, so
 //! readings are copied into `readings_staging` (a temporary table each pooled connection creates
@@ -10,8 +11,9 @@
 use std::collections::HashMap;
 use std::pin::pin;
 
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio_postgres::types::ToSql;
 
 use super::error::{PgResult, to_time};
 use super::series::SeriesIds;
@@ -31,7 +33,9 @@ const COPY_SQL: &str = "COPY readings_staging (ord, series, ts, value) FROM STDI
 /// wins, like a sequence of single inserts; against the table, the stored row wins. Only rows
 /// actually inserted move `series.last_*` (forward in time only) and touch their device. Returns
 /// the inserted count and, for the series in $2 (lat/lon), their newest inserted value. A reading
-/// inserted below the rollup claim marks its minute dirty (`late`), to be re-rolled.
+/// inserted below the rollup claim marks its minute dirty (`late`), to be re-rolled; in (series,
+/// bucket) order, the order in which maintenance locks the entries it forgets, so that the two
+/// never deadlock.
 const MOVE_SQL: &str = "
     WITH staged AS (
         SELECT DISTINCT ON (series, ts) series, ts, value
@@ -44,6 +48,7 @@ const MOVE_SQL: &str = "
         INSERT INTO rollup_dirty (series, bucket)
         SELECT DISTINCT series, date_bin('1 minute', ts, timestamptz '1970-01-01 00:00:00+00')
         FROM ins WHERE ts < (SELECT claimed FROM rollup_state)
+        ORDER BY 1, 2
         ON CONFLICT (series, bucket) DO UPDATE SET marks = rollup_dirty.marks + 1
     ), latest AS (
         SELECT DISTINCT ON (series) series, ts, value FROM ins ORDER BY series, ts DESC
@@ -160,17 +165,9 @@ async fn copy_and_move(
     now: std::time::SystemTime,
     located: &mut Vec<(String, Option<f64>, Option<f64>)>,
 ) -> PgResult<u64> {
-    let sink = tx.copy_in(COPY_SQL).await?;
-    let types = [Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::FLOAT8];
-    let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
-    for (ord, (r, sid)) in readings.iter().zip(sids).enumerate() {
-        let ord = ord as i64;
-        writer
-            .as_mut()
-            .write(&[&ord, sid, &to_time(r.ts_ms), &r.value])
-            .await?;
-    }
-    writer.as_mut().finish().await?;
+    let mut sink = pin!(tx.copy_in::<_, Bytes>(COPY_SQL).await?);
+    sink.send(super::copy::staging_rows(readings, sids)).await?;
+    sink.as_mut().finish().await?;
 
     // Positions come from `lat`/`lon` series; the statement reports their newest new value.
     let mut position_series: HashMap<i64, (&str, bool)> = HashMap::new();
