@@ -327,6 +327,47 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
         limit: 100,
     };
     assert_eq!(store.alerts(all).await.expect("alerts").len(), 3);
+
+    // One batch: a fire, a repeat, its clear and a new fire of one pair apply in order, and
+    // only the two openings draw an id.
+    let r3_clear = AlertChange::Clear {
+        rule: "r3".into(),
+        device: "a-1".into(),
+        value: 1.0,
+        ts_ms: T0 + 42,
+    };
+    let a = store
+        .apply_alerts(
+            vec![
+                fire("r3", "a-1", 8.0, T0 + 40),
+                fire("r3", "a-1", 8.5, T0 + 41),
+                r3_clear,
+                fire("r3", "a-1", 9.0, T0 + 43),
+            ],
+            T0,
+        )
+        .await
+        .expect("alerts");
+    let seen: Vec<_> = a.iter().map(|a| (a.state, a.hits, a.value)).collect();
+    assert_eq!(
+        seen,
+        [
+            (AlertState::Open, 1, 8.0),
+            (AlertState::Open, 2, 8.5),
+            (AlertState::Resolved, 2, 1.0),
+            (AlertState::Open, 1, 9.0)
+        ]
+    );
+    assert_eq!((a[1].id, a[2].id), (a[0].id, a[0].id));
+    assert_eq!(a[3].id, a[0].id + 1);
+    let r3_done = AlertChange::Clear {
+        rule: "r3".into(),
+        device: "a-1".into(),
+        value: 1.0,
+        ts_ms: T0 + 44,
+    };
+    let a = store.apply_alerts(vec![r3_done], T0).await.expect("alerts");
+    assert_eq!(a[0].state, AlertState::Resolved);
 }
 
 pub(crate) async fn dead_letters_page_newest_first(store: &dyn Store) {

@@ -261,6 +261,16 @@ impl Store for PostgresStore {
         _now_ms: i64,
     ) -> StoreResult<Vec<Alert>> {
         let mut client = self.client().await?;
+        if let [change] = changes.as_slice() {
+            // The usual case: one statement, committed on its own, one round trip.
+            return Ok(write::apply_alert(&client, change)
+                .await?
+                .into_iter()
+                .collect());
+        }
+        // Several (a burst): one transaction, applied one after the other. Not pipelined: a
+        // statement not yet prepared on this connection takes extra round trips, so a clear could
+        // overtake the fire before it.
         let tx = client.transaction().await?;
         let mut out = Vec::with_capacity(changes.len());
         for c in &changes {

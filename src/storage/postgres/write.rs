@@ -223,15 +223,50 @@ fn no_nul(s: &str) -> String {
     s.replace('\0', "\u{FFFD}")
 }
 
-/// Applies one engine decision inside the alert transaction; returns the alert as it now is, or
-/// nothing for a clear of an alert that is not open. The update-first order keeps ids dense (an
-/// upsert would draw an id for every repeat fire); the insert still names the partial unique
-/// index, so a second hub opening the same alert at the same moment updates it instead of failing.
+/// A fire as one statement: update the open alert of (rule, device), or open one. Update first,
+/// so that ids stay dense (an upsert draws an id for every repeat fire); the insert runs only when
+/// nothing was updated, and still names the partial unique index, so that a second hub opening the
+/// same alert at the same moment updates it instead of failing.
+fn fire_sql() -> String {
+    use super::rows::ALERT_COLS;
+    format!(
+        "WITH upd AS (
+             UPDATE alerts SET value = $3, updated_at = greatest(updated_at, $4),
+                 severity = $5, threshold = $6, op = $7, hits = hits + 1
+             WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
+             RETURNING {ALERT_COLS}
+         ), ins AS (
+             INSERT INTO alerts (rule, device, value, updated_at, severity, threshold, op, metric,
+                                 state, opened_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'open', $4
+             WHERE NOT EXISTS (SELECT 1 FROM upd)
+             ON CONFLICT (rule, device) WHERE resolved_at IS NULL DO UPDATE SET
+                 value = excluded.value, severity = excluded.severity,
+                 updated_at = greatest(alerts.updated_at, excluded.updated_at),
+                 threshold = excluded.threshold, op = excluded.op, hits = alerts.hits + 1
+             RETURNING {ALERT_COLS}
+         )
+         SELECT * FROM upd UNION ALL SELECT * FROM ins"
+    )
+}
+
+fn clear_sql() -> String {
+    use super::rows::ALERT_COLS;
+    format!(
+        "UPDATE alerts SET state = 'resolved', resolved_at = $3,
+             value = coalesce($4, value), updated_at = greatest(updated_at, $3)
+         WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
+         RETURNING {ALERT_COLS}"
+    )
+}
+
+/// Applies one engine decision in one statement (one round trip: the alert manager commits a
+/// lone change without a transaction around it); returns the alert as it now is, or nothing for a
+/// clear of an alert that is not open.
 pub(super) async fn apply_alert(
-    tx: &deadpool_postgres::Transaction<'_>,
+    c: &impl super::rows::GenericClient,
     change: &AlertChange,
 ) -> PgResult<Option<Alert>> {
-    use super::rows::{ALERT_COLS, alert_row};
     let row = match change {
         AlertChange::Fire {
             rule,
@@ -243,38 +278,11 @@ pub(super) async fn apply_alert(
             value,
             ts_ms,
         } => {
+            let stmt = c.prepare_cached(&fire_sql()).await?;
             let ts = to_time(*ts_ms);
-            let update = tx
-                .prepare_cached(&format!(
-                    "UPDATE alerts SET value = $3, updated_at = greatest(updated_at, $4),
-                         severity = $5, threshold = $6, op = $7, hits = hits + 1
-                     WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
-                     RETURNING {ALERT_COLS}"
-                ))
-                .await?;
-            let params: [&(dyn ToSql + Sync); 7] =
-                [rule, device, value, &ts, severity, threshold, op];
-            match tx.query_opt(&update, &params).await? {
-                Some(row) => row,
-                None => {
-                    let insert = tx
-                        .prepare_cached(&format!(
-                            "INSERT INTO alerts (rule, device, value, updated_at, severity,
-                                 threshold, op, metric, state, opened_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $4)
-                             ON CONFLICT (rule, device) WHERE resolved_at IS NULL DO UPDATE SET
-                                 value = excluded.value, severity = excluded.severity,
-                                 updated_at = greatest(alerts.updated_at, excluded.updated_at),
-                                 threshold = excluded.threshold, op = excluded.op,
-                                 hits = alerts.hits + 1
-                             RETURNING {ALERT_COLS}"
-                        ))
-                        .await?;
-                    let params: [&(dyn ToSql + Sync); 8] =
-                        [rule, device, value, &ts, severity, threshold, op, metric];
-                    tx.query_one(&insert, &params).await?
-                }
-            }
+            let params: [&(dyn ToSql + Sync); 8] =
+                [rule, device, value, &ts, severity, threshold, op, metric];
+            c.query_opt(&stmt, &params).await?
         }
         AlertChange::Clear {
             rule,
@@ -282,24 +290,19 @@ pub(super) async fn apply_alert(
             value,
             ts_ms,
         } => {
-            let clear = tx
-                .prepare_cached(&format!(
-                    "UPDATE alerts SET state = 'resolved', resolved_at = $3,
-                         value = coalesce($4, value), updated_at = greatest(updated_at, $3)
-                     WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
-                     RETURNING {ALERT_COLS}"
-                ))
-                .await?;
+            let stmt = c.prepare_cached(&clear_sql()).await?;
             // A non-finite value means "no reading known": keep the stored one.
             let value = value.is_finite().then_some(*value);
-            match tx
-                .query_opt(&clear, &[rule, device, &to_time(*ts_ms), &value])
+            c.query_opt(&stmt, &[rule, device, &to_time(*ts_ms), &value])
                 .await?
-            {
-                Some(row) => row,
-                None => return Ok(None),
-            }
         }
     };
-    alert_row(&row).map(Some)
+    match row {
+        Some(row) => super::rows::alert_row(&row).map(Some),
+        // A fire always returns its row; a clear of an alert that is not open returns none.
+        None if matches!(change, AlertChange::Fire { .. }) => Err(
+            super::error::PgError::Invariant("an alert fire returned no row".into()),
+        ),
+        None => Ok(None),
+    }
 }
