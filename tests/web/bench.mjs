@@ -182,7 +182,7 @@ try {
   heapSeries.push({ t_s: 0, used_mb: await heap() });
   await sleep(15000);
   const trace = args.includes('--trace') ? path.join(ARTIFACTS, 'bench-pan-trace.json') : null;
-  if (trace) await browser.startTracing(page, { path: trace, screenshots: false });
+  if (trace) await browser.startTracing(page, { path: trace, screenshots: false, categories: ['devtools.timeline', 'toplevel', 'gpu', 'viz', 'cc', 'disabled-by-default-gpu.decoder'] });
   const pan1 = await pan(15);
   if (trace) { await browser.stopTracing(); log(`trace of the first pan: ${trace}`); }
   const frames = pan1.frames;
@@ -203,6 +203,17 @@ try {
   stopLoad = true;
   await loadLoop;
   await page.screenshot({ path: path.join(ARTIFACTS, 'bench-20k.png') });
+  // What the operator sees in the middle of a drag (the resolution is lowered while moving on a
+  // slow renderer): after the measurements, so that the screenshot's cost is in no frame time.
+  {
+    const box = await page.locator('#map').boundingBox();
+    const x = box.x + box.width * 0.4, y = box.y + box.height * 0.5;
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    for (let f = 1; f <= 10; f++) { await page.mouse.move(x + 12 * f, y + 4 * f); await sleep(30); }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'bench-20k-dragging.png') });
+    await page.mouse.up();
+  }
   const allFrames = [...frames, ...frames2];
   const allRenders = [...pan1.renders, ...pan2.renders];
   const frames_ws = await page.evaluate(() => [window.iochub.shell.telemetryFeed?.frames, window.iochub.shell.statusFeed?.frames]);

@@ -92,11 +92,17 @@ export class Hub {
   }
 }
 
+// WebGL through SwiftShader (software; this machine has no GPU), the page composited by Chromium's
+// own software compositor, as Chromium does on any PC without a usable GPU. Until 2026-12-03 the
+// tests also passed --use-angle=swiftshader, which puts the compositor on SwiftShader's emulated
+// Vulkan as well: every frame of the whole 1600x900 page then cost ~15-25 ms in SwapBuffers
+// (docs/PERFORMANCE.md). IOCHUB_CHROMIUM_ARGS adds flags, e.g. that one to compare.
 export async function launchChromium() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
-      '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'],
+      '--disable-dev-shm-usage', '--enable-unsafe-swiftshader',
+      ...(process.env.IOCHUB_CHROMIUM_ARGS || '').split(' ').filter(Boolean)],
   });
 }
 
