@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/001_init.sql"),
     include_str!("../../../migrations/pg/002_rollups.sql"),
     include_str!("../../../migrations/pg/003_layout.sql"),
+    include_str!("../../../migrations/pg/004_hot_updates.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,
