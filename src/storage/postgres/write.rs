@@ -31,7 +31,9 @@ const COPY_SQL: &str = "COPY readings_staging (ord, series, ts, value) FROM STDI
 
 /// Moves the staged readings into `readings`. Within a batch the first copy of a (series, ts)
 /// wins, like a sequence of single inserts; against the table, the stored row wins. Only rows
-/// actually inserted move `series.last_*` (forward in time only) and touch their device. Returns
+/// actually inserted move `series.last_*` (forward in time only). Every device of the batch ($3,
+/// listed by the hub: finding them through `series` cost a join per reading, a fifth of the
+/// statement) gets its `devices` row, seen now, also when its message was a redelivery. Returns
 /// the inserted count and, for the series in $2 (lat/lon), their newest inserted value. A reading
 /// inserted below the rollup claim marks its minute dirty (`late`), to be re-rolled; in (series,
 /// bucket) order, the order in which maintenance locks the entries it forgets, so that the two
@@ -58,8 +60,7 @@ const MOVE_SQL: &str = "
         WHERE s.id = l.series AND (s.last_ts IS NULL OR s.last_ts <= l.ts)
     ), touched AS (
         INSERT INTO devices (key, first_seen, last_seen)
-        SELECT DISTINCT s.device, $1::timestamptz, $1::timestamptz
-        FROM latest l JOIN series s ON s.id = l.series
+        SELECT d, $1::timestamptz, $1::timestamptz FROM unnest($3::text[]) AS d
         ORDER BY 1
         ON CONFLICT (key) DO UPDATE SET last_seen = greatest(devices.last_seen, excluded.last_seen)
     )
@@ -179,8 +180,14 @@ async fn copy_and_move(
         };
     }
     let wanted: Vec<i64> = position_series.keys().copied().collect();
+    let devices: Vec<&str> = readings
+        .iter()
+        .map(|r| r.device.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
     let stmt = tx.prepare_cached(MOVE_SQL).await?;
-    let row = tx.query_one(&stmt, &[&now, &wanted]).await?;
+    let row = tx.query_one(&stmt, &[&now, &wanted, &devices]).await?;
     let inserted: i64 = row.try_get(0)?;
     let pos_ids: Option<Vec<i64>> = row.try_get(1)?;
     let pos_values: Option<Vec<f64>> = row.try_get(2)?;
