@@ -243,6 +243,15 @@ pub(crate) fn fire(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange
     }
 }
 
+pub(crate) fn clear(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange {
+    AlertChange::Clear {
+        rule: rule.into(),
+        device: device.into(),
+        value,
+        ts_ms: ts,
+    }
+}
+
 pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
     let a = store
         .apply_alerts(vec![fire("r1", "a-1", 5.5, T0)], T0)
@@ -275,14 +284,9 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
         limit: 100,
     };
     assert_eq!(store.alerts(open.clone()).await.expect("alerts").len(), 2);
-    let clear = AlertChange::Clear {
-        rule: "r1".into(),
-        device: "a-1".into(),
-        value: 4.0,
-        ts_ms: T0 + 20,
-    };
+    let r1_clear = clear("r1", "a-1", 4.0, T0 + 20);
     let a = store
-        .apply_alerts(vec![clear.clone()], T0)
+        .apply_alerts(vec![r1_clear.clone()], T0)
         .await
         .expect("alerts");
     assert_eq!(
@@ -290,18 +294,13 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
         (id, AlertState::Resolved, Some(T0 + 20))
     );
     // a clear without a known value (rule removed) keeps the stored value
-    let gone = AlertChange::Clear {
-        rule: "r2".into(),
-        device: "a-1".into(),
-        value: f64::NAN,
-        ts_ms: T0 + 25,
-    };
+    let gone = clear("r2", "a-1", f64::NAN, T0 + 25);
     let a = store.apply_alerts(vec![gone], T0).await.expect("alerts");
     assert_eq!((a[0].state, a[0].value), (AlertState::Resolved, 6.0));
     // clearing what is not open changes nothing
     assert!(
         store
-            .apply_alerts(vec![clear], T0)
+            .apply_alerts(vec![r1_clear], T0)
             .await
             .expect("alerts")
             .is_empty()
@@ -330,12 +329,7 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
 
     // One batch: a fire, a repeat, its clear and a new fire of one pair apply in order, and
     // only the two openings draw an id.
-    let r3_clear = AlertChange::Clear {
-        rule: "r3".into(),
-        device: "a-1".into(),
-        value: 1.0,
-        ts_ms: T0 + 42,
-    };
+    let r3_clear = clear("r3", "a-1", 1.0, T0 + 42);
     let a = store
         .apply_alerts(
             vec![
@@ -360,12 +354,7 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
     );
     assert_eq!((a[1].id, a[2].id), (a[0].id, a[0].id));
     assert_eq!(a[3].id, a[0].id + 1);
-    let r3_done = AlertChange::Clear {
-        rule: "r3".into(),
-        device: "a-1".into(),
-        value: 1.0,
-        ts_ms: T0 + 44,
-    };
+    let r3_done = clear("r3", "a-1", 1.0, T0 + 44);
     let a = store.apply_alerts(vec![r3_done], T0).await.expect("alerts");
     assert_eq!(a[0].state, AlertState::Resolved);
 }
