@@ -23,11 +23,16 @@ use crate::storage::{StoreError, StoreResult};
 /// Raw readings deleted per transaction.
 const DELETE_CHUNK: i64 = 50_000;
 
+/// Series rolled per transaction (ids [?3, ?4)). The pass holds SQLite's one writer for a slice
+/// at a time, so that batches and alert commits get in between: a minute of 20,000 series in one
+/// transaction held it ~700 ms, and alerts waited that long (docs/PERFORMANCE.md, dashboard).
+const ROLL_SLICE: i64 = 1_000;
+
 const ROLL_MINUTES: &str = "
     INSERT INTO readings_1m (series, bucket, min, max, sum, count)
     SELECT s.id, r.ts - (r.ts % 60000), min(r.value), max(r.value), sum(r.value), count(*)
     FROM series s CROSS JOIN readings r
-    WHERE r.series = s.id AND r.ts >= ?1 AND r.ts < ?2
+    WHERE s.id >= ?3 AND s.id < ?4 AND r.series = s.id AND r.ts >= ?1 AND r.ts < ?2
     GROUP BY 1, 2
     ON CONFLICT (series, bucket) DO UPDATE SET min = excluded.min, max = excluded.max,
         sum = excluded.sum, count = excluded.count";
@@ -46,7 +51,7 @@ const ROLL_HOURS: &str = "
     SELECT s.id, m.bucket - (m.bucket % 3600000), min(m.min), max(m.max), sum(m.sum),
            sum(m.count)
     FROM series s CROSS JOIN readings_1m m
-    WHERE m.series = s.id AND m.bucket >= ?1 AND m.bucket < ?2
+    WHERE s.id >= ?3 AND s.id < ?4 AND m.series = s.id AND m.bucket >= ?1 AND m.bucket < ?2
     GROUP BY 1, 2
     ON CONFLICT (series, bucket) DO UPDATE SET min = excluded.min, max = excluded.max,
         sum = excluded.sum, count = excluded.count";
@@ -68,7 +73,7 @@ pub(super) fn maintain(
 ) -> StoreResult<MaintenanceReport> {
     let target = floor(now_ms, MINUTE_MS);
     let mut report = MaintenanceReport::default();
-    while !with_writer(inner, |w| forward(w, target, &mut report))? {}
+    while !forward(inner, target, &mut report)? {}
     while with_writer(inner, |w| dirty(w, &mut report))? {}
     if let Some(cut) = policy.raw_cutoff(now_ms) {
         drop_raw(inner, cut, &mut report)?;
@@ -97,45 +102,71 @@ pub(super) fn with_writer<T>(
     out
 }
 
-/// Rolls one chunk forward; true once `rolled_1m` reached `target`.
-fn forward(w: &mut Writer, target: i64, report: &mut MaintenanceReport) -> StoreResult<bool> {
-    let tx = w.conn.transaction()?;
-    let m = watermarks(&tx)?;
-    // Claimed first: from here on, writes below it mark their minute dirty.
-    let claimed = m.claimed.map_or(target, |c| c.max(target));
-    let mut start = match m.rolled_1m {
-        Some(s) => s,
-        None => first_reading(&tx, i64::MIN)?.map_or(target, |t| floor(t, HOUR_MS)),
-    };
-    // Skip stretches without readings (first start on old data, a long stop).
-    if start < target {
-        start = match first_reading(&tx, start)? {
-            Some(t) => start.max(floor(t, HOUR_MS)).min(target),
-            None => target,
+/// Rolls one chunk forward; true once `rolled_1m` reached `target`. Three steps, each its own
+/// transaction(s): the claim (from then on, writes below it mark their minute dirty, so a reading
+/// that lands in a slice already rolled is re-rolled by [`dirty`]); the rollups, a slice of series
+/// at a time (a series created after the claim only has readings that were marked dirty); then the
+/// watermarks. A crash in between leaves the watermarks where they were, and the next pass redoes
+/// the chunk (the rollups are upserts).
+fn forward(inner: &Inner, target: i64, report: &mut MaintenanceReport) -> StoreResult<bool> {
+    let (m, start, chunk, last_series) = with_writer(inner, |w| {
+        let tx = w.conn.transaction()?;
+        let m = watermarks(&tx)?;
+        let claimed = m.claimed.map_or(target, |c| c.max(target));
+        let mut start = match m.rolled_1m {
+            Some(s) => s,
+            None => first_reading(&tx, i64::MIN)?.map_or(target, |t| floor(t, HOUR_MS)),
         };
-    }
-    let chunk = chunk_end(start, target);
-    let (done, end) = (chunk.is_none(), chunk.unwrap_or(start));
-    if !done {
-        report.buckets_1m += tx
-            .prepare_cached(ROLL_MINUTES)?
-            .execute(params![start, end])? as u64;
+        // Skip stretches without readings (first start on old data, a long stop).
+        if start < target {
+            start = match first_reading(&tx, start)? {
+                Some(t) => start.max(floor(t, HOUR_MS)).min(target),
+                None => target,
+            };
+        }
+        let last_series: i64 =
+            tx.query_row("SELECT coalesce(max(id), 0) FROM series", [], |r| r.get(0))?;
+        tx.execute("UPDATE rollup_state SET claimed = ?1", params![claimed])?;
+        tx.commit()?;
+        w.claimed = claimed;
+        Ok((m, start, chunk_end(start, target), last_series))
+    })?;
+    let end = chunk.unwrap_or(start);
+    if chunk.is_some() {
+        report.buckets_1m += by_slices(inner, last_series, ROLL_MINUTES, start, end)?;
     }
     let rolled_1m = m.rolled_1m.map_or(end, |r| r.max(end));
     let h_from = m.rolled_1h.unwrap_or_else(|| floor(start, HOUR_MS));
     let h_to = floor(rolled_1m, HOUR_MS).max(h_from);
     if h_from < h_to {
-        report.buckets_1h += tx
-            .prepare_cached(ROLL_HOURS)?
-            .execute(params![h_from, h_to])? as u64;
+        report.buckets_1h += by_slices(inner, last_series, ROLL_HOURS, h_from, h_to)?;
     }
-    tx.execute(
-        "UPDATE rollup_state SET claimed = ?1, rolled_1m = ?2, rolled_1h = ?3",
-        params![claimed, rolled_1m, h_to],
-    )?;
-    tx.commit()?;
-    w.claimed = claimed;
-    Ok(done)
+    with_writer(inner, |w| {
+        w.conn.execute(
+            "UPDATE rollup_state SET rolled_1m = ?1, rolled_1h = ?2",
+            params![rolled_1m, h_to],
+        )?;
+        Ok(())
+    })?;
+    Ok(chunk.is_none())
+}
+
+/// Runs a roll statement over [from, to) for series ids 1..=last, [`ROLL_SLICE`] of them per
+/// transaction; returns the buckets written.
+fn by_slices(inner: &Inner, last: i64, sql: &str, from: i64, to: i64) -> StoreResult<u64> {
+    let mut written = 0;
+    for lo in (1..=last.max(1)).step_by(ROLL_SLICE as usize) {
+        written += with_writer(inner, |w| {
+            let n = w
+                .conn
+                .prepare_cached(sql)?
+                .execute(params![from, to, lo, lo + ROLL_SLICE])?;
+            Ok(n as u64)
+        })?;
+        // Let a waiting batch or alert commit take the writer before the next slice.
+        std::thread::yield_now();
+    }
+    Ok(written)
 }
 
 /// The earliest reading at or after `from`, found series by series through the primary key.
