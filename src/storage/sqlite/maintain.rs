@@ -4,8 +4,8 @@
 //!
 //! SQLite has one writer, so every step runs on the writer connection under its mutex — which
 //! also means no write can slip between a rollup and its watermark. To keep ingest flowing, the
-//! pass takes the mutex for bounded steps only (a chunk of at most six hours, a batch of dirty
-//! minutes, 50,000 deleted readings) and lets the batcher in between. All queries go series by
+//! pass takes the mutex for bounded steps only (1,000 series of a chunk of at most six hours, a
+//! batch of dirty minutes, 50,000 deleted readings) and lets the batcher in between. All queries go series by
 //! series through the `(series, ts)` / `(series, bucket)` keys: a range on time alone would scan
 //! the whole table.
 
