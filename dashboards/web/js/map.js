@@ -34,9 +34,10 @@ const DENSE_RADIUS = [6, 2, 9, 3.5, 12, 6, 14, 9];
 // Warnings and criticals skip the wait.
 const MOVING_FLUSH_MS = 150;
 // Frames slower than this while moving (a software-rendered wall PC, a weak GPU): the next
-// movements render at MOTION_PIXEL_RATIO x the device pixel ratio (an eighth of the pixels), sharp
-// again as soon as the map rests. Measured at 20,000 devices on software WebGL (docs/PERFORMANCE.md):
-// map redraw p95 90 ms at full resolution, 46 ms at 0.5 (too close to the 50 ms target), 38 ms at 0.35.
+// movements render at MOTION_PIXEL_RATIO x the device pixel ratio (an eighth of the pixels),
+// sharp again as soon as the map rests. Measured at 20,000 devices on software WebGL
+// (docs/PERFORMANCE.md): map redraw p95 90 ms at full resolution, 46 ms at 0.5 (too close to the
+// 50 ms target), 38 ms at 0.35.
 const SLOW_FRAME_MS = 34;
 const MOTION_PIXEL_RATIO = 0.35;
 // Dense networks below this zoom: healthy devices are drawn as grid cells (one circle per

@@ -2,12 +2,12 @@
 //! dirty minutes, delete raw readings and rollups past their retention (the algorithm is in
 //! [`crate::storage::rollup`]).
 //!
-//! SQLite has one writer, so every step runs on the writer connection under its mutex — which
-//! also means no write can slip between a rollup and its watermark. To keep ingest flowing, the
-//! pass takes the mutex for bounded steps only (1,000 series of a chunk of at most six hours, a
-//! batch of dirty minutes, 50,000 deleted readings) and lets the batcher in between. All queries go series by
-//! series through the `(series, ts)` / `(series, bucket)` keys: a range on time alone would scan
-//! the whole table.
+//! SQLite has one writer, so every step runs on the writer connection under its mutex. To keep
+//! ingest and alerts flowing, the pass takes the mutex for bounded steps only (1,000 series of a
+//! chunk of at most six hours, a batch of dirty minutes, 50,000 deleted readings) and lets the
+//! batcher in between; writes that land meanwhile below the claim mark their minute dirty (see
+//! [`forward`]). All queries go series by series through the `(series, ts)` / `(series, bucket)`
+//! keys: a range on time alone would scan the whole table.
 
 use std::collections::BTreeSet;
 
