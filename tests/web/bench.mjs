@@ -16,6 +16,10 @@
 //     would look smooth to rAF and not to the operator); --trace saves a Chrome trace of the first
 //     pan in the artefacts;
 //   - JS heap over time (CDP Runtime.getHeapUsage after a forced GC), every 30 s.
+// Beside the summary it writes a trail to the artefacts (bench-trail.jsonl), one line per 30 s:
+// each probe's latency with its publish time, the hub's and Chromium's CPU seconds and RSS, and the
+// hub's commit histograms from /metrics, so that a latency which grows over a long run can be put on
+// the stage that grew.
 // Prints one JSON summary. Targets: p99 publish->screen < 500 ms, p95 frame < 50 ms, flat heap.
 
 import fs from 'node:fs';
@@ -45,6 +49,41 @@ const pos = (i) => {
   return [105.3 + ((c + j * 0.8) / cols) * 1.5, 22.3 + ((r + (1 - j) * 0.8) / rows) * 0.8];
 };
 const pct = (xs, p) => { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b); return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] * 10) / 10; };
+
+// CPU seconds (user + system) and RSS of a process and its descendants, from /proc.
+const TICK = 100; // USER_HZ on Linux
+const procStat = (pid) => {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / TICK, rss_mb: (Number(f[21]) * 4096) / 1048576 };
+  } catch { return null; }
+};
+const treeUsage = (root) => {
+  const all = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => [Number(d), procStat(d)]).filter(([, s]) => s);
+  const kids = new Map();
+  for (const [pid, s] of all) { if (!kids.has(s.ppid)) kids.set(s.ppid, []); kids.get(s.ppid).push(pid); }
+  const byPid = new Map(all);
+  let cpu = 0, rss = 0;
+  const walk = (pid) => { const s = byPid.get(pid); if (s) { cpu += s.cpu; rss += s.rss_mb; } for (const k of kids.get(pid) || []) walk(k); };
+  walk(root);
+  return { cpu_s: Math.round(cpu * 10) / 10, rss_mb: Math.round(rss) };
+};
+// The hub, Chromium (every other child of this process) and this script (publisher and driver).
+const usage = () => {
+  const all = treeUsage(process.pid), hubU = treeUsage(hub.proc.pid), self = procStat(process.pid);
+  return { hub: hubU, chromium: { cpu_s: Math.round((all.cpu_s - hubU.cpu_s - self.cpu) * 10) / 10, rss_mb: all.rss_mb - hubU.rss_mb - Math.round(self.rss_mb) }, node: { cpu_s: self.cpu, rss_mb: Math.round(self.rss_mb) } };
+};
+// The hub's commit histograms (sum, count and buckets) and gauges from the Prometheus text.
+let metricsToken = null;
+const scrapeHub = async (hub) => {
+  const get = () => fetch(`${hub.base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+  let r = await get();
+  if (r.status === 401) { metricsToken = await hub.token(); r = await get(); }
+  const text = await r.text();
+  const keep = /^iochub_(storage_batch_commit_seconds|alerts_commit_seconds|storage_queue_depth|engine_queue_depth|ws_conflated_total|ws_lagged_total|ingest_messages_total|storage_batch_readings)/;
+  return Object.fromEntries(text.split('\n').filter((l) => keep.test(l)).map((l) => { const i = l.lastIndexOf(' '); return [l.slice(0, i), Number(l.slice(i + 1))]; }));
+};
 
 let hub, browser, pub, stopLoad = false;
 try {
@@ -88,6 +127,7 @@ try {
   log('console ready');
 
   // 3. Background load: every device every DEVICES/RATE s, below every threshold.
+  const probes = new Map(); // key -> publish time
   let sent = 0;
   const loadLoop = (async () => {
     let i = 0;
@@ -95,7 +135,13 @@ try {
     const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
     let next = Date.now();
     while (!stopLoad) {
-      for (let n = 0; n < perTick; n++) { pub.publish(`ioc/${key(i)}/telemetry`, JSON.stringify({ pm2_5: 15 + (i % 20) }), { qos: 0 }); i = (i + 1) % DEVICES; sent++; }
+      for (let n = 0; n < perTick; n++) {
+        // A device being probed sits out: its next routine reading would clear the alert, and one
+        // that lands within milliseconds of the probe is conflated with it on the status feed, so
+        // the marker never turns red (the unseen probes of the runs before 2026-12-03).
+        if (!probes.has(key(i))) { pub.publish(`ioc/${key(i)}/telemetry`, JSON.stringify({ pm2_5: 15 + (i % 20) }), { qos: 0 }); sent++; }
+        i = (i + 1) % DEVICES;
+      }
       next += tick;
       const wait = next - Date.now();
       if (wait > 0) await sleep(wait); else if (wait < -1000) next = Date.now();
@@ -103,8 +149,16 @@ try {
   })();
 
   // 4. Probes, panning, heap.
+  const start = Date.now();
   const latencies = [];
-  const probes = new Map(); // key -> publish time
+  let trailProbes = []; // [publish time since start (s), latency (ms)] since the last trail line
+  const trailFile = path.join(ARTIFACTS, 'bench-trail.jsonl');
+  fs.writeFileSync(trailFile, '');
+  const trail = async () => {
+    const line = { t_s: Math.round((Date.now() - start) / 1000), probes: trailProbes, ...usage(), metrics: await scrapeHub(hub).catch((e) => String(e)) };
+    trailProbes = [];
+    fs.appendFileSync(trailFile, JSON.stringify(line) + '\n');
+  };
   let probeN = 0;
   const probeTimer = setInterval(async () => {
     const k = key((probeN++ * 7919) % DEVICES);
@@ -119,6 +173,7 @@ try {
       const t0 = probes.get(k);
       if (t0 === undefined) continue;
       latencies.push(t - t0);
+      trailProbes.push([Math.round((t0 - start) / 100) / 10, Math.round(t - t0)]);
       probes.delete(k);
       send(k, { pm2_5: 20 }, 1).catch(() => {}); // resolve (clear 140) so the device can be probed again
     }
@@ -178,7 +233,6 @@ try {
   };
 
   const heapSeries = [];
-  const start = Date.now();
   heapSeries.push({ t_s: 0, used_mb: await heap() });
   await sleep(15000);
   const trace = args.includes('--trace') ? path.join(ARTIFACTS, 'bench-pan-trace.json') : null;
@@ -192,6 +246,7 @@ try {
     await collect();
     if (heapSeries.length === 0 || Date.now() - start - heapSeries[heapSeries.length - 1].t_s * 1000 >= 30000) {
       heapSeries.push({ t_s: Math.round((Date.now() - start) / 1000), used_mb: await heap() });
+      await trail();
       log(`t=${heapSeries.at(-1).t_s}s heap ${heapSeries.at(-1).used_mb} MB, probes ${latencies.length}, p99 ${pct(latencies, 99)} ms, sent ${sent}`);
     }
   }

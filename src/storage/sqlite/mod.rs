@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use parking_lot::Mutex as FairMutex;
+
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -36,7 +38,8 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Writer>,
+    /// parking_lot's, for its fair unlock: see [`maintain::with_writer`].
+    writer: FairMutex<Writer>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -90,7 +93,7 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(Writer {
+                writer: FairMutex::new(Writer {
                     conn,
                     series: HashMap::new(),
                     claimed,
