@@ -242,6 +242,8 @@ async function main() {
     await wall.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
     await waitFor('wall markers', () => wall.evaluate(() => window.iochub.map.featureCount >= 60), 20000);
     await wall.evaluate(() => { window.__booted = performance.timeOrigin; });
+    // The wall flies to a critical alert it sees arrive: photograph it at rest, not mid-flight.
+    await wall.waitForFunction(() => !window.iochub.map.map.isMoving() && window.iochub.map.map.loaded(), null, { timeout: 20000 });
     await shot(wall, '08-wall');
     await hub.stop('SIGTERM');
     await wall.waitForSelector('#banner:not([hidden])', { timeout: 20000 });
