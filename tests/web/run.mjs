@@ -107,6 +107,19 @@ async function main() {
       return m.featureCount >= 60 && rendered >= 60 && rendered;
     }), 45000, 250);
     console.log(`#   ${n} device features rendered`);
+    // Every district and the city is named at the home view, and no two names overlap (the city
+    // lies inside a district whose centroid fell on it).
+    const labels = await page.evaluate(() => [...document.querySelectorAll('.area-label')]
+      .filter((el) => el.style.visibility !== 'hidden')
+      .map((el) => { const r = el.getBoundingClientRect(); return { text: el.textContent, l: r.left, r: r.right, t: r.top, b: r.bottom }; }));
+    const areas = await page.evaluate(() => window.iochub.map.areas.features.filter((f) => f.properties.level !== 'province').map((f) => f.properties.name));
+    const shown = labels.map((x) => x.text);
+    for (const a of areas) if (!shown.includes(a)) throw new Error(`area ${a} has no visible label (${shown.join(', ')})`);
+    for (const [i, a] of labels.entries()) {
+      for (const b of labels.slice(i + 1)) {
+        if (a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b) throw new Error(`labels overlap: ${a.text} / ${b.text}`);
+      }
+    }
     await shot(page, '02-map');
   });
 
