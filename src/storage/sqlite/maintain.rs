@@ -4,8 +4,8 @@
 //!
 //! SQLite has one writer, so every step runs on the writer connection under its mutex. To keep
 //! ingest and alerts flowing, the pass takes the mutex for bounded steps only (1,000 series of a
-//! chunk of at most six hours, a batch of dirty minutes, 50,000 deleted readings) and lets the
-//! batcher in between; writes that land meanwhile below the claim mark their minute dirty (see
+//! chunk of at most six hours, a batch of dirty minutes, retention deletes for 1,000 series or
+//! 50,000 readings) and lets the batcher in between; writes that land meanwhile below the claim mark their minute dirty (see
 //! [`forward`]). All queries go series by series through the `(series, ts)` / `(series, bucket)`
 //! keys: a range on time alone would scan the whole table.
 
@@ -79,7 +79,7 @@ pub(super) fn maintain(
         drop_raw(inner, cut, &mut report)?;
     }
     if let Some(cut) = policy.rollup_cutoff(now_ms) {
-        with_writer(inner, |w| drop_rollups(w, cut, &mut report))?;
+        drop_rollups(inner, cut, &mut report)?;
     }
     report.rolled_to = with_writer(inner, |w| Ok(watermarks(&w.conn)?.rolled_1m))?;
     Ok(report)
@@ -223,7 +223,7 @@ fn dirty(w: &mut Writer, report: &mut MaintenanceReport) -> StoreResult<bool> {
 }
 
 /// Deletes raw readings below `cut` (but never at or above `rolled_1m`), series by series in
-/// transactions of at most [`DELETE_CHUNK`] readings.
+/// transactions of at most [`DELETE_CHUNK`] readings and [`ROLL_SLICE`] series.
 fn drop_raw(inner: &Inner, cut: i64, report: &mut MaintenanceReport) -> StoreResult<()> {
     let (m, ids) = with_writer(inner, |w| {
         let ids = w
@@ -245,8 +245,9 @@ fn drop_raw(inner: &Inner, cut: i64, report: &mut MaintenanceReport) -> StoreRes
         let finished = with_writer(inner, |w| {
             let tx = w.conn.transaction()?;
             let mut budget = DELETE_CHUNK;
+            let slice_end = next + ROLL_SLICE as usize;
             while let Some(&series) = ids.get(next) {
-                if budget == 0 {
+                if budget == 0 || next >= slice_end {
                     break;
                 }
                 let n = tx
@@ -275,25 +276,39 @@ fn drop_raw(inner: &Inner, cut: i64, report: &mut MaintenanceReport) -> StoreRes
     }
 }
 
-/// Deletes rollups below `cut` (hour-aligned, so this runs once an hour at most).
-fn drop_rollups(w: &mut Writer, cut: i64, report: &mut MaintenanceReport) -> StoreResult<()> {
-    let tx = w.conn.transaction()?;
-    if watermarks(&tx)?.rollup_floor.is_some_and(|f| f >= cut) {
+/// Deletes rollups below `cut` (hour-aligned, so this runs once an hour at most), [`ROLL_SLICE`]
+/// series per transaction; the floor moves once all are done (the deletes are idempotent).
+fn drop_rollups(inner: &Inner, cut: i64, report: &mut MaintenanceReport) -> StoreResult<()> {
+    let (floor_, ids) = with_writer(inner, |w| {
+        let ids = w
+            .conn
+            .prepare_cached("SELECT id FROM series ORDER BY id")?
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((watermarks(&w.conn)?.rollup_floor, ids))
+    })?;
+    if floor_.is_some_and(|f| f >= cut) {
         return Ok(());
     }
-    let ids = tx
-        .prepare_cached("SELECT id FROM series")?
-        .query_map([], |r| r.get::<_, i64>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    for id in ids {
-        for sql in [
-            "DELETE FROM readings_1m WHERE series = ?1 AND bucket < ?2",
-            "DELETE FROM readings_1h WHERE series = ?1 AND bucket < ?2",
-        ] {
-            report.rollup_rows_dropped += tx.prepare_cached(sql)?.execute(params![id, cut])? as u64;
-        }
+    for slice in ids.chunks(ROLL_SLICE as usize) {
+        with_writer(inner, |w| {
+            let tx = w.conn.transaction()?;
+            for id in slice {
+                for sql in [
+                    "DELETE FROM readings_1m WHERE series = ?1 AND bucket < ?2",
+                    "DELETE FROM readings_1h WHERE series = ?1 AND bucket < ?2",
+                ] {
+                    report.rollup_rows_dropped +=
+                        tx.prepare_cached(sql)?.execute(params![id, cut])? as u64;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
     }
-    tx.execute("UPDATE rollup_state SET rollup_floor = ?1", [cut])?;
-    tx.commit()?;
-    Ok(())
+    with_writer(inner, |w| {
+        w.conn
+            .execute("UPDATE rollup_state SET rollup_floor = ?1", [cut])?;
+        Ok(())
+    })
 }
