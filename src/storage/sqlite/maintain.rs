@@ -17,7 +17,8 @@ use super::rollup::watermarks;
 use super::{Inner, Writer};
 use crate::storage::StoreResult;
 use crate::storage::rollup::{
-    DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, chunk_end, floor,
+    DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, Watermarks, chunk_end,
+    floor,
 };
 
 /// Raw readings deleted per transaction.
@@ -222,17 +223,20 @@ fn dirty(w: &mut Writer, report: &mut MaintenanceReport) -> StoreResult<bool> {
     Ok(marked.len() == DIRTY_BATCH)
 }
 
+/// The watermarks and every series id, in order: what a retention step walks.
+fn watermarks_and_series(w: &mut Writer) -> StoreResult<(Watermarks, Vec<i64>)> {
+    let ids = w
+        .conn
+        .prepare_cached("SELECT id FROM series ORDER BY id")?
+        .query_map([], |r| r.get::<_, i64>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((watermarks(&w.conn)?, ids))
+}
+
 /// Deletes raw readings below `cut` (but never at or above `rolled_1m`), series by series in
 /// transactions of at most [`DELETE_CHUNK`] readings and [`ROLL_SLICE`] series.
 fn drop_raw(inner: &Inner, cut: i64, report: &mut MaintenanceReport) -> StoreResult<()> {
-    let (m, ids) = with_writer(inner, |w| {
-        let ids = w
-            .conn
-            .prepare_cached("SELECT id FROM series ORDER BY id")?
-            .query_map([], |r| r.get::<_, i64>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((watermarks(&w.conn)?, ids))
-    })?;
+    let (m, ids) = with_writer(inner, watermarks_and_series)?;
     let Some(rolled_1m) = m.rolled_1m else {
         return Ok(());
     };
@@ -279,15 +283,8 @@ fn drop_raw(inner: &Inner, cut: i64, report: &mut MaintenanceReport) -> StoreRes
 /// Deletes rollups below `cut` (hour-aligned, so this runs once an hour at most), [`ROLL_SLICE`]
 /// series per transaction; the floor moves once all are done (the deletes are idempotent).
 fn drop_rollups(inner: &Inner, cut: i64, report: &mut MaintenanceReport) -> StoreResult<()> {
-    let (floor_, ids) = with_writer(inner, |w| {
-        let ids = w
-            .conn
-            .prepare_cached("SELECT id FROM series ORDER BY id")?
-            .query_map([], |r| r.get::<_, i64>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((watermarks(&w.conn)?.rollup_floor, ids))
-    })?;
-    if floor_.is_some_and(|f| f >= cut) {
+    let (m, ids) = with_writer(inner, watermarks_and_series)?;
+    if m.rollup_floor.is_some_and(|f| f >= cut) {
         return Ok(());
     }
     for slice in ids.chunks(ROLL_SLICE as usize) {
