@@ -5,8 +5,8 @@
 //! SQLite has one writer, so every step runs on the writer connection under its mutex. To keep
 //! ingest and alerts flowing, the pass takes the mutex for bounded steps only (1,000 series of a
 //! chunk of at most six hours, a batch of dirty minutes, retention deletes for 1,000 series or
-//! 50,000 readings) and lets the batcher in between; writes that land meanwhile below the claim mark their minute dirty (see
-//! [`forward`]). All queries go series by series through the `(series, ts)` / `(series, bucket)`
+//! 50,000 readings) and lets the batcher in between; writes that land meanwhile below the claim
+//! mark their minute dirty (see [`forward`]). All queries go series by series through the `(series, ts)` / `(series, bucket)`
 //! keys: a range on time alone would scan the whole table.
 
 use std::collections::BTreeSet;
@@ -90,11 +90,10 @@ pub(super) fn maintain(
 /// of the rolled-back transaction.
 ///
 /// The lock is released with a fair unlock: it goes straight to a thread already waiting for it.
-/// A plain unlock wakes the waiter but lets the releasing thread take the lock back first, and
-/// the maintenance pass, which takes it again right away for its next slice, then kept a waiting
-/// alert commit out for most of the pass (~700 ms every minute at 20,000 series; found by the
-/// 30-minute dashboard bench, docs/PERFORMANCE.md). The writer is taken once per batch, never per
-/// reading, so the handover's cost does not matter.
+/// A plain unlock (std's) wakes the waiter but lets the releasing thread take the lock back
+/// first, so the maintenance pass, which takes it again right away for its next step, could keep
+/// a waiting batch or alert commit out for the rest of the pass (docs/PERFORMANCE.md, dashboard).
+/// The writer is taken once per batch, never per reading, so the handover's cost does not matter.
 pub(super) fn with_writer<T>(
     inner: &Inner,
     f: impl FnOnce(&mut Writer) -> StoreResult<T>,
