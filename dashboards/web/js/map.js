@@ -591,13 +591,13 @@ export function bboxOf(features) {
  *  "pole of inaccessibility", never outside a concave area as a centroid can be) that is not inside
  *  a smaller area and keeps clear of the labels of smaller areas, placed first. A city inside its
  *  district would otherwise get the district's name printed over its own. [lon, lat] or null. */
-export function labelPoints(features) {
+function labelPoints(features) {
   const polys = features.map((f) => {
     const g = f?.geometry;
     return !g ? [] : g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
   });
-  const area = (i) => polys[i].reduce((s, p) => s + Math.abs(ringArea(p[0] || [])), 0);
-  const order = features.map((_, i) => i).sort((a, b) => area(a) - area(b));
+  const area = polys.map((ps) => ps.reduce((s, p) => s + Math.abs(ringArea(p[0] || [])), 0));
+  const order = features.map((_, i) => i).sort((a, b) => area[a] - area[b]);
   const out = new Array(features.length).fill(null);
   const placed = []; // [x, y] of labels placed so far, in lon / lat scaled to local km-ish units
   const smaller = []; // polygons of the areas already placed

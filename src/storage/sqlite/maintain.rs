@@ -6,8 +6,8 @@
 //! ingest and alerts flowing, the pass takes the mutex for bounded steps only (1,000 series of a
 //! chunk of at most six hours, a batch of dirty minutes, retention deletes for 1,000 series or
 //! 50,000 readings) and lets the batcher in between; writes that land meanwhile below the claim
-//! mark their minute dirty (see [`forward`]). All queries go series by series through the `(series, ts)` / `(series, bucket)`
-//! keys: a range on time alone would scan the whole table.
+//! mark their minute dirty (see [`forward`]). All queries go series by series through the
+//! `(series, ts)` / `(series, bucket)` keys: a range on time alone would scan the whole table.
 
 use std::collections::BTreeSet;
 
