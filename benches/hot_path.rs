@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use iochub::engine::{Evaluator, Router, RuleSet, ShardInput};
-use iochub::storage::AlertChange;
+use iochub::engine::{Evaluator, RuleSet};
+use iochub::pipeline::{AlertChange, Router, ShardInput};
 use iochub_devices::{Catalog, Limits, Reading, decode};
 use tokio::sync::mpsc;
 

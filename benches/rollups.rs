@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use iochub::pipeline::WriteItem;
 use iochub::storage::postgres::PostgresStore;
 use iochub::storage::rollup::RetentionPolicy;
 use iochub::storage::sqlite::SqliteStore;
-use iochub::storage::{ReadingsQuery, Store, WriteItem};
+use iochub::storage::{ReadingsQuery, Store};
 use iochub_devices::Reading;
 
 const DAY: i64 = 86_400_000;

@@ -11,15 +11,16 @@ use iochub_devices::{Catalog, Limits};
 use tokio::sync::{mpsc, watch};
 use tracing::info;
 
+use crate::alerts::AlertManager;
 use crate::api::{self, AppState};
 use crate::config::HubConfig;
-use crate::engine::shard::Shard;
-use crate::engine::{Router, RuleSet, Work};
+use crate::engine::{RuleSet, Shard};
 use crate::health::Health;
 use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
+use crate::pipeline::{AlertChange, Router, Work};
 use crate::storage::postgres::PostgresStore;
 use crate::storage::sqlite::SqliteStore;
-use crate::storage::{AlertChange, Store, StoreError, batcher};
+use crate::storage::{Store, StoreError, batcher};
 use crate::ws::{Directory, LiveFeed};
 
 #[derive(Debug, thiserror::Error)]
@@ -111,12 +112,12 @@ pub async fn run(
         shutdown.clone(),
     ));
     let (alert_tx, alert_rx) = mpsc::channel(ALERT_QUEUE);
-    let alert_manager = tokio::spawn(crate::alerts::run(
-        store.clone(),
-        alert_rx,
-        live.clone(),
-        health.clone(),
-    ));
+    let manager = AlertManager::load(store.clone(), health.clone()).await?;
+    let open_alerts = manager.open_pairs();
+    let alert_manager = tokio::spawn({
+        let live = live.clone();
+        manager.run(alert_rx, move |alert| live.alert(alert))
+    });
 
     // engine
     let mut shard_txs = Vec::with_capacity(cfg.shards);
@@ -130,7 +131,7 @@ pub async fn run(
             store: store_txs[index % writers].clone(),
             store_readings: cfg.store_readings,
             done: done_tx.clone(),
-            live: live.clone(),
+            live: Arc::new(live.clone()),
         };
         tokio::spawn(shard.run(rx));
     }
@@ -138,7 +139,7 @@ pub async fn run(
     drop(done_tx);
     let router = Router::new(shard_txs);
     // Open alerts continue where they were; those whose rule is gone are resolved now.
-    for (device, rule) in crate::alerts::open_pairs(store.as_ref()).await? {
+    for (device, rule) in open_alerts {
         if rules.load().get(&rule).is_some() {
             let _ = router
                 .send(router.shard_of(&device), None, Work::Seed { device, rule })

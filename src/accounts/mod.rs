@@ -6,7 +6,11 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
 
-use crate::storage::{Store, StoreError, User};
+pub mod model;
+
+pub use model::{Session, User};
+
+use crate::storage::{Store, StoreError};
 
 /// Session lifetime.
 pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;

@@ -8,7 +8,8 @@ use axum::extract::{Path, Query, State};
 use super::auth::Authed;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
-use crate::storage::{Alert, AlertQuery, AlertState, DeadLetter};
+use crate::alerts::{Alert, AlertQuery, AlertState};
+use crate::pipeline::DeadLetter;
 
 fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, ApiError> {
     match q.get("limit") {

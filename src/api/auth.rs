@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState};
+use crate::accounts::Session;
 use crate::accounts::{self, SESSION_TTL_MS};
-use crate::storage::Session;
 use crate::timefmt::now_ms;
 
 pub const COOKIE_NAME: &str = "iochub_session";

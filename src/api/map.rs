@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::auth::Authed;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
+use crate::alerts::{AlertQuery, AlertState};
 use crate::areas::Shape;
 use crate::config::MapConfig;
-use crate::storage::{AlertQuery, AlertState};
+use crate::pipeline::{Op, Severity};
 
 const MAX_POLYGON_POINTS: usize = 10_000;
 const MAX_RADIUS_M: f64 = 1_000_000.0;
@@ -61,6 +62,16 @@ pub struct SeverityCounts {
     pub info: u32,
 }
 
+impl SeverityCounts {
+    fn of(&mut self, severity: Severity) -> &mut u32 {
+        match severity {
+            Severity::Critical => &mut self.critical,
+            Severity::Warning => &mut self.warning,
+            Severity::Info => &mut self.info,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetricSummary {
     pub name: String,
@@ -80,8 +91,8 @@ pub struct Breach {
     pub metric: String,
     pub value: f64,
     pub threshold: f64,
-    pub op: String,
-    pub severity: String,
+    pub op: Op,
+    pub severity: Severity,
     pub alert_id: i64,
 }
 
@@ -181,11 +192,7 @@ pub async fn summary(
         .into_iter()
         .filter(|a| inside.contains(a.device.as_str()))
     {
-        match a.severity.as_str() {
-            "critical" => alerts.critical += 1,
-            "warning" => alerts.warning += 1,
-            _ => alerts.info += 1,
-        }
+        *alerts.of(a.severity) += 1;
         breaches.push(Breach {
             device: a.device,
             rule: a.rule,
@@ -197,16 +204,7 @@ pub async fn summary(
             alert_id: a.id,
         });
     }
-    let rank = |s: &str| match s {
-        "critical" => 0,
-        "warning" => 1,
-        _ => 2,
-    };
-    breaches.sort_by(|a, b| {
-        rank(&a.severity)
-            .cmp(&rank(&b.severity))
-            .then(b.alert_id.cmp(&a.alert_id))
-    });
+    breaches.sort_by(|a, b| (b.severity.cmp(&a.severity)).then(b.alert_id.cmp(&a.alert_id)));
 
     let metric = req.metric.as_ref().map(|name| {
         let values: Vec<f64> = devices

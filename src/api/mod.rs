@@ -30,6 +30,7 @@ pub use error::ApiError;
 
 use crate::engine::RuleSet;
 use crate::health::Health;
+use crate::pipeline::{Op, Severity};
 use crate::storage::Store;
 use crate::ws::LiveFeed;
 
@@ -152,10 +153,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 pub struct RuleView {
     pub id: String,
     pub metric: String,
-    pub op: String,
+    pub op: Op,
     pub value: f64,
     pub clear: Option<f64>,
-    pub severity: String,
+    pub severity: Severity,
     pub for_seconds: f64,
     pub devices: Option<Vec<String>>,
 }
@@ -171,10 +172,10 @@ pub async fn rules(_: auth::Authed, State(state): State<AppState>) -> Json<Vec<R
             .map(|r| RuleView {
                 id: r.id.to_string(),
                 metric: r.metric.clone(),
-                op: r.op.as_str().to_owned(),
+                op: r.op,
                 value: r.value,
                 clear: r.clear,
-                severity: r.severity.as_str().to_owned(),
+                severity: r.severity,
                 for_seconds: r.for_ms as f64 / 1000.0,
                 devices: r.devices.as_ref().map(|d| {
                     let mut v: Vec<_> = d.iter().cloned().collect();

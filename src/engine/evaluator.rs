@@ -11,7 +11,7 @@ use iochub_devices::Reading;
 use rustc_hash::FxHashMap;
 
 use super::rules::{Rule, RuleSet};
-use crate::storage::AlertChange;
+use crate::pipeline::AlertChange;
 
 #[derive(Debug, Clone)]
 struct RuleState {
@@ -33,9 +33,9 @@ fn fire(rule: &Rule, r: &Reading) -> AlertChange {
         rule: rule.id.to_string(),
         device: r.device.clone(),
         metric: r.metric.clone(),
-        op: rule.op.as_str().to_owned(),
+        op: rule.op,
         threshold: rule.value,
-        severity: rule.severity.as_str().to_owned(),
+        severity: rule.severity,
         value: r.value,
         ts_ms: r.ts_ms,
     }

@@ -7,11 +7,9 @@
 
 pub mod evaluator;
 pub mod reload;
-pub mod router;
 pub mod rules;
 pub mod shard;
 
 pub use evaluator::Evaluator;
-pub use router::Router;
 pub use rules::{Rule, RuleError, RuleSet};
-pub use shard::{ShardInput, Work};
+pub use shard::Shard;

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 
+pub use crate::pipeline::{Op, Severity};
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RuleError {
     #[error("cannot read rules file {path}: {reason}")]
@@ -30,65 +32,6 @@ fn invalid(rule: &str, field: &str, message: impl Into<String>) -> RuleError {
         rule: rule.to_owned(),
         field: field.to_owned(),
         message: message.into(),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    Gt,
-    Ge,
-    Lt,
-    Le,
-}
-
-impl Op {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            ">" => Self::Gt,
-            ">=" => Self::Ge,
-            "<" => Self::Lt,
-            "<=" => Self::Le,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Gt => ">",
-            Self::Ge => ">=",
-            Self::Lt => "<",
-            Self::Le => "<=",
-        }
-    }
-
-    fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            Self::Gt => value > threshold,
-            Self::Ge => value >= threshold,
-            Self::Lt => value < threshold,
-            Self::Le => value <= threshold,
-        }
-    }
-
-    fn rising(self) -> bool {
-        matches!(self, Self::Gt | Self::Ge)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
     }
 }
 

@@ -3,36 +3,11 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use iochub_devices::Reading;
 use tokio::sync::mpsc;
 
 use super::evaluator::Evaluator;
 use super::rules::RuleSet;
-use crate::ingest::acks::Ticket;
-use crate::storage::batcher::StoreMsg;
-use crate::storage::{AlertChange, WriteItem};
-use crate::ws::LiveFeed;
-
-#[derive(Debug)]
-pub enum Work {
-    Readings(Vec<Reading>),
-    Status {
-        device: String,
-        online: bool,
-        ts_ms: i64,
-    },
-    /// An alert open in storage at start: mark it active so that it can clear.
-    Seed {
-        device: String,
-        rule: String,
-    },
-}
-
-#[derive(Debug)]
-pub struct ShardInput {
-    pub ticket: Option<Ticket>,
-    pub work: Work,
-}
+use crate::pipeline::{AlertChange, LiveSink, ShardInput, StoreMsg, Ticket, Work, WriteItem};
 
 pub struct Shard {
     pub index: usize,
@@ -43,7 +18,7 @@ pub struct Shard {
     /// that then needs no commit goes straight to `done`.
     pub store_readings: bool,
     pub done: mpsc::Sender<Vec<Ticket>>,
-    pub live: LiveFeed,
+    pub live: Arc<dyn LiveSink>,
 }
 
 impl Shard {

@@ -15,8 +15,7 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, Publish, QoS};
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Sequence number of a tracked message on the ingest connection.
-pub type Ticket = u64;
+use crate::pipeline::Ticket;
 
 #[derive(Debug)]
 pub enum AckCmd {

@@ -8,5 +8,4 @@
 
 pub mod acks;
 pub mod mqtt;
-pub mod tls;
 pub mod topic;

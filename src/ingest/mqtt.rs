@@ -8,20 +8,18 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfigur
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
-use super::acks::{self, AckCmd, Ticket};
+use super::acks::{self, AckCmd};
 use super::topic::{self, STATUS_FILTER, TELEMETRY_FILTER, Topic};
-use crate::engine::{Router, Work};
 use crate::health::Health;
 use crate::metrics as m;
-use crate::storage::batcher::StoreMsg;
-use crate::storage::{DeadLetter, WriteItem};
+use crate::pipeline::{DeadLetter, Router, StoreMsg, Ticket, Work, WriteItem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("invalid MQTT URL {url:?}: {reason}")]
     Url { url: String, reason: String },
     #[error(transparent)]
-    Tls(#[from] super::tls::TlsError),
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// How to reach the broker.
@@ -39,7 +37,7 @@ pub struct MqttSettings {
 
 impl MqttSettings {
     pub fn options(&self) -> Result<MqttOptions, IngestError> {
-        let (tls, plain) = super::tls::split_scheme(&self.url);
+        let (tls, plain) = crate::tls::split_scheme(&self.url);
         let sep = if plain.contains('?') { '&' } else { '?' };
         let url = if plain.contains("client_id=") {
             plain
@@ -55,7 +53,7 @@ impl MqttSettings {
             .set_keep_alive(Duration::from_secs(15))
             .set_max_packet_size(self.max_packet_bytes, self.max_packet_bytes);
         if tls {
-            let config = super::tls::client_config(self.ca_file.as_deref())?;
+            let config = crate::tls::client_config(self.ca_file.as_deref())?;
             opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
         }
         Ok(opts)

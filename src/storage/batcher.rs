@@ -11,17 +11,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::{Store, WriteItem, WriteOutcome};
+use super::{Store, WriteOutcome};
 use crate::health::Health;
-use crate::ingest::acks::Ticket;
 use crate::metrics as m;
-
-/// One queued item and the ticket of the MQTT message it belongs to (none for QoS 0).
-#[derive(Debug)]
-pub struct StoreMsg {
-    pub ticket: Option<Ticket>,
-    pub item: WriteItem,
-}
+use crate::pipeline::{StoreMsg, Ticket, WriteItem};
 
 /// A commit waiting longer than this means the store is stalled (a frozen or overloaded database
 /// gives no error, it just does not answer): say so on /healthz while still waiting.

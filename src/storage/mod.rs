@@ -17,8 +17,11 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use iochub_devices::Reading;
 use serde::Serialize;
+
+use crate::accounts::{Session, User};
+use crate::alerts::{Alert, AlertQuery, AlertWrite};
+use crate::pipeline::{DeadLetter, WriteItem};
 
 pub use rollup::{MaintenanceReport, RetentionPolicy};
 
@@ -39,34 +42,6 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// One unit of work for the batcher. Every item of a batch commits together.
-#[derive(Debug, Clone)]
-pub enum WriteItem {
-    Readings(Arc<Vec<Reading>>),
-    Status {
-        device: String,
-        online: bool,
-        ts_ms: i64,
-    },
-    DeadLetters(Vec<DeadLetter>),
-}
-
-/// A message or record that was refused, kept for inspection.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DeadLetter {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// When the hub received it (RFC 3339).
-    #[serde(serialize_with = "crate::timefmt::ser_ms")]
-    #[schema(value_type = String)]
-    pub received_at: i64,
-    pub topic: String,
-    pub reason: String,
-    pub detail: String,
-    /// The first bytes of the payload (lossy UTF-8).
-    pub payload: String,
-}
 
 /// What a committed batch changed, for metrics and for the live device directory.
 #[derive(Debug, Default)]
@@ -153,106 +128,6 @@ pub enum Point {
     },
 }
 
-/// Alert lifecycle states stored so far. Later stages (acknowledged, dispatched…) extend this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertState {
-    Open,
-    Resolved,
-}
-
-impl AlertState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Resolved => "resolved",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(Self::Open),
-            "resolved" => Some(Self::Resolved),
-            _ => None,
-        }
-    }
-}
-
-/// An alert: one per (rule, device) while open.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Alert {
-    pub id: i64,
-    pub rule: String,
-    pub device: String,
-    pub metric: String,
-    /// The latest value that kept the rule breached (or cleared it, once resolved).
-    pub value: f64,
-    pub threshold: f64,
-    pub op: String,
-    pub severity: String,
-    pub state: AlertState,
-    /// Reading time that opened it (RFC 3339).
-    #[serde(serialize_with = "crate::timefmt::ser_ms")]
-    #[schema(value_type = String)]
-    pub opened_at: i64,
-    #[serde(serialize_with = "crate::timefmt::ser_ms")]
-    #[schema(value_type = String)]
-    pub updated_at: i64,
-    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
-    #[schema(value_type = Option<String>)]
-    pub resolved_at: Option<i64>,
-    /// How many times the rule fired while this alert was open.
-    pub hits: u32,
-}
-
-/// A change to an alert decided by the engine.
-#[derive(Debug, Clone)]
-pub enum AlertChange {
-    /// The rule fired: open a new alert, or update the open one for (rule, device).
-    Fire {
-        rule: String,
-        device: String,
-        metric: String,
-        op: String,
-        threshold: f64,
-        severity: String,
-        value: f64,
-        ts_ms: i64,
-    },
-    /// The rule cleared: resolve the open alert for (rule, device), if any. A non-finite
-    /// `value` (no reading known, e.g. the rule was removed) keeps the stored value.
-    Clear {
-        rule: String,
-        device: String,
-        value: f64,
-        ts_ms: i64,
-    },
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct AlertQuery {
-    pub state: Option<AlertState>,
-    pub device: Option<String>,
-    pub limit: u32,
-}
-
-/// A user account.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub username: String,
-    pub password_hash: String,
-    pub role: String,
-    pub locked: bool,
-}
-
-/// A login session, found by the SHA-256 of its token.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub token_hash: String,
-    pub username: String,
-    pub expires_at_ms: i64,
-}
-
 /// The storage contract. One conformance suite (`tests/storage_conformance.rs`) runs against every
 /// implementation.
 #[async_trait]
@@ -272,9 +147,9 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
         policy: &RetentionPolicy,
     ) -> StoreResult<MaintenanceReport>;
-    /// Applies engine decisions in one transaction; returns the alerts as they now are.
-    async fn apply_alerts(&self, changes: Vec<AlertChange>, now_ms: i64)
-    -> StoreResult<Vec<Alert>>;
+    /// Persists what the alert lifecycle decided, in order, in one transaction: inserts the new
+    /// alerts, overwrites the changed ones by id. Returns each write's alert id, in order.
+    async fn save_alerts(&self, writes: Arc<Vec<AlertWrite>>) -> StoreResult<Vec<i64>>;
     async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>>;
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
     async fn dead_letters(

@@ -18,7 +18,8 @@ use iochub_devices::Reading;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::storage::Alert;
+use crate::alerts::Alert;
+use crate::pipeline::LiveSink;
 
 /// Telemetry and status events, in the order shards produced them.
 #[derive(Debug, Clone)]
@@ -54,13 +55,6 @@ impl LiveFeed {
         }
     }
 
-    /// Publishes a shard's readings; free when nobody listens.
-    pub fn readings(&self, readings: &Arc<Vec<Reading>>) {
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(LiveEvent::Readings(readings.clone()));
-        }
-    }
-
     /// Positions committed in a batch: updates the directory, then tells the clients of each
     /// device that now has both coordinates.
     pub fn located(&self, changes: &[(String, Option<f64>, Option<f64>)]) {
@@ -83,17 +77,7 @@ impl LiveFeed {
         }
     }
 
-    pub fn status(&self, device: &str, online: bool, ts_ms: i64) {
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(LiveEvent::Status {
-                device: device.into(),
-                online,
-                ts_ms,
-            });
-        }
-    }
-
-    pub fn alert(&self, alert: crate::storage::Alert) {
+    pub fn alert(&self, alert: Alert) {
         let _ = self.alerts.send(Arc::new(alert));
     }
 
@@ -104,6 +88,25 @@ impl LiveFeed {
         broadcast::Receiver<Arc<Alert>>,
     ) {
         (self.events.subscribe(), self.alerts.subscribe())
+    }
+}
+
+/// What the shards publish: free when nobody listens.
+impl LiveSink for LiveFeed {
+    fn readings(&self, readings: &Arc<Vec<Reading>>) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(LiveEvent::Readings(readings.clone()));
+        }
+    }
+
+    fn status(&self, device: &str, online: bool, ts_ms: i64) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(LiveEvent::Status {
+                device: device.into(),
+                online,
+                ts_ms,
+            });
+        }
     }
 }
 

@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use iochub::accounts::{Session, User};
+use iochub::alerts::{Alert, AlertQuery, AlertState, Lifecycle};
+use iochub::pipeline::{AlertChange, DeadLetter, Op, Severity, WriteItem};
 use iochub::storage::*;
 use iochub_devices::Reading;
 
@@ -235,9 +238,9 @@ pub(crate) fn fire(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange
         rule: rule.into(),
         device: device.into(),
         metric: "water_level".into(),
-        op: ">=".into(),
+        op: Op::Ge,
         threshold: 5.0,
-        severity: "critical".into(),
+        severity: Severity::Critical,
         value,
         ts_ms: ts,
     }
@@ -252,26 +255,47 @@ pub(crate) fn clear(rule: &str, device: &str, value: f64, ts: i64) -> AlertChang
     }
 }
 
-pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
-    let a = store
-        .apply_alerts(vec![fire("r1", "a-1", 5.5, T0)], T0)
+/// What the alert manager does with a batch: the lifecycle decides (starting from the alerts the
+/// store has open, as after a restart), the store persists, the lifecycle applies. Every alert
+/// the store then holds must be exactly what the lifecycle decided.
+async fn apply(store: &dyn Store, changes: Vec<AlertChange>) -> Vec<Alert> {
+    let open = AlertQuery {
+        state: Some(AlertState::Open),
+        device: None,
+        limit: u32::MAX,
+    };
+    let mut lifecycle = Lifecycle::new(store.alerts(open).await.expect("open alerts"));
+    let decided = lifecycle.decide(&changes);
+    let ids = store
+        .save_alerts(Arc::new(decided.writes.clone()))
         .await
-        .expect("alerts");
+        .expect("save alerts");
+    assert_eq!(ids.len(), decided.writes.len());
+    let alerts = lifecycle.commit(decided, &ids);
+    for (i, alert) in alerts.iter().enumerate() {
+        if alerts[i + 1..].iter().all(|later| later.id != alert.id) {
+            let stored = store.alert(alert.id).await.expect("alert");
+            assert_eq!(stored.as_ref(), Some(alert), "stored as decided");
+        }
+    }
+    alerts
+}
+
+pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
+    let a = apply(store, vec![fire("r1", "a-1", 5.5, T0)]).await;
     let id = a[0].id;
     assert_eq!(
         (a[0].state, a[0].hits, a[0].opened_at),
         (AlertState::Open, 1, T0)
     );
-    let a = store
-        .apply_alerts(
-            vec![
-                fire("r1", "a-1", 6.0, T0 + 10),
-                fire("r2", "a-1", 6.0, T0 + 10),
-            ],
-            T0,
-        )
-        .await
-        .expect("alerts");
+    let a = apply(
+        store,
+        vec![
+            fire("r1", "a-1", 6.0, T0 + 10),
+            fire("r2", "a-1", 6.0, T0 + 10),
+        ],
+    )
+    .await;
     assert_eq!(
         (a[0].id, a[0].hits, a[0].value, a[0].updated_at),
         (id, 2, 6.0, T0 + 10)
@@ -285,31 +309,19 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
     };
     assert_eq!(store.alerts(open.clone()).await.expect("alerts").len(), 2);
     let r1_clear = clear("r1", "a-1", 4.0, T0 + 20);
-    let a = store
-        .apply_alerts(vec![r1_clear.clone()], T0)
-        .await
-        .expect("alerts");
+    let a = apply(store, vec![r1_clear.clone()]).await;
     assert_eq!(
         (a[0].id, a[0].state, a[0].resolved_at),
         (id, AlertState::Resolved, Some(T0 + 20))
     );
     // a clear without a known value (rule removed) keeps the stored value
     let gone = clear("r2", "a-1", f64::NAN, T0 + 25);
-    let a = store.apply_alerts(vec![gone], T0).await.expect("alerts");
+    let a = apply(store, vec![gone]).await;
     assert_eq!((a[0].state, a[0].value), (AlertState::Resolved, 6.0));
     // clearing what is not open changes nothing
-    assert!(
-        store
-            .apply_alerts(vec![r1_clear], T0)
-            .await
-            .expect("alerts")
-            .is_empty()
-    );
+    assert!(apply(store, vec![r1_clear]).await.is_empty());
     // firing again after resolution opens a new alert
-    let a = store
-        .apply_alerts(vec![fire("r1", "a-1", 7.0, T0 + 30)], T0)
-        .await
-        .expect("alerts");
+    let a = apply(store, vec![fire("r1", "a-1", 7.0, T0 + 30)]).await;
     assert_ne!(a[0].id, id);
     assert_eq!(
         store.alert(id).await.expect("alert").map(|a| a.state),
@@ -330,18 +342,16 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
     // One batch: a fire, a repeat, its clear and a new fire of one pair apply in order, and
     // only the two openings draw an id.
     let r3_clear = clear("r3", "a-1", 1.0, T0 + 42);
-    let a = store
-        .apply_alerts(
-            vec![
-                fire("r3", "a-1", 8.0, T0 + 40),
-                fire("r3", "a-1", 8.5, T0 + 41),
-                r3_clear,
-                fire("r3", "a-1", 9.0, T0 + 43),
-            ],
-            T0,
-        )
-        .await
-        .expect("alerts");
+    let a = apply(
+        store,
+        vec![
+            fire("r3", "a-1", 8.0, T0 + 40),
+            fire("r3", "a-1", 8.5, T0 + 41),
+            r3_clear,
+            fire("r3", "a-1", 9.0, T0 + 43),
+        ],
+    )
+    .await;
     let seen: Vec<_> = a.iter().map(|a| (a.state, a.hits, a.value)).collect();
     assert_eq!(
         seen,
@@ -355,7 +365,7 @@ pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {
     assert_eq!((a[1].id, a[2].id), (a[0].id, a[0].id));
     assert_eq!(a[3].id, a[0].id + 1);
     let r3_done = clear("r3", "a-1", 1.0, T0 + 44);
-    let a = store.apply_alerts(vec![r3_done], T0).await.expect("alerts");
+    let a = apply(store, vec![r3_done]).await;
     assert_eq!(a[0].state, AlertState::Resolved);
 }
 

@@ -9,6 +9,7 @@ mod rollups;
 
 use std::sync::Arc;
 
+use iochub::alerts::{AlertQuery, AlertState};
 use iochub::storage::*;
 
 use contract::*;

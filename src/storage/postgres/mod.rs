@@ -37,6 +37,9 @@ use self::partition::{Partitions, day_of};
 use self::series::SeriesIds;
 pub use self::timescale::Layout;
 use super::*;
+use crate::accounts::{Session, User};
+use crate::alerts::{Alert, AlertQuery, AlertWrite};
+use crate::pipeline::{DeadLetter, WriteItem};
 
 /// Connections in the pool: the batcher and the alert manager hold one each while they commit,
 /// and the API reads with the rest.
@@ -170,8 +173,8 @@ impl PostgresStore {
 /// system's roots — the same trust setup as the MQTT connection.
 pub(crate) fn rustls_connector(
     ca_file: Option<&std::path::Path>,
-) -> Result<tokio_postgres_rustls::MakeRustlsConnect, crate::ingest::tls::TlsError> {
-    let config = crate::ingest::tls::client_config(ca_file)?;
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, crate::tls::TlsError> {
+    let config = crate::tls::client_config(ca_file)?;
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(
         (*config).clone(),
     ))
@@ -255,29 +258,22 @@ impl Store for PostgresStore {
         Ok(maintain::maintain(&mut client, self.layout, &self.partitions, now_ms, *policy).await?)
     }
 
-    async fn apply_alerts(
-        &self,
-        changes: Vec<AlertChange>,
-        _now_ms: i64,
-    ) -> StoreResult<Vec<Alert>> {
+    async fn save_alerts(&self, writes: Arc<Vec<AlertWrite>>) -> StoreResult<Vec<i64>> {
         let mut client = self.client().await?;
-        if let [change] = changes.as_slice() {
+        if let [write] = writes.as_slice() {
             // The usual case: one statement, committed on its own, one round trip.
-            return Ok(write::apply_alert(&client, change)
-                .await?
-                .into_iter()
-                .collect());
+            return Ok(vec![write::save_alert(&client, write).await?]);
         }
         // Several (a burst): one transaction, applied one after the other. Not pipelined: a
-        // statement not yet prepared on this connection takes extra round trips, so a clear could
-        // overtake the fire before it.
+        // statement not yet prepared on this connection takes extra round trips, so a later
+        // write could overtake an earlier one.
         let tx = client.transaction().await?;
-        let mut out = Vec::with_capacity(changes.len());
-        for c in &changes {
-            out.extend(write::apply_alert(&tx, c).await?);
+        let mut ids = Vec::with_capacity(writes.len());
+        for write in writes.iter() {
+            ids.push(write::save_alert(&tx, write).await?);
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(ids)
     }
 
     async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>> {

@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::error::{PgResult, to_ms, to_time};
+use super::error::{PgError, PgResult, to_ms, to_time};
+use crate::accounts::{Session, User};
+use crate::alerts::{Alert, AlertQuery, AlertState};
+use crate::pipeline::{DeadLetter, Op, Severity};
 use crate::storage::*;
 
 /// Any connection or transaction: the reads run on pooled connections, and the write path reads
@@ -159,8 +162,13 @@ pub(super) async fn readings(c: &impl GenericClient, q: &ReadingsQuery) -> PgRes
 pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, \
                                      state, opened_at, updated_at, resolved_at, hits";
 
+/// A column holding one of a closed set of names (an operator, a severity, a state).
+fn named<T>(r: &Row, col: usize, parse: fn(&str) -> Option<T>) -> PgResult<T> {
+    let text: String = r.try_get(col)?;
+    parse(&text).ok_or_else(|| PgError::Invariant(format!("column {col}: unknown value {text:?}")))
+}
+
 pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
-    let state: String = r.try_get(8)?;
     let resolved_at: Option<SystemTime> = r.try_get(11)?;
     Ok(Alert {
         id: r.try_get(0)?,
@@ -169,9 +177,9 @@ pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
         metric: r.try_get(3)?,
         value: r.try_get(4)?,
         threshold: r.try_get(5)?,
-        op: r.try_get(6)?,
-        severity: r.try_get(7)?,
-        state: AlertState::parse(&state).unwrap_or(AlertState::Open),
+        op: named(r, 6, Op::parse)?,
+        severity: named(r, 7, Severity::parse)?,
+        state: named(r, 8, AlertState::parse)?,
         opened_at: to_ms(r.try_get(9)?),
         updated_at: to_ms(r.try_get(10)?),
         resolved_at: resolved_at.map(to_ms),

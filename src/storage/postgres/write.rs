@@ -17,6 +17,8 @@ use tokio_postgres::types::ToSql;
 
 use super::error::{PgResult, to_time};
 use super::series::SeriesIds;
+use crate::alerts::AlertWrite;
+use crate::pipeline::WriteItem;
 use crate::storage::*;
 
 /// Created on every new pooled connection (see `PostgresStore::connect`).
@@ -230,86 +232,66 @@ fn no_nul(s: &str) -> String {
     s.replace('\0', "\u{FFFD}")
 }
 
-/// A fire as one statement: update the open alert of (rule, device), or open one. Update first,
-/// so that ids stay dense (an upsert draws an id for every repeat fire); the insert runs only when
-/// nothing was updated, and still names the partial unique index, so that a second hub opening the
-/// same alert at the same moment updates it instead of failing.
-fn fire_sql() -> String {
-    use super::rows::ALERT_COLS;
-    format!(
-        "WITH upd AS (
-             UPDATE alerts SET value = $3, updated_at = greatest(updated_at, $4),
-                 severity = $5, threshold = $6, op = $7, hits = hits + 1
-             WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
-             RETURNING {ALERT_COLS}
-         ), ins AS (
-             INSERT INTO alerts (rule, device, value, updated_at, severity, threshold, op, metric,
-                                 state, opened_at)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'open', $4
-             WHERE NOT EXISTS (SELECT 1 FROM upd)
-             ON CONFLICT (rule, device) WHERE resolved_at IS NULL DO UPDATE SET
-                 value = excluded.value, severity = excluded.severity,
-                 updated_at = greatest(alerts.updated_at, excluded.updated_at),
-                 threshold = excluded.threshold, op = excluded.op, hits = alerts.hits + 1
-             RETURNING {ALERT_COLS}
-         )
-         SELECT * FROM upd UNION ALL SELECT * FROM ins"
-    )
-}
+const INSERT_ALERT: &str =
+    "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state,
+                                         value, opened_at, updated_at, resolved_at, hits)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
 
-fn clear_sql() -> String {
-    use super::rows::ALERT_COLS;
-    format!(
-        "UPDATE alerts SET state = 'resolved', resolved_at = $3,
-             value = coalesce($4, value), updated_at = greatest(updated_at, $3)
-         WHERE rule = $1 AND device = $2 AND resolved_at IS NULL
-         RETURNING {ALERT_COLS}"
-    )
-}
+const UPDATE_ALERT: &str = "UPDATE alerts SET op = $2, threshold = $3, severity = $4, state = $5,
+                         value = $6, updated_at = $7, resolved_at = $8, hits = $9
+                     WHERE id = $1";
 
-/// Applies one engine decision in one statement (one round trip: the alert manager commits a
-/// lone change without a transaction around it); returns the alert as it now is, or nothing for a
-/// clear of an alert that is not open.
-pub(super) async fn apply_alert(
+/// Persists one alert as the lifecycle left it, in one statement (one round trip: the alert
+/// manager commits a lone write without a transaction around it); returns its id (a new one for
+/// a new alert).
+pub(super) async fn save_alert(
     c: &impl super::rows::GenericClient,
-    change: &AlertChange,
-) -> PgResult<Option<Alert>> {
-    let row = match change {
-        AlertChange::Fire {
-            rule,
-            device,
-            metric,
-            op,
-            threshold,
-            severity,
-            value,
-            ts_ms,
-        } => {
-            let stmt = c.prepare_cached(&fire_sql()).await?;
-            let ts = to_time(*ts_ms);
-            let params: [&(dyn ToSql + Sync); 8] =
-                [rule, device, value, &ts, severity, threshold, op, metric];
-            c.query_opt(&stmt, &params).await?
+    write: &AlertWrite,
+) -> PgResult<i64> {
+    let a = write.alert();
+    let (op, severity, state) = (a.op.as_str(), a.severity.as_str(), a.state.as_str());
+    let hits = i32::try_from(a.hits).unwrap_or(i32::MAX);
+    let (updated_at, resolved_at) = (to_time(a.updated_at), a.resolved_at.map(to_time));
+    match write {
+        AlertWrite::New(_) => {
+            let stmt = c.prepare_cached(INSERT_ALERT).await?;
+            let opened_at = to_time(a.opened_at);
+            let params: [&(dyn ToSql + Sync); 12] = [
+                &a.rule,
+                &a.device,
+                &a.metric,
+                &op,
+                &a.threshold,
+                &severity,
+                &state,
+                &a.value,
+                &opened_at,
+                &updated_at,
+                &resolved_at,
+                &hits,
+            ];
+            Ok(c.query_one(&stmt, &params).await?.try_get(0)?)
         }
-        AlertChange::Clear {
-            rule,
-            device,
-            value,
-            ts_ms,
-        } => {
-            let stmt = c.prepare_cached(&clear_sql()).await?;
-            // A non-finite value means "no reading known": keep the stored one.
-            let value = value.is_finite().then_some(*value);
-            c.query_opt(&stmt, &[rule, device, &to_time(*ts_ms), &value])
-                .await?
+        AlertWrite::Changed(_) => {
+            let stmt = c.prepare_cached(UPDATE_ALERT).await?;
+            let params: [&(dyn ToSql + Sync); 9] = [
+                &a.id,
+                &op,
+                &a.threshold,
+                &severity,
+                &state,
+                &a.value,
+                &updated_at,
+                &resolved_at,
+                &hits,
+            ];
+            match c.execute(&stmt, &params).await? {
+                1 => Ok(a.id),
+                _ => Err(super::error::PgError::Invariant(format!(
+                    "alert {} is not stored",
+                    a.id
+                ))),
+            }
         }
-    };
-    match row {
-        Some(row) => super::rows::alert_row(&row).map(Some),
-        // A fire always returns its row; a clear of an alert that is not open returns none.
-        None if matches!(change, AlertChange::Fire { .. }) => Err(
-            super::error::PgError::Invariant("an alert fire returned no row".into()),
-        ),
-        None => Ok(None),
     }
 }

@@ -21,9 +21,12 @@ mod rows;
 mod write;
 
 use rows::*;
-use write::{apply_alert, write_items};
+use write::{save_alert, write_items};
 
 use super::*;
+use crate::accounts::{Session, User};
+use crate::alerts::{Alert, AlertQuery, AlertState, AlertWrite};
+use crate::pipeline::{DeadLetter, WriteItem};
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
 const MIGRATIONS: &[&str] = &[
@@ -248,19 +251,15 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    async fn apply_alerts(
-        &self,
-        changes: Vec<AlertChange>,
-        _now_ms: i64,
-    ) -> StoreResult<Vec<Alert>> {
+    async fn save_alerts(&self, writes: Arc<Vec<AlertWrite>>) -> StoreResult<Vec<i64>> {
         self.write_tx(move |w| {
             let tx = w.conn.transaction()?;
-            let mut out = Vec::with_capacity(changes.len());
-            for c in &changes {
-                out.extend(apply_alert(&tx, c)?);
-            }
+            let ids = writes
+                .iter()
+                .map(|write| save_alert(&tx, write))
+                .collect::<StoreResult<Vec<_>>>()?;
             tx.commit()?;
-            Ok(out)
+            Ok(ids)
         })
         .await
     }

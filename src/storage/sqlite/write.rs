@@ -1,11 +1,13 @@
-//! Writing a batch: readings, statuses and dead letters in one transaction, and alert changes.
+//! Writing a batch (readings, statuses and dead letters in one transaction) and the alerts the
+//! lifecycle decided.
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::Writer;
-use super::rows::{ALERT_COLS, alert_row};
+use crate::alerts::AlertWrite;
+use crate::pipeline::WriteItem;
 use crate::storage::rollup::{MINUTE_MS, floor};
 use crate::storage::*;
 
@@ -139,64 +141,59 @@ pub(super) fn write_items(
     Ok(out)
 }
 
-fn open_alert_id(tx: &Connection, rule: &str, device: &str) -> rusqlite::Result<Option<i64>> {
-    tx.prepare_cached(
-        "SELECT id FROM alerts WHERE rule = ?1 AND device = ?2 AND resolved_at IS NULL",
-    )?
-    .query_row(params![rule, device], |r| r.get(0))
-    .optional()
-}
-
-pub(super) fn apply_alert(tx: &Connection, change: &AlertChange) -> StoreResult<Option<Alert>> {
-    let id = match change {
-        AlertChange::Fire {
-            rule,
-            device,
-            metric,
-            op,
-            threshold,
-            severity,
-            value,
-            ts_ms,
-        } => match open_alert_id(tx, rule, device)? {
-            Some(id) => {
-                tx.prepare_cached(
-                    "UPDATE alerts SET value = ?2, updated_at = max(updated_at, ?3),
-                             severity = ?4, threshold = ?5, op = ?6, hits = hits + 1
-                         WHERE id = ?1",
-                )?
-                .execute(params![id, value, ts_ms, severity, threshold, op])?;
-                id
-            }
-            None => tx
-                .prepare_cached(
-                    "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state,
-                                             value, opened_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8) RETURNING id",
-                )?
-                .query_row(
-                    params![rule, device, metric, op, threshold, severity, value, ts_ms],
-                    |r| r.get(0),
-                )?,
-        },
-        AlertChange::Clear {
-            rule,
-            device,
-            value,
-            ts_ms,
-        } => {
-            let Some(id) = open_alert_id(tx, rule, device)? else {
-                return Ok(None);
-            };
-            tx.prepare_cached(
-                "UPDATE alerts SET state = 'resolved', resolved_at = ?2,
-                     value = coalesce(?3, value), updated_at = max(updated_at, ?2)
-                 WHERE id = ?1",
+/// Persists one alert as the lifecycle left it; returns its id (a new one for a new alert).
+pub(super) fn save_alert(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
+    let a = write.alert();
+    let (op, severity, state) = (a.op.as_str(), a.severity.as_str(), a.state.as_str());
+    match write {
+        AlertWrite::New(_) => Ok(tx
+            .prepare_cached(
+                "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state, value,
+                                     opened_at, updated_at, resolved_at, hits)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
             )?
-            .execute(params![id, ts_ms, value.is_finite().then_some(*value)])?;
-            id
+            .query_row(
+                params![
+                    a.rule,
+                    a.device,
+                    a.metric,
+                    op,
+                    a.threshold,
+                    severity,
+                    state,
+                    a.value,
+                    a.opened_at,
+                    a.updated_at,
+                    a.resolved_at,
+                    a.hits
+                ],
+                |r| r.get(0),
+            )?),
+        AlertWrite::Changed(_) => {
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE alerts SET op = ?2, threshold = ?3, severity = ?4, state = ?5,
+                         value = ?6, updated_at = ?7, resolved_at = ?8, hits = ?9
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    a.id,
+                    op,
+                    a.threshold,
+                    severity,
+                    state,
+                    a.value,
+                    a.updated_at,
+                    a.resolved_at,
+                    a.hits
+                ])?;
+            if updated != 1 {
+                return Err(StoreError::Database(format!(
+                    "alert {} is not stored",
+                    a.id
+                )));
+            }
+            Ok(a.id)
         }
-    };
-    let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1");
-    Ok(Some(tx.query_row(&sql, [id], alert_row)?))
+    }
 }

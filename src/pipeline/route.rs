@@ -1,10 +1,10 @@
-//! Routes work to shards by a hash of the device key, so one device always lands on one shard.
+//! The edge between ingest and the shards: work goes to a shard by a hash of the device key, so
+//! one device always lands on one shard (the single owner of its rule state).
 
 use iochub_devices::Reading;
 use tokio::sync::mpsc;
 
-use super::shard::{ShardInput, Work};
-use crate::ingest::acks::Ticket;
+use super::{ShardInput, Ticket, Work};
 
 #[derive(Clone)]
 pub struct Router {
