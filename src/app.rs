@@ -106,7 +106,7 @@ pub async fn run(
     }
     // rollups and retention: a pass now, then every minute
     let retention = cfg.retention;
-    tokio::spawn(crate::storage::maintenance::run(
+    tokio::spawn(crate::storage::maintainer::run(
         store.clone(),
         retention,
         shutdown.clone(),

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use iochub::config::{self, HubConfig};
 use iochub::storage::backup::Manifest;
-use iochub::storage::pg_backup;
+use iochub::storage::postgres::backup as pg_backup;
 use iochub::storage::sqlite::backup;
 
 #[derive(Parser)]

@@ -8,8 +8,7 @@
 
 pub mod backup;
 pub mod batcher;
-pub mod maintenance;
-pub mod pg_backup;
+pub mod maintainer;
 pub mod postgres;
 pub mod rollup;
 pub mod sqlite;
@@ -19,8 +18,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::accounts::{Session, User};
-use crate::alerts::{Alert, AlertQuery, AlertWrite};
+use crate::accounts::model::{Session, User};
+use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::pipeline::{DeadLetter, WriteItem};
 
 pub use rollup::{MaintenanceReport, RetentionPolicy};

@@ -6,19 +6,20 @@
 //! and the API read), the schema (`schema.rs`, from `migrations/pg/`), the daily partitions
 //! (`partition.rs`), the series-id cache (`series.rs`), the write path (`write.rs`, batches encoded
 //! for COPY by `copy.rs`) and the
-//! reads (`rows.rs`). Durability is the server's: a write returns after its transaction
+//! reads (`read.rs`, bucketed from the rollups by `buckets.rs`). Durability is the server's: a write returns after its transaction
 //! committed, so the batcher may ack after it. Nothing here blocks the async runtime.
 //!
 //! TLS: `sslmode=require` in the URL connects over TLS (rustls with ring, through
 //! tokio-postgres-rustls) and verifies the server's certificate against `database_ca_file` or the
 //! system's roots; without it connections are plain, fine on loopback or a private link.
 
+pub mod backup;
+mod buckets;
 pub mod copy;
 mod error;
-mod maintain;
+mod maintenance;
 mod partition;
-mod rollup;
-mod rows;
+mod read;
 mod schema;
 mod series;
 mod timescale;
@@ -37,8 +38,8 @@ use self::partition::{Partitions, day_of};
 use self::series::SeriesIds;
 pub use self::timescale::Layout;
 use super::*;
-use crate::accounts::{Session, User};
-use crate::alerts::{Alert, AlertQuery, AlertWrite};
+use crate::accounts::model::{Session, User};
+use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::pipeline::{DeadLetter, WriteItem};
 
 /// Connections in the pool: the batcher and the alert manager hold one each while they commit,
@@ -214,11 +215,11 @@ impl Store for PostgresStore {
     }
 
     async fn devices(&self) -> StoreResult<Vec<Device>> {
-        Ok(rows::all_devices(&self.client().await?).await?)
+        Ok(read::all_devices(&self.client().await?).await?)
     }
 
     async fn device(&self, key: &str) -> StoreResult<Option<Device>> {
-        Ok(rows::device_by_key(&self.client().await?, key).await?)
+        Ok(read::device_by_key(&self.client().await?, key).await?)
     }
 
     async fn update_device(&self, key: &str, patch: DevicePatch) -> StoreResult<Option<Device>> {
@@ -235,7 +236,7 @@ impl Store for PostgresStore {
         let device = if n == 0 {
             None
         } else {
-            rows::device_by_key(&tx, key).await?
+            read::device_by_key(&tx, key).await?
         };
         tx.commit().await?;
         Ok(device)
@@ -243,10 +244,10 @@ impl Store for PostgresStore {
 
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>> {
         let client = self.client().await?;
-        if let Some(points) = rollup::readings(&client, &q).await? {
+        if let Some(points) = buckets::readings(&client, &q).await? {
             return Ok(points);
         }
-        Ok(rows::readings(&client, &q).await?)
+        Ok(read::readings(&client, &q).await?)
     }
 
     async fn maintain(
@@ -255,7 +256,10 @@ impl Store for PostgresStore {
         policy: &RetentionPolicy,
     ) -> StoreResult<MaintenanceReport> {
         let mut client = self.client().await?;
-        Ok(maintain::maintain(&mut client, self.layout, &self.partitions, now_ms, *policy).await?)
+        Ok(
+            maintenance::maintain(&mut client, self.layout, &self.partitions, now_ms, *policy)
+                .await?,
+        )
     }
 
     async fn save_alerts(&self, writes: Arc<Vec<AlertWrite>>) -> StoreResult<Vec<i64>> {
@@ -277,11 +281,11 @@ impl Store for PostgresStore {
     }
 
     async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>> {
-        Ok(rows::alerts(&self.client().await?, &q).await?)
+        Ok(read::alerts(&self.client().await?, &q).await?)
     }
 
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>> {
-        Ok(rows::alert(&self.client().await?, id).await?)
+        Ok(read::alert(&self.client().await?, id).await?)
     }
 
     async fn dead_letters(
@@ -289,11 +293,11 @@ impl Store for PostgresStore {
         limit: u32,
         before_id: Option<i64>,
     ) -> StoreResult<Vec<DeadLetter>> {
-        Ok(rows::dead_letters(&self.client().await?, limit, before_id).await?)
+        Ok(read::dead_letters(&self.client().await?, limit, before_id).await?)
     }
 
     async fn user(&self, username: &str) -> StoreResult<Option<User>> {
-        Ok(rows::user(&self.client().await?, username).await?)
+        Ok(read::user(&self.client().await?, username).await?)
     }
 
     async fn user_count(&self) -> StoreResult<u64> {
@@ -339,7 +343,7 @@ impl Store for PostgresStore {
     }
 
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {
-        Ok(rows::session(&self.client().await?, token_hash, now_ms).await?)
+        Ok(read::session(&self.client().await?, token_hash, now_ms).await?)
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {

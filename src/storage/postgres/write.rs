@@ -17,7 +17,7 @@ use tokio_postgres::types::ToSql;
 
 use super::error::{PgResult, to_time};
 use super::series::SeriesIds;
-use crate::alerts::AlertWrite;
+use crate::alerts::model::AlertWrite;
 use crate::pipeline::WriteItem;
 use crate::storage::*;
 
@@ -108,11 +108,11 @@ pub(super) async fn write_items(
         .collect();
     let mut created = HashMap::new();
     if !readings.is_empty() {
-        // Shared with other writers, exclusive with the rollup claim: see maintain.rs. Taken
+        // Shared with other writers, exclusive with the rollup claim: see maintenance.rs. Taken
         // before the statement that reads `claimed`, so that it sees the latest claim.
         tx.execute(
             "SELECT pg_advisory_xact_lock_shared($1)",
-            &[&super::maintain::ROLLUP_LOCK],
+            &[&super::maintenance::ROLLUP_LOCK],
         )
         .await?;
         let (sids, new) = ids.resolve(&tx, &readings).await?;
@@ -245,7 +245,7 @@ const UPDATE_ALERT: &str = "UPDATE alerts SET op = $2, threshold = $3, severity 
 /// manager commits a lone write without a transaction around it); returns its id (a new one for
 /// a new alert).
 pub(super) async fn save_alert(
-    c: &impl super::rows::GenericClient,
+    c: &impl super::read::GenericClient,
     write: &AlertWrite,
 ) -> PgResult<i64> {
     let a = write.alert();

@@ -15,17 +15,17 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub mod backup;
-mod maintain;
-mod rollup;
-mod rows;
+mod buckets;
+mod maintenance;
+mod read;
 mod write;
 
-use rows::*;
-use write::{save_alert, write_items};
+use read::*;
+use write::{Writer, save_alert, with_writer, write_items};
 
 use super::*;
-use crate::accounts::{Session, User};
-use crate::alerts::{Alert, AlertQuery, AlertState, AlertWrite};
+use crate::accounts::model::{Session, User};
+use crate::alerts::model::{Alert, AlertQuery, AlertState, AlertWrite};
 use crate::pipeline::{DeadLetter, WriteItem};
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
@@ -41,18 +41,9 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    /// parking_lot's, for its fair unlock: see [`maintain::with_writer`].
+    /// parking_lot's, for its fair unlock: see [`write::with_writer`].
     writer: FairMutex<Writer>,
     readers: Mutex<Vec<Connection>>,
-}
-
-pub(super) struct Writer {
-    pub(super) conn: Connection,
-    /// device -> metric -> series id; dropped whenever a transaction fails.
-    pub(super) series: HashMap<String, HashMap<String, i64>>,
-    /// `rollup_state.claimed` as last committed (only this connection moves it): a reading
-    /// inserted below it marks its minute dirty for re-rolling.
-    pub(super) claimed: i64,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -92,7 +83,7 @@ impl SqliteStore {
         let mut conn = open_conn(&path)?;
         conn.execute_batch(&format!("PRAGMA cache_size = -{WRITER_CACHE_KIB};"))?;
         migrate(&mut conn)?;
-        let claimed = rollup::watermarks(&conn)?.claimed.unwrap_or(i64::MIN);
+        let claimed = buckets::watermarks(&conn)?.claimed.unwrap_or(i64::MIN);
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -140,7 +131,7 @@ impl SqliteStore {
         F: FnOnce(&mut Writer) -> StoreResult<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || maintain::with_writer(&inner, f))
+        tokio::task::spawn_blocking(move || with_writer(&inner, f))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
@@ -237,7 +228,7 @@ impl Store for SqliteStore {
     }
 
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>> {
-        self.read(move |conn| rollup::readings(conn, &q)).await
+        self.read(move |conn| buckets::readings(conn, &q)).await
     }
 
     async fn maintain(
@@ -246,7 +237,7 @@ impl Store for SqliteStore {
         policy: &RetentionPolicy,
     ) -> StoreResult<MaintenanceReport> {
         let (inner, policy) = (self.inner.clone(), *policy);
-        tokio::task::spawn_blocking(move || maintain::maintain(&inner, now_ms, policy))
+        tokio::task::spawn_blocking(move || maintenance::maintain(&inner, now_ms, policy))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }

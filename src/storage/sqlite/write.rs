@@ -1,15 +1,46 @@
-//! Writing a batch (readings, statuses and dead letters in one transaction) and the alerts the
-//! lifecycle decided.
+//! The writer: SQLite's one write connection, the lock every write takes (once per batch, never
+//! per reading), and what it writes — a batch (readings, statuses and dead letters in one
+//! transaction) and the alerts the lifecycle decided.
 
 use std::collections::HashMap;
 
 use rusqlite::{Connection, params};
 
-use super::Writer;
-use crate::alerts::AlertWrite;
+use super::Inner;
+use crate::alerts::model::AlertWrite;
 use crate::pipeline::WriteItem;
 use crate::storage::rollup::{MINUTE_MS, floor};
 use crate::storage::*;
+
+pub(super) struct Writer {
+    pub(super) conn: Connection,
+    /// device -> metric -> series id; dropped whenever a transaction fails.
+    pub(super) series: HashMap<String, HashMap<String, i64>>,
+    /// `rollup_state.claimed` as last committed (only this connection moves it): a reading
+    /// inserted below it marks its minute dirty for re-rolling.
+    pub(super) claimed: i64,
+}
+
+/// Runs `f` with the writer connection; a failure drops the series-id cache, which may hold ids
+/// of the rolled-back transaction.
+///
+/// The lock is released with a fair unlock: it goes straight to a thread already waiting for it.
+/// A plain unlock (std's) wakes the waiter but lets the releasing thread take the lock back
+/// first, so the maintenance pass, which takes it again right away for its next step, could keep
+/// a waiting batch or alert commit out for the rest of the pass (docs/PERFORMANCE.md, dashboard).
+/// The writer is taken once per batch, never per reading, so the handover's cost does not matter.
+pub(super) fn with_writer<T>(
+    inner: &Inner,
+    f: impl FnOnce(&mut Writer) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut w = inner.writer.lock();
+    let out = f(&mut w);
+    if out.is_err() {
+        w.series.clear();
+    }
+    parking_lot::MutexGuard::unlock_fair(w);
+    out
+}
 
 fn series_id(
     tx: &rusqlite::Transaction<'_>,

@@ -13,8 +13,9 @@ use std::collections::BTreeSet;
 
 use rusqlite::{Transaction, params};
 
-use super::rollup::watermarks;
-use super::{Inner, Writer};
+use super::Inner;
+use super::buckets::watermarks;
+use super::write::{Writer, with_writer};
 use crate::storage::StoreResult;
 use crate::storage::rollup::{
     DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, Watermarks, chunk_end,
@@ -84,27 +85,6 @@ pub(super) fn maintain(
     }
     report.rolled_to = with_writer(inner, |w| Ok(watermarks(&w.conn)?.rolled_1m))?;
     Ok(report)
-}
-
-/// Runs `f` with the writer connection; a failure drops the series-id cache, which may hold ids
-/// of the rolled-back transaction.
-///
-/// The lock is released with a fair unlock: it goes straight to a thread already waiting for it.
-/// A plain unlock (std's) wakes the waiter but lets the releasing thread take the lock back
-/// first, so the maintenance pass, which takes it again right away for its next step, could keep
-/// a waiting batch or alert commit out for the rest of the pass (docs/PERFORMANCE.md, dashboard).
-/// The writer is taken once per batch, never per reading, so the handover's cost does not matter.
-pub(super) fn with_writer<T>(
-    inner: &Inner,
-    f: impl FnOnce(&mut Writer) -> StoreResult<T>,
-) -> StoreResult<T> {
-    let mut w = inner.writer.lock();
-    let out = f(&mut w);
-    if out.is_err() {
-        w.series.clear();
-    }
-    parking_lot::MutexGuard::unlock_fair(w);
-    out
 }
 
 /// Rolls one chunk forward; true once `rolled_1m` reached `target`. Three steps, each its own

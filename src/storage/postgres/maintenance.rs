@@ -13,9 +13,9 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
+use super::buckets::watermarks;
 use super::error::{PgResult, to_time};
 use super::partition::{Partitions, day_of};
-use super::rollup::watermarks;
 use super::timescale::{self, Layout};
 use crate::storage::rollup::{
     DIRTY_BATCH, HOUR_MS, MINUTE_MS, MaintenanceReport, RetentionPolicy, chunk_end, floor,

@@ -5,7 +5,7 @@
 use tokio_postgres::types::ToSql;
 
 use super::error::{PgResult, to_ms, to_time};
-use super::rows::GenericClient;
+use super::read::GenericClient;
 use crate::storage::rollup::{self, Agg, Watermarks, unrolled_after};
 use crate::storage::*;
 

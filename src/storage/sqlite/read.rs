@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::alerts::{Alert, AlertState};
+use crate::alerts::model::{Alert, AlertState};
 use crate::pipeline::{Op, Severity};
 use crate::storage::*;
 

@@ -8,8 +8,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::error::{PgError, PgResult, to_ms, to_time};
-use crate::accounts::{Session, User};
-use crate::alerts::{Alert, AlertQuery, AlertState};
+use crate::accounts::model::{Session, User};
+use crate::alerts::model::{Alert, AlertQuery, AlertState};
 use crate::pipeline::{DeadLetter, Op, Severity};
 use crate::storage::*;
 
