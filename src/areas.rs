@@ -264,15 +264,6 @@ pub fn haversine_m(a: [f64; 2], b: [f64; 2]) -> f64 {
     2.0 * 6_371_008.8 * h.sqrt().asin()
 }
 
-/// The demo's boundaries: hand-drawn, illustrative, shipped with the simulated province.
-pub fn demo() -> Areas {
-    Areas::parse([(
-        "simulators/data/cao-bang-areas.geojson",
-        iochub_sim::province::AREAS_GEOJSON,
-    )])
-    .unwrap_or_default()
-}
-
 /// Paths from a config value: a TOML array, or a comma-separated `IOCHUB_AREAS`.
 pub fn paths_from_env(value: &str) -> Vec<PathBuf> {
     value
@@ -341,19 +332,5 @@ mod tests {
         };
         assert!(c.contains(106.25, 22.67));
         assert!(!c.contains(106.25, 22.672));
-    }
-
-    #[test]
-    fn demo_areas_hold_every_station() {
-        let areas = demo();
-        let province = Shape::Area(areas.get("cb").expect("province"));
-        for s in iochub_sim::province::stations() {
-            assert!(
-                province.contains(s.lon, s.lat),
-                "{} outside the outline",
-                s.key
-            );
-        }
-        assert!(areas.get("cb-thanhpho").is_some_and(|a| a.illustrative));
     }
 }

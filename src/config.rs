@@ -36,9 +36,14 @@ pub struct HubConfig {
     /// PEM CA bundle that signs PostgreSQL's certificate (`sslmode=require`); system roots when absent.
     pub database_ca_file: Option<PathBuf>,
     pub data_dir: PathBuf,
+    /// The rules file, reloaded on change and on SIGHUP.
     pub rules: PathBuf,
-    pub simulate: bool,
-    pub seed: u64,
+    /// `serve` without a `rules` key: `rules` is the data directory's `rules.toml`, created
+    /// empty when missing (the hub starts with no rules and says so).
+    pub rules_by_default: bool,
+    /// `iochub demo` runs the simulated province ([`crate::demo`]) with this seed; `None` in
+    /// production.
+    pub simulation_seed: Option<u64>,
     pub shards: usize,
     pub metrics_public: bool,
     /// false: readings feed the rules and the live feed but are not stored (a bare alerting hub;
@@ -80,8 +85,8 @@ impl MapConfig {
     }
 
     /// The basemap of `iochub demo`: environment variables only.
-    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Self {
-        Self::from_parts((None, None, None), &env)
+    pub fn from_env(env: &impl Fn(&str) -> Option<String>) -> Self {
+        Self::from_parts((None, None, None), env)
     }
 }
 
@@ -109,6 +114,23 @@ struct ConfigFile {
     map_attribution: Option<String>,
 }
 
+impl ConfigFile {
+    /// The file's relative paths taken from `folder` (URLs and absolute paths stay as they are).
+    fn relative_to(mut self, folder: &Path) -> Self {
+        let under = |p: String| match Path::new(&p).is_relative() {
+            true => folder.join(&p).display().to_string(),
+            false => p,
+        };
+        self.data_dir = self.data_dir.map(under);
+        self.rules = self.rules.map(under);
+        self.web_dir = self.web_dir.map(under);
+        self.mqtt_ca_file = self.mqtt_ca_file.map(under);
+        self.database_ca_file = self.database_ca_file.map(under);
+        self.areas = self.areas.map(|a| a.into_iter().map(under).collect());
+        self
+    }
+}
+
 /// A boolean key: its variable (`true`/`false`) wins over the file, then the default.
 pub fn bool_key(
     key: &'static str,
@@ -125,8 +147,6 @@ pub fn bool_key(
     }
 }
 
-pub const DEFAULT_RULES: &str = "rules/cao-bang.toml";
-
 pub fn default_shards() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -134,7 +154,9 @@ pub fn default_shards() -> usize {
 }
 
 impl HubConfig {
-    /// Reads `path` and overlays `IOCHUB_*` variables from `env`.
+    /// Reads `path` and overlays `IOCHUB_*` variables from `env`. Relative paths in the file are
+    /// taken from the file's folder (so the hub starts the same from any working directory);
+    /// those in variables from the working directory, as a shell user expects.
     pub fn from_file(
         path: &Path,
         env: impl Fn(&str) -> Option<String>,
@@ -145,7 +167,8 @@ impl HubConfig {
         })?;
         let file: ConfigFile =
             toml::from_str(&text).map_err(|e| ConfigError::Toml(e.to_string()))?;
-        Self::from_parts(file, env)
+        let folder = path.parent().unwrap_or(Path::new(""));
+        Self::from_parts(file.relative_to(folder), env)
     }
 
     fn from_parts(
@@ -198,6 +221,10 @@ impl HubConfig {
             file.store_readings,
             true,
         )?;
+        let data_dir = PathBuf::from(
+            pick("IOCHUB_DATA_DIR", file.data_dir).unwrap_or_else(|| "./iochub-data".into()),
+        );
+        let rules = pick("IOCHUB_RULES", file.rules);
         Ok(Self {
             http,
             mqtt_url: Some(mqtt_url),
@@ -211,14 +238,12 @@ impl HubConfig {
             database_url: pick("IOCHUB_DATABASE_URL", file.database_url),
             database_ca_file: pick("IOCHUB_DATABASE_CA_FILE", file.database_ca_file)
                 .map(PathBuf::from),
-            data_dir: pick("IOCHUB_DATA_DIR", file.data_dir)
-                .unwrap_or_else(|| "./iochub-data".into())
-                .into(),
-            rules: pick("IOCHUB_RULES", file.rules)
-                .unwrap_or_else(|| DEFAULT_RULES.into())
-                .into(),
-            simulate: false,
-            seed: 1,
+            data_dir: data_dir.clone(),
+            rules: rules
+                .clone()
+                .map_or_else(|| data_dir.join("rules.toml"), PathBuf::from),
+            rules_by_default: rules.is_none(),
+            simulation_seed: None,
             shards,
             metrics_public,
             store_readings,
@@ -241,17 +266,8 @@ impl HubConfig {
     }
 }
 
-/// The areas of `iochub demo`: `IOCHUB_AREAS` files, else the simulated province's
-/// illustrative boundaries.
-pub fn demo_areas(env: impl Fn(&str) -> Option<String>) -> Result<Arc<Areas>, ConfigError> {
-    match env("IOCHUB_AREAS") {
-        Some(list) => load_areas(&crate::areas::paths_from_env(&list)),
-        None => Ok(Arc::new(crate::areas::demo())),
-    }
-}
-
 /// The GeoJSON files of the `areas` key; a bad one is an error naming the key.
-fn load_areas(paths: &[PathBuf]) -> Result<Arc<Areas>, ConfigError> {
+pub fn load_areas(paths: &[PathBuf]) -> Result<Arc<Areas>, ConfigError> {
     Areas::load(paths)
         .map(Arc::new)
         .map_err(|e| ConfigError::Key {
@@ -260,11 +276,11 @@ fn load_areas(paths: &[PathBuf]) -> Result<Arc<Areas>, ConfigError> {
         })
 }
 
-/// The retention policy of `iochub demo`: the defaults, overridden by `IOCHUB_RETENTION_*`.
-pub fn demo_retention(
-    env: impl Fn(&str) -> Option<String>,
+/// The default retention policy, overridden by `IOCHUB_RETENTION_*` (`iochub demo`'s).
+pub fn retention_from_env(
+    env: &impl Fn(&str) -> Option<String>,
 ) -> Result<RetentionPolicy, ConfigError> {
-    retention_from(&ConfigFile::default(), &env)
+    retention_from(&ConfigFile::default(), env)
 }
 
 fn retention_from(
@@ -380,5 +396,44 @@ mod tests {
         assert!(e.to_string().contains("`store_readings`"), "{e}");
         let e = toml::from_str::<ConfigFile>("colour = 1").expect_err("unknown key");
         assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_files_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hub.toml");
+        std::fs::write(
+            &path,
+            "mqtt_url = \"mqtt://x:1\"\ndata_dir = \"data\"\nrules = \"rules/site.toml\"\n\
+             web_dir = \"/srv/web\"\nmqtt_ca_file = \"ca.pem\"\n",
+        )
+        .expect("config");
+        let c = HubConfig::from_file(&path, env(&[])).expect("valid");
+        assert_eq!(c.data_dir, dir.path().join("data"));
+        assert_eq!(c.rules, dir.path().join("rules/site.toml"));
+        assert!(!c.rules_by_default);
+        assert_eq!(c.mqtt_ca_file, Some(dir.path().join("ca.pem")));
+        assert_eq!(c.web_dir, Some(PathBuf::from("/srv/web")), "absolute stays");
+        let c = HubConfig::from_file(&path, env(&[("IOCHUB_RULES", "here.toml")])).expect("ok");
+        assert_eq!(
+            c.rules,
+            Path::new("here.toml"),
+            "a variable is taken from the working directory"
+        );
+    }
+
+    #[test]
+    fn without_a_rules_key_serve_reads_the_data_directorys_rules_file() {
+        let c = HubConfig::from_parts(
+            ConfigFile::default(),
+            env(&[
+                ("IOCHUB_MQTT_URL", "mqtt://x:1"),
+                ("IOCHUB_DATA_DIR", "/var/lib/iochub"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.rules, Path::new("/var/lib/iochub/rules.toml"));
+        assert!(c.rules_by_default);
+        assert_eq!(c.simulation_seed, None, "serve never simulates");
     }
 }

@@ -21,6 +21,7 @@ pub mod app;
 pub mod areas;
 pub mod broker;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod health;
 pub mod ingest;

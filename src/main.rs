@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use iochub::config::{self, HubConfig};
+use iochub::config::HubConfig;
+use iochub::demo::{self, DemoOptions};
 use iochub::storage::backup::Manifest;
 use iochub::storage::postgres::backup as pg_backup;
 use iochub::storage::sqlite::backup;
@@ -36,7 +37,7 @@ enum Command {
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
         /// Rules file (TOML); reloaded on change and on SIGHUP
-        #[arg(long, env = "IOCHUB_RULES", default_value = config::DEFAULT_RULES)]
+        #[arg(long, env = "IOCHUB_RULES", default_value = demo::DEFAULT_RULES)]
         rules: PathBuf,
         /// Do not start the simulated province
         #[arg(long)]
@@ -101,57 +102,21 @@ fn main() -> ExitCode {
             seed,
             shards,
         } => {
-            let rules = match demo_rules(rules, &data_dir) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return ExitCode::from(2);
-                }
-            };
-            let areas = match config::demo_areas(|k| std::env::var(k).ok()) {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let retention = match config::demo_retention(|k| std::env::var(k).ok()) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            HubConfig {
+            let opts = DemoOptions {
                 http,
-                mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
-                mqtt_listen: mqtt,
-                mqtt_client_id: "iochub-ingest".into(),
-                mqtt_ca_file: std::env::var_os("IOCHUB_MQTT_CA_FILE").map(PathBuf::from),
-                database_url: None,
-                database_ca_file: None,
+                mqtt,
                 data_dir,
                 rules,
                 simulate: !no_sim,
                 seed,
-                shards: shards.unwrap_or_else(config::default_shards),
-                metrics_public: false,
-                store_readings: match config::bool_key(
-                    "store_readings",
-                    std::env::var("IOCHUB_STORE_READINGS").ok(),
-                    None,
-                    true,
-                ) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
-                },
-                retention,
-                web_dir: std::env::var_os("IOCHUB_WEB_DIR").map(PathBuf::from),
-                areas,
-                map: config::MapConfig::from_env(|k| std::env::var(k).ok()),
+                shards,
+            };
+            match demo::config(opts, |k| std::env::var(k).ok()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
             }
         }
         Command::Serve { config } => match HubConfig::from_file(&config, |k| std::env::var(k).ok())
@@ -262,25 +227,6 @@ fn copy_store(what: &str, run: impl FnOnce() -> StoreResult<Manifest>) -> ExitCo
             ExitCode::FAILURE
         }
     }
-}
-
-/// The sample rules of the simulated province, for a demo started outside the repository.
-const SAMPLE_RULES: &str = include_str!("../rules/cao-bang.toml");
-
-/// The demo's rules file: the one given, or, when the default is not there (the binary runs
-/// outside the repository), the built-in sample copied into the data directory.
-fn demo_rules(rules: PathBuf, data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
-    if rules.exists() || rules != std::path::Path::new(config::DEFAULT_RULES) {
-        return Ok(rules);
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let copy = data_dir.join("rules.toml");
-    if !copy.exists() {
-        std::fs::write(&copy, SAMPLE_RULES)
-            .with_context(|| format!("writing {}", copy.display()))?;
-    }
-    Ok(copy)
 }
 
 fn run(cfg: HubConfig) -> anyhow::Result<()> {

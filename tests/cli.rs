@@ -70,3 +70,79 @@ fn a_bad_config_names_the_key_and_exits_2() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("`mqtt_url`"), "{text}");
 }
+
+/// `serve` started from another working directory: the file's relative paths are taken from the
+/// file's folder, and without a `rules` key it makes and reads the data directory's rules file.
+#[test]
+fn serve_runs_from_any_directory_and_defaults_its_rules() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let site = tempfile::tempdir().expect("tempdir");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let conf = site.path().join("iochub.toml");
+    // An unreachable broker is fine: ingest retries while the rest of the hub runs.
+    std::fs::write(
+        &conf,
+        "mqtt_url = \"mqtt://127.0.0.1:1\"\nhttp = \"127.0.0.1:0\"\ndata_dir = \"data\"\n",
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iochub"))
+        .args(["serve", "--config"])
+        .arg(&conf)
+        .current_dir(elsewhere.path())
+        .env_remove("IOCHUB_MQTT_URL")
+        .env_remove("IOCHUB_HTTP")
+        .env_remove("IOCHUB_RULES")
+        .env_remove("IOCHUB_DATA_DIR")
+        .env("IOCHUB_ADMIN_PASSWORD", "correct horse battery")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn iochub serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("listening")) {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => log.push(line),
+            Err(_) => panic!("the hub did not start listening: {log:#?}"),
+        }
+    }
+    let rules = site.path().join("data/rules.toml");
+    assert!(
+        rules.is_file(),
+        "the default rules file is created: {log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("no `rules` key") && l.contains("rules.toml")),
+        "the hub says where its rules come from: {log:#?}"
+    );
+    assert!(
+        site.path().join("data/iochub.db").is_file(),
+        "the store is in the config's folder, not the working directory"
+    );
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).expect("cwd").count(),
+        0,
+        "nothing is written to the working directory"
+    );
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("wait");
+    let _ = reader.join();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(status.success(), "a clean stop exits 0: {rest:#?}");
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:#?}");
+}

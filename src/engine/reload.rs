@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::rules::RuleSet;
 
@@ -15,11 +15,7 @@ fn stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-pub async fn watch(
-    path: PathBuf,
-    rules: Arc<ArcSwap<RuleSet>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn watch(path: PathBuf, rules: Arc<ArcSwap<RuleSet>>, stop: CancellationToken) {
     let mut last = stamp(&path);
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -27,7 +23,7 @@ pub async fn watch(
         let forced = tokio::select! {
             _ = tick.tick() => false,
             Some(_) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
-            _ = shutdown.changed() => return,
+            () = stop.cancelled() => return,
         };
         let now = stamp(&path);
         if !forced && now == last {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use iochub_devices::{Catalog, Limits, RejectReason, decode};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::acks::{self, AckCmd};
@@ -72,12 +73,12 @@ pub struct Pipeline {
 
 const PAYLOAD_EXCERPT: usize = 512;
 
-/// Runs until `shutdown` turns true, then waits for every tracked message to be acked (bounded
+/// Runs until `stop` is cancelled, then waits for every tracked message to be acked (bounded
 /// by `drain_timeout`) and disconnects.
 pub async fn run(
     settings: MqttSettings,
     pipeline: Pipeline,
-    mut shutdown: watch::Receiver<bool>,
+    stop: CancellationToken,
     drain_timeout: Duration,
 ) -> Result<(), IngestError> {
     let opts = settings.options()?;
@@ -114,7 +115,7 @@ pub async fn run(
     loop {
         let event = tokio::select! {
             ev = eventloop.poll() => ev,
-            _ = shutdown.changed() => break,
+            () = stop.cancelled() => break,
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -137,7 +138,7 @@ pub async fn run(
                 conn.forget_unacked(&mut eventloop).await;
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.changed() => break,
+                    () = stop.cancelled() => break,
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }

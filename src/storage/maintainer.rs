@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::{RetentionPolicy, Store};
 
 const PERIOD: Duration = Duration::from_secs(60);
 
-/// Runs until `stop` turns true (or its sender goes away).
-pub async fn run(store: Arc<dyn Store>, policy: RetentionPolicy, mut stop: watch::Receiver<bool>) {
+/// Runs until `stop` is cancelled.
+pub async fn run(store: Arc<dyn Store>, policy: RetentionPolicy, stop: CancellationToken) {
     tracing::info!(
         raw_days = policy.raw_days,
         rollup_days = policy.rollup_days,
@@ -24,12 +24,7 @@ pub async fn run(store: Arc<dyn Store>, policy: RetentionPolicy, mut stop: watch
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
+            () = stop.cancelled() => return,
         }
         let started = Instant::now();
         match store.maintain(crate::timefmt::now_ms(), &policy).await {

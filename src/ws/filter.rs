@@ -138,7 +138,8 @@ mod tests {
 
     #[test]
     fn areas_filter_by_position() {
-        let areas = crate::areas::demo();
+        let areas = crate::areas::Areas::parse([("demo", iochub_sim::province::AREAS_GEOJSON)])
+            .expect("the simulated province's areas");
         let mut pos = Positions::new();
         pos.insert("city".into(), (106.257, 22.666));
         pos.insert("west".into(), (105.55, 22.88));

@@ -1,0 +1,397 @@
+//! Wires the pipeline — the one place that knows the whole graph — and shuts it down in order:
+//! stop taking input (simulator, HTTP, MQTT) -> shards drain -> batchers and alert manager flush
+//! -> the last acks go out -> disconnect -> the upkeep loops stop.
+//!
+//! Each stage has its own constructor below, in pipeline order; [`run`] only strings them
+//! together. Every task is tracked ([`tasks::Tasks`]): a stage that panics or fails stops the
+//! hub in the same order, marks `/healthz`, and makes [`run`] return the failure.
+
+mod http;
+pub mod tasks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use iochub_devices::{Catalog, Limits};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::alerts::AlertManager;
+use crate::api::AppState;
+use crate::config::HubConfig;
+use crate::engine::{RuleSet, Shard};
+use crate::health::Health;
+use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
+use crate::pipeline::{AlertChange, Router, StoreMsg, Ticket, Work};
+use crate::storage::postgres::PostgresStore;
+use crate::storage::sqlite::SqliteStore;
+use crate::storage::{Store, StoreError, batcher};
+use crate::ws::{Directory, LiveFeed};
+use tasks::{StageFailure, Tasks};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Rules(#[from] crate::engine::RuleError),
+    #[error(transparent)]
+    Broker(#[from] crate::broker::BrokerError),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
+    #[error("cannot listen for HTTP on {addr}: {reason}")]
+    Http {
+        addr: std::net::SocketAddr,
+        reason: String,
+    },
+    #[error("cannot create the rules file {path}: {reason}")]
+    RulesFile { path: String, reason: String },
+    #[error("the {} stage failed: {}", .0.stage, .0.reason)]
+    Stage(StageFailure),
+}
+
+const SHARD_QUEUE: usize = 256;
+const STORE_QUEUE: usize = 1024;
+const ALERT_QUEUE: usize = 4096;
+
+/// How long each step of the shutdown may take before the hub stops waiting for it.
+const INPUT_STOP: Duration = Duration::from_secs(15);
+const STORAGE_FLUSH: Duration = Duration::from_secs(30);
+const ALERTS_FLUSH: Duration = Duration::from_secs(10);
+const UPKEEP_STOP: Duration = Duration::from_secs(10);
+
+/// Runs the hub until `stop` resolves or a stage fails.
+pub async fn run(
+    cfg: HubConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), AppError> {
+    let store = open_store(&cfg).await?;
+    let rules = load_rules(&cfg)?;
+    let metrics = crate::metrics::install();
+    let health = Arc::new(Health::default());
+    let admin_password =
+        crate::accounts::ensure_admin(store.as_ref(), std::env::var("IOCHUB_ADMIN_PASSWORD").ok())
+            .await?;
+    let live = live_feed(store.as_ref()).await?;
+    let tasks = Tasks::new(health.clone());
+
+    let (storage, committed) = Storage::start(&tasks, &cfg, &store, &live, &health);
+    let alerts = Alerts::start(&tasks, &store, &live, &health).await?;
+    let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
+    resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
+    drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
+    start_upkeep(&tasks, &cfg, &store, &rules, &metrics);
+
+    let mqtt_url = match &cfg.mqtt_url {
+        Some(url) => url.clone(),
+        None => {
+            crate::broker::start(cfg.mqtt_listen)?;
+            format!("mqtt://{}", cfg.mqtt_listen)
+        }
+    };
+    let ingest = start_ingest(
+        &tasks, &cfg, &mqtt_url, router, &storage, committed, &health,
+    );
+    drop(storage.done); // the acker ends once the batchers and the shards are gone
+
+    let (listener, http_addr) = http::listen(cfg.http)?;
+    let state = AppState {
+        store: store.clone(),
+        live,
+        health,
+        metrics,
+        rules,
+        metrics_public: cfg.metrics_public,
+        assets: crate::web::Assets::new(cfg.web_dir.clone()),
+        areas: cfg.areas.clone(),
+        map: cfg.map.clone(),
+    };
+    let http = tasks.spawn("http", http::serve(listener, state, tasks.input.clone()));
+    info!(http = %http_addr, mqtt = %mqtt_url, "listening");
+
+    let simulator = cfg.simulation_seed.map(|seed| {
+        let sim = crate::demo::simulate(seed, mqtt_url.clone(), store.clone(), tasks.input.clone());
+        tasks.spawn("simulator", sim)
+    });
+
+    http::print_banner(http_addr, &mqtt_url, &cfg, admin_password.as_deref());
+    tokio::select! {
+        () = stop => {}
+        () = tasks.failed() => {}
+    }
+
+    info!("shutting down: stopping input");
+    tasks.input.cancel();
+    if let Some(sim) = simulator {
+        finish("simulator", sim, INPUT_STOP).await;
+    }
+    finish("http", http, INPUT_STOP).await;
+    finish("ingest", ingest, INPUT_STOP).await;
+    info!("input stopped; flushing storage");
+    drop(storage.writers);
+    for batcher in storage.batchers {
+        finish("storage", batcher, STORAGE_FLUSH).await;
+    }
+    finish("alerts", alerts.manager, ALERTS_FLUSH).await;
+    tasks.upkeep.cancel();
+    if tokio::time::timeout(UPKEEP_STOP, tasks.wait())
+        .await
+        .is_err()
+    {
+        warn!("shutdown: some tasks did not stop in time");
+    }
+    match tasks.failure() {
+        Some(failure) => Err(AppError::Stage(failure)),
+        None => {
+            info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+/// Waits for one stage to end, at most `within`.
+async fn finish<T>(stage: &'static str, task: JoinHandle<T>, within: Duration) {
+    if tokio::time::timeout(within, task).await.is_err() {
+        warn!(stage, ?within, "shutdown: the stage did not stop in time");
+    }
+}
+
+async fn open_store(cfg: &HubConfig) -> Result<Arc<dyn Store>, AppError> {
+    Ok(match &cfg.database_url {
+        Some(url) => {
+            Arc::new(PostgresStore::connect_with(url, cfg.database_ca_file.as_deref()).await?)
+        }
+        None => Arc::new(SqliteStore::open(&cfg.data_dir)?),
+    })
+}
+
+/// The rule set, swapped whole on reload. `serve` without a `rules` key starts from the data
+/// directory's rules file, created empty when missing, and says so.
+fn load_rules(cfg: &HubConfig) -> Result<Arc<ArcSwap<RuleSet>>, AppError> {
+    if cfg.rules_by_default {
+        let path = &cfg.rules;
+        if !path.exists() {
+            let err = |e: std::io::Error| AppError::RulesFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            };
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            std::fs::write(path, EMPTY_RULES).map_err(err)?;
+        }
+        info!(
+            path = %path.display(),
+            "no `rules` key in the config: rules come from the data directory's file (reloaded on change)"
+        );
+    }
+    let rule_set = RuleSet::load(&cfg.rules)?;
+    crate::metrics::rules_reloaded(true, rule_set.len());
+    Ok(Arc::new(ArcSwap::from_pointee(rule_set)))
+}
+
+const EMPTY_RULES: &str = "# iochub rules (docs/OPERATIONS.md, \"Rules file\"). None yet: add \
+                           [[rules]] tables here; the hub reloads this file when it changes.\n";
+
+/// The live feed, knowing where every stored device is.
+async fn live_feed(store: &dyn Store) -> Result<LiveFeed, AppError> {
+    let directory = Arc::new(Directory::default());
+    let known: Vec<_> = store
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| (d.key, d.lat, d.lon))
+        .collect();
+    directory.locate(&known);
+    Ok(LiveFeed::new(directory))
+}
+
+/// The batchers, and the channel on which they (and the shards, for what they drop) hand the
+/// tickets of committed items back to the acker.
+struct Storage {
+    writers: Vec<mpsc::Sender<StoreMsg>>,
+    done: mpsc::Sender<Vec<Ticket>>,
+    batchers: Vec<JoinHandle<Option<()>>>,
+}
+
+impl Storage {
+    /// One batcher per shard where the store takes concurrent writes (acks still go out in
+    /// arrival order: the acker's watermark absorbs out-of-order commits); one for all otherwise.
+    /// Also returns the receiving end of `done`, for the acker.
+    fn start(
+        tasks: &Tasks,
+        cfg: &HubConfig,
+        store: &Arc<dyn Store>,
+        live: &LiveFeed,
+        health: &Arc<Health>,
+    ) -> (Self, mpsc::Receiver<Vec<Ticket>>) {
+        let count = if store.parallel_writes() {
+            cfg.shards
+        } else {
+            1
+        };
+        let (done, done_rx) = mpsc::channel(STORE_QUEUE);
+        let on_commit = {
+            let live = live.clone();
+            move |o: &crate::storage::WriteOutcome| live.located(&o.located)
+        };
+        let mut writers = Vec::with_capacity(count);
+        let mut batchers = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (tx, rx) = mpsc::channel(STORE_QUEUE);
+            writers.push(tx);
+            let run = batcher::run(
+                store.clone(),
+                rx,
+                done.clone(),
+                on_commit.clone(),
+                health.clone(),
+            );
+            batchers.push(tasks.spawn("storage", run));
+        }
+        let stage = Self {
+            writers,
+            done,
+            batchers,
+        };
+        (stage, done_rx)
+    }
+
+    fn writer_of(&self, shard: usize) -> mpsc::Sender<StoreMsg> {
+        self.writers[shard % self.writers.len()].clone()
+    }
+}
+
+/// The alert manager, the channel the shards send it decisions on, and the alerts that were
+/// open when the hub stopped last.
+struct Alerts {
+    tx: mpsc::Sender<AlertChange>,
+    open: Vec<(String, String)>,
+    manager: JoinHandle<Option<()>>,
+}
+
+impl Alerts {
+    async fn start(
+        tasks: &Tasks,
+        store: &Arc<dyn Store>,
+        live: &LiveFeed,
+        health: &Arc<Health>,
+    ) -> Result<Self, AppError> {
+        let (tx, rx) = mpsc::channel(ALERT_QUEUE);
+        let manager = AlertManager::load(store.clone(), health.clone()).await?;
+        let open = manager.open_pairs();
+        let live = live.clone();
+        let manager = tasks.spawn("alerts", manager.run(rx, move |alert| live.alert(alert)));
+        Ok(Self { tx, open, manager })
+    }
+}
+
+/// The shard workers and the router that hashes each device to one of them.
+fn start_engine(
+    tasks: &Tasks,
+    cfg: &HubConfig,
+    rules: &Arc<ArcSwap<RuleSet>>,
+    storage: &Storage,
+    alerts: &Alerts,
+    live: &LiveFeed,
+) -> Router {
+    let mut shards = Vec::with_capacity(cfg.shards);
+    for index in 0..cfg.shards {
+        let (tx, rx) = mpsc::channel(SHARD_QUEUE);
+        shards.push(tx);
+        let shard = Shard {
+            index,
+            rules: rules.clone(),
+            alerts: alerts.tx.clone(),
+            store: storage.writer_of(index),
+            store_readings: cfg.store_readings,
+            done: storage.done.clone(),
+            live: Arc::new(live.clone()),
+        };
+        tasks.spawn("engine", shard.run(rx));
+    }
+    Router::new(shards)
+}
+
+/// Open alerts continue where they were; those whose rule is gone are resolved now.
+async fn resume_open_alerts(
+    router: &Router,
+    rules: &Arc<ArcSwap<RuleSet>>,
+    open: Vec<(String, String)>,
+    alerts: &mpsc::Sender<AlertChange>,
+) {
+    for (device, rule) in open {
+        if rules.load().get(&rule).is_some() {
+            let _ = router
+                .send(router.shard_of(&device), None, Work::Seed { device, rule })
+                .await;
+        } else {
+            let clear = AlertChange::Clear {
+                rule,
+                device,
+                value: f64::NAN,
+                ts_ms: crate::timefmt::now_ms(),
+            };
+            let _ = alerts.send(clear).await;
+        }
+    }
+}
+
+/// The loops that keep the hub in shape: rollups and retention, rule reload, metric upkeep.
+fn start_upkeep(
+    tasks: &Tasks,
+    cfg: &HubConfig,
+    store: &Arc<dyn Store>,
+    rules: &Arc<ArcSwap<RuleSet>>,
+    metrics: &metrics_exporter_prometheus::PrometheusHandle,
+) {
+    let stop = &tasks.upkeep;
+    let maintainer = crate::storage::maintainer::run(store.clone(), cfg.retention, stop.clone());
+    tasks.spawn("maintenance", maintainer);
+    let reload = crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), stop.clone());
+    tasks.spawn("rules", reload);
+    let (metrics, stop) = (metrics.clone(), stop.clone());
+    tasks.spawn("metrics", async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => metrics.run_upkeep(),
+                () = stop.cancelled() => return,
+            }
+        }
+    });
+}
+
+/// MQTT in: the client that feeds the router and acks what the store committed.
+fn start_ingest(
+    tasks: &Tasks,
+    cfg: &HubConfig,
+    mqtt_url: &str,
+    router: Router,
+    storage: &Storage,
+    committed: mpsc::Receiver<Vec<Ticket>>,
+    health: &Arc<Health>,
+) -> JoinHandle<Option<Result<(), mqtt::IngestError>>> {
+    let settings = MqttSettings {
+        url: mqtt_url.to_owned(),
+        client_id: cfg.mqtt_client_id.clone(),
+        clean_session: false,
+        max_packet_bytes: crate::broker::MAX_PAYLOAD_BYTES,
+        ca_file: cfg.mqtt_ca_file.clone(),
+    };
+    let pipeline = Pipeline {
+        router,
+        store: storage.writer_of(0),
+        done: committed,
+        limits: Limits::default(),
+        catalog: Catalog::builtin(),
+        health: health.clone(),
+    };
+    let run = mqtt::run(settings, pipeline, tasks.input.clone(), INGEST_DRAIN);
+    tasks.spawn("ingest", run)
+}
+
+/// How long ingest keeps the connection open after the stop for the last acks.
+const INGEST_DRAIN: Duration = Duration::from_secs(10);

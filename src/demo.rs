@@ -1,0 +1,227 @@
+//! Everything `iochub demo` adds to the production hub, in one place: its configuration (flags
+//! and a few `IOCHUB_*` variables, the embedded broker, SQLite in a data directory), the sample
+//! rules, the illustrative areas of the simulated province and the simulator itself.
+//!
+//! The production binary links the simulator (`iochub-sim`) because both commands are one
+//! binary; `serve` never starts it: [`HubConfig::simulation_seed`] is `None` there, and this
+//! module is the only one that names `iochub_sim`'s province (besides `iochub-sim`'s own tests).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use iochub_sim::province::{self, ProvinceOptions};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::areas::Areas;
+use crate::config::{self, ConfigError, HubConfig, MapConfig};
+use crate::storage::{DevicePatch, Store};
+
+/// The rules file `iochub demo` reads unless told otherwise (relative to the working directory:
+/// the repository's copy, edited there while the demo runs).
+pub const DEFAULT_RULES: &str = "rules/cao-bang.toml";
+
+/// The sample rules of the simulated province, for a demo started outside the repository.
+const SAMPLE_RULES: &str = include_str!("../rules/cao-bang.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot write the sample rules to {path}: {reason}")]
+    Rules { path: String, reason: String },
+}
+
+/// The flags of `iochub demo`.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub http: SocketAddr,
+    pub mqtt: SocketAddr,
+    pub data_dir: PathBuf,
+    pub rules: PathBuf,
+    pub simulate: bool,
+    pub seed: u64,
+    pub shards: Option<usize>,
+}
+
+/// The hub `iochub demo` runs: the embedded broker on `mqtt` (unless `IOCHUB_MQTT_URL` names
+/// another), SQLite in `data_dir`, the simulated province's areas (unless `IOCHUB_AREAS`), and
+/// the sample rules.
+pub fn config(
+    opts: DemoOptions,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<HubConfig, DemoError> {
+    let rules = rules_file(opts.rules, &opts.data_dir)?;
+    let areas = match env("IOCHUB_AREAS") {
+        Some(list) => config::load_areas(&crate::areas::paths_from_env(&list))?,
+        None => Arc::new(areas()),
+    };
+    Ok(HubConfig {
+        http: opts.http,
+        mqtt_url: env("IOCHUB_MQTT_URL"),
+        mqtt_listen: opts.mqtt,
+        mqtt_client_id: "iochub-ingest".into(),
+        mqtt_ca_file: env("IOCHUB_MQTT_CA_FILE").map(PathBuf::from),
+        database_url: None,
+        database_ca_file: None,
+        data_dir: opts.data_dir,
+        rules,
+        rules_by_default: false,
+        simulation_seed: opts.simulate.then_some(opts.seed),
+        shards: opts.shards.unwrap_or_else(config::default_shards),
+        metrics_public: false,
+        store_readings: config::bool_key(
+            "store_readings",
+            env("IOCHUB_STORE_READINGS"),
+            None,
+            true,
+        )?,
+        retention: config::retention_from_env(&env)?,
+        web_dir: env("IOCHUB_WEB_DIR").map(PathBuf::from),
+        areas,
+        map: MapConfig::from_env(&env),
+    })
+}
+
+/// The demo's rules file: the one given, or, when the default is not there (the binary runs
+/// outside the repository), the built-in sample copied into the data directory.
+fn rules_file(rules: PathBuf, data_dir: &Path) -> Result<PathBuf, DemoError> {
+    rules_or_sample(rules, Path::new(DEFAULT_RULES), data_dir)
+}
+
+fn rules_or_sample(rules: PathBuf, default: &Path, data_dir: &Path) -> Result<PathBuf, DemoError> {
+    if rules.exists() || rules != default {
+        return Ok(rules);
+    }
+    let copy = data_dir.join("rules.toml");
+    let err = |e: std::io::Error| DemoError::Rules {
+        path: copy.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(data_dir).map_err(err)?;
+    if !copy.exists() {
+        std::fs::write(&copy, SAMPLE_RULES).map_err(err)?;
+    }
+    Ok(copy)
+}
+
+/// The simulated province's boundaries: hand-drawn, illustrative, not official.
+pub fn areas() -> Areas {
+    Areas::parse([(
+        "simulators/data/cao-bang-areas.geojson",
+        province::AREAS_GEOJSON,
+    )])
+    .unwrap_or_default()
+}
+
+/// Starts the simulated province against `mqtt_url` and names its stations; both stop when
+/// `stop` is cancelled. The simulator's own crate stops on a watch channel: bridged here.
+pub async fn simulate(
+    seed: u64,
+    mqtt_url: String,
+    store: Arc<dyn Store>,
+    stop: CancellationToken,
+) -> Result<(), province::ProvinceError> {
+    let opts = ProvinceOptions {
+        url: mqtt_url,
+        seed,
+        interval: Duration::from_secs(5),
+        scenarios: Vec::new(),
+        ..ProvinceOptions::default()
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sim = province::run(opts, stop_rx);
+    tokio::pin!(sim);
+    let naming = name_stations(store, stop.clone());
+    tokio::pin!(naming);
+    let mut named = false;
+    loop {
+        tokio::select! {
+            out = &mut sim => return out,
+            () = &mut naming, if !named => named = true,
+            () = stop.cancelled() => break,
+        }
+    }
+    let _ = stop_tx.send(true);
+    sim.await
+}
+
+/// Gives the simulated stations their Vietnamese names once they have reported: the store learns
+/// a device from its first reading, and the map should not show bare keys. Names an operator
+/// already set are kept.
+async fn name_stations(store: Arc<dyn Store>, stop: CancellationToken) {
+    let mut pending = province::stations();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Stations that never report (none, normally) are given up after five minutes.
+    for _ in 0..300 {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let mut waiting = Vec::new();
+        for station in pending {
+            match store.device(station.key).await {
+                Ok(Some(d)) if d.name.is_none() => {
+                    let patch = DevicePatch {
+                        name: Some(station.name.clone()),
+                        ..Default::default()
+                    };
+                    if store.update_device(station.key, patch).await.is_err() {
+                        waiting.push(station);
+                    }
+                }
+                Ok(Some(_)) => {}
+                _ => waiting.push(station),
+            }
+        }
+        pending = waiting;
+        if pending.is_empty() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::areas::Shape;
+
+    #[test]
+    fn the_areas_hold_every_station() {
+        let areas = areas();
+        let province = Shape::Area(areas.get("cb").expect("province"));
+        for s in province::stations() {
+            assert!(
+                province.contains(s.lon, s.lat),
+                "{} outside the outline",
+                s.key
+            );
+        }
+        assert!(areas.get("cb-thanhpho").is_some_and(|a| a.illustrative));
+    }
+
+    #[test]
+    fn outside_the_repository_the_sample_rules_are_copied_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let default = dir.path().join("rules/cao-bang.toml");
+        let copy = rules_or_sample(default.clone(), &default, &data).expect("copied");
+        assert_eq!(copy, data.join("rules.toml"));
+        assert_eq!(std::fs::read_to_string(&copy).expect("copy"), SAMPLE_RULES);
+        std::fs::write(&copy, "# edited by the operator\n").expect("edit");
+        rules_or_sample(default.clone(), &default, &data).expect("again");
+        assert_eq!(
+            std::fs::read_to_string(&copy).expect("copy"),
+            "# edited by the operator\n",
+            "an edited copy is kept"
+        );
+        let named = dir.path().join("mine.toml");
+        assert_eq!(
+            rules_or_sample(named.clone(), &default, &data).expect("named"),
+            named,
+            "a file named on the command line is used as given (the loader reports it missing)"
+        );
+    }
+}
