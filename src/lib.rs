@@ -1,18 +1,23 @@
 //! iochub: MQTT in, rules over a sharded stream, storage, alerts, live push out.
 //!
-//! Layout (data flows down this list, never back up):
+//! Layout, in layers (a module names only modules of its own or an earlier layer; data flows down
+//! this list, never back up; `scripts/check-layers` checks it, docs/ARCHITECTURE.md explains it):
+//! - [`timefmt`], [`metrics`], [`health`], [`tls`], [`areas`]: plumbing every stage may use
+//! - [`pipeline`]: what the stages pass each other (tickets, work, write items, alert decisions
+//!   with typed operator and severity, the live-sink seam) and the router (device -> shard);
+//!   `alerts::model`, `alerts::lifecycle` and `accounts::model` sit here too
 //! - [`ingest`]: MQTT client, topics, decoding hand-off, ordered acks after commit
-//! - [`engine`]: router (hash of device -> shard), shard workers, rules and their hot reload
-//! - [`storage`]: the `Store` trait, the batcher, the SQLite backend
-//! - [`alerts`]: alert lifecycle (open / update / resolve) and its persistence
+//! - [`engine`]: shard workers, rules and their hot reload
+//! - [`storage`]: the `Store` trait, the batcher, the maintainer; the SQLite and PostgreSQL backends
+//! - [`alerts`]: the alert model and lifecycle (open / update / resolve), and the manager that
+//!   commits what the lifecycle decided before it is published
+//! - [`accounts`]: users and sessions, password hashes, session tokens, the first admin
 //! - [`ws`]: live feed, per-client filters and conflation for `GET /ws`
-//! - [`api`]: HTTP handlers, auth, OpenAPI
-//! - [`web`]: the dashboard's assets (`dashboards/web`), embedded in the binary
-//! - [`accounts`]: password hashes, session tokens, the first admin
-//! - [`broker`]: the embedded rumqttd of `iochub demo`
-//! - [`app`]: wires the tasks together and shuts them down in order
-//! - [`areas`]: administrative boundaries and map selections (area, circle, polygon)
-//! - [`config`], [`health`], [`metrics`], [`timefmt`]: cross-cutting plumbing
+//! - [`config`]: `iochub serve`'s config file and `IOCHUB_*` variables
+//! - [`api`], [`web`]: HTTP handlers, auth, OpenAPI; the dashboard's assets (`dashboards/web`)
+//! - [`broker`], [`demo`]: the embedded rumqttd; all that `iochub demo` adds (its config, sample
+//!   rules, illustrative areas, the simulated province)
+//! - [`app`]: builds each stage, tracks every task, shuts them down in order
 
 pub mod accounts;
 pub mod alerts;

@@ -1,4 +1,6 @@
-//! The `iochub` command line: `demo`, `serve`, `migrate`.
+//! The `iochub` command line: `demo`, `serve`, `backup`, `restore`, `migrate`. The edge of the
+//! binary: it parses flags, picks the config (`demo::config` or the `serve` file), and turns
+//! errors into messages and exit codes (2 for a bad config, 1 for a failure while running).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Device keys and metric names: `[A-Za-z0-9._-]{1,64}` (DESIGN.md §3).
+//! Device keys and metric names: `[A-Za-z0-9._-]{1,64}` (docs/CONTRACT.md, "MQTT").
 //!
 //! Keys appear in MQTT topics, URLs and SQL; restricting the alphabet here means no layer above has
 //! to escape them.

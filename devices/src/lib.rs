@@ -4,7 +4,7 @@
 //! - [`key`]: device keys and metric names, validated once at the edge
 //! - [`catalog`]: the metric catalog (units, valid ranges, labels)
 //! - [`reading`]: a validated [`Reading`], and why input was refused ([`Reject`])
-//! - [`senml`], [`flat`]: the two payload codecs of DESIGN.md §3
+//! - [`senml`], [`flat`]: the two payload codecs of docs/CONTRACT.md ("MQTT")
 //! - [`decode`]: payload sniffing plus validation against the catalog and the clock
 //!
 //! Nothing here allocates per reading beyond the strings a [`Reading`] owns, and nothing panics on

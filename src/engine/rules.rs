@@ -1,4 +1,4 @@
-//! The rules file (TOML, DESIGN.md §3): parsing, validation and the compiled [`RuleSet`].
+//! The rules file (TOML, docs/CONTRACT.md "Rules file"): parsing, validation and the compiled [`RuleSet`].
 //!
 //! Validation names the rule id and the field at fault. A compiled rule carries a fingerprint of
 //! its whole definition, so that after a reload a shard keeps the state (pending `for`, active) of

@@ -1,5 +1,6 @@
-//! Storage: the [`Store`] trait every backend implements, the types that cross it, and the
-//! [`batcher`] that turns the reading stream into one transaction per batch.
+//! Storage: the [`Store`] trait every backend implements ([`sqlite`], [`postgres`]), the types
+//! that cross it, the [`batcher`] that turns the reading stream into one transaction per batch,
+//! and the [`maintainer`] task that runs the rollup and retention passes ([`rollup`]).
 //!
 //! Owns durability: an item handed to the batcher counts as done (and its MQTT message may be
 //! acked) only after the transaction holding it commits. A redelivered reading is absorbed by the
@@ -24,8 +25,9 @@ use crate::pipeline::{DeadLetter, WriteItem};
 
 pub use rollup::{MaintenanceReport, RetentionPolicy};
 
-/// Errors a backend reports. Everything but `NotFound`/`Conflict` is treated as transient by the
-/// batcher (retried with backoff while acks are withheld).
+/// Errors a backend reports. The batcher treats every error of a write as transient: it retries
+/// the same batch with backoff while acks are withheld. `SchemaTooNew` and `Open` come only from
+/// opening a store, and stop the start.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -127,7 +129,7 @@ pub enum Point {
     },
 }
 
-/// The storage contract. One conformance suite (`tests/storage_conformance.rs`) runs against every
+/// The storage contract. One conformance suite (`tests/storage_conformance/`) runs against every
 /// implementation.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
