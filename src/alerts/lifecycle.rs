@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::model::{Alert, AlertState, AlertWrite};
-use crate::pipeline::AlertChange;
+use crate::pipeline::{AlertChange, Clear, Fire};
 
 type Key = (String, String);
 
@@ -60,11 +60,8 @@ impl Lifecycle {
         let mut touched: HashMap<Key, usize> = HashMap::new();
         let mut steps = Vec::with_capacity(changes.len());
         for change in changes {
-            let (rule, device) = match change {
-                AlertChange::Fire { rule, device, .. }
-                | AlertChange::Clear { rule, device, .. } => (rule, device),
-            };
-            let key = (rule.clone(), device.clone());
+            let (rule, device) = change.key();
+            let key = (rule.to_owned(), device.to_owned());
             let earlier = touched.get(&key).copied();
             // The alert of (rule, device) as this batch has it so far, if it is open.
             let open = match earlier {
@@ -74,12 +71,10 @@ impl Lifecycle {
             .filter(|a| a.state == AlertState::Open);
             let stored = open.is_some();
             let alert = match (change, open) {
-                (AlertChange::Fire { .. }, None) => opened(change),
-                (AlertChange::Fire { .. }, Some(alert)) => fired(alert, change),
-                (AlertChange::Clear { value, ts_ms, .. }, Some(alert)) => {
-                    resolved(alert, *value, *ts_ms)
-                }
-                (AlertChange::Clear { .. }, None) => continue,
+                (AlertChange::Fire(fire), None) => opened(fire),
+                (AlertChange::Fire(fire), Some(alert)) => fired(alert, fire),
+                (AlertChange::Clear(clear), Some(alert)) => resolved(alert, clear),
+                (AlertChange::Clear(_), None) => continue,
             };
             let index = match earlier.filter(|_| stored) {
                 // The batch already writes this alert: that write now holds its latest state.
@@ -141,32 +136,19 @@ impl Lifecycle {
     }
 }
 
-fn opened(fire: &AlertChange) -> Alert {
-    let AlertChange::Fire {
-        rule,
-        device,
-        metric,
-        op,
-        threshold,
-        severity,
-        value,
-        ts_ms,
-    } = fire
-    else {
-        unreachable!("opened() is called with a fire")
-    };
+fn opened(fire: &Fire) -> Alert {
     Alert {
         id: 0,
-        rule: rule.clone(),
-        device: device.clone(),
-        metric: metric.clone(),
-        value: *value,
-        threshold: *threshold,
-        op: *op,
-        severity: *severity,
+        rule: fire.rule.clone(),
+        device: fire.device.clone(),
+        metric: fire.metric.clone(),
+        value: fire.value,
+        threshold: fire.threshold,
+        op: fire.op,
+        severity: fire.severity,
         state: AlertState::Open,
-        opened_at: *ts_ms,
-        updated_at: *ts_ms,
+        opened_at: fire.ts_ms,
+        updated_at: fire.ts_ms,
         resolved_at: None,
         hits: 1,
     }
@@ -174,40 +156,29 @@ fn opened(fire: &AlertChange) -> Alert {
 
 /// A repeat fire: the latest value and rule parameters (the rule may have been edited), one
 /// more hit. `updated_at` never goes back (a late reading does not rewind it).
-fn fired(alert: &Alert, fire: &AlertChange) -> Alert {
-    let AlertChange::Fire {
-        op,
-        threshold,
-        severity,
-        value,
-        ts_ms,
-        ..
-    } = fire
-    else {
-        unreachable!("fired() is called with a fire")
-    };
+fn fired(alert: &Alert, fire: &Fire) -> Alert {
     Alert {
-        value: *value,
-        updated_at: alert.updated_at.max(*ts_ms),
-        severity: *severity,
-        threshold: *threshold,
-        op: *op,
+        value: fire.value,
+        updated_at: alert.updated_at.max(fire.ts_ms),
+        severity: fire.severity,
+        threshold: fire.threshold,
+        op: fire.op,
         hits: alert.hits.saturating_add(1),
         ..alert.clone()
     }
 }
 
 /// A clear: resolved at the reading's time; a non-finite value (no reading known) keeps the last.
-fn resolved(alert: &Alert, value: f64, ts_ms: i64) -> Alert {
+fn resolved(alert: &Alert, clear: &Clear) -> Alert {
     Alert {
         state: AlertState::Resolved,
-        resolved_at: Some(ts_ms),
-        value: if value.is_finite() {
-            value
+        resolved_at: Some(clear.ts_ms),
+        value: if clear.value.is_finite() {
+            clear.value
         } else {
             alert.value
         },
-        updated_at: alert.updated_at.max(ts_ms),
+        updated_at: alert.updated_at.max(clear.ts_ms),
         ..alert.clone()
     }
 }

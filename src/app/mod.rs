@@ -24,7 +24,7 @@ use crate::config::HubConfig;
 use crate::engine::{RuleSet, Shard};
 use crate::health::Health;
 use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
-use crate::pipeline::{AlertChange, Router, StoreMsg, Ticket, Work};
+use crate::pipeline::{AlertChange, Clear, Router, StoreMsg, Ticket, Work};
 use crate::storage::postgres::PostgresStore;
 use crate::storage::sqlite::SqliteStore;
 use crate::storage::{Store, StoreError, batcher};
@@ -328,12 +328,12 @@ async fn resume_open_alerts(
                 .send(router.shard_of(&device), None, Work::Seed { device, rule })
                 .await;
         } else {
-            let clear = AlertChange::Clear {
+            let clear = AlertChange::Clear(Clear {
                 rule,
                 device,
                 value: f64::NAN,
                 ts_ms: crate::timefmt::now_ms(),
-            };
+            });
             let _ = alerts.send(clear).await;
         }
     }

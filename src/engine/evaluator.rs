@@ -11,7 +11,7 @@ use iochub_devices::Reading;
 use rustc_hash::FxHashMap;
 
 use super::rules::{Rule, RuleSet};
-use crate::pipeline::AlertChange;
+use crate::pipeline::{AlertChange, Clear, Fire};
 
 #[derive(Debug, Clone)]
 struct RuleState {
@@ -29,7 +29,7 @@ pub struct Evaluator {
 }
 
 fn fire(rule: &Rule, r: &Reading) -> AlertChange {
-    AlertChange::Fire {
+    AlertChange::Fire(Fire {
         rule: rule.id.to_string(),
         device: r.device.clone(),
         metric: r.metric.clone(),
@@ -38,7 +38,7 @@ fn fire(rule: &Rule, r: &Reading) -> AlertChange {
         severity: rule.severity,
         value: r.value,
         ts_ms: r.ts_ms,
-    }
+    })
 }
 
 impl Evaluator {
@@ -91,12 +91,12 @@ impl Evaluator {
                     }
                     _ => {
                         if st.active {
-                            out.push(AlertChange::Clear {
+                            out.push(AlertChange::Clear(Clear {
                                 rule: st.rule_id.to_string(),
                                 device: device.clone(),
                                 value: st.last_value,
                                 ts_ms: now_ms,
-                            });
+                            }));
                         }
                         false
                     }
@@ -146,12 +146,12 @@ impl Evaluator {
         st.last_value = v;
         let keep = if st.active {
             if rule.cleared(v) {
-                out.push(AlertChange::Clear {
+                out.push(AlertChange::Clear(Clear {
                     rule: rule.id.to_string(),
                     device: r.device.clone(),
                     value: v,
                     ts_ms: r.ts_ms,
-                });
+                }));
                 false
             } else {
                 true

@@ -92,26 +92,42 @@ impl Severity {
 /// does to the stored alerts.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertChange {
-    /// The rule's condition holds for this reading: open an alert for (rule, device), or update
-    /// the open one.
-    Fire {
-        rule: String,
-        device: String,
-        metric: String,
-        op: Op,
-        threshold: f64,
-        severity: Severity,
-        value: f64,
-        ts_ms: i64,
-    },
-    /// The rule cleared: resolve the open alert of (rule, device), if any. A non-finite `value`
-    /// (no reading known, e.g. the rule was removed) keeps the alert's last value.
-    Clear {
-        rule: String,
-        device: String,
-        value: f64,
-        ts_ms: i64,
-    },
+    Fire(Fire),
+    Clear(Clear),
+}
+
+/// The rule's condition holds for this reading: open an alert for (rule, device), or update the
+/// open one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fire {
+    pub rule: String,
+    pub device: String,
+    pub metric: String,
+    pub op: Op,
+    pub threshold: f64,
+    pub severity: Severity,
+    pub value: f64,
+    pub ts_ms: i64,
+}
+
+/// The rule cleared: resolve the open alert of (rule, device), if any. A non-finite `value` (no
+/// reading known, e.g. the rule was removed) keeps the alert's last value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clear {
+    pub rule: String,
+    pub device: String,
+    pub value: f64,
+    pub ts_ms: i64,
+}
+
+impl AlertChange {
+    /// The (rule, device) pair whose alert the change is about.
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            AlertChange::Fire(f) => (&f.rule, &f.device),
+            AlertChange::Clear(c) => (&c.rule, &c.device),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use iochub_devices::Reading;
 use serde::Serialize;
 
-pub use decision::{AlertChange, Op, Severity};
+pub use decision::{AlertChange, Clear, Fire, Op, Severity};
 pub use route::Router;
 
 /// Sequence number of a tracked message on the ingest connection. The batcher hands it back

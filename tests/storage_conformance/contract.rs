@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use iochub::accounts::{Session, User};
 use iochub::alerts::{Alert, AlertQuery, AlertState, Lifecycle};
-use iochub::pipeline::{AlertChange, DeadLetter, Op, Severity, WriteItem};
+use iochub::pipeline::{AlertChange, Clear, DeadLetter, Fire, Op, Severity, WriteItem};
 use iochub::storage::*;
 use iochub_devices::Reading;
 
@@ -234,7 +234,7 @@ pub(crate) async fn devices_register_themselves_with_latest_values_and_positions
 }
 
 pub(crate) fn fire(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange {
-    AlertChange::Fire {
+    AlertChange::Fire(Fire {
         rule: rule.into(),
         device: device.into(),
         metric: "water_level".into(),
@@ -243,16 +243,16 @@ pub(crate) fn fire(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange
         severity: Severity::Critical,
         value,
         ts_ms: ts,
-    }
+    })
 }
 
 pub(crate) fn clear(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange {
-    AlertChange::Clear {
+    AlertChange::Clear(Clear {
         rule: rule.into(),
         device: device.into(),
         value,
         ts_ms: ts,
-    }
+    })
 }
 
 /// What the alert manager does with a batch: the lifecycle decides (starting from the alerts the

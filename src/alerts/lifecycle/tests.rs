@@ -1,8 +1,8 @@
 use super::*;
-use crate::pipeline::{Op, Severity};
+use crate::pipeline::{Clear, Fire, Op, Severity};
 
 fn fire(device: &str, value: f64, ts_ms: i64) -> AlertChange {
-    AlertChange::Fire {
+    AlertChange::Fire(Fire {
         rule: "flood".into(),
         device: device.into(),
         metric: "water_level".into(),
@@ -11,16 +11,16 @@ fn fire(device: &str, value: f64, ts_ms: i64) -> AlertChange {
         severity: Severity::Critical,
         value,
         ts_ms,
-    }
+    })
 }
 
 fn clear(device: &str, value: f64, ts_ms: i64) -> AlertChange {
-    AlertChange::Clear {
+    AlertChange::Clear(Clear {
         rule: "flood".into(),
         device: device.into(),
         value,
         ts_ms,
-    }
+    })
 }
 
 /// What a store does: new alerts draw the next id, changed ones keep theirs.

@@ -41,18 +41,8 @@ fn feed(e: &mut Evaluator, readings: &[Reading]) -> Vec<String> {
     }
     out.iter()
         .map(|c| match c {
-            AlertChange::Fire {
-                rule,
-                device,
-                value,
-                ..
-            } => format!("fire {rule} {device} {value}"),
-            AlertChange::Clear {
-                rule,
-                device,
-                value,
-                ..
-            } => format!("clear {rule} {device} {value}"),
+            AlertChange::Fire(f) => format!("fire {} {} {}", f.rule, f.device, f.value),
+            AlertChange::Clear(c) => format!("clear {} {} {}", c.rule, c.device, c.value),
         })
         .collect()
 }
@@ -148,9 +138,7 @@ fn reload_keeps_state_of_unchanged_rules_only() {
         &mut out,
     );
     assert_eq!(out.len(), 1);
-    assert!(
-        matches!(&out[0], AlertChange::Clear { rule, device, .. } if rule == "cold" && device == "wx-1")
-    );
+    assert!(matches!(&out[0], AlertChange::Clear(c) if c.rule == "cold" && c.device == "wx-1"));
     assert_eq!(feed(&mut e, &[wl(100, 4.0)]), ["clear flood wl-1 4"]);
 }
 
