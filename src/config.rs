@@ -26,9 +26,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct HubConfig {
     pub http: SocketAddr,
-    /// External broker; `None` runs the embedded broker on `mqtt_listen`.
-    pub mqtt_url: Option<String>,
-    pub mqtt_listen: SocketAddr,
+    /// Where readings come from: an external broker, or the demo's embedded one.
+    pub broker: BrokerConfig,
     pub mqtt_client_id: String,
     /// PEM CA bundle that signs the broker's certificate (mqtts://); system roots when absent.
     pub mqtt_ca_file: Option<PathBuf>,
@@ -57,6 +56,15 @@ pub struct HubConfig {
     pub areas: Arc<Areas>,
     /// The IOC's own basemap, if it has one.
     pub map: MapConfig,
+}
+
+/// The MQTT broker the hub subscribes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BrokerConfig {
+    /// `mqtt_url`: mqtt:// or mqtts://, with credentials in the URL.
+    External { url: String },
+    /// `iochub demo`: the embedded rumqttd ([`crate::broker`]) listening here.
+    Embedded { listen: SocketAddr },
 }
 
 /// Basemap settings handed to the dashboard (`GET /api/v1/map`); all absent = the offline
@@ -227,11 +235,7 @@ impl HubConfig {
         let rules = pick("IOCHUB_RULES", file.rules);
         Ok(Self {
             http,
-            mqtt_url: Some(mqtt_url),
-            mqtt_listen: "127.0.0.1:1883".parse().map_err(|_| ConfigError::Key {
-                key: "mqtt",
-                message: "bad default".into(),
-            })?,
+            broker: BrokerConfig::External { url: mqtt_url },
             mqtt_client_id: pick("IOCHUB_MQTT_CLIENT_ID", file.mqtt_client_id)
                 .unwrap_or_else(|| "iochub-ingest".into()),
             mqtt_ca_file: pick("IOCHUB_MQTT_CA_FILE", file.mqtt_ca_file).map(PathBuf::from),
@@ -334,7 +338,12 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(c.http.port(), 9000);
-        assert_eq!(c.mqtt_url.as_deref(), Some("mqtt://127.0.0.1:1884"));
+        assert_eq!(
+            c.broker,
+            BrokerConfig::External {
+                url: "mqtt://127.0.0.1:1884".into()
+            }
+        );
         assert!(
             c.store_readings,
             "readings are stored unless told otherwise"

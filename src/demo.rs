@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::areas::Areas;
-use crate::config::{self, ConfigError, HubConfig, MapConfig};
+use crate::config::{self, BrokerConfig, ConfigError, HubConfig, MapConfig};
 use crate::storage::{DevicePatch, Store};
 
 /// The rules file `iochub demo` reads unless told otherwise (relative to the working directory:
@@ -60,8 +60,10 @@ pub fn config(
     };
     Ok(HubConfig {
         http: opts.http,
-        mqtt_url: env("IOCHUB_MQTT_URL"),
-        mqtt_listen: opts.mqtt,
+        broker: match env("IOCHUB_MQTT_URL") {
+            Some(url) => BrokerConfig::External { url },
+            None => BrokerConfig::Embedded { listen: opts.mqtt },
+        },
         mqtt_client_id: "iochub-ingest".into(),
         mqtt_ca_file: env("IOCHUB_MQTT_CA_FILE").map(PathBuf::from),
         database_url: None,

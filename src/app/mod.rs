@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use crate::alerts::AlertManager;
 use crate::api::AppState;
-use crate::config::HubConfig;
+use crate::config::{BrokerConfig, HubConfig};
 use crate::engine::{RuleSet, Shard};
 use crate::health::Health;
 use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
@@ -84,11 +84,11 @@ pub async fn run(
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
     start_upkeep(&tasks, &cfg, &store, &rules, &metrics);
 
-    let mqtt_url = match &cfg.mqtt_url {
-        Some(url) => url.clone(),
-        None => {
-            crate::broker::start(cfg.mqtt_listen)?;
-            format!("mqtt://{}", cfg.mqtt_listen)
+    let mqtt_url = match &cfg.broker {
+        BrokerConfig::External { url } => url.clone(),
+        BrokerConfig::Embedded { listen } => {
+            crate::broker::start(*listen)?;
+            format!("mqtt://{listen}")
         }
     };
     let ingest = start_ingest(
