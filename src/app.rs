@@ -165,8 +165,8 @@ pub async fn run(
     let mqtt_url = match &cfg.mqtt_url {
         Some(url) => url.clone(),
         None => {
-            crate::broker::start(cfg.mqtt_listen)?;
-            format!("mqtt://{}", cfg.mqtt_listen)
+            let addr = crate::broker::start(cfg.mqtt_listen)?;
+            format!("mqtt://{addr}")
         }
     };
     let settings = MqttSettings {
@@ -251,6 +251,7 @@ pub async fn run(
         tokio::spawn(iochub_sim::province::run(opts, shutdown.clone()))
     });
 
+    info!(http = %http_addr, "HTTP listening");
     print_banner(http_addr, &mqtt_url, &cfg, admin_password.as_deref());
     stop.await;
 
