@@ -19,18 +19,16 @@ const DAY: i64 = 86_400_000;
 /// One reading every 10 s for 30 days: 259,200 readings.
 const EVERY_MS: i64 = 10_000;
 
-/// The tests' throwaway PostgreSQL server (`initdb` in a temp dir, a free port).
+/// The tests' throwaway PostgreSQL server (`initdb` in a temp dir, a held port).
 #[path = "../tests/support/postgres.rs"]
 #[allow(dead_code)] // the fault-injection half is for the tests
 mod throwaway_postgres;
 
-/// For `throwaway_postgres`, which finds it in its parent module.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+/// For `throwaway_postgres`, which finds `PortHold` in its parent module.
+#[path = "../tests/support/port.rs"]
+#[allow(dead_code)]
+mod port;
+use port::PortHold;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");

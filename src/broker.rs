@@ -17,13 +17,18 @@ pub enum BrokerError {
 
 pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 
-/// Starts the broker on its own threads.
-pub fn start(addr: SocketAddr) -> Result<(), BrokerError> {
-    // rumqttd panics on its own thread when it cannot bind; check first for a clear error.
-    std::net::TcpListener::bind(addr).map_err(|e| BrokerError::Bind {
+/// Starts the broker on its own threads; returns the address it listens on (port 0 picks one).
+pub fn start(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
+    // rumqttd binds by address and cannot be handed a listener or asked for its port. Hold the
+    // port ourselves, bound but not listening, with SO_REUSEADDR (which rumqttd's bind also sets):
+    // the kernel then picks a port for 0, rumqttd can listen on it, and nobody else is given it
+    // in between. It is also a clear error up front where rumqttd would panic on its own thread.
+    let bind_error = |e: std::io::Error| BrokerError::Bind {
         addr,
         reason: e.to_string(),
-    })?;
+    };
+    let hold = reserve(addr).map_err(bind_error)?; // held until rumqttd listens
+    let addr = hold.local_addr().map_err(bind_error)?;
     let server = ServerSettings {
         name: "v4".into(),
         listen: addr,
@@ -70,7 +75,8 @@ pub fn start(addr: SocketAddr) -> Result<(), BrokerError> {
     // the kernel's socket table says it without side effects.
     for _ in 0..500 {
         if listening(addr.port()) {
-            return Ok(());
+            tracing::info!(mqtt = %addr, "embedded MQTT broker listening");
+            return Ok(addr);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
@@ -78,6 +84,17 @@ pub fn start(addr: SocketAddr) -> Result<(), BrokerError> {
         addr,
         reason: "the embedded broker did not start listening within 5 s".into(),
     })
+}
+
+fn reserve(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
 }
 
 /// True when a TCP socket on `port` is in LISTEN state (Linux `/proc/net/tcp{,6}`).

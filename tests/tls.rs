@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use support::*;
@@ -64,45 +64,30 @@ fn make_certs(dir: &Path) {
         .args(["iochub", "s3cret"]));
 }
 
-/// A hub process that is expected never to become healthy.
-fn spawn_hub(dir: &Path, http: u16, url: &str, ca: &Path) -> Child {
-    std::fs::write(dir.join("rules.toml"), DEFAULT_RULES).expect("rules");
-    std::fs::write(dir.join("iochub.toml"), "").expect("config");
-    Command::new(env!("CARGO_BIN_EXE_iochub"))
-        .arg("serve")
-        .arg("--config")
-        .arg(dir.join("iochub.toml"))
-        .env("IOCHUB_MQTT_URL", url)
-        .env("IOCHUB_MQTT_CA_FILE", ca)
-        .env("IOCHUB_HTTP", format!("127.0.0.1:{http}"))
-        .env("IOCHUB_DATA_DIR", dir.join("data"))
-        .env("IOCHUB_RULES", dir.join("rules.toml"))
-        .env("IOCHUB_MQTT_CLIENT_ID", format!("tls-{http}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn iochub")
+/// A hub that is expected never to become healthy.
+async fn launch_hub(dir: &Path, url: &str, ca: &Path) -> Hub {
+    let ca = ca.display().to_string();
+    Hub::launch_with_env(
+        dir,
+        DEFAULT_RULES,
+        Broker::External(url.to_owned()),
+        &[("IOCHUB_MQTT_CA_FILE", &ca)],
+    )
+    .await
 }
 
-async fn mqtt_problem(http: u16) -> String {
-    let client = reqwest::Client::new();
+/// The reason of the MQTT problem the hub reports on /healthz, once it is past `connecting`.
+async fn mqtt_problem(hub: &Hub) -> String {
     eventually(
         "an MQTT problem on /healthz",
         Duration::from_secs(30),
-        || {
-            let client = client.clone();
-            async move {
-                let r = client
-                    .get(format!("http://127.0.0.1:{http}/healthz"))
-                    .send()
-                    .await
-                    .ok()?;
-                let body: serde_json::Value = r.json().await.ok()?;
-                let problems = body["problems"].as_array()?;
-                let p = problems.iter().find(|p| p["component"] == "mqtt")?;
-                let reason = p["reason"].as_str()?.to_owned();
-                (reason != "connecting").then_some(reason)
-            }
+        || async {
+            let r = hub.client.get(hub.url("/healthz")).send().await.ok()?;
+            let body: serde_json::Value = r.json().await.ok()?;
+            let problems = body["problems"].as_array()?;
+            let p = problems.iter().find(|p| p["component"] == "mqtt")?;
+            let reason = p["reason"].as_str()?.to_owned();
+            (reason != "connecting").then_some(reason)
         },
     )
     .await
@@ -113,7 +98,9 @@ async fn the_hub_ingests_over_tls_with_a_password_and_says_why_when_it_cannot() 
     let certs = tempfile::tempdir().expect("tempdir");
     make_certs(certs.path());
     let c = |f: &str| certs.path().join(f).display().to_string();
-    let tls_port = free_port();
+    // held until Mosquitto listens on it (see PortHold)
+    let tls = PortHold::any();
+    let tls_port = tls.port;
     let conf = format!(
         "per_listener_settings true\nuser root\n\
          listener {{port}} 127.0.0.1\nallow_anonymous true\n\
@@ -152,24 +139,23 @@ async fn the_hub_ingests_over_tls_with_a_password_and_says_why_when_it_cannot() 
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),
     );
-    let (h1, h2) = (free_port(), free_port());
-    let mut untrusting = spawn_hub(
+    let untrusting = launch_hub(
         d1.path(),
-        h1,
         &format!("mqtts://iochub:s3cret@127.0.0.1:{tls_port}"),
         &certs.path().join("other-ca.pem"),
-    );
-    let mut wrong_password = spawn_hub(
+    )
+    .await;
+    let wrong_password = launch_hub(
         d2.path(),
-        h2,
         &format!("mqtts://iochub:guess@127.0.0.1:{tls_port}"),
         &certs.path().join("ca.pem"),
+    )
+    .await;
+    let (r1, r2) = (
+        mqtt_problem(&untrusting).await,
+        mqtt_problem(&wrong_password).await,
     );
-    let (r1, r2) = (mqtt_problem(h1).await, mqtt_problem(h2).await);
-    for child in [&mut untrusting, &mut wrong_password] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop((untrusting, wrong_password));
     assert!(
         r1.to_lowercase().contains("certificate"),
         "untrusted broker: {r1}"

@@ -87,8 +87,8 @@ pub async fn run(
     let mqtt_url = match &cfg.broker {
         BrokerConfig::External { url } => url.clone(),
         BrokerConfig::Embedded { listen } => {
-            crate::broker::start(*listen)?;
-            format!("mqtt://{listen}")
+            let addr = crate::broker::start(*listen)?;
+            format!("mqtt://{addr}")
         }
     };
     let ingest = start_ingest(
@@ -109,14 +109,16 @@ pub async fn run(
         map: cfg.map.clone(),
     };
     let http = tasks.spawn("http", http::serve(listener, state, tasks.input.clone()));
-    info!(http = %http_addr, mqtt = %mqtt_url, "listening");
+    // Not the MQTT URL: in `serve` it can carry the broker's password.
+    info!(http = %http_addr, "HTTP listening");
 
     let simulator = cfg.simulation_seed.map(|seed| {
         let sim = crate::demo::simulate(seed, mqtt_url.clone(), store.clone(), tasks.input.clone());
         tasks.spawn("simulator", sim)
     });
 
-    http::print_banner(http_addr, &mqtt_url, &cfg, admin_password.as_deref());
+    let shown = mqtt::without_password(&mqtt_url);
+    http::print_banner(http_addr, &shown, &cfg, admin_password.as_deref());
     tokio::select! {
         () = stop => {}
         () = tasks.failed() => {}

@@ -46,7 +46,7 @@ impl MqttSettings {
             format!("{plain}{sep}client_id={}", self.client_id)
         };
         let mut opts = MqttOptions::parse_url(url).map_err(|e| IngestError::Url {
-            url: self.url.clone(),
+            url: without_password(&self.url),
             reason: e.to_string(),
         })?;
         opts.set_manual_acks(true)
@@ -58,6 +58,23 @@ impl MqttSettings {
             opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
         }
         Ok(opts)
+    }
+}
+
+/// `url` as it may be shown or logged: a password in it (`mqtt://user:secret@host`) is replaced
+/// by `***`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -119,7 +136,7 @@ pub async fn run(
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                info!(url = %settings.url, session_present = ack.session_present, "ingest connected");
+                info!(url = %without_password(&settings.url), session_present = ack.session_present, "ingest connected");
                 backoff = Duration::from_millis(250);
                 health.set_degraded("mqtt", None);
                 m::ingest_connected(true);
@@ -132,7 +149,7 @@ pub async fn run(
             Ok(Event::Incoming(Packet::Publish(p))) => conn.handle(p).await,
             Ok(_) => {}
             Err(error) => {
-                warn!(%error, url = %settings.url, retry_in = ?backoff, "ingest connection lost");
+                warn!(%error, url = %without_password(&settings.url), retry_in = ?backoff, "ingest connection lost");
                 health.set_degraded("mqtt", Some(format!("broker unreachable: {error}")));
                 m::ingest_connected(false);
                 conn.forget_unacked(&mut eventloop).await;
@@ -285,5 +302,23 @@ impl Connection {
                 return; // pipeline shutting down; the broker redelivers
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_password_is_never_shown() {
+        assert_eq!(
+            without_password("mqtts://iochub:s3cr@t@broker.ioc:8883/?x=1"),
+            "mqtts://iochub:***@broker.ioc:8883/?x=1"
+        );
+        assert_eq!(
+            without_password("mqtt://127.0.0.1:1883"),
+            "mqtt://127.0.0.1:1883"
+        );
+        assert_eq!(without_password("mqtt://user@h:1"), "mqtt://user:***@h:1");
     }
 }

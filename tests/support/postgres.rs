@@ -1,7 +1,8 @@
-//! A throwaway PostgreSQL 15 server per test: `initdb` into a temp dir, a free port on
-//! 127.0.0.1, its unix socket inside that dir, trust auth, `fsync=on`, one database `iochub`.
-//! Stopped (`pg_ctl stop -m fast`) and removed when dropped. Never touches a server that is
-//! already running on the machine, so tests can run in parallel.
+//! A throwaway PostgreSQL 15 server per test: `initdb` into a temp dir, a port on 127.0.0.1 held
+//! for its whole life ([`PortHold`]: `port` cannot be 0), its unix socket inside that dir, trust
+//! auth, `fsync=on`, one database `iochub`. Stopped (`pg_ctl stop -m fast`) and removed when
+//! dropped. Never touches a server that is already running on the machine, so tests can run in
+//! parallel.
 //!
 //! PostgreSQL refuses to run as root, so under root (CI, containers) every server command runs as
 //! the `postgres` OS user via `runuser`, in a temp dir owned by that user. The binaries are taken
@@ -11,13 +12,15 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use super::free_port;
+use super::PortHold;
 
 const DEFAULT_BIN: &str = "/usr/lib/postgresql/15/bin";
 const DATABASE: &str = "iochub";
 
 pub struct Postgres {
     pub port: u16,
+    /// Kept across [`Postgres::stop_immediate`] and [`Postgres::start_again`].
+    _hold: PortHold,
     dir: tempfile::TempDir,
     bin: PathBuf,
     /// Run server commands as the `postgres` OS user (we are root).
@@ -86,8 +89,10 @@ impl Postgres {
         if as_postgres {
             run(Command::new("chown").arg("postgres:").arg(dir.path()));
         }
+        let hold = PortHold::any();
         let pg = Self {
-            port: free_port(),
+            port: hold.port,
+            _hold: hold,
             dir,
             bin,
             as_postgres,
