@@ -229,8 +229,10 @@ async function main() {
     if (vi.filter((s) => /[ăâđêôơư]|[áàảãạ]/i.test(s)).length < 10) throw new Error('the page does not look Vietnamese to start with');
     await page.click('header.top [data-action=lang]');
     await page.waitForFunction(() => document.documentElement.lang === 'en');
-    await page.waitForTimeout(300); // debounced re-renders (ticker 200 ms)
-    await page.waitForSelector('#panel .chart canvas', { timeout: 10000 });
+    // The panel re-renders on the switch and loads its charts again: wait until they are drawn
+    // (the English "Loading…" gone, a chart canvas there) before reading the page.
+    await page.waitForFunction(() => document.querySelector('#panel .chart canvas')
+      && !document.querySelector('#panel .panel-charts > p.muted:not(.chart-empty)'), null, { timeout: 10000 });
     const en = await collect();
     const left = [...new Set(en.filter((s) => VI_CHARS.test(s)))];
     await shot(page, '07-english');
