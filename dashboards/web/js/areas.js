@@ -3,6 +3,7 @@
 // selection is drawn on the map. Clicking a device in the breach list opens its panel.
 
 import { api } from './api.js';
+import { circleRing } from './geo.js';
 import { t, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
 
 const METRICS = ['water_level', 'rain_1h', 'rain_24h', 'rain_72h', 'soil_moisture', 'pm2_5', 'pm10', 'aqi', 'co', 'temperature', 'humidity', 'wind_speed', 'pressure'];
@@ -194,19 +195,4 @@ export class AreaTools {
 
 function esc(s) {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-}
-
-/** A geodesic-enough circle (64 vertices) for drawing; the hub does the real containment. */
-export function circleRing([lon, lat], radiusM) {
-  const R = 6371008.8;
-  const ring = [];
-  const d = radiusM / R;
-  const φ1 = (lat * Math.PI) / 180, λ1 = (lon * Math.PI) / 180;
-  for (let i = 0; i <= 64; i++) {
-    const θ = (i / 64) * 2 * Math.PI;
-    const φ2 = Math.asin(Math.sin(φ1) * Math.cos(d) + Math.cos(φ1) * Math.sin(d) * Math.cos(θ));
-    const λ2 = λ1 + Math.atan2(Math.sin(θ) * Math.sin(d) * Math.cos(φ1), Math.cos(d) - Math.sin(φ1) * Math.sin(φ2));
-    ring.push([(λ2 * 180) / Math.PI, (φ2 * 180) / Math.PI]);
-  }
-  return ring;
 }
