@@ -2,7 +2,7 @@
 // polygon drawn by clicks; the hub computes the summary (POST /api/v1/areas/summary) and the
 // selection is drawn on the map. Clicking a device in the breach list opens its panel.
 
-import { api } from './api.js';
+import { api, HTTP } from './api.js';
 import { circleRing } from './geo.js';
 import { t, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
 
@@ -147,7 +147,7 @@ export class AreaTools {
       this.result = r;
     } catch (e) {
       if (req !== this.request) return null;
-      this.result = { error: e.status === 404 || e.status === 405 ? t('area_unavailable') : `${t('area_error')}: ${e.message}` };
+      this.result = { error: e.status === HTTP.NOT_FOUND || e.status === HTTP.METHOD_NOT_ALLOWED ? t('area_unavailable') : `${t('area_error')}: ${e.message}` };
     }
     this._renderResult();
     return this.result;

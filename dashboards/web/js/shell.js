@@ -7,7 +7,7 @@
 // volume) and "telemetry" (high volume) with a filter the view chooses: the viewport's bbox,
 // re-sent on every pan/zoom end, or just the open device — or none at all (feed closed).
 
-import { api, login, logout, sessionValid, connection, resetExpired } from './api.js';
+import { api, login, logout, sessionValid, connection, resetExpired, HTTP } from './api.js';
 import { LiveFeed } from './live.js';
 import { Store } from './store.js';
 import { t, applyI18n, toggleLang, fmtTime, fmtDateLong } from './i18n.js';
@@ -79,8 +79,8 @@ export function createShell({ onReady, telemetry = true }) {
       hideLogin();
       await enter();
     } catch (err) {
-      setMsg(err.status === 401 ? 'login_wrong' : err.code === 'unreachable' ? 'login_unreachable' : 'login_failed', 'error');
-      if (err.status !== 401 && err.code !== 'unreachable') msg.textContent = `${t('login_failed')}: ${err.message}`;
+      setMsg(err.status === HTTP.UNAUTHORIZED ? 'login_wrong' : err.code === 'unreachable' ? 'login_unreachable' : 'login_failed', 'error');
+      if (err.status !== HTTP.UNAUTHORIZED && err.code !== 'unreachable') msg.textContent = `${t('login_failed')}: ${err.message}`;
       form.password.select();
     } finally {
       btn.disabled = false;
