@@ -15,13 +15,14 @@ import * as maplibregl from '../vendor/maplibre-gl/maplibre-gl.mjs';
 import { api } from './api.js';
 import { t, getLang } from './i18n.js';
 import { bboxOf, labelPoints } from './geo.js';
+import { STATUS, STATUS_SEVERITY } from './store.js';
 
 export const COLORS = {
-  0: '#7d8794', // offline: grey
-  1: '#22c55e', // online: green
-  2: '#22d3ee', // info: cyan
-  3: '#f59e0b', // warning: amber
-  4: '#ef4444', // critical: red
+  [STATUS.OFFLINE]: '#7d8794', // grey
+  [STATUS.ONLINE]: '#22c55e', // green
+  [STATUS.INFO]: '#22d3ee', // cyan
+  [STATUS.WARNING]: '#f59e0b', // amber
+  [STATUS.CRITICAL]: '#ef4444', // red
 };
 const PROVINCE_BOUNDS = [[105.25, 22.25], [106.85, 23.15]]; // Cao Bằng, when nothing else tells
 const MAX_PULSES = 100;
@@ -223,14 +224,14 @@ export class DeviceMap {
 
   _addDeviceLayers() {
     this.map.addSource('devices', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
-    const st = ['coalesce', ['feature-state', 'st'], 1];
-    const color = ['match', st, 0, COLORS[0], 1, COLORS[1], 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]];
+    const st = ['coalesce', ['feature-state', 'st'], STATUS.ONLINE];
+    const color = ['match', st, ...Object.values(STATUS).flatMap((code) => [code, COLORS[code]]), COLORS[STATUS.ONLINE]];
     this.map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: {
       'circle-color': color,
       'circle-radius': this._radius(st, [1.6, 1.35, 1.15, 1]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
-      'circle-opacity': ['match', st, 0, 0.75, 1],
+      'circle-opacity': ['match', st, STATUS.OFFLINE, 0.75, 1],
     } });
     // Devices with an open alert again, on top, from a small source of their own (bounded by the
     // open alerts): co-located stations (a rain gauge beside a water gauge) must not hide a red dot
@@ -239,37 +240,37 @@ export class DeviceMap {
     this.map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     const hotSt = ['get', 'st'];
     this.map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
-      'circle-color': ['match', hotSt, 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]],
+      'circle-color': ['match', hotSt, ...[STATUS.INFO, STATUS.WARNING, STATUS.CRITICAL].flatMap((code) => [code, COLORS[code]]), COLORS[STATUS.ONLINE]],
       'circle-radius': this._radius(hotSt, [1.6, 1.35, 1.15, 1.15]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
     } });
-    this.hot = new Map(); // key -> st (>= 2)
+    this.hot = new Map(); // key -> st (>= STATUS.INFO)
 
     // Dense mode (see GRID_ZOOM): the grid of all devices, and offline devices individually.
     this.map.addSource('devices-grid', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     this.map.addLayer({ id: 'devices-grid', type: 'circle', source: 'devices-grid', maxzoom: GRID_ZOOM,
       layout: { visibility: 'none' },
       paint: {
-        'circle-color': COLORS[1], 'circle-opacity': 0.55,
+        'circle-color': COLORS[STATUS.ONLINE], 'circle-opacity': 0.55,
         'circle-radius': ['interpolate', ['linear'], ['get', 'n'], 1, 2.5, 30, 5, 300, 9],
       } }, 'devices-alert');
     this.map.addSource('devices-off', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     this.map.addLayer({ id: 'devices-offline', type: 'circle', source: 'devices-off', maxzoom: GRID_ZOOM,
       layout: { visibility: 'none' },
       paint: {
-        'circle-color': COLORS[0], 'circle-radius': this._radius(0, [1, 1, 1, 1]),
+        'circle-color': COLORS[STATUS.OFFLINE], 'circle-radius': this._radius(STATUS.OFFLINE, [1, 1, 1, 1]),
         'circle-stroke-color': '#0b1a2b', 'circle-stroke-width': 1,
       } }, 'devices-alert');
     this.off = new Set(); // offline keys, kept for dense mode
   }
 
-  /** circle-radius by zoom (dense or normal stops), scaled by state: factors for 4, 3, 2, other. */
+  /** circle-radius by zoom (dense or normal stops), scaled by state: factors for critical, warning, info, other. */
   _radius(stExpr, [f4, f3, f2, f1]) {
     const big = this.opts.wall ? 1.6 : 1;
     const stops = this.dense ? DENSE_RADIUS : NORMAL_RADIUS;
     const expr = ['interpolate', ['linear'], ['zoom']];
-    for (let i = 0; i < stops.length; i += 2) expr.push(stops[i], ['*', big, stops[i + 1], ['match', stExpr, 4, f4, 3, f3, 2, f2, f1]]);
+    for (let i = 0; i < stops.length; i += 2) expr.push(stops[i], ['*', big, stops[i + 1], ['match', stExpr, STATUS.CRITICAL, f4, STATUS.WARNING, f3, STATUS.INFO, f2, f1]]);
     return expr;
   }
 
@@ -277,9 +278,9 @@ export class DeviceMap {
     const dense = count > DENSE_DEVICES;
     if (dense === this.dense) return;
     this.dense = dense;
-    this.map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], 1], [1.6, 1.35, 1.15, 1]));
+    this.map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], STATUS.ONLINE], [1.6, 1.35, 1.15, 1]));
     this.map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
-    this.map.setPaintProperty('devices-offline', 'circle-radius', this._radius(0, [1, 1, 1, 1]));
+    this.map.setPaintProperty('devices-offline', 'circle-radius', this._radius(STATUS.OFFLINE, [1, 1, 1, 1]));
     // Every dot from GRID_ZOOM on; below it the grid and the offline and alerting dots.
     this.map.setLayerZoomRange('devices', dense ? GRID_ZOOM : 0, 24);
     for (const id of ['devices-grid', 'devices-offline']) this.map.setLayoutProperty(id, 'visibility', dense ? 'visible' : 'none');
@@ -425,7 +426,7 @@ export class DeviceMap {
     if (!d) return;
     this.popup ??= new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'device-popup', offset: 10 });
     const st = this.store.statusOf(d.key);
-    const label = st >= 2 ? t(['', '', 'info', 'warning', 'critical'][st]) : t(st ? 'online' : 'offline');
+    const label = t(STATUS_SEVERITY[st] ?? (st === STATUS.ONLINE ? 'online' : 'offline'));
     const el = document.createElement('div');
     const b = document.createElement('b'); b.textContent = d.name || d.key; b.translate = false;
     const k = document.createElement('div'); k.className = 'mono'; k.textContent = d.key;
@@ -461,7 +462,7 @@ export class DeviceMap {
   _markDirty(key) {
     this.dirty.add(key);
     // A warning or critical (or one that ends) is never held back by the moving-map throttle.
-    const urgent = this.store.statusOf(key) >= 3 || (this.hot.get(key) ?? 0) >= 3;
+    const urgent = this.store.statusOf(key) >= STATUS.WARNING || (this.hot.get(key) ?? 0) >= STATUS.WARNING;
     this._scheduleApply(urgent);
   }
 
@@ -489,14 +490,15 @@ export class DeviceMap {
     let hotChanged = false, offChanged = false;
     for (const key of keys) {
       const st = this.store.statusOf(key);
-      if (st === 0 ? !this.off.has(key) : this.off.has(key)) {
-        if (st === 0) this.off.add(key); else this.off.delete(key);
+      const offline = st === STATUS.OFFLINE;
+      if (offline !== this.off.has(key)) {
+        if (offline) this.off.add(key); else this.off.delete(key);
         offChanged = true;
       }
       this.map.setFeatureState({ source: 'devices', id: key }, { st });
       this._pulse(key, st);
       const was = this.hot.get(key);
-      if (st >= 2 && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < 2 && was !== undefined) { this.hot.delete(key); hotChanged = true; }
+      if (st >= STATUS.INFO && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < STATUS.INFO && was !== undefined) { this.hot.delete(key); hotChanged = true; }
     }
     if (hotChanged) this._setHot();
     // Offline changes come in waves (a gateway drops 300 devices): one setData per wave.
@@ -517,7 +519,7 @@ export class DeviceMap {
   _pulse(key, st) {
     const have = this.pulses.get(key);
     const d = this.store.devices.get(key);
-    if (st === 4 && d && d.lat !== null && d.lon !== null) {
+    if (st === STATUS.CRITICAL && d && d.lat !== null && d.lon !== null) {
       if (have || this.pulses.size >= MAX_PULSES) return;
       const el = document.createElement('div');
       el.className = 'pulse-ring';

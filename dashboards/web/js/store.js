@@ -7,6 +7,10 @@ import { api } from './api.js';
 
 export const SEV_RANK = { info: 1, warning: 2, critical: 3 };
 export const MAX_ALERTS = 2000;
+/** A device's status code (statusOf): the map's colour, ordered from best to worst after ONLINE. */
+export const STATUS = Object.freeze({ OFFLINE: 0, ONLINE: 1, INFO: 2, WARNING: 3, CRITICAL: 4 });
+/** The severity name of a status code of an open alert (INFO and up). */
+export const STATUS_SEVERITY = Object.freeze({ [STATUS.INFO]: 'info', [STATUS.WARNING]: 'warning', [STATUS.CRITICAL]: 'critical' });
 
 export class Store {
   constructor() {
@@ -107,9 +111,9 @@ export class Store {
   /** A status colour code for the map: 0 offline, 1 online, 2 info, 3 warning, 4 critical. */
   statusOf(key) {
     const w = this.worst.get(key) || 0;
-    if (w) return w + 1;
+    if (w) return STATUS.ONLINE + w;
     const d = this.devices.get(key);
-    return d && d.online ? 1 : 0;
+    return d && d.online ? STATUS.ONLINE : STATUS.OFFLINE;
   }
 
   rulesFor(key, metric) {
