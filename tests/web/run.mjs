@@ -103,7 +103,7 @@ async function main() {
   await check('markers appear for the simulated stations (>= 60 features)', async () => {
     const n = await waitFor('>= 60 device features rendered', () => page.evaluate(() => {
       const m = window.iochub.map;
-      const rendered = m.map.queryRenderedFeatures({ layers: ['devices'] }).length;
+      const rendered = m.renderedFeatures(['devices']).length;
       return m.featureCount >= 60 && rendered >= 60 && rendered;
     }), 45000, 250);
     console.log(`#   ${n} device features rendered`);
@@ -133,14 +133,14 @@ async function main() {
     await publish(`ioc/${dev}/telemetry`, [{ n: 'pm2_5', u: 'ug/m3', v: 312.5 }]);
     await waitFor('feature-state st=4 (critical) on the device', () => page.evaluate((k) => window.iochub.map.featureStatus(k) === 4, dev), 15000);
     const rendered = await waitFor('the device rendered red', () => page.evaluate((k) => {
-      const m = window.iochub.map.map;
-      const f = m.queryRenderedFeatures({ layers: ['devices'] }).find((x) => x.properties.key === k);
+      const m = window.iochub.map;
+      const f = m.renderedFeatures(['devices']).find((x) => x.properties.key === k);
       if (!f || f.state.st !== 4) return null;
       // The colour the layer evaluates for that state, and the on-top copy for alerting devices.
-      const color = m.getLayer('devices').paint.get('circle-color').evaluate(f, f.state);
-      const hot = m.queryRenderedFeatures({ layers: ['devices-alert'] }).find((x) => x.properties.key === k);
+      const color = m.circleColor('devices', f);
+      const hot = m.renderedFeatures(['devices-alert']).find((x) => x.properties.key === k);
       if (!hot) return null;
-      const hotColor = m.getLayer('devices-alert').paint.get('circle-color').evaluate(hot, hot.state);
+      const hotColor = m.circleColor('devices-alert', hot);
       if (hotColor.r !== color.r || hotColor.g !== color.g) return null;
       return { r: color.r, g: color.g, b: color.b };
     }, dev), 10000);
@@ -258,7 +258,7 @@ async function main() {
     await waitFor('wall markers', () => wall.evaluate(() => window.iochub.map.featureCount >= 60), 20000);
     await wall.evaluate(() => { window.__booted = performance.timeOrigin; });
     // The wall flies to a critical alert it sees arrive: photograph it at rest, not mid-flight.
-    await wall.waitForFunction(() => !window.iochub.map.map.isMoving() && window.iochub.map.map.loaded(), null, { timeout: 20000 });
+    await wall.waitForFunction(() => !window.iochub.map.isMoving() && window.iochub.map.loaded(), null, { timeout: 20000 });
     await shot(wall, '08-wall');
     await hub.stop('SIGTERM');
     await wall.waitForSelector('#banner:not([hidden])', { timeout: 20000 });
@@ -302,16 +302,16 @@ async function main() {
     }
     await Promise.all(sends);
     // No reload: new devices reach the open console through `position` frames.
-    await page.evaluate(() => window.iochub.map.map.fitBounds([[105.3, 22.3], [106.8, 23.1]], { duration: 0 }));
+    await page.evaluate(() => window.iochub.map.fitBounds([[105.3, 22.3], [106.8, 23.1]], { duration: 0 }));
     await waitFor('the dense devices on the map', () => page.evaluate((n) => window.iochub.map.featureCount >= n, N + 60), 60000, 500);
     const hot = 'web-dense-1234';
     await publish(`ioc/${hot}/telemetry`, { pm2_5: 300 });
     await waitFor('the dense critical on the map', () => page.evaluate((k) => window.iochub.map.featureStatus(k) === 4, hot), 20000, 200);
     const seen = await waitFor('grid cells and the red dot rendered', () => page.evaluate((k) => {
-      const m = window.iochub.map.map;
-      const grid = m.queryRenderedFeatures({ layers: ['devices-grid'] }).length;
-      const dots = m.queryRenderedFeatures({ layers: ['devices'] }).length;
-      const red = m.queryRenderedFeatures({ layers: ['devices-alert'] }).some((f) => f.properties.key === k);
+      const m = window.iochub.map;
+      const grid = m.renderedFeatures(['devices-grid']).length;
+      const dots = m.renderedFeatures(['devices']).length;
+      const red = m.renderedFeatures(['devices-alert']).some((f) => f.properties.key === k);
       return window.iochub.map.dense && grid > 0 && red ? { grid, dots } : null;
     }, hot), 20000, 250);
     if (seen.dots !== 0) throw new Error(`${seen.dots} single dots drawn at province zoom in dense mode`);

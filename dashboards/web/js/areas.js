@@ -63,18 +63,10 @@ export class AreaTools {
   _setMode(mode) {
     this.mode = mode;
     this.points = [];
-    const m = this.map;
-    if (mode) {
-      m.clickHandler = (e) => this._click(e);
-      m.dblClickHandler = mode === 'polygon' ? () => this._finishPolygon() : null;
-      m.map.doubleClickZoom.disable();
-      m.map.getCanvas().style.cursor = 'crosshair';
-    } else {
-      m.clickHandler = null;
-      m.dblClickHandler = null;
-      m.map.doubleClickZoom.enable();
-      m.map.getCanvas().style.cursor = '';
-    }
+    this.map.setDrawing(mode ? {
+      onClick: (e) => this._click(e),
+      onDblClick: mode === 'polygon' ? () => this._finishPolygon() : null,
+    } : null);
     this.render();
   }
 

@@ -73,6 +73,9 @@ function offlineStyle() {
 }
 
 export class DeviceMap {
+  /** The MapLibre map: private, the views and the tests use the methods below. */
+  #map = null;
+
   /**
    * @param {HTMLElement} container
    * @param {import('./store.js').Store} store
@@ -100,7 +103,7 @@ export class DeviceMap {
     let cfg = null;
     try { cfg = await api('/api/v1/map', { quiet401: false }); } catch { cfg = null; }
     const style = cfg && cfg.style ? cfg.style : offlineStyle();
-    this.map = new maplibregl.Map({
+    this.#map = new maplibregl.Map({
       container: this.container,
       style,
       bounds: PROVINCE_BOUNDS,
@@ -112,19 +115,19 @@ export class DeviceMap {
       fadeDuration: 0,
       maxZoom: 17,
     });
-    this.map.touchZoomRotate?.disableRotation();
+    this.#map.touchZoomRotate?.disableRotation();
     const attribution = [cfg?.attribution, cfg?.style || cfg?.tiles ? null : 'Natural Earth'].filter(Boolean).join(' · ');
-    this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), 'bottom-left');
+    this.#map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), 'bottom-left');
     if (this.opts.interactive !== false) {
-      this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
-      this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+      this.#map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+      this.#map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     }
-    await new Promise((r) => (this.map.loaded() ? r() : this.map.once('load', r)));
+    await new Promise((r) => (this.#map.loaded() ? r() : this.#map.once('load', r)));
 
     if (!cfg?.style) {
       if (cfg?.tiles) {
-        this.map.addSource('raster', { type: 'raster', tiles: [cfg.tiles], tileSize: 256 });
-        this.map.addLayer({ id: 'raster', type: 'raster', source: 'raster', paint: { 'raster-brightness-max': 0.7 } });
+        this.#map.addSource('raster', { type: 'raster', tiles: [cfg.tiles], tileSize: 256 });
+        this.#map.addLayer({ id: 'raster', type: 'raster', source: 'raster', paint: { 'raster-brightness-max': 0.7 } });
       } else {
         await this._addCountries();
       }
@@ -134,21 +137,21 @@ export class DeviceMap {
     this._addDeviceLayers();
     this._wire();
     this.setDevices();
-    if (!this.home) this.map.fitBounds(this.homeBounds(), { padding: 40, duration: 0 });
+    if (!this.home) this.fitHome({ duration: 0 });
     return this;
   }
 
   async _addCountries() {
     const { countries, borders } = await loadCountries();
-    this.map.addSource('countries', { type: 'geojson', data: countries });
-    this.map.addSource('borders', { type: 'geojson', data: borders });
-    this.map.addLayer({ id: 'land', type: 'fill', source: 'countries', paint: {
+    this.#map.addSource('countries', { type: 'geojson', data: countries });
+    this.#map.addSource('borders', { type: 'geojson', data: borders });
+    this.#map.addLayer({ id: 'land', type: 'fill', source: 'countries', paint: {
       'fill-color': ['match', ['get', 'name'], 'Vietnam', '#16283d', '#111f30'],
     } });
-    this.map.addLayer({ id: 'coast', type: 'line', source: 'countries', paint: {
+    this.#map.addLayer({ id: 'coast', type: 'line', source: 'countries', paint: {
       'line-color': '#24425f', 'line-width': 0.8,
     } });
-    this.map.addLayer({ id: 'borders', type: 'line', source: 'borders', paint: {
+    this.#map.addLayer({ id: 'borders', type: 'line', source: 'borders', paint: {
       'line-color': '#5b7a99', 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 0.8, 10, 2], 'line-dasharray': [3, 2],
     } });
   }
@@ -158,25 +161,25 @@ export class DeviceMap {
     try { fc = await api('/api/v1/areas'); } catch { fc = null; }
     if (!fc || !Array.isArray(fc.features)) return;
     this.areas = fc;
-    this.map.addSource('areas', { type: 'geojson', data: fc });
+    this.#map.addSource('areas', { type: 'geojson', data: fc });
     // Opaque, in the tone of Vietnam's land (what #1d3a5a at 35 % over it used to blend to), and
     // above the country layers: Natural Earth's coarse Vietnam-China line cuts across the
     // hand-drawn province outline, and a dashed international border must not run through the
     // province and its stations. Outside the province it stays visible. (An opaque fill is also
     // drawn in MapLibre's opaque pass, so the land under it costs no fragments.) Over a raster or
     // styled basemap (cfg.tiles / cfg.style) the fill stays translucent: it must not hide the map.
-    const ownLand = !!this.map.getLayer('land');
-    this.map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
+    const ownLand = !!this.#map.getLayer('land');
+    this.#map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
       paint: ownLand ? { 'fill-color': '#182e47', 'fill-opacity': 1 } : { 'fill-color': '#1d3a5a', 'fill-opacity': 0.35 } });
-    this.map.addLayer({ id: 'areas-district', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
+    this.#map.addLayer({ id: 'areas-district', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
       paint: { 'line-color': '#6f94bd', 'line-width': 1, 'line-dasharray': [2, 2], 'line-opacity': 0.8 } });
-    this.map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
+    this.#map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
       paint: { 'line-color': '#9cc3ea', 'line-width': 2.2 } });
     this._renderAreaLabels();
     const b = bboxOf(fc.features.filter((f) => f.properties?.level === 'province'));
-    if (b) { this.home = b; this.map.fitBounds(b, { padding: 30, duration: 0 }); }
+    if (b) { this.home = b; this.#map.fitBounds(b, { padding: 30, duration: 0 }); }
     window.addEventListener('langchange', () => this._renderAreaLabels());
-    this.map.on('zoomend', () => this._declutterLabels());
+    this.#map.on('zoomend', () => this._declutterLabels());
   }
 
   _renderAreaLabels() {
@@ -192,7 +195,7 @@ export class DeviceMap {
       el.className = `area-label area-${p.level}`;
       el.translate = false;
       el.textContent = p.name || p.id;
-      this.areaLabels.push(new maplibregl.Marker({ element: el }).setLngLat(c).addTo(this.map));
+      this.areaLabels.push(new maplibregl.Marker({ element: el }).setLngLat(c).addTo(this.#map));
     });
     this._declutterLabels();
   }
@@ -215,18 +218,18 @@ export class DeviceMap {
   }
 
   _addSelectionLayers() {
-    this.map.addSource('selection', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-    this.map.addLayer({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#facc15', 'fill-opacity': 0.12 } });
-    this.map.addLayer({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#facc15', 'line-width': 2.5 } });
-    this.map.addLayer({ id: 'selection-points', type: 'circle', source: 'selection', filter: ['==', ['geometry-type'], 'Point'],
+    this.#map.addSource('selection', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    this.#map.addLayer({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#facc15', 'fill-opacity': 0.12 } });
+    this.#map.addLayer({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#facc15', 'line-width': 2.5 } });
+    this.#map.addLayer({ id: 'selection-points', type: 'circle', source: 'selection', filter: ['==', ['geometry-type'], 'Point'],
       paint: { 'circle-radius': 4, 'circle-color': '#facc15' } });
   }
 
   _addDeviceLayers() {
-    this.map.addSource('devices', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    this.#map.addSource('devices', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     const st = ['coalesce', ['feature-state', 'st'], STATUS.ONLINE];
     const color = ['match', st, ...Object.values(STATUS).flatMap((code) => [code, COLORS[code]]), COLORS[STATUS.ONLINE]];
-    this.map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: {
+    this.#map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: {
       'circle-color': color,
       'circle-radius': this._radius(st, [1.6, 1.35, 1.15, 1]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
@@ -237,9 +240,9 @@ export class DeviceMap {
     // open alerts): co-located stations (a rain gauge beside a water gauge) must not hide a red dot
     // under a green one, and circle-sort-key cannot read feature-state. A second layer over all
     // 20,000 features would double the GPU work of every frame; this one holds a few hundred.
-    this.map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    this.#map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     const hotSt = ['get', 'st'];
-    this.map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
+    this.#map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
       'circle-color': ['match', hotSt, ...[STATUS.INFO, STATUS.WARNING, STATUS.CRITICAL].flatMap((code) => [code, COLORS[code]]), COLORS[STATUS.ONLINE]],
       'circle-radius': this._radius(hotSt, [1.6, 1.35, 1.15, 1.15]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
@@ -248,15 +251,15 @@ export class DeviceMap {
     this.hot = new Map(); // key -> st (>= STATUS.INFO)
 
     // Dense mode (see GRID_ZOOM): the grid of all devices, and offline devices individually.
-    this.map.addSource('devices-grid', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-    this.map.addLayer({ id: 'devices-grid', type: 'circle', source: 'devices-grid', maxzoom: GRID_ZOOM,
+    this.#map.addSource('devices-grid', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    this.#map.addLayer({ id: 'devices-grid', type: 'circle', source: 'devices-grid', maxzoom: GRID_ZOOM,
       layout: { visibility: 'none' },
       paint: {
         'circle-color': COLORS[STATUS.ONLINE], 'circle-opacity': 0.55,
         'circle-radius': ['interpolate', ['linear'], ['get', 'n'], 1, 2.5, 30, 5, 300, 9],
       } }, 'devices-alert');
-    this.map.addSource('devices-off', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
-    this.map.addLayer({ id: 'devices-offline', type: 'circle', source: 'devices-off', maxzoom: GRID_ZOOM,
+    this.#map.addSource('devices-off', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    this.#map.addLayer({ id: 'devices-offline', type: 'circle', source: 'devices-off', maxzoom: GRID_ZOOM,
       layout: { visibility: 'none' },
       paint: {
         'circle-color': COLORS[STATUS.OFFLINE], 'circle-radius': this._radius(STATUS.OFFLINE, [1, 1, 1, 1]),
@@ -278,12 +281,12 @@ export class DeviceMap {
     const dense = count > DENSE_DEVICES;
     if (dense === this.dense) return;
     this.dense = dense;
-    this.map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], STATUS.ONLINE], [1.6, 1.35, 1.15, 1]));
-    this.map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
-    this.map.setPaintProperty('devices-offline', 'circle-radius', this._radius(STATUS.OFFLINE, [1, 1, 1, 1]));
+    this.#map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], STATUS.ONLINE], [1.6, 1.35, 1.15, 1]));
+    this.#map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
+    this.#map.setPaintProperty('devices-offline', 'circle-radius', this._radius(STATUS.OFFLINE, [1, 1, 1, 1]));
     // Every dot from GRID_ZOOM on; below it the grid and the offline and alerting dots.
-    this.map.setLayerZoomRange('devices', dense ? GRID_ZOOM : 0, 24);
-    for (const id of ['devices-grid', 'devices-offline']) this.map.setLayoutProperty(id, 'visibility', dense ? 'visible' : 'none');
+    this.#map.setLayerZoomRange('devices', dense ? GRID_ZOOM : 0, 24);
+    for (const id of ['devices-grid', 'devices-offline']) this.#map.setLayoutProperty(id, 'visibility', dense ? 'visible' : 'none');
     if (dense) this._setOffline();
   }
 
@@ -298,7 +301,7 @@ export class DeviceMap {
       if (c) { c.n++; c.x += d.lon; c.y += d.lat; } else cells.set(id, { n: 1, x: d.lon, y: d.lat });
     }
     const features = [...cells.values()].map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [c.x / c.n, c.y / c.n] }, properties: { n: c.n } }));
-    this.map.getSource('devices-grid')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('devices-grid')?.setData({ type: 'FeatureCollection', features });
   }
 
   _setOffline() {
@@ -308,7 +311,7 @@ export class DeviceMap {
       const d = this.store.devices.get(key);
       if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key } });
     }
-    this.map.getSource('devices-off')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('devices-off')?.setData({ type: 'FeatureCollection', features });
   }
 
   /** Slow rendering: lower resolution while moving, and stepped (not smooth) CSS pulses (app.css .low-fx). */
@@ -323,7 +326,7 @@ export class DeviceMap {
   // at the full pixel ratio (restored 200 ms after the last movement ends, so a run of drags or
   // wheel steps does not resize the canvas back and forth).
   _wireMotionQuality() {
-    const m = this.map;
+    const m = this.#map;
     try {
       const gl = m.painter?.context?.gl;
       const ext = gl?.getExtension('WEBGL_debug_renderer_info');
@@ -371,7 +374,7 @@ export class DeviceMap {
   }
 
   _wire() {
-    const m = this.map;
+    const m = this.#map;
     const s = this.store;
     s.on('status', (key) => this._markDirty(key));
     s.on('reset', () => { this.setDevices(); for (const k of s.devices.keys()) this._markDirty(k); });
@@ -403,10 +406,7 @@ export class DeviceMap {
   }
 
   _viewport() {
-    if (!this.opts.onViewport) return;
-    const b = this.map.getBounds();
-    const r = (v) => Math.round(v * 1e5) / 1e5;
-    this.opts.onViewport([r(b.getWest()), r(b.getSouth()), r(b.getEast()), r(b.getNorth())]);
+    if (this.opts.onViewport) this.opts.onViewport(this.viewportBbox());
   }
 
   /** Of the features under the cursor (co-located stations), the one in the worst state. */
@@ -432,13 +432,13 @@ export class DeviceMap {
     const k = document.createElement('div'); k.className = 'mono'; k.textContent = d.key;
     const s2 = document.createElement('div'); s2.textContent = label; s2.style.color = COLORS[st];
     el.append(b, k, s2);
-    this.popup.setLngLat(f.geometry.coordinates).setDOMContent(el).addTo(this.map);
+    this.popup.setLngLat(f.geometry.coordinates).setDOMContent(el).addTo(this.#map);
   }
   _hidePopup() { this.popup?.remove(); }
 
   /** Rebuild the source from the store's positions (rare: startup, new devices, reload). */
   setDevices() {
-    const src = this.map?.getSource('devices');
+    const src = this.#map?.getSource('devices');
     if (!src) return;
     const features = [];
     for (const d of this.store.devices.values()) {
@@ -467,7 +467,7 @@ export class DeviceMap {
   }
 
   _scheduleApply(urgent = false) {
-    if (!this.map) return;
+    if (!this.#map) return;
     if (this.rafPending) {
       if (!urgent || !this.flushTimer) return;
       clearTimeout(this.flushTimer); // held back by the throttle: go now
@@ -476,7 +476,7 @@ export class DeviceMap {
       return;
     }
     this.rafPending = true;
-    const wait = !urgent && this.map.isMoving() ? this.lastApplied + MOVING_FLUSH_MS - performance.now() : 0;
+    const wait = !urgent && this.#map.isMoving() ? this.lastApplied + MOVING_FLUSH_MS - performance.now() : 0;
     if (wait > 0) this.flushTimer = setTimeout(() => { this.flushTimer = null; requestAnimationFrame(() => this._apply()); }, wait);
     else requestAnimationFrame(() => this._apply());
   }
@@ -495,7 +495,7 @@ export class DeviceMap {
         if (offline) this.off.add(key); else this.off.delete(key);
         offChanged = true;
       }
-      this.map.setFeatureState({ source: 'devices', id: key }, { st });
+      this.#map.setFeatureState({ source: 'devices', id: key }, { st });
       this._pulse(key, st);
       const was = this.hot.get(key);
       if (st >= STATUS.INFO && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < STATUS.INFO && was !== undefined) { this.hot.delete(key); hotChanged = true; }
@@ -513,7 +513,7 @@ export class DeviceMap {
       const d = this.store.devices.get(key);
       if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key, st } });
     }
-    this.map.getSource('devices-hot')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('devices-hot')?.setData({ type: 'FeatureCollection', features });
   }
 
   _pulse(key, st) {
@@ -523,7 +523,7 @@ export class DeviceMap {
       if (have || this.pulses.size >= MAX_PULSES) return;
       const el = document.createElement('div');
       el.className = 'pulse-ring';
-      const mk = new maplibregl.Marker({ element: el }).setLngLat([d.lon, d.lat]).addTo(this.map);
+      const mk = new maplibregl.Marker({ element: el }).setLngLat([d.lon, d.lat]).addTo(this.#map);
       this.pulses.set(key, mk);
     } else if (have) {
       have.remove();
@@ -533,13 +533,13 @@ export class DeviceMap {
 
   /** The colour code the map holds for a device (test hook). */
   featureStatus(key) {
-    return this.map.getFeatureState({ source: 'devices', id: key })?.st;
+    return this.#map.getFeatureState({ source: 'devices', id: key })?.st;
   }
 
   select(key) {
     for (const source of ['devices', 'devices-hot']) {
-      if (this.selected) this.map.setFeatureState({ source, id: this.selected }, { sel: false });
-      if (key) this.map.setFeatureState({ source, id: key }, { sel: true });
+      if (this.selected) this.#map.setFeatureState({ source, id: this.selected }, { sel: false });
+      if (key) this.#map.setFeatureState({ source, id: key }, { sel: true });
     }
     this.selected = key;
   }
@@ -550,18 +550,66 @@ export class DeviceMap {
     // Keep the device clear of the device panel when it is open.
     const right = this.opts.panelWidth ? this.opts.panelWidth() : 0;
     this.beforeAnimation?.();
-    this.map.flyTo({ center: [d.lon, d.lat], zoom: Math.max(this.map.getZoom(), 11), speed: 1.6, padding: { right, left: 0, top: 0, bottom: 0 } });
+    this.#map.flyTo({ center: [d.lon, d.lat], zoom: Math.max(this.#map.getZoom(), 11), speed: 1.6, padding: { right, left: 0, top: 0, bottom: 0 } });
   }
 
   setSelection(features) {
-    this.map.getSource('selection')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('selection')?.setData({ type: 'FeatureCollection', features });
   }
 
   fitTo(geometryFeatures) {
     const b = bboxOf(geometryFeatures);
-    if (!b) return;
-    this.beforeAnimation?.();
-    this.map.fitBounds(b, { padding: 60, maxZoom: 12 });
+    if (b) this.fitBounds(b, { padding: 60, maxZoom: 12 });
+  }
+
+  /** Moves the camera to [[w, s], [e, n]]; an animated move (duration not 0) first lowers the
+   *  resolution on a slow renderer, as every camera animation of the map does. */
+  fitBounds(bounds, opts = {}) {
+    if (opts.duration !== 0) this.beforeAnimation?.();
+    this.#map.fitBounds(bounds, opts);
+  }
+
+  /** Back to the province (homeBounds). */
+  fitHome(opts = {}) {
+    this.fitBounds(this.homeBounds(), { padding: 40, ...opts });
+  }
+
+  /** The camera's zoom; null before the map exists. */
+  zoom() { return this.#map ? this.#map.getZoom() : null; }
+
+  /** The visible [west, south, east, north], rounded to 1e-5° (about a metre). */
+  viewportBbox() {
+    const b = this.#map.getBounds();
+    const r = (v) => Math.round(v * 1e5) / 1e5;
+    return [r(b.getWest()), r(b.getSouth()), r(b.getEast()), r(b.getNorth())];
+  }
+
+  isMoving() { return !!this.#map?.isMoving(); }
+  /** The style, sources and tiles are loaded (nothing left to draw for the current view). */
+  loaded() { return !!this.#map?.loaded(); }
+
+  /** The features drawn on screen now in these layers ('devices', 'devices-alert', 'devices-grid', …). */
+  renderedFeatures(layers) { return this.#map.queryRenderedFeatures({ layers }); }
+
+  /** The circle colour a layer gives a rendered feature ({r, g, b, a}, 0..1). */
+  circleColor(layer, feature) {
+    return this.#map.getLayer(layer).paint.get('circle-color').evaluate(feature, feature.state);
+  }
+
+  /** Calls fn after every redraw of the map; returns the function that stops it. */
+  onRender(fn) {
+    this.#map.on('render', fn);
+    return () => this.#map.off('render', fn);
+  }
+
+  /** Area drawing owns the map's clicks while handlers are given ({onClick(e), onDblClick(e)}):
+   *  device clicks are ignored, double-click zoom is off and the cursor is a crosshair;
+   *  setDrawing(null) gives them back. */
+  setDrawing(handlers) {
+    this.clickHandler = handlers?.onClick ?? null;
+    this.dblClickHandler = handlers?.onDblClick ?? null;
+    if (handlers) this.#map.doubleClickZoom.disable(); else this.#map.doubleClickZoom.enable();
+    this.#map.getCanvas().style.cursor = handlers ? 'crosshair' : '';
   }
 
   /** The province's bounds: from the areas, else from the devices, else a fixed box. */
@@ -572,6 +620,6 @@ export class DeviceMap {
     return bboxOf(pts) || PROVINCE_BOUNDS;
   }
 
-  resize() { this.map?.resize(); }
+  resize() { this.#map?.resize(); }
   lang() { return getLang(); }
 }

@@ -65,7 +65,7 @@ export class DevicePanel {
     try {
       const d = await api(`/api/v1/devices/${encodeURIComponent(key)}`);
       if (gen !== this.gen) return;
-      this.store._upsertDevice(d);
+      this.store.upsertDevice(d);
       this._renderHead();
     } catch { /* the store's copy is shown */ }
     await this._loadCharts(key, gen);

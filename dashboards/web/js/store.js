@@ -59,7 +59,7 @@ export class Store {
       .then((d) => {
         const had = this.devices.get(k);
         const hadPos = had && had.lat !== null && had.lon !== null;
-        const dev = this._upsertDevice(d);
+        const dev = this.upsertDevice(d);
         if (!hadPos && dev.lat !== null && dev.lon !== null) this.emit('positions', dev);
         this.emit('status', k);
       })
@@ -83,7 +83,7 @@ export class Store {
     ]);
     this.rules = rules || [];
     const seen = new Set();
-    for (const d of devices) { this._upsertDevice(d); seen.add(d.key); }
+    for (const d of devices) { this.upsertDevice(d); seen.add(d.key); }
     for (const k of [...this.devices.keys()]) if (!seen.has(k)) this.devices.delete(k);
     this.alerts.clear();
     for (const a of alerts) if (isOpen(a)) this.alerts.set(a.id, a);
@@ -93,7 +93,9 @@ export class Store {
     for (const d of this.devices.values()) if (d.lat === null || d.lon === null) this._ensurePosition(d.key);
   }
 
-  _upsertDevice(d) {
+  /** Merges a device as the REST API returns it (fields it lacks keep their known values);
+   *  returns the store's entry. Emits nothing: the caller says what changed. */
+  upsertDevice(d) {
     const prev = this.devices.get(d.key);
     const latest = prev ? prev.latest : new Map();
     for (const l of d.latest || []) latest.set(l.metric, { value: l.value, ts: l.ts, unit: l.unit ?? latest.get(l.metric)?.unit });
@@ -146,7 +148,7 @@ export class Store {
 
   _telemetry(m) {
     let d = this.devices.get(m.device);
-    if (!d) d = this._upsertDevice({ key: m.device, online: true });
+    if (!d) d = this.upsertDevice({ key: m.device, online: true });
     const iso = new Date(m.ts).toISOString();
     const prev = d.latest.get(m.metric);
     d.latest.set(m.metric, { value: m.value, ts: iso, unit: m.unit ?? prev?.unit });
@@ -166,7 +168,7 @@ export class Store {
   _position(m) {
     let d = this.devices.get(m.device);
     const isNew = !d;
-    if (!d) d = this._upsertDevice({ key: m.device, online: true });
+    if (!d) d = this.upsertDevice({ key: m.device, online: true });
     if (d.lat === m.lat && d.lon === m.lon) return;
     d.lat = m.lat;
     d.lon = m.lon;
@@ -176,7 +178,7 @@ export class Store {
 
   _device(m) {
     let d = this.devices.get(m.device);
-    if (!d) d = this._upsertDevice({ key: m.device, online: m.online });
+    if (!d) d = this.upsertDevice({ key: m.device, online: m.online });
     this._ensurePosition(d.key);
     if (d.online !== m.online) {
       d.online = m.online;
@@ -193,7 +195,7 @@ export class Store {
     } else {
       this.alerts.delete(a.id);
     }
-    if (!this.devices.has(a.device)) this._upsertDevice({ key: a.device, online: true });
+    if (!this.devices.has(a.device)) this.upsertDevice({ key: a.device, online: true });
     this._ensurePosition(a.device);
     this._recomputeWorstFor(a.device);
     this.emit('alert', { alert: a, isNew: !wasOpen && isOpen(a) });
