@@ -4,6 +4,8 @@
 //  - the hub is unreachable (network error, 502/503/504) -> connection.down(); GETs retry by
 //    themselves with exponential backoff until the hub answers, and the banner stays up meanwhile.
 
+import { appEvents } from './events.js';
+
 /** The HTTP status codes the app tells apart. */
 export const HTTP = Object.freeze({
   NO_CONTENT: 204,
@@ -29,7 +31,7 @@ export const connection = {
   set(kind, isDown) {
     const before = this.down;
     this[kind] = isDown;
-    if (before !== this.down) window.dispatchEvent(new CustomEvent('connectionchange', { detail: this.down }));
+    if (before !== this.down) appEvents.emit('connectionchange', this.down);
   },
 };
 
@@ -40,7 +42,7 @@ export function resetExpired() { expiredSignalled = false; }
 function signalExpired() {
   if (expiredSignalled) return;
   expiredSignalled = true;
-  window.dispatchEvent(new CustomEvent('sessionexpired'));
+  appEvents.emit('sessionexpired');
 }
 
 async function once(method, path, body) {

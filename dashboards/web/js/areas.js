@@ -5,6 +5,7 @@
 import { api, HTTP } from './api.js';
 import { circleRing } from './geo.js';
 import { t, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
+import { appEvents } from './events.js';
 
 const METRICS = ['water_level', 'rain_1h', 'rain_24h', 'rain_72h', 'soil_moisture', 'pm2_5', 'pm10', 'aqi', 'co', 'temperature', 'humidity', 'wind_speed', 'pressure'];
 
@@ -20,7 +21,7 @@ export class AreaTools {
     this.request = null; // the last summary request body (without metric)
     this.result = null;
     this.render();
-    window.addEventListener('langchange', () => this.render());
+    appEvents.on('langchange', () => this.render());
   }
 
   render() {

@@ -1,7 +1,9 @@
 // Languages: Vietnamese first (DESIGN.md §4 glossary), English as the alternative. Static labels carry
 // data-i18n="key" (text), data-i18n-title / data-i18n-placeholder / data-i18n-aria (attributes);
-// dynamic content is rendered with t() and re-rendered on the "langchange" event. The choice is kept
+// dynamic content is rendered with t() and re-rendered on appEvents' "langchange". The choice is kept
 // in localStorage. Dates and numbers go through Intl in the chosen locale.
+
+import { appEvents } from './events.js';
 
 const DICT = {
   vi: {
@@ -201,7 +203,7 @@ export function setLang(next) {
   try { localStorage.setItem(KEY, lang); } catch { /* ignore */ }
   document.documentElement.lang = lang;
   applyI18n(document);
-  window.dispatchEvent(new CustomEvent('langchange', { detail: lang }));
+  appEvents.emit('langchange', lang);
 }
 
 export function toggleLang() { setLang(lang === 'vi' ? 'en' : 'vi'); }

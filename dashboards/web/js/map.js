@@ -16,6 +16,7 @@ import { api } from './api.js';
 import { t, getLang } from './i18n.js';
 import { bboxOf, labelPoints } from './geo.js';
 import { STATUS, STATUS_SEVERITY } from './store.js';
+import { appEvents } from './events.js';
 
 export const COLORS = {
   [STATUS.OFFLINE]: '#7d8794', // grey
@@ -178,7 +179,7 @@ export class DeviceMap {
     this._renderAreaLabels();
     const b = bboxOf(fc.features.filter((f) => f.properties?.level === 'province'));
     if (b) { this.home = b; this.#map.fitBounds(b, { padding: 30, duration: 0 }); }
-    window.addEventListener('langchange', () => this._renderAreaLabels());
+    appEvents.on('langchange', () => this._renderAreaLabels());
     this.#map.on('zoomend', () => this._declutterLabels());
   }
 

@@ -9,6 +9,7 @@ import { api } from './api.js';
 import { t, fmtNumber, fmtDateTime, unitLabel, metricLabel, ruleLabel, locale } from './i18n.js';
 import { COLORS } from './map.js';
 import { STATUS, STATUS_SEVERITY } from './store.js';
+import { appEvents } from './events.js';
 
 const SEV_COLOR = { info: COLORS[STATUS.INFO], warning: COLORS[STATUS.WARNING], critical: COLORS[STATUS.CRITICAL] };
 const HIDDEN = new Set(['lat', 'lon']);
@@ -26,7 +27,7 @@ export class DevicePanel {
     store.on('telemetry', (m) => { if (m.device === this.key) this._live(m); });
     store.on('status', (k) => { if (k === this.key) this._renderHead(); });
     store.on('alert', ({ alert }) => { if (alert.device === this.key) this._renderHead(); });
-    window.addEventListener('langchange', () => { if (this.key) this.open(this.key); });
+    appEvents.on('langchange', () => { if (this.key) this.open(this.key); });
     this.ro = new ResizeObserver(() => this._resize());
     this.ro.observe(el);
   }

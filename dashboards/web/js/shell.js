@@ -11,6 +11,7 @@ import { api, login, logout, sessionValid, connection, resetExpired, HTTP } from
 import { LiveFeed } from './live.js';
 import { Store } from './store.js';
 import { t, applyI18n, toggleLang, fmtTime, fmtDateLong } from './i18n.js';
+import { appEvents } from './events.js';
 
 export function createShell({ onReady, telemetry = true }) {
   const store = new Store();
@@ -88,18 +89,18 @@ export function createShell({ onReady, telemetry = true }) {
     }
   });
 
-  window.addEventListener('sessionexpired', () => {
+  appEvents.on('sessionexpired', () => {
     stopFeeds();
     showLogin('login_expired');
   });
 
-  window.addEventListener('connectionchange', (e) => {
-    banner.hidden = !e.detail;
-    document.body.classList.toggle('disconnected', e.detail);
+  appEvents.on('connectionchange', (down) => {
+    banner.hidden = !down;
+    document.body.classList.toggle('disconnected', down);
     document.querySelectorAll('[data-live]').forEach((el) => {
-      el.dataset.i18n = e.detail ? 'reconnecting' : 'live';
+      el.dataset.i18n = down ? 'reconnecting' : 'live';
       el.textContent = t(el.dataset.i18n);
-      el.classList.toggle('down', e.detail);
+      el.classList.toggle('down', down);
     });
   });
 
@@ -194,5 +195,5 @@ function startClock() {
   };
   tick();
   setInterval(tick, 1000);
-  window.addEventListener('langchange', tick);
+  appEvents.on('langchange', tick);
 }

@@ -1,9 +1,12 @@
 // The app's live picture of the province: devices, open alerts and rules, fed by the REST lists and
 // then by WebSocket frames. Every collection is bounded (a wall runs for days): devices by what the
 // hub knows (one entry per device, replaced not appended), open alerts capped at MAX_ALERTS (the
-// least severe, oldest go first), latest values one per metric. Views subscribe with on(event, fn).
+// least severe, oldest go first), latest values one per metric. Views subscribe with on(event, fn)
+// (events.js): status (key), reset, positions (device), telemetry (frame), alert ({alert, isNew}),
+// counts, lagged.
 
 import { api } from './api.js';
+import { Emitter } from './events.js';
 
 export const SEV_RANK = { info: 1, warning: 2, critical: 3 };
 export const MAX_ALERTS = 2000;
@@ -12,8 +15,9 @@ export const STATUS = Object.freeze({ OFFLINE: 0, ONLINE: 1, INFO: 2, WARNING: 3
 /** The severity name of a status code of an open alert (INFO and up). */
 export const STATUS_SEVERITY = Object.freeze({ [STATUS.INFO]: 'info', [STATUS.WARNING]: 'warning', [STATUS.CRITICAL]: 'critical' });
 
-export class Store {
+export class Store extends Emitter {
   constructor() {
+    super(['status', 'reset', 'positions', 'telemetry', 'alert', 'counts', 'lagged']);
     /** @type {Map<string, object>} key -> device {key,name,lat,lon,online,last_seen,latest:Map} */
     this.devices = new Map();
     /** @type {Map<number, object>} id -> open alert */
@@ -21,7 +25,6 @@ export class Store {
     /** device key -> worst open severity rank (0 none) */
     this.worst = new Map();
     this.rules = [];
-    this.listeners = new Map();
     // Devices seen on the live feed without a known position (the telemetry feed is filtered by
     // the viewport, so a new device's lat/lon may never come that way): fetched one by one, a few
     // per second, each at most every 5 s. Bounded by the device count.
@@ -39,7 +42,7 @@ export class Store {
     for (const d of this.devices.values()) if (d.lat === null || d.lon === null) missing.push(d.key);
     if (!missing.length) return;
     if (missing.length <= 50) { for (const k of missing) this._ensurePosition(k); return; }
-    if (Date.now() - this.lastFullReload > 30000 && this.listeners.has('reset')) this.loadAll().catch(() => {});
+    if (Date.now() - this.lastFullReload > 30000 && this.listened('reset')) this.loadAll().catch(() => {});
   }
 
   _ensurePosition(key) {
@@ -66,13 +69,6 @@ export class Store {
       .catch(() => {})));
     this.posTimer = this.posQueue.size ? setTimeout(() => this._drainPositions(), 200) : null;
   }
-
-  on(ev, fn) {
-    if (!this.listeners.has(ev)) this.listeners.set(ev, new Set());
-    this.listeners.get(ev).add(fn);
-    return () => this.listeners.get(ev).delete(fn);
-  }
-  emit(ev, arg) { for (const fn of this.listeners.get(ev) || []) fn(arg); }
 
   async loadAll() {
     this.lastFullReload = Date.now();
