@@ -4,10 +4,9 @@
 
 import { api, HTTP } from './api.js';
 import { circleRing } from './geo.js';
+import { areaMetrics } from './catalog.js';
 import { t, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
 import { appEvents } from './events.js';
-
-const METRICS = ['water_level', 'rain_1h', 'rain_24h', 'rain_72h', 'soil_moisture', 'pm2_5', 'pm10', 'aqi', 'co', 'temperature', 'humidity', 'wind_speed', 'pressure'];
 
 export class AreaTools {
   constructor(el, map, store, { onPick } = {}) {
@@ -41,7 +40,7 @@ export class AreaTools {
       <p class="hint muted">${this.mode === 'circle' ? t('area_radius_hint') : this.mode === 'polygon' ? t('area_polygon_hint') : ''}</p>
       <label class="field"><span>${t('area_metric')}</span>
         <select class="area-metric"><option value="">${t('area_none')}</option>
-        ${METRICS.map((m) => `<option value="${m}" ${m === (this.metric ?? 'water_level') ? 'selected' : ''}>${metricLabel(m)}</option>`).join('')}
+        ${areaMetrics().map((m) => `<option value="${m}" ${m === (this.metric ?? 'water_level') ? 'selected' : ''}>${metricLabel(m)}</option>`).join('')}
         </select></label>
       <div class="area-result"></div>`;
     const q = (s) => this.el.querySelector(s);

@@ -25,7 +25,8 @@ export const COLORS = {
   [STATUS.WARNING]: '#f59e0b', // amber
   [STATUS.CRITICAL]: '#ef4444', // red
 };
-const PROVINCE_BOUNDS = [[105.25, 22.25], [106.85, 23.15]]; // Cao Bằng, when nothing else tells
+// Where the map opens with neither the hub's bounds (GET /api/v1/map, from the areas) nor devices.
+const WORLD_BOUNDS = [[-180, -80], [180, 80]];
 const MAX_PULSES = 100;
 // Above this many devices the dots at province zoom are drawn smaller (DENSE_RADIUS): 20,000 dots of
 // 6 px would only be a carpet, and each pixel of it costs fragment work on every frame.
@@ -104,10 +105,11 @@ export class DeviceMap {
     let cfg = null;
     try { cfg = await api('/api/v1/map', { quiet401: false }); } catch { cfg = null; }
     const style = cfg && cfg.style ? cfg.style : offlineStyle();
+    this.home = cfg?.bounds ?? null; // the province-level areas' box
     this.#map = new maplibregl.Map({
       container: this.container,
       style,
-      bounds: PROVINCE_BOUNDS,
+      bounds: this.homeBounds(),
       fitBoundsOptions: { padding: 30 },
       attributionControl: false,
       interactive: this.opts.interactive !== false,
@@ -177,8 +179,7 @@ export class DeviceMap {
     this.#map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
       paint: { 'line-color': '#9cc3ea', 'line-width': 2.2 } });
     this._renderAreaLabels();
-    const b = bboxOf(fc.features.filter((f) => f.properties?.level === 'province'));
-    if (b) { this.home = b; this.#map.fitBounds(b, { padding: 30, duration: 0 }); }
+    if (this.home) this.#map.fitBounds(this.home, { padding: 30, duration: 0 });
     appEvents.on('langchange', () => this._renderAreaLabels());
     this.#map.on('zoomend', () => this._declutterLabels());
   }
@@ -613,12 +614,12 @@ export class DeviceMap {
     this.#map.getCanvas().style.cursor = handlers ? 'crosshair' : '';
   }
 
-  /** The province's bounds: from the areas, else from the devices, else a fixed box. */
+  /** The province's bounds: the hub's (from the areas), else the devices', else the world. */
   homeBounds() {
     if (this.home) return this.home;
     const pts = [];
     for (const d of this.store.devices.values()) if (d.lat !== null && d.lon !== null) pts.push({ geometry: { type: 'Point', coordinates: [d.lon, d.lat] } });
-    return bboxOf(pts) || PROVINCE_BOUNDS;
+    return bboxOf(pts) || WORLD_BOUNDS;
   }
 
   resize() { this.#map?.resize(); }

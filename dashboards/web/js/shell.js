@@ -9,6 +9,7 @@
 
 import { api, login, logout, sessionValid, connection, resetExpired, HTTP } from './api.js';
 import { LiveFeed } from './live.js';
+import { loadCatalog } from './catalog.js';
 import { Store } from './store.js';
 import { t, applyI18n, toggleLang, fmtTime, fmtDateLong } from './i18n.js';
 import { appEvents } from './events.js';
@@ -146,7 +147,7 @@ export function createShell({ onReady, telemetry = true }) {
     resetExpired();
     // Feeds first, then the lists: nothing that happens in between is lost.
     startFeeds();
-    await store.loadAll();
+    await Promise.all([store.loadAll(), loadCatalog()]);
     if (!started) {
       started = true;
       await onReady(shell);
