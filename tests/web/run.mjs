@@ -149,6 +149,15 @@ async function main() {
     const first = await page.getAttribute('#ticker-list li:first-child', 'class');
     if (!/sev-critical/.test(first)) throw new Error(`first ticker row is "${first}", not critical`);
     console.log(`#   publish -> red marker + ticker in ${Date.now() - t0} ms (incl. the position message)`);
+    // The row reads the rule's title and the metric's name as the hub's catalog gives them.
+    const catalog = await hub.get('/api/v1/catalog', token);
+    const alert = (await hub.get('/api/v1/alerts?state=open', token)).find((a) => a.device === dev && a.severity === 'critical');
+    const kind = catalog.rule_kinds.find((k) => alert.rule.startsWith(k.prefix));
+    const metric = catalog.metrics.find((m) => m.name === alert.metric);
+    const row = await page.textContent(`#ticker-list li.sev-critical[data-device="${dev}"]`);
+    if (!kind || !metric || !row.includes(kind.label.vi) || !row.includes(metric.label.vi)) {
+      throw new Error(`ticker row "${row}" does not read "${kind?.label.vi}" and "${metric?.label.vi}" (rule ${alert.rule})`);
+    }
     await shot(page, '03-critical-alert');
   });
 
@@ -173,28 +182,45 @@ async function main() {
   if (has('/api/v1/areas') && has('/api/v1/areas/summary')) {
     await check('area selection (an area id, and a circle) gives the right counts', async () => {
       const areas = await hub.get('/api/v1/areas', token);
-      const devices = (await hub.get('/api/v1/devices', token)).filter((d) => d.lat !== null && d.lon !== null);
+      const positioned = async () => (await hub.get('/api/v1/devices', token)).filter((d) => d.lat !== null && d.lon !== null);
       const area = areas.features.find((f) => f.properties.level === 'district') || areas.features[0];
-      const expectIn = (pred) => {
+      const expectIn = (devices, pred) => {
         const inside = devices.filter((d) => pred([d.lon, d.lat]));
         return { devices: inside.length, online: inside.filter((d) => d.online).length, offline: inside.filter((d) => !d.online).length };
       };
       const read = () => page.evaluate(() => {
         const g = (k) => Number(document.querySelector(`#areas-body [data-sum="${k}"]`)?.textContent.replace(/\D/g, ''));
-        return document.querySelector('#areas-body [data-sum="devices"]') ? { devices: g('devices'), online: g('online'), offline: g('offline') } : null;
+        return document.querySelector('#areas-body .area-result [data-sum="devices"]') ? { devices: g('devices'), online: g('online'), offline: g('offline') } : null;
       });
+      // The simulated stations keep gaining positions while the check runs: the test counts over
+      // a device list taken right after the summary is on screen, and when a station got its
+      // position in between, asks for the summary again (a few times at most). Asking shows
+      // "Loading…" at once, so a summary read is never the previous one.
+      const summarise = async (what, ask, pred, { allStated = false } = {}) => {
+        let got, want;
+        for (let i = 0; i < 5; i++) {
+          await ask();
+          got = await waitFor(what, read, 10000);
+          want = expectIn(await positioned(), pred);
+          if (got.devices === want.devices && (!allStated || got.online + got.offline === got.devices)) return got;
+        }
+        throw new Error(`${what}: dashboard ${JSON.stringify(got)}, test computed ${JSON.stringify(want)}`);
+      };
       await page.click('#areas-toggle');
-      await page.selectOption('#areas-body .area-select', String(area.properties.id));
-      const want = expectIn((p) => pointInGeometry(p, area.geometry));
-      const got = await waitFor('the area summary', read, 10000);
-      if (got.devices !== want.devices || got.online + got.offline !== got.devices) throw new Error(`area ${area.properties.id}: dashboard ${JSON.stringify(got)}, test computed ${JSON.stringify(want)}`);
+      // The metrics offered are the hub's (GET /api/v1/catalog), by their Vietnamese names.
+      const catalog = await hub.get('/api/v1/catalog', token);
+      const offered = await page.$$eval('#areas-body .area-metric option[value]:not([value=""])', (os) => os.map((o) => [o.value, o.textContent.trim()]));
+      const named = catalog.area_metrics.map((m) => [m, catalog.metrics.find((x) => x.name === m).label.vi]);
+      if (JSON.stringify(offered) !== JSON.stringify(named)) throw new Error(`area metrics ${JSON.stringify(offered)}, the hub's ${JSON.stringify(named)}`);
+      await summarise(`area ${area.properties.id}`, async () => {
+        await page.selectOption('#areas-body .area-select', '');
+        await page.selectOption('#areas-body .area-select', String(area.properties.id));
+      }, (p) => pointInGeometry(p, area.geometry), { allStated: true });
       await shot(page, '05-area');
       // A circle of 15 km around the province's centre of devices.
+      const devices = await positioned();
       const c = [devices.reduce((s, d) => s + d.lon, 0) / devices.length, devices.reduce((s, d) => s + d.lat, 0) / devices.length];
-      await page.evaluate(([center]) => window.iochub.areas.circle(center, 15000), [c]);
-      const wantC = expectIn((p) => haversine(p, c) <= 15000);
-      const gotC = await waitFor('the circle summary', async () => { const r = await read(); return r && r.devices === wantC.devices && r; }, 10000).catch(async () => read());
-      if (!gotC || gotC.devices !== wantC.devices) throw new Error(`circle: dashboard ${JSON.stringify(gotC)}, test computed ${JSON.stringify(wantC)}`);
+      await summarise('circle', () => page.evaluate(([center]) => window.iochub.areas.circle(center, 15000), [c]), (p) => haversine(p, c) <= 15000);
       await shot(page, '06-circle');
       await page.click('#areas-body .area-clear');
     });
