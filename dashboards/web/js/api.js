@@ -58,7 +58,7 @@ async function once(method, path, body) {
     throw new ApiError(0, 'unreachable', e.message || 'network error');
   }
   if (res.status === HTTP.NO_CONTENT) return null;
-  let data = null;
+  let data;
   const text = await res.text();
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {

@@ -10,8 +10,7 @@ let areaMetricNames = [];
 let ruleKinds = [];
 
 export async function loadCatalog() {
-  let c = null;
-  try { c = await api('/api/v1/catalog'); } catch { c = null; }
+  const c = await api('/api/v1/catalog').catch(() => null);
   metrics = new Map((c?.metrics || []).map((m) => [m.name, m]));
   areaMetricNames = c?.area_metrics || [];
   ruleKinds = c?.rule_kinds || [];

@@ -102,8 +102,7 @@ export class DeviceMap {
   }
 
   async _init() {
-    let cfg = null;
-    try { cfg = await api('/api/v1/map', { quiet401: false }); } catch { cfg = null; }
+    const cfg = await api('/api/v1/map', { quiet401: false }).catch(() => null);
     const style = cfg && cfg.style ? cfg.style : offlineStyle();
     this.home = cfg?.bounds ?? null; // the province-level areas' box
     this.#map = new maplibregl.Map({
@@ -160,8 +159,7 @@ export class DeviceMap {
   }
 
   async _addAreas() {
-    let fc = null;
-    try { fc = await api('/api/v1/areas'); } catch { fc = null; }
+    const fc = await api('/api/v1/areas').catch(() => null);
     if (!fc || !Array.isArray(fc.features)) return;
     this.areas = fc;
     this.#map.addSource('areas', { type: 'geojson', data: fc });
