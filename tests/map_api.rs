@@ -24,6 +24,12 @@ async fn post(hub: &Hub, path: &str, body: Value) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// The status of a GET sent without the session's token.
+async fn status_without_session(hub: &Hub, path: &str) -> u16 {
+    let resp = hub.client.get(hub.url(path)).send().await.expect("GET");
+    resp.status().as_u16()
+}
+
 #[tokio::test]
 async fn the_app_and_the_session_check() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -53,13 +59,11 @@ async fn the_app_and_the_session_check() {
     assert_eq!(status, 200);
     assert_eq!(me["username"], "admin");
     assert!(me["expires_at"].as_str().is_some_and(|s| s.ends_with('Z')));
-    let resp = hub
-        .client
-        .get(hub.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(resp.status(), 401, "no session, no answer");
+    assert_eq!(
+        status_without_session(&hub, "/api/v1/auth/me").await,
+        401,
+        "no session, no answer"
+    );
 
     let (_, areas) = hub.get("/api/v1/areas").await;
     assert_eq!(areas["type"], "FeatureCollection");
@@ -196,13 +200,11 @@ async fn the_catalog_the_app_labels_with() {
         Some(json!({"vi": "Lũ — Báo động cấp III", "en": "Flood — Alarm level III"}))
     );
 
-    let resp = hub
-        .client
-        .get(hub.url("/api/v1/catalog"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(resp.status(), 401, "no session, no catalog");
+    assert_eq!(
+        status_without_session(&hub, "/api/v1/catalog").await,
+        401,
+        "no session, no catalog"
+    );
 }
 
 #[tokio::test]
