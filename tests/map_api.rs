@@ -24,6 +24,12 @@ async fn post(hub: &Hub, path: &str, body: Value) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// The status of a GET sent without the session's token.
+async fn status_without_session(hub: &Hub, path: &str) -> u16 {
+    let resp = hub.client.get(hub.url(path)).send().await.expect("GET");
+    resp.status().as_u16()
+}
+
 #[tokio::test]
 async fn the_app_and_the_session_check() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -53,23 +59,50 @@ async fn the_app_and_the_session_check() {
     assert_eq!(status, 200);
     assert_eq!(me["username"], "admin");
     assert!(me["expires_at"].as_str().is_some_and(|s| s.ends_with('Z')));
-    let resp = hub
-        .client
-        .get(hub.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(resp.status(), 401, "no session, no answer");
-
-    let (status, map) = hub.get("/api/v1/map").await;
-    assert_eq!(status, 200);
     assert_eq!(
-        map,
-        json!({"style": null, "tiles": null, "attribution": null})
+        status_without_session(&hub, "/api/v1/auth/me").await,
+        401,
+        "no session, no answer"
     );
 
     let (_, areas) = hub.get("/api/v1/areas").await;
     assert_eq!(areas["type"], "FeatureCollection");
+
+    // The map opens on the province: the box of the province's own outline, edge to edge.
+    let (status, map) = hub.get("/api/v1/map").await;
+    assert_eq!(status, 200);
+    for key in ["style", "tiles", "attribution"] {
+        assert_eq!(
+            map[key],
+            Value::Null,
+            "{key}: the offline basemap by default"
+        );
+    }
+    let province = areas["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| f["properties"]["level"] == "province")
+        .expect("a province");
+    let mut vertices = Vec::new();
+    positions(&province["geometry"]["coordinates"], &mut vertices);
+    let edge = |corner: usize, axis: usize| map["bounds"][corner][axis].as_f64().expect("bounds");
+    let extreme = |axis: usize, pick: fn(f64, f64) -> f64| {
+        vertices
+            .iter()
+            .map(|p| p[axis])
+            .reduce(pick)
+            .expect("vertices")
+    };
+    assert_eq!(
+        [[edge(0, 0), edge(0, 1)], [edge(1, 0), edge(1, 1)]],
+        [
+            [extreme(0, f64::min), extreme(1, f64::min)],
+            [extreme(0, f64::max), extreme(1, f64::max)]
+        ],
+        "{}",
+        map["bounds"]
+    );
     let ids: Vec<&str> = areas["features"]
         .as_array()
         .expect("features")
@@ -87,6 +120,90 @@ async fn the_app_and_the_session_check() {
             .iter()
             .all(|f| f["properties"]["illustrative"] == true),
         "demo boundaries are marked illustrative"
+    );
+}
+
+/// Every `[lon, lat]` nested in GeoJSON coordinates.
+fn positions(coords: &Value, out: &mut Vec<[f64; 2]>) {
+    match coords.as_array().map(Vec::as_slice) {
+        Some([Value::Number(lon), Value::Number(lat), ..]) => {
+            out.push([lon.as_f64().expect("lon"), lat.as_f64().expect("lat")]);
+        }
+        Some(items) => items.iter().for_each(|c| positions(c, out)),
+        None => {}
+    }
+}
+
+/// The domain data the app labels things with comes from the hub: the metric catalog with
+/// units, ranges and both languages' names, the area tools' metrics, and a title for every
+/// rule the province ships.
+#[tokio::test]
+async fn the_catalog_the_app_labels_with() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let (status, catalog) = hub.get("/api/v1/catalog").await;
+    assert_eq!(status, 200);
+    let metrics = catalog["metrics"].as_array().expect("metrics");
+    let metric = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {catalog}"))
+    };
+    assert_eq!(
+        metric("water_level"),
+        &json!({"name": "water_level", "unit": "m", "min": -100.0, "max": 9000.0,
+                "label": {"vi": "Mực nước", "en": "Water level"}})
+    );
+    assert_eq!(metric("pm2_5")["unit"], "ug/m3");
+    assert_eq!(metric("aqi")["unit"], "");
+    for m in metrics {
+        assert!(
+            m["label"]["vi"].as_str().is_some_and(|s| !s.is_empty()),
+            "{m}"
+        );
+        assert!(
+            m["label"]["en"].as_str().is_some_and(|s| !s.is_empty()),
+            "{m}"
+        );
+        assert!(m["min"].as_f64() < m["max"].as_f64(), "{m}");
+    }
+    let area_metrics = catalog["area_metrics"].as_array().expect("area_metrics");
+    assert_eq!(area_metrics[0], "water_level", "the first one offered");
+    for m in area_metrics {
+        metric(m.as_str().expect("a name"));
+    }
+    assert!(!area_metrics.contains(&json!("wind_dir")) && !area_metrics.contains(&json!("lat")));
+
+    // Every rule id of the province's rules file gets a title.
+    let kinds = catalog["rule_kinds"].as_array().expect("rule_kinds");
+    let title = |id: &str| {
+        kinds
+            .iter()
+            .find(|k| k["prefix"].as_str().is_some_and(|p| id.starts_with(p)))
+            .map(|k| k["label"].clone())
+    };
+    let rules =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/cao-bang.toml"))
+            .expect("rules/cao-bang.toml");
+    let ids: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.strip_prefix("id = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect();
+    assert!(ids.len() > 10, "{ids:?}");
+    for id in ids {
+        assert!(title(id).is_some(), "no title for rule {id}");
+    }
+    assert_eq!(
+        title("flood-l3-cb-wl-banggiang-01"),
+        Some(json!({"vi": "Lũ — Báo động cấp III", "en": "Flood — Alarm level III"}))
+    );
+
+    assert_eq!(
+        status_without_session(&hub, "/api/v1/catalog").await,
+        401,
+        "no session, no catalog"
     );
 }
 

@@ -19,11 +19,63 @@ use crate::pipeline::{Op, Severity};
 const MAX_POLYGON_POINTS: usize = 10_000;
 const MAX_RADIUS_M: f64 = 1_000_000.0;
 
-/// Basemap settings: the IOC's own style or tiles; all null means the app's offline basemap.
+/// What the map opens on: the basemap settings and the province's extent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MapView {
+    #[serde(flatten)]
+    pub basemap: MapConfig,
+    /// `[[west, south], [east, north]]` of the province-level areas (of every area when none is
+    /// a province); null without areas, and the app then frames its devices.
+    pub bounds: Option<[[f64; 2]; 2]>,
+}
+
+/// Basemap settings (the IOC's own style or tiles; all null means the app's offline basemap)
+/// and the bounds the map opens on.
 #[utoipa::path(get, path = "/api/v1/map", tag = "map", security(("bearer" = [])),
-    responses((status = 200, body = MapConfig), (status = 401, body = ErrorBody)))]
-pub async fn config(_: Authed, State(state): State<AppState>) -> Json<MapConfig> {
-    Json(state.map.clone())
+    responses((status = 200, body = MapView), (status = 401, body = ErrorBody)))]
+pub async fn config(_: Authed, State(state): State<AppState>) -> Json<MapView> {
+    Json(MapView {
+        basemap: state.map.clone(),
+        bounds: bounds(state.areas.feature_collection()),
+    })
+}
+
+/// The bounding box of the province features of a GeoJSON FeatureCollection, else of them all.
+fn bounds(collection: &serde_json::Value) -> Option<[[f64; 2]; 2]> {
+    let features = collection["features"].as_array()?;
+    let province: Vec<&serde_json::Value> = features
+        .iter()
+        .filter(|f| f["properties"]["level"] == "province")
+        .collect();
+    let chosen = if province.is_empty() {
+        features.iter().collect()
+    } else {
+        province
+    };
+    let mut b = [[f64::INFINITY; 2], [f64::NEG_INFINITY; 2]];
+    for f in chosen {
+        extend(&mut b, &f["geometry"]["coordinates"]);
+    }
+    b[0][0].is_finite().then_some(b)
+}
+
+/// Widens `b` by every `[lon, lat]` position nested in a GeoJSON coordinates array.
+fn extend(b: &mut [[f64; 2]; 2], coords: &serde_json::Value) {
+    let Some(items) = coords.as_array() else {
+        return;
+    };
+    if let [lon, lat, ..] = items.as_slice()
+        && let (Some(lon), Some(lat)) = (lon.as_f64(), lat.as_f64())
+    {
+        *b = [
+            [b[0][0].min(lon), b[0][1].min(lat)],
+            [b[1][0].max(lon), b[1][1].max(lat)],
+        ];
+        return;
+    }
+    for c in items {
+        extend(b, c);
+    }
 }
 
 /// Administrative areas as a GeoJSON FeatureCollection; each feature's properties are `id`,

@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod catalog;
 pub mod devices;
 pub mod error;
 pub mod map;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(map::config))
+        .routes(routes!(catalog::catalog))
         .routes(routes!(map::areas))
         .routes(routes!(map::summary))
         .routes(routes!(devices::list))

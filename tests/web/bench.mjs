@@ -194,14 +194,14 @@ try {
       // smoother for the operator, so the intervals between map renders are the honest figure.
       window.__renders = [];
       let lastRender = null;
-      const m = window.iochub.map.map;
+      const m = window.iochub.map;
       window.__onRender = () => {
         const n = performance.now();
         if (!m.isMoving()) { lastRender = null; return; } // between drags: the map rests
         if (lastRender !== null) window.__renders.push(n - lastRender);
         lastRender = n;
       };
-      window.iochub.map.map.on('render', window.__onRender);
+      window.__offRender = m.onRender(window.__onRender);
       const loop = () => { const n = performance.now(); window.__frames.push(n - last); last = n; if (window.__framesOn) requestAnimationFrame(loop); };
       requestAnimationFrame(loop);
     });
@@ -226,8 +226,8 @@ try {
     await sleep(300);
     return page.evaluate(() => {
       window.__framesOn = false;
-      window.iochub.map.map.off('render', window.__onRender);
-      window.iochub.map.map.fitBounds(window.iochub.map.homeBounds(), { duration: 0 });
+      window.__offRender();
+      window.iochub.map.fitBounds(window.iochub.map.homeBounds(), { duration: 0 });
       return { frames: window.__frames.slice(1), renders: window.__renders };
     });
   };

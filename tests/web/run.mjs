@@ -103,7 +103,7 @@ async function main() {
   await check('markers appear for the simulated stations (>= 60 features)', async () => {
     const n = await waitFor('>= 60 device features rendered', () => page.evaluate(() => {
       const m = window.iochub.map;
-      const rendered = m.map.queryRenderedFeatures({ layers: ['devices'] }).length;
+      const rendered = m.renderedFeatures(['devices']).length;
       return m.featureCount >= 60 && rendered >= 60 && rendered;
     }), 45000, 250);
     console.log(`#   ${n} device features rendered`);
@@ -133,14 +133,14 @@ async function main() {
     await publish(`ioc/${dev}/telemetry`, [{ n: 'pm2_5', u: 'ug/m3', v: 312.5 }]);
     await waitFor('feature-state st=4 (critical) on the device', () => page.evaluate((k) => window.iochub.map.featureStatus(k) === 4, dev), 15000);
     const rendered = await waitFor('the device rendered red', () => page.evaluate((k) => {
-      const m = window.iochub.map.map;
-      const f = m.queryRenderedFeatures({ layers: ['devices'] }).find((x) => x.properties.key === k);
+      const m = window.iochub.map;
+      const f = m.renderedFeatures(['devices']).find((x) => x.properties.key === k);
       if (!f || f.state.st !== 4) return null;
       // The colour the layer evaluates for that state, and the on-top copy for alerting devices.
-      const color = m.getLayer('devices').paint.get('circle-color').evaluate(f, f.state);
-      const hot = m.queryRenderedFeatures({ layers: ['devices-alert'] }).find((x) => x.properties.key === k);
+      const color = m.circleColor('devices', f);
+      const hot = m.renderedFeatures(['devices-alert']).find((x) => x.properties.key === k);
       if (!hot) return null;
-      const hotColor = m.getLayer('devices-alert').paint.get('circle-color').evaluate(hot, hot.state);
+      const hotColor = m.circleColor('devices-alert', hot);
       if (hotColor.r !== color.r || hotColor.g !== color.g) return null;
       return { r: color.r, g: color.g, b: color.b };
     }, dev), 10000);
@@ -149,6 +149,15 @@ async function main() {
     const first = await page.getAttribute('#ticker-list li:first-child', 'class');
     if (!/sev-critical/.test(first)) throw new Error(`first ticker row is "${first}", not critical`);
     console.log(`#   publish -> red marker + ticker in ${Date.now() - t0} ms (incl. the position message)`);
+    // The row reads the rule's title and the metric's name as the hub's catalog gives them.
+    const catalog = await hub.get('/api/v1/catalog', token);
+    const alert = (await hub.get('/api/v1/alerts?state=open', token)).find((a) => a.device === dev && a.severity === 'critical');
+    const kind = catalog.rule_kinds.find((k) => alert.rule.startsWith(k.prefix));
+    const metric = catalog.metrics.find((m) => m.name === alert.metric);
+    const row = await page.textContent(`#ticker-list li.sev-critical[data-device="${dev}"]`);
+    if (!kind || !metric || !row.includes(kind.label.vi) || !row.includes(metric.label.vi)) {
+      throw new Error(`ticker row "${row}" does not read "${kind?.label.vi}" and "${metric?.label.vi}" (rule ${alert.rule})`);
+    }
     await shot(page, '03-critical-alert');
   });
 
@@ -173,28 +182,45 @@ async function main() {
   if (has('/api/v1/areas') && has('/api/v1/areas/summary')) {
     await check('area selection (an area id, and a circle) gives the right counts', async () => {
       const areas = await hub.get('/api/v1/areas', token);
-      const devices = (await hub.get('/api/v1/devices', token)).filter((d) => d.lat !== null && d.lon !== null);
+      const positioned = async () => (await hub.get('/api/v1/devices', token)).filter((d) => d.lat !== null && d.lon !== null);
       const area = areas.features.find((f) => f.properties.level === 'district') || areas.features[0];
-      const expectIn = (pred) => {
+      const expectIn = (devices, pred) => {
         const inside = devices.filter((d) => pred([d.lon, d.lat]));
         return { devices: inside.length, online: inside.filter((d) => d.online).length, offline: inside.filter((d) => !d.online).length };
       };
       const read = () => page.evaluate(() => {
         const g = (k) => Number(document.querySelector(`#areas-body [data-sum="${k}"]`)?.textContent.replace(/\D/g, ''));
-        return document.querySelector('#areas-body [data-sum="devices"]') ? { devices: g('devices'), online: g('online'), offline: g('offline') } : null;
+        return document.querySelector('#areas-body .area-result [data-sum="devices"]') ? { devices: g('devices'), online: g('online'), offline: g('offline') } : null;
       });
+      // The simulated stations keep gaining positions while the check runs: the test counts over
+      // a device list taken right after the summary is on screen, and when a station got its
+      // position in between, asks for the summary again (a few times at most). Asking shows
+      // "Loading…" at once, so a summary read is never the previous one.
+      const summarise = async (what, ask, pred, { allStated = false } = {}) => {
+        let got, want;
+        for (let i = 0; i < 5; i++) {
+          await ask();
+          got = await waitFor(what, read, 10000);
+          want = expectIn(await positioned(), pred);
+          if (got.devices === want.devices && (!allStated || got.online + got.offline === got.devices)) return got;
+        }
+        throw new Error(`${what}: dashboard ${JSON.stringify(got)}, test computed ${JSON.stringify(want)}`);
+      };
       await page.click('#areas-toggle');
-      await page.selectOption('#areas-body .area-select', String(area.properties.id));
-      const want = expectIn((p) => pointInGeometry(p, area.geometry));
-      const got = await waitFor('the area summary', read, 10000);
-      if (got.devices !== want.devices || got.online + got.offline !== got.devices) throw new Error(`area ${area.properties.id}: dashboard ${JSON.stringify(got)}, test computed ${JSON.stringify(want)}`);
+      // The metrics offered are the hub's (GET /api/v1/catalog), by their Vietnamese names.
+      const catalog = await hub.get('/api/v1/catalog', token);
+      const offered = await page.$$eval('#areas-body .area-metric option[value]:not([value=""])', (os) => os.map((o) => [o.value, o.textContent.trim()]));
+      const named = catalog.area_metrics.map((m) => [m, catalog.metrics.find((x) => x.name === m).label.vi]);
+      if (JSON.stringify(offered) !== JSON.stringify(named)) throw new Error(`area metrics ${JSON.stringify(offered)}, the hub's ${JSON.stringify(named)}`);
+      await summarise(`area ${area.properties.id}`, async () => {
+        await page.selectOption('#areas-body .area-select', '');
+        await page.selectOption('#areas-body .area-select', String(area.properties.id));
+      }, (p) => pointInGeometry(p, area.geometry), { allStated: true });
       await shot(page, '05-area');
       // A circle of 15 km around the province's centre of devices.
+      const devices = await positioned();
       const c = [devices.reduce((s, d) => s + d.lon, 0) / devices.length, devices.reduce((s, d) => s + d.lat, 0) / devices.length];
-      await page.evaluate(([center]) => window.iochub.areas.circle(center, 15000), [c]);
-      const wantC = expectIn((p) => haversine(p, c) <= 15000);
-      const gotC = await waitFor('the circle summary', async () => { const r = await read(); return r && r.devices === wantC.devices && r; }, 10000).catch(async () => read());
-      if (!gotC || gotC.devices !== wantC.devices) throw new Error(`circle: dashboard ${JSON.stringify(gotC)}, test computed ${JSON.stringify(wantC)}`);
+      await summarise('circle', () => page.evaluate(([center]) => window.iochub.areas.circle(center, 15000), [c]), (p) => haversine(p, c) <= 15000);
       await shot(page, '06-circle');
       await page.click('#areas-body .area-clear');
     });
@@ -229,8 +255,10 @@ async function main() {
     if (vi.filter((s) => /[ăâđêôơư]|[áàảãạ]/i.test(s)).length < 10) throw new Error('the page does not look Vietnamese to start with');
     await page.click('header.top [data-action=lang]');
     await page.waitForFunction(() => document.documentElement.lang === 'en');
-    await page.waitForTimeout(300); // debounced re-renders (ticker 200 ms)
-    await page.waitForSelector('#panel .chart canvas', { timeout: 10000 });
+    // The panel re-renders on the switch and loads its charts again: wait until they are drawn
+    // (the English "Loading…" gone, a chart canvas there) before reading the page.
+    await page.waitForFunction(() => document.querySelector('#panel .chart canvas')
+      && !document.querySelector('#panel .panel-charts > p.muted:not(.chart-empty)'), null, { timeout: 10000 });
     const en = await collect();
     const left = [...new Set(en.filter((s) => VI_CHARS.test(s)))];
     await shot(page, '07-english');
@@ -256,7 +284,7 @@ async function main() {
     await waitFor('wall markers', () => wall.evaluate(() => window.iochub.map.featureCount >= 60), 20000);
     await wall.evaluate(() => { window.__booted = performance.timeOrigin; });
     // The wall flies to a critical alert it sees arrive: photograph it at rest, not mid-flight.
-    await wall.waitForFunction(() => !window.iochub.map.map.isMoving() && window.iochub.map.map.loaded(), null, { timeout: 20000 });
+    await wall.waitForFunction(() => !window.iochub.map.isMoving() && window.iochub.map.loaded(), null, { timeout: 20000 });
     await shot(wall, '08-wall');
     await hub.stop('SIGTERM');
     await wall.waitForSelector('#banner:not([hidden])', { timeout: 20000 });
@@ -300,16 +328,16 @@ async function main() {
     }
     await Promise.all(sends);
     // No reload: new devices reach the open console through `position` frames.
-    await page.evaluate(() => window.iochub.map.map.fitBounds([[105.3, 22.3], [106.8, 23.1]], { duration: 0 }));
+    await page.evaluate(() => window.iochub.map.fitBounds([[105.3, 22.3], [106.8, 23.1]], { duration: 0 }));
     await waitFor('the dense devices on the map', () => page.evaluate((n) => window.iochub.map.featureCount >= n, N + 60), 60000, 500);
     const hot = 'web-dense-1234';
     await publish(`ioc/${hot}/telemetry`, { pm2_5: 300 });
     await waitFor('the dense critical on the map', () => page.evaluate((k) => window.iochub.map.featureStatus(k) === 4, hot), 20000, 200);
     const seen = await waitFor('grid cells and the red dot rendered', () => page.evaluate((k) => {
-      const m = window.iochub.map.map;
-      const grid = m.queryRenderedFeatures({ layers: ['devices-grid'] }).length;
-      const dots = m.queryRenderedFeatures({ layers: ['devices'] }).length;
-      const red = m.queryRenderedFeatures({ layers: ['devices-alert'] }).some((f) => f.properties.key === k);
+      const m = window.iochub.map;
+      const grid = m.renderedFeatures(['devices-grid']).length;
+      const dots = m.renderedFeatures(['devices']).length;
+      const red = m.renderedFeatures(['devices-alert']).some((f) => f.properties.key === k);
       return window.iochub.map.dense && grid > 0 && red ? { grid, dots } : null;
     }, hot), 20000, 250);
     if (seen.dots !== 0) throw new Error(`${seen.dots} single dots drawn at province zoom in dense mode`);

@@ -4,6 +4,21 @@
 //  - the hub is unreachable (network error, 502/503/504) -> connection.down(); GETs retry by
 //    themselves with exponential backoff until the hub answers, and the banner stays up meanwhile.
 
+import { appEvents } from './events.js';
+
+/** The HTTP status codes the app tells apart. */
+export const HTTP = Object.freeze({
+  NO_CONTENT: 204,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  BAD_GATEWAY: 502,
+  GATEWAY_TIMEOUT: 504,
+});
+
+/** 502, 503, 504: a proxy in front of the hub answered, the hub did not. */
+const hubUnreachable = (status) => status >= HTTP.BAD_GATEWAY && status <= HTTP.GATEWAY_TIMEOUT;
+
 export class ApiError extends Error {
   constructor(status, code, message) { super(message); this.status = status; this.code = code; }
 }
@@ -16,7 +31,7 @@ export const connection = {
   set(kind, isDown) {
     const before = this.down;
     this[kind] = isDown;
-    if (before !== this.down) window.dispatchEvent(new CustomEvent('connectionchange', { detail: this.down }));
+    if (before !== this.down) appEvents.emit('connectionchange', this.down);
   },
 };
 
@@ -27,7 +42,7 @@ export function resetExpired() { expiredSignalled = false; }
 function signalExpired() {
   if (expiredSignalled) return;
   expiredSignalled = true;
-  window.dispatchEvent(new CustomEvent('sessionexpired'));
+  appEvents.emit('sessionexpired');
 }
 
 async function once(method, path, body) {
@@ -42,12 +57,12 @@ async function once(method, path, body) {
   } catch (e) {
     throw new ApiError(0, 'unreachable', e.message || 'network error');
   }
-  if (res.status === 204) return null;
-  let data = null;
+  if (res.status === HTTP.NO_CONTENT) return null;
+  let data;
   const text = await res.text();
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {
-    if (res.status >= 502 && res.status <= 504) throw new ApiError(res.status, 'unreachable', `HTTP ${res.status}`);
+    if (hubUnreachable(res.status)) throw new ApiError(res.status, 'unreachable', `HTTP ${res.status}`);
     const err = data && data.error ? data.error : {};
     throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || `HTTP ${res.status}`);
   }
@@ -68,7 +83,7 @@ export async function api(path, opts = {}) {
       if (connection.fetchDown) connection.set('fetchDown', false);
       return data;
     } catch (e) {
-      if (e.status === 401 && !opts.quiet401) signalExpired();
+      if (e.status === HTTP.UNAUTHORIZED && !opts.quiet401) signalExpired();
       if (e.code !== 'unreachable' || !retry) {
         if (e.code !== 'unreachable' && connection.fetchDown) connection.set('fetchDown', false);
         throw e;
@@ -96,10 +111,10 @@ export async function sessionValid() {
     await once('GET', '/api/v1/auth/me');
     return true;
   } catch (e) {
-    if (e.status === 401) return false;
-    if (e.status === 404) {
+    if (e.status === HTTP.UNAUTHORIZED) return false;
+    if (e.status === HTTP.NOT_FOUND) {
       // Older hubs without /auth/me: any cheap authenticated GET tells the same.
-      try { await once('GET', '/api/v1/rules'); return true; } catch (e2) { if (e2.status === 401) return false; throw e2; }
+      try { await once('GET', '/api/v1/rules'); return true; } catch (e2) { if (e2.status === HTTP.UNAUTHORIZED) return false; throw e2; }
     }
     throw e;
   }

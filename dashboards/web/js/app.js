@@ -22,11 +22,9 @@ const shell = createShell({
     // that nothing displays would only cost the main thread.
     const TELEMETRY_MIN_ZOOM = 10;
     const telemetryFilter = () => {
-      if (!map?.map) return;
-      const z = map.map.getZoom();
-      const b = map.map.getBounds();
-      const r = (v) => Math.round(v * 1e5) / 1e5;
-      if (z >= TELEMETRY_MIN_ZOOM) shell.setTelemetryFilter({ bbox: [r(b.getWest()), r(b.getSouth()), r(b.getEast()), r(b.getNorth())] });
+      const z = map?.zoom();
+      if (z === null || z === undefined) return;
+      if (z >= TELEMETRY_MIN_ZOOM) shell.setTelemetryFilter({ bbox: map.viewportBbox() });
       else if (panel.key) shell.setTelemetryFilter({ devices: [panel.key] });
       else shell.setTelemetryFilter(null);
     };

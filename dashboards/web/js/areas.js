@@ -2,10 +2,11 @@
 // polygon drawn by clicks; the hub computes the summary (POST /api/v1/areas/summary) and the
 // selection is drawn on the map. Clicking a device in the breach list opens its panel.
 
-import { api } from './api.js';
+import { api, HTTP } from './api.js';
+import { circleRing } from './geo.js';
+import { areaMetrics } from './catalog.js';
 import { t, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
-
-const METRICS = ['water_level', 'rain_1h', 'rain_24h', 'rain_72h', 'soil_moisture', 'pm2_5', 'pm10', 'aqi', 'co', 'temperature', 'humidity', 'wind_speed', 'pressure'];
+import { appEvents } from './events.js';
 
 export class AreaTools {
   constructor(el, map, store, { onPick } = {}) {
@@ -19,7 +20,7 @@ export class AreaTools {
     this.request = null; // the last summary request body (without metric)
     this.result = null;
     this.render();
-    window.addEventListener('langchange', () => this.render());
+    appEvents.on('langchange', () => this.render());
   }
 
   render() {
@@ -39,7 +40,7 @@ export class AreaTools {
       <p class="hint muted">${this.mode === 'circle' ? t('area_radius_hint') : this.mode === 'polygon' ? t('area_polygon_hint') : ''}</p>
       <label class="field"><span>${t('area_metric')}</span>
         <select class="area-metric"><option value="">${t('area_none')}</option>
-        ${METRICS.map((m) => `<option value="${m}" ${m === (this.metric ?? 'water_level') ? 'selected' : ''}>${metricLabel(m)}</option>`).join('')}
+        ${areaMetrics().map((m) => `<option value="${m}" ${m === (this.metric ?? 'water_level') ? 'selected' : ''}>${metricLabel(m)}</option>`).join('')}
         </select></label>
       <div class="area-result"></div>`;
     const q = (s) => this.el.querySelector(s);
@@ -62,18 +63,10 @@ export class AreaTools {
   _setMode(mode) {
     this.mode = mode;
     this.points = [];
-    const m = this.map;
-    if (mode) {
-      m.clickHandler = (e) => this._click(e);
-      m.dblClickHandler = mode === 'polygon' ? () => this._finishPolygon() : null;
-      m.map.doubleClickZoom.disable();
-      m.map.getCanvas().style.cursor = 'crosshair';
-    } else {
-      m.clickHandler = null;
-      m.dblClickHandler = null;
-      m.map.doubleClickZoom.enable();
-      m.map.getCanvas().style.cursor = '';
-    }
+    this.map.setDrawing(mode ? {
+      onClick: (e) => this._click(e),
+      onDblClick: mode === 'polygon' ? () => this._finishPolygon() : null,
+    } : null);
     this.render();
   }
 
@@ -146,7 +139,7 @@ export class AreaTools {
       this.result = r;
     } catch (e) {
       if (req !== this.request) return null;
-      this.result = { error: e.status === 404 || e.status === 405 ? t('area_unavailable') : `${t('area_error')}: ${e.message}` };
+      this.result = { error: e.status === HTTP.NOT_FOUND || e.status === HTTP.METHOD_NOT_ALLOWED ? t('area_unavailable') : `${t('area_error')}: ${e.message}` };
     }
     this._renderResult();
     return this.result;
@@ -194,19 +187,4 @@ export class AreaTools {
 
 function esc(s) {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-}
-
-/** A geodesic-enough circle (64 vertices) for drawing; the hub does the real containment. */
-export function circleRing([lon, lat], radiusM) {
-  const R = 6371008.8;
-  const ring = [];
-  const d = radiusM / R;
-  const φ1 = (lat * Math.PI) / 180, λ1 = (lon * Math.PI) / 180;
-  for (let i = 0; i <= 64; i++) {
-    const θ = (i / 64) * 2 * Math.PI;
-    const φ2 = Math.asin(Math.sin(φ1) * Math.cos(d) + Math.cos(φ1) * Math.sin(d) * Math.cos(θ));
-    const λ2 = λ1 + Math.atan2(Math.sin(θ) * Math.sin(d) * Math.cos(φ1), Math.cos(d) - Math.sin(φ1) * Math.sin(φ2));
-    ring.push([(λ2 * 180) / Math.PI, (φ2 * 180) / Math.PI]);
-  }
-  return ring;
 }

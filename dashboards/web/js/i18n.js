@@ -1,7 +1,10 @@
 // Languages: Vietnamese first (DESIGN.md §4 glossary), English as the alternative. Static labels carry
 // data-i18n="key" (text), data-i18n-title / data-i18n-placeholder / data-i18n-aria (attributes);
-// dynamic content is rendered with t() and re-rendered on the "langchange" event. The choice is kept
+// dynamic content is rendered with t() and re-rendered on appEvents' "langchange". The choice is kept
 // in localStorage. Dates and numbers go through Intl in the chosen locale.
+
+import { appEvents } from './events.js';
+import { metricInfo, ruleTitle } from './catalog.js';
 
 const DICT = {
   vi: {
@@ -84,14 +87,6 @@ const DICT = {
     wall_devices_online: 'Thiết bị trực tuyến',
     wall_devices_offline: 'Mất kết nối',
     wall_clock: 'Giờ',
-    // metrics
-    m_water_level: 'Mực nước', m_rain_1h: 'Lượng mưa 1 giờ', m_rain_24h: 'Lượng mưa 24 giờ',
-    m_pm2_5: 'Bụi PM2.5', m_pm10: 'Bụi PM10', m_aqi: 'Chỉ số AQI', m_temperature: 'Nhiệt độ',
-    m_humidity: 'Độ ẩm', m_wind_speed: 'Tốc độ gió', m_pressure: 'Áp suất',
-    m_rain_72h: 'Lượng mưa 72 giờ', m_soil_moisture: 'Độ ẩm đất', m_co: 'CO',
-    level_1: 'Báo động cấp I', level_2: 'Báo động cấp II', level_3: 'Báo động cấp III',
-    r_flood: 'Lũ', r_rain: 'Mưa lớn', r_pm25: 'Ô nhiễm không khí', r_heat: 'Nắng nóng', r_wind: 'Gió mạnh',
-    r_landslide: 'Nguy cơ sạt lở', r_fire: 'Nguy cơ cháy rừng',
     ago_now: 'vừa xong',
   },
   en: {
@@ -171,13 +166,6 @@ const DICT = {
     wall_devices_online: 'Devices online',
     wall_devices_offline: 'Offline',
     wall_clock: 'Time',
-    m_water_level: 'Water level', m_rain_1h: 'Rainfall 1 h', m_rain_24h: 'Rainfall 24 h',
-    m_pm2_5: 'PM2.5 dust', m_pm10: 'PM10 dust', m_aqi: 'AQI', m_temperature: 'Temperature',
-    m_humidity: 'Humidity', m_wind_speed: 'Wind speed', m_pressure: 'Pressure',
-    m_rain_72h: 'Rainfall 72 h', m_soil_moisture: 'Soil moisture', m_co: 'CO',
-    level_1: 'Alarm level I', level_2: 'Alarm level II', level_3: 'Alarm level III',
-    r_flood: 'Flood', r_rain: 'Heavy rain', r_pm25: 'Air pollution', r_heat: 'Heat', r_wind: 'Strong wind',
-    r_landslide: 'Landslide risk', r_fire: 'Forest fire risk',
     ago_now: 'just now',
   },
 };
@@ -201,7 +189,7 @@ export function setLang(next) {
   try { localStorage.setItem(KEY, lang); } catch { /* ignore */ }
   document.documentElement.lang = lang;
   applyI18n(document);
-  window.dispatchEvent(new CustomEvent('langchange', { detail: lang }));
+  appEvents.emit('langchange', lang);
 }
 
 export function toggleLang() { setLang(lang === 'vi' ? 'en' : 'vi'); }
@@ -244,30 +232,22 @@ export function fmtDateLong(d) {
   return fmt('dlong', { weekday: 'long', day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(d));
 }
 
-// Units: the hub sends SenML/UCUM-ish codes; show them the way people write them.
+// Units: the hub sends SenML/UCUM-ish codes; show them the way people write them. A value
+// without a unit takes its metric's from the hub's catalog (catalog.js), as do metric names and
+// rule titles.
 const UNIT = { Cel: '°C', '%RH': '%', 'ug/m3': 'µg/m³', 'm/s': 'm/s', hPa: 'hPa', m: 'm', mm: 'mm', '/': '' };
-const DEFAULT_UNIT = { water_level: 'm', rain_1h: 'mm', rain_24h: 'mm', pm2_5: 'ug/m3', pm10: 'ug/m3', temperature: 'Cel', humidity: '%RH', wind_speed: 'm/s', pressure: 'hPa', aqi: '', rain_72h: 'mm', soil_moisture: '%', co: 'ppm' };
 export function unitLabel(unit, metric) {
-  const u = unit ?? DEFAULT_UNIT[metric] ?? '';
+  const u = unit ?? metricInfo(metric)?.unit ?? '';
   return UNIT[u] ?? u;
 }
 
 export function metricLabel(metric) {
-  const k = `m_${metric}`;
-  return DICT[lang][k] ?? metric;
+  return metricInfo(metric)?.label[lang] ?? metric;
 }
 
-/** A rule's human title: flood levels I/II/III read "Báo động cấp …", others by their kind. */
+/** A rule's human title, by its kind (the id's prefix: flood-l3-…, pm25-…); else its id. */
 export function ruleLabel(rule, severity) {
-  const m = /^flood-l([123])/.exec(rule || '');
-  if (m) return `${t('r_flood')} — ${t(`level_${m[1]}`)}`;
-  if (/^rain/.test(rule)) return t('r_rain');
-  if (/^pm25|^aqi|^pm10/.test(rule)) return t('r_pm25');
-  if (/^heat/.test(rule)) return t('r_heat');
-  if (/^wind/.test(rule)) return t('r_wind');
-  if (/^landslide/.test(rule)) return t('r_landslide');
-  if (/^fire/.test(rule)) return t('r_fire');
-  return rule || t(severity);
+  return ruleTitle(rule)?.[lang] ?? (rule || t(severity));
 }
 
 export function relTime(ts) {

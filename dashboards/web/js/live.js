@@ -6,6 +6,7 @@
 // subscription and calls onReconnect so the caller can reload lists it may have missed.
 
 import { connection, sessionValid } from './api.js';
+import { appEvents } from './events.js';
 
 export class LiveFeed {
   /**
@@ -85,7 +86,7 @@ export class LiveFeed {
     try {
       const ok = await sessionValid();
       if (!ok) {
-        window.dispatchEvent(new CustomEvent('sessionexpired'));
+        appEvents.emit('sessionexpired');
         this.stopped = true;
         return;
       }

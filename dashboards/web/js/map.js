@@ -14,15 +14,19 @@
 import * as maplibregl from '../vendor/maplibre-gl/maplibre-gl.mjs';
 import { api } from './api.js';
 import { t, getLang } from './i18n.js';
+import { bboxOf, labelPoints } from './geo.js';
+import { STATUS, STATUS_SEVERITY } from './store.js';
+import { appEvents } from './events.js';
 
 export const COLORS = {
-  0: '#7d8794', // offline: grey
-  1: '#22c55e', // online: green
-  2: '#22d3ee', // info: cyan
-  3: '#f59e0b', // warning: amber
-  4: '#ef4444', // critical: red
+  [STATUS.OFFLINE]: '#7d8794', // grey
+  [STATUS.ONLINE]: '#22c55e', // green
+  [STATUS.INFO]: '#22d3ee', // cyan
+  [STATUS.WARNING]: '#f59e0b', // amber
+  [STATUS.CRITICAL]: '#ef4444', // red
 };
-const PROVINCE_BOUNDS = [[105.25, 22.25], [106.85, 23.15]]; // Cao Bằng, when nothing else tells
+// Where the map opens with neither the hub's bounds (GET /api/v1/map, from the areas) nor devices.
+const WORLD_BOUNDS = [[-180, -80], [180, 80]];
 const MAX_PULSES = 100;
 // Above this many devices the dots at province zoom are drawn smaller (DENSE_RADIUS): 20,000 dots of
 // 6 px would only be a carpet, and each pixel of it costs fragment work on every frame.
@@ -71,6 +75,9 @@ function offlineStyle() {
 }
 
 export class DeviceMap {
+  /** The MapLibre map: private, the views and the tests use the methods below. */
+  #map = null;
+
   /**
    * @param {HTMLElement} container
    * @param {import('./store.js').Store} store
@@ -95,13 +102,13 @@ export class DeviceMap {
   }
 
   async _init() {
-    let cfg = null;
-    try { cfg = await api('/api/v1/map', { quiet401: false }); } catch { cfg = null; }
+    const cfg = await api('/api/v1/map', { quiet401: false }).catch(() => null);
     const style = cfg && cfg.style ? cfg.style : offlineStyle();
-    this.map = new maplibregl.Map({
+    this.home = cfg?.bounds ?? null; // the province-level areas' box
+    this.#map = new maplibregl.Map({
       container: this.container,
       style,
-      bounds: PROVINCE_BOUNDS,
+      bounds: this.homeBounds(),
       fitBoundsOptions: { padding: 30 },
       attributionControl: false,
       interactive: this.opts.interactive !== false,
@@ -110,19 +117,19 @@ export class DeviceMap {
       fadeDuration: 0,
       maxZoom: 17,
     });
-    this.map.touchZoomRotate?.disableRotation();
+    this.#map.touchZoomRotate?.disableRotation();
     const attribution = [cfg?.attribution, cfg?.style || cfg?.tiles ? null : 'Natural Earth'].filter(Boolean).join(' · ');
-    this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), 'bottom-left');
+    this.#map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), 'bottom-left');
     if (this.opts.interactive !== false) {
-      this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
-      this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+      this.#map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+      this.#map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     }
-    await new Promise((r) => (this.map.loaded() ? r() : this.map.once('load', r)));
+    await new Promise((r) => (this.#map.loaded() ? r() : this.#map.once('load', r)));
 
     if (!cfg?.style) {
       if (cfg?.tiles) {
-        this.map.addSource('raster', { type: 'raster', tiles: [cfg.tiles], tileSize: 256 });
-        this.map.addLayer({ id: 'raster', type: 'raster', source: 'raster', paint: { 'raster-brightness-max': 0.7 } });
+        this.#map.addSource('raster', { type: 'raster', tiles: [cfg.tiles], tileSize: 256 });
+        this.#map.addLayer({ id: 'raster', type: 'raster', source: 'raster', paint: { 'raster-brightness-max': 0.7 } });
       } else {
         await this._addCountries();
       }
@@ -132,49 +139,47 @@ export class DeviceMap {
     this._addDeviceLayers();
     this._wire();
     this.setDevices();
-    if (!this.home) this.map.fitBounds(this.homeBounds(), { padding: 40, duration: 0 });
+    if (!this.home) this.fitHome({ duration: 0 });
     return this;
   }
 
   async _addCountries() {
     const { countries, borders } = await loadCountries();
-    this.map.addSource('countries', { type: 'geojson', data: countries });
-    this.map.addSource('borders', { type: 'geojson', data: borders });
-    this.map.addLayer({ id: 'land', type: 'fill', source: 'countries', paint: {
+    this.#map.addSource('countries', { type: 'geojson', data: countries });
+    this.#map.addSource('borders', { type: 'geojson', data: borders });
+    this.#map.addLayer({ id: 'land', type: 'fill', source: 'countries', paint: {
       'fill-color': ['match', ['get', 'name'], 'Vietnam', '#16283d', '#111f30'],
     } });
-    this.map.addLayer({ id: 'coast', type: 'line', source: 'countries', paint: {
+    this.#map.addLayer({ id: 'coast', type: 'line', source: 'countries', paint: {
       'line-color': '#24425f', 'line-width': 0.8,
     } });
-    this.map.addLayer({ id: 'borders', type: 'line', source: 'borders', paint: {
+    this.#map.addLayer({ id: 'borders', type: 'line', source: 'borders', paint: {
       'line-color': '#5b7a99', 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 0.8, 10, 2], 'line-dasharray': [3, 2],
     } });
   }
 
   async _addAreas() {
-    let fc = null;
-    try { fc = await api('/api/v1/areas'); } catch { fc = null; }
+    const fc = await api('/api/v1/areas').catch(() => null);
     if (!fc || !Array.isArray(fc.features)) return;
     this.areas = fc;
-    this.map.addSource('areas', { type: 'geojson', data: fc });
+    this.#map.addSource('areas', { type: 'geojson', data: fc });
     // Opaque, in the tone of Vietnam's land (what #1d3a5a at 35 % over it used to blend to), and
     // above the country layers: Natural Earth's coarse Vietnam-China line cuts across the
     // hand-drawn province outline, and a dashed international border must not run through the
     // province and its stations. Outside the province it stays visible. (An opaque fill is also
     // drawn in MapLibre's opaque pass, so the land under it costs no fragments.) Over a raster or
     // styled basemap (cfg.tiles / cfg.style) the fill stays translucent: it must not hide the map.
-    const ownLand = !!this.map.getLayer('land');
-    this.map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
+    const ownLand = !!this.#map.getLayer('land');
+    this.#map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
       paint: ownLand ? { 'fill-color': '#182e47', 'fill-opacity': 1 } : { 'fill-color': '#1d3a5a', 'fill-opacity': 0.35 } });
-    this.map.addLayer({ id: 'areas-district', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
+    this.#map.addLayer({ id: 'areas-district', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
       paint: { 'line-color': '#6f94bd', 'line-width': 1, 'line-dasharray': [2, 2], 'line-opacity': 0.8 } });
-    this.map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
+    this.#map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
       paint: { 'line-color': '#9cc3ea', 'line-width': 2.2 } });
     this._renderAreaLabels();
-    const b = bboxOf(fc.features.filter((f) => f.properties?.level === 'province'));
-    if (b) { this.home = b; this.map.fitBounds(b, { padding: 30, duration: 0 }); }
-    window.addEventListener('langchange', () => this._renderAreaLabels());
-    this.map.on('zoomend', () => this._declutterLabels());
+    if (this.home) this.#map.fitBounds(this.home, { padding: 30, duration: 0 });
+    appEvents.on('langchange', () => this._renderAreaLabels());
+    this.#map.on('zoomend', () => this._declutterLabels());
   }
 
   _renderAreaLabels() {
@@ -190,7 +195,7 @@ export class DeviceMap {
       el.className = `area-label area-${p.level}`;
       el.translate = false;
       el.textContent = p.name || p.id;
-      this.areaLabels.push(new maplibregl.Marker({ element: el }).setLngLat(c).addTo(this.map));
+      this.areaLabels.push(new maplibregl.Marker({ element: el }).setLngLat(c).addTo(this.#map));
     });
     this._declutterLabels();
   }
@@ -213,62 +218,62 @@ export class DeviceMap {
   }
 
   _addSelectionLayers() {
-    this.map.addSource('selection', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-    this.map.addLayer({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#facc15', 'fill-opacity': 0.12 } });
-    this.map.addLayer({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#facc15', 'line-width': 2.5 } });
-    this.map.addLayer({ id: 'selection-points', type: 'circle', source: 'selection', filter: ['==', ['geometry-type'], 'Point'],
+    this.#map.addSource('selection', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    this.#map.addLayer({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#facc15', 'fill-opacity': 0.12 } });
+    this.#map.addLayer({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#facc15', 'line-width': 2.5 } });
+    this.#map.addLayer({ id: 'selection-points', type: 'circle', source: 'selection', filter: ['==', ['geometry-type'], 'Point'],
       paint: { 'circle-radius': 4, 'circle-color': '#facc15' } });
   }
 
   _addDeviceLayers() {
-    this.map.addSource('devices', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
-    const st = ['coalesce', ['feature-state', 'st'], 1];
-    const color = ['match', st, 0, COLORS[0], 1, COLORS[1], 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]];
-    this.map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: {
+    this.#map.addSource('devices', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    const st = ['coalesce', ['feature-state', 'st'], STATUS.ONLINE];
+    const color = ['match', st, ...Object.values(STATUS).flatMap((code) => [code, COLORS[code]]), COLORS[STATUS.ONLINE]];
+    this.#map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: {
       'circle-color': color,
       'circle-radius': this._radius(st, [1.6, 1.35, 1.15, 1]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
-      'circle-opacity': ['match', st, 0, 0.75, 1],
+      'circle-opacity': ['match', st, STATUS.OFFLINE, 0.75, 1],
     } });
     // Devices with an open alert again, on top, from a small source of their own (bounded by the
     // open alerts): co-located stations (a rain gauge beside a water gauge) must not hide a red dot
     // under a green one, and circle-sort-key cannot read feature-state. A second layer over all
     // 20,000 features would double the GPU work of every frame; this one holds a few hundred.
-    this.map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    this.#map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     const hotSt = ['get', 'st'];
-    this.map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
-      'circle-color': ['match', hotSt, 2, COLORS[2], 3, COLORS[3], 4, COLORS[4], COLORS[1]],
+    this.#map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
+      'circle-color': ['match', hotSt, ...[STATUS.INFO, STATUS.WARNING, STATUS.CRITICAL].flatMap((code) => [code, COLORS[code]]), COLORS[STATUS.ONLINE]],
       'circle-radius': this._radius(hotSt, [1.6, 1.35, 1.15, 1.15]),
       'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
       'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
     } });
-    this.hot = new Map(); // key -> st (>= 2)
+    this.hot = new Map(); // key -> st (>= STATUS.INFO)
 
     // Dense mode (see GRID_ZOOM): the grid of all devices, and offline devices individually.
-    this.map.addSource('devices-grid', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-    this.map.addLayer({ id: 'devices-grid', type: 'circle', source: 'devices-grid', maxzoom: GRID_ZOOM,
+    this.#map.addSource('devices-grid', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    this.#map.addLayer({ id: 'devices-grid', type: 'circle', source: 'devices-grid', maxzoom: GRID_ZOOM,
       layout: { visibility: 'none' },
       paint: {
-        'circle-color': COLORS[1], 'circle-opacity': 0.55,
+        'circle-color': COLORS[STATUS.ONLINE], 'circle-opacity': 0.55,
         'circle-radius': ['interpolate', ['linear'], ['get', 'n'], 1, 2.5, 30, 5, 300, 9],
       } }, 'devices-alert');
-    this.map.addSource('devices-off', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
-    this.map.addLayer({ id: 'devices-offline', type: 'circle', source: 'devices-off', maxzoom: GRID_ZOOM,
+    this.#map.addSource('devices-off', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
+    this.#map.addLayer({ id: 'devices-offline', type: 'circle', source: 'devices-off', maxzoom: GRID_ZOOM,
       layout: { visibility: 'none' },
       paint: {
-        'circle-color': COLORS[0], 'circle-radius': this._radius(0, [1, 1, 1, 1]),
+        'circle-color': COLORS[STATUS.OFFLINE], 'circle-radius': this._radius(STATUS.OFFLINE, [1, 1, 1, 1]),
         'circle-stroke-color': '#0b1a2b', 'circle-stroke-width': 1,
       } }, 'devices-alert');
     this.off = new Set(); // offline keys, kept for dense mode
   }
 
-  /** circle-radius by zoom (dense or normal stops), scaled by state: factors for 4, 3, 2, other. */
+  /** circle-radius by zoom (dense or normal stops), scaled by state: factors for critical, warning, info, other. */
   _radius(stExpr, [f4, f3, f2, f1]) {
     const big = this.opts.wall ? 1.6 : 1;
     const stops = this.dense ? DENSE_RADIUS : NORMAL_RADIUS;
     const expr = ['interpolate', ['linear'], ['zoom']];
-    for (let i = 0; i < stops.length; i += 2) expr.push(stops[i], ['*', big, stops[i + 1], ['match', stExpr, 4, f4, 3, f3, 2, f2, f1]]);
+    for (let i = 0; i < stops.length; i += 2) expr.push(stops[i], ['*', big, stops[i + 1], ['match', stExpr, STATUS.CRITICAL, f4, STATUS.WARNING, f3, STATUS.INFO, f2, f1]]);
     return expr;
   }
 
@@ -276,12 +281,12 @@ export class DeviceMap {
     const dense = count > DENSE_DEVICES;
     if (dense === this.dense) return;
     this.dense = dense;
-    this.map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], 1], [1.6, 1.35, 1.15, 1]));
-    this.map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
-    this.map.setPaintProperty('devices-offline', 'circle-radius', this._radius(0, [1, 1, 1, 1]));
+    this.#map.setPaintProperty('devices', 'circle-radius', this._radius(['coalesce', ['feature-state', 'st'], STATUS.ONLINE], [1.6, 1.35, 1.15, 1]));
+    this.#map.setPaintProperty('devices-alert', 'circle-radius', this._radius(['get', 'st'], [1.6, 1.35, 1.15, 1.15]));
+    this.#map.setPaintProperty('devices-offline', 'circle-radius', this._radius(STATUS.OFFLINE, [1, 1, 1, 1]));
     // Every dot from GRID_ZOOM on; below it the grid and the offline and alerting dots.
-    this.map.setLayerZoomRange('devices', dense ? GRID_ZOOM : 0, 24);
-    for (const id of ['devices-grid', 'devices-offline']) this.map.setLayoutProperty(id, 'visibility', dense ? 'visible' : 'none');
+    this.#map.setLayerZoomRange('devices', dense ? GRID_ZOOM : 0, 24);
+    for (const id of ['devices-grid', 'devices-offline']) this.#map.setLayoutProperty(id, 'visibility', dense ? 'visible' : 'none');
     if (dense) this._setOffline();
   }
 
@@ -296,7 +301,7 @@ export class DeviceMap {
       if (c) { c.n++; c.x += d.lon; c.y += d.lat; } else cells.set(id, { n: 1, x: d.lon, y: d.lat });
     }
     const features = [...cells.values()].map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [c.x / c.n, c.y / c.n] }, properties: { n: c.n } }));
-    this.map.getSource('devices-grid')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('devices-grid')?.setData({ type: 'FeatureCollection', features });
   }
 
   _setOffline() {
@@ -306,7 +311,7 @@ export class DeviceMap {
       const d = this.store.devices.get(key);
       if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key } });
     }
-    this.map.getSource('devices-off')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('devices-off')?.setData({ type: 'FeatureCollection', features });
   }
 
   /** Slow rendering: lower resolution while moving, and stepped (not smooth) CSS pulses (app.css .low-fx). */
@@ -321,7 +326,7 @@ export class DeviceMap {
   // at the full pixel ratio (restored 200 ms after the last movement ends, so a run of drags or
   // wheel steps does not resize the canvas back and forth).
   _wireMotionQuality() {
-    const m = this.map;
+    const m = this.#map;
     try {
       const gl = m.painter?.context?.gl;
       const ext = gl?.getExtension('WEBGL_debug_renderer_info');
@@ -369,7 +374,7 @@ export class DeviceMap {
   }
 
   _wire() {
-    const m = this.map;
+    const m = this.#map;
     const s = this.store;
     s.on('status', (key) => this._markDirty(key));
     s.on('reset', () => { this.setDevices(); for (const k of s.devices.keys()) this._markDirty(k); });
@@ -401,10 +406,7 @@ export class DeviceMap {
   }
 
   _viewport() {
-    if (!this.opts.onViewport) return;
-    const b = this.map.getBounds();
-    const r = (v) => Math.round(v * 1e5) / 1e5;
-    this.opts.onViewport([r(b.getWest()), r(b.getSouth()), r(b.getEast()), r(b.getNorth())]);
+    if (this.opts.onViewport) this.opts.onViewport(this.viewportBbox());
   }
 
   /** Of the features under the cursor (co-located stations), the one in the worst state. */
@@ -424,19 +426,19 @@ export class DeviceMap {
     if (!d) return;
     this.popup ??= new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'device-popup', offset: 10 });
     const st = this.store.statusOf(d.key);
-    const label = st >= 2 ? t(['', '', 'info', 'warning', 'critical'][st]) : t(st ? 'online' : 'offline');
+    const label = t(STATUS_SEVERITY[st] ?? (st === STATUS.ONLINE ? 'online' : 'offline'));
     const el = document.createElement('div');
     const b = document.createElement('b'); b.textContent = d.name || d.key; b.translate = false;
     const k = document.createElement('div'); k.className = 'mono'; k.textContent = d.key;
     const s2 = document.createElement('div'); s2.textContent = label; s2.style.color = COLORS[st];
     el.append(b, k, s2);
-    this.popup.setLngLat(f.geometry.coordinates).setDOMContent(el).addTo(this.map);
+    this.popup.setLngLat(f.geometry.coordinates).setDOMContent(el).addTo(this.#map);
   }
   _hidePopup() { this.popup?.remove(); }
 
   /** Rebuild the source from the store's positions (rare: startup, new devices, reload). */
   setDevices() {
-    const src = this.map?.getSource('devices');
+    const src = this.#map?.getSource('devices');
     if (!src) return;
     const features = [];
     for (const d of this.store.devices.values()) {
@@ -460,12 +462,12 @@ export class DeviceMap {
   _markDirty(key) {
     this.dirty.add(key);
     // A warning or critical (or one that ends) is never held back by the moving-map throttle.
-    const urgent = this.store.statusOf(key) >= 3 || (this.hot.get(key) ?? 0) >= 3;
+    const urgent = this.store.statusOf(key) >= STATUS.WARNING || (this.hot.get(key) ?? 0) >= STATUS.WARNING;
     this._scheduleApply(urgent);
   }
 
   _scheduleApply(urgent = false) {
-    if (!this.map) return;
+    if (!this.#map) return;
     if (this.rafPending) {
       if (!urgent || !this.flushTimer) return;
       clearTimeout(this.flushTimer); // held back by the throttle: go now
@@ -474,7 +476,7 @@ export class DeviceMap {
       return;
     }
     this.rafPending = true;
-    const wait = !urgent && this.map.isMoving() ? this.lastApplied + MOVING_FLUSH_MS - performance.now() : 0;
+    const wait = !urgent && this.#map.isMoving() ? this.lastApplied + MOVING_FLUSH_MS - performance.now() : 0;
     if (wait > 0) this.flushTimer = setTimeout(() => { this.flushTimer = null; requestAnimationFrame(() => this._apply()); }, wait);
     else requestAnimationFrame(() => this._apply());
   }
@@ -488,14 +490,15 @@ export class DeviceMap {
     let hotChanged = false, offChanged = false;
     for (const key of keys) {
       const st = this.store.statusOf(key);
-      if (st === 0 ? !this.off.has(key) : this.off.has(key)) {
-        if (st === 0) this.off.add(key); else this.off.delete(key);
+      const offline = st === STATUS.OFFLINE;
+      if (offline !== this.off.has(key)) {
+        if (offline) this.off.add(key); else this.off.delete(key);
         offChanged = true;
       }
-      this.map.setFeatureState({ source: 'devices', id: key }, { st });
+      this.#map.setFeatureState({ source: 'devices', id: key }, { st });
       this._pulse(key, st);
       const was = this.hot.get(key);
-      if (st >= 2 && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < 2 && was !== undefined) { this.hot.delete(key); hotChanged = true; }
+      if (st >= STATUS.INFO && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < STATUS.INFO && was !== undefined) { this.hot.delete(key); hotChanged = true; }
     }
     if (hotChanged) this._setHot();
     // Offline changes come in waves (a gateway drops 300 devices): one setData per wave.
@@ -510,17 +513,17 @@ export class DeviceMap {
       const d = this.store.devices.get(key);
       if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key, st } });
     }
-    this.map.getSource('devices-hot')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('devices-hot')?.setData({ type: 'FeatureCollection', features });
   }
 
   _pulse(key, st) {
     const have = this.pulses.get(key);
     const d = this.store.devices.get(key);
-    if (st === 4 && d && d.lat !== null && d.lon !== null) {
+    if (st === STATUS.CRITICAL && d && d.lat !== null && d.lon !== null) {
       if (have || this.pulses.size >= MAX_PULSES) return;
       const el = document.createElement('div');
       el.className = 'pulse-ring';
-      const mk = new maplibregl.Marker({ element: el }).setLngLat([d.lon, d.lat]).addTo(this.map);
+      const mk = new maplibregl.Marker({ element: el }).setLngLat([d.lon, d.lat]).addTo(this.#map);
       this.pulses.set(key, mk);
     } else if (have) {
       have.remove();
@@ -530,13 +533,13 @@ export class DeviceMap {
 
   /** The colour code the map holds for a device (test hook). */
   featureStatus(key) {
-    return this.map.getFeatureState({ source: 'devices', id: key })?.st;
+    return this.#map.getFeatureState({ source: 'devices', id: key })?.st;
   }
 
   select(key) {
     for (const source of ['devices', 'devices-hot']) {
-      if (this.selected) this.map.setFeatureState({ source, id: this.selected }, { sel: false });
-      if (key) this.map.setFeatureState({ source, id: key }, { sel: true });
+      if (this.selected) this.#map.setFeatureState({ source, id: this.selected }, { sel: false });
+      if (key) this.#map.setFeatureState({ source, id: key }, { sel: true });
     }
     this.selected = key;
   }
@@ -547,132 +550,76 @@ export class DeviceMap {
     // Keep the device clear of the device panel when it is open.
     const right = this.opts.panelWidth ? this.opts.panelWidth() : 0;
     this.beforeAnimation?.();
-    this.map.flyTo({ center: [d.lon, d.lat], zoom: Math.max(this.map.getZoom(), 11), speed: 1.6, padding: { right, left: 0, top: 0, bottom: 0 } });
+    this.#map.flyTo({ center: [d.lon, d.lat], zoom: Math.max(this.#map.getZoom(), 11), speed: 1.6, padding: { right, left: 0, top: 0, bottom: 0 } });
   }
 
   setSelection(features) {
-    this.map.getSource('selection')?.setData({ type: 'FeatureCollection', features });
+    this.#map.getSource('selection')?.setData({ type: 'FeatureCollection', features });
   }
 
   fitTo(geometryFeatures) {
     const b = bboxOf(geometryFeatures);
-    if (!b) return;
-    this.beforeAnimation?.();
-    this.map.fitBounds(b, { padding: 60, maxZoom: 12 });
+    if (b) this.fitBounds(b, { padding: 60, maxZoom: 12 });
   }
 
-  /** The province's bounds: from the areas, else from the devices, else a fixed box. */
+  /** Moves the camera to [[w, s], [e, n]]; an animated move (duration not 0) first lowers the
+   *  resolution on a slow renderer, as every camera animation of the map does. */
+  fitBounds(bounds, opts = {}) {
+    if (opts.duration !== 0) this.beforeAnimation?.();
+    this.#map.fitBounds(bounds, opts);
+  }
+
+  /** Back to the province (homeBounds). */
+  fitHome(opts = {}) {
+    this.fitBounds(this.homeBounds(), { padding: 40, ...opts });
+  }
+
+  /** The camera's zoom; null before the map exists. */
+  zoom() { return this.#map ? this.#map.getZoom() : null; }
+
+  /** The visible [west, south, east, north], rounded to 1e-5° (about a metre). */
+  viewportBbox() {
+    const b = this.#map.getBounds();
+    const r = (v) => Math.round(v * 1e5) / 1e5;
+    return [r(b.getWest()), r(b.getSouth()), r(b.getEast()), r(b.getNorth())];
+  }
+
+  isMoving() { return !!this.#map?.isMoving(); }
+  /** The style, sources and tiles are loaded (nothing left to draw for the current view). */
+  loaded() { return !!this.#map?.loaded(); }
+
+  /** The features drawn on screen now in these layers ('devices', 'devices-alert', 'devices-grid', …). */
+  renderedFeatures(layers) { return this.#map.queryRenderedFeatures({ layers }); }
+
+  /** The circle colour a layer gives a rendered feature ({r, g, b, a}, 0..1). */
+  circleColor(layer, feature) {
+    return this.#map.getLayer(layer).paint.get('circle-color').evaluate(feature, feature.state);
+  }
+
+  /** Calls fn after every redraw of the map; returns the function that stops it. */
+  onRender(fn) {
+    this.#map.on('render', fn);
+    return () => this.#map.off('render', fn);
+  }
+
+  /** Area drawing owns the map's clicks while handlers are given ({onClick(e), onDblClick(e)}):
+   *  device clicks are ignored, double-click zoom is off and the cursor is a crosshair;
+   *  setDrawing(null) gives them back. */
+  setDrawing(handlers) {
+    this.clickHandler = handlers?.onClick ?? null;
+    this.dblClickHandler = handlers?.onDblClick ?? null;
+    if (handlers) this.#map.doubleClickZoom.disable(); else this.#map.doubleClickZoom.enable();
+    this.#map.getCanvas().style.cursor = handlers ? 'crosshair' : '';
+  }
+
+  /** The province's bounds: the hub's (from the areas), else the devices', else the world. */
   homeBounds() {
     if (this.home) return this.home;
     const pts = [];
     for (const d of this.store.devices.values()) if (d.lat !== null && d.lon !== null) pts.push({ geometry: { type: 'Point', coordinates: [d.lon, d.lat] } });
-    return bboxOf(pts) || PROVINCE_BOUNDS;
+    return bboxOf(pts) || WORLD_BOUNDS;
   }
 
-  resize() { this.map?.resize(); }
+  resize() { this.#map?.resize(); }
   lang() { return getLang(); }
-}
-
-// ---- geometry helpers ------------------------------------------------------------------------
-function eachCoord(geom, fn) {
-  if (!geom) return;
-  const walk = (c) => (typeof c[0] === 'number' ? fn(c) : c.forEach(walk));
-  if (geom.type === 'GeometryCollection') geom.geometries.forEach((g) => eachCoord(g, fn));
-  else walk(geom.coordinates);
-}
-
-export function bboxOf(features) {
-  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
-  for (const f of features) eachCoord(f.geometry, ([x, y]) => { w = Math.min(w, x); s = Math.min(s, y); e = Math.max(e, x); n = Math.max(n, y); });
-  return w === Infinity ? null : [[w, s], [e, n]];
-}
-
-/** Where to hang each area's label: the interior point farthest from the area's edges (a coarse
- *  "pole of inaccessibility", never outside a concave area as a centroid can be) that is not inside
- *  a smaller area and keeps clear of the labels of smaller areas, placed first. A city inside its
- *  district would otherwise get the district's name printed over its own. [lon, lat] or null. */
-function labelPoints(features) {
-  const polys = features.map((f) => {
-    const g = f?.geometry;
-    return !g ? [] : g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
-  });
-  const area = polys.map((ps) => ps.reduce((s, p) => s + Math.abs(ringArea(p[0] || [])), 0));
-  const order = features.map((_, i) => i).sort((a, b) => area[a] - area[b]);
-  const out = new Array(features.length).fill(null);
-  const placed = []; // [x, y] of labels placed so far, in lon / lat scaled to local km-ish units
-  const smaller = []; // polygons of the areas already placed
-  const GRID = 16;
-  for (const i of order) {
-    const isProvince = features[i]?.properties?.level === 'province';
-    let best = null, bestScore = -Infinity, fallback = null, fallbackScore = -Infinity;
-    for (const poly of polys[i]) {
-      const ring = poly[0] || [];
-      if (ring.length < 3) continue;
-      const k = Math.cos((ring[0][1] * Math.PI) / 180); // x scale at this latitude
-      let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
-      for (const [x, y] of ring) { w = Math.min(w, x); s = Math.min(s, y); e = Math.max(e, x); n = Math.max(n, y); }
-      for (let a = 0; a < GRID; a++) {
-        for (let b = 0; b < GRID; b++) {
-          const pt = [w + ((a + 0.5) / GRID) * (e - w), s + ((b + 0.5) / GRID) * (n - s)];
-          if (!inPolygon(pt, poly)) continue;
-          let score = Math.sqrt(edgeDist2(pt, poly, k));
-          for (const q of placed) score = Math.min(score, 0.5 * Math.hypot((pt[0] - q[0]) * k, pt[1] - q[1]));
-          if (score > fallbackScore) { fallbackScore = score; fallback = pt; }
-          if (smaller.some((sp) => inPolygon(pt, sp))) continue;
-          if (score > bestScore) { bestScore = score; best = pt; }
-        }
-      }
-    }
-    out[i] = best || fallback || centroid(polys[i]);
-    if (out[i] && !isProvince) { placed.push(out[i]); smaller.push(...polys[i]); }
-  }
-  return out;
-}
-
-function ringArea(ring) {
-  let a = 0;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) a += ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
-  return a / 2;
-}
-
-/** The centroid of the largest ring: the fallback for an area too small for the grid. */
-function centroid(polys) {
-  let best = null, bestA = 0;
-  for (const p of polys) {
-    const ring = p[0] || [];
-    let a = 0, cx = 0, cy = 0;
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const f = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
-      a += f; cx += (ring[j][0] + ring[i][0]) * f; cy += (ring[j][1] + ring[i][1]) * f;
-    }
-    if (Math.abs(a) > bestA) { bestA = Math.abs(a); best = [cx / (3 * a), cy / (3 * a)]; }
-  }
-  return best;
-}
-
-/** Even-odd test against a polygon's rings (its holes included). */
-function inPolygon([x, y], poly) {
-  let inside = false;
-  for (const ring of poly) {
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const [xi, yi] = ring[i], [xj, yj] = ring[j];
-      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-    }
-  }
-  return inside;
-}
-
-/** Squared distance from a point to the nearest edge of a polygon, x scaled by k. */
-function edgeDist2([x, y], poly, k) {
-  let d = Infinity;
-  for (const ring of poly) {
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const ax = ring[j][0] * k, ay = ring[j][1], bx = ring[i][0] * k, by = ring[i][1], px = x * k;
-      const dx = bx - ax, dy = by - ay;
-      const t = dx || dy ? Math.max(0, Math.min(1, ((px - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy))) : 0;
-      const ex = ax + t * dx - px, ey = ay + t * dy - y;
-      d = Math.min(d, ex * ex + ey * ey);
-    }
-  }
-  return d;
 }

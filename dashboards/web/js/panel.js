@@ -8,8 +8,10 @@ import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { api } from './api.js';
 import { t, fmtNumber, fmtDateTime, unitLabel, metricLabel, ruleLabel, locale } from './i18n.js';
 import { COLORS } from './map.js';
+import { STATUS, STATUS_SEVERITY } from './store.js';
+import { appEvents } from './events.js';
 
-const SEV_COLOR = { info: COLORS[2], warning: COLORS[3], critical: COLORS[4] };
+const SEV_COLOR = { info: COLORS[STATUS.INFO], warning: COLORS[STATUS.WARNING], critical: COLORS[STATUS.CRITICAL] };
 const HIDDEN = new Set(['lat', 'lon']);
 const WINDOW_S = 24 * 3600;
 const STEP_S = 300;
@@ -25,7 +27,7 @@ export class DevicePanel {
     store.on('telemetry', (m) => { if (m.device === this.key) this._live(m); });
     store.on('status', (k) => { if (k === this.key) this._renderHead(); });
     store.on('alert', ({ alert }) => { if (alert.device === this.key) this._renderHead(); });
-    window.addEventListener('langchange', () => { if (this.key) this.open(this.key); });
+    appEvents.on('langchange', () => { if (this.key) this.open(this.key); });
     this.ro = new ResizeObserver(() => this._resize());
     this.ro.observe(el);
   }
@@ -64,7 +66,7 @@ export class DevicePanel {
     try {
       const d = await api(`/api/v1/devices/${encodeURIComponent(key)}`);
       if (gen !== this.gen) return;
-      this.store._upsertDevice(d);
+      this.store.upsertDevice(d);
       this._renderHead();
     } catch { /* the store's copy is shown */ }
     await this._loadCharts(key, gen);
@@ -79,7 +81,7 @@ export class DevicePanel {
     this.el.querySelector('.panel-key').textContent = d.key;
     const st = this.store.statusOf(d.key);
     const facts = [
-      [t('status'), `<span class="dot" style="background:${COLORS[d.online ? 1 : 0]}"></span>${t(d.online ? 'online' : 'offline')}${st >= 2 ? ` · <span style="color:${COLORS[st]}">${t(['', '', 'info', 'warning', 'critical'][st])}</span>` : ''}`],
+      [t('status'), `<span class="dot" style="background:${COLORS[d.online ? STATUS.ONLINE : STATUS.OFFLINE]}"></span>${t(d.online ? 'online' : 'offline')}${STATUS_SEVERITY[st] ? ` · <span style="color:${COLORS[st]}">${t(STATUS_SEVERITY[st])}</span>` : ''}`],
       [t('location'), d.lat !== null && d.lon !== null ? `${fmtNumber(d.lat, 2).replace(/(\d)$/, '$1')}°N, ${fmtNumber(d.lon, 2)}°E` : t('unknown_position')],
       [t('last_seen'), d.last_seen ? fmtDateTime(d.last_seen) : '—'],
     ];

@@ -7,10 +7,12 @@
 // volume) and "telemetry" (high volume) with a filter the view chooses: the viewport's bbox,
 // re-sent on every pan/zoom end, or just the open device — or none at all (feed closed).
 
-import { api, login, logout, sessionValid, connection, resetExpired } from './api.js';
+import { api, login, logout, sessionValid, connection, resetExpired, HTTP } from './api.js';
 import { LiveFeed } from './live.js';
+import { loadCatalog } from './catalog.js';
 import { Store } from './store.js';
 import { t, applyI18n, toggleLang, fmtTime, fmtDateLong } from './i18n.js';
+import { appEvents } from './events.js';
 
 export function createShell({ onReady, telemetry = true }) {
   const store = new Store();
@@ -79,8 +81,8 @@ export function createShell({ onReady, telemetry = true }) {
       hideLogin();
       await enter();
     } catch (err) {
-      setMsg(err.status === 401 ? 'login_wrong' : err.code === 'unreachable' ? 'login_unreachable' : 'login_failed', 'error');
-      if (err.status !== 401 && err.code !== 'unreachable') msg.textContent = `${t('login_failed')}: ${err.message}`;
+      setMsg(err.status === HTTP.UNAUTHORIZED ? 'login_wrong' : err.code === 'unreachable' ? 'login_unreachable' : 'login_failed', 'error');
+      if (err.status !== HTTP.UNAUTHORIZED && err.code !== 'unreachable') msg.textContent = `${t('login_failed')}: ${err.message}`;
       form.password.select();
     } finally {
       btn.disabled = false;
@@ -88,18 +90,18 @@ export function createShell({ onReady, telemetry = true }) {
     }
   });
 
-  window.addEventListener('sessionexpired', () => {
+  appEvents.on('sessionexpired', () => {
     stopFeeds();
     showLogin('login_expired');
   });
 
-  window.addEventListener('connectionchange', (e) => {
-    banner.hidden = !e.detail;
-    document.body.classList.toggle('disconnected', e.detail);
+  appEvents.on('connectionchange', (down) => {
+    banner.hidden = !down;
+    document.body.classList.toggle('disconnected', down);
     document.querySelectorAll('[data-live]').forEach((el) => {
-      el.dataset.i18n = e.detail ? 'reconnecting' : 'live';
+      el.dataset.i18n = down ? 'reconnecting' : 'live';
       el.textContent = t(el.dataset.i18n);
-      el.classList.toggle('down', e.detail);
+      el.classList.toggle('down', down);
     });
   });
 
@@ -145,7 +147,7 @@ export function createShell({ onReady, telemetry = true }) {
     resetExpired();
     // Feeds first, then the lists: nothing that happens in between is lost.
     startFeeds();
-    await store.loadAll();
+    await Promise.all([store.loadAll(), loadCatalog()]);
     if (!started) {
       started = true;
       await onReady(shell);
@@ -194,5 +196,5 @@ function startClock() {
   };
   tick();
   setInterval(tick, 1000);
-  window.addEventListener('langchange', tick);
+  appEvents.on('langchange', tick);
 }

@@ -1,15 +1,23 @@
 // The app's live picture of the province: devices, open alerts and rules, fed by the REST lists and
 // then by WebSocket frames. Every collection is bounded (a wall runs for days): devices by what the
 // hub knows (one entry per device, replaced not appended), open alerts capped at MAX_ALERTS (the
-// least severe, oldest go first), latest values one per metric. Views subscribe with on(event, fn).
+// least severe, oldest go first), latest values one per metric. Views subscribe with on(event, fn)
+// (events.js): status (key), reset, positions (device), telemetry (frame), alert ({alert, isNew}),
+// counts, lagged.
 
 import { api } from './api.js';
+import { Emitter } from './events.js';
 
 export const SEV_RANK = { info: 1, warning: 2, critical: 3 };
 export const MAX_ALERTS = 2000;
+/** A device's status code (statusOf): the map's colour, ordered from best to worst after ONLINE. */
+export const STATUS = Object.freeze({ OFFLINE: 0, ONLINE: 1, INFO: 2, WARNING: 3, CRITICAL: 4 });
+/** The severity name of a status code of an open alert (INFO and up). */
+export const STATUS_SEVERITY = Object.freeze({ [STATUS.INFO]: 'info', [STATUS.WARNING]: 'warning', [STATUS.CRITICAL]: 'critical' });
 
-export class Store {
+export class Store extends Emitter {
   constructor() {
+    super(['status', 'reset', 'positions', 'telemetry', 'alert', 'counts', 'lagged']);
     /** @type {Map<string, object>} key -> device {key,name,lat,lon,online,last_seen,latest:Map} */
     this.devices = new Map();
     /** @type {Map<number, object>} id -> open alert */
@@ -17,7 +25,6 @@ export class Store {
     /** device key -> worst open severity rank (0 none) */
     this.worst = new Map();
     this.rules = [];
-    this.listeners = new Map();
     // Devices seen on the live feed without a known position (the telemetry feed is filtered by
     // the viewport, so a new device's lat/lon may never come that way): fetched one by one, a few
     // per second, each at most every 5 s. Bounded by the device count.
@@ -35,7 +42,7 @@ export class Store {
     for (const d of this.devices.values()) if (d.lat === null || d.lon === null) missing.push(d.key);
     if (!missing.length) return;
     if (missing.length <= 50) { for (const k of missing) this._ensurePosition(k); return; }
-    if (Date.now() - this.lastFullReload > 30000 && this.listeners.has('reset')) this.loadAll().catch(() => {});
+    if (Date.now() - this.lastFullReload > 30000 && this.listened('reset')) this.loadAll().catch(() => {});
   }
 
   _ensurePosition(key) {
@@ -55,20 +62,13 @@ export class Store {
       .then((d) => {
         const had = this.devices.get(k);
         const hadPos = had && had.lat !== null && had.lon !== null;
-        const dev = this._upsertDevice(d);
+        const dev = this.upsertDevice(d);
         if (!hadPos && dev.lat !== null && dev.lon !== null) this.emit('positions', dev);
         this.emit('status', k);
       })
       .catch(() => {})));
     this.posTimer = this.posQueue.size ? setTimeout(() => this._drainPositions(), 200) : null;
   }
-
-  on(ev, fn) {
-    if (!this.listeners.has(ev)) this.listeners.set(ev, new Set());
-    this.listeners.get(ev).add(fn);
-    return () => this.listeners.get(ev).delete(fn);
-  }
-  emit(ev, arg) { for (const fn of this.listeners.get(ev) || []) fn(arg); }
 
   async loadAll() {
     this.lastFullReload = Date.now();
@@ -79,7 +79,7 @@ export class Store {
     ]);
     this.rules = rules || [];
     const seen = new Set();
-    for (const d of devices) { this._upsertDevice(d); seen.add(d.key); }
+    for (const d of devices) { this.upsertDevice(d); seen.add(d.key); }
     for (const k of [...this.devices.keys()]) if (!seen.has(k)) this.devices.delete(k);
     this.alerts.clear();
     for (const a of alerts) if (isOpen(a)) this.alerts.set(a.id, a);
@@ -89,7 +89,9 @@ export class Store {
     for (const d of this.devices.values()) if (d.lat === null || d.lon === null) this._ensurePosition(d.key);
   }
 
-  _upsertDevice(d) {
+  /** Merges a device as the REST API returns it (fields it lacks keep their known values);
+   *  returns the store's entry. Emits nothing: the caller says what changed. */
+  upsertDevice(d) {
     const prev = this.devices.get(d.key);
     const latest = prev ? prev.latest : new Map();
     for (const l of d.latest || []) latest.set(l.metric, { value: l.value, ts: l.ts, unit: l.unit ?? latest.get(l.metric)?.unit });
@@ -107,9 +109,9 @@ export class Store {
   /** A status colour code for the map: 0 offline, 1 online, 2 info, 3 warning, 4 critical. */
   statusOf(key) {
     const w = this.worst.get(key) || 0;
-    if (w) return w + 1;
+    if (w) return STATUS.ONLINE + w;
     const d = this.devices.get(key);
-    return d && d.online ? 1 : 0;
+    return d && d.online ? STATUS.ONLINE : STATUS.OFFLINE;
   }
 
   rulesFor(key, metric) {
@@ -142,7 +144,7 @@ export class Store {
 
   _telemetry(m) {
     let d = this.devices.get(m.device);
-    if (!d) d = this._upsertDevice({ key: m.device, online: true });
+    if (!d) d = this.upsertDevice({ key: m.device, online: true });
     const iso = new Date(m.ts).toISOString();
     const prev = d.latest.get(m.metric);
     d.latest.set(m.metric, { value: m.value, ts: iso, unit: m.unit ?? prev?.unit });
@@ -162,7 +164,7 @@ export class Store {
   _position(m) {
     let d = this.devices.get(m.device);
     const isNew = !d;
-    if (!d) d = this._upsertDevice({ key: m.device, online: true });
+    if (!d) d = this.upsertDevice({ key: m.device, online: true });
     if (d.lat === m.lat && d.lon === m.lon) return;
     d.lat = m.lat;
     d.lon = m.lon;
@@ -172,7 +174,7 @@ export class Store {
 
   _device(m) {
     let d = this.devices.get(m.device);
-    if (!d) d = this._upsertDevice({ key: m.device, online: m.online });
+    if (!d) d = this.upsertDevice({ key: m.device, online: m.online });
     this._ensurePosition(d.key);
     if (d.online !== m.online) {
       d.online = m.online;
@@ -189,7 +191,7 @@ export class Store {
     } else {
       this.alerts.delete(a.id);
     }
-    if (!this.devices.has(a.device)) this._upsertDevice({ key: a.device, online: true });
+    if (!this.devices.has(a.device)) this.upsertDevice({ key: a.device, online: true });
     this._ensurePosition(a.device);
     this._recomputeWorstFor(a.device);
     this.emit('alert', { alert: a, isNew: !wasOpen && isOpen(a) });

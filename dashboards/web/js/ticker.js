@@ -4,6 +4,7 @@
 // a browser only allows sound after a user gesture, so the toggle is that gesture).
 
 import { t, fmtNumber, fmtTime, fmtDateTime, unitLabel, metricLabel, ruleLabel, relTime } from './i18n.js';
+import { appEvents } from './events.js';
 
 const MAX_SHOWN = 100;
 const SOUND_KEY = 'iochub.sound';
@@ -23,7 +24,7 @@ export class Ticker {
       this.schedule();
     });
     store.on('reset', () => this.schedule());
-    window.addEventListener('langchange', () => { this.render(); this._soundLabel(); });
+    appEvents.on('langchange', () => { this.render(); this._soundLabel(); });
     setInterval(() => this.render(), 30000); // relative times
     if (soundButton) {
       soundButton.addEventListener('click', () => {

@@ -31,7 +31,7 @@ const shell = createShell({
       if (!isNew || alert.severity !== 'critical') return;
       map.flyTo(alert.device);
       clearTimeout(back);
-      back = setTimeout(() => { map.beforeAnimation?.(); map.map.fitBounds(map.homeBounds(), { padding: 40, duration: 2000 }); }, 20000);
+      back = setTimeout(() => map.fitHome({ duration: 2000 }), 20000);
     });
     bindCounts(document.querySelector('header.top'), store);
     window.iochub = { map, store, shell, ticker };
