@@ -293,7 +293,7 @@ async function main() {
     await shot(wall, '09-wall-reconnecting');
     await hub.start();
     await wall.waitForSelector('#banner', { state: 'hidden', timeout: 40000 });
-    await waitFor('both feeds reconnected', () => wall.evaluate(() => window.iochub.shell.statusFeed?.open), 20000);
+    await waitFor('the status feed subscribed again', () => wall.evaluate(() => window.iochub.shell.statusFeed?.subscribed), 20000);
     const wdev = `web-test-wall-${process.pid}`;
     await waitFor('MQTT reconnected', () => mq.connected, 20000);
     await publish(`ioc/${wdev}/telemetry`, { lat: 22.6, lon: 106.3, pm2_5: 401.0 });

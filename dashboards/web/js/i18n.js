@@ -1,4 +1,4 @@
-// Languages: Vietnamese first (DESIGN.md §4 glossary), English as the alternative. Static labels carry
+// Languages: Vietnamese first (the glossary in docs/ARCHITECTURE.md, "Dashboard"), English as the alternative. Static labels carry
 // data-i18n="key" (text), data-i18n-title / data-i18n-placeholder / data-i18n-aria (attributes);
 // dynamic content is rendered with t() and re-rendered on appEvents' "langchange". The choice is kept
 // in localStorage. Dates and numbers go through Intl in the chosen locale.

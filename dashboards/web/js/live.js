@@ -3,7 +3,8 @@
 // mean "hub down" or "session gone" (the upgrade is refused with 401 and the browser only sees a
 // close), so after a failed attempt it asks the API which one it is: 401 -> sessionexpired event,
 // unreachable -> keep retrying with the banner up. On every (re)connect it re-sends its current
-// subscription and calls onReconnect so the caller can reload lists it may have missed.
+// subscription and, once the hub confirms it (`subscribed`), calls onReconnect so the caller can
+// reload lists it may have missed.
 
 import { connection, sessionValid } from './api.js';
 import { appEvents } from './events.js';
@@ -13,7 +14,7 @@ export class LiveFeed {
    * @param {object} o
    * @param {string[]} o.topics
    * @param {(msg: object) => void} o.onMessage
-   * @param {() => void} [o.onReconnect]   called after a reconnect (not the first connect)
+   * @param {() => void} [o.onReconnect]   called once a reconnect's subscription is confirmed
    * @param {string} [o.name]
    */
   constructor({ topics, onMessage, onReconnect, name = 'live' }) {
@@ -28,6 +29,8 @@ export class LiveFeed {
     this.stopped = false;
     this.timer = null;
     this.frames = 0;
+    this.confirmed = false;
+    this.reloadWhenSubscribed = false;
     this.connectedAt = 0;
   }
 
@@ -48,6 +51,9 @@ export class LiveFeed {
 
   get open() { return this.ws && this.ws.readyState === WebSocket.OPEN; }
 
+  /** The hub has confirmed the current connection's subscription: from now on nothing is missed. */
+  get subscribed() { return this.open && this.confirmed; }
+
   _send() {
     if (!this.open) return;
     this.ws.send(JSON.stringify({ op: 'subscribe', topics: this.topics, ...this.filter }));
@@ -64,17 +70,26 @@ export class LiveFeed {
       this.delay = 500;
       this.connectedAt = Date.now();
       connection.set('wsDown', false);
+      this.confirmed = false;
+      // Reload what may have been missed only once the hub confirms the subscription: a reload
+      // sent before it could miss an alert committed between the reload and the subscription.
+      this.reloadWhenSubscribed = reconnect;
       this._send();
-      if (reconnect && this.onReconnect) this.onReconnect();
     };
     ws.onmessage = (ev) => {
       this.frames++;
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.type === 'subscribed') {
+        this.confirmed = true;
+        if (this.reloadWhenSubscribed && this.onReconnect) this.onReconnect();
+        this.reloadWhenSubscribed = false;
+      }
       this.onMessage(msg);
     };
     ws.onclose = () => {
       this.ws = null;
+      this.confirmed = false;
       if (this.stopped) return;
       this._retry();
     };
