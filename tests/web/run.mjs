@@ -329,7 +329,25 @@ async function main() {
     await Promise.all(sends);
     // No reload: new devices reach the open console through `position` frames.
     await page.evaluate(() => window.iochub.map.fitBounds([[105.3, 22.3], [106.8, 23.1]], { duration: 0 }));
-    await waitFor('the dense devices on the map', () => page.evaluate((n) => window.iochub.map.featureCount >= n, N + 60), 60000, 500);
+    try {
+      await waitFor('the dense devices on the map', () => page.evaluate((n) => window.iochub.map.featureCount >= n, N + 60), 60000, 500);
+    } catch (e) {
+      const seen = await page.evaluate(async () => {
+        const s = window.iochub.store;
+        const dense = [...s.devices.values()].filter((d) => d.key.startsWith('web-dense-'));
+        const hub = await fetch('/api/v1/devices', { credentials: 'same-origin' }).then((r) => r.json()).catch((err) => String(err));
+        return {
+          features: window.iochub.map.featureCount,
+          store: s.devices.size,
+          dense: dense.length,
+          denseWithoutPosition: dense.filter((d) => d.lat === null || d.lon === null).length,
+          hub: Array.isArray(hub) ? hub.length : hub,
+          hubDense: Array.isArray(hub) ? hub.filter((d) => d.key.startsWith('web-dense-')).length : null,
+          subscribed: window.iochub.shell.statusFeed?.subscribed,
+        };
+      });
+      throw new Error(`${e.message}: ${JSON.stringify(seen)}`, { cause: e });
+    }
     const hot = 'web-dense-1234';
     await publish(`ioc/${hot}/telemetry`, { pm2_5: 300 });
     await waitFor('the dense critical on the map', () => page.evaluate((k) => window.iochub.map.featureStatus(k) === 4, hot), 20000, 200);

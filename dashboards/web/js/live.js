@@ -32,12 +32,15 @@ export class LiveFeed {
     this.confirmed = false;
     this.reloadWhenSubscribed = false;
     this.connectedAt = 0;
+    /** @type {(() => void)[]} resolvers of whenSubscribed() */
+    this.waiters = [];
   }
 
   start() { this.stopped = false; this._open(); }
 
   stop() {
     this.stopped = true;
+    this.waiters = [];
     clearTimeout(this.timer);
     if (this.ws) { this.ws.onclose = null; this.ws.close(); this.ws = null; }
     connection.set('wsDown', false);
@@ -53,6 +56,12 @@ export class LiveFeed {
 
   /** The hub has confirmed the current connection's subscription: from now on nothing is missed. */
   get subscribed() { return this.open && this.confirmed; }
+
+  /** Resolves once the hub confirms the current (or the next) connection's subscription. */
+  whenSubscribed() {
+    if (this.subscribed) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
 
   _send() {
     if (!this.open) return;
@@ -84,6 +93,7 @@ export class LiveFeed {
         this.confirmed = true;
         if (this.reloadWhenSubscribed && this.onReconnect) this.onReconnect();
         this.reloadWhenSubscribed = false;
+        for (const resolve of this.waiters.splice(0)) resolve();
       }
       this.onMessage(msg);
     };

@@ -14,6 +14,9 @@ import { Store } from './store.js';
 import { t, applyI18n, toggleLang, fmtTime, fmtDateLong } from './i18n.js';
 import { appEvents } from './events.js';
 
+/** How long entering waits for the live feed's subscription before loading the lists anyway. */
+const FEED_WAIT_MS = 3000;
+
 export function createShell({ onReady, telemetry = true }) {
   const store = new Store();
   const loginEl = document.getElementById('login');
@@ -24,6 +27,7 @@ export function createShell({ onReady, telemetry = true }) {
   let feeds = [];
   let telemetryFilter = null;
   let lagTimer = null;
+  let lagAgain = false;
 
   const shell = {
     store,
@@ -106,15 +110,19 @@ export function createShell({ onReady, telemetry = true }) {
   });
 
   store.on('lagged', () => {
-    // The hub conflated frames for us: the lists may be stale; reload them (at most every 5 s).
-    if (lagTimer) return;
+    // The hub dropped or conflated frames for us: the lists may be stale; reload them, a second
+    // after the first notice. A notice that comes while that reload is pending or in flight
+    // may be about frames its snapshot no longer covers: one more reload follows it.
+    if (lagTimer) { lagAgain = true; return; }
     banner.hidden = false;
     banner.dataset.kind = 'lagged';
+    lagAgain = false;
     lagTimer = setTimeout(async () => {
-      try { await store.loadAll(); } finally {
+      try { await store.loadAll(); } catch { /* unreachable: the reconnect reloads */ } finally {
         lagTimer = null;
         delete banner.dataset.kind;
         banner.hidden = !connection.down;
+        if (lagAgain && feeds.length) store.emit('lagged', {});
       }
     }, 1000);
   });
@@ -145,9 +153,20 @@ export function createShell({ onReady, telemetry = true }) {
 
   async function enter() {
     resetExpired();
-    // Feeds first, then the lists: nothing that happens in between is lost.
+    // Feeds first, then the lists, once the hub confirms the status feed's subscription: a device
+    // or alert committed after the lists' query then arrives as a frame, so nothing in between is
+    // lost. A feed slower than FEED_WAIT_MS does not hold the page up; the lists load at once and
+    // again when its subscription is confirmed.
     startFeeds();
-    await Promise.all([store.loadAll(), loadCatalog()]);
+    const catalog = loadCatalog();
+    const feed = shell.statusFeed;
+    const subscribed = feed.whenSubscribed();
+    const inTime = await Promise.race([
+      subscribed.then(() => true),
+      new Promise((resolve) => { setTimeout(() => resolve(false), FEED_WAIT_MS); }),
+    ]);
+    if (!inTime) subscribed.then(() => { if (shell.statusFeed === feed) store.loadAll().catch(() => {}); });
+    await Promise.all([store.loadAll(), catalog]);
     if (!started) {
       started = true;
       await onReady(shell);

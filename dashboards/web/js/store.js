@@ -10,6 +10,8 @@ import { Emitter } from './events.js';
 
 export const SEV_RANK = { info: 1, warning: 2, critical: 3 };
 export const MAX_ALERTS = 2000;
+/** Live frames kept while a list reload is in flight; past this the reload is done again. */
+export const MAX_JOURNAL = 50000;
 /** A device's status code (statusOf): the map's colour, ordered from best to worst after ONLINE. */
 export const STATUS = Object.freeze({ OFFLINE: 0, ONLINE: 1, INFO: 2, WARNING: 3, CRITICAL: 4 });
 /** The severity name of a status code of an open alert (INFO and up). */
@@ -32,6 +34,12 @@ export class Store extends Emitter {
     this.posTried = new Map();
     this.posTimer = null;
     this.lastFullReload = 0;
+    // Live frames received while a reload of the lists is in flight, one journal per reload: the
+    // lists are a snapshot taken at some moment after the request left, so what the frames
+    // changed since may be missing from them; replaying the frames over the lists puts it back.
+    /** @type {Set<{frames: object[], overflow: boolean}>} */
+    this.journals = new Set();
+    this.replaying = false;
     // Devices the hub had no position for yet: ask again every 5 s — one by one when few, with
     // one list reload (at most every 30 s) when many.
     setInterval(() => this._sweepPositions(), 5000);
@@ -72,21 +80,39 @@ export class Store extends Emitter {
 
   async loadAll() {
     this.lastFullReload = Date.now();
-    const [devices, alerts, rules] = await Promise.all([
-      api('/api/v1/devices'),
-      api('/api/v1/alerts?state=open'),
-      api('/api/v1/rules').catch(() => []),
-    ]);
+    const journal = { frames: [], overflow: false };
+    this.journals.add(journal);
+    let devices, alerts, rules;
+    try {
+      [devices, alerts, rules] = await Promise.all([
+        api('/api/v1/devices'),
+        api('/api/v1/alerts?state=open'),
+        api('/api/v1/rules').catch(() => []),
+      ]);
+    } finally {
+      this.journals.delete(journal);
+    }
     this.rules = rules || [];
     const seen = new Set();
     for (const d of devices) { this.upsertDevice(d); seen.add(d.key); }
     for (const k of [...this.devices.keys()]) if (!seen.has(k)) this.devices.delete(k);
     this.alerts.clear();
     for (const a of alerts) if (isOpen(a)) this.alerts.set(a.id, a);
+    // Frames that arrived while the lists were in flight, in order, over the lists: a device that
+    // appeared or an alert that opened after the hub took its snapshot stays.
+    this.replaying = true;
+    try { for (const m of journal.frames) this._apply(m); } finally { this.replaying = false; }
     this._trimAlerts();
     this._recomputeWorst();
     this.emit('reset');
+    this.emit('counts');
     for (const d of this.devices.values()) if (d.lat === null || d.lon === null) this._ensurePosition(d.key);
+    if (journal.overflow) await this.loadAll();
+  }
+
+  /** Nothing is told while frames are replayed over a reload: the reload tells once, 'reset'. */
+  emit(name, arg) {
+    if (!this.replaying) super.emit(name, arg);
   }
 
   /** Merges a device as the REST API returns it (fields it lacks keep their known values);
@@ -132,6 +158,13 @@ export class Store extends Emitter {
 
   // ---- live frames -------------------------------------------------------------------------
   handle(msg) {
+    for (const j of this.journals) {
+      if (j.frames.length < MAX_JOURNAL) j.frames.push(msg); else j.overflow = true;
+    }
+    this._apply(msg);
+  }
+
+  _apply(msg) {
     switch (msg.type) {
       case 'telemetry': return this._telemetry(msg);
       case 'alert': return this._alert(msg);
