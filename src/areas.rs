@@ -83,6 +83,23 @@ pub struct Area {
     pub shape: Rings,
 }
 
+impl Area {
+    /// An area that contains no point: what an account scoped to areas that are no longer
+    /// configured sees.
+    pub fn nowhere() -> Self {
+        Area {
+            id: String::new(),
+            name: String::new(),
+            level: String::new(),
+            illustrative: false,
+            shape: Rings {
+                rings: Vec::new(),
+                bbox: [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+            },
+        }
+    }
+}
+
 /// Every configured area, and the FeatureCollection the map draws.
 #[derive(Debug, Default)]
 pub struct Areas {

@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::accounts::{
+    AccountSettings, Agency, AgencyKind, Contact, PasswordPolicy, PolicyProfile, Webhook,
+};
 use crate::areas::Areas;
 
 use crate::storage::RetentionPolicy;
@@ -56,6 +59,10 @@ pub struct HubConfig {
     pub areas: Arc<Areas>,
     /// The IOC's own basemap, if it has one.
     pub map: MapConfig,
+    /// Password policy, login lockout, inactivity lock, session lifetime.
+    pub accounts: AccountSettings,
+    /// `[[agencies]]`: added to the registry at start when it lacks them.
+    pub agencies: Vec<Agency>,
 }
 
 /// The MQTT broker the hub subscribes to.
@@ -120,6 +127,39 @@ struct ConfigFile {
     map_style: Option<String>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
+    password_policy: Option<PolicyProfile>,
+    login_max_failures: Option<u32>,
+    login_lockout: Option<String>,
+    inactive_lock_days: Option<u32>,
+    agencies: Option<Vec<AgencyEntry>>,
+}
+
+/// One `[[agencies]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgencyEntry {
+    id: String,
+    name: String,
+    kind: AgencyKind,
+    area: Option<String>,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    webhook: Option<Webhook>,
+}
+
+impl From<AgencyEntry> for Agency {
+    fn from(e: AgencyEntry) -> Self {
+        Agency {
+            id: e.id,
+            name: e.name,
+            kind: e.kind,
+            area: e.area,
+            contacts: e.contacts,
+            webhook: e.webhook,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
 }
 
 impl ConfigFile {
@@ -184,6 +224,7 @@ impl HubConfig {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let retention = retention_from(&file, &env)?;
+        let accounts = accounts_from(&file, &env)?;
         let pick = |var: &str, v: Option<String>| env(var).or(v);
         let http = pick("IOCHUB_HTTP", file.http).unwrap_or_else(|| "127.0.0.1:8080".into());
         let http = http.parse().map_err(|e| ConfigError::Key {
@@ -266,6 +307,13 @@ impl HubConfig {
                 (file.map_style, file.map_tiles, file.map_attribution),
                 &env,
             ),
+            accounts,
+            agencies: file
+                .agencies
+                .unwrap_or_default()
+                .into_iter()
+                .map(Agency::from)
+                .collect(),
         })
     }
 }
@@ -278,6 +326,62 @@ pub fn load_areas(paths: &[PathBuf]) -> Result<Arc<Areas>, ConfigError> {
             key: "areas",
             message: e.to_string(),
         })
+}
+
+/// The account settings of `iochub demo`: the defaults, overridden by `IOCHUB_*` variables.
+pub fn accounts_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<AccountSettings, ConfigError> {
+    accounts_from(&ConfigFile::default(), env)
+}
+
+fn accounts_from(
+    file: &ConfigFile,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<AccountSettings, ConfigError> {
+    let mut a = AccountSettings::default();
+    let policy = match env("IOCHUB_PASSWORD_POLICY") {
+        Some(s) => match s.trim() {
+            "default" => PolicyProfile::Default,
+            "strict" => PolicyProfile::Strict,
+            other => {
+                return Err(ConfigError::Key {
+                    key: "password_policy",
+                    message: format!("{other:?}: expected default or strict"),
+                });
+            }
+        },
+        None => file.password_policy.unwrap_or_default(),
+    };
+    a.policy = PasswordPolicy::from_profile(policy);
+    let number = |key: &'static str, var: &str, v: Option<u32>, default: u32| match env(var) {
+        Some(s) => s.trim().parse::<u32>().map_err(|_| ConfigError::Key {
+            key,
+            message: format!("{s:?} is not a whole number"),
+        }),
+        None => Ok(v.unwrap_or(default)),
+    };
+    a.max_failed_logins = number(
+        "login_max_failures",
+        "IOCHUB_LOGIN_MAX_FAILURES",
+        file.login_max_failures,
+        a.max_failed_logins,
+    )?
+    .max(1);
+    a.inactive_lock_days = number(
+        "inactive_lock_days",
+        "IOCHUB_INACTIVE_LOCK_DAYS",
+        file.inactive_lock_days,
+        a.inactive_lock_days,
+    )?;
+    if let Some(s) = env("IOCHUB_LOGIN_LOCKOUT").or(file.login_lockout.clone()) {
+        let d = humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Key {
+            key: "login_lockout",
+            message: format!("{s:?}: {e}"),
+        })?;
+        a.lockout_ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    }
+    Ok(a)
 }
 
 /// The default retention policy, overridden by `IOCHUB_RETENTION_*` (`iochub demo`'s).

@@ -15,6 +15,7 @@ use iochub_sim::province::{self, ProvinceOptions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::{Agency, AgencyKind, Contact};
 use crate::areas::Areas;
 use crate::config::{self, BrokerConfig, ConfigError, HubConfig, MapConfig};
 use crate::storage::{DevicePatch, Store};
@@ -84,7 +85,63 @@ pub fn config(
         web_dir: env("IOCHUB_WEB_DIR").map(PathBuf::from),
         areas,
         map: MapConfig::from_env(&env),
+        accounts: config::accounts_from_env(&env)?,
+        agencies: agencies(),
     })
+}
+
+/// The demo province's agencies (illustrative): the provincial departments alerts go to, and a
+/// ward's People's Committee.
+pub fn agencies() -> Vec<Agency> {
+    let agency = |id: &str, name: &str, kind, area: Option<&str>, phone: &str| Agency {
+        id: id.into(),
+        name: name.into(),
+        kind,
+        area: area.map(Into::into),
+        contacts: vec![Contact {
+            name: "Trực ban".into(),
+            title: None,
+            phone: Some(phone.into()),
+            email: None,
+        }],
+        webhook: None,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+    };
+    use AgencyKind as K;
+    vec![
+        agency("ca-tinh", "Công an tỉnh", K::Police, None, "113"),
+        agency(
+            "pccc",
+            "Phòng Cảnh sát PCCC và CNCH",
+            K::FireRescue,
+            None,
+            "114",
+        ),
+        agency("so-yte", "Sở Y tế", K::Health, None, "115"),
+        agency(
+            "so-nnmt",
+            "Sở Nông nghiệp và Môi trường",
+            K::Environment,
+            None,
+            "0206 3852 111",
+        ),
+        agency("so-xd", "Sở Xây dựng", K::Traffic, None, "0206 3852 222"),
+        agency(
+            "ptds",
+            "Ban Chỉ huy Phòng thủ dân sự tỉnh",
+            K::CivilDefense,
+            None,
+            "0206 3852 333",
+        ),
+        agency(
+            "ubnd-thanhpho",
+            "UBND phường Thục Phán",
+            K::Commune,
+            Some("cb-thanhpho"),
+            "0206 3852 444",
+        ),
+    ]
 }
 
 /// The demo's rules file: the one given, or, when the default is not there (the binary runs

@@ -1,19 +1,29 @@
-//! Accounts and sessions: Argon2id password hashes, opaque random session tokens stored only as
-//! SHA-256 (a stolen database yields no usable token), and the first-start `admin` account.
-
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use sha2::{Digest, Sha256};
+//! Accounts and agencies: who may log in, as what, for whom, and within which areas.
+//!
+//! [`Accounts`] owns the rules of an account's life — issue, lock, unlock, revoke (for good: the
+//! row and its username stay for the audit trail), reset, password change, login with a lockout
+//! after repeated failures, the inactivity lock — and the agency registry; the stores only
+//! persist what it decides. Passwords are Argon2id ([`password`]); session tokens are opaque
+//! random values stored only as SHA-256, so a stolen database yields no usable token. Who may do
+//! what is the [`roles`] matrix; what part of the province an account sees is its [`Scope`].
+//!
+//! Every operation takes `now_ms`, so tests drive time themselves.
 
 pub mod model;
+pub mod password;
+pub mod roles;
+pub mod scope;
 
-pub use model::{Session, User};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+pub use model::{AccountState, Agency, AgencyKind, Contact, Role, Session, User, Webhook};
+pub use password::{PasswordError, PasswordPolicy, PolicyProfile};
+pub use roles::Permission;
+pub use scope::Scope;
 
 use crate::storage::{Store, StoreError};
-
-/// Session lifetime.
-pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -21,22 +31,667 @@ pub enum AccountError {
     Hash(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("no account {0:?}")]
+    NoUser(String),
+    #[error("no agency {0:?}")]
+    NoAgency(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The one answer to a failed login, whichever of username and password was wrong.
+    #[error(
+        "invalid username or password (after {0} failed attempts an account is locked for a while)"
+    )]
+    LoginDenied(u32),
+    #[error("the account is {0}; ask an administrator")]
+    Disabled(&'static str),
+    #[error("integrator accounts use API tokens, not a password login")]
+    TokensOnly,
+    #[error("the current password is wrong")]
+    WrongPassword,
 }
 
-pub fn hash_password(password: &str) -> Result<String, AccountError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AccountError::Hash(e.to_string()))
+/// The account rules a site configures.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    pub policy: PasswordPolicy,
+    /// Failed logins in a row that lock the account for [`Self::lockout_ms`].
+    pub max_failed_logins: u32,
+    pub lockout_ms: i64,
+    /// Days without a login after which an account is locked (0 = never).
+    pub inactive_lock_days: u32,
+    /// Absolute session lifetime.
+    pub session_ttl_ms: i64,
 }
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            policy: PasswordPolicy::default(),
+            max_failed_logins: 5,
+            lockout_ms: 15 * 60 * 1000,
+            inactive_lock_days: 45,
+            session_ttl_ms: 12 * 3600 * 1000,
+        }
+    }
+}
+
+/// What an admin gives to issue an account.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub agency: Option<String>,
+    pub areas: Vec<String>,
+    pub contact: Option<String>,
+    /// The temporary password; generated (and returned once) when absent.
+    pub password: Option<String>,
+}
+
+/// An admin's edit of an account; absent fields stay.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPatch {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)` clears the agency.
+    pub agency: Option<Option<String>>,
+    pub areas: Option<Vec<String>>,
+    pub contact: Option<Option<String>>,
+}
+
+/// A successful login.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub token: String,
+    pub user: User,
+    pub expires_at_ms: i64,
+}
+
+/// The account rules over a store.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    pub settings: Arc<AccountSettings>,
+    /// Configured area ids, to check an account's and an agency's areas against.
+    areas: Arc<crate::areas::Areas>,
+}
+
+impl Accounts {
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: AccountSettings,
+        areas: Arc<crate::areas::Areas>,
+    ) -> Self {
+        Self {
+            store,
+            settings: Arc::new(settings),
+            areas,
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Creates `admin` on an empty store. A given password (`IOCHUB_ADMIN_PASSWORD`, the
+    /// operator's own choice) is kept; otherwise one is generated, returned to be printed once,
+    /// and must be changed at the first login.
+    pub async fn ensure_admin(
+        &self,
+        given: Option<String>,
+        now_ms: i64,
+    ) -> Result<Option<String>, AccountError> {
+        if self.store.user_count().await? > 0 {
+            return Ok(None);
+        }
+        let (password, generated) = match given.filter(|p| !p.is_empty()) {
+            Some(p) => (p, false),
+            None => (password::temporary(), true),
+        };
+        if let Err(e) = self.settings.policy.check("admin", &password) {
+            tracing::warn!(reason = %e, "IOCHUB_ADMIN_PASSWORD does not meet the password policy; change it");
+        }
+        let mut user = blank_user("admin", Role::Admin, now_ms);
+        user.display_name = "Quản trị hệ thống".into();
+        user.password_hash = hash_blocking(password.clone()).await?;
+        user.must_change_password = generated;
+        self.store.insert_user(user).await?;
+        Ok(generated.then_some(password))
+    }
+
+    /// Issues an account. Returns it and the temporary password when one was generated.
+    pub async fn issue(
+        &self,
+        new: NewAccount,
+        now_ms: i64,
+    ) -> Result<(User, Option<String>), AccountError> {
+        check_username(&new.username)?;
+        self.check_agency(new.agency.as_deref()).await?;
+        self.check_areas(&new.areas)?;
+        check_role_fits(new.role, new.agency.as_deref())?;
+        let (password, generated) = match new.password {
+            Some(p) => (p, false),
+            None => (password::temporary(), true),
+        };
+        self.settings.policy.check(&new.username, &password)?;
+        let mut user = blank_user(&new.username, new.role, now_ms);
+        user.display_name = new.display_name;
+        user.agency = new.agency;
+        user.areas = new.areas;
+        user.contact = new.contact;
+        user.password_hash = hash_blocking(password.clone()).await?;
+        user.must_change_password = true;
+        if !self.store.insert_user(user.clone()).await? {
+            return Err(AccountError::Conflict(format!(
+                "username {:?} is taken (a revoked account keeps its username)",
+                new.username
+            )));
+        }
+        Ok((user, generated.then_some(password)))
+    }
+
+    pub async fn user(&self, username: &str) -> Result<User, AccountError> {
+        self.store
+            .user(username)
+            .await?
+            .ok_or_else(|| AccountError::NoUser(username.to_owned()))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, AccountError> {
+        Ok(self.store.users().await?)
+    }
+
+    /// Edits an account (not a revoked one). Ends its sessions when its role, agency or areas
+    /// change, so that no session keeps the old powers.
+    pub async fn update(
+        &self,
+        actor: &str,
+        username: &str,
+        patch: AccountPatch,
+    ) -> Result<User, AccountError> {
+        let mut user = self.live_user(username).await?;
+        let before = (user.role, user.agency.clone(), user.areas.clone());
+        if let Some(d) = patch.display_name {
+            user.display_name = d;
+        }
+        if let Some(r) = patch.role {
+            if user.role == Role::Admin && r != Role::Admin {
+                self.keep_an_admin(actor, &user).await?;
+            }
+            user.role = r;
+        }
+        if let Some(a) = patch.agency {
+            self.check_agency(a.as_deref()).await?;
+            user.agency = a;
+        }
+        if let Some(a) = patch.areas {
+            self.check_areas(&a)?;
+            user.areas = a;
+        }
+        if let Some(c) = patch.contact {
+            user.contact = c;
+        }
+        check_role_fits(user.role, user.agency.as_deref())?;
+        let changed_powers = before != (user.role, user.agency.clone(), user.areas.clone());
+        self.save(&user, changed_powers).await?;
+        Ok(user)
+    }
+
+    /// Locks an account (by an admin): its sessions end at once.
+    pub async fn lock(&self, actor: &str, username: &str) -> Result<User, AccountError> {
+        let mut user = self.live_user(username).await?;
+        if user.role == Role::Admin {
+            self.keep_an_admin(actor, &user).await?;
+        }
+        user.state = AccountState::Locked;
+        user.lock_reason = Some("admin".into());
+        self.save(&user, true).await?;
+        Ok(user)
+    }
+
+    /// Unlocks a locked account, and lifts a lockout after failed logins.
+    pub async fn unlock(&self, username: &str, now_ms: i64) -> Result<User, AccountError> {
+        let mut user = self.live_user(username).await?;
+        user.state = AccountState::Active;
+        user.lock_reason = None;
+        user.failed_logins = 0;
+        user.locked_until_ms = None;
+        user.last_active_ms = now_ms;
+        self.save(&user, false).await?;
+        Ok(user)
+    }
+
+    /// Revokes an account for good.
+    pub async fn revoke(&self, actor: &str, username: &str) -> Result<User, AccountError> {
+        let mut user = self.live_user(username).await?;
+        if user.role == Role::Admin {
+            self.keep_an_admin(actor, &user).await?;
+        }
+        user.state = AccountState::Revoked;
+        user.lock_reason = None;
+        self.save(&user, true).await?;
+        Ok(user)
+    }
+
+    /// Gives an account a temporary password (the given one, or a generated one returned once)
+    /// that must be changed at the next login; its sessions end.
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        given: Option<String>,
+        now_ms: i64,
+    ) -> Result<(User, Option<String>), AccountError> {
+        let mut user = self.live_user(username).await?;
+        let (password, generated) = match given {
+            Some(p) => (p, false),
+            None => (password::temporary(), true),
+        };
+        self.settings.policy.check(&user.username, &password)?;
+        let old = std::mem::replace(
+            &mut user.password_hash,
+            hash_blocking(password.clone()).await?,
+        );
+        self.remember(&mut user, old);
+        user.must_change_password = true;
+        user.failed_logins = 0;
+        user.locked_until_ms = None;
+        user.password_changed_ms = now_ms;
+        user.last_active_ms = now_ms;
+        self.save(&user, true).await?;
+        Ok((user, generated.then_some(password)))
+    }
+
+    /// The account's own change: the current password proves it is them.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: String,
+        new: String,
+        now_ms: i64,
+    ) -> Result<User, AccountError> {
+        let mut user = self.live_user(username).await?;
+        if new == current {
+            return Err(PasswordError::Unchanged.into());
+        }
+        self.settings.policy.check(&user.username, &new)?;
+        let (hash, history) = (user.password_hash.clone(), user.password_history.clone());
+        let policy = self.settings.policy.clone();
+        let (ok, reused, new_hash) = tokio::task::spawn_blocking(move || {
+            let ok = password::verify(&current, &hash);
+            let reused = ok && policy.history > 0 && policy.reused(&new, &history);
+            let new_hash = (ok && !reused).then(|| password::hash(&new));
+            (ok, reused, new_hash)
+        })
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
+        if !ok {
+            return Err(AccountError::WrongPassword);
+        }
+        if reused {
+            return Err(PasswordError::Reused.into());
+        }
+        let new_hash = new_hash.ok_or_else(|| AccountError::Hash("no hash".into()))??;
+        let old = std::mem::replace(&mut user.password_hash, new_hash);
+        self.remember(&mut user, old);
+        user.must_change_password = false;
+        user.password_changed_ms = now_ms;
+        self.save(&user, false).await?;
+        Ok(user)
+    }
+
+    /// Checks a password login. Wrong username, wrong password and a lockout after repeated
+    /// failures all give the same [`AccountError::LoginDenied`]; the password is verified even
+    /// for an unknown username, so that the time does not tell either. A locked or revoked
+    /// account is named only to someone who knows its password.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: String,
+        now_ms: i64,
+    ) -> Result<LoggedIn, AccountError> {
+        let denied = AccountError::LoginDenied(self.settings.max_failed_logins);
+        let user = self.store.user(username).await?;
+        let locked_out = user
+            .as_ref()
+            .is_some_and(|u| u.locked_until_ms.is_some_and(|t| t > now_ms));
+        let hash = user.as_ref().filter(|_| !locked_out).map_or_else(
+            || password::decoy_hash().to_owned(),
+            |u| u.password_hash.clone(),
+        );
+        let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+            .await
+            .unwrap_or(false);
+        let Some(mut user) = user else {
+            return Err(denied);
+        };
+        if locked_out {
+            return Err(denied);
+        }
+        if !ok {
+            self.store
+                .login_failed(
+                    username,
+                    now_ms,
+                    self.settings.max_failed_logins,
+                    self.settings.lockout_ms,
+                )
+                .await?;
+            return Err(denied);
+        }
+        match user.state {
+            AccountState::Active => {}
+            AccountState::Locked => return Err(AccountError::Disabled("locked")),
+            AccountState::Revoked => return Err(AccountError::Disabled("revoked")),
+        }
+        if user.role == Role::Integrator {
+            return Err(AccountError::TokensOnly);
+        }
+        user.failed_logins = 0;
+        user.locked_until_ms = None;
+        user.last_active_ms = now_ms;
+        if let Some(days) = self.settings.policy.max_age_days
+            && now_ms - user.password_changed_ms > i64::from(days) * 86_400_000
+        {
+            user.must_change_password = true;
+        }
+        self.save(&user, false).await?;
+        let token = new_token();
+        let expires_at_ms = now_ms + self.settings.session_ttl_ms;
+        self.store
+            .create_session(
+                Session {
+                    token_hash: token_hash(&token),
+                    username: user.username.clone(),
+                    expires_at_ms,
+                },
+                now_ms,
+            )
+            .await?;
+        Ok(LoggedIn {
+            token,
+            user,
+            expires_at_ms,
+        })
+    }
+
+    /// Locks every active account without a login for [`AccountSettings::inactive_lock_days`],
+    /// except the last active admin (someone must be able to unlock the others). Returns the
+    /// usernames it locked.
+    pub async fn lock_inactive(&self, now_ms: i64) -> Result<Vec<String>, AccountError> {
+        let days = self.settings.inactive_lock_days;
+        if days == 0 {
+            return Ok(Vec::new());
+        }
+        let cutoff = now_ms - i64::from(days) * 86_400_000;
+        let users = self.store.users().await?;
+        let mut admins = users
+            .iter()
+            .filter(|u| u.role == Role::Admin && u.state == AccountState::Active)
+            .count();
+        let mut locked = Vec::new();
+        for mut u in users {
+            if u.state != AccountState::Active || u.last_active_ms >= cutoff {
+                continue;
+            }
+            if u.role == Role::Admin {
+                if admins <= 1 {
+                    continue;
+                }
+                admins -= 1;
+            }
+            u.state = AccountState::Locked;
+            u.lock_reason = Some("inactive".into());
+            self.save(&u, true).await?;
+            locked.push(u.username);
+        }
+        Ok(locked)
+    }
+
+    pub async fn agencies(&self) -> Result<Vec<Agency>, AccountError> {
+        Ok(self.store.agencies().await?)
+    }
+
+    pub async fn agency(&self, id: &str) -> Result<Agency, AccountError> {
+        self.store
+            .agency(id)
+            .await?
+            .ok_or_else(|| AccountError::NoAgency(id.to_owned()))
+    }
+
+    /// Adds an agency to the registry.
+    pub async fn add_agency(&self, mut a: Agency, now_ms: i64) -> Result<Agency, AccountError> {
+        check_agency_id(&a.id)?;
+        self.check_agency_fields(&a)?;
+        a.created_at_ms = now_ms;
+        a.updated_at_ms = now_ms;
+        if !self.store.insert_agency(a.clone()).await? {
+            return Err(AccountError::Conflict(format!(
+                "agency {:?} already exists",
+                a.id
+            )));
+        }
+        Ok(a)
+    }
+
+    /// Replaces an agency's fields (the id and creation time stay).
+    pub async fn save_agency(&self, mut a: Agency, now_ms: i64) -> Result<Agency, AccountError> {
+        self.check_agency_fields(&a)?;
+        let old = self.agency(&a.id).await?;
+        a.created_at_ms = old.created_at_ms;
+        a.updated_at_ms = now_ms;
+        self.store.save_agency(a.clone()).await?;
+        Ok(a)
+    }
+
+    /// The agencies of the config file: those the registry lacks are added; those it has are
+    /// left as the registry keeps them (the API may have edited them), and named in the result.
+    pub async fn seed_agencies(
+        &self,
+        config: &[Agency],
+        now_ms: i64,
+    ) -> Result<Vec<String>, AccountError> {
+        let mut kept = Vec::new();
+        for a in config {
+            match self.store.agency(&a.id).await? {
+                Some(stored)
+                    if stored.name != a.name
+                        || stored.kind != a.kind
+                        || stored.area != a.area
+                        || stored.contacts != a.contacts
+                        || stored.webhook != a.webhook =>
+                {
+                    kept.push(a.id.clone());
+                }
+                Some(_) => {}
+                None => {
+                    self.add_agency(a.clone(), now_ms).await?;
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// The scope of an account, with its agency's area when it is a handler.
+    pub async fn scope_of(&self, user: &User) -> Result<Scope, AccountError> {
+        let agency = match (&user.agency, user.role) {
+            (Some(id), Role::AgencyHandler) => self.store.agency(id).await?,
+            _ => None,
+        };
+        Ok(Scope::of(user, agency.as_ref(), &self.areas))
+    }
+
+    async fn live_user(&self, username: &str) -> Result<User, AccountError> {
+        let user = self.user(username).await?;
+        if user.state == AccountState::Revoked {
+            return Err(AccountError::Conflict(format!(
+                "account {username:?} is revoked; a revoked account stays as it was"
+            )));
+        }
+        Ok(user)
+    }
+
+    /// Refuses to take away the last active admin, or to let an admin lock out themselves.
+    async fn keep_an_admin(&self, actor: &str, target: &User) -> Result<(), AccountError> {
+        if actor == target.username {
+            return Err(AccountError::Conflict(
+                "an admin cannot lock, revoke or demote their own account".into(),
+            ));
+        }
+        let others = self
+            .store
+            .users()
+            .await?
+            .iter()
+            .filter(|u| {
+                u.role == Role::Admin
+                    && u.state == AccountState::Active
+                    && u.username != target.username
+            })
+            .count();
+        if others == 0 && target.state == AccountState::Active {
+            return Err(AccountError::Conflict(
+                "this is the last active admin account".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn remember(&self, user: &mut User, old_hash: String) {
+        let keep = self.settings.policy.history;
+        user.password_history.insert(0, old_hash);
+        user.password_history.truncate(keep);
+    }
+
+    async fn save(&self, user: &User, end_sessions: bool) -> Result<(), AccountError> {
+        if !self.store.save_user(user.clone(), end_sessions).await? {
+            return Err(AccountError::NoUser(user.username.clone()));
+        }
+        Ok(())
+    }
+
+    async fn check_agency(&self, agency: Option<&str>) -> Result<(), AccountError> {
+        if let Some(id) = agency
+            && self.store.agency(id).await?.is_none()
+        {
+            return Err(AccountError::Invalid {
+                field: "agency",
+                reason: format!("no agency {id:?}; see GET /api/v1/agencies"),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_areas(&self, areas: &[String]) -> Result<(), AccountError> {
+        match areas.iter().find(|a| self.areas.get(a).is_none()) {
+            Some(a) => Err(AccountError::Invalid {
+                field: "areas",
+                reason: format!("no area {a:?}; see GET /api/v1/areas"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn check_agency_fields(&self, a: &Agency) -> Result<(), AccountError> {
+        if a.name.trim().is_empty() {
+            return Err(AccountError::Invalid {
+                field: "name",
+                reason: "must not be empty".into(),
+            });
+        }
+        if let Some(area) = &a.area {
+            self.check_areas(std::slice::from_ref(area))
+                .map_err(|_| AccountError::Invalid {
+                    field: "area",
+                    reason: format!("no area {area:?}; see GET /api/v1/areas"),
+                })?;
+        }
+        if let Some(w) = &a.webhook
+            && !(w.url.starts_with("https://") || w.url.starts_with("http://"))
+        {
+            return Err(AccountError::Invalid {
+                field: "webhook.url",
+                reason: "must be an http:// or https:// URL".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An account with nothing set but its name, role and times.
+fn blank_user(username: &str, role: Role, now_ms: i64) -> User {
+    User {
+        username: username.to_owned(),
+        display_name: String::new(),
+        role,
+        agency: None,
+        areas: Vec::new(),
+        contact: None,
+        state: AccountState::Active,
+        lock_reason: None,
+        password_hash: String::new(),
+        password_history: Vec::new(),
+        must_change_password: false,
+        failed_logins: 0,
+        locked_until_ms: None,
+        created_at_ms: now_ms,
+        last_active_ms: now_ms,
+        password_changed_ms: now_ms,
+    }
+}
+
+/// Usernames: 2–64 of `a-z 0-9 . _ -`, starting with a letter (they appear in audit records,
+/// ACL files and URLs).
+fn check_username(name: &str) -> Result<(), AccountError> {
+    let ok = (2..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid {
+            field: "username",
+            reason: "2 to 64 of a-z 0-9 . _ -, starting with a letter".into(),
+        })
+    }
+}
+
+fn check_agency_id(id: &str) -> Result<(), AccountError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid {
+            field: "id",
+            reason: "1 to 64 of A-Z a-z 0-9 . _ -".into(),
+        })
+    }
+}
+
+/// An agency handler works for an agency; nobody else needs one, but may have one.
+fn check_role_fits(role: Role, agency: Option<&str>) -> Result<(), AccountError> {
+    if role == Role::AgencyHandler && agency.is_none() {
+        return Err(AccountError::Invalid {
+            field: "agency",
+            reason: "an agency_handler account needs an agency".into(),
+        });
+    }
+    Ok(())
+}
+
+async fn hash_blocking(password: String) -> Result<String, AccountError> {
+    // Argon2 is deliberately slow: keep it off the async workers.
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?
 }
 
 /// A new random token (256 bits, hex).
@@ -55,48 +710,163 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates `admin` on an empty store. Returns the generated password when none was given, so that
-/// the caller prints it once.
-pub async fn ensure_admin(
-    store: &dyn Store,
-    given: Option<String>,
-) -> Result<Option<String>, AccountError> {
-    if store.user_count().await? > 0 {
-        return Ok(None);
-    }
-    let (password, generated) = match given.filter(|p| !p.is_empty()) {
-        Some(p) => (p, false),
-        None => (new_token()[..20].to_owned(), true),
-    };
-    let hash = tokio::task::spawn_blocking({
-        let password = password.clone();
-        move || hash_password(&password)
-    })
-    .await
-    .map_err(|e| AccountError::Hash(e.to_string()))??;
-    let user = User {
-        username: "admin".into(),
-        password_hash: hash,
-        role: "admin".into(),
-        locked: false,
-    };
-    store.create_user(user, crate::timefmt::now_ms()).await?;
-    Ok(generated.then_some(password))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn hashes_verify_and_tokens_are_unique() {
-        let h = hash_password("correct horse").expect("hash");
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("wrong", &h));
-        assert!(!verify_password("x", "not a hash"));
+    fn tokens_are_unique_and_stored_hashed() {
         let (a, b) = (new_token(), new_token());
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
         assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+
+    const DAY: i64 = 86_400_000;
+
+    fn accounts(dir: &std::path::Path) -> Accounts {
+        let store = crate::storage::sqlite::SqliteStore::open(dir).expect("store");
+        Accounts::new(
+            Arc::new(store),
+            AccountSettings::default(),
+            Arc::new(crate::areas::Areas::default()),
+        )
+    }
+
+    fn new_account(username: &str, role: Role) -> NewAccount {
+        NewAccount {
+            username: username.into(),
+            display_name: String::new(),
+            role,
+            agency: None,
+            areas: Vec::new(),
+            contact: None,
+            password: Some("một mật khẩu dài".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn unused_accounts_lock_after_45_days_but_the_last_admin_stays() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = accounts(dir.path());
+        let t0 = 1_780_000_000_000;
+        a.ensure_admin(Some("admin password long".into()), t0)
+            .await
+            .expect("admin");
+        a.issue(new_account("op", Role::Operator), t0)
+            .await
+            .expect("op");
+        a.issue(new_account("seen", Role::Viewer), t0)
+            .await
+            .expect("seen");
+        a.login("seen", "một mật khẩu dài".into(), t0 + 40 * DAY)
+            .await
+            .expect("login");
+        assert!(
+            a.lock_inactive(t0 + 45 * DAY - 1)
+                .await
+                .expect("pass")
+                .is_empty()
+        );
+        let locked = a.lock_inactive(t0 + 45 * DAY + 1).await.expect("pass");
+        assert_eq!(
+            locked,
+            ["op"],
+            "the only admin is kept, the recent login too"
+        );
+        let op = a.user("op").await.expect("op");
+        assert_eq!(op.state, AccountState::Locked);
+        assert_eq!(op.lock_reason.as_deref(), Some("inactive"));
+        let err = a
+            .login("op", "một mật khẩu dài".into(), t0 + 46 * DAY)
+            .await
+            .expect_err("locked");
+        assert!(matches!(err, AccountError::Disabled("locked")), "{err}");
+        // an unlock restarts the count
+        a.unlock("op", t0 + 50 * DAY).await.expect("unlock");
+        assert!(
+            a.lock_inactive(t0 + 94 * DAY)
+                .await
+                .expect("pass")
+                .iter()
+                .all(|u| u != "op")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lockout_ends_by_itself_and_a_success_resets_the_count() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = accounts(dir.path());
+        let t0 = 1_780_000_000_000;
+        a.issue(new_account("op", Role::Operator), t0)
+            .await
+            .expect("op");
+        for _ in 0..5 {
+            a.login("op", "wrong".into(), t0).await.expect_err("wrong");
+        }
+        let right = || "một mật khẩu dài".to_owned();
+        let lockout = a.settings.lockout_ms;
+        a.login("op", right(), t0 + lockout - 1)
+            .await
+            .expect_err("still locked out");
+        let done = a
+            .login("op", right(), t0 + lockout)
+            .await
+            .expect("the lockout is over");
+        assert_eq!(done.user.failed_logins, 0);
+        assert_eq!(a.user("op").await.expect("op").failed_logins, 0);
+        assert!(
+            done.user.must_change_password,
+            "an issued account changes first"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_strict_profile_refuses_reuse_and_forces_rotation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::storage::sqlite::SqliteStore::open(dir.path()).expect("store");
+        let settings = AccountSettings {
+            policy: PasswordPolicy::from_profile(PolicyProfile::Strict),
+            ..AccountSettings::default()
+        };
+        let a = Accounts::new(Arc::new(store), settings, Arc::default());
+        let t0 = 1_780_000_000_000;
+        let mut new = new_account("op", Role::Operator);
+        new.password = Some("Một Mật Khẩu 1".into());
+        a.issue(new, t0).await.expect("op");
+        a.change_password("op", "Một Mật Khẩu 1".into(), "Hai Mật Khẩu 2".into(), t0)
+            .await
+            .expect("changed");
+        let err = a
+            .change_password("op", "Hai Mật Khẩu 2".into(), "Một Mật Khẩu 1".into(), t0)
+            .await
+            .expect_err("reused");
+        assert!(
+            matches!(err, AccountError::Password(PasswordError::Reused)),
+            "{err}"
+        );
+        let fresh = a
+            .login("op", "Hai Mật Khẩu 2".into(), t0 + DAY)
+            .await
+            .expect("login");
+        assert!(!fresh.user.must_change_password);
+        let old = a
+            .login("op", "Hai Mật Khẩu 2".into(), t0 + 91 * DAY)
+            .await
+            .expect("login");
+        assert!(old.user.must_change_password, "90 days on, it must change");
+    }
+
+    #[test]
+    fn usernames_and_agency_ids() {
+        assert!(check_username("nguyen.van-a_2").is_ok());
+        for bad in ["A", "Admin", "1abc", "a b", "ab/c", &"a".repeat(65)] {
+            assert!(check_username(bad).is_err(), "{bad}");
+        }
+        assert!(check_agency_id("ca-tinh").is_ok());
+        assert!(check_agency_id("bad id").is_err());
+        assert!(check_role_fits(Role::AgencyHandler, None).is_err());
+        assert!(check_role_fits(Role::Operator, None).is_ok());
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 
-use super::auth::Authed;
+use super::access::Caller;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::alerts::{Alert, AlertQuery, AlertState};
@@ -31,7 +31,7 @@ fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, Api
     ),
     responses((status = 200, body = [Alert]), (status = 400, body = ErrorBody)))]
 pub async fn list(
-    _: Authed,
+    caller: Caller,
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<Alert>>, ApiError> {
@@ -47,7 +47,20 @@ pub async fn list(
         device: q.get("device").cloned(),
         limit: limit(&q, 500, 10_000)?,
     };
-    Ok(Json(state.store.alerts(query).await?))
+    let mut alerts = state.store.alerts(query).await?;
+    if !caller.scope.everything() {
+        let positions = state.live.directory.snapshot();
+        alerts.retain(|a| in_scope(&caller, a, &positions));
+    }
+    Ok(Json(alerts))
+}
+
+/// Whether the caller's scope reaches this alert (by its device's position; alerts carry no
+/// agency until alert handling forwards them, so an agency handler sees none yet).
+fn in_scope(caller: &Caller, alert: &Alert, positions: &crate::ws::Positions) -> bool {
+    caller
+        .scope
+        .sees_alert(None, positions.get(alert.device.as_str()).copied())
 }
 
 /// One alert.
@@ -55,7 +68,7 @@ pub async fn list(
     params(("id" = i64, Path, description = "alert id")),
     responses((status = 200, body = Alert), (status = 404, body = ErrorBody)))]
 pub async fn get(
-    _: Authed,
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Alert>, ApiError> {
@@ -66,6 +79,9 @@ pub async fn get(
         .store
         .alert(id)
         .await?
+        .filter(|a| {
+            caller.scope.everything() || in_scope(&caller, a, &state.live.directory.snapshot())
+        })
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))
 }
@@ -78,7 +94,7 @@ pub async fn get(
     ),
     responses((status = 200, body = [DeadLetter]), (status = 400, body = ErrorBody)))]
 pub async fn dead_letters(
-    _: Authed,
+    _: Caller,
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<DeadLetter>>, ApiError> {

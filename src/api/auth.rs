@@ -1,71 +1,21 @@
-//! Authentication: `Authorization: Bearer TOKEN` or the `iochub_session` cookie, both carrying
-//! the same opaque token that `POST /api/v1/auth/login` returns.
+//! Logging in and out, who am I, and the account's own password change. The token that
+//! `POST /api/v1/auth/login` returns works as `Authorization: Bearer TOKEN` and as the
+//! `iochub_session` cookie; [`super::access`] checks it on every other request.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::access::{Caller, token_from};
 use super::{ApiError, AppState};
-use crate::accounts::Session;
-use crate::accounts::{self, SESSION_TTL_MS};
+use crate::accounts::{self, AccountError, Permission, Role};
 use crate::timefmt::now_ms;
 
 pub const COOKIE_NAME: &str = "iochub_session";
-
-/// An authenticated caller.
-pub struct Authed {
-    pub username: String,
-    /// Epoch ms when the session ends.
-    pub expires_at: i64,
-}
-
-fn token_from(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some(t) = v.strip_prefix("Bearer ")
-    {
-        return Some(t.trim());
-    }
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE_NAME)?.strip_prefix('='))
-}
-
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiError> {
-    let token = token_from(headers).ok_or_else(|| {
-        ApiError::unauthorized(
-            "authentication required: send Authorization: Bearer TOKEN or log in",
-        )
-    })?;
-    match state
-        .store
-        .session(&accounts::token_hash(token), now_ms())
-        .await?
-    {
-        Some(s) => Ok(Authed {
-            username: s.username,
-            expires_at: s.expires_at_ms,
-        }),
-        None => Err(ApiError::unauthorized(
-            "session expired or invalid; log in again",
-        )),
-    }
-}
-
-impl FromRequestParts<AppState> for Authed {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(state, &parts.headers).await
-    }
-}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,53 +28,46 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     pub token: String,
     pub username: String,
+    pub role: Role,
+    /// The API refuses everything but `POST /api/v1/auth/password` until it is changed.
+    pub must_change_password: bool,
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
     pub expires_at: i64,
 }
 
-/// Log in; returns a bearer token and sets the session cookie.
+/// Log in; returns a bearer token and sets the session cookie. A wrong username, a wrong
+/// password and a lockout after repeated failures give the same 401.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody),
+        (status = 403, description = "locked or revoked account (the password was right)", body = super::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
-    let denied = || ApiError::unauthorized("invalid username or password");
-    let user = state.store.user(&req.username).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password = req.password;
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || {
-        hash.is_some_and(|h| accounts::verify_password(&password, &h))
-    })
-    .await
-    .unwrap_or(false);
-    let Some(user) = user.filter(|_| ok) else {
-        tracing::warn!(username = %req.username, "login failed");
-        return Err(denied());
+    let now = now_ms();
+    let done = match state.accounts.login(&req.username, req.password, now).await {
+        Ok(done) => done,
+        Err(e) => {
+            if !matches!(e, AccountError::Store(_)) {
+                tracing::warn!(username = %req.username, reason = %e, "login refused");
+            }
+            return Err(e.into());
+        }
     };
-    if user.locked {
-        return Err(ApiError::forbidden("account is locked"));
-    }
-    let token = accounts::new_token();
-    let expires_at = now_ms() + SESSION_TTL_MS;
-    let session = Session {
-        token_hash: accounts::token_hash(&token),
-        username: user.username.clone(),
-        expires_at_ms: expires_at,
-    };
-    state.store.create_session(session, now_ms()).await?;
-    tracing::info!(username = %user.username, "login");
+    tracing::info!(username = %done.user.username, "login");
     let cookie = format!(
-        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_TTL_MS / 1000
+        "{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        done.token,
+        (done.expires_at_ms - now) / 1000
     );
     let mut resp = Json(LoginResponse {
-        token,
-        username: user.username,
-        expires_at,
+        token: done.token,
+        username: done.user.username,
+        role: done.user.role,
+        must_change_password: done.user.must_change_password,
+        expires_at: done.expires_at_ms,
     })
     .into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -133,9 +76,10 @@ pub async fn login(
     Ok(resp)
 }
 
-/// Log out: ends the session and clears the cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+/// Log out: ends the session server-side and clears the cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204)))]
 pub async fn logout(
+    _: Caller,
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -145,7 +89,7 @@ pub async fn logout(
             .delete_session(&accounts::token_hash(token))
             .await?;
     }
-    let mut resp = axum::http::StatusCode::NO_CONTENT.into_response();
+    let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         SET_COOKIE,
         HeaderValue::from_static("iochub_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
@@ -156,18 +100,68 @@ pub async fn logout(
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub agency: Option<String>,
+    /// Area ids the account is narrowed to; empty = the whole province.
+    pub areas: Vec<String>,
+    pub must_change_password: bool,
+    /// What the role may do (the web app shows only these actions).
+    pub permissions: Vec<Permission>,
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
     pub expires_at: i64,
 }
 
-/// Who is logged in: 200 with the session, or 401 when there is none (the app checks this on
+/// Who is logged in: 200 with the account, or 401 when there is none (the app checks this on
 /// load to decide between the login page and the console).
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SessionInfo), (status = 401, body = super::error::ErrorBody)))]
-pub async fn me(user: Authed) -> Json<SessionInfo> {
-    Json(SessionInfo {
+pub async fn me(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<SessionInfo>, ApiError> {
+    let user = state.accounts.user(&caller.username).await?;
+    Ok(Json(SessionInfo {
         username: user.username,
-        expires_at: user.expires_at,
-    })
+        display_name: user.display_name,
+        role: user.role,
+        agency: user.agency,
+        areas: user.areas,
+        must_change_password: user.must_change_password,
+        permissions: user.role.permissions(),
+        expires_at: caller.expires_at,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// Change one's own password (12 to 128 characters, not a common one); this session stays.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 204), (status = 400, body = super::error::ErrorBody)))]
+pub async fn password(
+    caller: Caller,
+    State(state): State<AppState>,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    state
+        .accounts
+        .change_password(&caller.username, req.current, req.new, now_ms())
+        .await
+        .map_err(|e| match e {
+            AccountError::Password(p) => ApiError {
+                code: p.code(),
+                ..ApiError::bad_field("new", p.to_string())
+            },
+            e => e.into(),
+        })?;
+    tracing::info!(username = %caller.username, "password changed");
+    Ok(StatusCode::NO_CONTENT)
 }

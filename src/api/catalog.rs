@@ -7,7 +7,7 @@ use axum::Json;
 use iochub_devices::catalog::BUILTIN;
 use serde::Serialize;
 
-use super::auth::Authed;
+use super::access::Caller;
 use super::error::ErrorBody;
 
 /// The metrics the area tools offer for min/avg/max, in the order they are listed: readings of
@@ -87,7 +87,7 @@ pub struct DomainCatalog {
 /// The metric catalog (units, ranges, names), the area tools' metrics and the rule titles.
 #[utoipa::path(get, path = "/api/v1/catalog", tag = "map", security(("bearer" = [])),
     responses((status = 200, body = DomainCatalog), (status = 401, body = ErrorBody)))]
-pub async fn catalog(_: Authed) -> Json<DomainCatalog> {
+pub async fn catalog(_: Caller) -> Json<DomainCatalog> {
     Json(DomainCatalog {
         metrics: BUILTIN
             .iter()

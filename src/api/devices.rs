@@ -12,7 +12,7 @@ use iochub_devices::Catalog;
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 use serde::Serialize;
 
-use super::auth::Authed;
+use super::access::Caller;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::storage::{Device, DevicePatch, Point, ReadingsQuery};
@@ -35,10 +35,30 @@ fn valid_key(device: &str) -> Result<(), ApiError> {
 /// All devices with location, online state, last seen and latest values.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
     responses((status = 200, body = [Device]), (status = 401, body = ErrorBody)))]
-pub async fn list(_: Authed, State(state): State<AppState>) -> Result<Json<Vec<Device>>, ApiError> {
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Device>>, ApiError> {
     let mut devices = state.store.devices().await?;
+    devices.retain(|d| caller.scope.sees_position(position(d)));
     devices.iter_mut().for_each(with_units);
     Ok(Json(devices))
+}
+
+/// `(lon, lat)` when both are known.
+fn position(d: &Device) -> Option<(f64, f64)> {
+    d.lon.zip(d.lat)
+}
+
+/// The device, when it exists and lies in the caller's scope (outside it, it does not exist
+/// for them: 404, not 403, so that the scope does not leak which keys exist).
+async fn visible(state: &AppState, caller: &Caller, key: &str) -> Result<Device, ApiError> {
+    state
+        .store
+        .device(key)
+        .await?
+        .filter(|d| caller.scope.sees_position(position(d)))
+        .ok_or_else(|| ApiError::not_found(format!("no device {key:?}")))
 }
 
 /// A metric's canonical unit, when the catalog knows the metric.
@@ -59,20 +79,14 @@ pub fn with_units(device: &mut Device) {
     params(("device" = String, Path, description = "device key")),
     responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
 pub async fn get(
-    _: Authed,
+    caller: Caller,
     State(state): State<AppState>,
     Path(device): Path<String>,
 ) -> Result<Json<Device>, ApiError> {
     valid_key(&device)?;
-    state
-        .store
-        .device(&device)
-        .await?
-        .map(|mut d| {
-            with_units(&mut d);
-            Json(d)
-        })
-        .ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))
+    let mut d = visible(&state, &caller, &device).await?;
+    with_units(&mut d);
+    Ok(Json(d))
 }
 
 /// Edit a device: name, position, and `registered: true` to confirm a self-registered device.
@@ -80,7 +94,7 @@ pub async fn get(
     params(("device" = String, Path, description = "device key")), request_body = DevicePatch,
     responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn patch(
-    user: Authed,
+    user: Caller,
     State(state): State<AppState>,
     Path(device): Path<String>,
     body: Result<Json<DevicePatch>, JsonRejection>,
@@ -152,12 +166,15 @@ fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, Ap
         (status = 200, body = String, content_type = "text/csv", description = "with format=csv"),
         (status = 400, body = ErrorBody)))]
 pub async fn readings(
-    _: Authed,
+    caller: Caller,
     State(state): State<AppState>,
     Path(device): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     valid_key(&device)?;
+    if !caller.scope.everything() {
+        visible(&state, &caller, &device).await?;
+    }
     let csv = match q.get("format").map(String::as_str) {
         None | Some("json") => false,
         Some("csv") => true,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::accounts::AccountError;
 use crate::storage::StoreError;
 
 #[derive(Debug)]
@@ -75,6 +76,45 @@ impl ApiError {
             code: "forbidden",
             message: message.into(),
             field: None,
+        }
+    }
+}
+
+impl ApiError {
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        let message = e.to_string();
+        match e {
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(_) => {
+                tracing::error!(error = %message, "password hashing failed");
+                Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message,
+                    field: None,
+                }
+            }
+            AccountError::Password(p) => Self {
+                code: p.code(),
+                ..Self::bad_field("password", message)
+            },
+            AccountError::Invalid { field, .. } => Self::bad_field(field, message),
+            AccountError::NoUser(_) | AccountError::NoAgency(_) => Self::not_found(message),
+            AccountError::Conflict(_) => Self::conflict(message),
+            AccountError::LoginDenied(_) => Self::unauthorized(message),
+            AccountError::Disabled(_) | AccountError::TokensOnly => Self::forbidden(message),
+            AccountError::WrongPassword => Self::bad_field("current", message),
         }
     }
 }

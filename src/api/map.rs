@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use serde::{Deserialize, Serialize};
 
-use super::auth::Authed;
+use super::access::Caller;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::alerts::{AlertQuery, AlertState};
@@ -33,7 +33,7 @@ pub struct MapView {
 /// and the bounds the map opens on.
 #[utoipa::path(get, path = "/api/v1/map", tag = "map", security(("bearer" = [])),
     responses((status = 200, body = MapView), (status = 401, body = ErrorBody)))]
-pub async fn config(_: Authed, State(state): State<AppState>) -> Json<MapView> {
+pub async fn config(_: Caller, State(state): State<AppState>) -> Json<MapView> {
     Json(MapView {
         basemap: state.map.clone(),
         bounds: bounds(state.areas.feature_collection()),
@@ -83,7 +83,7 @@ fn extend(b: &mut [[f64; 2]; 2], coords: &serde_json::Value) {
 #[utoipa::path(get, path = "/api/v1/areas", tag = "map", security(("bearer" = [])),
     responses((status = 200, body = Object, description = "GeoJSON FeatureCollection"),
               (status = 401, body = ErrorBody)))]
-pub async fn areas(_: Authed, State(state): State<AppState>) -> Json<serde_json::Value> {
+pub async fn areas(_: Caller, State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.areas.feature_collection().clone())
 }
 
@@ -218,7 +218,7 @@ fn shape(state: &AppState, req: &SummaryRequest) -> Result<Shape, ApiError> {
     request_body = SummaryRequest,
     responses((status = 200, body = AreaSummary), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn summary(
-    _: Authed,
+    _: Caller,
     State(state): State<AppState>,
     body: Result<Json<SummaryRequest>, JsonRejection>,
 ) -> Result<Json<AreaSummary>, ApiError> {

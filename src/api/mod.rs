@@ -1,22 +1,26 @@
 //! The HTTP API (`/api/v1`, JSON), `/healthz`, `/metrics`, `/ws`, and the OpenAPI document that
 //! utoipa generates from the handlers below.
 //!
-//! Every route but `/healthz` and the login requires a session (bearer token or cookie);
-//! `/metrics` may be opened for a scraper on a trusted network by configuration. Errors are JSON
-//! naming the field at fault ([`error::ApiError`]).
+//! Every route but `/healthz` and the login requires a session (bearer token or cookie) and the
+//! permission [`access::ROUTES`] names for it; `/metrics` may be opened for a scraper on a
+//! trusted network by configuration. Errors are JSON naming the field at fault
+//! ([`error::ApiError`]).
 
+pub mod access;
+pub mod agencies;
 pub mod alerts;
 pub mod auth;
 pub mod catalog;
 pub mod devices;
 pub mod error;
 pub mod map;
+pub mod users;
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -38,6 +42,7 @@ use crate::ws::LiveFeed;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub accounts: crate::accounts::Accounts,
     pub live: LiveFeed,
     pub health: Arc<Health>,
     pub metrics: PrometheusHandle,
@@ -52,7 +57,7 @@ pub struct AppState {
 #[openapi(
     info(title = "iochub", description = "IoT and camera telemetry hub for an Intelligent Operations Center"),
     modifiers(&BearerAuth),
-    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "map"), (name = "system"))
+    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "accounts"), (name = "map"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -74,6 +79,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(auth::password))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::patch))
+        .routes(routes!(users::lock))
+        .routes(routes!(users::unlock))
+        .routes(routes!(users::revoke))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(agencies::list, agencies::create))
+        .routes(routes!(agencies::get, agencies::patch))
         .routes(routes!(map::config))
         .routes(routes!(catalog::catalog))
         .routes(routes!(map::areas))
@@ -90,13 +104,17 @@ pub fn router(state: AppState) -> Router {
     let doc = Arc::new(doc);
     api.route(
         "/api/v1/openapi.json",
-        get(move |_: auth::Authed| {
+        get(move || {
             let doc = doc.clone();
             async move { Json(doc.as_ref().clone()) }
         }),
     )
     .route("/metrics", get(metrics))
     .route("/ws", get(ws))
+    .route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        access::guard,
+    ))
     .fallback(fallback)
     .with_state(state)
 }
@@ -140,15 +158,12 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     (code, Json(HealthReport { status, problems })).into_response()
 }
 
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    if !state.metrics_public {
-        auth::authenticate(&state, &headers).await?;
-    }
-    Ok((
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -166,7 +181,7 @@ pub struct RuleView {
 /// The active rule set (after the latest successful reload).
 #[utoipa::path(get, path = "/api/v1/rules", tag = "system", security(("bearer" = [])),
     responses((status = 200, body = [RuleView])))]
-pub async fn rules(_: auth::Authed, State(state): State<AppState>) -> Json<Vec<RuleView>> {
+pub async fn rules(_: access::Caller, State(state): State<AppState>) -> Json<Vec<RuleView>> {
     let rs = state.rules.load();
     Json(
         rs.rules
@@ -189,8 +204,26 @@ pub async fn rules(_: auth::Authed, State(state): State<AppState>) -> Json<Vec<R
     )
 }
 
-async fn ws(_: auth::Authed, State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws(
+    caller: access::Caller,
+    State(state): State<AppState>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     upgrade.on_upgrade(move |socket| {
-        crate::ws::client::serve(socket, state.live.clone(), state.areas.clone())
+        crate::ws::client::serve(
+            socket,
+            state.live.clone(),
+            state.areas.clone(),
+            caller.scope,
+        )
     })
+}
+
+/// For PATCH bodies: `null` clears a field, absence leaves it as it is.
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

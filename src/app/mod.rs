@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use crate::accounts::Accounts;
 use crate::alerts::AlertManager;
 use crate::api::AppState;
 use crate::config::{BrokerConfig, HubConfig};
@@ -28,6 +29,7 @@ use crate::pipeline::{AlertChange, Clear, Router, StoreMsg, Ticket, Work};
 use crate::storage::postgres::PostgresStore;
 use crate::storage::sqlite::SqliteStore;
 use crate::storage::{Store, StoreError, batcher};
+use crate::timefmt::now_ms;
 use crate::ws::{Directory, LiveFeed};
 use tasks::{StageFailure, Tasks};
 
@@ -71,9 +73,11 @@ pub async fn run(
     let rules = load_rules(&cfg)?;
     let metrics = crate::metrics::install();
     let health = Arc::new(Health::default());
-    let admin_password =
-        crate::accounts::ensure_admin(store.as_ref(), std::env::var("IOCHUB_ADMIN_PASSWORD").ok())
-            .await?;
+    let accounts = Accounts::new(store.clone(), cfg.accounts.clone(), cfg.areas.clone());
+    let admin_password = accounts
+        .ensure_admin(std::env::var("IOCHUB_ADMIN_PASSWORD").ok(), now_ms())
+        .await?;
+    seed_agencies(&accounts, &cfg).await?;
     let live = live_feed(store.as_ref()).await?;
     let tasks = Tasks::new(health.clone());
 
@@ -82,7 +86,7 @@ pub async fn run(
     let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
-    start_upkeep(&tasks, &cfg, &store, &rules, &metrics);
+    start_upkeep(&tasks, &cfg, &store, &rules, &metrics, &accounts);
 
     let mqtt_url = match &cfg.broker {
         BrokerConfig::External { url } => url.clone(),
@@ -99,6 +103,7 @@ pub async fn run(
     let (listener, http_addr) = http::listen(cfg.http)?;
     let state = AppState {
         store: store.clone(),
+        accounts: accounts.clone(),
         live,
         health,
         metrics,
@@ -348,8 +353,13 @@ fn start_upkeep(
     store: &Arc<dyn Store>,
     rules: &Arc<ArcSwap<RuleSet>>,
     metrics: &metrics_exporter_prometheus::PrometheusHandle,
+    accounts: &Accounts,
 ) {
     let stop = &tasks.upkeep;
+    tasks.spawn(
+        "accounts",
+        lock_inactive_accounts(accounts.clone(), stop.clone()),
+    );
     let maintainer = crate::storage::maintainer::run(store.clone(), cfg.retention, stop.clone());
     tasks.spawn("maintenance", maintainer);
     let reload = crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), stop.clone());
@@ -364,6 +374,35 @@ fn start_upkeep(
             }
         }
     });
+}
+
+/// Hourly: locks the accounts unused for the configured number of days.
+async fn lock_inactive_accounts(accounts: Accounts, stop: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => match accounts.lock_inactive(now_ms()).await {
+                Ok(locked) if !locked.is_empty() => {
+                    info!(accounts = ?locked, "locked accounts unused for too long");
+                }
+                Ok(_) => {}
+                Err(e) => warn!(error = %e, "inactivity lock pass failed; retrying in an hour"),
+            },
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// The config file's agencies, added to the registry when it lacks them.
+async fn seed_agencies(accounts: &Accounts, cfg: &HubConfig) -> Result<(), AppError> {
+    let kept = accounts.seed_agencies(&cfg.agencies, now_ms()).await?;
+    if !kept.is_empty() {
+        warn!(
+            agencies = ?kept,
+            "these agencies of the config differ from the registry; the registry's are kept (edit them through the API)"
+        );
+    }
+    Ok(())
 }
 
 /// MQTT in: the client that feeds the router and acks what the store committed.

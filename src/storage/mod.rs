@@ -9,6 +9,7 @@
 
 pub mod backup;
 pub mod batcher;
+mod codec;
 pub mod maintainer;
 pub mod postgres;
 pub mod rollup;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::accounts::model::{Session, User};
+use crate::accounts::model::{Agency, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -158,11 +159,32 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         before_id: Option<i64>,
     ) -> StoreResult<Vec<DeadLetter>>;
+    /// Every account, revoked ones included, by username.
+    async fn users(&self) -> StoreResult<Vec<User>>;
     async fn user(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_count(&self) -> StoreResult<u64>;
-    async fn create_user(&self, user: User, now_ms: i64) -> StoreResult<()>;
+    /// Adds an account; false (and nothing written) when the username exists, revoked or not.
+    async fn insert_user(&self, user: User) -> StoreResult<bool>;
+    /// Overwrites an account's fields; with `end_sessions`, deletes its sessions in the same
+    /// transaction. False when there is no such account.
+    async fn save_user(&self, user: User, end_sessions: bool) -> StoreResult<bool>;
+    /// Counts one failed login, atomically (concurrent attempts each count); the failure that
+    /// reaches `max_failures` sets `locked_until` to `now_ms + lockout_ms`.
+    async fn login_failed(
+        &self,
+        username: &str,
+        now_ms: i64,
+        max_failures: u32,
+        lockout_ms: i64,
+    ) -> StoreResult<()>;
+    async fn agencies(&self) -> StoreResult<Vec<Agency>>;
+    async fn agency(&self, id: &str) -> StoreResult<Option<Agency>>;
+    /// Adds an agency; false when the id exists.
+    async fn insert_agency(&self, agency: Agency) -> StoreResult<bool>;
+    /// Overwrites an agency's fields; false when there is no such agency.
+    async fn save_agency(&self, agency: Agency) -> StoreResult<bool>;
     async fn create_session(&self, session: Session, now_ms: i64) -> StoreResult<()>;
-    /// The live session for a token hash (expired ones are not returned).
+    /// The live session for a token hash: not expired, and its account active.
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 

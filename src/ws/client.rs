@@ -13,6 +13,7 @@ use super::filter::{ClientMsg, Filter};
 use super::{
     AlertFrame, DeviceFrame, LiveEvent, LiveFeed, PositionFrame, Positions, TelemetryFrame,
 };
+use crate::accounts::Scope;
 use crate::areas::Areas;
 use crate::metrics as m;
 
@@ -23,7 +24,7 @@ const WRITE_BURST: usize = 256;
 /// Alerts and replies waiting for a slow client; past this it is disconnected.
 const MAX_URGENT: usize = 10_000;
 
-pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>) {
+pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, scope: Arc<Scope>) {
     m::ws_clients(1.0);
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUT_QUEUE);
@@ -63,6 +64,10 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>) {
                         area,
                     }) => match Filter::from_subscribe(&topics, devices, bbox, area, &areas) {
                         Ok(f) => {
+                            let f = Filter {
+                                scope: scope.clone(),
+                                ..f
+                            };
                             let _ = filter_tx.send(Some(f));
                             serde_json::json!({"type": "subscribed", "topics": topics})
                         }
@@ -238,7 +243,7 @@ async fn pump(
             a = alerts.recv() => match a {
                 Ok(alert) => {
                     let Some(f) = filter.as_ref().filter(|f| f.alerts) else { continue };
-                    if f.matches(&alert.device, &feed.directory.snapshot()) {
+                    if f.matches_alert(&alert.device, None, &feed.directory.snapshot()) {
                         let frame = AlertFrame { kind: "alert", alert: &alert, ts: alert.updated_at };
                         backlog.urgent(serde_json::to_string(&frame).unwrap_or_default())?;
                     }

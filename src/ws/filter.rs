@@ -1,4 +1,5 @@
-//! What a WebSocket client asked for: topics, and optionally devices and a bounding box.
+//! What a WebSocket client asked for — topics, and optionally devices, a bounding box, an area —
+//! within what its account may see (its [`Scope`], set by the server, not by the client).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::Positions;
+use crate::accounts::Scope;
 use crate::areas::{Area, Areas};
 
 /// A client message.
@@ -33,6 +35,8 @@ pub struct Filter {
     pub devices: Option<HashSet<String>>,
     pub bbox: Option<[f64; 4]>,
     pub area: Option<Arc<Area>>,
+    /// The account's scope: applied after the client's own filters.
+    pub scope: Arc<Scope>,
 }
 
 pub const TOPICS: &[&str] = &["alerts", "telemetry", "devices"];
@@ -77,8 +81,22 @@ impl Filter {
         Ok(f)
     }
 
-    /// Device, bbox and area filters; a bbox or an area excludes devices with no known position.
+    /// Device, bbox and area filters and the account's scope; a bbox or an area excludes devices
+    /// with no known position.
     pub fn matches(&self, device: &str, positions: &Positions) -> bool {
+        self.asked_for(device, positions)
+            && self.scope.sees_position(positions.get(device).copied())
+    }
+
+    /// An alert passes the client's filters and the account's alert scope.
+    pub fn matches_alert(&self, device: &str, agency: Option<&str>, positions: &Positions) -> bool {
+        self.asked_for(device, positions)
+            && self
+                .scope
+                .sees_alert(agency, positions.get(device).copied())
+    }
+
+    fn asked_for(&self, device: &str, positions: &Positions) -> bool {
         if let Some(d) = &self.devices
             && !d.contains(device)
         {

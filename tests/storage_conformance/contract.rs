@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use iochub::accounts::{Session, User};
 use iochub::alerts::{Alert, AlertQuery, AlertState, Lifecycle};
 use iochub::pipeline::{AlertChange, Clear, DeadLetter, Fire, Op, Severity, WriteItem};
 use iochub::storage::*;
@@ -396,61 +395,4 @@ pub(crate) async fn dead_letters_page_newest_first(store: &dyn Store) {
         next.iter().map(|d| d.detail.as_str()).collect::<Vec<_>>(),
         ["case 1", "case 0"]
     );
-}
-
-pub(crate) async fn accounts_and_sessions(store: &dyn Store) {
-    assert_eq!(store.user_count().await.expect("count"), 0);
-    let user = User {
-        username: "op".into(),
-        password_hash: "h".into(),
-        role: "operator".into(),
-        locked: false,
-    };
-    store.create_user(user, T0).await.expect("create");
-    assert!(
-        store
-            .create_user(
-                User {
-                    username: "op".into(),
-                    password_hash: "x".into(),
-                    role: "x".into(),
-                    locked: false
-                },
-                T0
-            )
-            .await
-            .is_err()
-    );
-    assert_eq!(
-        store.user("op").await.expect("user").map(|u| u.role),
-        Some("operator".into())
-    );
-    store
-        .create_session(
-            Session {
-                token_hash: "t1".into(),
-                username: "op".into(),
-                expires_at_ms: T0 + 1000,
-            },
-            T0,
-        )
-        .await
-        .expect("session");
-    assert!(
-        store
-            .session("t1", T0 + 999)
-            .await
-            .expect("session")
-            .is_some()
-    );
-    assert!(
-        store
-            .session("t1", T0 + 1000)
-            .await
-            .expect("session")
-            .is_none(),
-        "expired"
-    );
-    store.delete_session("t1").await.expect("delete");
-    assert!(store.session("t1", T0).await.expect("session").is_none());
 }

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounts;
 mod contract;
 mod rollups;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use iochub::alerts::{AlertQuery, AlertState};
 use iochub::storage::*;
 
+use accounts::*;
 use contract::*;
 use rollups::*;
 
@@ -43,6 +45,8 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     one_open_alert_per_rule_and_device(store).await;
     dead_letters_page_newest_first(store).await;
     accounts_and_sessions(store).await;
+    failed_logins_count_atomically(store).await;
+    agencies_registry(store).await;
     rollups_answer_like_raw(store).await;
     late_readings_are_rerolled(store).await;
     retention_drops_old_raw_data_and_keeps_rollups(store, whole_chunk_retention).await;

@@ -289,6 +289,41 @@ impl Hub {
         body["token"].as_str().map(str::to_owned)
     }
 
+    /// Logs in as `username`; returns (status, JSON body).
+    pub async fn login_as(&self, username: &str, password: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("POST login");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Any request, with `token` as the bearer (none when empty) and `body` as JSON when given;
+    /// returns (status, JSON body or null).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// GET with the admin token; returns (status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self

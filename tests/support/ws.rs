@@ -12,15 +12,20 @@ use super::Hub;
 impl Hub {
     /// A WebSocket client subscribed to `topics`, authenticated with the bearer token.
     pub async fn ws(&self, subscribe: Value) -> Ws {
-        self.ws_on(subscribe, None).await
+        self.ws_on(subscribe, None, &self.token).await
+    }
+
+    /// Like [`Hub::ws`], as the account whose token this is.
+    pub async fn ws_as(&self, token: &str, subscribe: Value) -> Ws {
+        self.ws_on(subscribe, None, token).await
     }
 
     /// Like [`Hub::ws`], over a socket with a 4 KiB receive buffer (a slow reader fills it fast).
     pub async fn ws_small_buffer(&self, subscribe: Value) -> Ws {
-        self.ws_on(subscribe, Some(4096)).await
+        self.ws_on(subscribe, Some(4096), &self.token).await
     }
 
-    async fn ws_on(&self, subscribe: Value, recv_buffer: Option<u32>) -> Ws {
+    async fn ws_on(&self, subscribe: Value, recv_buffer: Option<u32>, token: &str) -> Ws {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
@@ -34,7 +39,7 @@ impl Hub {
             .expect("request");
         req.headers_mut().insert(
             "authorization",
-            format!("Bearer {}", self.token).parse().expect("header"),
+            format!("Bearer {token}").parse().expect("header"),
         );
         let (mut stream, _) =
             tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))

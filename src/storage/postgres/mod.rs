@@ -13,6 +13,7 @@
 //! tokio-postgres-rustls) and verifies the server's certificate against `database_ca_file` or the
 //! system's roots; without it connections are plain, fine on loopback or a private link.
 
+mod accounts;
 pub mod backup;
 mod buckets;
 pub mod copy;
@@ -38,7 +39,7 @@ use self::partition::{Partitions, day_of};
 use self::series::SeriesIds;
 pub use self::timescale::Layout;
 use super::*;
-use crate::accounts::model::{Session, User};
+use crate::accounts::model::{Agency, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -296,8 +297,12 @@ impl Store for PostgresStore {
         Ok(read::dead_letters(&self.client().await?, limit, before_id).await?)
     }
 
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        accounts::users(&self.client().await?).await
+    }
+
     async fn user(&self, username: &str) -> StoreResult<Option<User>> {
-        Ok(read::user(&self.client().await?, username).await?)
+        accounts::user(&self.client().await?, username).await
     }
 
     async fn user_count(&self) -> StoreResult<u64> {
@@ -307,22 +312,39 @@ impl Store for PostgresStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn create_user(&self, user: User, now_ms: i64) -> StoreResult<()> {
+    async fn insert_user(&self, user: User) -> StoreResult<bool> {
+        accounts::insert_user(&self.client().await?, &user).await
+    }
+
+    async fn save_user(&self, user: User, end_sessions: bool) -> StoreResult<bool> {
+        accounts::save_user(&mut self.client().await?, &user, end_sessions).await
+    }
+
+    async fn login_failed(
+        &self,
+        username: &str,
+        now_ms: i64,
+        max_failures: u32,
+        lockout_ms: i64,
+    ) -> StoreResult<()> {
         let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO users (username, password_hash, role, locked, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &user.username,
-                    &user.password_hash,
-                    &user.role,
-                    &user.locked,
-                    &to_time(now_ms),
-                ],
-            )
-            .await?;
-        Ok(())
+        accounts::login_failed(&client, username, now_ms, max_failures, lockout_ms).await
+    }
+
+    async fn agencies(&self) -> StoreResult<Vec<Agency>> {
+        accounts::agencies(&self.client().await?).await
+    }
+
+    async fn agency(&self, id: &str) -> StoreResult<Option<Agency>> {
+        accounts::agency(&self.client().await?, id).await
+    }
+
+    async fn insert_agency(&self, agency: Agency) -> StoreResult<bool> {
+        accounts::insert_agency(&self.client().await?, &agency).await
+    }
+
+    async fn save_agency(&self, agency: Agency) -> StoreResult<bool> {
+        accounts::save_agency(&self.client().await?, &agency).await
     }
 
     async fn create_session(&self, s: Session, now_ms: i64) -> StoreResult<()> {
@@ -343,7 +365,7 @@ impl Store for PostgresStore {
     }
 
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {
-        Ok(read::session(&self.client().await?, token_hash, now_ms).await?)
+        accounts::session(&self.client().await?, token_hash, now_ms).await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {

@@ -8,7 +8,6 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::error::{PgError, PgResult, to_ms, to_time};
-use crate::accounts::model::{Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertState};
 use crate::pipeline::{DeadLetter, Op, Severity};
 use crate::storage::*;
@@ -237,47 +236,4 @@ pub(super) async fn dead_letters(
             })
         })
         .collect()
-}
-
-pub(super) async fn user(c: &impl GenericClient, username: &str) -> PgResult<Option<User>> {
-    let row = c
-        .query_opt(
-            "SELECT username, password_hash, role, locked FROM users WHERE username = $1",
-            &[&username],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(User {
-            username: r.try_get(0)?,
-            password_hash: r.try_get(1)?,
-            role: r.try_get(2)?,
-            locked: r.try_get(3)?,
-        })
-    })
-    .transpose()
-}
-
-/// The live session of a token hash: not expired, and its user not locked (locking a user ends
-/// their sessions at once, without deleting them).
-pub(super) async fn session(
-    c: &impl GenericClient,
-    token_hash: &str,
-    now_ms: i64,
-) -> PgResult<Option<Session>> {
-    let stmt = c
-        .prepare_cached(
-            "SELECT s.token_hash, s.username, s.expires_at FROM sessions s
-             JOIN users u ON u.username = s.username
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.locked",
-        )
-        .await?;
-    let row = c.query_opt(&stmt, &[&token_hash, &to_time(now_ms)]).await?;
-    row.map(|r| {
-        Ok(Session {
-            token_hash: r.try_get(0)?,
-            username: r.try_get(1)?,
-            expires_at_ms: to_ms(r.try_get(2)?),
-        })
-    })
-    .transpose()
 }

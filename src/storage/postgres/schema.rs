@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/002_rollups.sql"),
     include_str!("../../../migrations/pg/003_layout.sql"),
     include_str!("../../../migrations/pg/004_hot_updates.sql"),
+    include_str!("../../../migrations/pg/005_accounts.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,

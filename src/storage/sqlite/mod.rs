@@ -14,6 +14,7 @@ use parking_lot::Mutex as FairMutex;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod accounts;
 pub mod backup;
 mod buckets;
 mod maintenance;
@@ -24,7 +25,7 @@ use read::*;
 use write::{Writer, save_alert, with_writer, write_items};
 
 use super::*;
-use crate::accounts::model::{Session, User};
+use crate::accounts::model::{Agency, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertState, AlertWrite};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -32,6 +33,7 @@ use crate::pipeline::{DeadLetter, WriteItem};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/001_init.sql"),
     include_str!("../../../migrations/sqlite/002_rollups.sql"),
+    include_str!("../../../migrations/sqlite/003_accounts.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -305,25 +307,13 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.read(accounts::users).await
+    }
+
     async fn user(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_owned();
-        self.read(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT username, password_hash, role, locked FROM users WHERE username = ?1",
-                    [username],
-                    |r| {
-                        Ok(User {
-                            username: r.get(0)?,
-                            password_hash: r.get(1)?,
-                            role: r.get(2)?,
-                            locked: r.get(3)?,
-                        })
-                    },
-                )
-                .optional()?)
-        })
-        .await
+        self.read(move |conn| accounts::user(conn, &username)).await
     }
 
     async fn user_count(&self) -> StoreResult<u64> {
@@ -333,22 +323,47 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_user(&self, user: User, now_ms: i64) -> StoreResult<()> {
+    async fn insert_user(&self, user: User) -> StoreResult<bool> {
+        self.write_tx(move |w| accounts::insert_user(&w.conn, &user))
+            .await
+    }
+
+    async fn save_user(&self, user: User, end_sessions: bool) -> StoreResult<bool> {
+        self.write_tx(move |w| accounts::save_user(&mut w.conn, &user, end_sessions))
+            .await
+    }
+
+    async fn login_failed(
+        &self,
+        username: &str,
+        now_ms: i64,
+        max_failures: u32,
+        lockout_ms: i64,
+    ) -> StoreResult<()> {
+        let username = username.to_owned();
         self.write_tx(move |w| {
-            w.conn.execute(
-                "INSERT INTO users (username, password_hash, role, locked, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    user.username,
-                    user.password_hash,
-                    user.role,
-                    user.locked,
-                    now_ms
-                ],
-            )?;
-            Ok(())
+            accounts::login_failed(&w.conn, &username, now_ms, max_failures, lockout_ms)
         })
         .await
+    }
+
+    async fn agencies(&self) -> StoreResult<Vec<Agency>> {
+        self.read(accounts::agencies).await
+    }
+
+    async fn agency(&self, id: &str) -> StoreResult<Option<Agency>> {
+        let id = id.to_owned();
+        self.read(move |conn| accounts::agency(conn, &id)).await
+    }
+
+    async fn insert_agency(&self, agency: Agency) -> StoreResult<bool> {
+        self.write_tx(move |w| accounts::insert_agency(&w.conn, &agency))
+            .await
+    }
+
+    async fn save_agency(&self, agency: Agency) -> StoreResult<bool> {
+        self.write_tx(move |w| accounts::save_agency(&w.conn, &agency))
+            .await
     }
 
     async fn create_session(&self, s: Session, now_ms: i64) -> StoreResult<()> {
@@ -368,23 +383,8 @@ impl Store for SqliteStore {
 
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {
         let token_hash = token_hash.to_owned();
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT s.token_hash, s.username, s.expires_at FROM sessions s
-                     JOIN users u ON u.username = s.username
-                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.locked = 0",
-                )?
-                .query_row(params![token_hash, now_ms], |r| {
-                    Ok(Session {
-                        token_hash: r.get(0)?,
-                        username: r.get(1)?,
-                        expires_at_ms: r.get(2)?,
-                    })
-                })
-                .optional()?)
-        })
-        .await
+        self.read(move |conn| accounts::session(conn, &token_hash, now_ms))
+            .await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {

@@ -1,0 +1,151 @@
+//! The role matrix: which [`Permission`] each [`Role`] holds. The API's route table
+//! (`api::access::ROUTES`) names one permission per endpoint, and `/ws` checks the same ones, so
+//! this table is the whole answer to "who may do what"; the tests walk it cell by cell.
+//!
+//! What a permission reaches is narrowed further by the caller's [`super::Scope`] (areas, agency).
+
+use serde::Serialize;
+
+use super::model::Role;
+
+/// One kind of access, as coarse as the roles need and no coarser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// No session needed: the login and `/healthz`.
+    Public,
+    /// Any logged-in account: who am I, change my password, log out, the OpenAPI document.
+    Session,
+    /// The map: its configuration, areas, the domain catalog, summaries, the live feed.
+    MapRead,
+    /// Devices, their latest values and their readings.
+    DevicesRead,
+    /// Edit and register devices.
+    DevicesWrite,
+    /// Alerts (an agency handler: only those of their agency).
+    AlertsRead,
+    /// The active rules.
+    RulesRead,
+    /// Operations data: dead letters, `/metrics`.
+    SystemRead,
+    /// The agency registry, read (operators choose whom to dispatch to).
+    AgenciesRead,
+    /// The agency registry, edited.
+    AgenciesManage,
+    /// Accounts: issue, edit, lock, unlock, revoke, reset.
+    UsersManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 11] = [
+        Permission::Public,
+        Permission::Session,
+        Permission::MapRead,
+        Permission::DevicesRead,
+        Permission::DevicesWrite,
+        Permission::AlertsRead,
+        Permission::RulesRead,
+        Permission::SystemRead,
+        Permission::AgenciesRead,
+        Permission::AgenciesManage,
+        Permission::UsersManage,
+    ];
+}
+
+use Permission as P;
+
+/// The matrix, by role. `Public` and `Session` are implied for everyone logged in.
+pub const MATRIX: &[(Role, &[Permission])] = &[
+    (
+        Role::Admin,
+        &[
+            P::MapRead,
+            P::DevicesRead,
+            P::DevicesWrite,
+            P::AlertsRead,
+            P::RulesRead,
+            P::SystemRead,
+            P::AgenciesRead,
+            P::AgenciesManage,
+            P::UsersManage,
+        ],
+    ),
+    (
+        Role::Supervisor,
+        &[
+            P::MapRead,
+            P::DevicesRead,
+            P::AlertsRead,
+            P::RulesRead,
+            P::SystemRead,
+            P::AgenciesRead,
+        ],
+    ),
+    (
+        Role::Operator,
+        &[
+            P::MapRead,
+            P::DevicesRead,
+            P::AlertsRead,
+            P::RulesRead,
+            P::AgenciesRead,
+        ],
+    ),
+    (
+        Role::AgencyHandler,
+        &[P::MapRead, P::DevicesRead, P::AlertsRead, P::AgenciesRead],
+    ),
+    (Role::Viewer, &[P::MapRead, P::DevicesRead, P::AlertsRead]),
+    (
+        Role::Integrator,
+        &[P::DevicesRead, P::DevicesWrite, P::SystemRead],
+    ),
+];
+
+impl Role {
+    /// Whether this role holds `p`.
+    pub fn may(self, p: Permission) -> bool {
+        matches!(p, P::Public | P::Session)
+            || MATRIX
+                .iter()
+                .find(|(r, _)| *r == self)
+                .is_some_and(|(_, ps)| ps.contains(&p))
+    }
+
+    /// Everything this role holds, for `GET /api/v1/auth/me` (the web app shows what it may).
+    pub fn permissions(self) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| !matches!(p, P::Public | P::Session) && self.may(*p))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_has_one_row_and_admin_holds_everything() {
+        for role in Role::ALL {
+            assert_eq!(
+                MATRIX.iter().filter(|(r, _)| *r == role).count(),
+                1,
+                "{role:?}"
+            );
+        }
+        assert!(Permission::ALL.into_iter().all(|p| Role::Admin.may(p)));
+    }
+
+    #[test]
+    fn only_admin_manages_accounts_and_agencies() {
+        for role in Role::ALL {
+            let admin = role == Role::Admin;
+            assert_eq!(role.may(P::UsersManage), admin, "{role:?}");
+            assert_eq!(role.may(P::AgenciesManage), admin, "{role:?}");
+        }
+        assert!(!Role::Viewer.may(P::DevicesWrite));
+        assert!(!Role::Integrator.may(P::MapRead));
+        assert!(Role::Viewer.permissions().contains(&P::MapRead));
+    }
+}

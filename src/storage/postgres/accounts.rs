@@ -1,0 +1,249 @@
+//! Accounts, sessions and agencies in PostgreSQL (times as timestamptz).
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use super::error::{to_ms, to_time};
+use crate::accounts::model::{Agency, Session, User, Webhook};
+use crate::storage::StoreResult;
+use crate::storage::codec::{self, from_json, to_json};
+
+const USER_COLS: &str = "username, display_name, role, agency, areas, contact, state, lock_reason,
+    password_hash, password_history, must_change_password, failed_logins, locked_until,
+    created_at, last_active_at, password_changed_at";
+
+fn user_row(r: &Row) -> StoreResult<User> {
+    let locked_until: Option<std::time::SystemTime> = r.try_get(12)?;
+    Ok(User {
+        username: r.try_get(0)?,
+        display_name: r.try_get(1)?,
+        role: codec::role(r.try_get(2)?)?,
+        agency: r.try_get(3)?,
+        areas: from_json("users.areas", r.try_get(4)?)?,
+        contact: r.try_get(5)?,
+        state: codec::state(r.try_get(6)?)?,
+        lock_reason: r.try_get(7)?,
+        password_hash: r.try_get(8)?,
+        password_history: from_json("users.password_history", r.try_get(9)?)?,
+        must_change_password: r.try_get(10)?,
+        failed_logins: u32::try_from(r.try_get::<_, i32>(11)?).unwrap_or(0),
+        locked_until_ms: locked_until.map(to_ms),
+        created_at_ms: to_ms(r.try_get(13)?),
+        last_active_ms: to_ms(r.try_get(14)?),
+        password_changed_ms: to_ms(r.try_get(15)?),
+    })
+}
+
+pub async fn users(c: &impl GenericClient) -> StoreResult<Vec<User>> {
+    let sql = format!("SELECT {USER_COLS} FROM users ORDER BY username");
+    c.query(&sql, &[]).await?.iter().map(user_row).collect()
+}
+
+pub async fn user(c: &impl GenericClient, username: &str) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
+    let stmt = c.prepare_cached(&sql).await?;
+    c.query_opt(&stmt, &[&username])
+        .await?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+}
+
+fn failures(u: &User) -> i32 {
+    i32::try_from(u.failed_logins).unwrap_or(i32::MAX)
+}
+
+pub async fn insert_user(c: &impl GenericClient, u: &User) -> StoreResult<bool> {
+    let sql = format!(
+        "INSERT INTO users ({USER_COLS}) VALUES
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (username) DO NOTHING"
+    );
+    let n = c
+        .execute(
+            &sql,
+            &[
+                &u.username,
+                &u.display_name,
+                &u.role.as_str(),
+                &u.agency,
+                &to_json(&u.areas),
+                &u.contact,
+                &u.state.as_str(),
+                &u.lock_reason,
+                &u.password_hash,
+                &to_json(&u.password_history),
+                &u.must_change_password,
+                &failures(u),
+                &u.locked_until_ms.map(to_time),
+                &to_time(u.created_at_ms),
+                &to_time(u.last_active_ms),
+                &to_time(u.password_changed_ms),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn save_user(
+    c: &mut deadpool_postgres::Object,
+    u: &User,
+    end_sessions: bool,
+) -> StoreResult<bool> {
+    let tx = c.transaction().await?;
+    let n = tx
+        .execute(
+            "UPDATE users SET display_name = $2, role = $3, agency = $4, areas = $5, contact = $6,
+                 state = $7, lock_reason = $8, password_hash = $9, password_history = $10,
+                 must_change_password = $11, failed_logins = $12, locked_until = $13,
+                 last_active_at = $14, password_changed_at = $15
+             WHERE username = $1",
+            &[
+                &u.username,
+                &u.display_name,
+                &u.role.as_str(),
+                &u.agency,
+                &to_json(&u.areas),
+                &u.contact,
+                &u.state.as_str(),
+                &u.lock_reason,
+                &u.password_hash,
+                &to_json(&u.password_history),
+                &u.must_change_password,
+                &failures(u),
+                &u.locked_until_ms.map(to_time),
+                &to_time(u.last_active_ms),
+                &to_time(u.password_changed_ms),
+            ],
+        )
+        .await?;
+    if end_sessions {
+        tx.execute("DELETE FROM sessions WHERE username = $1", &[&u.username])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+pub async fn login_failed(
+    c: &impl GenericClient,
+    username: &str,
+    now_ms: i64,
+    max_failures: u32,
+    lockout_ms: i64,
+) -> StoreResult<()> {
+    let max = i32::try_from(max_failures).unwrap_or(i32::MAX);
+    c.execute(
+        "UPDATE users SET failed_logins = failed_logins + 1,
+             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
+         WHERE username = $1",
+        &[&username, &max, &to_time(now_ms + lockout_ms)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The live session of a token hash: not expired, and its account active (locking an account
+/// also deletes its sessions; the join makes a lock effective even for a session being read).
+pub async fn session(
+    c: &impl GenericClient,
+    token_hash: &str,
+    now_ms: i64,
+) -> StoreResult<Option<Session>> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT s.token_hash, s.username, s.expires_at FROM sessions s
+             JOIN users u ON u.username = s.username
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.state = 'active'",
+        )
+        .await?;
+    let row = c.query_opt(&stmt, &[&token_hash, &to_time(now_ms)]).await?;
+    row.map(|r| {
+        Ok(Session {
+            token_hash: r.try_get(0)?,
+            username: r.try_get(1)?,
+            expires_at_ms: to_ms(r.try_get(2)?),
+        })
+    })
+    .transpose()
+}
+
+const AGENCY_COLS: &str =
+    "id, name, kind, area, contacts, webhook_url, webhook_secret, created_at, updated_at";
+
+fn agency_row(r: &Row) -> StoreResult<Agency> {
+    let url: Option<String> = r.try_get(5)?;
+    let secret: Option<String> = r.try_get(6)?;
+    Ok(Agency {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        kind: codec::kind(r.try_get(2)?)?,
+        area: r.try_get(3)?,
+        contacts: from_json("agencies.contacts", r.try_get(4)?)?,
+        webhook: url.map(|url| Webhook {
+            url,
+            secret: secret.unwrap_or_default(),
+        }),
+        created_at_ms: to_ms(r.try_get(7)?),
+        updated_at_ms: to_ms(r.try_get(8)?),
+    })
+}
+
+pub async fn agencies(c: &impl GenericClient) -> StoreResult<Vec<Agency>> {
+    let sql = format!("SELECT {AGENCY_COLS} FROM agencies ORDER BY id");
+    c.query(&sql, &[]).await?.iter().map(agency_row).collect()
+}
+
+pub async fn agency(c: &impl GenericClient, id: &str) -> StoreResult<Option<Agency>> {
+    let sql = format!("SELECT {AGENCY_COLS} FROM agencies WHERE id = $1");
+    c.query_opt(&sql, &[&id])
+        .await?
+        .as_ref()
+        .map(agency_row)
+        .transpose()
+}
+
+pub async fn insert_agency(c: &impl GenericClient, a: &Agency) -> StoreResult<bool> {
+    let sql = format!(
+        "INSERT INTO agencies ({AGENCY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (id) DO NOTHING"
+    );
+    let n = c
+        .execute(
+            &sql,
+            &[
+                &a.id,
+                &a.name,
+                &a.kind.as_str(),
+                &a.area,
+                &to_json(&a.contacts),
+                &a.webhook.as_ref().map(|w| &w.url),
+                &a.webhook.as_ref().map(|w| &w.secret),
+                &to_time(a.created_at_ms),
+                &to_time(a.updated_at_ms),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn save_agency(c: &impl GenericClient, a: &Agency) -> StoreResult<bool> {
+    let n = c
+        .execute(
+            "UPDATE agencies SET name = $2, kind = $3, area = $4, contacts = $5, webhook_url = $6,
+                 webhook_secret = $7, updated_at = $8
+             WHERE id = $1",
+            &[
+                &a.id,
+                &a.name,
+                &a.kind.as_str(),
+                &a.area,
+                &to_json(&a.contacts),
+                &a.webhook.as_ref().map(|w| &w.url),
+                &a.webhook.as_ref().map(|w| &w.secret),
+                &to_time(a.updated_at_ms),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}

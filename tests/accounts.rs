@@ -1,0 +1,543 @@
+//! Accounts against the running hub: the role matrix on every route (from the hub's own table),
+//! the account lifecycle (issue, forced change, lock, unlock, reset, revoke), the failed-login
+//! lockout, the agency registry, and the area scope over HTTP and `/ws`.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use iochub::accounts::{Permission, Role};
+use iochub::api::access::ROUTES;
+use serde_json::{Value, json};
+use support::*;
+
+const GOOD: &str = "Mưa lũ sông Bằng 2026";
+
+/// Issues an account and logs it in through the forced password change; returns its token.
+async fn account(hub: &Hub, username: &str, role: Role, extra: Value) -> String {
+    let mut body =
+        json!({"username": username, "role": role.as_str(), "display_name": "Cán bộ trực"});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let (status, issued) = hub
+        .call("POST", "/api/v1/users", &hub.token, Some(body))
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let temporary = issued["temporary_password"]
+        .as_str()
+        .expect("generated, shown once");
+    assert_eq!(issued["must_change_password"], true);
+    let (status, login) = hub.login_as(username, temporary).await;
+    if role == Role::Integrator {
+        assert_eq!(status, 403, "integrators use API tokens: {login}");
+        return String::new();
+    }
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["must_change_password"], true);
+    let token = login["token"].as_str().expect("token").to_owned();
+    let change = json!({"current": temporary, "new": GOOD});
+    let (status, body) = hub
+        .call("POST", "/api/v1/auth/password", &token, Some(change))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    token
+}
+
+/// A concrete path for a route of the table.
+fn concrete(path: &str) -> String {
+    path.replace("{device}", "wl-01")
+        .replace(
+            "{id}",
+            if path.contains("agencies") {
+                "ca-tinh"
+            } else {
+                "1"
+            },
+        )
+        .replace("{username}", "target")
+}
+
+#[tokio::test]
+async fn the_role_matrix_holds_on_every_route_of_the_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+
+    // The table names every route the hub serves, and no other.
+    let (status, doc) = hub.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let mut served: BTreeSet<String> = ["GET /api/v1/openapi.json", "GET /ws", "GET /metrics"]
+        .map(String::from)
+        .into();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("ops").keys() {
+            served.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let table: BTreeSet<String> = ROUTES
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        served, table,
+        "the access table and the served routes differ"
+    );
+
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        let name = format!("as-{}", role.as_str().replace('_', "-"));
+        let extra = match role {
+            Role::AgencyHandler => json!({"agency": "ca-tinh"}),
+            _ => json!({}),
+        };
+        let token = account(&hub, &name, role, extra).await;
+        if role != Role::Integrator {
+            tokens.push((role, token));
+        }
+    }
+    account(&hub, "target", Role::Viewer, json!({})).await;
+
+    let mut checked = 0;
+    for route in ROUTES.iter().filter(|r| r.path != "/api/v1/auth/logout") {
+        let path = concrete(route.path);
+        let body = (route.method != "GET").then(|| json!({}));
+        if route.permission != Permission::Public {
+            let (status, answer) = hub.call(route.method, &path, "", body.clone()).await;
+            assert_eq!(
+                status, 401,
+                "{} {path} without a session: {answer}",
+                route.method
+            );
+        }
+        for (role, token) in &tokens {
+            let (status, answer) = hub.call(route.method, &path, token, body.clone()).await;
+            if role.may(route.permission) {
+                assert!(
+                    status != 401 && status != 403,
+                    "{role:?} may {} {path}, got {status}: {answer}",
+                    route.method
+                );
+            } else {
+                assert_eq!(
+                    status, 403,
+                    "{role:?} may not {} {path}: {answer}",
+                    route.method
+                );
+                assert_eq!(answer["error"]["code"], "forbidden", "{answer}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 150, "{checked} cells checked");
+
+    // Logging out ends the session server-side, for every role.
+    for (role, token) in &tokens {
+        let (status, _) = hub.call("POST", "/api/v1/auth/logout", token, None).await;
+        assert_eq!(status, 204, "{role:?}");
+        let (status, _) = hub.call("GET", "/api/v1/auth/me", token, None).await;
+        assert_eq!(status, 401, "{role:?}: the token is dead after the logout");
+    }
+}
+
+#[tokio::test]
+async fn an_account_is_issued_changed_locked_reset_and_revoked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let admin = hub.token.clone();
+
+    let new = json!({"username": "op1", "role": "operator", "display_name": "Nông Văn Dền",
+        "contact": "0912 000 111", "password": "tạm thời 12345"});
+    let (status, issued) = hub
+        .call("POST", "/api/v1/users", &admin, Some(new.clone()))
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    assert!(
+        issued.get("temporary_password").is_none(),
+        "a given password is not echoed"
+    );
+    assert!(issued.get("password_hash").is_none());
+
+    // Until the password is changed, everything else is refused.
+    let (status, login) = hub.login_as("op1", "tạm thời 12345").await;
+    assert_eq!(
+        (status, login["must_change_password"].clone()),
+        (200, json!(true))
+    );
+    let op = login["token"].as_str().expect("token").to_owned();
+    let (status, body) = hub.call("GET", "/api/v1/devices", &op, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (403, json!("password_change_required"))
+    );
+    let (status, me) = hub.call("GET", "/api/v1/auth/me", &op, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["role"], "operator");
+    assert_eq!(me["must_change_password"], true);
+    for (weak, why) in [
+        ("short", "at least 12"),
+        ("qwerty123456", "common"),
+        ("my op1 password", "username"),
+    ] {
+        let change = json!({"current": "tạm thời 12345", "new": weak});
+        let (status, body) = hub
+            .call("POST", "/api/v1/auth/password", &op, Some(change))
+            .await;
+        assert_eq!(status, 400, "{weak}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(why),
+            "{body}"
+        );
+        assert_eq!(body["error"]["field"], "new");
+    }
+    let wrong = json!({"current": "not it at all", "new": GOOD});
+    let (status, body) = hub
+        .call("POST", "/api/v1/auth/password", &op, Some(wrong))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (400, json!("current"))
+    );
+    let change = json!({"current": "tạm thời 12345", "new": GOOD});
+    let (status, _) = hub
+        .call("POST", "/api/v1/auth/password", &op, Some(change))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = hub.call("GET", "/api/v1/devices", &op, None).await;
+    assert_eq!(
+        status, 200,
+        "the same session works once the password is changed"
+    );
+
+    // List and search.
+    let (_, found) = hub
+        .call("GET", "/api/v1/users?q=d%E1%BB%81n", &admin, None)
+        .await;
+    let names: Vec<&str> = found
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|u| u["username"].as_str())
+        .collect();
+    assert_eq!(names, ["op1"], "search by display name, case-insensitive");
+    let (_, found) = hub
+        .call("GET", "/api/v1/users?role=admin", &admin, None)
+        .await;
+    assert_eq!(found.as_array().map(Vec::len), Some(1));
+
+    // Locking ends the session at once; the locked account is named only to its password.
+    let (status, locked) = hub
+        .call("POST", "/api/v1/users/op1/lock", &admin, None)
+        .await;
+    assert_eq!((status, locked["state"].clone()), (200, json!("locked")));
+    let (status, _) = hub.call("GET", "/api/v1/devices", &op, None).await;
+    assert_eq!(status, 401, "a locked account's session is gone");
+    let (status, body) = hub.login_as("op1", GOOD).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("locked")
+    );
+    let (status, body) = hub.login_as("op1", "wrong password here").await;
+    assert_eq!(
+        status, 401,
+        "a wrong password says nothing about the lock: {body}"
+    );
+    let (status, _) = hub
+        .call("POST", "/api/v1/users/op1/unlock", &admin, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(hub.login_as("op1", GOOD).await.0, 200);
+
+    // A reset gives a temporary password and ends the sessions.
+    let (_, login) = hub.login_as("op1", GOOD).await;
+    let op = login["token"].as_str().expect("token").to_owned();
+    let (status, reset) = hub
+        .call("POST", "/api/v1/users/op1/reset-password", &admin, None)
+        .await;
+    assert_eq!(status, 200, "{reset}");
+    let temporary = reset["temporary_password"]
+        .as_str()
+        .expect("generated once")
+        .to_owned();
+    assert_eq!(hub.call("GET", "/api/v1/auth/me", &op, None).await.0, 401);
+    assert_eq!(
+        hub.login_as("op1", GOOD).await.0,
+        401,
+        "the old password is gone"
+    );
+    let (status, login) = hub.login_as("op1", &temporary).await;
+    assert_eq!(
+        (status, login["must_change_password"].clone()),
+        (200, json!(true))
+    );
+
+    // An edit of the role ends the sessions too (no session keeps old powers).
+    let op = login["token"].as_str().expect("token").to_owned();
+    let (status, edited) = hub
+        .call(
+            "PATCH",
+            "/api/v1/users/op1",
+            &admin,
+            Some(json!({"role": "viewer", "contact": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(
+        (edited["role"].clone(), edited["contact"].clone()),
+        (json!("viewer"), Value::Null)
+    );
+    assert_eq!(hub.call("GET", "/api/v1/auth/me", &op, None).await.0, 401);
+    let bad = json!({"areas": ["atlantis"]});
+    let (status, body) = hub
+        .call("PATCH", "/api/v1/users/op1", &admin, Some(bad))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (400, json!("areas"))
+    );
+
+    // Revoked for good: listed, not usable, its username never issued again.
+    let (status, revoked) = hub
+        .call("POST", "/api/v1/users/op1/revoke", &admin, None)
+        .await;
+    assert_eq!((status, revoked["state"].clone()), (200, json!("revoked")));
+    assert_eq!(hub.login_as("op1", &temporary).await.0, 403);
+    let (status, _) = hub
+        .call("POST", "/api/v1/users/op1/unlock", &admin, None)
+        .await;
+    assert_eq!(status, 409, "a revoked account stays revoked");
+    let (status, _) = hub.call("POST", "/api/v1/users", &admin, Some(new)).await;
+    assert_eq!(
+        status, 409,
+        "the username of a revoked account is not issued again"
+    );
+    let (_, one) = hub.call("GET", "/api/v1/users/op1", &admin, None).await;
+    assert_eq!(one["state"], "revoked");
+
+    // The admin cannot lock or demote themselves, nor leave the hub without an admin.
+    let (status, body) = hub
+        .call("POST", "/api/v1/users/admin/lock", &admin, None)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = hub
+        .call(
+            "PATCH",
+            "/api/v1/users/admin",
+            &admin,
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, body) = hub
+        .call(
+            "POST",
+            "/api/v1/users",
+            &admin,
+            Some(json!({"username": "h1", "role": "agency_handler"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (400, json!("agency")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn five_failed_logins_lock_the_account_and_the_answer_never_says_which() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let (_, unknown) = hub.login_as("nobody-here", "whatever it is 1").await;
+    let (_, wrong) = hub.login_as("admin", "whatever it is 1").await;
+    assert_eq!(
+        unknown, wrong,
+        "an unknown user and a wrong password read the same"
+    );
+    for _ in 0..4 {
+        assert_eq!(hub.login_as("admin", "still not the password").await.0, 401);
+    }
+    let (status, locked_out) = hub.login_as("admin", hub::PASSWORD).await;
+    assert_eq!(
+        status, 401,
+        "locked out after 5 failures, even with the right password"
+    );
+    assert_eq!(locked_out, wrong, "the lockout reads like any failure");
+    // the session made before the failures still works: only logins are refused
+    let (status, _) = hub.call("GET", "/api/v1/auth/me", &hub.token, None).await;
+    assert_eq!(status, 200);
+    let (status, list) = hub
+        .call("GET", "/api/v1/users/admin", &hub.token, None)
+        .await;
+    assert_eq!((status, list["failed_logins"].clone()), (200, json!(5)));
+    assert!(list["locked_until"].is_string(), "{list}");
+}
+
+#[tokio::test]
+async fn agencies_come_from_config_and_are_edited_through_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let admin = hub.token.clone();
+    let (status, list) = hub.call("GET", "/api/v1/agencies", &admin, None).await;
+    assert_eq!(status, 200);
+    let kinds: BTreeSet<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    for k in [
+        "police",
+        "fire_rescue",
+        "health",
+        "environment",
+        "civil_defense",
+        "commune",
+    ] {
+        assert!(kinds.contains(k), "the demo has a {k} agency: {list}");
+    }
+
+    let new = json!({"id": "ubnd-xa-1", "name": "UBND xã Minh Khai", "kind": "commune",
+        "area": "cb-dong", "contacts": [{"name": "Chủ tịch", "phone": "0206 111"}],
+        "webhook": {"url": "https://xa1.example/hook", "secret": "a-secret-of-the-commune"}});
+    let (status, made) = hub
+        .call("POST", "/api/v1/agencies", &admin, Some(new.clone()))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        made["webhook"],
+        json!({"url": "https://xa1.example/hook", "secret_set": true})
+    );
+    assert!(
+        !made.to_string().contains("a-secret-of-the-commune"),
+        "the secret is never shown"
+    );
+    assert_eq!(
+        hub.call("POST", "/api/v1/agencies", &admin, Some(new))
+            .await
+            .0,
+        409
+    );
+
+    let edit =
+        json!({"name": "UBND xã Minh Khai (mới)", "webhook": {"url": "https://xa1.example/v2"}});
+    let (status, edited) = hub
+        .call("PATCH", "/api/v1/agencies/ubnd-xa-1", &admin, Some(edit))
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["webhook"]["url"], "https://xa1.example/v2");
+    assert_eq!(
+        edited["webhook"]["secret_set"], true,
+        "the secret stays when not given"
+    );
+    let (_, one) = hub
+        .call("GET", "/api/v1/agencies/ubnd-xa-1", &admin, None)
+        .await;
+    assert_eq!(one["name"], "UBND xã Minh Khai (mới)");
+    let bad = json!({"area": "atlantis"});
+    let (status, body) = hub
+        .call("PATCH", "/api/v1/agencies/ubnd-xa-1", &admin, Some(bad))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (400, json!("area"))
+    );
+    let (status, _) = hub.call("GET", "/api/v1/agencies/none", &admin, None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn an_area_scope_narrows_devices_over_http_and_the_live_feed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let admin = hub.token.clone();
+    let mut device = Publisher::connect(&hub.mqtt_url(), "scope-test").await;
+    let ts = now_ms();
+    for key in ["in-city", "far-west"] {
+        let payload = json!({"ts": ts, "water_level": 1.0}).to_string();
+        device
+            .publish(&format!("ioc/{key}/telemetry"), payload)
+            .await;
+    }
+    hub.wait_reading("far-west", "water_level", ts).await;
+    hub.wait_reading("in-city", "water_level", ts).await;
+    let place = |lon: f64, lat: f64| Some(json!({"lon": lon, "lat": lat}));
+    hub.call(
+        "PATCH",
+        "/api/v1/devices/in-city",
+        &admin,
+        place(106.257, 22.666),
+    )
+    .await;
+    hub.call(
+        "PATCH",
+        "/api/v1/devices/far-west",
+        &admin,
+        place(105.55, 22.88),
+    )
+    .await;
+
+    let op = account(
+        &hub,
+        "city-op",
+        Role::Operator,
+        json!({"areas": ["cb-thanhpho"]}),
+    )
+    .await;
+    let (_, me) = hub.call("GET", "/api/v1/auth/me", &op, None).await;
+    assert_eq!(me["areas"], json!(["cb-thanhpho"]));
+    let (_, list) = hub.call("GET", "/api/v1/devices", &op, None).await;
+    let keys: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|d| d["key"].as_str())
+        .collect();
+    assert_eq!(keys, ["in-city"]);
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices/far-west", &op, None)
+            .await
+            .0,
+        404
+    );
+    let readings = "/api/v1/devices/far-west/readings?metric=water_level";
+    assert_eq!(hub.call("GET", readings, &op, None).await.0, 404);
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices/in-city", &op, None)
+            .await
+            .0,
+        200
+    );
+
+    // Live: the scoped client gets the city's telemetry and never the west's. The admin's feed
+    // shows the order the hub sent things in: the west's reading went out before the city's.
+    let sub = json!({"op": "subscribe", "topics": ["telemetry"]});
+    let mut all = hub.ws(sub.clone()).await;
+    let mut scoped = hub.ws_as(&op, sub).await;
+    device
+        .publish("ioc/far-west/telemetry", r#"{"water_level": 2.0}"#)
+        .await;
+    all.until(Duration::from_secs(10), |f| {
+        f["device"] == "far-west" && f["value"] == 2.0
+    })
+    .await;
+    device
+        .publish("ioc/in-city/telemetry", r#"{"water_level": 3.0}"#)
+        .await;
+    let mut seen = Vec::new();
+    scoped
+        .until(Duration::from_secs(10), |f| {
+            seen.push(f.clone());
+            f["device"] == "in-city" && f["value"] == 3.0
+        })
+        .await;
+    assert!(
+        seen.iter().all(|f| f["device"] != "far-west"),
+        "the scoped feed carried a device outside its areas: {seen:?}"
+    );
+}

@@ -1,0 +1,189 @@
+//! Accounts, sessions and agencies: what every store keeps and how it reads back.
+
+use iochub::accounts::{AccountState, Agency, AgencyKind, Contact, Role, Session, User, Webhook};
+use iochub::storage::Store;
+
+use super::contract::T0;
+
+pub(crate) fn account(username: &str, role: Role) -> User {
+    User {
+        username: username.into(),
+        display_name: "Nguyễn Văn A".into(),
+        role,
+        agency: None,
+        areas: Vec::new(),
+        contact: None,
+        state: AccountState::Active,
+        lock_reason: None,
+        password_hash: "h".into(),
+        password_history: Vec::new(),
+        must_change_password: true,
+        failed_logins: 0,
+        locked_until_ms: None,
+        created_at_ms: T0,
+        last_active_ms: T0,
+        password_changed_ms: T0,
+    }
+}
+
+fn session(token: &str, username: &str, expires_at_ms: i64) -> Session {
+    Session {
+        token_hash: token.into(),
+        username: username.into(),
+        expires_at_ms,
+    }
+}
+
+pub(crate) async fn accounts_and_sessions(store: &dyn Store) {
+    assert_eq!(store.user_count().await.expect("count"), 0);
+    let mut op = account("op", Role::AgencyHandler);
+    op.agency = Some("ca-tinh".into());
+    op.areas = vec!["cb-thanhpho".into(), "cb-dong".into()];
+    op.contact = Some("0912 345 678".into());
+    op.password_history = vec!["old-1".into(), "old-2".into()];
+    op.locked_until_ms = Some(T0 + 5);
+    assert!(store.insert_user(op.clone()).await.expect("insert"));
+    assert!(
+        !store
+            .insert_user(account("op", Role::Viewer))
+            .await
+            .expect("insert"),
+        "a username is issued once"
+    );
+    assert_eq!(store.user("op").await.expect("user"), Some(op.clone()));
+    assert_eq!(store.user("nobody").await.expect("user"), None);
+
+    store
+        .create_session(session("t1", "op", T0 + 1000), T0)
+        .await
+        .expect("session");
+    store
+        .create_session(session("t2", "op", T0 + 1000), T0)
+        .await
+        .expect("session");
+    assert!(store.session("t1", T0 + 999).await.expect("s").is_some());
+    assert!(
+        store.session("t1", T0 + 1000).await.expect("s").is_none(),
+        "expired"
+    );
+    store.delete_session("t1").await.expect("delete");
+    assert!(store.session("t1", T0).await.expect("s").is_none());
+
+    // an edit that keeps the sessions, then a lock that ends them
+    op.display_name = "Trần Thị B".into();
+    op.must_change_password = false;
+    op.locked_until_ms = None;
+    assert!(store.save_user(op.clone(), false).await.expect("save"));
+    assert_eq!(store.user("op").await.expect("user"), Some(op.clone()));
+    assert!(store.session("t2", T0).await.expect("s").is_some());
+    op.state = AccountState::Locked;
+    op.lock_reason = Some("admin".into());
+    assert!(store.save_user(op.clone(), true).await.expect("save"));
+    assert!(store.session("t2", T0).await.expect("s").is_none());
+    op.state = AccountState::Active;
+    store.save_user(op.clone(), false).await.expect("save");
+    assert!(
+        store.session("t2", T0).await.expect("s").is_none(),
+        "the sessions ended with the lock, not only hidden"
+    );
+    // a session of an account that is not active is not live
+    store
+        .create_session(session("t3", "op", T0 + 1000), T0)
+        .await
+        .expect("session");
+    op.state = AccountState::Revoked;
+    store.save_user(op.clone(), false).await.expect("save");
+    assert!(store.session("t3", T0).await.expect("s").is_none());
+
+    assert!(
+        !store
+            .save_user(account("ghost", Role::Viewer), false)
+            .await
+            .expect("save"),
+        "saving a missing account writes nothing"
+    );
+    store
+        .insert_user(account("admin", Role::Admin))
+        .await
+        .expect("insert");
+    let names: Vec<String> = store
+        .users()
+        .await
+        .expect("users")
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["admin", "op"]);
+    assert_eq!(store.user_count().await.expect("count"), 2);
+}
+
+pub(crate) async fn failed_logins_count_atomically(store: &dyn Store) {
+    store
+        .insert_user(account("brute", Role::Operator))
+        .await
+        .expect("insert");
+    let tries = (0..4).map(|_| store.login_failed("brute", T0, 5, 60_000));
+    for r in futures_util::future::join_all(tries).await {
+        r.expect("counted");
+    }
+    let u = store.user("brute").await.expect("user").expect("exists");
+    assert_eq!((u.failed_logins, u.locked_until_ms), (4, None));
+    store
+        .login_failed("brute", T0 + 7, 5, 60_000)
+        .await
+        .expect("counted");
+    let u = store.user("brute").await.expect("user").expect("exists");
+    assert_eq!((u.failed_logins, u.locked_until_ms), (5, Some(T0 + 60_007)));
+    store
+        .login_failed("nobody", T0, 5, 60_000)
+        .await
+        .expect("an unknown username is not an error");
+}
+
+pub(crate) async fn agencies_registry(store: &dyn Store) {
+    assert!(store.agencies().await.expect("agencies").is_empty());
+    let mut police = Agency {
+        id: "ca-tinh".into(),
+        name: "Công an tỉnh".into(),
+        kind: AgencyKind::Police,
+        area: None,
+        contacts: vec![Contact {
+            name: "Trực ban".into(),
+            title: Some("Trực ban 24/7".into()),
+            phone: Some("113".into()),
+            email: None,
+        }],
+        webhook: Some(Webhook {
+            url: "https://ca.example/hook".into(),
+            secret: "s3cret-s3cret".into(),
+        }),
+        created_at_ms: T0,
+        updated_at_ms: T0,
+    };
+    let ward = Agency {
+        id: "ubnd-thucphan".into(),
+        name: "UBND phường Thục Phán".into(),
+        kind: AgencyKind::Commune,
+        area: Some("cb-thanhpho".into()),
+        contacts: Vec::new(),
+        webhook: None,
+        created_at_ms: T0,
+        updated_at_ms: T0,
+    };
+    assert!(store.insert_agency(ward.clone()).await.expect("insert"));
+    assert!(store.insert_agency(police.clone()).await.expect("insert"));
+    assert!(!store.insert_agency(police.clone()).await.expect("insert"));
+    assert_eq!(
+        store.agencies().await.expect("agencies"),
+        [police.clone(), ward.clone()]
+    );
+    police.name = "Công an tỉnh Cao Bằng".into();
+    police.webhook = None;
+    police.updated_at_ms = T0 + 1;
+    assert!(store.save_agency(police.clone()).await.expect("save"));
+    assert_eq!(store.agency("ca-tinh").await.expect("agency"), Some(police));
+    assert_eq!(store.agency("none").await.expect("agency"), None);
+    let mut ghost = ward;
+    ghost.id = "ghost".into();
+    assert!(!store.save_agency(ghost).await.expect("save"));
+}
