@@ -59,7 +59,9 @@ pub async fn serve(
 
 pub fn print_banner(http: SocketAddr, mqtt: &str, cfg: &HubConfig, admin_password: Option<&str>) {
     let login = match admin_password {
-        Some(p) => format!("admin / {p}   (generated on first start and shown only now: keep it)"),
+        Some(p) => format!(
+            "admin / {p}   (generated on first start and shown only now; choose your own at the first login)"
+        ),
         None => "admin / the password set on first start (IOCHUB_ADMIN_PASSWORD or the one printed then)".into(),
     };
     println!(

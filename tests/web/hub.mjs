@@ -107,9 +107,9 @@ export async function launchChromium() {
 }
 
 /** Fill the login form of whatever page is loaded and wait until the app says it is ready. */
-export async function logIn(page, password = PASSWORD) {
+export async function logIn(page, password = PASSWORD, username = 'admin') {
   await page.waitForSelector('#login form', { state: 'visible', timeout: 15000 });
-  await page.fill('#login [name=username]', 'admin');
+  await page.fill('#login [name=username]', username);
   await page.fill('#login [name=password]', password);
   await page.click('#login button[type=submit]');
 }

@@ -318,6 +318,39 @@ async function main() {
     await page.waitForSelector('#login', { state: 'hidden', timeout: 15000 });
   });
 
+  await check('first login of a new account: the forced password change, its refusals in Vietnamese, then the console', async () => {
+    const admin = await hub.token();
+    const issued = await hub.post('/api/v1/users', { username: 'truc-ban', role: 'operator', display_name: 'Trực ban' }, admin);
+    if (!issued.temporary_password) throw new Error(`no temporary password: ${JSON.stringify(issued)}`);
+    const fctx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    const first = await fctx.newPage();
+    first.on('pageerror', (e) => pageErrors.push(e.message));
+    await first.goto(`${hub.base}/`);
+    await logIn(first, issued.temporary_password, 'truc-ban');
+    const pw = '#login form[data-form=pwchange]';
+    await first.waitForSelector(pw, { state: 'visible', timeout: 10000 });
+    if (await first.isVisible('#login form:not([data-form]) [name=password]')) throw new Error('the login form is still shown');
+    if (await first.isVisible(`${pw} [name=current]`)) throw new Error('asks again for the password just typed');
+    await shot(first, '13-forced-password-change');
+    const attempt = async (next, confirm, expected) => {
+      await first.fill(`${pw} [name=new]`, next);
+      await first.fill(`${pw} [name=confirm]`, confirm);
+      await first.click(`${pw} button[type=submit]`);
+      await waitFor(`the message "${expected}"`, async () => expected.test(await first.textContent(`${pw} .login-msg`)), 10000);
+    };
+    await attempt('một câu dài dễ nhớ', 'một câu khác hẳn', /không khớp/);
+    await attempt('qwerty123456', 'qwerty123456', /quá phổ biến/);
+    await shot(first, '14-password-refused');
+    await first.fill(`${pw} [name=new]`, 'Sông Bằng mùa lũ 2026');
+    await first.fill(`${pw} [name=confirm]`, 'Sông Bằng mùa lũ 2026');
+    await first.click(`${pw} button[type=submit]`);
+    await first.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    if (await first.isVisible('#login')) throw new Error('login overlay still visible after the change');
+    const me = await first.evaluate(() => fetch('/api/v1/auth/me').then((r) => r.json()));
+    if (me.must_change_password !== false || me.role !== 'operator') throw new Error(`me: ${JSON.stringify(me)}`);
+    await fctx.close();
+  });
+
   await check('a dense network (> 3,000 devices) draws healthy devices as grid cells and a critical one as its own red dot', async () => {
     const N = 3100;
     const sends = [];

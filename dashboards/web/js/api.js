@@ -9,6 +9,7 @@ import { appEvents } from './events.js';
 /** The HTTP status codes the app tells apart. */
 export const HTTP = Object.freeze({
   NO_CONTENT: 204,
+  BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -101,20 +102,32 @@ export async function login(username, password) {
   return res;
 }
 
+/** Changes the logged-in account's own password; throws ApiError with the hub's code. */
+export async function changePassword(current, next) {
+  await once('POST', '/api/v1/auth/password', { current, new: next });
+}
+
 export async function logout() {
   try { await once('POST', '/api/v1/auth/logout'); } catch { /* already gone */ }
 }
 
 /** Is the session cookie still good? true / false; throws ApiError 'unreachable' when the hub is down. */
 export async function sessionValid() {
+  return (await whoAmI()) !== null;
+}
+
+/**
+ * The logged-in account (GET /api/v1/auth/me: role, permissions, must_change_password, …), or
+ * null without a session; throws ApiError 'unreachable' when the hub is down.
+ */
+export async function whoAmI() {
   try {
-    await once('GET', '/api/v1/auth/me');
-    return true;
+    return (await once('GET', '/api/v1/auth/me')) || {};
   } catch (e) {
-    if (e.status === HTTP.UNAUTHORIZED) return false;
+    if (e.status === HTTP.UNAUTHORIZED) return null;
     if (e.status === HTTP.NOT_FOUND) {
       // Older hubs without /auth/me: any cheap authenticated GET tells the same.
-      try { await once('GET', '/api/v1/rules'); return true; } catch (e2) { if (e2.status === HTTP.UNAUTHORIZED) return false; throw e2; }
+      try { await once('GET', '/api/v1/rules'); return {}; } catch (e2) { if (e2.status === HTTP.UNAUTHORIZED) return null; throw e2; }
     }
     throw e;
   }

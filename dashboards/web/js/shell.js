@@ -7,7 +7,8 @@
 // volume) and "telemetry" (high volume) with a filter the view chooses: the viewport's bbox,
 // re-sent on every pan/zoom end, or just the open device — or none at all (feed closed).
 
-import { api, login, logout, sessionValid, connection, resetExpired, HTTP } from './api.js';
+import { api, login, logout, whoAmI, connection, resetExpired, HTTP } from './api.js';
+import { createPasswordChange } from './pwchange.js';
 import { LiveFeed } from './live.js';
 import { loadCatalog } from './catalog.js';
 import { Store } from './store.js';
@@ -28,6 +29,7 @@ export function createShell({ onReady, telemetry = true }) {
   let telemetryFilter = null;
   let lagTimer = null;
   let lagAgain = false;
+  const pwChange = createPasswordChange(loginEl, { onLogout: () => shell.logout() });
 
   const shell = {
     store,
@@ -63,6 +65,8 @@ export function createShell({ onReady, telemetry = true }) {
   function showLogin(key) {
     document.body.classList.add('logged-out');
     loginEl.hidden = false;
+    pwChange.hide();
+    form.hidden = false;
     setMsg(key, key === 'login_expired' ? 'warn' : 'error');
     const user = form.querySelector('[name=username]');
     (user.value ? form.querySelector('[name=password]') : user).focus();
@@ -81,7 +85,9 @@ export function createShell({ onReady, telemetry = true }) {
     btn.disabled = true;
     btn.textContent = t('login_busy');
     try {
-      await login(form.username.value.trim(), form.password.value);
+      const password = form.password.value;
+      const res = await login(form.username.value.trim(), password);
+      if (res?.must_change_password) await changeFirst(password);
       hideLogin();
       await enter();
     } catch (err) {
@@ -93,6 +99,15 @@ export function createShell({ onReady, telemetry = true }) {
       btn.textContent = t('login_submit');
     }
   });
+
+  /** The account must choose its own password before the hub allows anything else. */
+  async function changeFirst(current) {
+    document.body.classList.add('logged-out');
+    loginEl.hidden = false;
+    form.hidden = true;
+    await pwChange.show(current);
+    form.hidden = false;
+  }
 
   appEvents.on('sessionexpired', () => {
     stopFeeds();
@@ -187,9 +202,12 @@ export function createShell({ onReady, telemetry = true }) {
     let delay = 1000;
     for (;;) {
       try {
-        const ok = await sessionValid();
+        const me = await whoAmI();
         if (connection.fetchDown) connection.set('fetchDown', false);
-        if (ok) { hideLogin(); await enter(); } else showLogin('');
+        if (!me) { showLogin(''); return; }
+        if (me.must_change_password) await changeFirst(null);
+        hideLogin();
+        await enter();
         return;
       } catch {
         connection.set('fetchDown', true);
