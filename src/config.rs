@@ -469,6 +469,34 @@ mod tests {
         assert_eq!(c.data_dir, Path::new("/var/lib/iochub"));
         let c = HubConfig::from_file(path, env(&[("IOCHUB_HTTP", "127.0.0.1:1")])).expect("valid");
         assert_eq!(c.http.port(), 1, "the environment wins over the file");
+        let ids: Vec<&str> = c.agencies.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["ca-tinh", "so-nnmt"]);
+        assert_eq!(c.agencies[0].contacts[0].phone.as_deref(), Some("113"));
+    }
+
+    #[test]
+    fn account_settings_from_file_and_environment() {
+        let file: ConfigFile = toml::from_str(
+            "password_policy = \"strict\"\nlogin_lockout = \"2m\"\ninactive_lock_days = 0",
+        )
+        .expect("valid");
+        let a = accounts_from(&file, &env(&[])).expect("valid");
+        assert_eq!(a.policy.classes, 3);
+        assert_eq!(a.lockout_ms, 120_000);
+        assert_eq!(a.inactive_lock_days, 0);
+        assert_eq!(a.max_failed_logins, 5);
+        let a = accounts_from(
+            &file,
+            &env(&[
+                ("IOCHUB_PASSWORD_POLICY", "default"),
+                ("IOCHUB_LOGIN_MAX_FAILURES", "3"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!((a.policy.classes, a.max_failed_logins), (0, 3));
+        let e = accounts_from(&file, &env(&[("IOCHUB_LOGIN_LOCKOUT", "soon")])).expect_err("bad");
+        assert!(e.to_string().contains("login_lockout"), "{e}");
+        assert!(toml::from_str::<ConfigFile>("password_policy = \"lax\"").is_err());
     }
 
     #[test]
