@@ -63,6 +63,8 @@ pub struct HubConfig {
     pub accounts: AccountSettings,
     /// `[[agencies]]`: added to the registry at start when it lacks them.
     pub agencies: Vec<Agency>,
+    /// Days audit records are kept (0 = forever); expiry leaves the chain verifiable.
+    pub audit_retention_days: u32,
 }
 
 /// The MQTT broker the hub subscribes to.
@@ -131,6 +133,7 @@ struct ConfigFile {
     login_max_failures: Option<u32>,
     login_lockout: Option<String>,
     inactive_lock_days: Option<u32>,
+    audit_retention_days: Option<u32>,
     agencies: Option<Vec<AgencyEntry>>,
 }
 
@@ -308,6 +311,7 @@ impl HubConfig {
                 &env,
             ),
             accounts,
+            audit_retention_days: audit_retention_from(file.audit_retention_days, &env)?,
             agencies: file
                 .agencies
                 .unwrap_or_default()
@@ -326,6 +330,20 @@ pub fn load_areas(paths: &[PathBuf]) -> Result<Arc<Areas>, ConfigError> {
             key: "areas",
             message: e.to_string(),
         })
+}
+
+/// `audit_retention_days` (`IOCHUB_AUDIT_RETENTION_DAYS`): 365 unless set; 0 keeps forever.
+pub fn audit_retention_from(
+    file: Option<u32>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<u32, ConfigError> {
+    match env("IOCHUB_AUDIT_RETENTION_DAYS") {
+        Some(s) => s.trim().parse().map_err(|_| ConfigError::Key {
+            key: "audit_retention_days",
+            message: format!("{s:?} is not a whole number of days (0 = keep forever)"),
+        }),
+        None => Ok(file.unwrap_or(365)),
+    }
 }
 
 /// The account settings of `iochub demo`: the defaults, overridden by `IOCHUB_*` variables.

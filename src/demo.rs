@@ -86,6 +86,7 @@ pub fn config(
         areas,
         map: MapConfig::from_env(&env),
         accounts: config::accounts_from_env(&env)?,
+        audit_retention_days: config::audit_retention_from(None, &env)?,
         agencies: agencies(),
     })
 }

@@ -5,16 +5,18 @@
 //! - [`timefmt`], [`metrics`], [`health`], [`tls`], [`areas`]: plumbing every stage may use
 //! - [`pipeline`]: what the stages pass each other (tickets, work, write items, alert decisions
 //!   with typed operator and severity, the live-sink seam) and the router (device -> shard);
-//!   `alerts::model`, `alerts::lifecycle` and `accounts::model` sit here too
+//!   `alerts::model`, `alerts::lifecycle`, `accounts::{model, roles, scope}` and `audit::model`
+//!   sit here too
 //! - [`ingest`]: MQTT client, topics, decoding hand-off, ordered acks after commit
 //! - [`engine`]: shard workers, rules and their hot reload
 //! - [`storage`]: the `Store` trait, the batcher, the maintainer; the SQLite and PostgreSQL backends
 //! - [`alerts`]: the alert model and lifecycle (open / update / resolve), and the manager that
 //!   commits what the lifecycle decided before it is published
-//! - [`accounts`]: users and sessions, password hashes, session tokens, the first admin
+//! - [`accounts`]: accounts, roles, agencies and scopes; the account rules, passwords, sessions
+//! - [`audit`]: the hash-chained audit trail and its verification
 //! - [`ws`]: live feed, per-client filters and conflation for `GET /ws`
 //! - [`config`]: `iochub serve`'s config file and `IOCHUB_*` variables
-//! - [`api`], [`web`]: HTTP handlers, auth, OpenAPI; the dashboard's assets (`dashboards/web`)
+//! - [`api`], [`web`]: HTTP handlers, the access guard, OpenAPI; the dashboard's assets (`dashboards/web`)
 //! - [`broker`], [`demo`]: the embedded rumqttd; all that `iochub demo` adds (its config, sample
 //!   rules, illustrative areas, the simulated province)
 //! - [`app`]: builds each stage, tracks every task, shuts them down in order
@@ -24,6 +26,7 @@ pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod areas;
+pub mod audit;
 pub mod broker;
 pub mod config;
 pub mod demo;

@@ -76,12 +76,30 @@ enum Command {
         #[arg(long, env = "IOCHUB_DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Bring the store's schema up to date and exit (PostgreSQL when a database URL is given).
     Migrate {
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
         #[arg(long, env = "IOCHUB_DATABASE_URL")]
         database_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain: exit 0 with the record count when intact, 1 naming the first bad seq.
+    Verify {
+        /// The store of this `iochub serve` config (its database_url or data_dir)
+        #[arg(long, conflicts_with = "data_dir")]
+        config: Option<PathBuf>,
+        /// An embedded store's data directory (the demo's)
+        #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -157,6 +175,9 @@ fn main() -> ExitCode {
             data_dir,
             database_url,
         } => return migrate(&data_dir, database_url.as_deref()),
+        Command::Audit {
+            command: AuditCommand::Verify { config, data_dir },
+        } => return audit_verify(config.as_deref(), &data_dir),
     };
     match run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
@@ -179,6 +200,48 @@ fn migrate(data_dir: &std::path::Path, database_url: Option<&str>) -> ExitCode {
         Ok(what) => {
             println!("schema up to date: {what}");
             ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `iochub audit verify`: opens the store the way the hub does and walks the chain.
+fn audit_verify(config: Option<&std::path::Path>, data_dir: &std::path::Path) -> ExitCode {
+    use iochub::audit::Verdict;
+    use iochub::storage::{Store, postgres::PostgresStore, sqlite::SqliteStore};
+    let (database_url, ca_file, data_dir) = match config {
+        Some(path) => match HubConfig::from_file(path, |k| std::env::var(k).ok()) {
+            Ok(c) => (c.database_url, c.database_ca_file, c.data_dir),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => (None, None, data_dir.to_owned()),
+    };
+    let verdict = block_on(async move {
+        let store: Box<dyn Store> = match database_url {
+            Some(url) => Box::new(PostgresStore::connect_with(&url, ca_file.as_deref()).await?),
+            None => Box::new(SqliteStore::open(&data_dir)?),
+        };
+        iochub::audit::verify(store.as_ref()).await
+    });
+    match verdict {
+        Ok(Verdict::Intact { records, head }) => {
+            match head {
+                Some((seq, hash)) => {
+                    println!("audit trail intact: {records} records, up to seq {seq} (hash {hash})")
+                }
+                None => println!("audit trail intact: {records} records"),
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Verdict::Broken { seq, reason }) => {
+            println!("audit trail broken at seq {seq}: {reason}");
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("error: {e}");

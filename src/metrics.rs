@@ -113,6 +113,18 @@ fn describe() {
     );
     describe_counter!("iochub_rules_reloads_total", "Rule set reloads, by result");
     describe_gauge!("iochub_rules_loaded", "Rules in the active rule set");
+    describe_counter!(
+        "iochub_audit_records_total",
+        "Records appended to the audit trail"
+    );
+    describe_counter!(
+        "iochub_audit_write_failures_total",
+        "Audit records that could not be written (logged as errors)"
+    );
+    describe_counter!(
+        "iochub_auth_logins_total",
+        "Password logins, by result (ok, denied)"
+    );
 }
 
 pub fn ingest_message() {
@@ -207,6 +219,18 @@ pub fn rules_reloaded(ok: bool, rules: usize) {
     if ok {
         gauge!("iochub_rules_loaded").set(rules as f64);
     }
+}
+
+pub fn audit_written(n: usize) {
+    counter!("iochub_audit_records_total").increment(n as u64);
+}
+
+pub fn audit_write_failed() {
+    counter!("iochub_audit_write_failures_total").increment(1);
+}
+
+pub fn login(ok: bool) {
+    counter!("iochub_auth_logins_total", "result" => if ok { "ok" } else { "denied" }).increment(1);
 }
 
 /// Rollup buckets written by a maintenance pass, by level (`1m`, `1h`).

@@ -34,10 +34,12 @@ pub enum Permission {
     AgenciesManage,
     /// Accounts: issue, edit, lock, unlock, revoke, reset.
     UsersManage,
+    /// The audit trail.
+    AuditRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
@@ -49,6 +51,7 @@ impl Permission {
         Permission::AgenciesRead,
         Permission::AgenciesManage,
         Permission::UsersManage,
+        Permission::AuditRead,
     ];
 }
 
@@ -68,6 +71,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::AgenciesRead,
             P::AgenciesManage,
             P::UsersManage,
+            P::AuditRead,
         ],
     ),
     (
@@ -138,11 +142,12 @@ mod tests {
     }
 
     #[test]
-    fn only_admin_manages_accounts_and_agencies() {
+    fn only_admin_manages_accounts_and_agencies_and_reads_the_audit() {
         for role in Role::ALL {
             let admin = role == Role::Admin;
             assert_eq!(role.may(P::UsersManage), admin, "{role:?}");
             assert_eq!(role.may(P::AgenciesManage), admin, "{role:?}");
+            assert_eq!(role.may(P::AuditRead), admin, "{role:?}");
         }
         assert!(!Role::Viewer.may(P::DevicesWrite));
         assert!(!Role::Integrator.may(P::MapRead));

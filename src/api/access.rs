@@ -1,19 +1,24 @@
-//! Access control, in one place: [`ROUTES`] names the [`Permission`] of every endpoint, and
-//! [`guard`] (a layer over every route) authenticates the caller, refuses what their role does not
-//! hold (403) and everything but the password change while their password must be changed, and
-//! hands the handler a [`Caller`] with the account's [`Scope`]. A route missing from the table is
-//! refused to everyone, so a new endpoint cannot ship open by mistake.
+//! Access control and its audit, in one place: [`ROUTES`] names the [`Permission`] of every
+//! endpoint and the audit action of every one that changes something, and [`guard`] (a layer over
+//! every route) authenticates the caller, refuses what their role does not hold (403) and
+//! everything but the password change while their password must be changed, hands the handler a
+//! [`Caller`] with the account's [`Scope`], and records the audited requests and every refusal in
+//! the audit trail, with the client's address and the result. A route missing from the table is
+//! refused to everyone, so a new endpoint cannot ship open by mistake; a handler adds what only it
+//! knows (the login's username, an export's range) as an [`AuditNote`] on its response.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
 use crate::accounts::{self, Permission, Role, Scope};
+use crate::audit::AuditEvent;
 use crate::timefmt::now_ms;
 
 /// One endpoint and what it needs.
@@ -23,6 +28,8 @@ pub struct Route {
     /// As axum matches it: `/api/v1/devices/{device}`.
     pub path: &'static str,
     pub permission: Permission,
+    /// The audit action of every request to it (`None`: recorded only when its handler notes one).
+    pub audit: Option<&'static str>,
 }
 
 const fn r(method: &'static str, path: &'static str, permission: Permission) -> Route {
@@ -30,6 +37,22 @@ const fn r(method: &'static str, path: &'static str, permission: Permission) -> 
         method,
         path,
         permission,
+        audit: None,
+    }
+}
+
+/// A route whose every request is recorded as `action`.
+const fn audited(
+    method: &'static str,
+    path: &'static str,
+    permission: Permission,
+    action: &'static str,
+) -> Route {
+    Route {
+        method,
+        path,
+        permission,
+        audit: Some(action),
     }
 }
 
@@ -39,9 +62,14 @@ use Permission as P;
 pub const ROUTES: &[Route] = &[
     r("GET", "/healthz", P::Public),
     r("POST", "/api/v1/auth/login", P::Public),
-    r("POST", "/api/v1/auth/logout", P::Session),
+    audited("POST", "/api/v1/auth/logout", P::Session, "auth.logout"),
     r("GET", "/api/v1/auth/me", P::Session),
-    r("POST", "/api/v1/auth/password", P::Session),
+    audited(
+        "POST",
+        "/api/v1/auth/password",
+        P::Session,
+        "auth.password_change",
+    ),
     r("GET", "/api/v1/openapi.json", P::Session),
     r("GET", "/api/v1/map", P::MapRead),
     r("GET", "/api/v1/catalog", P::MapRead),
@@ -50,7 +78,12 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/ws", P::MapRead),
     r("GET", "/api/v1/devices", P::DevicesRead),
     r("GET", "/api/v1/devices/{device}", P::DevicesRead),
-    r("PATCH", "/api/v1/devices/{device}", P::DevicesWrite),
+    audited(
+        "PATCH",
+        "/api/v1/devices/{device}",
+        P::DevicesWrite,
+        "device.update",
+    ),
     r("GET", "/api/v1/devices/{device}/readings", P::DevicesRead),
     r("GET", "/api/v1/alerts", P::AlertsRead),
     r("GET", "/api/v1/alerts/{id}", P::AlertsRead),
@@ -58,21 +91,53 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/dead-letters", P::SystemRead),
     r("GET", "/metrics", P::SystemRead),
     r("GET", "/api/v1/agencies", P::AgenciesRead),
-    r("POST", "/api/v1/agencies", P::AgenciesManage),
+    audited(
+        "POST",
+        "/api/v1/agencies",
+        P::AgenciesManage,
+        "agency.create",
+    ),
     r("GET", "/api/v1/agencies/{id}", P::AgenciesRead),
-    r("PATCH", "/api/v1/agencies/{id}", P::AgenciesManage),
+    audited(
+        "PATCH",
+        "/api/v1/agencies/{id}",
+        P::AgenciesManage,
+        "agency.update",
+    ),
     r("GET", "/api/v1/users", P::UsersManage),
-    r("POST", "/api/v1/users", P::UsersManage),
+    audited("POST", "/api/v1/users", P::UsersManage, "user.create"),
     r("GET", "/api/v1/users/{username}", P::UsersManage),
-    r("PATCH", "/api/v1/users/{username}", P::UsersManage),
-    r("POST", "/api/v1/users/{username}/lock", P::UsersManage),
-    r("POST", "/api/v1/users/{username}/unlock", P::UsersManage),
-    r("POST", "/api/v1/users/{username}/revoke", P::UsersManage),
-    r(
+    audited(
+        "PATCH",
+        "/api/v1/users/{username}",
+        P::UsersManage,
+        "user.update",
+    ),
+    audited(
+        "POST",
+        "/api/v1/users/{username}/lock",
+        P::UsersManage,
+        "user.lock",
+    ),
+    audited(
+        "POST",
+        "/api/v1/users/{username}/unlock",
+        P::UsersManage,
+        "user.unlock",
+    ),
+    audited(
+        "POST",
+        "/api/v1/users/{username}/revoke",
+        P::UsersManage,
+        "user.revoke",
+    ),
+    audited(
         "POST",
         "/api/v1/users/{username}/reset-password",
         P::UsersManage,
+        "user.reset_password",
     ),
+    r("GET", "/api/v1/audit", P::AuditRead),
 ];
 
 /// What an account whose password must be changed may still do.
@@ -149,6 +214,51 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
     })
 }
 
+/// What a handler adds to the audit record of its request (on its response's extensions).
+#[derive(Debug, Clone, Default)]
+pub struct AuditNote {
+    /// Who acted, when the guard cannot know (the login).
+    pub actor: Option<String>,
+    /// The action, when the route has none or the handler knows better (`auth.login_failed`).
+    pub action: Option<&'static str>,
+    /// What it was done to, when the path does not say (a created account).
+    pub target: Option<String>,
+    pub detail: String,
+}
+
+/// `resp` with `note` for the guard to record.
+pub fn noted(resp: impl IntoResponse, note: AuditNote) -> Response {
+    let mut resp = resp.into_response();
+    resp.extensions_mut().insert(note);
+    resp
+}
+
+/// The client's address, as the connection gave it.
+fn address_of(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "-".into(), |c| c.0.ip().to_string())
+}
+
+/// The value in `path` at the place of the route's last `{param}`: the record's target.
+fn target_of(pattern: &str, path: &str) -> String {
+    let segments: Vec<&str> = pattern.split('/').collect();
+    let at = segments.iter().rposition(|s| s.starts_with('{'));
+    at.and_then(|i| path.split('/').nth(i))
+        .unwrap_or(path)
+        .to_owned()
+}
+
+fn result_of(status: StatusCode) -> String {
+    if status.is_success() {
+        "ok".into()
+    } else if status.is_client_error() {
+        format!("refused:{}", status.as_u16())
+    } else {
+        format!("failed:{}", status.as_u16())
+    }
+}
+
 /// The layer over every route: see the module doc.
 pub async fn guard(
     State(state): State<AppState>,
@@ -156,40 +266,85 @@ pub async fn guard(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let Some(path) = matched.as_ref().map(MatchedPath::as_str) else {
+    let Some(pattern) = matched.as_ref().map(MatchedPath::as_str) else {
         return next.run(req).await; // the fallback: static files and 404s
     };
-    let Some(route) = route(req.method(), path) else {
+    let (method, path, address) = (
+        req.method().clone(),
+        req.uri().path().to_owned(),
+        address_of(&req),
+    );
+    let record = |actor: String, action: &str, target: String, result: String, detail: String| {
+        let audit = state.audit.clone();
+        let event = AuditEvent {
+            ts_ms: now_ms(),
+            actor,
+            address: address.clone(),
+            action: action.to_owned(),
+            target,
+            result,
+            detail,
+        };
+        async move { audit.record(event).await }
+    };
+    let Some(route) = route(&method, pattern) else {
         return ApiError::forbidden(format!(
-            "{} {path} has no access rule; refused to everyone",
-            req.method()
+            "{method} {pattern} has no access rule; refused to everyone"
         ))
         .into_response();
     };
-    if route.permission == P::Public || (path == "/metrics" && state.metrics_public) {
-        return next.run(req).await;
-    }
-    let caller = match authenticate(&state, req.headers()).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    if caller.must_change_password && !WHILE_MUST_CHANGE.contains(&path) {
-        return ApiError {
-            code: "password_change_required",
-            ..ApiError::forbidden("the password must be changed first: POST /api/v1/auth/password")
+    let caller = if route.permission == P::Public || (pattern == "/metrics" && state.metrics_public)
+    {
+        None
+    } else {
+        match authenticate(&state, req.headers()).await {
+            Ok(c) => Some(c),
+            Err(e) => return e.into_response(),
         }
-        .into_response();
+    };
+    if let Some(c) = &caller {
+        let refusal = if c.must_change_password && !WHILE_MUST_CHANGE.contains(&pattern) {
+            Some(ApiError {
+                code: "password_change_required",
+                ..ApiError::forbidden(
+                    "the password must be changed first: POST /api/v1/auth/password",
+                )
+            })
+        } else if !c.role.may(route.permission) {
+            Some(ApiError::forbidden(format!(
+                "the role {} may not do this ({:?} is needed)",
+                c.role.as_str(),
+                route.permission
+            )))
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            let detail = refusal.message.clone();
+            record(
+                c.username.clone(),
+                "access.denied",
+                format!("{method} {path}"),
+                "refused:403".into(),
+                detail,
+            )
+            .await;
+            return refusal.into_response();
+        }
+        req.extensions_mut().insert(c.clone());
     }
-    if !caller.role.may(route.permission) {
-        return ApiError::forbidden(format!(
-            "the role {} may not do this ({:?} is needed)",
-            caller.role.as_str(),
-            route.permission
-        ))
-        .into_response();
+    let resp = next.run(req).await;
+    let note = resp.extensions().get::<AuditNote>().cloned();
+    if let Some(action) = note.as_ref().and_then(|n| n.action).or(route.audit) {
+        let note = note.unwrap_or_default();
+        let actor = note
+            .actor
+            .or_else(|| caller.as_ref().map(|c| c.username.clone()))
+            .unwrap_or_else(|| "-".into());
+        let target = note.target.unwrap_or_else(|| target_of(pattern, &path));
+        record(actor, action, target, result_of(resp.status()), note.detail).await;
     }
-    req.extensions_mut().insert(caller);
-    next.run(req).await
+    resp
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -5,9 +5,10 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::access::Caller;
+use super::access::{AuditNote, Caller, noted};
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::accounts::{Agency, AgencyKind, Contact, Webhook};
@@ -110,7 +111,7 @@ pub async fn create(
     caller: Caller,
     State(state): State<AppState>,
     body: Result<Json<CreateAgency>, JsonRejection>,
-) -> Result<(StatusCode, Json<AgencyView>), ApiError> {
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let agency = Agency {
         id: req.id,
@@ -124,7 +125,24 @@ pub async fn create(
     };
     let agency = state.accounts.add_agency(agency, now_ms()).await?;
     tracing::info!(by = %caller.username, agency = %agency.id, "agency added");
-    Ok((StatusCode::CREATED, Json(agency.into())))
+    let note = AuditNote {
+        target: Some(agency.id.clone()),
+        detail: described(&agency),
+        ..AuditNote::default()
+    };
+    Ok(noted(
+        (StatusCode::CREATED, Json(AgencyView::from(agency))),
+        note,
+    ))
+}
+
+/// An agency for the audit trail: its fields, the webhook's secret left out.
+fn described(a: &Agency) -> String {
+    serde_json::json!({
+        "name": a.name, "kind": a.kind, "area": a.area, "contacts": a.contacts,
+        "webhook": a.webhook.as_ref().map(|w| &w.url),
+    })
+    .to_string()
 }
 
 /// One agency.
@@ -148,7 +166,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Result<Json<UpdateAgency>, JsonRejection>,
-) -> Result<Json<AgencyView>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let mut a = state.accounts.agency(&id).await?;
     if let Some(n) = req.name {
@@ -183,5 +201,9 @@ pub async fn patch(
     }
     let a = state.accounts.save_agency(a, now_ms()).await?;
     tracing::info!(by = %caller.username, agency = %a.id, "agency edited");
-    Ok(Json(a.into()))
+    let note = AuditNote {
+        detail: described(&a),
+        ..AuditNote::default()
+    };
+    Ok(noted(Json(AgencyView::from(a)), note))
 }

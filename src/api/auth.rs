@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::access::{Caller, token_from};
+use super::access::{AuditNote, Caller, noted, token_from};
 use super::{ApiError, AppState};
 use crate::accounts::{self, AccountError, Permission, Role};
 use crate::timefmt::now_ms;
@@ -47,16 +47,33 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let now = now_ms();
+    // The username as tried, bounded: it goes into the log and the audit trail.
+    let tried: String = req.username.chars().take(64).collect();
     let done = match state.accounts.login(&req.username, req.password, now).await {
         Ok(done) => done,
         Err(e) => {
+            let reason = match &e {
+                AccountError::LoginDenied(_) => "wrong username or password, or locked out",
+                AccountError::Disabled("locked") => "account locked",
+                AccountError::Disabled(_) => "account revoked",
+                AccountError::TokensOnly => "integrator account",
+                _ => "error",
+            };
             if !matches!(e, AccountError::Store(_)) {
-                tracing::warn!(username = %req.username, reason = %e, "login refused");
+                tracing::warn!(username = %tried, reason, "login refused");
+                crate::metrics::login(false);
             }
-            return Err(e.into());
+            let note = AuditNote {
+                actor: Some(tried),
+                action: Some("auth.login_failed"),
+                target: Some("session".into()),
+                detail: reason.into(),
+            };
+            return Ok(noted(ApiError::from(e), note));
         }
     };
     tracing::info!(username = %done.user.username, "login");
+    crate::metrics::login(true);
     let cookie = format!(
         "{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         done.token,
@@ -73,7 +90,13 @@ pub async fn login(
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(SET_COOKIE, v);
     }
-    Ok(resp)
+    let note = AuditNote {
+        actor: Some(tried),
+        action: Some("auth.login"),
+        target: Some("session".into()),
+        detail: String::new(),
+    };
+    Ok(noted(resp, note))
 }
 
 /// Log out: ends the session server-side and clears the cookie.

@@ -12,7 +12,7 @@ use iochub_devices::Catalog;
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 use serde::Serialize;
 
-use super::access::Caller;
+use super::access::{AuditNote, Caller, noted};
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::storage::{Device, DevicePatch, Point, ReadingsQuery};
@@ -230,7 +230,16 @@ pub async fn readings(
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, name),
         ];
-        return Ok((headers, to_csv(&points)).into_response());
+        let note = AuditNote {
+            action: Some("export.readings"),
+            target: Some(device.clone()),
+            detail: serde_json::json!({
+                "metric": metric, "from": format_ms(from), "to": format_ms(to), "points": points.len()
+            })
+            .to_string(),
+            ..AuditNote::default()
+        };
+        return Ok(noted((headers, to_csv(&points)), note));
     }
     Ok(Json(Readings {
         device,

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod agencies;
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod devices;
@@ -43,6 +44,7 @@ use crate::ws::LiveFeed;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub accounts: crate::accounts::Accounts,
+    pub audit: crate::audit::Audit,
     pub live: LiveFeed,
     pub health: Arc<Health>,
     pub metrics: PrometheusHandle,
@@ -57,7 +59,7 @@ pub struct AppState {
 #[openapi(
     info(title = "iochub", description = "IoT and camera telemetry hub for an Intelligent Operations Center"),
     modifiers(&BearerAuth),
-    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "accounts"), (name = "map"), (name = "system"))
+    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "accounts"), (name = "audit"), (name = "map"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -88,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(users::reset_password))
         .routes(routes!(agencies::list, agencies::create))
         .routes(routes!(agencies::get, agencies::patch))
+        .routes(routes!(audit::list))
         .routes(routes!(map::config))
         .routes(routes!(catalog::catalog))
         .routes(routes!(map::areas))

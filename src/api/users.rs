@@ -7,9 +7,10 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::access::Caller;
+use super::access::{AuditNote, Caller, noted};
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::accounts::{AccountPatch, AccountState, NewAccount, Role, User};
@@ -174,7 +175,7 @@ pub async fn create(
     caller: Caller,
     State(state): State<AppState>,
     body: Result<Json<CreateUser>, JsonRejection>,
-) -> Result<(StatusCode, Json<IssuedUser>), ApiError> {
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let new = NewAccount {
         username: req.username,
@@ -187,13 +188,20 @@ pub async fn create(
     };
     let (user, temporary_password) = state.accounts.issue(new, now_ms()).await?;
     tracing::info!(by = %caller.username, username = %user.username, role = user.role.as_str(), "account issued");
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedUser {
-            user: user.into(),
-            temporary_password,
-        }),
-    ))
+    let note = AuditNote {
+        target: Some(user.username.clone()),
+        detail: serde_json::json!({
+            "role": user.role, "agency": user.agency, "areas": user.areas,
+            "password": if temporary_password.is_some() { "generated" } else { "given" },
+        })
+        .to_string(),
+        ..AuditNote::default()
+    };
+    let body = Json(IssuedUser {
+        user: user.into(),
+        temporary_password,
+    });
+    Ok(noted((StatusCode::CREATED, body), note))
 }
 
 /// One account.
@@ -218,8 +226,12 @@ pub async fn patch(
     State(state): State<AppState>,
     Path(username): Path<String>,
     body: Result<Json<UpdateUser>, JsonRejection>,
-) -> Result<Json<UserView>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    let detail = serde_json::json!({
+        "display_name": req.display_name, "role": req.role, "agency": req.agency,
+        "areas": req.areas, "contact": req.contact, "state": req.state,
+    });
     let patch = AccountPatch {
         display_name: req.display_name,
         role: req.role,
@@ -239,7 +251,22 @@ pub async fn patch(
         };
     }
     tracing::info!(by = %caller.username, username = %username, "account edited");
-    Ok(Json(user.into()))
+    let note = AuditNote {
+        detail: without_nulls(detail),
+        ..AuditNote::default()
+    };
+    Ok(noted(Json(UserView::from(user)), note))
+}
+
+/// The fields a PATCH gave, as JSON (absent ones left out).
+fn without_nulls(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) => {
+            let kept: serde_json::Map<_, _> = m.into_iter().filter(|(_, v)| !v.is_null()).collect();
+            serde_json::Value::Object(kept).to_string()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Lock an account: its sessions end at once.

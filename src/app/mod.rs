@@ -21,6 +21,7 @@ use tracing::{info, warn};
 use crate::accounts::Accounts;
 use crate::alerts::AlertManager;
 use crate::api::AppState;
+use crate::audit::Audit;
 use crate::config::{BrokerConfig, HubConfig};
 use crate::engine::{RuleSet, Shard};
 use crate::health::Health;
@@ -74,6 +75,7 @@ pub async fn run(
     let metrics = crate::metrics::install();
     let health = Arc::new(Health::default());
     let accounts = Accounts::new(store.clone(), cfg.accounts.clone(), cfg.areas.clone());
+    let audit = Audit::new(store.clone());
     let admin_password = accounts
         .ensure_admin(std::env::var("IOCHUB_ADMIN_PASSWORD").ok(), now_ms())
         .await?;
@@ -86,7 +88,7 @@ pub async fn run(
     let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
-    start_upkeep(&tasks, &cfg, &store, &rules, &metrics, &accounts);
+    start_upkeep(&tasks, &cfg, &store, &rules, &metrics, (&accounts, &audit));
 
     let mqtt_url = match &cfg.broker {
         BrokerConfig::External { url } => url.clone(),
@@ -104,6 +106,7 @@ pub async fn run(
     let state = AppState {
         store: store.clone(),
         accounts: accounts.clone(),
+        audit: audit.clone(),
         live,
         health,
         metrics,
@@ -353,13 +356,16 @@ fn start_upkeep(
     store: &Arc<dyn Store>,
     rules: &Arc<ArcSwap<RuleSet>>,
     metrics: &metrics_exporter_prometheus::PrometheusHandle,
-    accounts: &Accounts,
+    (accounts, audit): (&Accounts, &Audit),
 ) {
     let stop = &tasks.upkeep;
-    tasks.spawn(
-        "accounts",
-        lock_inactive_accounts(accounts.clone(), stop.clone()),
+    let hourly = accounts_upkeep(
+        accounts.clone(),
+        audit.clone(),
+        cfg.audit_retention_days,
+        stop.clone(),
     );
+    tasks.spawn("accounts", hourly);
     let maintainer = crate::storage::maintainer::run(store.clone(), cfg.retention, stop.clone());
     tasks.spawn("maintenance", maintainer);
     let reload = crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), stop.clone());
@@ -376,19 +382,41 @@ fn start_upkeep(
     });
 }
 
-/// Hourly: locks the accounts unused for the configured number of days.
-async fn lock_inactive_accounts(accounts: Accounts, stop: tokio_util::sync::CancellationToken) {
+/// Hourly: locks the accounts unused for the configured number of days (each one recorded), and
+/// expires audit records past their retention.
+async fn accounts_upkeep(
+    accounts: Accounts,
+    audit: Audit,
+    audit_retention_days: u32,
+    stop: tokio_util::sync::CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {
-            _ = tick.tick() => match accounts.lock_inactive(now_ms()).await {
-                Ok(locked) if !locked.is_empty() => {
-                    info!(accounts = ?locked, "locked accounts unused for too long");
-                }
-                Ok(_) => {}
-                Err(e) => warn!(error = %e, "inactivity lock pass failed; retrying in an hour"),
-            },
+            _ = tick.tick() => {}
             () = stop.cancelled() => return,
+        }
+        let now = now_ms();
+        match accounts.lock_inactive(now).await {
+            Ok(locked) => {
+                for username in locked {
+                    info!(%username, "locked an account unused for too long");
+                    let days = accounts.settings.inactive_lock_days;
+                    let detail = format!("unused for {days} days");
+                    audit
+                        .system(now, "user.lock_inactive", &username, detail)
+                        .await;
+                }
+            }
+            Err(e) => warn!(error = %e, "inactivity lock pass failed; retrying in an hour"),
+        }
+        if audit_retention_days > 0 {
+            let before = now - i64::from(audit_retention_days) * 86_400_000;
+            match accounts.store().expire_audit(before).await {
+                Ok(0) => {}
+                Ok(n) => info!(records = n, "expired audit records past their retention"),
+                Err(e) => warn!(error = %e, "audit expiry failed; retrying in an hour"),
+            }
         }
     }
 }

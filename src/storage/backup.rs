@@ -14,6 +14,8 @@ pub const TABLES: &[&str] = &[
     "dead_letters",
     "users",
     "sessions",
+    "agencies",
+    "audit",
 ];
 
 /// `manifest.json` of a backup directory.

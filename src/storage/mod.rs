@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::accounts::model::{Agency, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
+use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
 pub use rollup::{MaintenanceReport, RetentionPolicy};
@@ -187,6 +188,18 @@ pub trait Store: Send + Sync + 'static {
     /// The live session for a token hash: not expired, and its account active.
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Appends to the audit trail in one transaction, numbering and chaining the records after
+    /// the last one (or the expiry anchor); returns them as stored.
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<AuditRecord>>;
+    /// Audit records matching `q`, newest first.
+    async fn audit(&self, q: AuditQuery) -> StoreResult<Vec<AuditRecord>>;
+    /// Up to `limit` audit records after `after_seq`, oldest first: the chain, to verify it.
+    async fn audit_chain(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    /// `(seq, hash)` of the newest expired record, from which the kept chain continues.
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, String)>>;
+    /// Removes the records older than `before_ms` (and any before them in the chain), moving the
+    /// anchor to the newest removed. Returns how many went.
+    async fn expire_audit(&self, before_ms: i64) -> StoreResult<u64>;
 
     /// True when batches of disjoint devices may commit concurrently (one writer per shard).
     /// SQLite has a single writer, so for it one batcher serves all shards.

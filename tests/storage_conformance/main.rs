@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod audit;
 mod contract;
 mod rollups;
 
@@ -14,6 +15,7 @@ use iochub::alerts::{AlertQuery, AlertState};
 use iochub::storage::*;
 
 use accounts::*;
+use audit::*;
 use contract::*;
 use rollups::*;
 
@@ -47,6 +49,7 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     accounts_and_sessions(store).await;
     failed_logins_count_atomically(store).await;
     agencies_registry(store).await;
+    audit_trail_chains_filters_and_expires(store).await;
     rollups_answer_like_raw(store).await;
     late_readings_are_rerolled(store).await;
     retention_drops_old_raw_data_and_keeps_rollups(store, whole_chunk_retention).await;
@@ -63,6 +66,19 @@ async fn sqlite_conforms() {
         .query_row("SELECT count(*) FROM readings_1h", [], |r| r.get(0))
         .expect("count");
     assert!(n >= 4, "{n} hourly rollups");
+    // the trail refuses an update; with the guard dropped, an edited record is found
+    let edit = "UPDATE audit SET detail = 'nothing happened' WHERE seq = 6";
+    assert!(conn.execute(edit, []).is_err(), "append-only");
+    conn.execute_batch("DROP TRIGGER audit_append_only")
+        .expect("drop trigger");
+    conn.execute(edit, []).expect("tamper");
+    assert_eq!(
+        iochub::audit::verify(&store).await.expect("verify"),
+        iochub::audit::Verdict::Broken {
+            seq: 6,
+            reason: "its contents do not match its hash (edited)".into()
+        }
+    );
     drop(conn);
     // and what it stored survives reopening
     drop(store);
@@ -124,6 +140,36 @@ async fn postgres_conforms() {
         .expect("count")
         .get(0);
     assert!(n >= 4, "{n} hourly rollups");
+    // the trail refuses an update; with the guard dropped, an edited record is found
+    let edit = "UPDATE audit SET actor = 'nobody' WHERE seq = 6";
+    assert!(raw.execute(edit, &[]).await.is_err(), "append-only");
+    raw.batch_execute("DROP TRIGGER audit_append_only ON audit")
+        .await
+        .expect("drop trigger");
+    raw.execute(edit, &[]).await.expect("tamper");
+    let broken = iochub::audit::verify(&store).await.expect("verify");
+    assert!(
+        matches!(broken, iochub::audit::Verdict::Broken { seq: 6, .. }),
+        "{broken:?}"
+    );
+    raw.execute("DELETE FROM audit", &[]).await.expect("clear");
+    // two hubs appending at once number and chain one sequence
+    let twin = postgres::PostgresStore::connect(&pg.url())
+        .await
+        .expect("second connect");
+    let appends = (0..20).map(|i| {
+        let s: &dyn Store = if i % 2 == 0 { &store } else { &twin };
+        s.append_audit(vec![event(T0 + i, "admin", "auth.login")])
+    });
+    for r in futures_util::future::join_all(appends).await {
+        r.expect("append");
+    }
+    let both = iochub::audit::verify(&store).await.expect("verify");
+    assert!(
+        matches!(both, iochub::audit::Verdict::Intact { records: 20, .. }),
+        "{both:?}"
+    );
+    drop(twin);
     // (retention dropped the days 40 and 60 days before T0, partition and all)
     assert_eq!(partitions, ["readings_p20241122"]);
     for day in ["readings_p20241013", "readings_p20240923"] {

@@ -77,6 +77,15 @@ async fn census(client: &Client) -> StoreResult<(i64, Vec<(String, i64)>)> {
         .get(0);
     let mut tables = Vec::with_capacity(TABLES.len());
     for t in TABLES {
+        // A database of an older schema lacks the newer tables: count what it has.
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[t])
+            .await
+            .map_err(db)?
+            .get(0);
+        if !exists {
+            continue;
+        }
         let n: i64 = client
             .query_one(&format!("SELECT count(*) FROM {t}"), &[])
             .await

@@ -14,6 +14,7 @@
 //! system's roots; without it connections are plain, fine on loopback or a private link.
 
 mod accounts;
+mod audit;
 pub mod backup;
 mod buckets;
 pub mod copy;
@@ -41,6 +42,7 @@ pub use self::timescale::Layout;
 use super::*;
 use crate::accounts::model::{Agency, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
+use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
 /// Connections in the pool: the batcher and the alert manager hold one each while they commit,
@@ -374,6 +376,26 @@ impl Store for PostgresStore {
             .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
             .await?;
         Ok(())
+    }
+
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<AuditRecord>> {
+        audit::append(&mut self.client().await?, events).await
+    }
+
+    async fn audit(&self, q: AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        audit::query(&self.client().await?, &q).await
+    }
+
+    async fn audit_chain(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        audit::chain(&self.client().await?, after_seq, limit).await
+    }
+
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, String)>> {
+        audit::anchor(&self.client().await?).await
+    }
+
+    async fn expire_audit(&self, before_ms: i64) -> StoreResult<u64> {
+        audit::expire(&mut self.client().await?, before_ms).await
     }
 }
 

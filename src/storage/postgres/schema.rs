@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/003_layout.sql"),
     include_str!("../../../migrations/pg/004_hot_updates.sql"),
     include_str!("../../../migrations/pg/005_accounts.sql"),
+    include_str!("../../../migrations/pg/006_audit.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,

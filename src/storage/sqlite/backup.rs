@@ -69,6 +69,15 @@ fn census(conn: &Connection) -> StoreResult<(i64, Vec<(String, i64)>)> {
     )?;
     let mut tables = Vec::with_capacity(TABLES.len());
     for t in TABLES {
+        // A store of an older schema lacks the newer tables: count what it has.
+        let exists: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [t],
+            |r| r.get(0),
+        )?;
+        if exists == 0 {
+            continue;
+        }
         let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
         tables.push(((*t).to_owned(), n));
     }

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod accounts;
+mod audit;
 pub mod backup;
 mod buckets;
 mod maintenance;
@@ -27,6 +28,7 @@ use write::{Writer, save_alert, with_writer, write_items};
 use super::*;
 use crate::accounts::model::{Agency, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertState, AlertWrite};
+use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
@@ -34,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/001_init.sql"),
     include_str!("../../../migrations/sqlite/002_rollups.sql"),
     include_str!("../../../migrations/sqlite/003_accounts.sql"),
+    include_str!("../../../migrations/sqlite/004_audit.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -395,5 +398,28 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<AuditRecord>> {
+        self.write_tx(move |w| audit::append(&mut w.conn, events))
+            .await
+    }
+
+    async fn audit(&self, q: AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        self.read(move |conn| audit::query(conn, &q)).await
+    }
+
+    async fn audit_chain(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.read(move |conn| audit::chain(conn, after_seq, limit))
+            .await
+    }
+
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, String)>> {
+        self.read(audit::anchor).await
+    }
+
+    async fn expire_audit(&self, before_ms: i64) -> StoreResult<u64> {
+        self.write_tx(move |w| audit::expire(&mut w.conn, before_ms))
+            .await
     }
 }
