@@ -133,6 +133,11 @@ struct ConfigFile {
     login_max_failures: Option<u32>,
     login_lockout: Option<String>,
     inactive_lock_days: Option<u32>,
+    session_idle_admin: Option<String>,
+    session_idle: Option<String>,
+    session_idle_viewer: Option<String>,
+    session_absolute: Option<String>,
+    session_absolute_viewer: Option<String>,
     audit_retention_days: Option<u32>,
     agencies: Option<Vec<AgencyEntry>>,
 }
@@ -392,13 +397,59 @@ fn accounts_from(
         file.inactive_lock_days,
         a.inactive_lock_days,
     )?;
-    if let Some(s) = env("IOCHUB_LOGIN_LOCKOUT").or(file.login_lockout.clone()) {
-        let d = humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Key {
-            key: "login_lockout",
-            message: format!("{s:?}: {e}"),
-        })?;
-        a.lockout_ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    }
+    let duration = |key: &'static str, var: &str, v: &Option<String>, into: &mut i64| {
+        if let Some(s) = env(var).or(v.clone()) {
+            let d = humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Key {
+                key,
+                message: format!("{s:?}: {e}"),
+            })?;
+            if d.is_zero() {
+                return Err(ConfigError::Key {
+                    key,
+                    message: "must be longer than 0".into(),
+                });
+            }
+            *into = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        }
+        Ok(())
+    };
+    let s = &mut a.sessions;
+    duration(
+        "login_lockout",
+        "IOCHUB_LOGIN_LOCKOUT",
+        &file.login_lockout,
+        &mut a.lockout_ms,
+    )?;
+    duration(
+        "session_idle_admin",
+        "IOCHUB_SESSION_IDLE_ADMIN",
+        &file.session_idle_admin,
+        &mut s.idle_admin_ms,
+    )?;
+    duration(
+        "session_idle",
+        "IOCHUB_SESSION_IDLE",
+        &file.session_idle,
+        &mut s.idle_ms,
+    )?;
+    duration(
+        "session_idle_viewer",
+        "IOCHUB_SESSION_IDLE_VIEWER",
+        &file.session_idle_viewer,
+        &mut s.idle_viewer_ms,
+    )?;
+    duration(
+        "session_absolute",
+        "IOCHUB_SESSION_ABSOLUTE",
+        &file.session_absolute,
+        &mut s.absolute_ms,
+    )?;
+    duration(
+        "session_absolute_viewer",
+        "IOCHUB_SESSION_ABSOLUTE_VIEWER",
+        &file.session_absolute_viewer,
+        &mut s.absolute_viewer_ms,
+    )?;
     Ok(a)
 }
 
@@ -512,6 +563,9 @@ mod tests {
         )
         .expect("valid");
         assert_eq!((a.policy.classes, a.max_failed_logins), (0, 3));
+        assert_eq!(a.sessions, crate::accounts::SessionPolicy::default());
+        let wall = accounts_from(&file, &env(&[("IOCHUB_SESSION_IDLE_VIEWER", "7d")])).expect("ok");
+        assert_eq!(wall.sessions.idle_viewer_ms, 7 * 86_400_000);
         let e = accounts_from(&file, &env(&[("IOCHUB_LOGIN_LOCKOUT", "soon")])).expect_err("bad");
         assert!(e.to_string().contains("login_lockout"), "{e}");
         assert!(toml::from_str::<ConfigFile>("password_policy = \"lax\"").is_err());

@@ -541,3 +541,48 @@ async fn an_area_scope_narrows_devices_over_http_and_the_live_feed() {
         "the scoped feed carried a device outside its areas: {seen:?}"
     );
 }
+
+#[tokio::test]
+async fn locking_an_account_closes_its_live_feed_within_a_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let admin = hub.token.clone();
+    let op = account(&hub, "wall-op", Role::Operator, json!({})).await;
+    let sub = json!({"op": "subscribe", "topics": ["alerts", "devices"]});
+    let mut feed = hub.ws_as(&op, sub.clone()).await;
+    let mut other = hub.ws_as(&op, sub.clone()).await;
+    let mut admins = hub.ws(sub.clone()).await;
+    assert_eq!(
+        feed.closed_within(Duration::from_millis(200)).await,
+        None,
+        "open"
+    );
+
+    let (status, _) = hub
+        .call("POST", "/api/v1/users/wall-op/lock", &admin, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(feed.closed_within(Duration::from_secs(1)).await, Some(4001));
+    assert_eq!(
+        other.closed_within(Duration::from_secs(1)).await,
+        Some(4001)
+    );
+    assert_eq!(
+        admins.closed_within(Duration::from_millis(200)).await,
+        None,
+        "others stay"
+    );
+
+    // A logout closes the feeds of that session only.
+    let (_, login) = hub.login_as("admin", hub::PASSWORD).await;
+    let second = login["token"].as_str().expect("token").to_owned();
+    let mut mine = hub.ws_as(&second, sub).await;
+    assert_eq!(
+        hub.call("POST", "/api/v1/auth/logout", &second, None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(mine.closed_within(Duration::from_secs(1)).await, Some(4001));
+    assert_eq!(admins.closed_within(Duration::from_millis(200)).await, None);
+}

@@ -13,6 +13,7 @@ pub mod model;
 pub mod password;
 pub mod roles;
 pub mod scope;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -22,6 +23,9 @@ pub use model::{AccountState, Agency, AgencyKind, Contact, Role, Session, User, 
 pub use password::{PasswordError, PasswordPolicy, PolicyProfile};
 pub use roles::Permission;
 pub use scope::Scope;
+pub use sessions::{LiveSession, SessionPolicy};
+
+use sessions::{Checked, Sessions};
 
 use crate::storage::{Store, StoreError};
 
@@ -52,6 +56,8 @@ pub enum AccountError {
     TokensOnly,
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("session expired or invalid; log in again")]
+    SessionEnded,
 }
 
 /// The account rules a site configures.
@@ -63,8 +69,8 @@ pub struct AccountSettings {
     pub lockout_ms: i64,
     /// Days without a login after which an account is locked (0 = never).
     pub inactive_lock_days: u32,
-    /// Absolute session lifetime.
-    pub session_ttl_ms: i64,
+    /// Idle and absolute session lifetimes.
+    pub sessions: SessionPolicy,
 }
 
 impl Default for AccountSettings {
@@ -74,7 +80,7 @@ impl Default for AccountSettings {
             max_failed_logins: 5,
             lockout_ms: 15 * 60 * 1000,
             inactive_lock_days: 45,
-            session_ttl_ms: 12 * 3600 * 1000,
+            sessions: SessionPolicy::default(),
         }
     }
 }
@@ -118,6 +124,7 @@ pub struct Accounts {
     pub settings: Arc<AccountSettings>,
     /// Configured area ids, to check an account's and an agency's areas against.
     areas: Arc<crate::areas::Areas>,
+    sessions: Arc<Sessions>,
 }
 
 impl Accounts {
@@ -130,7 +137,70 @@ impl Accounts {
             store,
             settings: Arc::new(settings),
             areas,
+            sessions: Arc::default(),
         }
+    }
+
+    /// The live session of a token: from memory when this hub has seen it, else from the store.
+    /// `activity` (a person's request, not the app's background refresh) moves the idle clock.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        now_ms: i64,
+        activity: bool,
+    ) -> Result<LiveSession, AccountError> {
+        let hash = token_hash(token);
+        let policy = &self.settings.sessions;
+        match self.sessions.check(&hash, now_ms, activity, policy) {
+            Checked::Live { live, touch } => {
+                if touch {
+                    self.store
+                        .touch_session(&hash, live.session.last_seen_ms)
+                        .await?;
+                }
+                return Ok(live);
+            }
+            Checked::Ended => {
+                self.store.delete_session(&hash).await?;
+                return Err(AccountError::SessionEnded);
+            }
+            Checked::Unknown => {}
+        }
+        let session = self
+            .store
+            .session(&hash, now_ms)
+            .await?
+            .ok_or(AccountError::SessionEnded)?;
+        let user = self
+            .store
+            .user(&session.username)
+            .await?
+            .ok_or(AccountError::SessionEnded)?;
+        if !Sessions::admit(&session, user.role, policy, now_ms) {
+            self.store.delete_session(&hash).await?;
+            return Err(AccountError::SessionEnded);
+        }
+        let scope = self.scope_of(&user).await?;
+        let mut session = session;
+        if activity && now_ms - session.last_seen_ms >= sessions::TOUCH_EVERY_MS {
+            self.store.touch_session(&hash, now_ms).await?;
+            session.last_seen_ms = now_ms;
+        }
+        let live = self.sessions.insert(LiveSession {
+            user: Arc::new(user),
+            scope: Arc::new(scope),
+            session,
+            ended: tokio_util::sync::CancellationToken::new(),
+        });
+        Ok(live)
+    }
+
+    /// Ends a session: in the store, and here (its WebSockets close).
+    pub async fn logout(&self, token: &str) -> Result<(), AccountError> {
+        let hash = token_hash(token);
+        self.store.delete_session(&hash).await?;
+        self.sessions.end(&hash);
+        Ok(())
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -400,12 +470,14 @@ impl Accounts {
         }
         self.save(&user, false).await?;
         let token = new_token();
-        let expires_at_ms = now_ms + self.settings.session_ttl_ms;
+        let expires_at_ms = now_ms + self.settings.sessions.absolute_of(user.role);
         self.store
             .create_session(
                 Session {
                     token_hash: token_hash(&token),
                     username: user.username.clone(),
+                    created_at_ms: now_ms,
+                    last_seen_ms: now_ms,
                     expires_at_ms,
                 },
                 now_ms,
@@ -566,8 +638,16 @@ impl Accounts {
         user.password_history.truncate(keep);
     }
 
+    /// Persists an account; the sessions cached here are ended with the store's (`end_sessions`)
+    /// or re-read at their next request, so no cached session outlives a change.
     async fn save(&self, user: &User, end_sessions: bool) -> Result<(), AccountError> {
-        if !self.store.save_user(user.clone(), end_sessions).await? {
+        let saved = self.store.save_user(user.clone(), end_sessions).await;
+        if end_sessions {
+            self.sessions.end_user(&user.username);
+        } else {
+            self.sessions.forget_user(&user.username);
+        }
+        if !saved? {
             return Err(AccountError::NoUser(user.username.clone()));
         }
         Ok(())
@@ -856,6 +936,117 @@ mod tests {
             .await
             .expect("login");
         assert!(old.user.must_change_password, "90 days on, it must change");
+    }
+
+    #[tokio::test]
+    async fn sessions_idle_out_by_role_and_end_at_the_absolute_limit() {
+        const MIN: i64 = 60_000;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = accounts(dir.path());
+        let t0 = 1_780_000_000_000;
+        let mut new = new_account("op", Role::Operator);
+        new.password = None;
+        let (_, temporary) = a.issue(new, t0).await.expect("op");
+        let temporary = temporary.expect("generated");
+        let token = a
+            .login("op", temporary.clone(), t0)
+            .await
+            .expect("login")
+            .token;
+        assert!(a.authenticate(&token, t0 + 20 * MIN, true).await.is_ok());
+        // background refreshes do not keep a session alive
+        assert!(a.authenticate(&token, t0 + 45 * MIN, false).await.is_ok());
+        assert!(
+            matches!(
+                a.authenticate(&token, t0 + 51 * MIN, false).await,
+                Err(AccountError::SessionEnded)
+            ),
+            "30 minutes after the last activity, at 20"
+        );
+        assert!(
+            a.authenticate(&token, t0 + 21 * MIN, true).await.is_err(),
+            "and it is gone for good"
+        );
+
+        // a restart (a new Accounts over the same store) keeps counting from what was written
+        let token = a
+            .login("op", temporary.clone(), t0)
+            .await
+            .expect("login")
+            .token;
+        assert!(a.authenticate(&token, t0 + 25 * MIN, true).await.is_ok());
+        let restarted = accounts(dir.path());
+        assert!(
+            restarted
+                .authenticate(&token, t0 + 50 * MIN, false)
+                .await
+                .is_ok()
+        );
+        assert!(
+            restarted
+                .authenticate(&token, t0 + 56 * MIN, false)
+                .await
+                .is_err()
+        );
+
+        // activity every 20 minutes still ends at 12 hours
+        let token = a.login("op", temporary, t0).await.expect("login").token;
+        let mut t = t0;
+        while t < t0 + 12 * 60 * MIN - 20 * MIN {
+            t += 20 * MIN;
+            assert!(
+                a.authenticate(&token, t, true).await.is_ok(),
+                "at {}",
+                t - t0
+            );
+        }
+        assert!(
+            a.authenticate(&token, t0 + 12 * 60 * MIN, true)
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lock_ends_cached_sessions_and_their_live_token_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = accounts(dir.path());
+        let t0 = 1_780_000_000_000;
+        a.ensure_admin(Some("admin password long".into()), t0)
+            .await
+            .expect("admin");
+        a.issue(new_account("op", Role::Operator), t0)
+            .await
+            .expect("op");
+        let token = a
+            .login("op", "một mật khẩu dài".into(), t0)
+            .await
+            .expect("login")
+            .token;
+        let live = a.authenticate(&token, t0 + 1, true).await.expect("live");
+        // a change that keeps the session is seen at the next request, not later
+        a.update(
+            "admin",
+            "op",
+            AccountPatch {
+                display_name: Some("Trực ban".into()),
+                ..AccountPatch::default()
+            },
+        )
+        .await
+        .expect("edit");
+        let again = a.authenticate(&token, t0 + 2, true).await.expect("live");
+        assert_eq!(again.user.display_name, "Trực ban");
+        assert!(!live.ended.is_cancelled());
+        a.lock("admin", "op").await.expect("lock");
+        assert!(
+            live.ended.is_cancelled(),
+            "the live token opened before the edit ends too"
+        );
+        assert!(matches!(
+            a.authenticate(&token, t0 + 3, true).await,
+            Err(AccountError::SessionEnded)
+        ));
     }
 
     #[test]

@@ -119,10 +119,14 @@ pub struct User {
 }
 
 /// A login session, found by the SHA-256 of its token.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub token_hash: String,
     pub username: String,
+    pub created_at_ms: i64,
+    /// The last request seen (the idle timeout counts from it).
+    pub last_seen_ms: i64,
+    /// The absolute end.
     pub expires_at_ms: i64,
 }
 

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
-use crate::accounts::{self, Permission, Role, Scope};
+use crate::accounts::{Permission, Role, Scope};
 use crate::audit::AuditEvent;
 use crate::timefmt::now_ms;
 
@@ -163,6 +163,8 @@ pub struct Caller {
     pub must_change_password: bool,
     /// Epoch ms when the session ends.
     pub expires_at: i64,
+    /// Cancelled when the session is ended (logout, lock, revoke, reset, a change of powers).
+    pub ended: tokio_util::sync::CancellationToken,
 }
 
 /// The token of a request: `Authorization: Bearer …`, else the session cookie.
@@ -185,6 +187,10 @@ pub fn token_from(headers: &HeaderMap) -> Option<&str> {
         })
 }
 
+/// The request header with which the web app marks its own background refreshes: they do not
+/// count as the person's activity for the idle timeout.
+pub const BACKGROUND: &str = "x-iochub-background";
+
 /// Finds the live session and account of the request's token.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = token_from(headers).ok_or_else(|| {
@@ -192,25 +198,19 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
             "authentication required: send Authorization: Bearer TOKEN or log in",
         )
     })?;
-    let expired = || ApiError::unauthorized("session expired or invalid; log in again");
-    let session = state
-        .store
-        .session(&accounts::token_hash(token), now_ms())
-        .await?
-        .ok_or_else(expired)?;
-    let user = state
-        .store
-        .user(&session.username)
-        .await?
-        .ok_or_else(expired)?;
-    let scope = state.accounts.scope_of(&user).await?;
+    let activity = !headers.contains_key(BACKGROUND);
+    let live = state
+        .accounts
+        .authenticate(token, now_ms(), activity)
+        .await?;
     Ok(Caller {
-        username: user.username,
-        role: user.role,
-        agency: user.agency,
-        scope: Arc::new(scope),
-        must_change_password: user.must_change_password,
-        expires_at: session.expires_at_ms,
+        username: live.user.username.clone(),
+        role: live.user.role,
+        agency: live.user.agency.clone(),
+        scope: live.scope,
+        must_change_password: live.user.must_change_password,
+        expires_at: live.session.expires_at_ms,
+        ended: live.ended.child_token(),
     })
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::{AuditNote, Caller, noted, token_from};
 use super::{ApiError, AppState};
-use crate::accounts::{self, AccountError, Permission, Role};
+use crate::accounts::{AccountError, Permission, Role};
 use crate::timefmt::now_ms;
 
 pub const COOKIE_NAME: &str = "iochub_session";
@@ -107,10 +107,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = token_from(&headers) {
-        state
-            .store
-            .delete_session(&accounts::token_hash(token))
-            .await?;
+        state.accounts.logout(token).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(

@@ -112,7 +112,9 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid { field, .. } => Self::bad_field(field, message),
             AccountError::NoUser(_) | AccountError::NoAgency(_) => Self::not_found(message),
             AccountError::Conflict(_) => Self::conflict(message),
-            AccountError::LoginDenied(_) => Self::unauthorized(message),
+            AccountError::LoginDenied(_) | AccountError::SessionEnded => {
+                Self::unauthorized(message)
+            }
             AccountError::Disabled(_) | AccountError::TokensOnly => Self::forbidden(message),
             AccountError::WrongPassword => Self::bad_field("current", message),
         }

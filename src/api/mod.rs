@@ -213,12 +213,12 @@ async fn ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     upgrade.on_upgrade(move |socket| {
-        crate::ws::client::serve(
-            socket,
-            state.live.clone(),
-            state.areas.clone(),
-            caller.scope,
-        )
+        let session = crate::ws::client::SessionBound {
+            scope: caller.scope,
+            ended: caller.ended,
+            expires_at_ms: caller.expires_at,
+        };
+        crate::ws::client::serve(socket, state.live.clone(), state.areas.clone(), session)
     })
 }
 

@@ -185,7 +185,10 @@ pub trait Store: Send + Sync + 'static {
     /// Overwrites an agency's fields; false when there is no such agency.
     async fn save_agency(&self, agency: Agency) -> StoreResult<bool>;
     async fn create_session(&self, session: Session, now_ms: i64) -> StoreResult<()>;
-    /// The live session for a token hash: not expired, and its account active.
+    /// Moves a session's `last_seen` forward to `seen_ms` (never back).
+    async fn touch_session(&self, token_hash: &str, seen_ms: i64) -> StoreResult<()>;
+    /// The session of a token hash while its account is active and before its absolute end
+    /// (the idle timeout is the caller's: it depends on the role).
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Appends to the audit trail in one transaction, numbering and chaining the records after

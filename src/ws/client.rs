@@ -24,7 +24,25 @@ const WRITE_BURST: usize = 256;
 /// Alerts and replies waiting for a slow client; past this it is disconnected.
 const MAX_URGENT: usize = 10_000;
 
-pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, scope: Arc<Scope>) {
+/// What the client's session allows, and when it ends.
+pub struct SessionBound {
+    pub scope: Arc<Scope>,
+    /// Cancelled when the session is ended (logout, lock, revoke): the socket closes at once.
+    pub ended: tokio_util::sync::CancellationToken,
+    /// The session's absolute end (epoch ms): the socket closes then.
+    pub expires_at_ms: i64,
+}
+
+/// Close code for a session that ended (4000-4999: the application's own).
+const SESSION_ENDED: u16 = 4001;
+
+pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, session: SessionBound) {
+    let SessionBound {
+        scope,
+        ended,
+        expires_at_ms,
+    } = session;
+    let (close_tx, mut close_rx) = mpsc::channel::<&'static str>(1);
     m::ws_clients(1.0);
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUT_QUEUE);
@@ -33,7 +51,21 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, scope: 
 
     let writer = async {
         // Feed whatever is queued, then flush once: one write per burst, not per frame.
-        while let Some(frame) = out_rx.recv().await {
+        loop {
+            let frame = tokio::select! {
+                f = out_rx.recv() => match f {
+                    Some(f) => f,
+                    None => break,
+                },
+                Some(reason) = close_rx.recv() => {
+                    let frame = axum::extract::ws::CloseFrame {
+                        code: SESSION_ENDED,
+                        reason: reason.into(),
+                    };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    return;
+                }
+            };
             if sink.feed(Message::Text(frame.into())).await.is_err() {
                 return;
             }
@@ -90,8 +122,28 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, scope: 
         }
     };
     let pump = pump(feed, filter_rx, out_tx, ctl_rx);
+    let left_ms = (expires_at_ms - crate::timefmt::now_ms()).max(0);
+    let session_end = async {
+        tokio::select! {
+            () = ended.cancelled() => "session ended",
+            () = tokio::time::sleep(std::time::Duration::from_millis(left_ms.unsigned_abs())) => {
+                "session expired"
+            }
+        }
+    };
+    let writer_until_closed = async {
+        tokio::select! {
+            () = writer => {}
+            () = async {
+                let reason = session_end.await;
+                tracing::info!(reason, "closing WebSocket client");
+                let _ = close_tx.send(reason).await;
+                std::future::pending::<()>().await;
+            } => {}
+        }
+    };
     tokio::select! {
-        _ = writer => {}
+        _ = writer_until_closed => {}
         _ = reader => {}
         reason = pump => if let Err(reason) = reason {
             tracing::info!(reason, "closing WebSocket client");

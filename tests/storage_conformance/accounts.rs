@@ -30,6 +30,8 @@ fn session(token: &str, username: &str, expires_at_ms: i64) -> Session {
     Session {
         token_hash: token.into(),
         username: username.into(),
+        created_at_ms: T0,
+        last_seen_ms: T0,
         expires_at_ms,
     }
 }
@@ -61,7 +63,22 @@ pub(crate) async fn accounts_and_sessions(store: &dyn Store) {
         .create_session(session("t2", "op", T0 + 1000), T0)
         .await
         .expect("session");
-    assert!(store.session("t1", T0 + 999).await.expect("s").is_some());
+    assert_eq!(
+        store.session("t1", T0 + 999).await.expect("s"),
+        Some(session("t1", "op", T0 + 1000))
+    );
+    store.touch_session("t1", T0 + 500).await.expect("touch");
+    store.touch_session("t1", T0 + 400).await.expect("touch");
+    let touched = store
+        .session("t1", T0 + 999)
+        .await
+        .expect("s")
+        .expect("live");
+    assert_eq!(
+        touched.last_seen_ms,
+        T0 + 500,
+        "last_seen only moves forward"
+    );
     assert!(
         store.session("t1", T0 + 1000).await.expect("s").is_none(),
         "expired"

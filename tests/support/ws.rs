@@ -78,6 +78,22 @@ impl Ws {
         }
     }
 
+    /// Waits up to `timeout` for the server to close the socket; returns the close code (0 when
+    /// the connection just ended), or None when it is still open then.
+    pub async fn closed_within(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return Some(0),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Some(frame.map_or(0, |f| u16::from(f.code)));
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Reads frames until one satisfies `pred`.
     pub async fn until(
         &mut self,

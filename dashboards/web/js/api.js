@@ -46,8 +46,10 @@ function signalExpired() {
   appEvents.emit('sessionexpired');
 }
 
-async function once(method, path, body) {
+async function once(method, path, body, background = false) {
   const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+  // The app's own refreshes are not the person's activity: the hub's idle timeout ignores them.
+  if (background) init.headers['x-iochub-background'] = '1';
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -73,6 +75,7 @@ async function once(method, path, body) {
 /**
  * A request. GETs retry on "unreachable" with backoff (1 s doubling to 15 s) for as long as it
  * takes, unless opts.retry === false. A 401 signals session expiry (unless opts.quiet401).
+ * opts.background marks the app's own refreshes, which do not keep an idle session alive.
  */
 export async function api(path, opts = {}) {
   const method = opts.method || 'GET';
@@ -80,7 +83,7 @@ export async function api(path, opts = {}) {
   let delay = 1000;
   for (;;) {
     try {
-      const data = await once(method, path, opts.body);
+      const data = await once(method, path, opts.body, opts.background);
       if (connection.fetchDown) connection.set('fetchDown', false);
       return data;
     } catch (e) {

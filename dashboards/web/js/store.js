@@ -8,6 +8,9 @@
 import { api } from './api.js';
 import { Emitter } from './events.js';
 
+/** The store's requests are the app's own refreshes, not the person's activity (idle timeout). */
+const BACKGROUND = { background: true };
+
 export const SEV_RANK = { info: 1, warning: 2, critical: 3 };
 export const MAX_ALERTS = 2000;
 /** Live frames kept while a list reload is in flight; past this the reload is done again. */
@@ -66,7 +69,7 @@ export class Store extends Emitter {
     const batch = [...this.posQueue].slice(0, 10);
     for (const k of batch) { this.posQueue.delete(k); this.posTried.set(k, Date.now()); }
     if (this.posTried.size > this.devices.size + 1000) this.posTried.clear();
-    await Promise.all(batch.map((k) => api(`/api/v1/devices/${encodeURIComponent(k)}`, { retry: false })
+    await Promise.all(batch.map((k) => api(`/api/v1/devices/${encodeURIComponent(k)}`, { retry: false, background: true })
       .then((d) => {
         const had = this.devices.get(k);
         const hadPos = had && had.lat !== null && had.lon !== null;
@@ -85,9 +88,9 @@ export class Store extends Emitter {
     let devices, alerts, rules;
     try {
       [devices, alerts, rules] = await Promise.all([
-        api('/api/v1/devices'),
-        api('/api/v1/alerts?state=open'),
-        api('/api/v1/rules').catch(() => []),
+        api('/api/v1/devices', BACKGROUND),
+        api('/api/v1/alerts?state=open', BACKGROUND),
+        api('/api/v1/rules', BACKGROUND).catch(() => []),
       ]);
     } finally {
       this.journals.delete(journal);

@@ -152,7 +152,8 @@ pub async fn session(
 ) -> StoreResult<Option<Session>> {
     let stmt = c
         .prepare_cached(
-            "SELECT s.token_hash, s.username, s.expires_at FROM sessions s
+            "SELECT s.token_hash, s.username, s.created_at, s.last_seen_at, s.expires_at
+             FROM sessions s
              JOIN users u ON u.username = s.username
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.state = 'active'",
         )
@@ -162,10 +163,47 @@ pub async fn session(
         Ok(Session {
             token_hash: r.try_get(0)?,
             username: r.try_get(1)?,
-            expires_at_ms: to_ms(r.try_get(2)?),
+            created_at_ms: to_ms(r.try_get(2)?),
+            last_seen_ms: to_ms(r.try_get(3)?),
+            expires_at_ms: to_ms(r.try_get(4)?),
         })
     })
     .transpose()
+}
+
+pub async fn create_session(c: &impl GenericClient, s: &Session, now_ms: i64) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO sessions (token_hash, username, created_at, last_seen_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &s.token_hash,
+            &s.username,
+            &to_time(s.created_at_ms),
+            &to_time(s.last_seen_ms),
+            &to_time(s.expires_at_ms),
+        ],
+    )
+    .await?;
+    // Expired sessions are swept here rather than by a timer: logins are rare.
+    c.execute(
+        "DELETE FROM sessions WHERE expires_at < $1",
+        &[&to_time(now_ms)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn touch_session(
+    c: &impl GenericClient,
+    token_hash: &str,
+    seen_ms: i64,
+) -> StoreResult<()> {
+    c.execute(
+        "UPDATE sessions SET last_seen_at = greatest(last_seen_at, $2) WHERE token_hash = $1",
+        &[&token_hash, &to_time(seen_ms)],
+    )
+    .await?;
+    Ok(())
 }
 
 const AGENCY_COLS: &str =

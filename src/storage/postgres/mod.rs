@@ -35,7 +35,7 @@ use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, Recycling
 use tokio_postgres::NoTls;
 use tokio_postgres::config::{Host, SslMode};
 
-use self::error::{PgError, PgResult, describe, describe_pool, to_time};
+use self::error::{PgError, PgResult, describe, describe_pool};
 use self::partition::{Partitions, day_of};
 use self::series::SeriesIds;
 pub use self::timescale::Layout;
@@ -350,20 +350,11 @@ impl Store for PostgresStore {
     }
 
     async fn create_session(&self, s: Session, now_ms: i64) -> StoreResult<()> {
-        let client = self.client().await?;
-        let now = to_time(now_ms);
-        client
-            .execute(
-                "INSERT INTO sessions (token_hash, username, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4)",
-                &[&s.token_hash, &s.username, &now, &to_time(s.expires_at_ms)],
-            )
-            .await?;
-        // Expired sessions are swept here rather than by a timer: logins are rare.
-        client
-            .execute("DELETE FROM sessions WHERE expires_at < $1", &[&now])
-            .await?;
-        Ok(())
+        accounts::create_session(&self.client().await?, &s, now_ms).await
+    }
+
+    async fn touch_session(&self, token_hash: &str, seen_ms: i64) -> StoreResult<()> {
+        accounts::touch_session(&self.client().await?, token_hash, seen_ms).await
     }
 
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {

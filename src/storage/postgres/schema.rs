@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/004_hot_updates.sql"),
     include_str!("../../../migrations/pg/005_accounts.sql"),
     include_str!("../../../migrations/pg/006_audit.sql"),
+    include_str!("../../../migrations/pg/007_session_idle.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,

@@ -150,7 +150,8 @@ pub fn login_failed(
 pub fn session(conn: &Connection, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {
     Ok(conn
         .prepare_cached(
-            "SELECT s.token_hash, s.username, s.expires_at FROM sessions s
+            "SELECT s.token_hash, s.username, s.created_at, s.last_seen_at, s.expires_at
+             FROM sessions s
              JOIN users u ON u.username = s.username
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.state = 'active'",
         )?
@@ -158,10 +159,37 @@ pub fn session(conn: &Connection, token_hash: &str, now_ms: i64) -> StoreResult<
             Ok(Session {
                 token_hash: r.get(0)?,
                 username: r.get(1)?,
-                expires_at_ms: r.get(2)?,
+                created_at_ms: r.get(2)?,
+                last_seen_ms: r.get(3)?,
+                expires_at_ms: r.get(4)?,
             })
         })
         .optional()?)
+}
+
+pub fn create_session(conn: &Connection, s: &Session, now_ms: i64) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, username, created_at, last_seen_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            s.token_hash,
+            s.username,
+            s.created_at_ms,
+            s.last_seen_ms,
+            s.expires_at_ms
+        ],
+    )?;
+    // Expired sessions are swept here rather than by a timer: logins are rare.
+    conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms])?;
+    Ok(())
+}
+
+pub fn touch_session(conn: &Connection, token_hash: &str, seen_ms: i64) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE sessions SET last_seen_at = max(last_seen_at, ?2) WHERE token_hash = ?1",
+        params![token_hash, seen_ms],
+    )?;
+    Ok(())
 }
 
 const AGENCY_COLS: &str =

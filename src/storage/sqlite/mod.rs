@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/002_rollups.sql"),
     include_str!("../../../migrations/sqlite/003_accounts.sql"),
     include_str!("../../../migrations/sqlite/004_audit.sql"),
+    include_str!("../../../migrations/sqlite/005_session_idle.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -370,18 +371,14 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, s: Session, now_ms: i64) -> StoreResult<()> {
-        self.write_tx(move |w| {
-            w.conn.execute(
-                "INSERT INTO sessions (token_hash, username, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![s.token_hash, s.username, now_ms, s.expires_at_ms],
-            )?;
-            // Expired sessions are swept here rather than by a timer: logins are rare.
-            w.conn
-                .execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms])?;
-            Ok(())
-        })
-        .await
+        self.write_tx(move |w| accounts::create_session(&w.conn, &s, now_ms))
+            .await
+    }
+
+    async fn touch_session(&self, token_hash: &str, seen_ms: i64) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.write_tx(move |w| accounts::touch_session(&w.conn, &token_hash, seen_ms))
+            .await
     }
 
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {
