@@ -65,6 +65,9 @@ pub struct HubConfig {
     pub agencies: Vec<Agency>,
     /// Days audit records are kept (0 = forever); expiry leaves the chain verifiable.
     pub audit_retention_days: u32,
+    /// Origins besides the hub's own whose pages may open `/ws` and send changes with the
+    /// session cookie (e.g. the IOC portal that embeds the map).
+    pub allowed_origins: Vec<String>,
 }
 
 /// The MQTT broker the hub subscribes to.
@@ -139,6 +142,7 @@ struct ConfigFile {
     session_absolute: Option<String>,
     session_absolute_viewer: Option<String>,
     audit_retention_days: Option<u32>,
+    allowed_origins: Option<Vec<String>>,
     agencies: Option<Vec<AgencyEntry>>,
 }
 
@@ -317,6 +321,14 @@ impl HubConfig {
             ),
             accounts,
             audit_retention_days: audit_retention_from(file.audit_retention_days, &env)?,
+            allowed_origins: match env("IOCHUB_ALLOWED_ORIGINS") {
+                Some(list) => list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+                None => file.allowed_origins.unwrap_or_default(),
+            },
             agencies: file
                 .agencies
                 .unwrap_or_default()

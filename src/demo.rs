@@ -87,6 +87,7 @@ pub fn config(
         map: MapConfig::from_env(&env),
         accounts: config::accounts_from_env(&env)?,
         audit_retention_days: config::audit_retention_from(None, &env)?,
+        allowed_origins: Vec::new(),
         agencies: agencies(),
     })
 }

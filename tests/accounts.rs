@@ -586,3 +586,99 @@ async fn locking_an_account_closes_its_live_feed_within_a_second() {
     assert_eq!(mine.closed_within(Duration::from_secs(1)).await, Some(4001));
     assert_eq!(admins.closed_within(Duration::from_millis(200)).await, None);
 }
+
+#[tokio::test]
+async fn browsers_get_strict_headers_and_other_sites_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let own = format!("http://127.0.0.1:{}", hub.http);
+    for path in ["/", "/api/v1/devices", "/healthz"] {
+        let resp = hub
+            .client
+            .get(hub.url(path))
+            .bearer_auth(&hub.token)
+            .send()
+            .await
+            .expect("GET");
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().expect("csp");
+        for part in [
+            "default-src 'self'",
+            "script-src 'self';",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(part), "{path}: {csp}");
+        }
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
+
+    // The session cookie, as a browser holds it after the login.
+    let cookie = format!("iochub_session={}", hub.token);
+    let with_cookie = |origin: Option<&str>| {
+        let mut req = hub
+            .client
+            .post(hub.url("/api/v1/users/nobody/unlock"))
+            .header("cookie", &cookie);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req
+    };
+    for origin in [Some("http://evil.example"), None] {
+        let resp = with_cookie(origin).send().await.expect("POST");
+        assert_eq!(resp.status(), 403, "{origin:?}");
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "csrf", "{origin:?}: {body}");
+    }
+    let resp = with_cookie(Some(&own)).send().await.expect("POST");
+    assert_eq!(
+        resp.status(),
+        404,
+        "from the hub's own page the change goes through"
+    );
+    let (status, _) = hub
+        .call("POST", "/api/v1/users/nobody/unlock", &hub.token, None)
+        .await;
+    assert_eq!(
+        status, 404,
+        "a bearer token is no browser: no origin needed"
+    );
+
+    // The live feed and the login refuse another site's page.
+    let ws = |origin: &str| {
+        hub.client
+            .get(hub.url("/ws"))
+            .header("cookie", &cookie)
+            .header("origin", origin)
+            .send()
+    };
+    let refused = ws("http://evil.example").await.expect("GET /ws");
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "origin");
+    let own_page = ws(&own).await.expect("GET /ws");
+    assert!(own_page.status() != 403, "{}", own_page.status());
+    let login = hub
+        .client
+        .post(hub.url("/api/v1/auth/login"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"username": "admin", "password": hub::PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 403);
+    let (_, audit) = hub
+        .call(
+            "GET",
+            "/api/v1/audit?action=access.denied",
+            &hub.token,
+            None,
+        )
+        .await;
+    assert!(
+        audit.as_array().is_some_and(|a| a.len() >= 3),
+        "the refusals are in the audit trail: {audit}"
+    );
+}

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, browser};
 use crate::accounts::{Permission, Role, Scope};
 use crate::audit::AuditEvent;
 use crate::timefmt::now_ms;
@@ -167,13 +167,20 @@ pub struct Caller {
     pub ended: tokio_util::sync::CancellationToken,
 }
 
+/// The bearer token of `Authorization: Bearer …`, if the request has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    v.strip_prefix("Bearer ").map(str::trim)
+}
+
 /// The token of a request: `Authorization: Bearer …`, else the session cookie.
 pub fn token_from(headers: &HeaderMap) -> Option<&str> {
-    use axum::http::header::{AUTHORIZATION, COOKIE};
-    if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some(t) = v.strip_prefix("Bearer ")
-    {
-        return Some(t.trim());
+    use axum::http::header::COOKIE;
+    if let Some(t) = bearer(headers) {
+        return Some(t);
     }
     headers
         .get_all(COOKIE)
@@ -302,8 +309,25 @@ pub async fn guard(
             Err(e) => return e.into_response(),
         }
     };
+    let origin = browser::origin_allowed(req.headers(), &state.allowed_origins);
+    if pattern == "/api/v1/auth/login" && origin == Some(false) {
+        return ApiError::forbidden("a login from another site's page is refused").into_response();
+    }
     if let Some(c) = &caller {
-        let refusal = if c.must_change_password && !WHILE_MUST_CHANGE.contains(&pattern) {
+        let by_cookie = bearer(req.headers()).is_none();
+        let refusal = if pattern == "/ws" && origin == Some(false) {
+            Some(ApiError {
+                code: "origin",
+                ..ApiError::forbidden("this page's origin may not open the live feed")
+            })
+        } else if by_cookie && browser::changes(&method) && origin != Some(true) {
+            Some(ApiError {
+                code: "csrf",
+                ..ApiError::forbidden(
+                    "a change with the session cookie must come from the hub's own pages",
+                )
+            })
+        } else if c.must_change_password && !WHILE_MUST_CHANGE.contains(&pattern) {
             Some(ApiError {
                 code: "password_change_required",
                 ..ApiError::forbidden(

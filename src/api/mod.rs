@@ -11,6 +11,7 @@ pub mod agencies;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod browser;
 pub mod catalog;
 pub mod devices;
 pub mod error;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub assets: crate::web::Assets,
     pub areas: Arc<crate::areas::Areas>,
     pub map: crate::config::MapConfig,
+    /// Origins besides the hub's own that may open `/ws` and send changes with the cookie.
+    pub allowed_origins: Arc<Vec<String>>,
 }
 
 #[derive(OpenApi)]
@@ -77,6 +80,7 @@ impl Modify for BearerAuth {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let security = browser::SecurityHeaders::new(&state.map);
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -119,6 +123,10 @@ pub fn router(state: AppState) -> Router {
         access::guard,
     ))
     .fallback(fallback)
+    .layer(axum::middleware::map_response(move |resp: Response| {
+        let security = security.clone();
+        async move { security.apply(resp) }
+    }))
     .with_state(state)
 }
 

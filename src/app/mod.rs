@@ -115,6 +115,7 @@ pub async fn run(
         assets: crate::web::Assets::new(cfg.web_dir.clone()),
         areas: cfg.areas.clone(),
         map: cfg.map.clone(),
+        allowed_origins: Arc::new(cfg.allowed_origins.clone()),
     };
     let http = tasks.spawn("http", http::serve(listener, state, tasks.input.clone()));
     // Not the MQTT URL: in `serve` it can carry the broker's password.

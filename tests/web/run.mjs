@@ -86,7 +86,12 @@ async function main() {
   const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
   const page = await ctx.newPage();
   const pageErrors = [];
+  // A Content-Security-Policy violation shows only on the console: count it as a page error.
+  const watchCsp = (p, who) => p.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) pageErrors.push(`${who}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  watchCsp(page, 'console');
 
   await check('wrong password shows the error; right password logs in', async () => {
     await page.goto(`${hub.base}/`);
@@ -278,6 +283,7 @@ async function main() {
     const wctx = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
     const wall = await wctx.newPage();
     wall.on('pageerror', (e) => pageErrors.push(`wall: ${e.message}`));
+    watchCsp(wall, 'wall');
     await wall.goto(`${hub.base}/wall/`);
     await logIn(wall, PASSWORD);
     await wall.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
@@ -325,6 +331,7 @@ async function main() {
     const fctx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
     const first = await fctx.newPage();
     first.on('pageerror', (e) => pageErrors.push(e.message));
+    watchCsp(first, 'first login');
     await first.goto(`${hub.base}/`);
     await logIn(first, issued.temporary_password, 'truc-ban');
     const pw = '#login form[data-form=pwchange]';
