@@ -135,6 +135,7 @@ struct ConfigFile {
     password_policy: Option<PolicyProfile>,
     login_max_failures: Option<u32>,
     login_lockout: Option<String>,
+    logins_per_minute: Option<u32>,
     inactive_lock_days: Option<u32>,
     session_idle_admin: Option<String>,
     session_idle: Option<String>,
@@ -403,6 +404,12 @@ fn accounts_from(
         a.max_failed_logins,
     )?
     .max(1);
+    a.logins_per_minute = number(
+        "logins_per_minute",
+        "IOCHUB_LOGINS_PER_MINUTE",
+        file.logins_per_minute,
+        a.logins_per_minute,
+    )?;
     a.inactive_lock_days = number(
         "inactive_lock_days",
         "IOCHUB_INACTIVE_LOCK_DAYS",

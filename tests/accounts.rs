@@ -682,3 +682,45 @@ async fn browsers_get_strict_headers_and_other_sites_are_refused() {
         "the refusals are in the audit trail: {audit}"
     );
 }
+
+#[tokio::test]
+async fn one_address_gets_a_few_login_attempts_a_minute() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("IOCHUB_LOGINS_PER_MINUTE", "4")];
+    let hub = Hub::start_with_env(dir.path(), DEFAULT_RULES, Broker::Embedded(0), &env).await;
+    // the harness's own login was the first of the four
+    for user in ["a1", "a2", "a3"] {
+        assert_eq!(hub.login_as(user, "some password 1").await.0, 401);
+    }
+    let resp = hub
+        .client
+        .post(hub.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": hub::PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 429, "even the right password waits");
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("secs");
+    assert!((1..=15).contains(&retry), "{retry}");
+    let (_, audit) = hub
+        .call("GET", "/api/v1/audit?action=auth", &hub.token, None)
+        .await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "auth.login_failed")
+            .count(),
+        3
+    );
+    assert_eq!(actions.first(), Some(&"auth.login_limited"));
+}

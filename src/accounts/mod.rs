@@ -58,6 +58,8 @@ pub enum AccountError {
     WrongPassword,
     #[error("session expired or invalid; log in again")]
     SessionEnded,
+    #[error("too many logins at once; try again in a few seconds")]
+    Busy,
 }
 
 /// The account rules a site configures.
@@ -71,6 +73,8 @@ pub struct AccountSettings {
     pub inactive_lock_days: u32,
     /// Idle and absolute session lifetimes.
     pub sessions: SessionPolicy,
+    /// Login attempts per client address and minute (0 = no limit).
+    pub logins_per_minute: u32,
 }
 
 impl Default for AccountSettings {
@@ -81,6 +85,7 @@ impl Default for AccountSettings {
             lockout_ms: 15 * 60 * 1000,
             inactive_lock_days: 45,
             sessions: SessionPolicy::default(),
+            logins_per_minute: 10,
         }
     }
 }
@@ -125,6 +130,8 @@ pub struct Accounts {
     /// Configured area ids, to check an account's and an agency's areas against.
     areas: Arc<crate::areas::Areas>,
     sessions: Arc<Sessions>,
+    /// The hashing gate (see [`Accounts::argon`]).
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Accounts {
@@ -138,6 +145,7 @@ impl Accounts {
             settings: Arc::new(settings),
             areas,
             sessions: Arc::default(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits())),
         }
     }
 
@@ -227,7 +235,7 @@ impl Accounts {
         }
         let mut user = blank_user("admin", Role::Admin, now_ms);
         user.display_name = "Quản trị hệ thống".into();
-        user.password_hash = hash_blocking(password.clone()).await?;
+        user.password_hash = self.argon(move_hash(password.clone())).await??;
         user.must_change_password = generated;
         self.store.insert_user(user).await?;
         Ok(generated.then_some(password))
@@ -253,7 +261,7 @@ impl Accounts {
         user.agency = new.agency;
         user.areas = new.areas;
         user.contact = new.contact;
-        user.password_hash = hash_blocking(password.clone()).await?;
+        user.password_hash = self.argon(move_hash(password.clone())).await??;
         user.must_change_password = true;
         if !self.store.insert_user(user.clone()).await? {
             return Err(AccountError::Conflict(format!(
@@ -363,7 +371,7 @@ impl Accounts {
         self.settings.policy.check(&user.username, &password)?;
         let old = std::mem::replace(
             &mut user.password_hash,
-            hash_blocking(password.clone()).await?,
+            self.argon(move_hash(password.clone())).await??,
         );
         self.remember(&mut user, old);
         user.must_change_password = true;
@@ -390,14 +398,14 @@ impl Accounts {
         self.settings.policy.check(&user.username, &new)?;
         let (hash, history) = (user.password_hash.clone(), user.password_history.clone());
         let policy = self.settings.policy.clone();
-        let (ok, reused, new_hash) = tokio::task::spawn_blocking(move || {
-            let ok = password::verify(&current, &hash);
-            let reused = ok && policy.history > 0 && policy.reused(&new, &history);
-            let new_hash = (ok && !reused).then(|| password::hash(&new));
-            (ok, reused, new_hash)
-        })
-        .await
-        .map_err(|e| AccountError::Hash(e.to_string()))?;
+        let (ok, reused, new_hash) = self
+            .argon(move || {
+                let ok = password::verify(&current, &hash);
+                let reused = ok && policy.history > 0 && policy.reused(&new, &history);
+                let new_hash = (ok && !reused).then(|| password::hash(&new));
+                (ok, reused, new_hash)
+            })
+            .await?;
         if !ok {
             return Err(AccountError::WrongPassword);
         }
@@ -428,13 +436,16 @@ impl Accounts {
         let locked_out = user
             .as_ref()
             .is_some_and(|u| u.locked_until_ms.is_some_and(|t| t > now_ms));
-        let hash = user.as_ref().filter(|_| !locked_out).map_or_else(
-            || password::decoy_hash().to_owned(),
-            |u| u.password_hash.clone(),
-        );
-        let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let hash = user
+            .as_ref()
+            .filter(|_| !locked_out)
+            .map(|u| u.password_hash.clone());
+        let ok = self
+            .argon(move || {
+                let hash = hash.as_deref().unwrap_or_else(|| password::decoy_hash());
+                password::verify(&password, hash)
+            })
+            .await?;
         let Some(mut user) = user else {
             return Err(denied);
         };
@@ -594,6 +605,26 @@ impl Accounts {
             _ => None,
         };
         Ok(Scope::of(user, agency.as_ref(), &self.areas))
+    }
+
+    /// Runs Argon2 work on a blocking thread, one job per permit of the hashing gate: a flood of
+    /// logins queues here (and is refused after [`HASH_WAIT`]) instead of taking every core and
+    /// 19 MiB per attempt from ingest.
+    async fn argon<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AccountError> {
+        let permit = tokio::time::timeout(HASH_WAIT, self.hashing.clone().acquire_owned())
+            .await
+            .map_err(|_| AccountError::Busy)?
+            .map_err(|_| AccountError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))
     }
 
     async fn live_user(&self, username: &str) -> Result<User, AccountError> {
@@ -767,11 +798,17 @@ fn check_role_fits(role: Role, agency: Option<&str>) -> Result<(), AccountError>
     Ok(())
 }
 
-async fn hash_blocking(password: String) -> Result<String, AccountError> {
-    // Argon2 is deliberately slow: keep it off the async workers.
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| AccountError::Hash(e.to_string()))?
+/// A hashing job for [`Accounts::argon`].
+fn move_hash(password: String) -> impl FnOnce() -> Result<String, AccountError> + Send + 'static {
+    move || password::hash(&password)
+}
+
+/// How long a login or password change waits for the hashing gate before it is refused as busy.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Argon2 jobs at once: half the cores (at least one), the rest stay with ingest.
+fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 /// A new random token (256 bits, hex).

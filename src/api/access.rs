@@ -310,8 +310,38 @@ pub async fn guard(
         }
     };
     let origin = browser::origin_allowed(req.headers(), &state.allowed_origins);
-    if pattern == "/api/v1/auth/login" && origin == Some(false) {
-        return ApiError::forbidden("a login from another site's page is refused").into_response();
+    if pattern == "/api/v1/auth/login" {
+        if origin == Some(false) {
+            return ApiError::forbidden("a login from another site's page is refused")
+                .into_response();
+        }
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(wait) = ip.and_then(|ip| state.login_throttle.check(ip).err()) {
+            let secs = wait.as_secs().max(1);
+            record(
+                "-".into(),
+                "auth.login_limited",
+                "session".into(),
+                "refused:429".into(),
+                format!("too many login attempts from this address; retry in {secs} s"),
+            )
+            .await;
+            let mut resp = ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "rate_limited",
+                message: format!(
+                    "too many login attempts from this address; try again in {secs} s"
+                ),
+                field: None,
+            }
+            .into_response();
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+            return resp;
+        }
     }
     if let Some(c) = &caller {
         let by_cookie = bearer(req.headers()).is_none();

@@ -117,6 +117,12 @@ impl From<AccountError> for ApiError {
             }
             AccountError::Disabled(_) | AccountError::TokensOnly => Self::forbidden(message),
             AccountError::WrongPassword => Self::bad_field("current", message),
+            AccountError::Busy => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "busy",
+                message,
+                field: None,
+            },
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod devices;
 pub mod error;
 pub mod map;
+pub mod throttle;
 pub mod users;
 
 use std::sync::Arc;
@@ -56,6 +57,7 @@ pub struct AppState {
     pub map: crate::config::MapConfig,
     /// Origins besides the hub's own that may open `/ws` and send changes with the cookie.
     pub allowed_origins: Arc<Vec<String>>,
+    pub login_throttle: Arc<throttle::LoginThrottle>,
 }
 
 #[derive(OpenApi)]

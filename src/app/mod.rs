@@ -116,6 +116,9 @@ pub async fn run(
         areas: cfg.areas.clone(),
         map: cfg.map.clone(),
         allowed_origins: Arc::new(cfg.allowed_origins.clone()),
+        login_throttle: Arc::new(crate::api::throttle::LoginThrottle::new(
+            cfg.accounts.logins_per_minute,
+        )),
     };
     let http = tasks.spawn("http", http::serve(listener, state, tasks.input.clone()));
     // Not the MQTT URL: in `serve` it can carry the broker's password.

@@ -47,7 +47,8 @@ export class Hub {
 
   async start() {
     if (!fs.existsSync(HUB_BIN)) throw new Error(`hub binary not found at ${HUB_BIN} (set IOCHUB_BIN)`);
-    const env = { ...process.env, IOCHUB_ADMIN_PASSWORD: PASSWORD };
+    // The browser tests log in more often than a person would in a minute.
+    const env = { ...process.env, IOCHUB_ADMIN_PASSWORD: PASSWORD, IOCHUB_LOGINS_PER_MINUTE: '10000' };
     delete env.IOCHUB_WEB_DIR;
     if (process.env.IOCHUB_WEB_EMBEDDED !== '1') env.IOCHUB_WEB_DIR = process.env.IOCHUB_TEST_WEB_DIR || path.join(repo, 'dashboards/web'); // override: compare another checkout's app
     const out = fs.openSync(this.log, 'a');
