@@ -45,6 +45,16 @@ async fn account(hub: &Hub, username: &str, role: Role, extra: Value) -> String 
     token
 }
 
+/// An API token for an integrator account, issued by the admin.
+async fn api_token(hub: &Hub, username: &str, permissions: Value) -> String {
+    let body = json!({"name": format!("{username} feed"), "username": username, "permissions": permissions});
+    let (status, issued) = hub
+        .call("POST", "/api/v1/tokens", &hub.token, Some(body))
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    issued["token"].as_str().expect("shown once").to_owned()
+}
+
 /// A concrete path for a route of the table.
 fn concrete(path: &str) -> String {
     path.replace("{device}", "wl-01")
@@ -91,10 +101,11 @@ async fn the_role_matrix_holds_on_every_route_of_the_table() {
             Role::AgencyHandler => json!({"agency": "ca-tinh"}),
             _ => json!({}),
         };
-        let token = account(&hub, &name, role, extra).await;
-        if role != Role::Integrator {
-            tokens.push((role, token));
+        let mut token = account(&hub, &name, role, extra).await;
+        if role == Role::Integrator {
+            token = api_token(&hub, &name, json!([])).await;
         }
+        tokens.push((role, token));
     }
     account(&hub, "target", Role::Viewer, json!({})).await;
 
@@ -131,8 +142,8 @@ async fn the_role_matrix_holds_on_every_route_of_the_table() {
     }
     assert!(checked >= 150, "{checked} cells checked");
 
-    // Logging out ends the session server-side, for every role.
-    for (role, token) in &tokens {
+    // Logging out ends the session server-side, for every role that logs in.
+    for (role, token) in tokens.iter().filter(|(r, _)| *r != Role::Integrator) {
         let (status, _) = hub.call("POST", "/api/v1/auth/logout", token, None).await;
         assert_eq!(status, 204, "{role:?}");
         let (status, _) = hub.call("GET", "/api/v1/auth/me", token, None).await;
@@ -723,4 +734,114 @@ async fn one_address_gets_a_few_login_attempts_a_minute() {
         3
     );
     assert_eq!(actions.first(), Some(&"auth.login_limited"));
+}
+
+#[tokio::test]
+async fn integrator_tokens_are_narrowed_listed_without_their_secret_and_revoked_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let admin = hub.token.clone();
+    account(&hub, "scada", Role::Integrator, json!({})).await;
+    let full = api_token(&hub, "scada", json!([])).await;
+    let narrow = api_token(&hub, "scada", json!(["devices_read"])).await;
+    assert!(full.starts_with("iochub_") && full != narrow);
+
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices", &narrow, None).await.0,
+        200
+    );
+    assert_eq!(hub.call("GET", "/metrics", &full, None).await.0, 200);
+    let (status, body) = hub.call("GET", "/metrics", &narrow, None).await;
+    assert_eq!(status, 403, "the token holds less than its role: {body}");
+    assert_eq!(
+        hub.call("GET", "/api/v1/alerts", &full, None).await.0,
+        403,
+        "not the role's"
+    );
+
+    let bad = json!({"name": "x", "username": "scada", "permissions": ["users_manage"]});
+    let (status, body) = hub.call("POST", "/api/v1/tokens", &admin, Some(bad)).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (400, json!("permissions"))
+    );
+    let not_integrator = json!({"name": "x", "username": "admin"});
+    assert_eq!(
+        hub.call("POST", "/api/v1/tokens", &admin, Some(not_integrator))
+            .await
+            .0,
+        400
+    );
+
+    let (_, list) = hub.call("GET", "/api/v1/tokens", &admin, None).await;
+    let list = list.as_array().expect("tokens").clone();
+    assert_eq!(list.len(), 2);
+    assert!(
+        !Value::Array(list.clone()).to_string().contains(&full[7..]),
+        "never the secret"
+    );
+    let narrow_id = list
+        .iter()
+        .find(|t| t["permissions"] == json!(["devices_read"]))
+        .and_then(|t| t["id"].as_str())
+        .expect("id")
+        .to_owned();
+    let (status, revoked) = hub
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{narrow_id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(revoked["revoked_at"].is_string());
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices", &narrow, None).await.0,
+        401,
+        "at once"
+    );
+    assert_eq!(
+        hub.call(
+            "DELETE",
+            &format!("/api/v1/tokens/{narrow_id}"),
+            &admin,
+            None
+        )
+        .await
+        .0,
+        409
+    );
+
+    // Locking the integrator ends its tokens too.
+    assert_eq!(
+        hub.call("POST", "/api/v1/users/scada/lock", &admin, None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(hub.call("GET", "/api/v1/devices", &full, None).await.0, 401);
+    let (_, audit) = hub
+        .call("GET", "/api/v1/audit?action=token", &admin, None)
+        .await;
+    let records: Vec<(&str, &str)> = audit
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap_or(""),
+                r["result"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let count = |want: (&str, &str)| records.iter().filter(|r| **r == want).count();
+    assert_eq!(count(("token.create", "ok")), 2, "{records:?}");
+    assert_eq!(
+        count(("token.create", "refused:400")),
+        2,
+        "refused attempts are recorded too"
+    );
+    assert_eq!(count(("token.revoke", "ok")), 1);
+    assert_eq!(count(("token.revoke", "refused:409")), 1);
 }

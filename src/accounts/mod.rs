@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-pub use model::{AccountState, Agency, AgencyKind, Contact, Role, Session, User, Webhook};
+pub use model::{
+    AccountState, Agency, AgencyKind, ApiToken, Contact, Role, Session, User, Webhook,
+};
 pub use password::{PasswordError, PasswordPolicy, PolicyProfile};
 pub use roles::Permission;
 pub use scope::Scope;
@@ -43,6 +45,8 @@ pub enum AccountError {
     NoUser(String),
     #[error("no agency {0:?}")]
     NoAgency(String),
+    #[error("no API token {0:?}")]
+    NoToken(String),
     #[error("{0}")]
     Conflict(String),
     /// The one answer to a failed login, whichever of username and password was wrong.
@@ -162,9 +166,7 @@ impl Accounts {
         match self.sessions.check(&hash, now_ms, activity, policy) {
             Checked::Live { live, touch } => {
                 if touch {
-                    self.store
-                        .touch_session(&hash, live.session.last_seen_ms)
-                        .await?;
+                    self.touch(&live, live.session.last_seen_ms).await?;
                 }
                 return Ok(live);
             }
@@ -174,33 +176,151 @@ impl Accounts {
             }
             Checked::Unknown => {}
         }
-        let session = self
+        let live = match self.store.session(&hash, now_ms).await? {
+            Some(session) => {
+                let Some(user) = self.store.user(&session.username).await? else {
+                    return Err(AccountError::SessionEnded);
+                };
+                let scope = self.scope_of(&user).await?;
+                LiveSession {
+                    user: Arc::new(user),
+                    scope: Arc::new(scope),
+                    session,
+                    ended: tokio_util::sync::CancellationToken::new(),
+                    token_id: None,
+                    permissions: None,
+                }
+            }
+            None => self.token_session(&hash, now_ms).await?,
+        };
+        if !Sessions::admit(&live, policy, now_ms) {
+            self.store.delete_session(&hash).await?;
+            return Err(AccountError::SessionEnded);
+        }
+        let mut live = live;
+        if activity && now_ms - live.session.last_seen_ms >= sessions::TOUCH_EVERY_MS {
+            self.touch(&live, now_ms).await?;
+            live.session.last_seen_ms = now_ms;
+        }
+        Ok(self.sessions.insert(live))
+    }
+
+    /// An API token presented as a bearer, as a session of its integrator account.
+    async fn token_session(&self, hash: &str, now_ms: i64) -> Result<LiveSession, AccountError> {
+        let token = self
             .store
-            .session(&hash, now_ms)
+            .live_api_token(hash, now_ms)
             .await?
             .ok_or(AccountError::SessionEnded)?;
         let user = self
             .store
-            .user(&session.username)
+            .user(&token.username)
             .await?
             .ok_or(AccountError::SessionEnded)?;
-        if !Sessions::admit(&session, user.role, policy, now_ms) {
-            self.store.delete_session(&hash).await?;
-            return Err(AccountError::SessionEnded);
-        }
         let scope = self.scope_of(&user).await?;
-        let mut session = session;
-        if activity && now_ms - session.last_seen_ms >= sessions::TOUCH_EVERY_MS {
-            self.store.touch_session(&hash, now_ms).await?;
-            session.last_seen_ms = now_ms;
-        }
-        let live = self.sessions.insert(LiveSession {
+        let seen = token.last_used_ms.unwrap_or(token.created_at_ms);
+        Ok(LiveSession {
             user: Arc::new(user),
             scope: Arc::new(scope),
-            session,
+            session: Session {
+                token_hash: token.token_hash,
+                username: token.username,
+                created_at_ms: token.created_at_ms,
+                last_seen_ms: seen,
+                expires_at_ms: token.expires_at_ms,
+            },
             ended: tokio_util::sync::CancellationToken::new(),
-        });
-        Ok(live)
+            permissions: (!token.permissions.is_empty()).then(|| token.permissions.into()),
+            token_id: Some(token.id),
+        })
+    }
+
+    async fn touch(&self, live: &LiveSession, now_ms: i64) -> Result<(), AccountError> {
+        match &live.token_id {
+            Some(id) => self.store.touch_api_token(id, now_ms).await?,
+            None => {
+                self.store
+                    .touch_session(&live.session.token_hash, now_ms)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Issues an API token for an integrator account, narrowed to `permissions` (of its role;
+    /// empty = all of the role's), valid `days`. Returns it and the token, shown this once.
+    pub async fn issue_token(
+        &self,
+        username: &str,
+        name: String,
+        permissions: Vec<Permission>,
+        days: u32,
+        now_ms: i64,
+    ) -> Result<(ApiToken, String), AccountError> {
+        let user = self.live_user(username).await?;
+        if user.role != Role::Integrator {
+            return Err(AccountError::Invalid {
+                field: "username",
+                reason: "API tokens are for integrator accounts".into(),
+            });
+        }
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            return Err(AccountError::Invalid {
+                field: "name",
+                reason: "1 to 100 characters".into(),
+            });
+        }
+        if let Some(p) = permissions.iter().find(|p| !user.role.may(**p)) {
+            return Err(AccountError::Invalid {
+                field: "permissions",
+                reason: format!("the integrator role does not hold {p:?}"),
+            });
+        }
+        if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+            return Err(AccountError::Invalid {
+                field: "expires_in_days",
+                reason: format!("1 to {MAX_TOKEN_DAYS}"),
+            });
+        }
+        let secret = format!("iochub_{}", new_token());
+        let token = ApiToken {
+            id: format!("tok_{}", &new_token()[..12]),
+            name,
+            username: user.username,
+            token_hash: token_hash(&secret),
+            permissions,
+            created_at_ms: now_ms,
+            expires_at_ms: now_ms + i64::from(days) * 86_400_000,
+            last_used_ms: None,
+            revoked_at_ms: None,
+        };
+        self.store.insert_api_token(token.clone()).await?;
+        Ok((token, secret))
+    }
+
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, AccountError> {
+        Ok(self.store.api_tokens().await?)
+    }
+
+    /// Revokes a token: refused at once, here and in the store.
+    pub async fn revoke_token(&self, id: &str, now_ms: i64) -> Result<ApiToken, AccountError> {
+        let token = self
+            .store
+            .api_tokens()
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| AccountError::NoToken(id.to_owned()))?;
+        if !self.store.revoke_api_token(id, now_ms).await? {
+            return Err(AccountError::Conflict(format!(
+                "token {id} is already revoked"
+            )));
+        }
+        self.sessions.end(&token.token_hash);
+        Ok(ApiToken {
+            revoked_at_ms: Some(now_ms),
+            ..token
+        })
     }
 
     /// Ends a session: in the store, and here (its WebSockets close).
@@ -802,6 +922,9 @@ fn check_role_fits(role: Role, agency: Option<&str>) -> Result<(), AccountError>
 fn move_hash(password: String) -> impl FnOnce() -> Result<String, AccountError> + Send + 'static {
     move || password::hash(&password)
 }
+
+/// The longest an API token may be issued for.
+pub const MAX_TOKEN_DAYS: u32 = 365;
 
 /// How long a login or password change waits for the hashing gate before it is refused as busy.
 const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);

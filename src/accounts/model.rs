@@ -200,3 +200,21 @@ pub struct Agency {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
+
+/// An integrator's API token: named, narrowed to some of its role's permissions, expiring,
+/// revocable; only its SHA-256 is kept (the token is shown once, when issued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// A short public id (`tok_…`), for listing and revoking; not the secret.
+    pub id: String,
+    pub name: String,
+    /// The integrator account it acts as.
+    pub username: String,
+    pub token_hash: String,
+    /// What it may do: some of its account's role's permissions (empty = all of them).
+    pub permissions: Vec<super::roles::Permission>,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub last_used_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+}

@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::model::Role;
 
 /// One kind of access, as coarse as the roles need and no coarser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// No session needed: the login and `/healthz`.
@@ -36,10 +38,12 @@ pub enum Permission {
     UsersManage,
     /// The audit trail.
     AuditRead,
+    /// Integrators' API tokens: issue, list, revoke.
+    TokensManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
@@ -52,6 +56,7 @@ impl Permission {
         Permission::AgenciesManage,
         Permission::UsersManage,
         Permission::AuditRead,
+        Permission::TokensManage,
     ];
 }
 
@@ -72,6 +77,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::AgenciesManage,
             P::UsersManage,
             P::AuditRead,
+            P::TokensManage,
         ],
     ),
     (

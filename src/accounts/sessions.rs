@@ -70,6 +70,17 @@ pub struct LiveSession {
     pub session: Session,
     /// Cancelled when the session ends (logout, lock, revoke, reset, a change of powers).
     pub ended: CancellationToken,
+    /// The API token this is (no idle timeout; its own expiry), or `None` for a login session.
+    pub token_id: Option<String>,
+    /// The token's narrower permissions; `None` = the role's.
+    pub permissions: Option<Arc<[super::roles::Permission]>>,
+}
+
+impl LiveSession {
+    /// Whether the role, and the token when it is one, hold `p`.
+    pub fn may(&self, p: super::roles::Permission) -> bool {
+        self.user.role.may(p) && self.permissions.as_ref().is_none_or(|ps| ps.contains(&p))
+    }
 }
 
 struct Entry {
@@ -96,8 +107,10 @@ pub struct Sessions {
     map: Mutex<HashMap<String, Entry>>,
 }
 
-fn ended(s: &Session, role: Role, policy: &SessionPolicy, now_ms: i64) -> bool {
-    now_ms >= s.expires_at_ms || now_ms - s.last_seen_ms > policy.idle_of(role)
+fn ended(live: &LiveSession, policy: &SessionPolicy, now_ms: i64) -> bool {
+    let s = &live.session;
+    now_ms >= s.expires_at_ms
+        || (live.token_id.is_none() && now_ms - s.last_seen_ms > policy.idle_of(live.user.role))
 }
 
 impl Sessions {
@@ -114,7 +127,7 @@ impl Sessions {
         let Some(e) = map.get_mut(token_hash).filter(|e| !e.stale) else {
             return Checked::Unknown;
         };
-        if ended(&e.live.session, e.live.user.role, policy, now_ms) {
+        if ended(&e.live, policy, now_ms) {
             if let Some(e) = map.remove(token_hash) {
                 e.live.ended.cancel();
             }
@@ -166,8 +179,8 @@ impl Sessions {
     }
 
     /// Whether a session read from the store is still valid for this account's role.
-    pub fn admit(s: &Session, role: Role, policy: &SessionPolicy, now_ms: i64) -> bool {
-        !ended(s, role, policy, now_ms)
+    pub fn admit(live: &LiveSession, policy: &SessionPolicy, now_ms: i64) -> bool {
+        !ended(live, policy, now_ms)
     }
 
     /// Ends one session here (logout).
@@ -233,6 +246,8 @@ mod tests {
                 expires_at_ms,
             },
             ended: CancellationToken::new(),
+            token_id: None,
+            permissions: None,
         }
     }
 

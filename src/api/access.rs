@@ -138,6 +138,14 @@ pub const ROUTES: &[Route] = &[
         "user.reset_password",
     ),
     r("GET", "/api/v1/audit", P::AuditRead),
+    r("GET", "/api/v1/tokens", P::TokensManage),
+    audited("POST", "/api/v1/tokens", P::TokensManage, "token.create"),
+    audited(
+        "DELETE",
+        "/api/v1/tokens/{id}",
+        P::TokensManage,
+        "token.revoke",
+    ),
 ];
 
 /// What an account whose password must be changed may still do.
@@ -165,6 +173,15 @@ pub struct Caller {
     pub expires_at: i64,
     /// Cancelled when the session is ended (logout, lock, revoke, reset, a change of powers).
     pub ended: tokio_util::sync::CancellationToken,
+    /// An API token's narrower permissions; `None` = the role's.
+    pub permissions: Option<Arc<[Permission]>>,
+}
+
+impl Caller {
+    /// The role holds `p`, and so does the token when the caller is one.
+    pub fn may(&self, p: Permission) -> bool {
+        self.role.may(p) && self.permissions.as_ref().is_none_or(|ps| ps.contains(&p))
+    }
 }
 
 /// The bearer token of `Authorization: Bearer …`, if the request has one.
@@ -215,9 +232,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
         role: live.user.role,
         agency: live.user.agency.clone(),
         scope: live.scope,
-        must_change_password: live.user.must_change_password,
+        // A token does not use the password, so a pending change does not hold it up.
+        must_change_password: live.user.must_change_password && live.token_id.is_none(),
         expires_at: live.session.expires_at_ms,
         ended: live.ended.child_token(),
+        permissions: live.permissions,
     })
 }
 
@@ -364,9 +383,9 @@ pub async fn guard(
                     "the password must be changed first: POST /api/v1/auth/password",
                 )
             })
-        } else if !c.role.may(route.permission) {
+        } else if !c.may(route.permission) {
             Some(ApiError::forbidden(format!(
-                "the role {} may not do this ({:?} is needed)",
+                "the role {} (or this token) may not do this ({:?} is needed)",
                 c.role.as_str(),
                 route.permission
             )))

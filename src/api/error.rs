@@ -110,7 +110,9 @@ impl From<AccountError> for ApiError {
                 ..Self::bad_field("password", message)
             },
             AccountError::Invalid { field, .. } => Self::bad_field(field, message),
-            AccountError::NoUser(_) | AccountError::NoAgency(_) => Self::not_found(message),
+            AccountError::NoUser(_) | AccountError::NoAgency(_) | AccountError::NoToken(_) => {
+                Self::not_found(message)
+            }
             AccountError::Conflict(_) => Self::conflict(message),
             AccountError::LoginDenied(_) | AccountError::SessionEnded => {
                 Self::unauthorized(message)

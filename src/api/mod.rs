@@ -17,6 +17,7 @@ pub mod devices;
 pub mod error;
 pub mod map;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;
@@ -97,6 +98,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(agencies::list, agencies::create))
         .routes(routes!(agencies::get, agencies::patch))
         .routes(routes!(audit::list))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
         .routes(routes!(map::config))
         .routes(routes!(catalog::catalog))
         .routes(routes!(map::areas))

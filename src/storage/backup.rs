@@ -16,6 +16,7 @@ pub const TABLES: &[&str] = &[
     "sessions",
     "agencies",
     "audit",
+    "api_tokens",
 ];
 
 /// `manifest.json` of a backup directory.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::accounts::model::{Agency, Session, User};
+use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
@@ -191,6 +191,14 @@ pub trait Store: Send + Sync + 'static {
     /// (the idle timeout is the caller's: it depends on the role).
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn insert_api_token(&self, token: ApiToken) -> StoreResult<()>;
+    /// Every API token, revoked and expired ones included (never their secret: only its hash).
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// The token of a hash while it is not revoked, not expired and its account is active.
+    async fn live_api_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<ApiToken>>;
+    /// Revokes a token; false when there is no such live token.
+    async fn revoke_api_token(&self, id: &str, now_ms: i64) -> StoreResult<bool>;
+    async fn touch_api_token(&self, id: &str, used_ms: i64) -> StoreResult<()>;
     /// Appends to the audit trail in one transaction, numbering and chaining the records after
     /// the last one (or the expiry anchor); returns them as stored.
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<AuditRecord>>;

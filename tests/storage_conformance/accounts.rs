@@ -204,3 +204,68 @@ pub(crate) async fn agencies_registry(store: &dyn Store) {
     ghost.id = "ghost".into();
     assert!(!store.save_agency(ghost).await.expect("save"));
 }
+
+pub(crate) async fn api_tokens_live_until_revoked_or_expired(store: &dyn Store) {
+    use iochub::accounts::{ApiToken, Permission};
+    let token = ApiToken {
+        id: "tok_1".into(),
+        name: "SCADA feed".into(),
+        username: "admin".into(),
+        token_hash: "th1".into(),
+        permissions: vec![Permission::DevicesRead, Permission::SystemRead],
+        created_at_ms: T0,
+        expires_at_ms: T0 + 1000,
+        last_used_ms: None,
+        revoked_at_ms: None,
+    };
+    store.insert_api_token(token.clone()).await.expect("insert");
+    assert_eq!(
+        store.live_api_token("th1", T0).await.expect("live"),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store.live_api_token("th1", T0 + 1000).await.expect("live"),
+        None,
+        "expired"
+    );
+    assert_eq!(store.live_api_token("nope", T0).await.expect("live"), None);
+    store.touch_api_token("tok_1", T0 + 5).await.expect("touch");
+    store.touch_api_token("tok_1", T0 + 3).await.expect("touch");
+    let used = store
+        .live_api_token("th1", T0)
+        .await
+        .expect("live")
+        .expect("token");
+    assert_eq!(used.last_used_ms, Some(T0 + 5), "only forward");
+    assert!(
+        store
+            .revoke_api_token("tok_1", T0 + 9)
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .revoke_api_token("tok_1", T0 + 10)
+            .await
+            .expect("again")
+    );
+    assert_eq!(
+        store.live_api_token("th1", T0).await.expect("live"),
+        None,
+        "revoked"
+    );
+    let listed = store.api_tokens().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at_ms, Some(T0 + 9));
+    // a token of an account that is not active is not live
+    let mut of_op = token;
+    of_op.id = "tok_2".into();
+    of_op.token_hash = "th2".into();
+    of_op.username = "op".into();
+    store.insert_api_token(of_op).await.expect("insert");
+    assert_eq!(
+        store.live_api_token("th2", T0).await.expect("live"),
+        None,
+        "op is revoked"
+    );
+}

@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::error::{to_ms, to_time};
-use crate::accounts::model::{Agency, Session, User, Webhook};
+use crate::accounts::model::{Agency, ApiToken, Session, User, Webhook};
 use crate::storage::StoreResult;
 use crate::storage::codec::{self, from_json, to_json};
 
@@ -284,4 +284,85 @@ pub async fn save_agency(c: &impl GenericClient, a: &Agency) -> StoreResult<bool
         )
         .await?;
     Ok(n == 1)
+}
+
+const TOKEN_COLS: &str = "t.id, t.name, t.username, t.token_hash, t.permissions, t.created_at,
+    t.expires_at, t.last_used_at, t.revoked_at";
+
+fn token_row(r: &Row) -> StoreResult<ApiToken> {
+    let last_used: Option<std::time::SystemTime> = r.try_get(7)?;
+    let revoked: Option<std::time::SystemTime> = r.try_get(8)?;
+    Ok(ApiToken {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        username: r.try_get(2)?,
+        token_hash: r.try_get(3)?,
+        permissions: from_json("api_tokens.permissions", r.try_get(4)?)?,
+        created_at_ms: to_ms(r.try_get(5)?),
+        expires_at_ms: to_ms(r.try_get(6)?),
+        last_used_ms: last_used.map(to_ms),
+        revoked_at_ms: revoked.map(to_ms),
+    })
+}
+
+pub async fn insert_api_token(c: &impl GenericClient, t: &ApiToken) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO api_tokens (id, name, username, token_hash, permissions, created_at,
+             expires_at, last_used_at, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &t.id,
+            &t.name,
+            &t.username,
+            &t.token_hash,
+            &to_json(&t.permissions),
+            &to_time(t.created_at_ms),
+            &to_time(t.expires_at_ms),
+            &t.last_used_ms.map(to_time),
+            &t.revoked_at_ms.map(to_time),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn api_tokens(c: &impl GenericClient) -> StoreResult<Vec<ApiToken>> {
+    let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens t ORDER BY t.created_at, t.id");
+    c.query(&sql, &[]).await?.iter().map(token_row).collect()
+}
+
+pub async fn live_api_token(
+    c: &impl GenericClient,
+    token_hash: &str,
+    now_ms: i64,
+) -> StoreResult<Option<ApiToken>> {
+    let sql = format!(
+        "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.username = t.username
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
+           AND u.state = 'active'"
+    );
+    c.query_opt(&sql, &[&token_hash, &to_time(now_ms)])
+        .await?
+        .as_ref()
+        .map(token_row)
+        .transpose()
+}
+
+pub async fn revoke_api_token(c: &impl GenericClient, id: &str, now_ms: i64) -> StoreResult<bool> {
+    let n = c
+        .execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&id, &to_time(now_ms)],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn touch_api_token(c: &impl GenericClient, id: &str, used_ms: i64) -> StoreResult<()> {
+    c.execute(
+        "UPDATE api_tokens SET last_used_at = greatest(last_used_at, $2) WHERE id = $1",
+        &[&id, &to_time(used_ms)],
+    )
+    .await?;
+    Ok(())
 }

@@ -40,7 +40,7 @@ use self::partition::{Partitions, day_of};
 use self::series::SeriesIds;
 pub use self::timescale::Layout;
 use super::*;
-use crate::accounts::model::{Agency, Session, User};
+use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
@@ -367,6 +367,26 @@ impl Store for PostgresStore {
             .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
             .await?;
         Ok(())
+    }
+
+    async fn insert_api_token(&self, token: ApiToken) -> StoreResult<()> {
+        accounts::insert_api_token(&self.client().await?, &token).await
+    }
+
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        accounts::api_tokens(&self.client().await?).await
+    }
+
+    async fn live_api_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<ApiToken>> {
+        accounts::live_api_token(&self.client().await?, token_hash, now_ms).await
+    }
+
+    async fn revoke_api_token(&self, id: &str, now_ms: i64) -> StoreResult<bool> {
+        accounts::revoke_api_token(&self.client().await?, id, now_ms).await
+    }
+
+    async fn touch_api_token(&self, id: &str, used_ms: i64) -> StoreResult<()> {
+        accounts::touch_api_token(&self.client().await?, id, used_ms).await
     }
 
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<AuditRecord>> {

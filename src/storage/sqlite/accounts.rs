@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::accounts::model::{Agency, Session, User, Webhook};
+use crate::accounts::model::{Agency, ApiToken, Session, User, Webhook};
 use crate::storage::StoreResult;
 use crate::storage::codec::{self, from_json, to_json};
 
@@ -273,4 +273,95 @@ pub fn save_agency(conn: &Connection, a: &Agency) -> StoreResult<bool> {
         ],
     )?;
     Ok(n == 1)
+}
+
+const TOKEN_COLS: &str = "t.id, t.name, t.username, t.token_hash, t.permissions, t.created_at,
+    t.expires_at, t.last_used_at, t.revoked_at";
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<ApiToken>> {
+    let permissions: String = r.get(4)?;
+    let fields = (
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    );
+    Ok((|| {
+        Ok(ApiToken {
+            id: fields.0,
+            name: fields.1,
+            username: fields.2,
+            token_hash: fields.3,
+            permissions: from_json("api_tokens.permissions", &permissions)?,
+            created_at_ms: fields.4,
+            expires_at_ms: fields.5,
+            last_used_ms: fields.6,
+            revoked_at_ms: fields.7,
+        })
+    })())
+}
+
+pub fn insert_api_token(conn: &Connection, t: &ApiToken) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO api_tokens (id, name, username, token_hash, permissions, created_at,
+             expires_at, last_used_at, revoked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            t.id,
+            t.name,
+            t.username,
+            t.token_hash,
+            to_json(&t.permissions),
+            t.created_at_ms,
+            t.expires_at_ms,
+            t.last_used_ms,
+            t.revoked_at_ms
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn api_tokens(conn: &Connection) -> StoreResult<Vec<ApiToken>> {
+    let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens t ORDER BY t.created_at, t.id");
+    let rows: Vec<StoreResult<ApiToken>> = conn
+        .prepare(&sql)?
+        .query_map([], token_row)?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter().collect()
+}
+
+pub fn live_api_token(
+    conn: &Connection,
+    token_hash: &str,
+    now_ms: i64,
+) -> StoreResult<Option<ApiToken>> {
+    let sql = format!(
+        "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.username = t.username
+         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2
+           AND u.state = 'active'"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(params![token_hash, now_ms], token_row)
+        .optional()?
+        .transpose()
+}
+
+pub fn revoke_api_token(conn: &Connection, id: &str, now_ms: i64) -> StoreResult<bool> {
+    let n = conn.execute(
+        "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, now_ms],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn touch_api_token(conn: &Connection, id: &str, used_ms: i64) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE api_tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2) WHERE id = ?1",
+        params![id, used_ms],
+    )?;
+    Ok(())
 }

@@ -26,7 +26,7 @@ use read::*;
 use write::{Writer, save_alert, with_writer, write_items};
 
 use super::*;
-use crate::accounts::model::{Agency, Session, User};
+use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertState, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/003_accounts.sql"),
     include_str!("../../../migrations/sqlite/004_audit.sql"),
     include_str!("../../../migrations/sqlite/005_session_idle.sql"),
+    include_str!("../../../migrations/sqlite/006_api_tokens.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -395,6 +396,33 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn insert_api_token(&self, token: ApiToken) -> StoreResult<()> {
+        self.write_tx(move |w| accounts::insert_api_token(&w.conn, &token))
+            .await
+    }
+
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.read(accounts::api_tokens).await
+    }
+
+    async fn live_api_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<ApiToken>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| accounts::live_api_token(conn, &token_hash, now_ms))
+            .await
+    }
+
+    async fn revoke_api_token(&self, id: &str, now_ms: i64) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.write_tx(move |w| accounts::revoke_api_token(&w.conn, &id, now_ms))
+            .await
+    }
+
+    async fn touch_api_token(&self, id: &str, used_ms: i64) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.write_tx(move |w| accounts::touch_api_token(&w.conn, &id, used_ms))
+            .await
     }
 
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<AuditRecord>> {
