@@ -353,7 +353,7 @@ impl Accounts {
         if let Err(e) = self.settings.policy.check("admin", &password) {
             tracing::warn!(reason = %e, "IOCHUB_ADMIN_PASSWORD does not meet the password policy; change it");
         }
-        let mut user = blank_user("admin", Role::Admin, now_ms);
+        let mut user = User::new("admin", Role::Admin, now_ms);
         user.display_name = "Quản trị hệ thống".into();
         user.password_hash = self.argon(move_hash(password.clone())).await??;
         user.must_change_password = generated;
@@ -376,7 +376,7 @@ impl Accounts {
             None => (password::temporary(), true),
         };
         self.settings.policy.check(&new.username, &password)?;
-        let mut user = blank_user(&new.username, new.role, now_ms);
+        let mut user = User::new(&new.username, new.role, now_ms);
         user.display_name = new.display_name;
         user.agency = new.agency;
         user.areas = new.areas;
@@ -849,28 +849,6 @@ impl Accounts {
             });
         }
         Ok(())
-    }
-}
-
-/// An account with nothing set but its name, role and times.
-fn blank_user(username: &str, role: Role, now_ms: i64) -> User {
-    User {
-        username: username.to_owned(),
-        display_name: String::new(),
-        role,
-        agency: None,
-        areas: Vec::new(),
-        contact: None,
-        state: AccountState::Active,
-        lock_reason: None,
-        password_hash: String::new(),
-        password_history: Vec::new(),
-        must_change_password: false,
-        failed_logins: 0,
-        locked_until_ms: None,
-        created_at_ms: now_ms,
-        last_active_ms: now_ms,
-        password_changed_ms: now_ms,
     }
 }
 

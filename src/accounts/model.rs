@@ -118,6 +118,30 @@ pub struct User {
     pub password_changed_ms: i64,
 }
 
+impl User {
+    /// An active account with nothing set but its name, role and times (no password yet).
+    pub fn new(username: &str, role: Role, now_ms: i64) -> Self {
+        Self {
+            username: username.to_owned(),
+            display_name: String::new(),
+            role,
+            agency: None,
+            areas: Vec::new(),
+            contact: None,
+            state: AccountState::Active,
+            lock_reason: None,
+            password_hash: String::new(),
+            password_history: Vec::new(),
+            must_change_password: false,
+            failed_logins: 0,
+            locked_until_ms: None,
+            created_at_ms: now_ms,
+            last_active_ms: now_ms,
+            password_changed_ms: now_ms,
+        }
+    }
+}
+
 /// A login session, found by the SHA-256 of its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {

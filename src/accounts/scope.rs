@@ -63,26 +63,12 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::model::AccountState;
 
     fn user(role: Role, areas: &[&str], agency: Option<&str>) -> User {
         User {
-            username: "u".into(),
-            display_name: String::new(),
-            role,
             agency: agency.map(Into::into),
             areas: areas.iter().map(|a| (*a).to_owned()).collect(),
-            contact: None,
-            state: AccountState::Active,
-            lock_reason: None,
-            password_hash: String::new(),
-            password_history: Vec::new(),
-            must_change_password: false,
-            failed_logins: 0,
-            locked_until_ms: None,
-            created_at_ms: 0,
-            last_active_ms: 0,
-            password_changed_ms: 0,
+            ..User::new("u", role, 0)
         }
     }
 

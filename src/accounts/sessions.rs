@@ -215,28 +215,10 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::model::AccountState;
 
     fn live(role: Role, last_seen_ms: i64, expires_at_ms: i64) -> LiveSession {
         LiveSession {
-            user: Arc::new(User {
-                username: "u".into(),
-                display_name: String::new(),
-                role,
-                agency: None,
-                areas: Vec::new(),
-                contact: None,
-                state: AccountState::Active,
-                lock_reason: None,
-                password_hash: String::new(),
-                password_history: Vec::new(),
-                must_change_password: false,
-                failed_logins: 0,
-                locked_until_ms: None,
-                created_at_ms: 0,
-                last_active_ms: 0,
-                password_changed_ms: 0,
-            }),
+            user: Arc::new(User::new("u", role, 0)),
             scope: Arc::default(),
             session: Session {
                 token_hash: "t".into(),

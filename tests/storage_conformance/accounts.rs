@@ -7,22 +7,10 @@ use super::contract::T0;
 
 pub(crate) fn account(username: &str, role: Role) -> User {
     User {
-        username: username.into(),
         display_name: "Nguyễn Văn A".into(),
-        role,
-        agency: None,
-        areas: Vec::new(),
-        contact: None,
-        state: AccountState::Active,
-        lock_reason: None,
         password_hash: "h".into(),
-        password_history: Vec::new(),
         must_change_password: true,
-        failed_logins: 0,
-        locked_until_ms: None,
-        created_at_ms: T0,
-        last_active_ms: T0,
-        password_changed_ms: T0,
+        ..User::new(username, role, T0)
     }
 }
 
