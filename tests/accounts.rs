@@ -525,6 +525,20 @@ async fn an_area_scope_narrows_devices_over_http_and_the_live_feed() {
         200
     );
 
+    // The area tools answer within the scope too: the same province-wide question gives the
+    // admin both devices and the city's operator only the city's.
+    let province = Some(json!({"area": "cb"}));
+    let summary_keys = |v: serde_json::Value| v["device_keys"].clone();
+    let (status, all) = hub
+        .call("POST", "/api/v1/areas/summary", &admin, province.clone())
+        .await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(summary_keys(all), json!(["far-west", "in-city"]));
+    let (_, city) = hub
+        .call("POST", "/api/v1/areas/summary", &op, province)
+        .await;
+    assert_eq!(summary_keys(city), json!(["in-city"]));
+
     // Live: the scoped client gets the city's telemetry and never the west's. The admin's feed
     // shows the order the hub sent things in: the west's reading went out before the city's.
     let sub = json!({"op": "subscribe", "topics": ["telemetry"]});

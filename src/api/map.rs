@@ -218,17 +218,26 @@ fn shape(state: &AppState, req: &SummaryRequest) -> Result<Shape, ApiError> {
     request_body = SummaryRequest,
     responses((status = 200, body = AreaSummary), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn summary(
-    _: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     body: Result<Json<SummaryRequest>, JsonRejection>,
 ) -> Result<Json<AreaSummary>, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let shape = shape(&state, &req)?;
     let mut devices = state.store.devices().await?;
-    devices
-        .retain(|d| matches!((d.lon, d.lat), (Some(lon), Some(lat)) if shape.contains(lon, lat)));
+    // Only what the caller's scope shows: inside the shape *and* inside their areas.
+    devices.retain(|d| match d.lon.zip(d.lat) {
+        Some((lon, lat)) => {
+            shape.contains(lon, lat) && caller.scope.sees_position(Some((lon, lat)))
+        }
+        None => false,
+    });
     devices.sort_by(|a, b| a.key.cmp(&b.key));
-    let inside: HashSet<&str> = devices.iter().map(|d| d.key.as_str()).collect();
+    let inside: HashSet<&str> = devices
+        .iter()
+        .filter(|d| caller.scope.sees_alert(None, d.lon.zip(d.lat)))
+        .map(|d| d.key.as_str())
+        .collect();
 
     let open = state
         .store
