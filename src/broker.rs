@@ -54,6 +54,7 @@ pub fn start(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
             custom_segment: None,
             initialized_filters: None,
             shared_subscriptions_strategy: Default::default(),
+            publish_auth: None,
         },
         v4: Some(HashMap::from([("v4".to_owned(), server)])),
         ..Default::default()
