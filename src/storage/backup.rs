@@ -17,6 +17,7 @@ pub const TABLES: &[&str] = &[
     "agencies",
     "audit",
     "api_tokens",
+    "device_credentials",
 ];
 
 /// `manifest.json` of a backup directory.

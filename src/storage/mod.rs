@@ -72,6 +72,9 @@ pub struct Device {
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
     pub last_seen: i64,
+    /// The gateway this device is registered behind (it may publish for the device); null for
+    /// a device that publishes for itself.
+    pub gateway: Option<String>,
     /// Latest value per metric.
     pub latest: Vec<LatestValue>,
 }
@@ -97,6 +100,16 @@ pub struct DevicePatch {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub registered: Option<bool>,
+    /// The key of the gateway the device sits behind; `""` detaches it.
+    pub gateway: Option<String>,
+}
+
+/// A device's MQTT password, as stored: only its hash, in Mosquitto's `$7$` format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCredential {
+    pub device: String,
+    pub hash: String,
+    pub issued_at_ms: i64,
 }
 
 /// A range query over one series; `step_ms` asks for min/avg/max buckets.
@@ -140,6 +153,12 @@ pub trait Store: Send + Sync + 'static {
     async fn devices(&self) -> StoreResult<Vec<Device>>;
     async fn device(&self, key: &str) -> StoreResult<Option<Device>>;
     async fn update_device(&self, key: &str, patch: DevicePatch) -> StoreResult<Option<Device>>;
+    /// Sets (or replaces) a device's MQTT credential; the device need not have reported yet.
+    async fn set_device_credential(&self, credential: DeviceCredential) -> StoreResult<()>;
+    /// Every device credential, by device key.
+    async fn device_credentials(&self) -> StoreResult<Vec<DeviceCredential>>;
+    /// Withdraws a device's credential; false when it had none.
+    async fn delete_device_credential(&self, device: &str) -> StoreResult<bool>;
     /// Raw points, or buckets; a step that is a whole number of minutes or hours reads the
     /// rollups where they are complete and raw readings elsewhere, with the same answer.
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>>;

@@ -257,3 +257,64 @@ pub(crate) async fn api_tokens_live_until_revoked_or_expired(store: &dyn Store) 
         "op is revoked"
     );
 }
+
+/// Devices' MQTT credentials: set before the device ever reported, replaced, withdrawn; and the
+/// gateway a device sits behind, set and detached through the device patch.
+pub(crate) async fn device_credentials_and_gateways(store: &dyn Store) {
+    use iochub::storage::{DeviceCredential, DevicePatch};
+    let credential = |device: &str, hash: &str, at: i64| DeviceCredential {
+        device: device.into(),
+        hash: hash.into(),
+        issued_at_ms: at,
+    };
+    store
+        .set_device_credential(credential("gw-1", "$7$101$a$b", T0))
+        .await
+        .expect("set");
+    store
+        .set_device_credential(credential("not-yet-seen", "$7$101$c$d", T0))
+        .await
+        .expect("set");
+    store
+        .set_device_credential(credential("gw-1", "$7$101$e$f", T0 + 1000))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.device_credentials().await.expect("list"),
+        [
+            credential("gw-1", "$7$101$e$f", T0 + 1000),
+            credential("not-yet-seen", "$7$101$c$d", T0)
+        ]
+    );
+    assert!(
+        store
+            .delete_device_credential("not-yet-seen")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_device_credential("not-yet-seen")
+            .await
+            .expect("again")
+    );
+    assert_eq!(store.device_credentials().await.expect("list").len(), 1);
+
+    let behind = |gateway: &str| DevicePatch {
+        gateway: Some(gateway.into()),
+        ..Default::default()
+    };
+    let d = store
+        .update_device("s-4", behind("gw-1"))
+        .await
+        .expect("patch");
+    assert_eq!(d.expect("s-4").gateway.as_deref(), Some("gw-1"));
+    let other = DevicePatch {
+        name: Some("Trạm s-4".into()),
+        ..Default::default()
+    };
+    let d = store.update_device("s-4", other).await.expect("patch");
+    assert_eq!(d.expect("s-4").gateway.as_deref(), Some("gw-1"), "kept");
+    let d = store.update_device("s-4", behind("")).await.expect("patch");
+    assert_eq!(d.expect("s-4").gateway, None, "detached");
+}

@@ -35,7 +35,7 @@ use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, Recycling
 use tokio_postgres::NoTls;
 use tokio_postgres::config::{Host, SslMode};
 
-use self::error::{PgError, PgResult, describe, describe_pool};
+use self::error::{PgError, PgResult, describe, describe_pool, to_ms, to_time};
 use self::partition::{Partitions, day_of};
 use self::series::SeriesIds;
 pub use self::timescale::Layout;
@@ -231,9 +231,17 @@ impl Store for PostgresStore {
         let n = tx
             .execute(
                 "UPDATE devices SET name = coalesce($2, name), lat = coalesce($3, lat),
-                     lon = coalesce($4, lon), registered = coalesce($5, registered)
+                     lon = coalesce($4, lon), registered = coalesce($5, registered),
+                     gateway = CASE WHEN $6::text IS NULL THEN gateway ELSE nullif($6, '') END
                  WHERE key = $1",
-                &[&key, &patch.name, &patch.lat, &patch.lon, &patch.registered],
+                &[
+                    &key,
+                    &patch.name,
+                    &patch.lat,
+                    &patch.lon,
+                    &patch.registered,
+                    &patch.gateway,
+                ],
             )
             .await?;
         let device = if n == 0 {
@@ -243,6 +251,49 @@ impl Store for PostgresStore {
         };
         tx.commit().await?;
         Ok(device)
+    }
+
+    async fn set_device_credential(&self, c: DeviceCredential) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO device_credentials (device, hash, issued_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (device) DO UPDATE SET hash = $2, issued_at = $3",
+                &[&c.device, &c.hash, &to_time(c.issued_at_ms)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn device_credentials(&self) -> StoreResult<Vec<DeviceCredential>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT device, hash, issued_at FROM device_credentials ORDER BY device",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceCredential {
+                    device: r.try_get(0)?,
+                    hash: r.try_get(1)?,
+                    issued_at_ms: to_ms(r.try_get(2)?),
+                })
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(Into::into)
+    }
+
+    async fn delete_device_credential(&self, device: &str) -> StoreResult<bool> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM device_credentials WHERE device = $1",
+                &[&device],
+            )
+            .await?;
+        Ok(n > 0)
     }
 
     async fn readings(&self, q: ReadingsQuery) -> StoreResult<Vec<Point>> {

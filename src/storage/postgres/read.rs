@@ -17,7 +17,7 @@ use crate::storage::*;
 pub(super) use deadpool_postgres::GenericClient;
 
 pub(super) const DEVICE_COLS: &str =
-    "key, name, lat, lon, registered, online, first_seen, last_seen";
+    "key, name, lat, lon, registered, online, first_seen, last_seen, gateway";
 
 pub(super) fn device_row(r: &Row) -> PgResult<Device> {
     Ok(Device {
@@ -29,6 +29,7 @@ pub(super) fn device_row(r: &Row) -> PgResult<Device> {
         online: r.try_get(5)?,
         first_seen: to_ms(r.try_get(6)?),
         last_seen: to_ms(r.try_get(7)?),
+        gateway: r.try_get(8)?,
         latest: Vec::new(),
     })
 }

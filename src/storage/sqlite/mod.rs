@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/004_audit.sql"),
     include_str!("../../../migrations/sqlite/005_session_idle.sql"),
     include_str!("../../../migrations/sqlite/006_api_tokens.sql"),
+    include_str!("../../../migrations/sqlite/007_device_credentials.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -219,9 +220,17 @@ impl Store for SqliteStore {
             let tx = w.conn.transaction()?;
             let n = tx.execute(
                 "UPDATE devices SET name = coalesce(?2, name), lat = coalesce(?3, lat),
-                     lon = coalesce(?4, lon), registered = coalesce(?5, registered)
+                     lon = coalesce(?4, lon), registered = coalesce(?5, registered),
+                     gateway = CASE WHEN ?6 IS NULL THEN gateway ELSE nullif(?6, '') END
                  WHERE key = ?1",
-                params![key, patch.name, patch.lat, patch.lon, patch.registered],
+                params![
+                    key,
+                    patch.name,
+                    patch.lat,
+                    patch.lon,
+                    patch.registered,
+                    patch.gateway
+                ],
             )?;
             let d = if n == 0 {
                 None
@@ -230,6 +239,46 @@ impl Store for SqliteStore {
             };
             tx.commit()?;
             Ok(d)
+        })
+        .await
+    }
+
+    async fn set_device_credential(&self, c: DeviceCredential) -> StoreResult<()> {
+        self.write_tx(move |w| {
+            w.conn.execute(
+                "INSERT INTO device_credentials (device, hash, issued_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device) DO UPDATE SET hash = ?2, issued_at = ?3",
+                params![c.device, c.hash, c.issued_at_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn device_credentials(&self) -> StoreResult<Vec<DeviceCredential>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT device, hash, issued_at FROM device_credentials ORDER BY device",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeviceCredential {
+                    device: r.get(0)?,
+                    hash: r.get(1)?,
+                    issued_at_ms: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn delete_device_credential(&self, device: &str) -> StoreResult<bool> {
+        let device = device.to_owned();
+        self.write_tx(move |w| {
+            let n = w
+                .conn
+                .execute("DELETE FROM device_credentials WHERE device = ?1", [device])?;
+            Ok(n > 0)
         })
         .await
     }

@@ -7,7 +7,7 @@ use crate::pipeline::{Op, Severity};
 use crate::storage::*;
 
 pub(super) const DEVICE_COLS: &str =
-    "key, name, lat, lon, registered, online, first_seen, last_seen";
+    "key, name, lat, lon, registered, online, first_seen, last_seen, gateway";
 
 pub(super) fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -19,6 +19,7 @@ pub(super) fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         online: r.get(5)?,
         first_seen: r.get(6)?,
         last_seen: r.get(7)?,
+        gateway: r.get(8)?,
         latest: Vec::new(),
     })
 }
