@@ -2,12 +2,17 @@
 //!
 //! rumqttd keeps sessions and retained messages in memory, has no shutdown, and allows 100
 //! unacked QoS 1 messages per subscriber (a hard-coded window), so the batcher commits often.
-//! Production uses an external broker (`iochub serve`).
+//! Production uses an external broker (`iochub serve`). With `--mqtt-auth` it holds devices to
+//! the registry's credentials and topic rule ([`crate::accounts::mqtt`]); without, it is open to
+//! anyone who can reach it, which is why it listens on loopback by default.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+use rumqttd::{Broker, Config, ConnectionSettings, PublishAuth, RouterConfig, ServerSettings};
+
+use crate::accounts::mqtt::DeviceAccounts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -18,7 +23,11 @@ pub enum BrokerError {
 pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 
 /// Starts the broker on its own threads; returns the address it listens on (port 0 picks one).
-pub fn start(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
+/// With `accounts`, every CONNECT and every PUBLISH is checked against them.
+pub fn start(
+    addr: SocketAddr,
+    accounts: Option<Arc<DeviceAccounts>>,
+) -> Result<SocketAddr, BrokerError> {
     // rumqttd binds by address and cannot be handed a listener or asked for its port. Hold the
     // port ourselves, bound but not listening, with SO_REUSEADDR (which rumqttd's bind also sets):
     // the kernel then picks a port for 0, rumqttd can listen on it, and nobody else is given it
@@ -29,19 +38,40 @@ pub fn start(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
     };
     let hold = reserve(addr).map_err(bind_error)?; // held until rumqttd listens
     let addr = hold.local_addr().map_err(bind_error)?;
+    let mut connections = ConnectionSettings {
+        connection_timeout_ms: 60_000,
+        max_payload_size: MAX_PAYLOAD_BYTES,
+        max_inflight_count: 100,
+        auth: None,
+        external_auth: None,
+        dynamic_filters: true,
+    };
+    let publish_auth = accounts.map(|accounts| {
+        let check = accounts.clone();
+        connections.set_auth_handler(move |client_id, username, password| {
+            let ok = check
+                .current()
+                .authenticate(&client_id, &username, &password);
+            if !ok {
+                crate::metrics::mqtt_auth_refused("connect");
+                tracing::warn!(%client_id, %username, "MQTT connect refused: bad credentials");
+            }
+            async move { ok }
+        });
+        PublishAuth(Arc::new(move |client_id: &str, topic: &str| {
+            let ok = accounts.current().may_publish(client_id, topic);
+            if !ok {
+                crate::metrics::mqtt_auth_refused("publish");
+            }
+            ok
+        }))
+    });
     let server = ServerSettings {
         name: "v4".into(),
         listen: addr,
         tls: None,
         next_connection_delay_ms: 1,
-        connections: ConnectionSettings {
-            connection_timeout_ms: 60_000,
-            max_payload_size: MAX_PAYLOAD_BYTES,
-            max_inflight_count: 100,
-            auth: None,
-            external_auth: None,
-            dynamic_filters: true,
-        },
+        connections,
     };
     let config = Config {
         id: 0,
@@ -54,7 +84,7 @@ pub fn start(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
             custom_segment: None,
             initialized_filters: None,
             shared_subscriptions_strategy: Default::default(),
-            publish_auth: None,
+            publish_auth,
         },
         v4: Some(HashMap::from([("v4".to_owned(), server)])),
         ..Default::default()

@@ -75,8 +75,9 @@ pub struct HubConfig {
 pub enum BrokerConfig {
     /// `mqtt_url`: mqtt:// or mqtts://, with credentials in the URL.
     External { url: String },
-    /// `iochub demo`: the embedded rumqttd ([`crate::broker`]) listening here.
-    Embedded { listen: SocketAddr },
+    /// `iochub demo`: the embedded rumqttd ([`crate::broker`]) listening here; with `auth`, it
+    /// admits only devices with credentials, each to its own topics (`--mqtt-auth`).
+    Embedded { listen: SocketAddr, auth: bool },
 }
 
 /// Basemap settings handed to the dashboard (`GET /api/v1/map`); all absent = the offline

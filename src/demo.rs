@@ -6,6 +6,7 @@
 //! binary; `serve` never starts it: [`HubConfig::simulation_seed`] is `None` there, and this
 //! module is the only one that names `iochub_sim`'s province (besides `iochub-sim`'s own tests).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct DemoOptions {
     pub simulate: bool,
     pub seed: u64,
     pub shards: Option<usize>,
+    /// The embedded broker asks for device credentials (`--mqtt-auth`).
+    pub mqtt_auth: bool,
 }
 
 /// The hub `iochub demo` runs: the embedded broker on `mqtt` (unless `IOCHUB_MQTT_URL` names
@@ -63,7 +66,10 @@ pub fn config(
         http: opts.http,
         broker: match env("IOCHUB_MQTT_URL") {
             Some(url) => BrokerConfig::External { url },
-            None => BrokerConfig::Embedded { listen: opts.mqtt },
+            None => BrokerConfig::Embedded {
+                listen: opts.mqtt,
+                auth: opts.mqtt_auth,
+            },
         },
         mqtt_client_id: "iochub-ingest".into(),
         mqtt_ca_file: env("IOCHUB_MQTT_CA_FILE").map(PathBuf::from),
@@ -177,16 +183,38 @@ pub fn areas() -> Areas {
     .unwrap_or_default()
 }
 
+/// Issues an MQTT password to every simulated station (for `--mqtt-auth`): stored hashed like
+/// any device's, handed to the simulator in memory. Each start issues new ones.
+pub async fn station_passwords(
+    store: &dyn Store,
+    now_ms: i64,
+) -> Result<HashMap<String, String>, crate::storage::StoreError> {
+    let mut passwords = HashMap::new();
+    for station in province::stations() {
+        let password = crate::accounts::mqtt::new_password();
+        let credential = crate::storage::DeviceCredential {
+            device: station.key.to_owned(),
+            hash: crate::accounts::mqtt::hash(&password),
+            issued_at_ms: now_ms,
+        };
+        store.set_device_credential(credential).await?;
+        passwords.insert(station.key.to_owned(), password);
+    }
+    Ok(passwords)
+}
+
 /// Starts the simulated province against `mqtt_url` and names its stations; both stop when
 /// `stop` is cancelled. The simulator's own crate stops on a watch channel: bridged here.
 pub async fn simulate(
     seed: u64,
     mqtt_url: String,
+    passwords: HashMap<String, String>,
     store: Arc<dyn Store>,
     stop: CancellationToken,
 ) -> Result<(), province::ProvinceError> {
     let opts = ProvinceOptions {
         url: mqtt_url,
+        passwords,
         seed,
         interval: Duration::from_secs(5),
         scenarios: Vec::new(),

@@ -50,6 +50,10 @@ enum Command {
         /// Shard workers (default: one per core)
         #[arg(long, env = "IOCHUB_SHARDS")]
         shards: Option<usize>,
+        /// The embedded broker admits only devices with credentials (POST
+        /// /api/v1/devices/{device}/credentials), each to its own topics ioc/{device}/…
+        #[arg(long, env = "IOCHUB_MQTT_AUTH")]
+        mqtt_auth: bool,
     },
     /// Production: an external MQTT broker; settings from a TOML file and IOCHUB_* variables.
     Serve {
@@ -80,6 +84,20 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Write a Mosquitto password file (`passwords`) and ACL (`acl`) from the device registry,
+    /// the hub's own account (from mqtt_url) included; re-run when devices change.
+    MosquittoAuth {
+        /// Directory to write `passwords` and `acl` into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The store and the hub's MQTT account of this `iochub serve` config
+        #[arg(long, conflicts_with = "data_dir")]
+        config: Option<PathBuf>,
+        /// An embedded store's data directory (the demo's); the hub's account then comes from
+        /// IOCHUB_MQTT_URL
+        #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
+        data_dir: PathBuf,
     },
     /// Bring the store's schema up to date and exit (PostgreSQL when a database URL is given).
     Migrate {
@@ -121,6 +139,7 @@ fn main() -> ExitCode {
             no_sim,
             seed,
             shards,
+            mqtt_auth,
         } => {
             let opts = DemoOptions {
                 http,
@@ -130,6 +149,7 @@ fn main() -> ExitCode {
                 simulate: !no_sim,
                 seed,
                 shards,
+                mqtt_auth,
             };
             match demo::config(opts, |k| std::env::var(k).ok()) {
                 Ok(c) => c,
@@ -178,6 +198,11 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { config, data_dir },
         } => return audit_verify(config.as_deref(), &data_dir),
+        Command::MosquittoAuth {
+            out,
+            config,
+            data_dir,
+        } => return mosquitto_auth(&out, config.as_deref(), &data_dir),
     };
     match run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,25 +233,64 @@ fn migrate(data_dir: &std::path::Path, database_url: Option<&str>) -> ExitCode {
     }
 }
 
+/// Which store a command that reads it opens, and the hub's MQTT account: from a `serve`
+/// config, or an embedded store's data directory (and `IOCHUB_MQTT_URL`).
+struct StoreTarget {
+    database_url: Option<String>,
+    ca_file: Option<PathBuf>,
+    data_dir: PathBuf,
+    mqtt_url: Option<String>,
+    mqtt_client_id: String,
+}
+
+impl StoreTarget {
+    fn new(config: Option<&std::path::Path>, data_dir: &std::path::Path) -> Result<Self, String> {
+        Ok(match config {
+            Some(path) => {
+                let c = HubConfig::from_file(path, |k| std::env::var(k).ok())
+                    .map_err(|e| e.to_string())?;
+                StoreTarget {
+                    database_url: c.database_url,
+                    ca_file: c.database_ca_file,
+                    data_dir: c.data_dir,
+                    mqtt_url: match c.broker {
+                        iochub::config::BrokerConfig::External { url } => Some(url),
+                        iochub::config::BrokerConfig::Embedded { .. } => None,
+                    },
+                    mqtt_client_id: c.mqtt_client_id,
+                }
+            }
+            None => StoreTarget {
+                database_url: None,
+                ca_file: None,
+                data_dir: data_dir.to_owned(),
+                mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
+                mqtt_client_id: "iochub-ingest".into(),
+            },
+        })
+    }
+
+    async fn open(&self) -> StoreResult<Box<dyn iochub::storage::Store>> {
+        use iochub::storage::{postgres::PostgresStore, sqlite::SqliteStore};
+        Ok(match &self.database_url {
+            Some(url) => Box::new(PostgresStore::connect_with(url, self.ca_file.as_deref()).await?),
+            None => Box::new(SqliteStore::open(&self.data_dir)?),
+        })
+    }
+}
+
 /// `iochub audit verify`: opens the store the way the hub does and walks the chain.
 fn audit_verify(config: Option<&std::path::Path>, data_dir: &std::path::Path) -> ExitCode {
     use iochub::audit::Verdict;
-    use iochub::storage::{Store, postgres::PostgresStore, sqlite::SqliteStore};
-    let (database_url, ca_file, data_dir) = match config {
-        Some(path) => match HubConfig::from_file(path, |k| std::env::var(k).ok()) {
-            Ok(c) => (c.database_url, c.database_ca_file, c.data_dir),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => (None, None, data_dir.to_owned()),
+    let target = match StoreTarget::new(config, data_dir) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
     let verdict = block_on(async move {
-        let store: Box<dyn Store> = match database_url {
-            Some(url) => Box::new(PostgresStore::connect_with(&url, ca_file.as_deref()).await?),
-            None => Box::new(SqliteStore::open(&data_dir)?),
-        };
+        let store = target.open().await?;
         iochub::audit::verify(store.as_ref()).await
     });
     match verdict {
@@ -248,6 +312,89 @@ fn audit_verify(config: Option<&std::path::Path>, data_dir: &std::path::Path) ->
             ExitCode::FAILURE
         }
     }
+}
+
+/// `iochub mosquitto-auth`: the registry's devices and the hub's own account as Mosquitto's
+/// `password_file` and `acl_file`, each written whole (a new file renamed over the old).
+fn mosquitto_auth(
+    out: &std::path::Path,
+    config: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+) -> ExitCode {
+    let target = match StoreTarget::new(config, data_dir) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The hub's account: the credentials it connects with.
+    let hub = target.mqtt_url.as_ref().and_then(|url| {
+        let settings = iochub::ingest::mqtt::MqttSettings {
+            url: url.clone(),
+            client_id: target.mqtt_client_id.clone(),
+            clean_session: false,
+            max_packet_bytes: 1024,
+            ca_file: None,
+        };
+        let login = settings.options().ok()?.credentials()?;
+        Some((login.username, login.password))
+    });
+    let Some((hub_user, hub_password)) = hub else {
+        eprintln!(
+            "error: the hub's own MQTT account is needed: give mqtt_url = \"mqtt://USER:PASSWORD@host:port\" \
+             in the config (or IOCHUB_MQTT_URL with --data-dir)"
+        );
+        return ExitCode::from(2);
+    };
+    let hub_hash = iochub::accounts::mqtt::hash(&hub_password);
+    let access = block_on(async {
+        let store = target.open().await?;
+        iochub::accounts::mqtt::registry_access(store.as_ref(), Some((&hub_user, &hub_hash))).await
+    });
+    let access = match access {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let written = std::fs::create_dir_all(out)
+        .and_then(|()| write_whole(&out.join("passwords"), &access.mosquitto_passwords()))
+        .and_then(|()| write_whole(&out.join("acl"), &access.mosquitto_acl()));
+    match written {
+        Ok(()) => {
+            let users = access.mosquitto_passwords().lines().count();
+            println!(
+                "wrote {} and {} ({users} accounts: the hub's and {} devices')",
+                out.join("passwords").display(),
+                out.join("acl").display(),
+                users - 1
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write into {}: {e}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `text` to a new file beside `path` (readable by its owner and group only: it holds
+/// password hashes) and renames it over `path`, so Mosquitto never reads half a file.
+fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let tmp = path.with_extension("new");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Prints progress on stderr each time another tenth of the pages is copied.

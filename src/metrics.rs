@@ -125,6 +125,10 @@ fn describe() {
         "iochub_auth_logins_total",
         "Password logins, by result (ok, denied)"
     );
+    describe_counter!(
+        "iochub_mqtt_auth_refused_total",
+        "Embedded broker (--mqtt-auth): refused CONNECTs (bad credentials) and PUBLISHes (topic not the device's), by what"
+    );
 }
 
 pub fn ingest_message() {
@@ -231,6 +235,11 @@ pub fn audit_write_failed() {
 
 pub fn login(ok: bool) {
     counter!("iochub_auth_logins_total", "result" => if ok { "ok" } else { "denied" }).increment(1);
+}
+
+/// The embedded broker refused a `connect` or a `publish`.
+pub fn mqtt_auth_refused(what: &'static str) {
+    counter!("iochub_mqtt_auth_refused_total", "what" => what).increment(1);
 }
 
 /// Rollup buckets written by a maintenance pass, by level (`1m`, `1h`).

@@ -169,6 +169,7 @@ async fn main() -> anyhow::Result<()> {
                 scenarios,
                 triggers,
                 garbage_rate,
+                ..ProvinceOptions::default()
             };
             province::run(opts, ctrl_c()).await?;
         }

@@ -10,6 +10,7 @@
 //! Every operation takes `now_ms`, so tests drive time themselves.
 
 pub mod model;
+pub mod mqtt;
 pub mod password;
 pub mod roles;
 pub mod scope;

@@ -85,6 +85,18 @@ pub const ROUTES: &[Route] = &[
         "device.update",
     ),
     r("GET", "/api/v1/devices/{device}/readings", P::DevicesRead),
+    audited(
+        "POST",
+        "/api/v1/devices/{device}/credentials",
+        P::DevicesWrite,
+        "device.credentials_issue",
+    ),
+    audited(
+        "DELETE",
+        "/api/v1/devices/{device}/credentials",
+        P::DevicesWrite,
+        "device.credentials_revoke",
+    ),
     r("GET", "/api/v1/alerts", P::AlertsRead),
     r("GET", "/api/v1/alerts/{id}", P::AlertsRead),
     r("GET", "/api/v1/rules", P::RulesRead),

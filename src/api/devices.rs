@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use iochub_devices::Catalog;
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
@@ -89,7 +89,8 @@ pub async fn get(
     Ok(Json(d))
 }
 
-/// Edit a device: name, position, and `registered: true` to confirm a self-registered device.
+/// Edit a device: name, position, `registered: true` to confirm a self-registered device, and
+/// `gateway` (a gateway's key, `""` to detach) to let that gateway publish for it.
 #[utoipa::path(patch, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")), request_body = DevicePatch,
     responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -116,11 +117,23 @@ pub async fn patch(
     if patch.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
         return Err(ApiError::bad_field("name", "at most 200 characters"));
     }
-    let (lat, lon) = (patch.lat, patch.lon);
+    if let Some(gateway) = patch.gateway.as_deref().filter(|g| !g.is_empty())
+        && (!is_valid_device_key(gateway) || gateway == device)
+    {
+        return Err(ApiError::bad_field(
+            "gateway",
+            "another device's key ([A-Za-z0-9._-]{1,64}), or \"\" to detach",
+        ));
+    }
+    visible(&state, &user, &device).await?;
+    let (lat, lon, gateway) = (patch.lat, patch.lon, patch.gateway.is_some());
     let updated = state.store.update_device(&device, patch).await?;
     let d = updated.ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))?;
     if lat.is_some() || lon.is_some() {
         state.live.directory.locate(&[(device.clone(), lat, lon)]);
+    }
+    if gateway {
+        state.device_accounts.reload().await?;
     }
     tracing::info!(user = %user.username, device = %device, "device updated");
     Ok(Json(d))
@@ -275,4 +288,79 @@ fn to_csv(points: &[Point]) -> String {
         };
     }
     out
+}
+
+/// A device's MQTT password, issued once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IssuedCredentials {
+    pub device: String,
+    /// The MQTT username: the device key.
+    pub username: String,
+    /// Shown only now; the hub keeps only its hash.
+    pub password: String,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub issued_at: i64,
+}
+
+/// Issue (or replace) a device's MQTT password: the username is the device key, the password is
+/// shown once. The device may then publish only under `ioc/{device}/` (a gateway also under the
+/// keys of the devices behind it) on the embedded broker with `--mqtt-auth`, and on a Mosquitto
+/// configured by `iochub mosquitto-auth`. The device need not have reported yet.
+#[utoipa::path(post, path = "/api/v1/devices/{device}/credentials", tag = "devices", security(("bearer" = [])),
+    params(("device" = String, Path, description = "device key")),
+    responses((status = 201, body = IssuedCredentials), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn issue_credentials(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+) -> Result<Response, ApiError> {
+    valid_key(&device)?;
+    // A scoped caller issues only for devices it can see; an unscoped one also for new devices.
+    if !caller.scope.areas.is_empty() {
+        visible(&state, &caller, &device).await?;
+    }
+    let password = crate::accounts::mqtt::new_password();
+    let issued_at = now_ms();
+    let credential = crate::storage::DeviceCredential {
+        device: device.clone(),
+        hash: crate::accounts::mqtt::hash(&password),
+        issued_at_ms: issued_at,
+    };
+    state.store.set_device_credential(credential).await?;
+    state.device_accounts.reload().await?;
+    let body = IssuedCredentials {
+        username: device.clone(),
+        device,
+        password,
+        issued_at,
+    };
+    let note = AuditNote {
+        detail: "issued; any earlier password of the device no longer works".into(),
+        ..AuditNote::default()
+    };
+    Ok(noted((StatusCode::CREATED, Json(body)), note))
+}
+
+/// Withdraw a device's MQTT password: the broker refuses it from the next connect (the embedded
+/// broker at once; a Mosquitto after `iochub mosquitto-auth` is re-run and reloaded).
+#[utoipa::path(delete, path = "/api/v1/devices/{device}/credentials", tag = "devices", security(("bearer" = [])),
+    params(("device" = String, Path, description = "device key")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_credentials(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    valid_key(&device)?;
+    if !caller.scope.areas.is_empty() {
+        visible(&state, &caller, &device).await?;
+    }
+    if !state.store.delete_device_credential(&device).await? {
+        return Err(ApiError::not_found(format!(
+            "device {device:?} has no MQTT credentials"
+        )));
+    }
+    state.device_accounts.reload().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

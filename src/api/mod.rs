@@ -59,6 +59,8 @@ pub struct AppState {
     /// Origins besides the hub's own that may open `/ws` and send changes with the cookie.
     pub allowed_origins: Arc<Vec<String>>,
     pub login_throttle: Arc<throttle::LoginThrottle>,
+    /// Devices' MQTT accounts, reloaded after a credential or gateway change.
+    pub device_accounts: Arc<crate::accounts::mqtt::DeviceAccounts>,
 }
 
 #[derive(OpenApi)]
@@ -107,6 +109,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(devices::list))
         .routes(routes!(devices::get, devices::patch))
         .routes(routes!(devices::readings))
+        .routes(routes!(
+            devices::issue_credentials,
+            devices::revoke_credentials
+        ))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get))
         .routes(routes!(alerts::dead_letters))

@@ -66,10 +66,21 @@ pub fn print_banner(http: SocketAddr, mqtt: &str, cfg: &HubConfig, admin_passwor
         ),
         None => "admin / the password set on first start (IOCHUB_ADMIN_PASSWORD or the one printed then)".into(),
     };
+    let mqtt_access = match cfg.broker {
+        crate::config::BrokerConfig::Embedded { auth: true, .. } => {
+            "device credentials required (--mqtt-auth); each device publishes only to ioc/{its key}/…"
+        }
+        crate::config::BrokerConfig::Embedded { auth: false, .. } => {
+            "OPEN: anyone who reaches this port may publish (keep it on loopback; --mqtt-auth requires credentials)"
+        }
+        crate::config::BrokerConfig::External { .. } => {
+            "the broker's own (iochub mosquitto-auth writes its password file and ACL)"
+        }
+    };
     println!(
         "\niochub is running\n  dashboard:   http://{http}/  (video wall: http://{http}/wall/)\n  \
          HTTP API:    http://{http}/api/v1  (OpenAPI: http://{http}/api/v1/openapi.json)\n  \
-         MQTT:        {mqtt}  (publish to ioc/{{device}}/telemetry)\n  data:        {}\n  rules:       {}\n  \
+         MQTT:        {mqtt}  (publish to ioc/{{device}}/telemetry)\n  MQTT access: {mqtt_access}\n  data:        {}\n  rules:       {}\n  \
          log in:      {login}\n  token:       curl -s -X POST http://{http}/api/v1/auth/login -H 'content-type: application/json' \
          -d '{{\"username\":\"admin\",\"password\":\"...\"}}'\n",
         cfg.data_dir.display(),

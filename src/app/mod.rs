@@ -9,6 +9,7 @@
 mod http;
 pub mod tasks;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::accounts::Accounts;
+use crate::accounts::mqtt::DeviceAccounts;
 use crate::alerts::AlertManager;
 use crate::api::AppState;
 use crate::audit::Audit;
@@ -90,11 +92,32 @@ pub async fn run(
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
     start_upkeep(&tasks, &cfg, &store, &rules, &metrics, (&accounts, &audit));
 
+    // The devices' MQTT accounts. On the embedded broker with `--mqtt-auth` the hub has its own
+    // account there too, with a password that lives only in this process.
+    let hub_account = match &cfg.broker {
+        BrokerConfig::Embedded { auth: true, .. } => {
+            let password = crate::accounts::mqtt::new_password();
+            Some((cfg.mqtt_client_id.clone(), password))
+        }
+        _ => None,
+    };
+    let station_passwords = match (&hub_account, cfg.simulation_seed) {
+        (Some(_), Some(_)) => crate::demo::station_passwords(store.as_ref(), now_ms()).await?,
+        _ => HashMap::new(),
+    };
+    let hashed = hub_account
+        .as_ref()
+        .map(|(user, password)| (user.clone(), crate::accounts::mqtt::hash(password)));
+    let device_accounts = DeviceAccounts::load(store.clone(), hashed).await?;
     let mqtt_url = match &cfg.broker {
         BrokerConfig::External { url } => url.clone(),
-        BrokerConfig::Embedded { listen } => {
-            let addr = crate::broker::start(*listen)?;
-            format!("mqtt://{addr}")
+        BrokerConfig::Embedded { listen, auth } => {
+            let accounts = auth.then(|| device_accounts.clone());
+            let addr = crate::broker::start(*listen, accounts)?;
+            match &hub_account {
+                Some((user, password)) => format!("mqtt://{user}:{password}@{addr}"),
+                None => format!("mqtt://{addr}"),
+            }
         }
     };
     let ingest = start_ingest(
@@ -119,13 +142,20 @@ pub async fn run(
         login_throttle: Arc::new(crate::api::throttle::LoginThrottle::new(
             cfg.accounts.logins_per_minute,
         )),
+        device_accounts,
     };
     let http = tasks.spawn("http", http::serve(listener, state, tasks.input.clone()));
     // Not the MQTT URL: in `serve` it can carry the broker's password.
     info!(http = %http_addr, "HTTP listening");
 
     let simulator = cfg.simulation_seed.map(|seed| {
-        let sim = crate::demo::simulate(seed, mqtt_url.clone(), store.clone(), tasks.input.clone());
+        let sim = crate::demo::simulate(
+            seed,
+            mqtt_url.clone(),
+            station_passwords,
+            store.clone(),
+            tasks.input.clone(),
+        );
         tasks.spawn("simulator", sim)
     });
 

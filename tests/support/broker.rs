@@ -94,6 +94,35 @@ impl Mosquitto {
         self.child = Self::spawn(&self.conf, &self.log);
     }
 
+    /// SIGHUP: Mosquitto reads its password file and ACL again; returns once its log says so.
+    pub fn reload(&mut self) {
+        let reloads = |log: &Path| {
+            std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .matches("Reloading config")
+                .count()
+        };
+        let before = reloads(&self.log);
+        let _ = Command::new("kill")
+            .arg("-HUP")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while reloads(&self.log) == before {
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not reload:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What Mosquitto logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }

@@ -24,6 +24,8 @@ use super::{ProvinceError, garbage, senml, signal};
 /// What every station task shares.
 pub(super) struct Fleet {
     pub url: String,
+    /// Station key -> MQTT password, for a broker that wants credentials (username = key).
+    pub passwords: std::collections::HashMap<String, String>,
     pub seed: u64,
     pub interval: Duration,
     pub schedule: Schedule,
@@ -95,7 +97,8 @@ pub(super) async fn run_station(
             return;
         }
         loop {
-            let session = match Session::open(&fleet.url, station.key) {
+            let password = fleet.passwords.get(station.key).map(String::as_str);
+            let session = match Session::open(&fleet.url, station.key, password) {
                 Ok(session) => session,
                 Err(error) => {
                     warn!(%error, "cannot build MQTT options; station stays down");
@@ -235,8 +238,12 @@ struct Session {
 }
 
 impl Session {
-    fn open(url: &str, key: &'static str) -> Result<Self, ProvinceError> {
-        let (client, eventloop) = AsyncClient::new(mqtt_options(url, key)?, REQUEST_CAPACITY);
+    fn open(url: &str, key: &'static str, password: Option<&str>) -> Result<Self, ProvinceError> {
+        let mut options = mqtt_options(url, key)?;
+        if let Some(password) = password {
+            options.set_credentials(key, password);
+        }
+        let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
         let (link_tx, link) = watch::channel(Link::default());
         let (stop, stop_rx) = watch::channel(false);
         let driver = tokio::spawn(

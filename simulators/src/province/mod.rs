@@ -53,6 +53,8 @@ pub struct ProvinceOptions {
     pub triggers: Vec<String>,
     /// Malformed messages per second (all garbage loggers together) during `garbage` episodes.
     pub garbage_rate: f64,
+    /// Station key -> MQTT password (the username is the key), for a broker that wants them.
+    pub passwords: std::collections::HashMap<String, String>,
 }
 
 impl Default for ProvinceOptions {
@@ -64,6 +66,7 @@ impl Default for ProvinceOptions {
             scenarios: Vec::new(),
             triggers: Vec::new(),
             garbage_rate: DEFAULT_GARBAGE_RATE,
+            passwords: Default::default(),
         }
     }
 }
@@ -124,6 +127,7 @@ pub async fn run(
     );
     let fleet = Arc::new(client::Fleet {
         url: opts.url,
+        passwords: opts.passwords,
         seed: opts.seed,
         interval: opts.interval,
         schedule,
