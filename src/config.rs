@@ -68,6 +68,17 @@ pub struct HubConfig {
     /// Origins besides the hub's own whose pages may open `/ws` and send changes with the
     /// session cookie (e.g. the IOC portal that embeds the map).
     pub allowed_origins: Vec<String>,
+    /// HTTPS and WSS on `http` when a certificate is configured; plain HTTP without.
+    pub https: Option<HttpsConfig>,
+}
+
+/// The hub terminates TLS itself: `tls_cert_file` and `tls_key_file` (PEM), and optionally a
+/// plain-HTTP address (`http_redirect`) that sends every request to the HTTPS one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub redirect_from: Option<SocketAddr>,
 }
 
 /// The MQTT broker the hub subscribes to.
@@ -145,6 +156,9 @@ struct ConfigFile {
     session_absolute_viewer: Option<String>,
     audit_retention_days: Option<u32>,
     allowed_origins: Option<Vec<String>>,
+    tls_cert_file: Option<String>,
+    tls_key_file: Option<String>,
+    http_redirect: Option<String>,
     agencies: Option<Vec<AgencyEntry>>,
 }
 
@@ -239,6 +253,14 @@ impl HubConfig {
     ) -> Result<Self, ConfigError> {
         let retention = retention_from(&file, &env)?;
         let accounts = accounts_from(&file, &env)?;
+        let https = https_from(
+            (
+                file.tls_cert_file.clone(),
+                file.tls_key_file.clone(),
+                file.http_redirect.clone(),
+            ),
+            &env,
+        )?;
         let pick = |var: &str, v: Option<String>| env(var).or(v);
         let http = pick("IOCHUB_HTTP", file.http).unwrap_or_else(|| "127.0.0.1:8080".into());
         let http = http.parse().map_err(|e| ConfigError::Key {
@@ -331,6 +353,7 @@ impl HubConfig {
                     .collect(),
                 None => file.allowed_origins.unwrap_or_default(),
             },
+            https,
             agencies: file
                 .agencies
                 .unwrap_or_default()
@@ -338,6 +361,44 @@ impl HubConfig {
                 .map(Agency::from)
                 .collect(),
         })
+    }
+}
+
+/// `tls_cert_file` + `tls_key_file` (`IOCHUB_TLS_CERT_FILE`, `IOCHUB_TLS_KEY_FILE`): both or
+/// neither; `http_redirect` (`IOCHUB_HTTP_REDIRECT`) only with them.
+pub fn https_from(
+    file: (Option<String>, Option<String>, Option<String>),
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<HttpsConfig>, ConfigError> {
+    let cert = env("IOCHUB_TLS_CERT_FILE").or(file.0);
+    let key = env("IOCHUB_TLS_KEY_FILE").or(file.1);
+    let redirect = env("IOCHUB_HTTP_REDIRECT").or(file.2);
+    let redirect_from = match redirect {
+        Some(a) => Some(a.parse().map_err(|e| ConfigError::Key {
+            key: "http_redirect",
+            message: format!("{a:?}: {e}"),
+        })?),
+        None => None,
+    };
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(HttpsConfig {
+            cert_file: cert.into(),
+            key_file: key.into(),
+            redirect_from,
+        })),
+        (None, None) if redirect_from.is_some() => Err(ConfigError::Key {
+            key: "http_redirect",
+            message: "redirects to HTTPS, which needs tls_cert_file and tls_key_file".into(),
+        }),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::Key {
+            key: "tls_key_file",
+            message: "tls_cert_file is set: give the certificate's private key too (PEM)".into(),
+        }),
+        (None, Some(_)) => Err(ConfigError::Key {
+            key: "tls_cert_file",
+            message: "tls_key_file is set: give the certificate chain too (PEM)".into(),
+        }),
     }
 }
 
@@ -518,6 +579,30 @@ mod tests {
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
         move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn https_needs_both_files_and_a_redirect_needs_https() {
+        let none = (None, None, None);
+        assert_eq!(https_from(none.clone(), &env(&[])).expect("plain"), None);
+        let both = env(&[
+            ("IOCHUB_TLS_CERT_FILE", "/etc/iochub/cert.pem"),
+            ("IOCHUB_TLS_KEY_FILE", "/etc/iochub/key.pem"),
+            ("IOCHUB_HTTP_REDIRECT", "0.0.0.0:80"),
+        ]);
+        let https = https_from(none.clone(), &both).expect("https").expect("on");
+        assert_eq!(
+            https.redirect_from,
+            Some("0.0.0.0:80".parse().expect("addr"))
+        );
+        let half = (Some("cert.pem".to_owned()), None, None);
+        let e = https_from(half, &env(&[])).expect_err("no key");
+        assert!(e.to_string().contains("tls_key_file"), "{e}");
+        let redirect = env(&[("IOCHUB_HTTP_REDIRECT", "0.0.0.0:80")]);
+        let e = https_from(none.clone(), &redirect).expect_err("no https");
+        assert!(e.to_string().contains("http_redirect"), "{e}");
+        let bad = env(&[("IOCHUB_HTTP_REDIRECT", "port 80")]);
+        assert!(https_from(none, &bad).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! TLS for the ingest connection (`mqtts://`): rustls with the ring provider only (no second
-//! crypto library in the build), trusting the CA in `mqtt_ca_file` or, without one, the system's
-//! roots.
+//! TLS with rustls and the ring provider only (no second crypto library in the build): the
+//! client side of the ingest connection (`mqtts://`), trusting the CA in `mqtt_ca_file` or,
+//! without one, the system's roots; and the server side of HTTPS (`tls_cert_file`).
 //!
 //! rumqttc's own `mqtts://` handling builds its default configuration eagerly and panics when the
 //! platform has no certificates or no process-wide crypto provider; so the URL is parsed as plain
@@ -9,9 +9,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::ClientConfig;
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, ServerConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -19,8 +19,40 @@ pub enum TlsError {
     CaFile { path: String, reason: String },
     #[error("no trusted root certificates: set mqtt_ca_file (IOCHUB_MQTT_CA_FILE)")]
     NoRoots,
+    #[error("cannot read the certificate chain {path}: {reason}")]
+    CertFile { path: String, reason: String },
+    #[error("cannot read the private key {path}: {reason}")]
+    KeyFile { path: String, reason: String },
     #[error("TLS setup: {0}")]
     Rustls(#[from] rustls::Error),
+}
+
+/// The HTTPS server's configuration: the chain in `cert_file` (PEM, leaf first) and its key in
+/// `key_file` (PEM: PKCS#8, PKCS#1 or SEC1). TLS 1.2 and 1.3 with rustls' safe defaults; HTTP/1.1
+/// only (the WebSocket upgrade is an HTTP/1.1 mechanism).
+pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let cert_err = |reason: String| TlsError::CertFile {
+        path: cert_file.display().to_string(),
+        reason,
+    };
+    let chain = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| cert_err(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| cert_err(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(cert_err("no PEM certificate in the file".into()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| TlsError::KeyFile {
+        path: key_file.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// A client configuration trusting `ca_file` (PEM) or the system roots.

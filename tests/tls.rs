@@ -257,3 +257,171 @@ async fn the_postgres_store_connects_over_tls_and_checks_the_certificate() {
         "a backup from an untrusted server is refused"
     );
 }
+
+/// A TLS connection to the hub's HTTP port that trusts only the test CA.
+async fn tls_connect(
+    port: u16,
+    ca: &Path,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("ca") {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    connector.connect(name, tcp).await
+}
+
+/// One HTTP/1.1 request on `io` (closed after it); returns the status and the raw response.
+async fn http1<S>(mut io: S, method: &str, path: &str, body: Option<&str>) -> (u16, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    io.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), io.read_to_end(&mut response)).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn the_hub_serves_https_and_wss_with_hsts_and_redirects_plain_http() {
+    use futures_util::{SinkExt, StreamExt};
+    let dir = tempfile::tempdir().expect("tempdir");
+    make_certs(dir.path());
+    let (cert, key, ca) = (
+        dir.path().join("server.pem"),
+        dir.path().join("server.key"),
+        dir.path().join("ca.pem"),
+    );
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let hub = Hub::launch_with_env(
+        dir.path(),
+        DEFAULT_RULES,
+        Broker::Embedded(0),
+        &[
+            ("IOCHUB_TLS_CERT_FILE", &cert),
+            ("IOCHUB_TLS_KEY_FILE", &key),
+            ("IOCHUB_HTTP_REDIRECT", "127.0.0.1:0"),
+        ],
+    )
+    .await;
+    let port = hub.http;
+
+    let healthy = eventually("HTTPS healthz", Duration::from_secs(30), || async {
+        let tls = tls_connect(port, &ca).await.ok()?;
+        let (status, text) = http1(tls, "GET", "/healthz", None).await;
+        (status == 200).then_some(text)
+    })
+    .await;
+    let lower = healthy.to_lowercase();
+    assert!(
+        lower.contains("strict-transport-security: max-age=31536000; includesubdomains"),
+        "HSTS over HTTPS:\n{healthy}"
+    );
+    assert!(lower.contains("content-security-policy:"), "{healthy}");
+
+    // The session cookie is Secure over HTTPS.
+    let login = format!(
+        r#"{{"username":"admin","password":"{}"}}"#,
+        support::hub::PASSWORD
+    );
+    let tls = tls_connect(port, &ca).await.expect("tls");
+    let (status, text) = http1(tls, "POST", "/api/v1/auth/login", Some(&login)).await;
+    assert_eq!(status, 200, "{text}");
+    let cookie = text
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie:"))
+        .expect("cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let body = text.split("\r\n\r\n").nth(1).expect("body");
+    // (connection: close, so the body is all that follows the headers, possibly chunked)
+    let token = body
+        .split('"')
+        .skip_while(|s| *s != "token")
+        .nth(2)
+        .expect("token")
+        .to_owned();
+
+    // WSS: the live feed over the same port.
+    let tls = tls_connect(port, &ca).await.expect("tls");
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("wss://127.0.0.1:{port}/ws"),
+    )
+    .expect("request");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tls)
+        .await
+        .expect("WSS upgrade");
+    let sub = serde_json::json!({"op": "subscribe", "topics": ["alerts"]});
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        sub.to_string().into(),
+    ))
+    .await
+    .expect("subscribe");
+    let reply = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("a reply")
+        .expect("frame")
+        .expect("ok");
+    assert!(reply.to_string().contains("subscribed"), "{reply}");
+
+    // Nothing in the clear: plain HTTP on the TLS port gets no HTTP answer, and a client that
+    // does not trust the certificate gets no connection.
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("tcp");
+    let (status, text) = http1(tcp, "GET", "/healthz", None).await;
+    assert!(status != 200 && !text.contains("\"status\""), "{text}");
+    assert!(
+        tls_connect(port, &dir.path().join("other-ca.pem"))
+            .await
+            .is_err(),
+        "an untrusted certificate"
+    );
+
+    // The plain port only redirects, keeping the path and query.
+    let line = hub
+        .log()
+        .lines()
+        .find(|l| l.contains("redirecting plain HTTP to HTTPS"))
+        .expect("redirect listener")
+        .to_owned();
+    let plain: std::net::SocketAddr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http="))
+        .and_then(|a| a.parse().ok())
+        .expect("address");
+    let tcp = tokio::net::TcpStream::connect(plain).await.expect("tcp");
+    let (status, text) = http1(tcp, "GET", "/api/v1/devices?limit=5", None).await;
+    assert_eq!(status, 308, "{text}");
+    assert!(
+        text.to_lowercase().contains(&format!(
+            "location: https://127.0.0.1:{port}/api/v1/devices?limit=5"
+        )),
+        "{text}"
+    );
+}

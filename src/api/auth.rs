@@ -75,9 +75,10 @@ pub async fn login(
     tracing::info!(username = %done.user.username, "login");
     crate::metrics::login(true);
     let cookie = format!(
-        "{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        "{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         done.token,
-        (done.expires_at_ms - now) / 1000
+        (done.expires_at_ms - now) / 1000,
+        if state.https { "; Secure" } else { "" }
     );
     let mut resp = Json(LoginResponse {
         token: done.token,

@@ -15,6 +15,8 @@ use crate::config::MapConfig;
 #[derive(Clone)]
 pub struct SecurityHeaders {
     csp: HeaderValue,
+    /// HTTPS only: browsers must not come back over plain HTTP for a year.
+    hsts: bool,
 }
 
 /// `scheme://host[:port]` of a URL, for the policy.
@@ -25,7 +27,7 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 impl SecurityHeaders {
-    pub fn new(map: &MapConfig) -> Self {
+    pub fn new(map: &MapConfig, hsts: bool) -> Self {
         let extra: Vec<String> = [&map.style, &map.tiles]
             .into_iter()
             .flatten()
@@ -43,6 +45,7 @@ impl SecurityHeaders {
         Self {
             csp: HeaderValue::from_str(&csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+            hsts,
         }
     }
 
@@ -61,6 +64,12 @@ impl SecurityHeaders {
             h.insert(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
+            );
+        }
+        if self.hsts {
+            h.insert(
+                HeaderName::from_static("strict-transport-security"),
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             );
         }
         resp
@@ -135,7 +144,7 @@ mod tests {
             tiles: None,
             attribution: None,
         };
-        let csp = SecurityHeaders::new(&map).csp;
+        let csp = SecurityHeaders::new(&map, false).csp;
         let csp = csp.to_str().expect("ascii");
         assert!(
             csp.contains("connect-src 'self' https://tiles.ioc.local;"),
@@ -143,7 +152,7 @@ mod tests {
         );
         assert!(csp.contains("script-src 'self';"), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        let bare = SecurityHeaders::new(&MapConfig::default()).csp;
+        let bare = SecurityHeaders::new(&MapConfig::default(), false).csp;
         assert!(!bare.to_str().expect("ascii").contains("https:"));
     }
 }

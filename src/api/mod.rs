@@ -61,6 +61,8 @@ pub struct AppState {
     pub login_throttle: Arc<throttle::LoginThrottle>,
     /// Devices' MQTT accounts, reloaded after a credential or gateway change.
     pub device_accounts: Arc<crate::accounts::mqtt::DeviceAccounts>,
+    /// The hub serves HTTPS itself: HSTS on every response, `Secure` on the session cookie.
+    pub https: bool,
 }
 
 #[derive(OpenApi)]
@@ -85,7 +87,7 @@ impl Modify for BearerAuth {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let security = browser::SecurityHeaders::new(&state.map);
+    let security = browser::SecurityHeaders::new(&state.map, state.https);
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))

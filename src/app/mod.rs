@@ -46,6 +46,8 @@ pub enum AppError {
     Broker(#[from] crate::broker::BrokerError),
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountError),
+    #[error("HTTPS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen for HTTP on {addr}: {reason}")]
     Http {
         addr: std::net::SocketAddr,
@@ -126,6 +128,19 @@ pub async fn run(
     drop(storage.done); // the acker ends once the batchers and the shards are gone
 
     let (listener, http_addr) = http::listen(cfg.http)?;
+    let tls = match &cfg.https {
+        Some(h) => Some(crate::tls::server_config(&h.cert_file, &h.key_file)?),
+        None => None,
+    };
+    let redirect = match cfg.https.as_ref().and_then(|h| h.redirect_from) {
+        Some(addr) => {
+            let (plain, plain_addr) = http::listen(addr)?;
+            info!(http = %plain_addr, "redirecting plain HTTP to HTTPS");
+            let run = http::redirect_to_https(plain, http_addr.port(), tasks.input.clone());
+            Some(tasks.spawn("http-redirect", run))
+        }
+        None => None,
+    };
     let state = AppState {
         store: store.clone(),
         accounts: accounts.clone(),
@@ -143,8 +158,12 @@ pub async fn run(
             cfg.accounts.logins_per_minute,
         )),
         device_accounts,
+        https: tls.is_some(),
     };
-    let http = tasks.spawn("http", http::serve(listener, state, tasks.input.clone()));
+    let http = tasks.spawn(
+        "http",
+        http::serve(listener, tls, state, tasks.input.clone()),
+    );
     // Not the MQTT URL: in `serve` it can carry the broker's password.
     info!(http = %http_addr, "HTTP listening");
 
@@ -172,6 +191,9 @@ pub async fn run(
         finish("simulator", sim, INPUT_STOP).await;
     }
     finish("http", http, INPUT_STOP).await;
+    if let Some(redirect) = redirect {
+        finish("http-redirect", redirect, INPUT_STOP).await;
+    }
     finish("ingest", ingest, INPUT_STOP).await;
     info!("input stopped; flushing storage");
     drop(storage.writers);
