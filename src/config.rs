@@ -149,6 +149,7 @@ struct ConfigFile {
     login_lockout: Option<String>,
     logins_per_minute: Option<u32>,
     inactive_lock_days: Option<u32>,
+    require_totp: Option<bool>,
     session_idle_admin: Option<String>,
     session_idle: Option<String>,
     session_idle_viewer: Option<String>,
@@ -471,6 +472,12 @@ fn accounts_from(
         "IOCHUB_LOGINS_PER_MINUTE",
         file.logins_per_minute,
         a.logins_per_minute,
+    )?;
+    a.require_totp = bool_key(
+        "require_totp",
+        env("IOCHUB_REQUIRE_TOTP"),
+        file.require_totp,
+        false,
     )?;
     a.inactive_lock_days = number(
         "inactive_lock_days",

@@ -859,3 +859,125 @@ async fn integrator_tokens_are_narrowed_listed_without_their_secret_and_revoked_
     assert_eq!(count(("token.revoke", "ok")), 1);
     assert_eq!(count(("token.revoke", "refused:409")), 1);
 }
+
+/// The authenticator app's code for `secret` at `unix_s`, computed the RFC 6238 way.
+fn app_code(username: &str, secret: &str, unix_s: i64) -> String {
+    let factor = iochub::accounts::SecondFactor {
+        secret: secret.into(),
+        confirmed: true,
+        last_step: 0,
+        recovery: Vec::new(),
+    };
+    factor.code_at(username, u64::try_from(unix_s).expect("after 1970"))
+}
+
+async fn login_with_code(hub: &Hub, username: &str, code: Option<&str>) -> (u16, Value) {
+    let body = json!({"username": username, "password": GOOD, "totp": code});
+    hub.call("POST", "/api/v1/auth/login", "", Some(body)).await
+}
+
+/// Enrols `token`'s account; returns (secret, recovery codes).
+async fn enrol(hub: &Hub, token: &str, username: &str) -> (String, Vec<String>) {
+    let (status, started) = hub.call("POST", "/api/v1/auth/totp", token, None).await;
+    assert_eq!(status, 200, "{started}");
+    let secret = started["secret"].as_str().expect("secret").to_owned();
+    assert!(
+        started["otpauth_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("otpauth://totp/iochub:{username}?"))),
+        "{started}"
+    );
+    let wrong = Some(json!({"code": "000000"}));
+    let confirm = "/api/v1/auth/totp/confirm";
+    let (status, _) = hub.call("POST", confirm, token, wrong).await;
+    assert_eq!(status, 400, "a wrong first code confirms nothing");
+    let code = app_code(username, &secret, now_ms() / 1000);
+    let (status, done) = hub
+        .call("POST", confirm, token, Some(json!({"code": code})))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    let codes: Vec<String> = done["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
+
+#[tokio::test]
+async fn a_second_factor_guards_the_login_and_each_code_counts_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let op = account(&hub, "duty-op", Role::Operator, json!({})).await;
+    let (secret, recovery) = enrol(&hub, &op, "duty-op").await;
+    let (_, me) = hub.call("GET", "/api/v1/auth/me", &op, None).await;
+    assert_eq!(me["totp_enabled"], true, "{me}");
+
+    // The password alone is no longer enough, and says what is missing.
+    let (status, body) = login_with_code(&hub, "duty-op", None).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("totp_required")),
+        "{body}"
+    );
+    let (status, _) = login_with_code(&hub, "duty-op", Some("123456")).await;
+    assert_eq!(status, 401, "a wrong code");
+    // The confirmation used this step's code: the next step's is within the drift window.
+    let code = app_code("duty-op", &secret, now_ms() / 1000 + 30);
+    let (status, body) = login_with_code(&hub, "duty-op", Some(&code)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = login_with_code(&hub, "duty-op", Some(&code)).await;
+    assert_eq!(status, 401, "the same code twice is a replay");
+    let (status, _) = login_with_code(&hub, "duty-op", Some(&recovery[0])).await;
+    assert_eq!(status, 200, "a recovery code");
+    let (status, _) = login_with_code(&hub, "duty-op", Some(&recovery[0])).await;
+    assert_eq!(status, 401, "each recovery code once");
+
+    // Lost phone: the admin clears the factor; the password is enough again.
+    let (status, user) = hub
+        .call("POST", "/api/v1/users/duty-op/reset-totp", &hub.token, None)
+        .await;
+    assert_eq!(
+        (status, &user["totp_enabled"]),
+        (200, &json!(false)),
+        "{user}"
+    );
+    let (status, _) = login_with_code(&hub, "duty-op", None).await;
+    assert_eq!(status, 200);
+    let (_, audit) = hub.get("/api/v1/audit?action=user.reset_totp").await;
+    assert_eq!(audit[0]["target"], "duty-op", "{audit}");
+}
+
+#[tokio::test]
+async fn where_required_admins_enrol_a_second_factor_before_anything_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start_with_env(
+        dir.path(),
+        DEFAULT_RULES,
+        Broker::Embedded(0),
+        &[("IOCHUB_REQUIRE_TOTP", "true")],
+    )
+    .await;
+    let admin = hub.token.clone();
+    let (_, me) = hub.call("GET", "/api/v1/auth/me", &admin, None).await;
+    assert_eq!(me["must_enrol_totp"], true, "{me}");
+    let (status, body) = hub.call("GET", "/api/v1/devices", &admin, None).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("totp_enrollment_required")),
+        "{body}"
+    );
+    enrol(&hub, &admin, "admin").await;
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices", &admin, None).await.0,
+        200
+    );
+    // Operators are not concerned.
+    let op = account(&hub, "plain-op", Role::Operator, json!({})).await;
+    assert_eq!(hub.call("GET", "/api/v1/devices", &op, None).await.0, 200);
+    let off = Some(json!({"password": hub::PASSWORD}));
+    let (status, body) = hub.call("DELETE", "/api/v1/auth/totp", &admin, off).await;
+    assert_eq!(status, 409, "required for the role: {body}");
+}

@@ -15,6 +15,7 @@ pub mod password;
 pub mod roles;
 pub mod scope;
 pub mod sessions;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use password::{PasswordError, PasswordPolicy, PolicyProfile};
 pub use roles::Permission;
 pub use scope::Scope;
 pub use sessions::{LiveSession, SessionPolicy};
+pub use totp::SecondFactor;
 
 use sessions::{Checked, Sessions};
 
@@ -65,6 +67,11 @@ pub enum AccountError {
     SessionEnded,
     #[error("too many logins at once; try again in a few seconds")]
     Busy,
+    /// The password was right and the account has a second factor: send `totp` too.
+    #[error("this account needs its authenticator code (or a recovery code) as `totp`")]
+    SecondFactorRequired,
+    #[error("the authenticator code is wrong or already used")]
+    WrongCode,
 }
 
 /// The account rules a site configures.
@@ -80,6 +87,9 @@ pub struct AccountSettings {
     pub sessions: SessionPolicy,
     /// Login attempts per client address and minute (0 = no limit).
     pub logins_per_minute: u32,
+    /// Admins and supervisors must enrol a second factor (TOTP): until they do, their session
+    /// may only enrol it (and change the password, log out).
+    pub require_totp: bool,
 }
 
 impl Default for AccountSettings {
@@ -91,6 +101,7 @@ impl Default for AccountSettings {
             inactive_lock_days: 45,
             sessions: SessionPolicy::default(),
             logins_per_minute: 10,
+            require_totp: false,
         }
     }
 }
@@ -546,10 +557,16 @@ impl Accounts {
     /// failures all give the same [`AccountError::LoginDenied`]; the password is verified even
     /// for an unknown username, so that the time does not tell either. A locked or revoked
     /// account is named only to someone who knows its password.
+    ///
+    /// An account with a confirmed second factor also needs `second`: its current TOTP code or
+    /// one of its recovery codes. Without one the answer is [`AccountError::SecondFactorRequired`]
+    /// (the password was right: the app then asks for the code); a wrong code counts as a failed
+    /// login like a wrong password.
     pub async fn login(
         &self,
         username: &str,
         password: String,
+        second: Option<String>,
         now_ms: i64,
     ) -> Result<LoggedIn, AccountError> {
         let denied = AccountError::LoginDenied(self.settings.max_failed_logins);
@@ -592,6 +609,25 @@ impl Accounts {
         if user.role == Role::Integrator {
             return Err(AccountError::TokensOnly);
         }
+        if let Some(factor) = user.second_factor.as_mut().filter(|f| f.confirmed) {
+            let Some(code) = second else {
+                return Err(AccountError::SecondFactorRequired);
+            };
+            let unix_s = u64::try_from(now_ms / 1000).unwrap_or(0);
+            let ok =
+                factor.accept(&user.username, &code, unix_s) || factor.use_recovery_code(&code);
+            if !ok {
+                self.store
+                    .login_failed(
+                        username,
+                        now_ms,
+                        self.settings.max_failed_logins,
+                        self.settings.lockout_ms,
+                    )
+                    .await?;
+                return Err(denied);
+            }
+        }
         user.failed_logins = 0;
         user.locked_until_ms = None;
         user.last_active_ms = now_ms;
@@ -620,6 +656,84 @@ impl Accounts {
             user,
             expires_at_ms,
         })
+    }
+
+    /// Whether `user` must enrol a second factor before anything else (`require_totp`, for
+    /// admins and supervisors without a confirmed one).
+    pub fn must_enrol_totp(&self, user: &User) -> bool {
+        self.settings.require_totp
+            && matches!(user.role, Role::Admin | Role::Supervisor)
+            && !user.second_factor.as_ref().is_some_and(|f| f.confirmed)
+    }
+
+    /// Starts (or restarts) enrolment of one's own TOTP: a new secret, not asked for at login
+    /// until [`Accounts::confirm_totp`]. Refused while a confirmed one exists.
+    pub async fn enrol_totp(&self, username: &str) -> Result<SecondFactor, AccountError> {
+        let mut user = self.live_user(username).await?;
+        if user.second_factor.as_ref().is_some_and(|f| f.confirmed) {
+            return Err(AccountError::Conflict(
+                "a second factor is already enabled: disable it first".into(),
+            ));
+        }
+        let factor = SecondFactor::enrol();
+        user.second_factor = Some(factor.clone());
+        self.save(&user, false).await?;
+        Ok(factor)
+    }
+
+    /// Confirms the enrolment with a first correct code; returns the recovery codes, once.
+    pub async fn confirm_totp(
+        &self,
+        username: &str,
+        code: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>, AccountError> {
+        let mut user = self.live_user(username).await?;
+        let name = user.username.clone();
+        let Some(factor) = user.second_factor.as_mut() else {
+            return Err(AccountError::Conflict(
+                "no enrolment in progress: POST /api/v1/auth/totp first".into(),
+            ));
+        };
+        if factor.confirmed {
+            return Err(AccountError::Conflict("already confirmed".into()));
+        }
+        let unix_s = u64::try_from(now_ms / 1000).unwrap_or(0);
+        if !factor.accept(&name, code, unix_s) {
+            return Err(AccountError::WrongCode);
+        }
+        factor.confirmed = true;
+        let codes = factor.new_recovery_codes();
+        self.save(&user, false).await?;
+        Ok(codes)
+    }
+
+    /// Turns one's own second factor off, with the password; refused where it is required.
+    pub async fn disable_totp(&self, username: &str, password: String) -> Result<(), AccountError> {
+        let mut user = self.live_user(username).await?;
+        if self.settings.require_totp && matches!(user.role, Role::Admin | Role::Supervisor) {
+            return Err(AccountError::Conflict(
+                "a second factor is required for this role (require_totp)".into(),
+            ));
+        }
+        let hash = user.password_hash.clone();
+        if !self
+            .argon(move || password::verify(&password, &hash))
+            .await?
+        {
+            return Err(AccountError::WrongPassword);
+        }
+        user.second_factor = None;
+        self.save(&user, true).await
+    }
+
+    /// An admin clears another account's second factor (a lost phone and no recovery code
+    /// left); its sessions end, and where it is required it must enrol again at the next login.
+    pub async fn reset_totp(&self, username: &str) -> Result<User, AccountError> {
+        let mut user = self.live_user(username).await?;
+        user.second_factor = None;
+        self.save(&user, true).await?;
+        Ok(user)
     }
 
     /// Locks every active account without a login for [`AccountSettings::inactive_lock_days`],
@@ -979,7 +1093,7 @@ mod tests {
         a.issue(new_account("seen", Role::Viewer), t0)
             .await
             .expect("seen");
-        a.login("seen", "một mật khẩu dài".into(), t0 + 40 * DAY)
+        a.login("seen", "một mật khẩu dài".into(), None, t0 + 40 * DAY)
             .await
             .expect("login");
         assert!(
@@ -998,7 +1112,7 @@ mod tests {
         assert_eq!(op.state, AccountState::Locked);
         assert_eq!(op.lock_reason.as_deref(), Some("inactive"));
         let err = a
-            .login("op", "một mật khẩu dài".into(), t0 + 46 * DAY)
+            .login("op", "một mật khẩu dài".into(), None, t0 + 46 * DAY)
             .await
             .expect_err("locked");
         assert!(matches!(err, AccountError::Disabled("locked")), "{err}");
@@ -1022,15 +1136,17 @@ mod tests {
             .await
             .expect("op");
         for _ in 0..5 {
-            a.login("op", "wrong".into(), t0).await.expect_err("wrong");
+            a.login("op", "wrong".into(), None, t0)
+                .await
+                .expect_err("wrong");
         }
         let right = || "một mật khẩu dài".to_owned();
         let lockout = a.settings.lockout_ms;
-        a.login("op", right(), t0 + lockout - 1)
+        a.login("op", right(), None, t0 + lockout - 1)
             .await
             .expect_err("still locked out");
         let done = a
-            .login("op", right(), t0 + lockout)
+            .login("op", right(), None, t0 + lockout)
             .await
             .expect("the lockout is over");
         assert_eq!(done.user.failed_logins, 0);
@@ -1066,12 +1182,12 @@ mod tests {
             "{err}"
         );
         let fresh = a
-            .login("op", "Hai Mật Khẩu 2".into(), t0 + DAY)
+            .login("op", "Hai Mật Khẩu 2".into(), None, t0 + DAY)
             .await
             .expect("login");
         assert!(!fresh.user.must_change_password);
         let old = a
-            .login("op", "Hai Mật Khẩu 2".into(), t0 + 91 * DAY)
+            .login("op", "Hai Mật Khẩu 2".into(), None, t0 + 91 * DAY)
             .await
             .expect("login");
         assert!(old.user.must_change_password, "90 days on, it must change");
@@ -1088,7 +1204,7 @@ mod tests {
         let (_, temporary) = a.issue(new, t0).await.expect("op");
         let temporary = temporary.expect("generated");
         let token = a
-            .login("op", temporary.clone(), t0)
+            .login("op", temporary.clone(), None, t0)
             .await
             .expect("login")
             .token;
@@ -1109,7 +1225,7 @@ mod tests {
 
         // a restart (a new Accounts over the same store) keeps counting from what was written
         let token = a
-            .login("op", temporary.clone(), t0)
+            .login("op", temporary.clone(), None, t0)
             .await
             .expect("login")
             .token;
@@ -1129,7 +1245,11 @@ mod tests {
         );
 
         // activity every 20 minutes still ends at 12 hours
-        let token = a.login("op", temporary, t0).await.expect("login").token;
+        let token = a
+            .login("op", temporary, None, t0)
+            .await
+            .expect("login")
+            .token;
         let mut t = t0;
         while t < t0 + 12 * 60 * MIN - 20 * MIN {
             t += 20 * MIN;
@@ -1158,7 +1278,7 @@ mod tests {
             .await
             .expect("op");
         let token = a
-            .login("op", "một mật khẩu dài".into(), t0)
+            .login("op", "một mật khẩu dài".into(), None, t0)
             .await
             .expect("login")
             .token;

@@ -116,6 +116,8 @@ pub struct User {
     /// The last login, creation, unlock or reset: what the inactivity lock counts from.
     pub last_active_ms: i64,
     pub password_changed_ms: i64,
+    /// TOTP and recovery codes, once enrolled (confirmed or not).
+    pub second_factor: Option<crate::accounts::totp::SecondFactor>,
 }
 
 impl User {
@@ -137,6 +139,7 @@ impl User {
             locked_until_ms: None,
             created_at_ms: now_ms,
             last_active_ms: now_ms,
+            second_factor: None,
             password_changed_ms: now_ms,
         }
     }

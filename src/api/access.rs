@@ -70,6 +70,19 @@ pub const ROUTES: &[Route] = &[
         P::Session,
         "auth.password_change",
     ),
+    audited("POST", "/api/v1/auth/totp", P::Session, "auth.totp_enrol"),
+    audited(
+        "POST",
+        "/api/v1/auth/totp/confirm",
+        P::Session,
+        "auth.totp_confirm",
+    ),
+    audited(
+        "DELETE",
+        "/api/v1/auth/totp",
+        P::Session,
+        "auth.totp_disable",
+    ),
     r("GET", "/api/v1/openapi.json", P::Session),
     r("GET", "/api/v1/map", P::MapRead),
     r("GET", "/api/v1/catalog", P::MapRead),
@@ -149,6 +162,12 @@ pub const ROUTES: &[Route] = &[
         P::UsersManage,
         "user.reset_password",
     ),
+    audited(
+        "POST",
+        "/api/v1/users/{username}/reset-totp",
+        P::UsersManage,
+        "user.reset_totp",
+    ),
     r("GET", "/api/v1/audit", P::AuditRead),
     r("GET", "/api/v1/tokens", P::TokensManage),
     audited("POST", "/api/v1/tokens", P::TokensManage, "token.create"),
@@ -167,6 +186,15 @@ const WHILE_MUST_CHANGE: &[&str] = &[
     "/api/v1/auth/logout",
 ];
 
+/// What an account that must enrol a second factor may still do.
+const WHILE_MUST_ENROL: &[&str] = &[
+    "/api/v1/auth/me",
+    "/api/v1/auth/password",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/totp",
+    "/api/v1/auth/totp/confirm",
+];
+
 pub fn route(method: &Method, path: &str) -> Option<&'static Route> {
     ROUTES
         .iter()
@@ -181,6 +209,8 @@ pub struct Caller {
     pub agency: Option<String>,
     pub scope: Arc<Scope>,
     pub must_change_password: bool,
+    /// `require_totp` and no second factor yet (a login session, not a token).
+    pub must_enrol_totp: bool,
     /// Epoch ms when the session ends.
     pub expires_at: i64,
     /// Cancelled when the session is ended (logout, lock, revoke, reset, a change of powers).
@@ -246,6 +276,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
         scope: live.scope,
         // A token does not use the password, so a pending change does not hold it up.
         must_change_password: live.user.must_change_password && live.token_id.is_none(),
+        must_enrol_totp: state.accounts.must_enrol_totp(&live.user) && live.token_id.is_none(),
         expires_at: live.session.expires_at_ms,
         ended: live.ended.child_token(),
         permissions: live.permissions,
@@ -393,6 +424,13 @@ pub async fn guard(
                 code: "password_change_required",
                 ..ApiError::forbidden(
                     "the password must be changed first: POST /api/v1/auth/password",
+                )
+            })
+        } else if c.must_enrol_totp && !WHILE_MUST_ENROL.contains(&pattern) {
+            Some(ApiError {
+                code: "totp_enrollment_required",
+                ..ApiError::forbidden(
+                    "this role needs a second factor first: POST /api/v1/auth/totp, then /confirm",
                 )
             })
         } else if !c.may(route.permission) {

@@ -22,6 +22,9 @@ pub const COOKIE_NAME: &str = "iochub_session";
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The authenticator code (or a recovery code) of an account with a second factor; without
+    /// it such a login answers 401 `totp_required`.
+    pub totp: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -31,6 +34,8 @@ pub struct LoginResponse {
     pub role: Role,
     /// The API refuses everything but `POST /api/v1/auth/password` until it is changed.
     pub must_change_password: bool,
+    /// `require_totp`: the API refuses everything but enrolling a second factor until it is.
+    pub must_enrol_totp: bool,
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
     pub expires_at: i64,
@@ -49,7 +54,11 @@ pub async fn login(
     let now = now_ms();
     // The username as tried, bounded: it goes into the log and the audit trail.
     let tried: String = req.username.chars().take(64).collect();
-    let done = match state.accounts.login(&req.username, req.password, now).await {
+    let done = match state
+        .accounts
+        .login(&req.username, req.password, req.totp, now)
+        .await
+    {
         Ok(done) => done,
         Err(e) => {
             let reason = match &e {
@@ -57,6 +66,7 @@ pub async fn login(
                 AccountError::Disabled("locked") => "account locked",
                 AccountError::Disabled(_) => "account revoked",
                 AccountError::TokensOnly => "integrator account",
+                AccountError::SecondFactorRequired => "second factor not given",
                 _ => "error",
             };
             if !matches!(e, AccountError::Store(_)) {
@@ -80,11 +90,13 @@ pub async fn login(
         (done.expires_at_ms - now) / 1000,
         if state.https { "; Secure" } else { "" }
     );
+    let must_enrol_totp = state.accounts.must_enrol_totp(&done.user);
     let mut resp = Json(LoginResponse {
         token: done.token,
         username: done.user.username,
         role: done.user.role,
         must_change_password: done.user.must_change_password,
+        must_enrol_totp,
         expires_at: done.expires_at_ms,
     })
     .into_response();
@@ -127,6 +139,10 @@ pub struct SessionInfo {
     /// Area ids the account is narrowed to; empty = the whole province.
     pub areas: Vec<String>,
     pub must_change_password: bool,
+    /// `require_totp` and no second factor yet: only its enrolment is allowed.
+    pub must_enrol_totp: bool,
+    /// A confirmed second factor is asked for at every login.
+    pub totp_enabled: bool,
     /// What the role may do (the web app shows only these actions).
     pub permissions: Vec<Permission>,
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
@@ -143,6 +159,8 @@ pub async fn me(
     State(state): State<AppState>,
 ) -> Result<Json<SessionInfo>, ApiError> {
     let user = state.accounts.user(&caller.username).await?;
+    let must_enrol_totp = state.accounts.must_enrol_totp(&user);
+    let totp_enabled = user.second_factor.as_ref().is_some_and(|f| f.confirmed);
     Ok(Json(SessionInfo {
         username: user.username,
         display_name: user.display_name,
@@ -150,6 +168,8 @@ pub async fn me(
         agency: user.agency,
         areas: user.areas,
         must_change_password: user.must_change_password,
+        must_enrol_totp,
+        totp_enabled,
         permissions: user.role.permissions(),
         expires_at: caller.expires_at,
     }))
@@ -184,5 +204,89 @@ pub async fn password(
             e => e.into(),
         })?;
     tracing::info!(username = %caller.username, "password changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A started enrolment: put the secret into an authenticator app (the URL as a QR code or a
+/// link, or the secret typed in), then confirm with its first code.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TotpEnrolment {
+    /// Base32, for typing into the app.
+    pub secret: String,
+    /// `otpauth://totp/iochub:{username}?secret=…`
+    pub otpauth_url: String,
+}
+
+/// Start enrolling one's own second factor (TOTP, RFC 6238); not asked for at login until it is
+/// confirmed. Refused (409) while one is enabled.
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = TotpEnrolment), (status = 409, body = super::error::ErrorBody)))]
+pub async fn totp_enrol(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<TotpEnrolment>, ApiError> {
+    let factor = state.accounts.enrol_totp(&caller.username).await?;
+    Ok(Json(TotpEnrolment {
+        otpauth_url: factor.otpauth_url(&caller.username),
+        secret: factor.secret,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    pub code: String,
+}
+
+/// The recovery codes, each good for one login without the app; shown only now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirm the enrolment with the app's current code: from the next login on it is asked for.
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "auth", security(("bearer" = [])),
+    request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes), (status = 400, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody)))]
+pub async fn totp_confirm(
+    caller: Caller,
+    State(state): State<AppState>,
+    body: Result<Json<TotpCode>, JsonRejection>,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    let recovery_codes = state
+        .accounts
+        .confirm_totp(&caller.username, &req.code, now_ms())
+        .await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpDisable {
+    /// One's own password.
+    pub password: String,
+}
+
+/// Turn one's own second factor off (with the password); refused (409) where `require_totp`
+/// requires it. The account's sessions end.
+#[utoipa::path(delete, path = "/api/v1/auth/totp", tag = "auth", security(("bearer" = [])),
+    request_body = TotpDisable,
+    responses((status = 204), (status = 400, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+pub async fn totp_disable(
+    caller: Caller,
+    State(state): State<AppState>,
+    body: Result<Json<TotpDisable>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    state
+        .accounts
+        .disable_totp(&caller.username, req.password)
+        .await
+        .map_err(|e| match e {
+            AccountError::WrongPassword => ApiError::bad_field("password", e.to_string()),
+            e => e.into(),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }

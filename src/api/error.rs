@@ -119,6 +119,11 @@ impl From<AccountError> for ApiError {
             }
             AccountError::Disabled(_) | AccountError::TokensOnly => Self::forbidden(message),
             AccountError::WrongPassword => Self::bad_field("current", message),
+            AccountError::SecondFactorRequired => Self {
+                code: "totp_required",
+                ..Self::unauthorized(message)
+            },
+            AccountError::WrongCode => Self::bad_field("code", message),
             AccountError::Busy => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: "busy",

@@ -43,11 +43,14 @@ pub struct UserView {
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
     pub password_changed_at: i64,
+    /// A confirmed second factor (TOTP) is asked for at every login.
+    pub totp_enabled: bool,
 }
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
         Self {
+            totp_enabled: u.second_factor.as_ref().is_some_and(|f| f.confirmed),
             username: u.username,
             display_name: u.display_name,
             role: u.role,
@@ -294,6 +297,21 @@ pub async fn unlock(
 ) -> Result<Json<UserView>, ApiError> {
     let user = state.accounts.unlock(&username, now_ms()).await?;
     tracing::info!(by = %caller.username, username = %username, "account unlocked");
+    Ok(Json(user.into()))
+}
+
+/// Clear an account's second factor (a lost phone, no recovery code left); its sessions end,
+/// and where one is required (`require_totp`) it enrols again at its next login.
+#[utoipa::path(post, path = "/api/v1/users/{username}/reset-totp", tag = "accounts", security(("bearer" = [])),
+    params(("username" = String, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reset_totp(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = state.accounts.reset_totp(&username).await?;
+    tracing::info!(by = %caller.username, username = %username, "second factor reset");
     Ok(Json(user.into()))
 }
 

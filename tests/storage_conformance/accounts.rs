@@ -318,3 +318,21 @@ pub(crate) async fn device_credentials_and_gateways(store: &dyn Store) {
     let d = store.update_device("s-4", behind("")).await.expect("patch");
     assert_eq!(d.expect("s-4").gateway, None, "detached");
 }
+
+/// An account's second factor is kept whole, and cleared.
+pub(crate) async fn second_factor_round_trips(store: &dyn Store) {
+    let mut user = account("totp-user", Role::Supervisor);
+    assert!(store.insert_user(user.clone()).await.expect("insert"));
+    let mut factor = iochub::accounts::SecondFactor::enrol();
+    factor.confirmed = true;
+    factor.last_step = 57_000_000;
+    factor.new_recovery_codes();
+    user.second_factor = Some(factor.clone());
+    assert!(store.save_user(user.clone(), false).await.expect("save"));
+    let read = store.user("totp-user").await.expect("read").expect("there");
+    assert_eq!(read.second_factor, Some(factor));
+    user.second_factor = None;
+    store.save_user(user, false).await.expect("save");
+    let read = store.user("totp-user").await.expect("read").expect("there");
+    assert_eq!(read.second_factor, None);
+}

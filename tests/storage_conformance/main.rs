@@ -50,6 +50,7 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     failed_logins_count_atomically(store).await;
     api_tokens_live_until_revoked_or_expired(store).await;
     device_credentials_and_gateways(store).await;
+    second_factor_round_trips(store).await;
     agencies_registry(store).await;
     audit_trail_chains_filters_and_expires(store).await;
     rollups_answer_like_raw(store).await;

@@ -10,7 +10,7 @@ use crate::storage::codec::{self, from_json, to_json};
 
 const USER_COLS: &str = "username, display_name, role, agency, areas, contact, state, lock_reason,
     password_hash, password_history, must_change_password, failed_logins, locked_until,
-    created_at, last_active_at, password_changed_at";
+    created_at, last_active_at, password_changed_at, second_factor";
 
 fn user_row(r: &Row) -> StoreResult<User> {
     let locked_until: Option<std::time::SystemTime> = r.try_get(12)?;
@@ -31,6 +31,10 @@ fn user_row(r: &Row) -> StoreResult<User> {
         created_at_ms: to_ms(r.try_get(13)?),
         last_active_ms: to_ms(r.try_get(14)?),
         password_changed_ms: to_ms(r.try_get(15)?),
+        second_factor: match r.try_get::<_, Option<String>>(16)? {
+            Some(json) => Some(from_json("users.second_factor", &json)?),
+            None => None,
+        },
     })
 }
 
@@ -49,6 +53,10 @@ pub async fn user(c: &impl GenericClient, username: &str) -> StoreResult<Option<
         .transpose()
 }
 
+fn second_factor(u: &User) -> Option<String> {
+    u.second_factor.as_ref().map(to_json)
+}
+
 fn failures(u: &User) -> i32 {
     i32::try_from(u.failed_logins).unwrap_or(i32::MAX)
 }
@@ -56,7 +64,7 @@ fn failures(u: &User) -> i32 {
 pub async fn insert_user(c: &impl GenericClient, u: &User) -> StoreResult<bool> {
     let sql = format!(
         "INSERT INTO users ({USER_COLS}) VALUES
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (username) DO NOTHING"
     );
     let n = c
@@ -79,6 +87,7 @@ pub async fn insert_user(c: &impl GenericClient, u: &User) -> StoreResult<bool> 
                 &to_time(u.created_at_ms),
                 &to_time(u.last_active_ms),
                 &to_time(u.password_changed_ms),
+                &second_factor(u),
             ],
         )
         .await?;
@@ -96,7 +105,7 @@ pub async fn save_user(
             "UPDATE users SET display_name = $2, role = $3, agency = $4, areas = $5, contact = $6,
                  state = $7, lock_reason = $8, password_hash = $9, password_history = $10,
                  must_change_password = $11, failed_logins = $12, locked_until = $13,
-                 last_active_at = $14, password_changed_at = $15
+                 last_active_at = $14, password_changed_at = $15, second_factor = $16
              WHERE username = $1",
             &[
                 &u.username,
@@ -114,6 +123,7 @@ pub async fn save_user(
                 &u.locked_until_ms.map(to_time),
                 &to_time(u.last_active_ms),
                 &to_time(u.password_changed_ms),
+                &second_factor(u),
             ],
         )
         .await?;

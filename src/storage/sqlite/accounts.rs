@@ -8,7 +8,7 @@ use crate::storage::codec::{self, from_json, to_json};
 
 const USER_COLS: &str = "username, display_name, role, agency, areas, contact, state, lock_reason,
     password_hash, password_history, must_change_password, failed_logins, locked_until,
-    created_at, last_active_at, password_changed_at";
+    created_at, last_active_at, password_changed_at, second_factor";
 
 /// A row read as text first, so that a bad value is a clear error and not a panic.
 fn user_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<User>> {
@@ -16,6 +16,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<User>> {
     let areas: String = r.get(4)?;
     let state: String = r.get(6)?;
     let history: String = r.get(9)?;
+    let second: Option<String> = r.get(16)?;
     let fields = (
         r.get(0)?,
         r.get(1)?,
@@ -48,6 +49,10 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<User>> {
             created_at_ms: fields.9,
             last_active_ms: fields.10,
             password_changed_ms: fields.11,
+            second_factor: match second {
+                Some(json) => Some(from_json("users.second_factor", &json)?),
+                None => None,
+            },
         })
     })())
 }
@@ -73,7 +78,7 @@ pub fn insert_user(conn: &Connection, u: &User) -> StoreResult<bool> {
     let n = conn.execute(
         &format!(
             "INSERT INTO users ({USER_COLS}) VALUES
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (username) DO NOTHING"
         ),
         params![
@@ -93,6 +98,7 @@ pub fn insert_user(conn: &Connection, u: &User) -> StoreResult<bool> {
             u.created_at_ms,
             u.last_active_ms,
             u.password_changed_ms,
+            u.second_factor.as_ref().map(to_json),
         ],
     )?;
     Ok(n == 1)
@@ -104,7 +110,7 @@ pub fn save_user(conn: &mut Connection, u: &User, end_sessions: bool) -> StoreRe
         "UPDATE users SET display_name = ?2, role = ?3, agency = ?4, areas = ?5, contact = ?6,
              state = ?7, lock_reason = ?8, password_hash = ?9, password_history = ?10,
              must_change_password = ?11, failed_logins = ?12, locked_until = ?13,
-             last_active_at = ?14, password_changed_at = ?15
+             last_active_at = ?14, password_changed_at = ?15, second_factor = ?16
          WHERE username = ?1",
         params![
             u.username,
@@ -122,6 +128,7 @@ pub fn save_user(conn: &mut Connection, u: &User, end_sessions: bool) -> StoreRe
             u.locked_until_ms,
             u.last_active_ms,
             u.password_changed_ms,
+            u.second_factor.as_ref().map(to_json),
         ],
     )?;
     if end_sessions {

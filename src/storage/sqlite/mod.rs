@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/005_session_idle.sql"),
     include_str!("../../../migrations/sqlite/006_api_tokens.sql"),
     include_str!("../../../migrations/sqlite/007_device_credentials.sql"),
+    include_str!("../../../migrations/sqlite/008_second_factor.sql"),
 ];
 const READER_POOL: usize = 4;
 
