@@ -172,7 +172,8 @@ fn main() -> ExitCode {
             data_dir,
             database_url,
         } => {
-            return copy_store("backup", || match database_url {
+            let store = (database_url.clone(), data_dir.clone());
+            return copy_store("backup", store, &to, || match database_url {
                 Some(url) => block_on(pg_backup::backup(&url, &to, &mut |l| {
                     eprintln!("backup: {l}")
                 })),
@@ -184,7 +185,8 @@ fn main() -> ExitCode {
             data_dir,
             database_url,
         } => {
-            return copy_store("restore", || match database_url {
+            let store = (database_url.clone(), data_dir.clone());
+            return copy_store("restore", store, &from, || match database_url {
                 Some(url) => block_on(pg_backup::restore(&from, &url, &mut |l| {
                     eprintln!("restore: {l}")
                 })),
@@ -422,15 +424,64 @@ fn block_on<T>(f: impl std::future::Future<Output = StoreResult<T>>) -> StoreRes
     }
 }
 
-fn copy_store(what: &str, run: impl FnOnce() -> StoreResult<Manifest>) -> ExitCode {
-    match run() {
+/// Runs a backup or a restore and records it in the audit trail: a backup in the store it copied
+/// (also when it failed), a restore in the store it filled (once it is whole).
+fn copy_store(
+    what: &str,
+    (database_url, data_dir): (Option<String>, PathBuf),
+    place: &std::path::Path,
+    run: impl FnOnce() -> StoreResult<Manifest>,
+) -> ExitCode {
+    let outcome = run();
+    let (result, detail) = match &outcome {
+        Ok(m) => (
+            "ok",
+            serde_json::json!({"schema_version": m.schema_version, "taken": m.created_at, "tables": m.tables}),
+        ),
+        Err(e) => ("failed", serde_json::json!({"error": e.to_string()})),
+    };
+    if outcome.is_ok() || what == "backup" {
+        let target = StoreTarget {
+            database_url,
+            ca_file: std::env::var("IOCHUB_DATABASE_CA_FILE")
+                .ok()
+                .map(PathBuf::from),
+            data_dir,
+            mqtt_url: None,
+            mqtt_client_id: String::new(),
+        };
+        let event = iochub::audit::AuditEvent {
+            ts_ms: iochub::timefmt::now_ms(),
+            actor: format!("cli:{}", os_user()),
+            address: "-".into(),
+            action: format!(
+                "backup.{}",
+                if what == "backup" {
+                    "create"
+                } else {
+                    "restore"
+                }
+            ),
+            target: place.display().to_string(),
+            result: result.into(),
+            detail: detail.to_string(),
+        };
+        let recorded = block_on(async {
+            let store = target.open().await?;
+            store.append_audit(vec![event]).await
+        });
+        if let Err(e) = recorded {
+            eprintln!("warning: the {what} is not in the audit trail: {e}");
+        }
+    }
+    match outcome {
         Ok(m) => {
             println!(
                 "{what} done: schema version {}, taken {}",
                 m.schema_version, m.created_at
             );
             for (table, rows) in &m.tables {
-                println!("  {table:<13} {rows:>12} rows");
+                println!("  {table:<18} {rows:>12} rows");
             }
             ExitCode::SUCCESS
         }
@@ -439,6 +490,26 @@ fn copy_store(what: &str, run: impl FnOnce() -> StoreResult<Manifest>) -> ExitCo
             ExitCode::FAILURE
         }
     }
+}
+
+/// Who ran the command, as the OS says (the audit trail's actor of a CLI action).
+fn os_user() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| format!("uid {}", proc_uid()))
+}
+
+/// The real uid, from /proc (no libc call needed).
+fn proc_uid() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        })
+        .unwrap_or_else(|| "?".into())
 }
 
 fn run(cfg: HubConfig) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::*;
@@ -189,4 +190,45 @@ async fn actions_are_recorded_listed_exported_and_the_chain_verified() {
     let (code, out) = verify(&hub.data_dir);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("broken at seq {lock_seq}")), "{out}");
+}
+
+#[tokio::test]
+async fn a_change_to_the_rules_file_is_an_audit_record_and_so_is_a_refused_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let added = format!(
+        "{DEFAULT_RULES}\n[[rules]]\nid = \"pm25-high\"\nmetric = \"pm25\"\nop = \">\"\nvalue = 55.5\nseverity = \"warning\"\n"
+    );
+    std::fs::write(&hub.rules, added).expect("edit rules");
+    hub.signal("HUP");
+    let record = eventually("rules.update recorded", Duration::from_secs(20), || async {
+        let (_, list) = hub.get("/api/v1/audit?action=rules.update").await;
+        list.as_array().and_then(|l| l.first().cloned())
+    })
+    .await;
+    assert_eq!(
+        (&record["actor"], &record["result"]),
+        (&json!("system"), &json!("ok"))
+    );
+    let detail: Value =
+        serde_json::from_str(record["detail"].as_str().expect("detail")).expect("json");
+    assert_eq!(detail["added"], json!(["pm25-high"]), "{detail}");
+    assert_eq!(detail["removed"], json!([]));
+
+    std::fs::write(&hub.rules, "[[rules]]\nid = \"broken\"\n").expect("break rules");
+    hub.signal("HUP");
+    let refused = eventually("refusal recorded", Duration::from_secs(20), || async {
+        let (_, list) = hub.get("/api/v1/audit?action=rules.update").await;
+        list.as_array()
+            .and_then(|l| l.iter().find(|r| r["result"] == "refused").cloned())
+    })
+    .await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("broken")),
+        "the refusal names the rule: {refused}"
+    );
+    let (code, text) = verify(&hub.data_dir);
+    assert_eq!(code, 0, "{text}");
 }

@@ -132,6 +132,26 @@ async fn an_online_sqlite_backup_restores_to_identical_query_results() {
     );
     let twin = Hub::start(dir2.path(), DEFAULT_RULES).await;
     assert_same_answers(&hub, &twin, base).await;
+
+    // Both are answerable: the backups in the store they copied (the refused one too), the
+    // restore in the store it filled.
+    let (_, backups) = hub.get("/api/v1/audit?action=backup.create").await;
+    let results: Vec<&str> = backups
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["result"].as_str())
+        .collect();
+    assert_eq!(results, ["failed", "ok"], "newest first: {backups}");
+    assert!(
+        backups[1]["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("cli:")),
+        "{backups}"
+    );
+    assert_eq!(backups[1]["target"], backup_dir.as_str());
+    let (_, restores) = twin.get("/api/v1/audit?action=backup.restore").await;
+    assert_eq!(restores[0]["result"], "ok", "{restores}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

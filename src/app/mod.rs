@@ -424,8 +424,16 @@ fn start_upkeep(
     tasks.spawn("accounts", hourly);
     let maintainer = crate::storage::maintainer::run(store.clone(), cfg.retention, stop.clone());
     tasks.spawn("maintenance", maintainer);
-    let reload = crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), stop.clone());
+    let (changes, mut changed) = mpsc::channel(16);
+    let reload =
+        crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), changes, stop.clone());
     tasks.spawn("rules", reload);
+    let (audit, path) = (audit.clone(), cfg.rules.display().to_string());
+    tasks.spawn("rules-audit", async move {
+        while let Some(change) = changed.recv().await {
+            audit.rules_changed(now_ms(), &path, &change).await;
+        }
+    });
     let (metrics, stop) = (metrics.clone(), stop.clone());
     tasks.spawn("metrics", async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));

@@ -44,6 +44,35 @@ impl Audit {
     }
 
     /// An event of the hub itself (`system`, address `-`).
+    /// A reload of the rules file (`rules.update`): what it added, removed and changed, or why it
+    /// was refused (`result` = `refused`). The file has no author the hub can know: `system`.
+    pub async fn rules_changed(
+        &self,
+        now_ms: i64,
+        path: &str,
+        change: &crate::engine::reload::RulesChange,
+    ) -> bool {
+        let detail = serde_json::json!({
+            "added": change.added, "removed": change.removed, "changed": change.changed,
+            "rules": change.rules, "error": change.error,
+        });
+        self.record(AuditEvent {
+            ts_ms: now_ms,
+            actor: "system".into(),
+            address: "-".into(),
+            action: "rules.update".into(),
+            target: path.into(),
+            result: if change.error.is_some() {
+                "refused"
+            } else {
+                "ok"
+            }
+            .into(),
+            detail: detail.to_string(),
+        })
+        .await
+    }
+
     pub async fn system(&self, now_ms: i64, action: &str, target: &str, detail: String) -> bool {
         self.record(AuditEvent {
             ts_ms: now_ms,

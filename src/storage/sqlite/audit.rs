@@ -40,7 +40,9 @@ fn last_link(conn: &Connection) -> StoreResult<(i64, String)> {
 }
 
 pub fn append(conn: &mut Connection, events: Vec<AuditEvent>) -> StoreResult<Vec<AuditRecord>> {
-    let tx = conn.transaction()?;
+    // IMMEDIATE: the write lock before the chain's head is read, so another process appending
+    // at the same time (`iochub backup` beside the hub) waits rather than forking the chain.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let (mut seq, mut prev) = last_link(&tx)?;
     let mut out = Vec::with_capacity(events.len());
     {
