@@ -8,6 +8,7 @@
 // Starts its own hub on free ports with a temp data dir, stops everything it started (also on
 // failure), prints one line per check and "N passed, M failed", exits non-zero on any failure.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,18 @@ let hub, browser, mq;
 // Vietnamese letters that English text never has: a label still carrying one in English mode was
 // not translated (proper names are marked translate="no" and skipped).
 const VI_CHARS = /[ăâđêôơưáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]/i;
+
+/** An authenticator app's code (RFC 6238: SHA-1, 6 digits, 30 s) for a base32 secret. */
+function totpCode(secret, unixS) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bits = [...secret].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixS / 30)));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const at = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1e6).padStart(6, '0');
+}
 
 async function check(name, fn) {
   const t0 = Date.now();
@@ -356,6 +369,36 @@ async function main() {
     const me = await first.evaluate(() => fetch('/api/v1/auth/me').then((r) => r.json()));
     if (me.must_change_password !== false || me.role !== 'operator') throw new Error(`me: ${JSON.stringify(me)}`);
     await fctx.close();
+  });
+
+  await check('a second factor: the login asks for the authenticator code, then opens the console', async () => {
+    const admin = await hub.token();
+    const pw = 'Trạm bơm Hòa An 2026';
+    await hub.post('/api/v1/users', { username: 'hai-lop', role: 'operator', display_name: 'Hai lớp', password: 'Mật khẩu tạm 2026' }, admin);
+    const login = await fetch(`${hub.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'hai-lop', password: 'Mật khẩu tạm 2026' }) });
+    const own = (await login.json()).token;
+    const call = (p, body) => fetch(`${hub.base}${p}`, { method: 'POST', headers: { authorization: `Bearer ${own}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) })
+      .then(async (r) => { if (!r.ok && r.status !== 204) throw new Error(`${p}: ${r.status} ${await r.text()}`); return r.status === 204 ? null : r.json(); });
+    await call('/api/v1/auth/password', { current: 'Mật khẩu tạm 2026', new: pw });
+    const { secret } = await call('/api/v1/auth/totp');
+    await call('/api/v1/auth/totp/confirm', { code: totpCode(secret, Date.now() / 1000) });
+    const tctx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    const second = await tctx.newPage();
+    second.on('pageerror', (e) => pageErrors.push(e.message));
+    watchCsp(second, 'second factor');
+    await second.goto(`${hub.base}/`);
+    await logIn(second, pw, 'hai-lop');
+    await second.waitForSelector('#login [data-field=totp]:not([hidden]) [name=totp]', { timeout: 10000 });
+    const asks = await second.textContent('#login .login-msg');
+    if (!/xác thực hai lớp/.test(asks)) throw new Error(`the login says "${asks}"`);
+    await shot(second, '15-second-factor');
+    // The confirmation used this step's code: the next one is still within the drift window.
+    await second.fill('#login [name=totp]', totpCode(secret, Date.now() / 1000 + 30));
+    await second.click('#login button[type=submit]');
+    await second.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    const me = await second.evaluate(() => fetch('/api/v1/auth/me').then((r) => r.json()));
+    if (me.username !== 'hai-lop' || me.totp_enabled !== true) throw new Error(`me: ${JSON.stringify(me)}`);
+    await tctx.close();
   });
 
   await check('a dense network (> 3,000 devices) draws healthy devices as grid cells and a critical one as its own red dot', async () => {

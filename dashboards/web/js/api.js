@@ -99,10 +99,22 @@ export async function api(path, opts = {}) {
   }
 }
 
-export async function login(username, password) {
-  const res = await once('POST', '/api/v1/auth/login', { username, password });
+/** `totp`: the authenticator's code (or a recovery code) of an account with a second factor. */
+export async function login(username, password, totp) {
+  const body = totp ? { username, password, totp } : { username, password };
+  const res = await once('POST', '/api/v1/auth/login', body);
   resetExpired();
   return res;
+}
+
+/** Starts enrolling the logged-in account's second factor: {secret, otpauth_url}. */
+export async function enrolTotp() {
+  return once('POST', '/api/v1/auth/totp');
+}
+
+/** Confirms it with the app's first code: {recovery_codes}. */
+export async function confirmTotp(code) {
+  return once('POST', '/api/v1/auth/totp/confirm', { code });
 }
 
 /** Changes the logged-in account's own password; throws ApiError with the hub's code. */

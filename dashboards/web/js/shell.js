@@ -9,6 +9,7 @@
 
 import { api, login, logout, whoAmI, connection, resetExpired, HTTP } from './api.js';
 import { createPasswordChange } from './pwchange.js';
+import { createTotpEnrolment } from './totp.js';
 import { LiveFeed } from './live.js';
 import { loadCatalog } from './catalog.js';
 import { Store } from './store.js';
@@ -30,6 +31,14 @@ export function createShell({ onReady, telemetry = true }) {
   let lagTimer = null;
   let lagAgain = false;
   const pwChange = createPasswordChange(loginEl, { onLogout: () => shell.logout() });
+  const totpEnrolment = createTotpEnrolment(loginEl, { onLogout: () => shell.logout() });
+  // The second step of a login with a second factor: shown when the hub asks for the code.
+  const totpField = document.createElement('label');
+  totpField.className = 'field';
+  totpField.dataset.field = 'totp';
+  totpField.hidden = true;
+  totpField.innerHTML = '<span data-i18n="login_totp"></span><input name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="19">';
+  form.querySelector('button[type=submit]').before(totpField);
 
   const shell = {
     store,
@@ -66,6 +75,9 @@ export function createShell({ onReady, telemetry = true }) {
     document.body.classList.add('logged-out');
     loginEl.hidden = false;
     pwChange.hide();
+    totpEnrolment.hide();
+    totpField.hidden = true;
+    form.totp.value = '';
     form.hidden = false;
     setMsg(key, key === 'login_expired' ? 'warn' : 'error');
     const user = form.querySelector('[name=username]');
@@ -77,6 +89,8 @@ export function createShell({ onReady, telemetry = true }) {
     loginEl.hidden = true;
     setMsg('');
     form.querySelector('[name=password]').value = '';
+    form.totp.value = '';
+    totpField.hidden = true;
   }
 
   form.addEventListener('submit', async (e) => {
@@ -86,11 +100,19 @@ export function createShell({ onReady, telemetry = true }) {
     btn.textContent = t('login_busy');
     try {
       const password = form.password.value;
-      const res = await login(form.username.value.trim(), password);
+      const code = totpField.hidden ? undefined : form.totp.value.trim();
+      const res = await login(form.username.value.trim(), password, code);
       if (res?.must_change_password) await changeFirst(password);
+      if (res?.must_enrol_totp) await enrolFirst();
       hideLogin();
       await enter();
     } catch (err) {
+      if (err.code === 'totp_required') {
+        totpField.hidden = false;
+        setMsg('login_totp_needed', 'warn');
+        form.totp.focus();
+        return;
+      }
       setMsg(err.status === HTTP.UNAUTHORIZED ? 'login_wrong' : err.code === 'unreachable' ? 'login_unreachable' : 'login_failed', 'error');
       if (err.status !== HTTP.UNAUTHORIZED && err.code !== 'unreachable') msg.textContent = `${t('login_failed')}: ${err.message}`;
       form.password.select();
@@ -106,6 +128,15 @@ export function createShell({ onReady, telemetry = true }) {
     loginEl.hidden = false;
     form.hidden = true;
     await pwChange.show(current);
+    form.hidden = false;
+  }
+
+  /** The role needs a second factor before anything else (config require_totp). */
+  async function enrolFirst() {
+    document.body.classList.add('logged-out');
+    loginEl.hidden = false;
+    form.hidden = true;
+    await totpEnrolment.show();
     form.hidden = false;
   }
 
@@ -206,6 +237,7 @@ export function createShell({ onReady, telemetry = true }) {
         if (connection.fetchDown) connection.set('fetchDown', false);
         if (!me) { showLogin(''); return; }
         if (me.must_change_password) await changeFirst(null);
+        if (me.must_enrol_totp) await enrolFirst();
         hideLogin();
         await enter();
         return;
