@@ -401,6 +401,47 @@ async function main() {
     await tctx.close();
   });
 
+  await check('the admin section: an admin locks an account; a viewer is offered no admin actions', async () => {
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    if (await page.getAttribute('html', 'lang') !== 'vi') await page.click('header.top [data-action=lang]');
+    await page.click('header.top [data-action=admin]');
+    const row = '#admin [data-table=users] tr[data-user="truc-ban"]';
+    await page.waitForSelector(row, { timeout: 10000 });
+    await page.click(`${row} button[data-act=lock]`);
+    await page.waitForSelector(`${row}[data-state=locked]`, { timeout: 10000 });
+    const notice = await page.textContent('#admin .admin-notice');
+    if (!/Đã khóa tài khoản/.test(notice)) throw new Error(`the notice reads "${notice}"`);
+    const admin = await hub.token();
+    const locked = await hub.get('/api/v1/users/truc-ban', admin);
+    if (locked.state !== 'locked') throw new Error(`the hub says ${JSON.stringify(locked)}`);
+    await shot(page, '16-admin-locked-an-account');
+    await page.click('#admin [data-tab=audit]');
+    await page.waitForSelector('#admin [data-table=audit] tr[data-action="user.lock"]', { timeout: 10000 });
+    const csv = await page.getAttribute('#admin [data-export]', 'href');
+    if (!/format=csv/.test(csv)) throw new Error(`export link ${csv}`);
+    await shot(page, '17-admin-audit');
+    await page.click('#admin [data-action=admin-close]');
+
+    const pw = 'Màn hình tường 2026';
+    await hub.post('/api/v1/users', { username: 'xem-tuong', role: 'viewer', display_name: 'Màn hình tường', password: 'Mật khẩu tạm 2026' }, admin);
+    const first = await fetch(`${hub.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'xem-tuong', password: 'Mật khẩu tạm 2026' }) });
+    const token = (await first.json()).token;
+    const changed = await fetch(`${hub.base}/api/v1/auth/password`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ current: 'Mật khẩu tạm 2026', new: pw }) });
+    if (changed.status !== 204) throw new Error(`password change: ${changed.status}`);
+    const vctx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    const viewer = await vctx.newPage();
+    viewer.on('pageerror', (e) => pageErrors.push(e.message));
+    watchCsp(viewer, 'viewer');
+    await viewer.goto(`${hub.base}/`);
+    await logIn(viewer, pw, 'xem-tuong');
+    await viewer.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    if (await viewer.isVisible('header.top [data-action=admin]')) throw new Error('a viewer is offered the admin section');
+    const actions = await viewer.$$eval('button[data-act], #admin:not([hidden])', (els) => els.filter((el) => el.offsetParent !== null).length);
+    if (actions !== 0) throw new Error(`${actions} admin actions visible to a viewer`);
+    await shot(viewer, '18-viewer-console');
+    await vctx.close();
+  });
+
   await check('a dense network (> 3,000 devices) draws healthy devices as grid cells and a critical one as its own red dot', async () => {
     const N = 3100;
     const sends = [];

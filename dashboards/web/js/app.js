@@ -5,6 +5,8 @@ import { DeviceMap, COLORS } from './map.js';
 import { Ticker, bindCounts } from './ticker.js';
 import { DevicePanel } from './panel.js';
 import { AreaTools } from './areas.js';
+import { AdminView } from './admin.js';
+import { appEvents } from './events.js';
 
 const shell = createShell({
   async onReady({ store }) {
@@ -51,8 +53,23 @@ const shell = createShell({
       e.currentTarget.setAttribute('aria-expanded', String(!box.classList.contains('collapsed')));
       setTimeout(() => map.resize(), 50);
     });
+    // The admin section, offered only to a role that manages accounts.
+    const adminEl = document.createElement('section');
+    adminEl.id = 'admin';
+    adminEl.className = 'admin';
+    adminEl.hidden = true;
+    document.body.appendChild(adminEl);
+    const admin = new AdminView(adminEl);
+    const adminBtn = document.querySelector('header.top [data-action=admin]');
+    adminBtn.addEventListener('click', () => admin.open());
+    const offer = (me) => {
+      adminBtn.hidden = !me?.permissions?.includes('users_manage');
+      if (adminBtn.hidden) admin.close();
+    };
+    offer(shell.me);
+    appEvents.on('session', offer);
     // Test and bench hook (read-only use expected): the map, the store and the views.
-    window.iochub = { map, store, shell, panel, ticker, areas, select };
+    window.iochub = { map, store, shell, panel, ticker, areas, select, admin };
     document.body.dataset.ready = '1';
   },
 });

@@ -38,6 +38,7 @@ export class Emitter {
  * The page's events:
  * - langchange (lang: 'vi' | 'en'): after the static labels changed; views re-render;
  * - connectionchange (down: boolean): the hub became unreachable, or reachable again;
- * - sessionexpired: a request or the live feed found the session gone; the login comes back.
+ * - sessionexpired: a request or the live feed found the session gone; the login comes back;
+ * - session (me: GET /api/v1/auth/me, or null): someone logged in; views offer what the role may.
  */
-export const appEvents = new Emitter(['langchange', 'connectionchange', 'sessionexpired']);
+export const appEvents = new Emitter(['langchange', 'connectionchange', 'sessionexpired', 'session']);

@@ -199,6 +199,9 @@ export function createShell({ onReady, telemetry = true }) {
 
   async function enter() {
     resetExpired();
+    // Who is in: the views show only what the role may do (the hub refuses the rest anyway).
+    shell.me = await whoAmI().catch(() => null);
+    appEvents.emit('session', shell.me);
     // Feeds first, then the lists, once the hub confirms the status feed's subscription: a device
     // or alert committed after the lists' query then arrives as a frame, so nothing in between is
     // lost. A feed slower than FEED_WAIT_MS does not hold the page up; the lists load at once and
