@@ -591,15 +591,7 @@ impl Accounts {
             return Err(denied);
         }
         if !ok {
-            self.store
-                .login_failed(
-                    username,
-                    now_ms,
-                    self.settings.max_failed_logins,
-                    self.settings.lockout_ms,
-                )
-                .await?;
-            return Err(denied);
+            return Err(self.failed_login(username, now_ms).await?);
         }
         match user.state {
             AccountState::Active => {}
@@ -617,15 +609,7 @@ impl Accounts {
             let ok =
                 factor.accept(&user.username, &code, unix_s) || factor.use_recovery_code(&code);
             if !ok {
-                self.store
-                    .login_failed(
-                        username,
-                        now_ms,
-                        self.settings.max_failed_logins,
-                        self.settings.lockout_ms,
-                    )
-                    .await?;
-                return Err(denied);
+                return Err(self.failed_login(username, now_ms).await?);
             }
         }
         user.failed_logins = 0;
@@ -656,6 +640,20 @@ impl Accounts {
             user,
             expires_at_ms,
         })
+    }
+
+    /// Counts a failed login (a wrong password or a wrong second factor alike, towards the
+    /// lockout) and gives the one answer a failed login gets.
+    async fn failed_login(
+        &self,
+        username: &str,
+        now_ms: i64,
+    ) -> Result<AccountError, AccountError> {
+        let s = &self.settings;
+        self.store
+            .login_failed(username, now_ms, s.max_failed_logins, s.lockout_ms)
+            .await?;
+        Ok(AccountError::LoginDenied(s.max_failed_logins))
     }
 
     /// Whether `user` must enrol a second factor before anything else (`require_totp`, for
