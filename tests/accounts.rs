@@ -887,6 +887,8 @@ async fn enrol(hub: &Hub, token: &str, username: &str) -> (String, Vec<String>) 
             .is_some_and(|u| u.starts_with(&format!("otpauth://totp/iochub:{username}?"))),
         "{started}"
     );
+    let qr = started["qr_svg"].as_str().expect("a QR code");
+    assert!(qr.contains("<svg") && qr.contains("<path"), "{qr}");
     let wrong = Some(json!({"code": "000000"}));
     let confirm = "/api/v1/auth/totp/confirm";
     let (status, _) = hub.call("POST", confirm, token, wrong).await;

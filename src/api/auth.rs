@@ -215,6 +215,22 @@ pub struct TotpEnrolment {
     pub secret: String,
     /// `otpauth://totp/iochub:{username}?secret=…`
     pub otpauth_url: String,
+    /// The same URL as a QR code, an SVG document, for the app's camera (null only if the URL
+    /// were too long for a QR code, which a username of at most 64 characters never makes it).
+    pub qr_svg: Option<String>,
+}
+
+/// `text` as a QR code (medium error correction) in SVG, black on white with the quiet zone.
+fn qr_svg(text: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .dark_color(svg::Color("#000000"))
+            .light_color(svg::Color("#ffffff"))
+            .build(),
+    )
 }
 
 /// Start enrolling one's own second factor (TOTP, RFC 6238); not asked for at login until it is
@@ -226,8 +242,10 @@ pub async fn totp_enrol(
     State(state): State<AppState>,
 ) -> Result<Json<TotpEnrolment>, ApiError> {
     let factor = state.accounts.enrol_totp(&caller.username).await?;
+    let otpauth_url = factor.otpauth_url(&caller.username);
     Ok(Json(TotpEnrolment {
-        otpauth_url: factor.otpauth_url(&caller.username),
+        qr_svg: qr_svg(&otpauth_url),
+        otpauth_url,
         secret: factor.secret,
     }))
 }

@@ -11,6 +11,7 @@ const FORM = `
   <h1 data-i18n="totp_title"></h1>
   <div data-step="scan">
     <p class="muted" data-i18n="totp_intro"></p>
+    <div class="totp-qr" data-qr></div>
     <p><a class="btn link" data-otpauth href="#" data-i18n="totp_open_app"></a></p>
     <label class="field"><span data-i18n="totp_secret"></span><input name="secret" class="mono" readonly></label>
     <p class="login-msg" role="alert" hidden></p>
@@ -24,6 +25,14 @@ const FORM = `
   </div>
   <button class="btn link" type="button" data-action="totp-logout" data-i18n="logout"></button>
   <button class="btn link" type="button" data-action="lang" translate="no" data-i18n="lang_toggle" data-i18n-title="lang_toggle_title"></button>`;
+
+/** The hub's QR code (an SVG document) into `box`, parsed as SVG, never as HTML. */
+function showQr(box, svgText) {
+  const svg = svgText && new DOMParser().parseFromString(svgText, 'image/svg+xml').documentElement;
+  if (svg?.nodeName === 'svg') box.replaceChildren(document.importNode(svg, true));
+  else box.replaceChildren();
+  box.hidden = !box.firstChild;
+}
 
 /**
  * The enrolment, added to the login overlay `container`. `show()` starts one and resolves once
@@ -86,6 +95,7 @@ export function createTotpEnrolment(container, { onLogout }) {
       const started = await enrolTotp();
       form.secret.value = started.secret;
       form.querySelector('[data-otpauth]').href = started.otpauth_url;
+      showQr(form.querySelector('[data-qr]'), started.qr_svg);
       scan.hidden = false;
       codes.hidden = true;
       form.code.value = '';
