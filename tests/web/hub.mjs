@@ -39,8 +39,8 @@ export async function waitFor(what, fn, timeoutMs = 20000, everyMs = 100) {
 
 /** A demo hub on the given ports and data dir; .stop() sends SIGTERM and waits for the exit. */
 export class Hub {
-  constructor({ http, mqtt, dataDir, extraArgs = [], log }) {
-    Object.assign(this, { http, mqtt, dataDir, extraArgs, log });
+  constructor({ http, mqtt, dataDir, extraArgs = [], env = {}, log }) {
+    Object.assign(this, { http, mqtt, dataDir, extraArgs, extraEnv: env, log });
     this.base = `http://127.0.0.1:${http}`;
     this.mqttUrl = `mqtt://127.0.0.1:${mqtt}`;
   }
@@ -48,7 +48,7 @@ export class Hub {
   async start() {
     if (!fs.existsSync(HUB_BIN)) throw new Error(`hub binary not found at ${HUB_BIN} (set IOCHUB_BIN)`);
     // The browser tests log in more often than a person would in a minute.
-    const env = { ...process.env, IOCHUB_ADMIN_PASSWORD: PASSWORD, IOCHUB_LOGINS_PER_MINUTE: '10000' };
+    const env = { ...process.env, IOCHUB_ADMIN_PASSWORD: PASSWORD, IOCHUB_LOGINS_PER_MINUTE: '10000', ...this.extraEnv };
     delete env.IOCHUB_WEB_DIR;
     if (process.env.IOCHUB_WEB_EMBEDDED !== '1') env.IOCHUB_WEB_DIR = process.env.IOCHUB_TEST_WEB_DIR || path.join(repo, 'dashboards/web'); // override: compare another checkout's app
     const out = fs.openSync(this.log, 'a');

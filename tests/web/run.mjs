@@ -442,6 +442,122 @@ async function main() {
     await vctx.close();
   });
 
+  await check('the admin section: an agency with a contact and a webhook; its secret is never shown back, an edit keeps it', async () => {
+    await page.click('header.top [data-action=admin]');
+    await page.click('#admin [data-tab=agencies]');
+    const form = '#admin [data-form=agency]';
+    await page.waitForSelector(`#admin [data-table=agencies] tr[data-agency]`, { timeout: 10000 });
+    const area = await page.$eval(`${form} [name=area]`, (s) => [...s.options].map((o) => o.value).find(Boolean));
+    if (!area) throw new Error('no area to choose for the agency');
+    await page.fill(`${form} [name=id]`, 'ubnd-thu-nghiem');
+    await page.fill(`${form} [name=name]`, 'UBND xã Thử Nghiệm');
+    await page.selectOption(`${form} [name=kind]`, 'commune');
+    await page.selectOption(`${form} [name=area]`, area);
+    await page.fill(`${form} [data-contact] [name=c_name]`, 'Văn phòng UBND');
+    await page.fill(`${form} [data-contact] [name=c_phone]`, '0206 3999 000');
+    await page.fill(`${form} [name=webhook_url]`, 'https://127.0.0.1:9/hook');
+    await page.fill(`${form} [name=webhook_secret]`, 'bi-mat-ky-webhook-2026');
+    await page.click(`${form} button[type=submit]`);
+    const row = '#admin [data-table=agencies] tr[data-agency="ubnd-thu-nghiem"]';
+    await page.waitForSelector(`${row} [data-secret-set]`, { timeout: 10000 });
+    const admin = await hub.token();
+    const added = await hub.get('/api/v1/agencies/ubnd-thu-nghiem', admin);
+    if (added.kind !== 'commune' || added.area !== area || added.contacts[0]?.phone !== '0206 3999 000' || added.webhook?.secret_set !== true
+      || added.webhook.url !== 'https://127.0.0.1:9/hook') throw new Error(`the hub has ${JSON.stringify(added)}`);
+    if ((await page.content()).includes('bi-mat-ky-webhook-2026')) throw new Error('the webhook secret is on the page after saving');
+    await shot(page, '19-admin-agencies');
+    await page.click(`${row} button[data-act=edit]`);
+    if (await page.inputValue(`${form} [name=webhook_secret]`) !== '') throw new Error('the edit form shows a secret');
+    await page.fill(`${form} [name=name]`, 'UBND xã Thử Nghiệm (đã sửa)');
+    await page.click(`${form} button[type=submit]`);
+    await waitFor('the edited name in the list', async () => /đã sửa/.test(await page.textContent(row)), 10000);
+    const edited = await hub.get('/api/v1/agencies/ubnd-thu-nghiem', admin);
+    if (edited.name !== 'UBND xã Thử Nghiệm (đã sửa)' || edited.webhook?.url !== 'https://127.0.0.1:9/hook' || edited.webhook.secret_set !== true) {
+      throw new Error(`after the edit the hub has ${JSON.stringify(edited)}`);
+    }
+  });
+
+  await check('the admin section: an integrator issued with scope and contact; its API token shown once, working, then revoked', async () => {
+    await page.click('#admin [data-tab=accounts]');
+    const form = '#admin [data-form=account]';
+    await page.waitForSelector('#admin [data-table=users] tr[data-user=admin]', { timeout: 10000 });
+    const area = await page.$eval(`${form} [name=areas]`, (s) => s.options[0]?.value);
+    await page.fill(`${form} [name=username]`, 'he-thong-mua');
+    await page.fill(`${form} [name=display_name]`, 'Hệ thống đo mưa tỉnh');
+    await page.selectOption(`${form} [name=role]`, 'integrator');
+    await page.selectOption(`${form} [name=areas]`, [area]);
+    await page.fill(`${form} [name=contact]`, 'kythuat@example.vn');
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForSelector('#admin [data-table=users] tr[data-user="he-thong-mua"]', { timeout: 10000 });
+    const admin = await hub.token();
+    const user = await hub.get('/api/v1/users/he-thong-mua', admin);
+    if (user.role !== 'integrator' || JSON.stringify(user.areas) !== JSON.stringify([area]) || user.contact !== 'kythuat@example.vn') {
+      throw new Error(`the hub has ${JSON.stringify(user)}`);
+    }
+    await page.click('#admin [data-tab=tokens]');
+    const tform = '#admin [data-form=token]';
+    await page.waitForSelector(`${tform} [name=username] option[value="he-thong-mua"]`, { state: 'attached', timeout: 10000 });
+    await page.fill(`${tform} [name=name]`, 'Đồng bộ số liệu mưa');
+    await page.selectOption(`${tform} [name=username]`, 'he-thong-mua');
+    await page.check(`${tform} [name=perm][value=devices_read]`);
+    await page.fill(`${tform} [name=days]`, '30');
+    await page.click(`${tform} button[type=submit]`);
+    await page.waitForSelector('#admin [data-secret]:not([hidden]) [data-token]', { timeout: 10000 });
+    const secret = (await page.textContent('#admin [data-token]')).trim();
+    const as = (p) => fetch(`${hub.base}${p}`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.status);
+    if (await as('/api/v1/devices') !== 200) throw new Error('the new token cannot read devices');
+    if (await as('/api/v1/users') !== 403) throw new Error('the new token reaches the accounts');
+    const listed = await hub.get('/api/v1/tokens', admin);
+    const tok = listed.find((x) => x.name === 'Đồng bộ số liệu mưa');
+    if (!tok || JSON.stringify(tok.permissions) !== '["devices_read"]' || JSON.stringify(listed).includes(secret)) throw new Error(`the hub lists ${JSON.stringify(listed)}`);
+    await shot(page, '20-admin-token-issued');
+    const row = `#admin [data-table=tokens] tr[data-token="${tok.id}"]`;
+    await page.click(`${row} button[data-act=revoke]`);
+    await page.click(`${row} button[data-act=revoke]`);
+    await page.waitForSelector(`${row}[data-state=revoked]`, { timeout: 10000 });
+    if (await page.isVisible('#admin [data-secret]')) throw new Error('the token is still shown after the revoke');
+    if (await as('/api/v1/devices') !== 401) throw new Error('the revoked token still works');
+    await page.click('#admin [data-action=admin-close]');
+  });
+
+  await check('a required second factor: the first login enrols it (secret, code, ten recovery codes), then the console', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iochub-web-totp-'));
+    const strict = await new Hub({ http: await freePort(), mqtt: await freePort(), dataDir: dir, extraArgs: ['--no-sim'],
+      env: { IOCHUB_REQUIRE_TOTP: 'true' }, log: path.join(ARTIFACTS, 'hub-require-totp.log') }).start();
+    const ectx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    try {
+      const enrol = await ectx.newPage();
+      enrol.on('pageerror', (e) => pageErrors.push(e.message));
+      watchCsp(enrol, 'enrolment');
+      await enrol.goto(`${strict.base}/`);
+      await logIn(enrol, PASSWORD);
+      const card = '#login form[data-form=totp]';
+      await enrol.waitForSelector(`${card} [data-step=scan]:not([hidden]) [name=secret]`, { timeout: 10000 });
+      const secret = await enrol.inputValue(`${card} [name=secret]`);
+      const link = await enrol.getAttribute(`${card} [data-otpauth]`, 'href');
+      if (!/^[A-Z2-7]{16,}$/.test(secret) || !link.startsWith('otpauth://totp/') || !link.includes(`secret=${secret}`)) throw new Error(`secret ${secret}, link ${link}`);
+      if (!await enrol.isVisible(`${card} [data-qr] svg`)) throw new Error('no QR code to scan');
+      await shot(enrol, '21-totp-enrolment');
+      await enrol.fill(`${card} [name=code]`, '000000' === totpCode(secret, Date.now() / 1000) ? '111111' : '000000');
+      await enrol.click(`${card} button[type=submit]`);
+      await waitFor('the wrong code refused', async () => /Mã không đúng/.test(await enrol.textContent(`${card} .login-msg`)), 10000);
+      await enrol.fill(`${card} [name=code]`, totpCode(secret, Date.now() / 1000));
+      await enrol.click(`${card} button[type=submit]`);
+      await enrol.waitForSelector(`${card} [data-step=codes]:not([hidden])`, { timeout: 10000 });
+      const codes = await enrol.$$eval(`${card} [data-codes] li`, (li) => li.map((x) => x.textContent.trim()));
+      if (codes.length !== 10 || new Set(codes).size !== 10) throw new Error(`recovery codes ${JSON.stringify(codes)}`);
+      await shot(enrol, '22-totp-recovery-codes');
+      await enrol.click(`${card} [data-action=totp-done]`);
+      await enrol.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+      const me = await enrol.evaluate(() => fetch('/api/v1/auth/me').then((r) => r.json()));
+      if (me.username !== 'admin' || me.totp_enabled !== true) throw new Error(`me: ${JSON.stringify(me)}`);
+    } finally {
+      await ectx.close();
+      await strict.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   await check('a dense network (> 3,000 devices) draws healthy devices as grid cells and a critical one as its own red dot', async () => {
     const N = 3100;
     const sends = [];

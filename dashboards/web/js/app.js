@@ -5,7 +5,7 @@ import { DeviceMap, COLORS } from './map.js';
 import { Ticker, bindCounts } from './ticker.js';
 import { DevicePanel } from './panel.js';
 import { AreaTools } from './areas.js';
-import { AdminView } from './admin.js';
+import { AdminView, mayAdminister } from './admin.js';
 import { appEvents } from './events.js';
 
 const shell = createShell({
@@ -53,7 +53,8 @@ const shell = createShell({
       e.currentTarget.setAttribute('aria-expanded', String(!box.classList.contains('collapsed')));
       setTimeout(() => map.resize(), 50);
     });
-    // The admin section, offered only to a role that manages accounts.
+    // The admin section, offered only to a role that administers something (accounts, agencies,
+    // tokens, the audit trail), with the tabs that role may use.
     const adminEl = document.createElement('section');
     adminEl.id = 'admin';
     adminEl.className = 'admin';
@@ -63,7 +64,8 @@ const shell = createShell({
     const adminBtn = document.querySelector('header.top [data-action=admin]');
     adminBtn.addEventListener('click', () => admin.open());
     const offer = (me) => {
-      adminBtn.hidden = !me?.permissions?.includes('users_manage');
+      admin.allow(me?.permissions);
+      adminBtn.hidden = !mayAdminister(me?.permissions);
       if (adminBtn.hidden) admin.close();
     };
     offer(shell.me);
