@@ -936,6 +936,19 @@ async fn a_second_factor_guards_the_login_and_each_code_counts_once() {
     assert_eq!(status, 200, "a recovery code");
     let (status, _) = login_with_code(&hub, "duty-op", Some(&recovery[0])).await;
     assert_eq!(status, 401, "each recovery code once");
+    // Logins racing with one code: all read the account before any is done hashing, and still
+    // only one gets in (the store uses the code up by compare and set).
+    let racing = (0..4).map(|_| login_with_code(&hub, "duty-op", Some(&recovery[1])));
+    let statuses: Vec<u16> = futures_util::future::join_all(racing)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
 
     // Lost phone: the admin clears the factor; the password is enough again.
     let (status, user) = hub

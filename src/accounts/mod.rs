@@ -605,10 +605,18 @@ impl Accounts {
             let Some(code) = second else {
                 return Err(AccountError::SecondFactorRequired);
             };
+            let before = factor.clone();
             let unix_s = u64::try_from(now_ms / 1000).unwrap_or(0);
             let ok =
                 factor.accept(&user.username, &code, unix_s) || factor.use_recovery_code(&code);
-            if !ok {
+            // The code is used up in the store before the login counts: of two logins racing
+            // with it, one finds the factor changed and fails like a replay.
+            if !ok
+                || !self
+                    .store
+                    .swap_second_factor(&user.username, &before, factor)
+                    .await?
+            {
                 return Err(self.failed_login(username, now_ms).await?);
             }
         }

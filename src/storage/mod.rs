@@ -20,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::accounts::SecondFactor;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
@@ -197,6 +198,15 @@ pub trait Store: Send + Sync + 'static {
         max_failures: u32,
         lockout_ms: i64,
     ) -> StoreResult<()>;
+    /// Replaces an account's second factor only while it is still `expected` (compare and
+    /// set), so that two logins racing with one TOTP code or one recovery code cannot both use
+    /// it. True when replaced.
+    async fn swap_second_factor(
+        &self,
+        username: &str,
+        expected: &SecondFactor,
+        new: &SecondFactor,
+    ) -> StoreResult<bool>;
     async fn agencies(&self) -> StoreResult<Vec<Agency>>;
     async fn agency(&self, id: &str) -> StoreResult<Option<Agency>>;
     /// Adds an agency; false when the id exists.

@@ -330,7 +330,22 @@ pub(crate) async fn second_factor_round_trips(store: &dyn Store) {
     user.second_factor = Some(factor.clone());
     assert!(store.save_user(user.clone(), false).await.expect("save"));
     let read = store.user("totp-user").await.expect("read").expect("there");
-    assert_eq!(read.second_factor, Some(factor));
+    assert_eq!(read.second_factor, Some(factor.clone()));
+
+    // Two logins with the same code: each read the factor before either wrote it back; the
+    // first compare-and-set uses the step up, the second finds it changed.
+    let mut used = factor.clone();
+    used.last_step += 1;
+    let swap = |expected, new| store.swap_second_factor("totp-user", expected, new);
+    assert!(swap(&factor, &used).await.expect("swap"), "the first use");
+    assert!(
+        !swap(&factor, &used).await.expect("swap"),
+        "the racing second use"
+    );
+    let read = store.user("totp-user").await.expect("read").expect("there");
+    assert_eq!(read.second_factor, Some(used.clone()));
+    let other = store.swap_second_factor("nobody", &used, &factor);
+    assert!(!other.await.expect("swap"), "no such account");
     user.second_factor = None;
     store.save_user(user, false).await.expect("save");
     let read = store.user("totp-user").await.expect("read").expect("there");

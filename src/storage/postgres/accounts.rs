@@ -4,6 +4,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::error::{to_ms, to_time};
+use crate::accounts::SecondFactor;
 use crate::accounts::model::{Agency, ApiToken, Session, User, Webhook};
 use crate::storage::StoreResult;
 use crate::storage::codec::{self, from_json, to_json};
@@ -151,6 +152,21 @@ pub async fn login_failed(
     )
     .await?;
     Ok(())
+}
+
+pub async fn swap_second_factor(
+    c: &impl GenericClient,
+    username: &str,
+    expected: &SecondFactor,
+    new: &SecondFactor,
+) -> StoreResult<bool> {
+    let changed = c
+        .execute(
+            "UPDATE users SET second_factor = $3 WHERE username = $1 AND second_factor = $2",
+            &[&username, &to_json(expected), &to_json(new)],
+        )
+        .await?;
+    Ok(changed == 1)
 }
 
 /// The live session of a token hash: not expired, and its account active (locking an account

@@ -384,6 +384,16 @@ impl Store for PostgresStore {
         accounts::login_failed(&client, username, now_ms, max_failures, lockout_ms).await
     }
 
+    async fn swap_second_factor(
+        &self,
+        username: &str,
+        expected: &SecondFactor,
+        new: &SecondFactor,
+    ) -> StoreResult<bool> {
+        let client = self.client().await?;
+        accounts::swap_second_factor(&client, username, expected, new).await
+    }
+
     async fn agencies(&self) -> StoreResult<Vec<Agency>> {
         accounts::agencies(&self.client().await?).await
     }

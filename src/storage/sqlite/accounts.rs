@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::accounts::SecondFactor;
 use crate::accounts::model::{Agency, ApiToken, Session, User, Webhook};
 use crate::storage::StoreResult;
 use crate::storage::codec::{self, from_json, to_json};
@@ -152,6 +153,19 @@ pub fn login_failed(
         params![username, max_failures, now_ms + lockout_ms],
     )?;
     Ok(())
+}
+
+pub fn swap_second_factor(
+    conn: &Connection,
+    username: &str,
+    expected: &SecondFactor,
+    new: &SecondFactor,
+) -> StoreResult<bool> {
+    let changed = conn.execute(
+        "UPDATE users SET second_factor = ?3 WHERE username = ?1 AND second_factor = ?2",
+        params![username, to_json(expected), to_json(new)],
+    )?;
+    Ok(changed == 1)
 }
 
 pub fn session(conn: &Connection, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>> {

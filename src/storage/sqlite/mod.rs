@@ -402,6 +402,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn swap_second_factor(
+        &self,
+        username: &str,
+        expected: &SecondFactor,
+        new: &SecondFactor,
+    ) -> StoreResult<bool> {
+        let (username, expected, new) = (username.to_owned(), expected.clone(), new.clone());
+        self.write_tx(move |w| accounts::swap_second_factor(&w.conn, &username, &expected, &new))
+            .await
+    }
+
     async fn agencies(&self) -> StoreResult<Vec<Agency>> {
         self.read(accounts::agencies).await
     }
