@@ -68,6 +68,8 @@ pub struct HubConfig {
     /// Origins besides the hub's own whose pages may open `/ws` and send changes with the
     /// session cookie (e.g. the IOC portal that embeds the map).
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies in front of the hub, whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// HTTPS and WSS on `http` when a certificate is configured; plain HTTP without.
     pub https: Option<HttpsConfig>,
 }
@@ -157,6 +159,7 @@ struct ConfigFile {
     session_absolute_viewer: Option<String>,
     audit_retention_days: Option<u32>,
     allowed_origins: Option<Vec<String>>,
+    trusted_proxies: Option<Vec<String>>,
     tls_cert_file: Option<String>,
     tls_key_file: Option<String>,
     http_redirect: Option<String>,
@@ -354,6 +357,7 @@ impl HubConfig {
                     .collect(),
                 None => file.allowed_origins.unwrap_or_default(),
             },
+            trusted_proxies: trusted_proxies_from(file.trusted_proxies, &env)?,
             https,
             agencies: file
                 .agencies
@@ -367,6 +371,32 @@ impl HubConfig {
 
 /// `tls_cert_file` + `tls_key_file` (`IOCHUB_TLS_CERT_FILE`, `IOCHUB_TLS_KEY_FILE`): both or
 /// neither; `http_redirect` (`IOCHUB_HTTP_REDIRECT`) only with them.
+/// `trusted_proxies` (`IOCHUB_TRUSTED_PROXIES`, comma-separated): addresses or networks.
+pub fn trusted_proxies_from(
+    file: Option<Vec<String>>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let entries = match env("IOCHUB_TRUSTED_PROXIES") {
+        Some(list) => list.split(',').map(str::to_owned).collect(),
+        None => file.unwrap_or_default(),
+    };
+    entries
+        .iter()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            let e = e.trim();
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Key {
+                    key: "trusted_proxies",
+                    message: format!(
+                        "{e:?} is neither an IP address nor a network like 10.0.0.0/8"
+                    ),
+                })
+        })
+        .collect()
+}
+
 pub fn https_from(
     file: (Option<String>, Option<String>, Option<String>),
     env: &impl Fn(&str) -> Option<String>,
@@ -586,6 +616,25 @@ mod tests {
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
         move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let file = Some(vec!["10.0.0.0/8".to_owned(), "fd00::1".to_owned()]);
+        let nets = trusted_proxies_from(file, &env(&[])).expect("file");
+        assert_eq!(nets.len(), 2);
+        assert!(nets[0].contains(&"10.20.30.40".parse::<std::net::IpAddr>().expect("ip")));
+        assert_eq!(
+            nets[1].prefix_len(),
+            128,
+            "an address is a one-address network"
+        );
+        let from_env = env(&[("IOCHUB_TRUSTED_PROXIES", "127.0.0.1, ")]);
+        assert_eq!(trusted_proxies_from(None, &from_env).expect("env").len(), 1);
+        for bad in ["proxy.local", "10.0.0.0/33"] {
+            let e = trusted_proxies_from(Some(vec![bad.into()]), &env(&[])).expect_err(bad);
+            assert!(e.to_string().contains("trusted_proxies"), "{e}");
+        }
     }
 
     #[test]

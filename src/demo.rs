@@ -94,6 +94,7 @@ pub fn config(
         accounts: config::accounts_from_env(&env)?,
         audit_retention_days: config::audit_retention_from(None, &env)?,
         allowed_origins: Vec::new(),
+        trusted_proxies: config::trusted_proxies_from(None, &env)?,
         https: config::https_from((None, None, None), &env)?,
         agencies: agencies(),
     })

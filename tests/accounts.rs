@@ -750,6 +750,62 @@ async fn one_address_gets_a_few_login_attempts_a_minute() {
     assert_eq!(actions.first(), Some(&"auth.login_limited"));
 }
 
+/// A login through a proxy at `from`, as `X-Forwarded-For` says; returns the status.
+async fn login_via(hub: &Hub, from: &str, username: &str) -> u16 {
+    hub.client
+        .post(hub.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", from)
+        .json(&json!({"username": username, "password": "some password 1"}))
+        .send()
+        .await
+        .expect("login")
+        .status()
+        .as_u16()
+}
+
+/// The addresses of the audit trail's failed logins, newest first.
+async fn failed_login_addresses(hub: &Hub) -> Vec<String> {
+    let (_, audit) = hub
+        .call(
+            "GET",
+            "/api/v1/audit?action=auth.login_failed",
+            &hub.token,
+            None,
+        )
+        .await;
+    let records = audit.as_array().expect("records").iter();
+    records
+        .filter_map(|r| r["address"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_audited_and_limited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("IOCHUB_LOGINS_PER_MINUTE", "2"),
+        ("IOCHUB_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+    ];
+    let hub = Hub::start_with_env(dir.path(), DEFAULT_RULES, Broker::Embedded(0), &env).await;
+    // The client is the first untrusted address from the right; a spoofed entry left of it is
+    // passed over.
+    assert_eq!(
+        login_via(&hub, "6.6.6.6, 203.0.113.7, 10.1.2.3", "x1").await,
+        401
+    );
+    assert_eq!(failed_login_addresses(&hub).await[0], "203.0.113.7");
+    // Each client has its own login limit (2 a minute), not the proxy's one for everyone.
+    assert_eq!(login_via(&hub, "203.0.113.7", "x2").await, 401);
+    assert_eq!(login_via(&hub, "203.0.113.7", "x3").await, 429);
+    assert_eq!(login_via(&hub, "198.51.100.9", "x4").await, 401);
+
+    // Without trusted proxies the header is the sender's word and is ignored.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    assert_eq!(login_via(&hub, "203.0.113.7", "x1").await, 401);
+    assert_eq!(failed_login_addresses(&hub).await[0], "127.0.0.1");
+}
+
 #[tokio::test]
 async fn integrator_tokens_are_narrowed_listed_without_their_secret_and_revoked_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -7,7 +7,7 @@
 //! refused to everyone, so a new endpoint cannot ship open by mistake; a handler adds what only it
 //! knows (the login's username, an export's range) as an [`AuditNote`] on its response.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
@@ -302,11 +302,11 @@ pub fn noted(resp: impl IntoResponse, note: AuditNote) -> Response {
     resp
 }
 
-/// The client's address, as the connection gave it.
-fn address_of(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "-".into(), |c| c.0.ip().to_string())
+/// The client's address: the connection's peer, or the client behind it when the peer is a
+/// trusted proxy (see [`super::proxy`]).
+fn client_of(req: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    Some(super::proxy::client_ip(peer, req.headers(), trusted))
 }
 
 /// The value in `path` at the place of the route's last `{param}`: the record's target.
@@ -338,10 +338,11 @@ pub async fn guard(
     let Some(pattern) = matched.as_ref().map(MatchedPath::as_str) else {
         return next.run(req).await; // the fallback: static files and 404s
     };
+    let client = client_of(&req, &state.trusted_proxies);
     let (method, path, address) = (
         req.method().clone(),
         req.uri().path().to_owned(),
-        address_of(&req),
+        client.map_or_else(|| "-".into(), |ip| ip.to_string()),
     );
     let record = |actor: String, action: &str, target: String, result: String, detail: String| {
         let audit = state.audit.clone();
@@ -377,11 +378,7 @@ pub async fn guard(
             return ApiError::forbidden("a login from another site's page is refused")
                 .into_response();
         }
-        let ip = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        if let Some(wait) = ip.and_then(|ip| state.login_throttle.check(ip).err()) {
+        if let Some(wait) = client.and_then(|ip| state.login_throttle.check(ip).err()) {
             let secs = wait.as_secs().max(1);
             record(
                 "-".into(),

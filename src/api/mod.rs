@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod devices;
 pub mod error;
 pub mod map;
+pub mod proxy;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub map: crate::config::MapConfig,
     /// Origins besides the hub's own that may open `/ws` and send changes with the cookie.
     pub allowed_origins: Arc<Vec<String>>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (audit address, login limit).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     pub login_throttle: Arc<throttle::LoginThrottle>,
     /// Devices' MQTT accounts, reloaded after a credential or gateway change.
     pub device_accounts: Arc<crate::accounts::mqtt::DeviceAccounts>,

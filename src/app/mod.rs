@@ -154,6 +154,7 @@ pub async fn run(
         areas: cfg.areas.clone(),
         map: cfg.map.clone(),
         allowed_origins: Arc::new(cfg.allowed_origins.clone()),
+        trusted_proxies: Arc::new(cfg.trusted_proxies.clone()),
         login_throttle: Arc::new(crate::api::throttle::LoginThrottle::new(
             cfg.accounts.logins_per_minute,
         )),
