@@ -20,8 +20,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::accounts::SecondFactor;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
+use crate::accounts::totp::SecondFactor;
 use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};

@@ -4,8 +4,8 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::error::{to_ms, to_time};
-use crate::accounts::SecondFactor;
 use crate::accounts::model::{Agency, ApiToken, Session, User, Webhook};
+use crate::accounts::totp::SecondFactor;
 use crate::storage::StoreResult;
 use crate::storage::codec::{self, from_json, to_json};
 

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::accounts::SecondFactor;
 use crate::accounts::model::{Agency, ApiToken, Session, User, Webhook};
+use crate::accounts::totp::SecondFactor;
 use crate::storage::StoreResult;
 use crate::storage::codec::{self, from_json, to_json};
 
