@@ -1,5 +1,5 @@
-//! Administrative areas (province, district, commune boundaries) loaded from the IOC's GeoJSON
-//! files, and the shapes an operator picks on the map — an area, a circle, a polygon — with the
+//! Administrative areas (province and commune boundaries: local government has two levels since
+//! July 2025, the province and its communes and wards) loaded from the IOC's GeoJSON files, and the shapes an operator picks on the map — an area, a circle, a polygon — with the
 //! one question asked of them: does this point lie inside?
 //!
 //! Geometry is plain planar lon/lat (even-odd ray casting): at province scale the error against
@@ -76,7 +76,8 @@ fn ring_contains(ring: &[[f64; 2]], x: f64, y: f64) -> bool {
 pub struct Area {
     pub id: String,
     pub name: String,
-    /// `province`, `district`, `commune`, … as the file says.
+    /// `province`, `ward` (phường), `commune` (xã), … as the file says; the hub gives it no
+    /// meaning beyond `province` (the map's home view and outline).
     pub level: String,
     /// Drawn for a demo or a drill, not an official boundary.
     pub illustrative: bool,
@@ -298,7 +299,7 @@ mod tests {
     #[test]
     fn polygons_holes_and_multipolygons() {
         let text = r#"{"type":"FeatureCollection","features":[
-          {"type":"Feature","properties":{"id":"sq","name":"Square","level":"district"},
+          {"type":"Feature","properties":{"id":"sq","name":"Square","level":"commune"},
            "geometry":{"type":"Polygon","coordinates":[
              [[0,0],[10,0],[10,10],[0,10],[0,0]],
              [[4,4],[6,4],[6,6],[4,6],[4,4]]]}},

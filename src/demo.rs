@@ -100,8 +100,10 @@ pub fn config(
     })
 }
 
-/// The demo province's agencies (illustrative): the provincial departments alerts go to, and a
-/// ward's People's Committee.
+/// The demo province's agencies (illustrative): the provincial departments alerts go to (no area:
+/// the whole province), and the People's Committees of a ward and of a mountain commune, each
+/// scoped to its own area. Local government has two levels, province and commune, so there is no
+/// district committee to add.
 pub fn agencies() -> Vec<Agency> {
     let agency = |id: &str, name: &str, kind, area: Option<&str>, phone: &str| Agency {
         id: id.into(),
@@ -145,11 +147,18 @@ pub fn agencies() -> Vec<Agency> {
             "0206 3852 333",
         ),
         agency(
-            "ubnd-thanhpho",
+            "ubnd-thucphan",
             "UBND phường Thục Phán",
             K::Commune,
-            Some("cb-thanhpho"),
+            Some("cb-p-thucphan"),
             "0206 3852 444",
+        ),
+        agency(
+            "ubnd-baolac",
+            "UBND xã Bảo Lạc",
+            K::Commune,
+            Some("cb-x-baolac"),
+            "0206 3870 555",
         ),
     ]
 }
@@ -290,7 +299,113 @@ mod tests {
                 s.key
             );
         }
-        assert!(areas.get("cb-thanhpho").is_some_and(|a| a.illustrative));
+        assert!(areas.get("cb-p-thucphan").is_some_and(|a| a.illustrative));
+    }
+
+    /// The areas below the province: wards and communes, drawn inside the province and apart from
+    /// each other.
+    fn local_areas(areas: &Areas) -> Vec<Arc<crate::areas::Area>> {
+        let features = areas.feature_collection()["features"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        features
+            .iter()
+            .filter_map(|f| f["properties"]["id"].as_str())
+            .filter_map(|id| areas.get(id))
+            .filter(|a| a.level != "province")
+            .collect()
+    }
+
+    #[test]
+    fn the_areas_are_the_provinces_wards_and_communes() {
+        let areas = areas();
+        let local = local_areas(&areas);
+        assert!(local.len() >= 20, "{} areas", local.len());
+        for a in &local {
+            assert!(
+                matches!(a.level.as_str(), "ward" | "commune"),
+                "{}: level {} (two-level local government: province, then ward or commune)",
+                a.id,
+                a.level
+            );
+            assert!(a.illustrative, "{} must say it is illustrative", a.id);
+        }
+        let wards: Vec<_> = local.iter().filter(|a| a.level == "ward").collect();
+        let names: Vec<_> = wards.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["Thục Phán", "Nùng Trí Cao", "Tân Giang"]);
+        // No two areas overlap, and none reaches outside the province: checked on a grid of about
+        // 1 km over the province's box.
+        let province = Shape::Area(areas.get("cb").expect("province"));
+        let (mut lon, mut lat) = (105.25, 22.30);
+        while lat < 23.15 {
+            while lon < 106.86 {
+                let inside: Vec<_> = local
+                    .iter()
+                    .filter(|a| a.shape.contains(lon, lat))
+                    .map(|a| a.id.as_str())
+                    .collect();
+                assert!(inside.len() <= 1, "{inside:?} overlap at {lon:.3},{lat:.3}");
+                assert!(
+                    inside.is_empty() || province.contains(lon, lat),
+                    "{inside:?} outside the province at {lon:.3},{lat:.3}"
+                );
+                lon += 0.01;
+            }
+            (lon, lat) = (105.25, lat + 0.01);
+        }
+    }
+
+    #[test]
+    fn a_station_inside_a_commune_or_ward_is_named_after_it() {
+        let areas = areas();
+        let local = local_areas(&areas);
+        let stations = province::stations();
+        let mut placed = 0;
+        for s in &stations {
+            let inside: Vec<_> = local
+                .iter()
+                .filter(|a| a.shape.contains(s.lon, s.lat))
+                .collect();
+            if let [a] = inside.as_slice() {
+                let word = if a.level == "ward" {
+                    "phường"
+                } else {
+                    "xã"
+                };
+                let named = format!("{word} {}", a.name);
+                assert!(
+                    s.name.ends_with(&named),
+                    "{} ({}) lies in {}",
+                    s.key,
+                    s.name,
+                    named
+                );
+                placed += 1;
+            }
+        }
+        assert!(
+            placed * 4 >= stations.len() * 3,
+            "only {placed} of {} stations lie in a drawn commune or ward",
+            stations.len()
+        );
+        for a in &local {
+            assert!(
+                stations.iter().any(|s| a.shape.contains(s.lon, s.lat)),
+                "{} holds no station",
+                a.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_agency_area_is_drawn() {
+        let areas = areas();
+        for agency in agencies() {
+            if let Some(area) = &agency.area {
+                assert!(areas.get(area).is_some(), "{}: no area {area}", agency.id);
+            }
+        }
     }
 
     #[test]

@@ -413,8 +413,8 @@ async fn agencies_come_from_config_and_are_edited_through_the_api() {
         assert!(kinds.contains(k), "the demo has a {k} agency: {list}");
     }
 
-    let new = json!({"id": "ubnd-xa-1", "name": "UBND xã Minh Khai", "kind": "commune",
-        "area": "cb-dong", "contacts": [{"name": "Chủ tịch", "phone": "0206 111"}],
+    let new = json!({"id": "ubnd-minhkhai", "name": "UBND xã Minh Khai", "kind": "commune",
+        "area": "cb-x-minhkhai", "contacts": [{"name": "Chủ tịch", "phone": "0206 111"}],
         "webhook": {"url": "https://xa1.example/hook", "secret": "a-secret-of-the-commune"}});
     let (status, made) = hub
         .call("POST", "/api/v1/agencies", &admin, Some(new.clone()))
@@ -438,7 +438,12 @@ async fn agencies_come_from_config_and_are_edited_through_the_api() {
     let edit =
         json!({"name": "UBND xã Minh Khai (mới)", "webhook": {"url": "https://xa1.example/v2"}});
     let (status, edited) = hub
-        .call("PATCH", "/api/v1/agencies/ubnd-xa-1", &admin, Some(edit))
+        .call(
+            "PATCH",
+            "/api/v1/agencies/ubnd-minhkhai",
+            &admin,
+            Some(edit),
+        )
         .await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["webhook"]["url"], "https://xa1.example/v2");
@@ -447,12 +452,12 @@ async fn agencies_come_from_config_and_are_edited_through_the_api() {
         "the secret stays when not given"
     );
     let (_, one) = hub
-        .call("GET", "/api/v1/agencies/ubnd-xa-1", &admin, None)
+        .call("GET", "/api/v1/agencies/ubnd-minhkhai", &admin, None)
         .await;
     assert_eq!(one["name"], "UBND xã Minh Khai (mới)");
     let bad = json!({"area": "atlantis"});
     let (status, body) = hub
-        .call("PATCH", "/api/v1/agencies/ubnd-xa-1", &admin, Some(bad))
+        .call("PATCH", "/api/v1/agencies/ubnd-minhkhai", &admin, Some(bad))
         .await;
     assert_eq!(
         (status, body["error"]["field"].clone()),
@@ -497,11 +502,11 @@ async fn an_area_scope_narrows_devices_over_http_and_the_live_feed() {
         &hub,
         "city-op",
         Role::Operator,
-        json!({"areas": ["cb-thanhpho"]}),
+        json!({"areas": ["cb-p-thucphan"]}),
     )
     .await;
     let (_, me) = hub.call("GET", "/api/v1/auth/me", &op, None).await;
-    assert_eq!(me["areas"], json!(["cb-thanhpho"]));
+    assert_eq!(me["areas"], json!(["cb-p-thucphan"]));
     let (_, list) = hub.call("GET", "/api/v1/devices", &op, None).await;
     let keys: Vec<&str> = list
         .as_array()

@@ -110,7 +110,7 @@ async fn the_app_and_the_session_check() {
         .filter_map(|f| f["properties"]["id"].as_str())
         .collect();
     assert!(
-        ids.contains(&"cb") && ids.contains(&"cb-thanhpho"),
+        ids.contains(&"cb") && ids.contains(&"cb-p-thucphan"),
         "{ids:?}"
     );
     assert!(
@@ -252,7 +252,7 @@ async fn area_summaries_and_the_area_filter() {
         let (status, s) = post(
             &hub,
             "/api/v1/areas/summary",
-            json!({"area": "cb-thanhpho", "metric": "water_level"}),
+            json!({"area": "cb-p-thucphan", "metric": "water_level"}),
         )
         .await;
         assert_eq!(status, 200, "{s}");
@@ -322,7 +322,7 @@ async fn area_summaries_and_the_area_filter() {
 
     // The WebSocket area filter: west-1's reading is not sent, city-2's is.
     let mut ws = hub
-        .ws(json!({"op": "subscribe", "topics": ["telemetry"], "area": "cb-thanhpho"}))
+        .ws(json!({"op": "subscribe", "topics": ["telemetry"], "area": "cb-p-thucphan"}))
         .await;
     let t1 = now_ms();
     mqtt.publish(
@@ -342,7 +342,7 @@ async fn area_summaries_and_the_area_filter() {
     // A device new to the hub is announced with its position on the `devices` topic — how an
     // open map learns of it — and only to clients whose area holds it.
     let mut map = hub
-        .ws(json!({"op": "subscribe", "topics": ["devices"], "area": "cb-thanhpho"}))
+        .ws(json!({"op": "subscribe", "topics": ["devices"], "area": "cb-p-thucphan"}))
         .await;
     mqtt.publish(
         "ioc/west-2/telemetry",

@@ -80,7 +80,11 @@ mod tests {
         let all = Scope::of(&user(Role::Operator, &[], None), None, &areas);
         assert!(all.everything() && all.sees_position(None) && all.sees_alert(None, west));
 
-        let scoped = Scope::of(&user(Role::Operator, &["cb-thanhpho"], None), None, &areas);
+        let scoped = Scope::of(
+            &user(Role::Operator, &["cb-p-thucphan"], None),
+            None,
+            &areas,
+        );
         assert!(scoped.sees_position(city) && !scoped.sees_position(west));
         assert!(!scoped.sees_position(None), "no position, not in any area");
         assert!(scoped.sees_alert(None, city) && !scoped.sees_alert(None, west));

@@ -165,7 +165,7 @@ mod tests {
             &["telemetry".into()],
             None,
             None,
-            Some("cb-thanhpho".into()),
+            Some("cb-p-thucphan".into()),
             &areas,
         )
         .expect("known area");

@@ -28,7 +28,7 @@ pub(crate) async fn accounts_and_sessions(store: &dyn Store) {
     assert_eq!(store.user_count().await.expect("count"), 0);
     let mut op = account("op", Role::AgencyHandler);
     op.agency = Some("ca-tinh".into());
-    op.areas = vec!["cb-thanhpho".into(), "cb-dong".into()];
+    op.areas = vec!["cb-p-thucphan".into(), "cb-x-minhkhai".into()];
     op.contact = Some("0912 345 678".into());
     op.password_history = vec!["old-1".into(), "old-2".into()];
     op.locked_until_ms = Some(T0 + 5);
@@ -169,7 +169,7 @@ pub(crate) async fn agencies_registry(store: &dyn Store) {
         id: "ubnd-thucphan".into(),
         name: "UBND phường Thục Phán".into(),
         kind: AgencyKind::Commune,
-        area: Some("cb-thanhpho".into()),
+        area: Some("cb-p-thucphan".into()),
         contacts: Vec::new(),
         webhook: None,
         created_at_ms: T0,

@@ -125,20 +125,45 @@ async function main() {
       return m.featureCount >= 60 && rendered >= 60 && rendered;
     }), 45000, 250);
     console.log(`#   ${n} device features rendered`);
-    // Every district and the city is named at the home view, and no two names overlap (the city
-    // lies inside a district whose centroid fell on it).
-    const labels = await page.evaluate(() => [...document.querySelectorAll('.area-label')]
+    // The wards and communes are named without two names ever overlapping: at the home view a
+    // label that would collide hides (the three wards of the former city share a few pixels
+    // there), and zoomed in on the city every ward is named.
+    const visibleLabels = () => page.evaluate(() => [...document.querySelectorAll('.area-label')]
       .filter((el) => el.style.visibility !== 'hidden')
       .map((el) => { const r = el.getBoundingClientRect(); return { text: el.textContent, l: r.left, r: r.right, t: r.top, b: r.bottom }; }));
-    const areas = await page.evaluate(() => window.iochub.map.areas.features.filter((f) => f.properties.level !== 'province').map((f) => f.properties.name));
-    const shown = labels.map((x) => x.text);
-    for (const a of areas) if (!shown.includes(a)) throw new Error(`area ${a} has no visible label (${shown.join(', ')})`);
-    for (const [i, a] of labels.entries()) {
-      for (const b of labels.slice(i + 1)) {
-        if (a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b) throw new Error(`labels overlap: ${a.text} / ${b.text}`);
+    const apart = (labels) => {
+      for (const [i, a] of labels.entries()) {
+        for (const b of labels.slice(i + 1)) {
+          if (a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b) throw new Error(`labels overlap: ${a.text} / ${b.text}`);
+        }
       }
+    };
+    const local = await page.evaluate(() => window.iochub.map.areas.features.filter((f) => f.properties.level !== 'province').map((f) => f.properties));
+    if (!local.length || !local.every((p) => p.level === 'ward' || p.level === 'commune')) {
+      throw new Error(`areas below the province are not all wards and communes: ${JSON.stringify(local.map((p) => [p.id, p.level]))}`);
     }
+    const home = await visibleLabels();
+    apart(home);
+    const names = local.map((p) => p.name);
+    const stray = home.filter((x) => !names.includes(x.text));
+    if (stray.length) throw new Error(`labels that name no area: ${stray.map((x) => x.text)}`);
+    if (home.length < Math.min(12, names.length)) throw new Error(`only ${home.length} areas named at the home view: ${home.map((x) => x.text)}`);
+    console.log(`#   ${home.length} of ${names.length} wards and communes named at the home view`);
     await shot(page, '02-map');
+    const wards = local.filter((p) => p.level === 'ward').map((p) => p.name);
+    await page.evaluate(() => {
+      const m = window.iochub.map;
+      const pts = m.areas.features.filter((f) => f.properties.level === 'ward').flatMap((f) => f.geometry.coordinates[0]);
+      const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+      m.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 80, duration: 0 });
+    });
+    const city = await waitFor('every ward named once zoomed in on the city', async () => {
+      const shown = await visibleLabels();
+      return wards.every((w) => shown.some((x) => x.text === w)) && shown;
+    }, 10000, 200);
+    apart(city);
+    await shot(page, '02-wards');
+    await page.evaluate(() => window.iochub.map.fitHome({ duration: 0 }));
   });
 
   // A device the simulator does not drive, so nothing resolves its alert behind our back. The
@@ -201,7 +226,7 @@ async function main() {
     await check('area selection (an area id, and a circle) gives the right counts', async () => {
       const areas = await hub.get('/api/v1/areas', token);
       const positioned = async () => (await hub.get('/api/v1/devices', token)).filter((d) => d.lat !== null && d.lon !== null);
-      const area = areas.features.find((f) => f.properties.level === 'district') || areas.features[0];
+      const area = areas.features.find((f) => f.properties.level === 'ward') || areas.features[0];
       const expectIn = (devices, pred) => {
         const inside = devices.filter((d) => pred([d.lon, d.lat]));
         return { devices: inside.length, online: inside.filter((d) => d.online).length, offline: inside.filter((d) => !d.online).length };

@@ -19,7 +19,7 @@ const shell = createShell({
       map.flyTo(key);
     };
     // Live values matter where they can be read: in the open device's panel, and on the map once
-    // zoomed in to a district (the viewport's bbox). At province zoom the map shows states, which
+    // zoomed in to a few communes (the viewport's bbox). At province zoom the map shows states, which
     // come on the alerts/devices feed; pulling every reading of 20,000 devices (2,000 frames/s)
     // that nothing displays would only cost the main thread.
     const TELEMETRY_MIN_ZOOM = 10;

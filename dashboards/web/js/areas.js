@@ -5,7 +5,7 @@
 import { api, HTTP } from './api.js';
 import { circleRing } from './geo.js';
 import { areaMetrics } from './catalog.js';
-import { t, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
+import { t, areaName, locale, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
 import { appEvents } from './events.js';
 
 export class AreaTools {
@@ -24,11 +24,14 @@ export class AreaTools {
   }
 
   render() {
-    const areas = this.map.areas?.features || [];
+    // The province first, then its wards, then its communes (and any other level) by name.
+    const rank = (f) => ({ province: 0, ward: 1 }[f.properties.level] ?? 2);
+    const areas = [...(this.map.areas?.features || [])].sort((a, b) => rank(a) - rank(b)
+      || String(a.properties.name).localeCompare(String(b.properties.name), locale()));
     this.el.innerHTML = `
       <label class="field"><span>${t('area_pick')}</span>
         <select class="area-select"><option value="">${t('area_choose')}</option>
-        ${areas.map((f) => `<option value="${esc(f.properties.id)}" translate="no">${esc(f.properties.name)} · ${t(f.properties.level === 'province' ? 'province' : 'district')}${f.properties.illustrative ? ` (${t('illustrative_short')})` : ''}</option>`).join('')}
+        ${areas.map((f) => `<option value="${esc(f.properties.id)}" translate="no">${esc(areaName(f.properties, { start: true }))}${f.properties.illustrative ? ` (${t('illustrative_short')})` : ''}</option>`).join('')}
         </select></label>
       <div class="area-draw">
         <button type="button" class="btn area-circle" aria-pressed="${this.mode === 'circle'}">${t('area_radius')}</button>

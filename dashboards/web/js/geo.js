@@ -17,8 +17,8 @@ export function bboxOf(features) {
 
 /** Where to hang each area's label: the interior point farthest from the area's edges (a coarse
  *  "pole of inaccessibility", never outside a concave area as a centroid can be) that is not inside
- *  a smaller area and keeps clear of the labels of smaller areas, placed first. A city inside its
- *  district would otherwise get the district's name printed over its own. [lon, lat] or null. */
+ *  a smaller area and keeps clear of the labels of smaller areas, placed first. A ward inside a
+ *  larger area would otherwise get the larger area's name printed over its own. [lon, lat] or null. */
 export function labelPoints(features) {
   const polys = features.map((f) => {
     const g = f?.geometry;

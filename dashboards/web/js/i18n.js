@@ -220,7 +220,9 @@ const DICT = {
     area_error: 'Không tính được tổng hợp',
     km: 'km',
     min: 'Thấp nhất', avg: 'Trung bình', max: 'Cao nhất', count: 'Số mẫu',
-    province: 'Tỉnh', district: 'Huyện',
+    // An administrative area by its level (two-level local government since July 2025: the
+    // province, then wards, communes and special zones); {name} is the area's bare name.
+    area_province: 'tỉnh {name}', area_ward: 'phường {name}', area_commune: 'xã {name}', area_special_zone: 'đặc khu {name}',
     // wall
     wall_devices_online: 'Thiết bị trực tuyến',
     wall_devices_offline: 'Mất kết nối',
@@ -438,7 +440,7 @@ const DICT = {
     area_error: 'Could not compute the summary',
     km: 'km',
     min: 'Min', avg: 'Average', max: 'Max', count: 'Samples',
-    province: 'Province', district: 'District',
+    area_province: '{name} province', area_ward: '{name} ward', area_commune: '{name} commune', area_special_zone: '{name} special zone',
     wall_devices_online: 'Devices online',
     wall_devices_offline: 'Offline',
     wall_clock: 'Time',
@@ -457,6 +459,16 @@ export function locale() { return lang === 'vi' ? 'vi-VN' : 'en-GB'; }
 
 export function t(key) {
   return DICT[lang][key] ?? DICT.vi[key] ?? key;
+}
+
+/** An area's name with its level, as a sentence would say it: "phường Thục Phán" / "Thục Phán
+ *  ward", "xã Bảo Lạc" / "Bảo Lạc commune"; the bare name for a level the dictionary lacks.
+ *  `{ start: true }` capitalises it for the start of a line ("Phường Thục Phán"). */
+export function areaName(props, { start = false } = {}) {
+  const name = String(props?.name ?? props?.id ?? '');
+  const pattern = DICT[lang][`area_${props?.level}`];
+  const text = pattern ? pattern.replace('{name}', name) : name;
+  return start ? text.charAt(0).toLocaleUpperCase(locale()) + text.slice(1) : text;
 }
 
 export function setLang(next) {

@@ -172,7 +172,7 @@ export class DeviceMap {
     const ownLand = !!this.#map.getLayer('land');
     this.#map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
       paint: ownLand ? { 'fill-color': '#182e47', 'fill-opacity': 1 } : { 'fill-color': '#1d3a5a', 'fill-opacity': 0.35 } });
-    this.#map.addLayer({ id: 'areas-district', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
+    this.#map.addLayer({ id: 'areas-local', type: 'line', source: 'areas', filter: ['!=', ['get', 'level'], 'province'],
       paint: { 'line-color': '#6f94bd', 'line-width': 1, 'line-dasharray': [2, 2], 'line-opacity': 0.8 } });
     this.#map.addLayer({ id: 'areas-province', type: 'line', source: 'areas', filter: ['==', ['get', 'level'], 'province'],
       paint: { 'line-color': '#9cc3ea', 'line-width': 2.2 } });

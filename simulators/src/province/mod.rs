@@ -34,8 +34,9 @@ pub use scenario::{
 pub use signal::{Reading, aqi_from_pm25, sample};
 pub use stations::{AlarmLevels, Metric, River, Station, StationKind, stations};
 
-/// Hand-drawn boundaries of the simulated province and a few of its districts (GeoJSON,
-/// `illustrative: true`): context for the map, not official administrative boundaries.
+/// Hand-drawn boundaries of the simulated province and of the wards (`level: ward`, phường) and
+/// communes (`level: commune`, xã) that hold its stations (GeoJSON, `illustrative: true`): real
+/// names, schematic shapes; context for the map, not official administrative boundaries.
 pub const AREAS_GEOJSON: &str = include_str!("../../data/cao-bang-areas.geojson");
 
 /// How to run the province.

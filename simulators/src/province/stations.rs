@@ -3,7 +3,12 @@
 //! gauges on the rivers, rain gauges in mountain communes, air monitors in the towns, weather
 //! stations, landslide monitors on the mountain roads and fire watches in the forests.
 //! Coordinates are real places (from memory, good to a few km); the keys are the device keys the hub
-//! sees. The list is a constant table: `stations()` returns it in the same order every time.
+//! sees, fixed for good (rules and tests name them) even where a key still carries a former
+//! district's name. Display names place a station the way local government is organised since
+//! 1 July 2025, province and commune: "xã Bảo Lạc", "phường Thục Phán", with a landmark or former
+//! locality in front only where it tells two stations apart ("Tà Lùng, xã Phục Hòa"); never a
+//! district, town (thị trấn) or city. The list is a constant table: `stations()` returns it in the
+//! same order every time.
 
 /// A river with hydrological stations. Stations of one river are listed upstream to downstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,7 +147,7 @@ impl StationKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Station {
     pub key: &'static str,
-    /// Vietnamese display name, e.g. "Trạm thủy văn Bằng Giang - TP Cao Bằng".
+    /// Vietnamese display name, e.g. "Trạm thủy văn Bằng Giang - phường Thục Phán".
     pub name: String,
     pub kind: StationKind,
     pub lat: f64,
@@ -179,25 +184,25 @@ type GaugeRow = (
 
 #[rustfmt::skip]
 const WATER_LEVEL: &[GaugeRow] = &[
-    ("cb-wl-banggiang-01", River::BangGiang, "Sóc Hà (Hà Quảng)", 22.915, 106.085, 330.0, 1.6, [3.5, 4.5, 5.5]),
-    ("cb-wl-banggiang-02", River::BangGiang, "Hòa An", 22.722, 106.238, 210.0, 1.9, [3.8, 4.8, 5.8]),
-    ("cb-wl-banggiang-03", River::BangGiang, "TP Cao Bằng", 22.667, 106.259, 180.0, 2.2, [4.0, 5.0, 6.0]),
-    ("cb-wl-banggiang-04", River::BangGiang, "Chu Trinh (TP Cao Bằng)", 22.640, 106.330, 175.0, 2.1, [4.0, 5.2, 6.4]),
-    ("cb-wl-banggiang-05", River::BangGiang, "Tà Lùng (Quảng Hòa)", 22.488, 106.578, 160.0, 2.4, [4.5, 5.5, 6.5]),
-    ("cb-wl-hien-01", River::Hien, "Minh Tâm (Nguyên Bình)", 22.570, 106.030, 420.0, 1.3, [3.0, 4.0, 5.0]),
-    ("cb-wl-hien-02", River::Hien, "Bạch Đằng (Hòa An)", 22.620, 106.180, 230.0, 1.6, [3.5, 4.5, 5.5]),
-    ("cb-wl-hien-03", River::Hien, "TP Cao Bằng", 22.660, 106.262, 182.0, 1.9, [3.8, 4.8, 5.8]),
-    ("cb-wl-gam-01", River::Gam, "Cốc Pàng (Bảo Lạc)", 23.040, 105.640, 380.0, 1.8, [3.6, 4.6, 5.6]),
-    ("cb-wl-gam-02", River::Gam, "TT Bảo Lạc", 22.952, 105.670, 290.0, 2.3, [4.2, 5.2, 6.2]),
-    ("cb-wl-gam-03", River::Gam, "Bảo Lâm", 22.870, 105.520, 260.0, 2.5, [4.5, 5.5, 6.5]),
-    ("cb-wl-neo-01", River::Neo, "Hưng Đạo (Bảo Lạc)", 22.960, 105.720, 320.0, 1.2, [3.0, 3.8, 4.6]),
-    ("cb-wl-nhoque-01", River::NhoQue, "Đức Hạnh (Bảo Lâm)", 22.860, 105.410, 330.0, 1.7, [3.6, 4.6, 5.6]),
-    ("cb-wl-nhoque-02", River::NhoQue, "Lý Bôn (Bảo Lâm)", 22.800, 105.440, 280.0, 2.0, [4.0, 5.0, 6.0]),
-    ("cb-wl-quayson-01", River::QuaySon, "Ngọc Khê (Trùng Khánh)", 22.900, 106.600, 420.0, 1.4, [3.2, 4.2, 5.2]),
-    ("cb-wl-quayson-02", River::QuaySon, "thác Bản Giốc (Đàm Thủy)", 22.855, 106.723, 330.0, 1.8, [3.6, 4.6, 5.6]),
-    ("cb-wl-quayson-03", River::QuaySon, "Lý Quốc (Hạ Lang)", 22.740, 106.770, 300.0, 1.9, [3.8, 4.8, 5.8]),
-    ("cb-wl-bacvong-01", River::BacVong, "Quảng Uyên (Quảng Hòa)", 22.694, 106.447, 390.0, 1.5, [3.4, 4.4, 5.4]),
-    ("cb-wl-bacvong-02", River::BacVong, "Hòa Thuận (Quảng Hòa)", 22.530, 106.545, 230.0, 1.8, [3.8, 4.8, 5.8]),
+    ("cb-wl-banggiang-01", River::BangGiang, "xã Trường Hà", 22.915, 106.085, 330.0, 1.6, [3.5, 4.5, 5.5]),
+    ("cb-wl-banggiang-02", River::BangGiang, "xã Hòa An", 22.722, 106.238, 210.0, 1.9, [3.8, 4.8, 5.8]),
+    ("cb-wl-banggiang-03", River::BangGiang, "phường Thục Phán", 22.667, 106.259, 180.0, 2.2, [4.0, 5.0, 6.0]),
+    ("cb-wl-banggiang-04", River::BangGiang, "phường Tân Giang", 22.640, 106.330, 175.0, 2.1, [4.0, 5.2, 6.4]),
+    ("cb-wl-banggiang-05", River::BangGiang, "Tà Lùng, xã Phục Hòa", 22.488, 106.578, 160.0, 2.4, [4.5, 5.5, 6.5]),
+    ("cb-wl-hien-01", River::Hien, "xã Minh Tâm", 22.570, 106.030, 420.0, 1.3, [3.0, 4.0, 5.0]),
+    ("cb-wl-hien-02", River::Hien, "xã Bạch Đằng", 22.620, 106.180, 230.0, 1.6, [3.5, 4.5, 5.5]),
+    ("cb-wl-hien-03", River::Hien, "phường Thục Phán", 22.660, 106.262, 182.0, 1.9, [3.8, 4.8, 5.8]),
+    ("cb-wl-gam-01", River::Gam, "xã Cốc Pàng", 23.040, 105.640, 380.0, 1.8, [3.6, 4.6, 5.6]),
+    ("cb-wl-gam-02", River::Gam, "xã Bảo Lạc", 22.952, 105.670, 290.0, 2.3, [4.2, 5.2, 6.2]),
+    ("cb-wl-gam-03", River::Gam, "xã Bảo Lâm", 22.870, 105.520, 260.0, 2.5, [4.5, 5.5, 6.5]),
+    ("cb-wl-neo-01", River::Neo, "xã Hưng Đạo", 22.960, 105.720, 320.0, 1.2, [3.0, 3.8, 4.6]),
+    ("cb-wl-nhoque-01", River::NhoQue, "Đức Hạnh, xã Cốc Pàng", 22.860, 105.410, 330.0, 1.7, [3.6, 4.6, 5.6]),
+    ("cb-wl-nhoque-02", River::NhoQue, "xã Lý Bôn", 22.800, 105.440, 280.0, 2.0, [4.0, 5.0, 6.0]),
+    ("cb-wl-quayson-01", River::QuaySon, "xã Đình Phong", 22.900, 106.600, 420.0, 1.4, [3.2, 4.2, 5.2]),
+    ("cb-wl-quayson-02", River::QuaySon, "thác Bản Giốc, xã Đàm Thủy", 22.855, 106.723, 330.0, 1.8, [3.6, 4.6, 5.6]),
+    ("cb-wl-quayson-03", River::QuaySon, "xã Lý Quốc", 22.740, 106.770, 300.0, 1.9, [3.8, 4.8, 5.8]),
+    ("cb-wl-bacvong-01", River::BacVong, "xã Quảng Uyên", 22.694, 106.447, 390.0, 1.5, [3.4, 4.4, 5.4]),
+    ("cb-wl-bacvong-02", River::BacVong, "xã Phục Hòa", 22.530, 106.545, 230.0, 1.8, [3.8, 4.8, 5.8]),
 ];
 
 /// (key, place, lat, lon, elevation m)
@@ -205,23 +210,23 @@ type PlaceRow = (&'static str, &'static str, f64, f64, f64);
 
 #[rustfmt::skip]
 const RAIN: &[PlaceRow] = &[
-    ("cb-rain-nguyenbinh-01", "Thành Công (Nguyên Bình)", 22.590, 105.910, 900.0),
-    ("cb-rain-nguyenbinh-02", "Ca Thành (Nguyên Bình)", 22.700, 105.800, 600.0),
-    ("cb-rain-nguyenbinh-03", "Mai Long (Nguyên Bình)", 22.570, 105.980, 550.0),
-    ("cb-rain-baolac-01", "Xuân Trường (Bảo Lạc)", 23.020, 105.710, 700.0),
-    ("cb-rain-baolac-02", "Cô Ba (Bảo Lạc)", 22.930, 105.600, 800.0),
-    ("cb-rain-baolam-01", "Yên Thổ (Bảo Lâm)", 22.720, 105.550, 700.0),
-    ("cb-rain-baolam-02", "Quảng Lâm (Bảo Lâm)", 22.880, 105.550, 600.0),
-    ("cb-rain-haquang-01", "Lũng Nặm (Hà Quảng)", 22.950, 105.930, 900.0),
-    ("cb-rain-haquang-02", "Trường Hà (Hà Quảng)", 22.970, 106.040, 450.0),
-    ("cb-rain-haquang-03", "Cần Yên (Hà Quảng)", 22.780, 106.030, 500.0),
-    ("cb-rain-trungkhanh-01", "Phong Nặm (Trùng Khánh)", 22.880, 106.660, 500.0),
-    ("cb-rain-trungkhanh-02", "Quang Hán (Trùng Khánh)", 22.780, 106.360, 600.0),
-    ("cb-rain-halang-01", "Minh Long (Hạ Lang)", 22.660, 106.720, 450.0),
-    ("cb-rain-thachan-01", "Minh Khai (Thạch An)", 22.550, 106.290, 600.0),
-    ("cb-rain-thachan-02", "Kim Đồng (Thạch An)", 22.390, 106.440, 500.0),
-    ("cb-rain-hoaan-01", "Đức Long (Hòa An)", 22.780, 106.270, 400.0),
-    ("cb-rain-quanghoa-01", "Quốc Toản (Quảng Hòa)", 22.620, 106.450, 450.0),
+    ("cb-rain-nguyenbinh-01", "xã Thành Công", 22.590, 105.910, 900.0),
+    ("cb-rain-nguyenbinh-02", "xã Ca Thành", 22.700, 105.800, 600.0),
+    ("cb-rain-nguyenbinh-03", "xã Phan Thanh", 22.570, 105.980, 550.0),
+    ("cb-rain-baolac-01", "xã Xuân Trường", 23.020, 105.710, 700.0),
+    ("cb-rain-baolac-02", "xã Cô Ba", 22.930, 105.600, 800.0),
+    ("cb-rain-baolam-01", "xã Yên Thổ", 22.720, 105.550, 700.0),
+    ("cb-rain-baolam-02", "xã Quảng Lâm", 22.880, 105.550, 600.0),
+    ("cb-rain-haquang-01", "xã Lũng Nặm", 22.950, 105.930, 900.0),
+    ("cb-rain-haquang-02", "xã Trường Hà", 22.970, 106.040, 450.0),
+    ("cb-rain-haquang-03", "xã Cần Yên", 22.780, 106.030, 500.0),
+    ("cb-rain-trungkhanh-01", "xã Đình Phong", 22.880, 106.660, 500.0),
+    ("cb-rain-trungkhanh-02", "xã Quang Hán", 22.780, 106.360, 600.0),
+    ("cb-rain-halang-01", "xã Lý Quốc", 22.660, 106.720, 450.0),
+    ("cb-rain-thachan-01", "xã Minh Khai", 22.550, 106.290, 600.0),
+    ("cb-rain-thachan-02", "xã Kim Đồng", 22.390, 106.440, 500.0),
+    ("cb-rain-hoaan-01", "xã Nam Tuấn", 22.780, 106.270, 400.0),
+    ("cb-rain-quanghoa-01", "xã Hạnh Phúc", 22.620, 106.450, 450.0),
 ];
 
 /// (key, place, lat, lon, elevation m, PM2.5 baseline ug/m3)
@@ -229,66 +234,66 @@ type AirRow = (&'static str, &'static str, f64, f64, f64, f64);
 
 #[rustfmt::skip]
 const AIR_QUALITY: &[AirRow] = &[
-    ("cb-aq-tpcb-01", "phường Hợp Giang - TP Cao Bằng", 22.666, 106.257, 200.0, 20.0),
-    ("cb-aq-tpcb-02", "phường Sông Hiến - TP Cao Bằng", 22.664, 106.271, 200.0, 18.0),
-    ("cb-aq-tpcb-03", "phường Đề Thám - TP Cao Bằng", 22.673, 106.238, 210.0, 17.0),
-    ("cb-aq-tpcb-04", "phường Hòa Chung - TP Cao Bằng", 22.683, 106.262, 210.0, 16.0),
-    ("cb-aq-tpcb-05", "phường Tân Giang - TP Cao Bằng", 22.648, 106.281, 205.0, 19.0),
-    ("cb-aq-trungkhanh-01", "TT Trùng Khánh", 22.834, 106.522, 530.0, 14.0),
-    ("cb-aq-quanguyen-01", "TT Quảng Uyên", 22.695, 106.442, 390.0, 14.0),
-    ("cb-aq-nuochai-01", "TT Nước Hai (Hòa An)", 22.733, 106.198, 220.0, 15.0),
-    ("cb-aq-baolac-01", "TT Bảo Lạc", 22.952, 105.672, 290.0, 13.0),
-    ("cb-aq-tinhtuc-01", "TT Tĩnh Túc (Nguyên Bình)", 22.643, 105.898, 700.0, 21.0),
-    ("cb-aq-dongkhe-01", "TT Đông Khê (Thạch An)", 22.432, 106.430, 550.0, 13.0),
-    ("cb-aq-talung-01", "TT Tà Lùng (Quảng Hòa)", 22.487, 106.575, 200.0, 17.0),
-    ("cb-aq-thongnong-01", "TT Thông Nông (Hà Quảng)", 22.800, 105.990, 400.0, 12.0),
-    ("cb-aq-xuanhoa-01", "TT Xuân Hòa (Hà Quảng)", 22.873, 106.045, 400.0, 12.0),
-    ("cb-aq-thanhnhat-01", "TT Thanh Nhật (Hạ Lang)", 22.712, 106.676, 450.0, 11.0),
-    ("cb-aq-nguyenbinh-01", "TT Nguyên Bình", 22.651, 105.962, 500.0, 12.0),
-    ("cb-aq-hungquoc-01", "TT Hùng Quốc (Trùng Khánh)", 22.812, 106.310, 600.0, 12.0),
-    ("cb-aq-pacmiau-01", "TT Pác Miầu (Bảo Lâm)", 22.865, 105.498, 500.0, 12.0),
-    ("cb-aq-hoathuan-01", "TT Hòa Thuận (Quảng Hòa)", 22.530, 106.540, 230.0, 13.0),
+    ("cb-aq-tpcb-01", "Hợp Giang, phường Thục Phán", 22.666, 106.257, 200.0, 20.0),
+    ("cb-aq-tpcb-02", "Sông Hiến, phường Thục Phán", 22.664, 106.271, 200.0, 18.0),
+    ("cb-aq-tpcb-03", "Đề Thám, phường Thục Phán", 22.673, 106.238, 210.0, 17.0),
+    ("cb-aq-tpcb-04", "phường Nùng Trí Cao", 22.683, 106.262, 210.0, 16.0),
+    ("cb-aq-tpcb-05", "phường Tân Giang", 22.648, 106.281, 205.0, 19.0),
+    ("cb-aq-trungkhanh-01", "xã Trùng Khánh", 22.834, 106.522, 530.0, 14.0),
+    ("cb-aq-quanguyen-01", "xã Quảng Uyên", 22.695, 106.442, 390.0, 14.0),
+    ("cb-aq-nuochai-01", "xã Hòa An", 22.733, 106.198, 220.0, 15.0),
+    ("cb-aq-baolac-01", "xã Bảo Lạc", 22.952, 105.672, 290.0, 13.0),
+    ("cb-aq-tinhtuc-01", "xã Tĩnh Túc", 22.643, 105.898, 700.0, 21.0),
+    ("cb-aq-dongkhe-01", "xã Đông Khê", 22.432, 106.430, 550.0, 13.0),
+    ("cb-aq-talung-01", "Tà Lùng, xã Phục Hòa", 22.487, 106.575, 200.0, 17.0),
+    ("cb-aq-thongnong-01", "xã Thông Nông", 22.800, 105.990, 400.0, 12.0),
+    ("cb-aq-xuanhoa-01", "xã Trường Hà", 22.873, 106.045, 400.0, 12.0),
+    ("cb-aq-thanhnhat-01", "xã Hạ Lang", 22.712, 106.676, 450.0, 11.0),
+    ("cb-aq-nguyenbinh-01", "xã Nguyên Bình", 22.651, 105.962, 500.0, 12.0),
+    ("cb-aq-hungquoc-01", "xã Trà Lĩnh", 22.812, 106.310, 600.0, 12.0),
+    ("cb-aq-pacmiau-01", "xã Bảo Lâm", 22.865, 105.498, 500.0, 12.0),
+    ("cb-aq-hoathuan-01", "Hòa Thuận, xã Phục Hòa", 22.530, 106.540, 230.0, 13.0),
 ];
 
 #[rustfmt::skip]
 const WEATHER: &[PlaceRow] = &[
-    ("cb-wx-tpcb-01", "Cao Bằng (TP Cao Bằng)", 22.665, 106.250, 244.0),
-    ("cb-wx-baolac-01", "Bảo Lạc", 22.950, 105.680, 290.0),
-    ("cb-wx-nguyenbinh-01", "Nguyên Bình", 22.650, 105.950, 500.0),
-    ("cb-wx-trungkhanh-01", "Trùng Khánh", 22.840, 106.530, 530.0),
-    ("cb-wx-tralinh-01", "Trà Lĩnh", 22.820, 106.320, 600.0),
-    ("cb-wx-thachan-01", "Thạch An (Đông Khê)", 22.440, 106.430, 550.0),
-    ("cb-wx-haquang-01", "Hà Quảng (Xuân Hòa)", 22.880, 106.050, 400.0),
-    ("cb-wx-baolam-01", "Bảo Lâm (Pác Miầu)", 22.860, 105.510, 500.0),
-    ("cb-wx-halang-01", "Hạ Lang (Thanh Nhật)", 22.710, 106.680, 450.0),
-    ("cb-wx-quanghoa-01", "Quảng Hòa (Quảng Uyên)", 22.700, 106.440, 390.0),
-    ("cb-wx-phuchoa-01", "Phục Hòa (Hòa Thuận)", 22.530, 106.550, 230.0),
-    ("cb-wx-hoaan-01", "Hòa An (Nước Hai)", 22.730, 106.200, 220.0),
-    ("cb-wx-phjaoac-01", "Phja Oắc (Nguyên Bình)", 22.600, 105.870, 1300.0),
-    ("cb-wx-bangioc-01", "thác Bản Giốc (Trùng Khánh)", 22.854, 106.720, 350.0),
-    ("cb-wx-thongnong-01", "Thông Nông (Hà Quảng)", 22.800, 105.980, 400.0),
+    ("cb-wx-tpcb-01", "Cao Bằng, phường Thục Phán", 22.665, 106.250, 244.0),
+    ("cb-wx-baolac-01", "xã Bảo Lạc", 22.950, 105.680, 290.0),
+    ("cb-wx-nguyenbinh-01", "xã Nguyên Bình", 22.650, 105.950, 500.0),
+    ("cb-wx-trungkhanh-01", "xã Trùng Khánh", 22.840, 106.530, 530.0),
+    ("cb-wx-tralinh-01", "xã Trà Lĩnh", 22.820, 106.320, 600.0),
+    ("cb-wx-thachan-01", "xã Đông Khê", 22.440, 106.430, 550.0),
+    ("cb-wx-haquang-01", "xã Trường Hà", 22.880, 106.050, 400.0),
+    ("cb-wx-baolam-01", "xã Bảo Lâm", 22.860, 105.510, 500.0),
+    ("cb-wx-halang-01", "xã Hạ Lang", 22.710, 106.680, 450.0),
+    ("cb-wx-quanghoa-01", "xã Quảng Uyên", 22.700, 106.440, 390.0),
+    ("cb-wx-phuchoa-01", "xã Phục Hòa", 22.530, 106.550, 230.0),
+    ("cb-wx-hoaan-01", "xã Hòa An", 22.730, 106.200, 220.0),
+    ("cb-wx-phjaoac-01", "Phja Oắc, xã Thành Công", 22.600, 105.870, 1300.0),
+    ("cb-wx-bangioc-01", "thác Bản Giốc, xã Đàm Thủy", 22.854, 106.720, 350.0),
+    ("cb-wx-thongnong-01", "xã Thông Nông", 22.800, 105.980, 400.0),
 ];
 
 /// Cut slopes above mountain roads where landslides close the road in the rainy season.
 #[rustfmt::skip]
 const SLOPE: &[PlaceRow] = &[
-    ("cb-sl-baolac-01", "đèo Khau Cốc Chà, QL34 (Bảo Lạc)", 22.935, 105.700, 950.0),
-    ("cb-sl-baolac-02", "đèo Mẻ Pia, ĐT217 (Bảo Lạc)", 22.990, 105.760, 1000.0),
-    ("cb-sl-nguyenbinh-01", "Tĩnh Túc, QL34 (Nguyên Bình)", 22.655, 105.885, 750.0),
-    ("cb-sl-nguyenbinh-02", "Phja Đén, ĐT212 (Nguyên Bình)", 22.560, 105.860, 900.0),
-    ("cb-sl-tralinh-01", "đèo Mã Phục, QL3 (Trà Lĩnh)", 22.760, 106.340, 700.0),
-    ("cb-sl-thachan-01", "Đông Khê, QL4A (Thạch An)", 22.470, 106.400, 600.0),
+    ("cb-sl-baolac-01", "đèo Khau Cốc Chà, QL4A, xã Xuân Trường", 22.935, 105.700, 950.0),
+    ("cb-sl-baolac-02", "đèo Mẻ Pia, xã Xuân Trường", 22.990, 105.760, 1000.0),
+    ("cb-sl-nguyenbinh-01", "QL34, xã Tĩnh Túc", 22.655, 105.885, 750.0),
+    ("cb-sl-nguyenbinh-02", "Phja Đén, ĐT212, xã Thành Công", 22.560, 105.860, 900.0),
+    ("cb-sl-tralinh-01", "đèo Mã Phục, QL3, xã Trà Lĩnh", 22.760, 106.340, 700.0),
+    ("cb-sl-thachan-01", "QL4A, xã Đông Khê", 22.470, 106.400, 600.0),
 ];
 
 /// Protected and production forests.
 #[rustfmt::skip]
 const FOREST: &[PlaceRow] = &[
-    ("cb-fr-phjaoac-01", "VQG Phja Oắc - Phja Đén (Nguyên Bình)", 22.610, 105.880, 1100.0),
-    ("cb-fr-nguyenbinh-01", "rừng thông Thành Công (Nguyên Bình)", 22.600, 105.950, 800.0),
-    ("cb-fr-caovit-01", "Khu bảo tồn vượn Cao Vít (Trùng Khánh)", 22.895, 106.520, 700.0),
-    ("cb-fr-thachan-01", "rừng thông Thạch An", 22.540, 106.360, 550.0),
-    ("cb-fr-baolam-01", "rừng phòng hộ Bảo Lâm", 22.780, 105.480, 800.0),
-    ("cb-fr-pacbo-01", "rừng di tích Pác Bó (Hà Quảng)", 22.990, 106.050, 500.0),
+    ("cb-fr-phjaoac-01", "VQG Phja Oắc - Phja Đén, xã Thành Công", 22.610, 105.880, 1100.0),
+    ("cb-fr-nguyenbinh-01", "rừng thông xã Thành Công", 22.600, 105.950, 800.0),
+    ("cb-fr-caovit-01", "Khu bảo tồn vượn Cao Vít, xã Đình Phong", 22.895, 106.520, 700.0),
+    ("cb-fr-thachan-01", "rừng thông xã Thạch An", 22.540, 106.360, 550.0),
+    ("cb-fr-baolam-01", "rừng phòng hộ xã Lý Bôn", 22.780, 105.480, 800.0),
+    ("cb-fr-pacbo-01", "rừng di tích Pác Bó, xã Trường Hà", 22.990, 106.050, 500.0),
 ];
 
 /// Every station of the simulated province, in a fixed order: water level, rain, air quality,
@@ -442,8 +447,34 @@ mod tests {
         let tpcb = all.iter().find(|s| s.key == "cb-wl-banggiang-03");
         assert_eq!(
             tpcb.map(|s| s.name.as_str()),
-            Some("Trạm thủy văn Bằng Giang - TP Cao Bằng")
+            Some("Trạm thủy văn Bằng Giang - phường Thục Phán")
         );
+    }
+
+    #[test]
+    fn names_are_unique_and_speak_of_communes_not_districts() {
+        let all = stations();
+        let names: HashSet<_> = all.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names.len(), all.len(), "two stations share a display name");
+        for s in &all {
+            assert!(
+                s.name.contains("xã ") || s.name.contains("phường "),
+                "{}: {} names no commune or ward",
+                s.key,
+                s.name
+            );
+            for gone in [
+                "huyện",
+                "TP ",
+                "thành phố",
+                "thị xã",
+                "TT ",
+                "thị trấn",
+                "(",
+            ] {
+                assert!(!s.name.contains(gone), "{}: {}", s.key, s.name);
+            }
+        }
     }
 
     #[test]

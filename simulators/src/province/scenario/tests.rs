@@ -88,7 +88,7 @@ fn the_first_minute_already_has_alerts() {
     let stage = value(&published(&s, seed, city, 50.0), "water_level");
     assert!(
         stage >= 4.0,
-        "Bằng Giang at TP Cao Bằng only {stage} m at 50 s"
+        "Bằng Giang at phường Thục Phán only {stage} m at 50 s"
     );
     // PM2.5 past 55.5 at 40 s, so a 15 s `for` fires before a minute.
     let Some(ward) = station(FIRST_SMOG) else {
