@@ -123,7 +123,7 @@ fn describe() {
     );
     describe_counter!(
         "iochub_auth_logins_total",
-        "Password logins, by result (ok, denied)"
+        "Password logins, by result (ok, denied, limited: refused by the per-address limit)"
     );
     describe_counter!(
         "iochub_mqtt_auth_refused_total",
@@ -235,6 +235,11 @@ pub fn audit_write_failed() {
 
 pub fn login(ok: bool) {
     counter!("iochub_auth_logins_total", "result" => if ok { "ok" } else { "denied" }).increment(1);
+}
+
+/// A login refused by the per-address limit, before any hashing.
+pub fn login_limited() {
+    counter!("iochub_auth_logins_total", "result" => "limited").increment(1);
 }
 
 /// The embedded broker refused a `connect` or a `publish`.

@@ -212,6 +212,11 @@ async fn an_account_is_issued_changed_locked_reset_and_revoked() {
         (status, body["error"]["field"].clone()),
         (400, json!("current"))
     );
+    let (_, second) = hub.login_as("op1", "tạm thời 12345").await;
+    let other = second["token"]
+        .as_str()
+        .expect("a second session")
+        .to_owned();
     let change = json!({"current": "tạm thời 12345", "new": GOOD});
     let (status, _) = hub
         .call("POST", "/api/v1/auth/password", &op, Some(change))
@@ -221,6 +226,11 @@ async fn an_account_is_issued_changed_locked_reset_and_revoked() {
     assert_eq!(
         status, 200,
         "the same session works once the password is changed"
+    );
+    let (status, _) = hub.call("GET", "/api/v1/auth/me", &other, None).await;
+    assert_eq!(
+        status, 401,
+        "the account's other session ended with the change"
     );
 
     // List and search.
@@ -736,6 +746,14 @@ async fn one_address_gets_a_few_login_attempts_a_minute() {
         .parse()
         .expect("secs");
     assert!((1..=15).contains(&retry), "{retry}");
+    // A flood of refused attempts is one audit record a minute, and a count.
+    for user in ["a4", "a5"] {
+        assert_eq!(hub.login_as(user, "some password 1").await.0, 429);
+    }
+    let limited = hub
+        .metric(r#"iochub_auth_logins_total{result="limited"}"#)
+        .await;
+    assert_eq!(limited, 3.0);
     let (_, audit) = hub
         .call("GET", "/api/v1/audit?action=auth", &hub.token, None)
         .await;
@@ -753,6 +771,8 @@ async fn one_address_gets_a_few_login_attempts_a_minute() {
         3
     );
     assert_eq!(actions.first(), Some(&"auth.login_limited"));
+    let recorded = actions.iter().filter(|a| **a == "auth.login_limited");
+    assert_eq!(recorded.count(), 1, "{actions:?}");
 }
 
 /// A login through a proxy at `from`, as `X-Forwarded-For` says; returns the status.
@@ -919,6 +939,41 @@ async fn integrator_tokens_are_narrowed_listed_without_their_secret_and_revoked_
     );
     assert_eq!(count(("token.revoke", "ok")), 1);
     assert_eq!(count(("token.revoke", "refused:409")), 1);
+}
+
+#[tokio::test]
+async fn an_integrator_given_another_role_loses_its_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    account(&hub, "bridge", Role::Integrator, json!({})).await;
+    let token = api_token(&hub, "bridge", json!([])).await;
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices", &token, None).await.0,
+        200
+    );
+    // Promoted by mistake or on purpose: the token must not carry the operator's powers, with
+    // neither a second factor nor an idle timeout.
+    let promote = Some(json!({"role": "operator"}));
+    let patch = hub.call("PATCH", "/api/v1/users/bridge", &hub.token, promote);
+    assert_eq!(patch.await.0, 200);
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices", &token, None).await.0,
+        401
+    );
+    assert_eq!(hub.call("GET", "/api/v1/alerts", &token, None).await.0, 401);
+    let (_, list) = hub.call("GET", "/api/v1/tokens", &hub.token, None).await;
+    assert!(
+        list[0]["revoked_at"].is_string(),
+        "listed as revoked: {list}"
+    );
+    // Back to integrator: the old token stays revoked.
+    let demote = Some(json!({"role": "integrator"}));
+    let patch = hub.call("PATCH", "/api/v1/users/bridge", &hub.token, demote);
+    assert_eq!(patch.await.0, 200);
+    assert_eq!(
+        hub.call("GET", "/api/v1/devices", &token, None).await.0,
+        401
+    );
 }
 
 /// The authenticator app's code for `secret` at `unix_s`, computed the RFC 6238 way.

@@ -229,6 +229,11 @@ impl Accounts {
             .user(&token.username)
             .await?
             .ok_or(AccountError::SessionEnded)?;
+        // Tokens are an integrator's: an account given another role does not keep its tokens
+        // with the new powers (and with neither a second factor nor an idle timeout).
+        if user.role != Role::Integrator {
+            return Err(AccountError::SessionEnded);
+        }
         let scope = self.scope_of(&user).await?;
         let seen = token.last_used_ms.unwrap_or(token.created_at_ms);
         Ok(LiveSession {
@@ -312,6 +317,17 @@ impl Accounts {
 
     pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, AccountError> {
         Ok(self.store.api_tokens().await?)
+    }
+
+    /// Revokes every live token of an account (it stopped being an integrator).
+    async fn revoke_tokens_of(&self, username: &str, now_ms: i64) -> Result<(), AccountError> {
+        for t in self.store.api_tokens().await? {
+            if t.username == username && t.revoked_at_ms.is_none() {
+                self.store.revoke_api_token(&t.id, now_ms).await?;
+                self.sessions.end(&t.token_hash);
+            }
+        }
+        Ok(())
     }
 
     /// Revokes a token: refused at once, here and in the store.
@@ -422,6 +438,7 @@ impl Accounts {
         actor: &str,
         username: &str,
         patch: AccountPatch,
+        now_ms: i64,
     ) -> Result<User, AccountError> {
         let mut user = self.live_user(username).await?;
         let before = (user.role, user.agency.clone(), user.areas.clone());
@@ -448,6 +465,9 @@ impl Accounts {
         check_role_fits(user.role, user.agency.as_deref())?;
         let changed_powers = before != (user.role, user.agency.clone(), user.areas.clone());
         self.save(&user, changed_powers).await?;
+        if before.0 == Role::Integrator && user.role != Role::Integrator {
+            self.revoke_tokens_of(&user.username, now_ms).await?;
+        }
         Ok(user)
     }
 
@@ -519,8 +539,8 @@ impl Accounts {
     pub async fn change_password(
         &self,
         username: &str,
-        current: String,
-        new: String,
+        (current, new): (String, String),
+        keep_session: Option<&str>,
         now_ms: i64,
     ) -> Result<User, AccountError> {
         let mut user = self.live_user(username).await?;
@@ -539,6 +559,7 @@ impl Accounts {
             })
             .await?;
         if !ok {
+            self.failed_login(username, now_ms).await?;
             return Err(AccountError::WrongPassword);
         }
         if reused {
@@ -550,6 +571,10 @@ impl Accounts {
         user.must_change_password = false;
         user.password_changed_ms = now_ms;
         self.save(&user, false).await?;
+        // Every other session ends (OWASP ASVS 3.3.3): whoever else held one no longer does.
+        let keep = keep_session.unwrap_or_default();
+        self.store.delete_other_sessions(username, keep).await?;
+        self.sessions.end_others(username, keep);
         Ok(user)
     }
 
@@ -715,7 +740,12 @@ impl Accounts {
     }
 
     /// Turns one's own second factor off, with the password; refused where it is required.
-    pub async fn disable_totp(&self, username: &str, password: String) -> Result<(), AccountError> {
+    pub async fn disable_totp(
+        &self,
+        username: &str,
+        password: String,
+        now_ms: i64,
+    ) -> Result<(), AccountError> {
         let mut user = self.live_user(username).await?;
         if self.settings.require_totp && matches!(user.role, Role::Admin | Role::Supervisor) {
             return Err(AccountError::Conflict(
@@ -727,6 +757,8 @@ impl Accounts {
             .argon(move || password::verify(&password, &hash))
             .await?
         {
+            // Guessing the password from someone's open session counts like guessing at login.
+            self.failed_login(username, now_ms).await?;
             return Err(AccountError::WrongPassword);
         }
         user.second_factor = None;
@@ -1176,11 +1208,12 @@ mod tests {
         let mut new = new_account("op", Role::Operator);
         new.password = Some("Một Mật Khẩu 1".into());
         a.issue(new, t0).await.expect("op");
-        a.change_password("op", "Một Mật Khẩu 1".into(), "Hai Mật Khẩu 2".into(), t0)
+        let change = |from: &str, to: &str| (from.to_owned(), to.to_owned());
+        a.change_password("op", change("Một Mật Khẩu 1", "Hai Mật Khẩu 2"), None, t0)
             .await
             .expect("changed");
         let err = a
-            .change_password("op", "Hai Mật Khẩu 2".into(), "Một Mật Khẩu 1".into(), t0)
+            .change_password("op", change("Hai Mật Khẩu 2", "Một Mật Khẩu 1"), None, t0)
             .await
             .expect_err("reused");
         assert!(
@@ -1297,6 +1330,7 @@ mod tests {
                 display_name: Some("Trực ban".into()),
                 ..AccountPatch::default()
             },
+            t0 + 2,
         )
         .await
         .expect("edit");

@@ -192,12 +192,17 @@ impl Sessions {
 
     /// Ends every session of an account here: its WebSockets close at once.
     pub fn end_user(&self, username: &str) {
-        self.map.lock().retain(|_, e| {
-            let keep = e.live.user.username != username;
-            if !keep {
+        self.end_others(username, "");
+    }
+
+    /// Ends every session of an account here but the one whose token hash is `keep`.
+    pub fn end_others(&self, username: &str, keep: &str) {
+        self.map.lock().retain(|hash, e| {
+            let stays = e.live.user.username != username || hash == keep;
+            if !stays {
                 e.live.ended.cancel();
             }
-            keep
+            stays
         });
     }
 

@@ -378,16 +378,22 @@ pub async fn guard(
             return ApiError::forbidden("a login from another site's page is refused")
                 .into_response();
         }
-        if let Some(wait) = client.and_then(|ip| state.login_throttle.check(ip).err()) {
-            let secs = wait.as_secs().max(1);
-            record(
-                "-".into(),
-                "auth.login_limited",
-                "session".into(),
-                "refused:429".into(),
-                format!("too many login attempts from this address; retry in {secs} s"),
-            )
-            .await;
+        if let Some(refused) = client.and_then(|ip| state.login_throttle.check(ip).err()) {
+            let secs = refused.wait.as_secs().max(1);
+            crate::metrics::login_limited();
+            if refused.first {
+                record(
+                    "-".into(),
+                    "auth.login_limited",
+                    "session".into(),
+                    "refused:429".into(),
+                    format!(
+                        "too many login attempts from this address; retry in {secs} s \
+                         (further refusals this minute are counted, not recorded)"
+                    ),
+                )
+                .await;
+            }
             let mut resp = ApiError {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 code: "rate_limited",

@@ -90,12 +90,19 @@ pub async fn list(
     Ok(noted((headers, to_csv(&records)), note))
 }
 
-/// A field as CSV (RFC 4180): quoted when it holds a comma, a quote or a line break.
+/// A field as CSV (RFC 4180): quoted when it holds a comma, a quote or a line break. A field a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first: a username typed at the
+/// login can be anything) gets a leading `'`, so the export opens as text (OWASP, CSV injection).
 fn field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s
     }
 }
 
@@ -145,5 +152,19 @@ mod tests {
             csv.contains(r#","{""display_name"":""Nông, Văn \""Dền\""""}",p,h"#),
             "{csv}"
         );
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(field("admin"), "admin");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(
+            field("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(field("+1"), "'+1");
+        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(field("\r=1"), "\"'\r=1\"");
     }
 }

@@ -182,19 +182,27 @@ pub struct PasswordChange {
     pub new: String,
 }
 
-/// Change one's own password (12 to 128 characters, not a common one); this session stays.
+/// Change one's own password (12 to 128 characters, not a common one); this session stays, the
+/// account's other sessions end (one of them may be the reason for the change).
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])),
     request_body = PasswordChange,
     responses((status = 204), (status = 400, body = super::error::ErrorBody)))]
 pub async fn password(
     caller: Caller,
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Json<PasswordChange>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    let this_session = token_from(&headers).map(crate::accounts::token_hash);
     state
         .accounts
-        .change_password(&caller.username, req.current, req.new, now_ms())
+        .change_password(
+            &caller.username,
+            (req.current, req.new),
+            this_session.as_deref(),
+            now_ms(),
+        )
         .await
         .map_err(|e| match e {
             AccountError::Password(p) => ApiError {
@@ -300,7 +308,7 @@ pub async fn totp_disable(
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     state
         .accounts
-        .disable_totp(&caller.username, req.password)
+        .disable_totp(&caller.username, req.password, now_ms())
         .await
         .map_err(|e| match e {
             AccountError::WrongPassword => ApiError::bad_field("password", e.to_string()),

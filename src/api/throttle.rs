@@ -1,6 +1,8 @@
 //! Login attempts per client address (GCRA, `governor`): beside the per-account lockout after
 //! failures, this bounds what one address can try across many usernames. A refused attempt is
-//! 429 with `Retry-After`, before any password is hashed.
+//! 429 with `Retry-After`, before any password is hashed. Only an address's first refusal in a
+//! minute is worth an audit record: a flood of refused attempts must not become a flood of audit
+//! writes (the rest are counted in `iochub_auth_logins_total{result="limited"}`).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -20,7 +22,17 @@ type Limiter<C> =
 
 pub struct LoginThrottle<C: Clock = DefaultClock> {
     limiter: Option<Limiter<C>>,
+    /// One audited refusal per address and minute.
+    reported: Option<Limiter<C>>,
     clock: C,
+}
+
+/// A refused attempt: how long the address must wait, and whether this refusal is the first of
+/// the minute (to be recorded in the audit trail; the others are only counted).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub wait: Duration,
+    pub first: bool,
 }
 
 impl LoginThrottle {
@@ -32,27 +44,39 @@ impl LoginThrottle {
 
 impl<C: Clock + Clone> LoginThrottle<C> {
     pub fn with_clock(per_minute: u32, clock: C) -> Self {
-        let limiter = NonZeroU32::new(per_minute).map(|n| {
+        let keyed = |n| {
             RateLimiter::new(
                 Quota::per_minute(n),
                 DefaultKeyedStateStore::default(),
                 clock.clone(),
             )
-        });
-        Self { limiter, clock }
+        };
+        let limiter = NonZeroU32::new(per_minute).map(keyed);
+        let reported = limiter.as_ref().map(|_| keyed(NonZeroU32::MIN));
+        Self {
+            limiter,
+            reported,
+            clock,
+        }
     }
 
-    /// `Ok`, or how long this address must wait.
-    pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
-        let Some(limiter) = &self.limiter else {
+    /// `Ok`, or how long this address must wait and whether to record it.
+    pub fn check(&self, addr: IpAddr) -> Result<(), Refused> {
+        let (Some(limiter), Some(reported)) = (&self.limiter, &self.reported) else {
             return Ok(());
         };
         let verdict = limiter
             .check_key(&addr)
             .map(|_| ())
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()));
+            .map_err(|not_until| Refused {
+                wait: not_until.wait_time_from(self.clock.now()),
+                first: reported.check_key(&addr).is_ok(),
+            });
         if limiter.len() > SWEEP_ABOVE {
             limiter.retain_recent();
+        }
+        if reported.len() > SWEEP_ABOVE {
+            reported.retain_recent();
         }
         verdict
     }
@@ -74,15 +98,29 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(t.check(a), Ok(()));
         }
-        let wait = t.check(a).expect_err("a fourth within the minute");
+        let refused = t.check(a).expect_err("a fourth within the minute");
         assert!(
-            wait > Duration::from_secs(19) && wait <= Duration::from_secs(20),
-            "{wait:?}"
+            refused.wait > Duration::from_secs(19) && refused.wait <= Duration::from_secs(20),
+            "{refused:?}"
+        );
+        assert!(refused.first, "the first refusal is recorded");
+        assert!(
+            !t.check(a).expect_err("a fifth").first,
+            "the next only counted"
         );
         assert_eq!(t.check(b), Ok(()), "another address is not held up");
         clock.advance(Duration::from_secs(20));
         assert_eq!(t.check(a), Ok(()), "one attempt back every 20 s");
-        assert!(t.check(a).is_err());
+        assert!(
+            !t.check(a).expect_err("refused again").first,
+            "within the minute"
+        );
+        clock.advance(Duration::from_secs(60));
+        (0..3).for_each(|_| assert_eq!(t.check(a), Ok(())));
+        assert!(
+            t.check(a).expect_err("a new minute").first,
+            "recorded again"
+        );
         let open = LoginThrottle::with_clock(0, clock);
         assert!((0..100).all(|_| open.check(a).is_ok()), "0 = no limit");
     }

@@ -243,7 +243,9 @@ pub async fn patch(
         contact: req.contact,
     };
     let a = &state.accounts;
-    let mut user = a.update(&caller.username, &username, patch).await?;
+    let mut user = a
+        .update(&caller.username, &username, patch, now_ms())
+        .await?;
     if let Some(s) = req.state
         && s != user.state
     {

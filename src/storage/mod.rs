@@ -220,6 +220,9 @@ pub trait Store: Send + Sync + 'static {
     /// (the idle timeout is the caller's: it depends on the role).
     async fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Deletes every session of an account but the one with `keep` (a password change ends the
+    /// others).
+    async fn delete_other_sessions(&self, username: &str, keep: &str) -> StoreResult<()>;
     async fn insert_api_token(&self, token: ApiToken) -> StoreResult<()>;
     /// Every API token, revoked and expired ones included (never their secret: only its hash).
     async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>>;

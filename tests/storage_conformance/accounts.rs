@@ -91,11 +91,18 @@ pub(crate) async fn accounts_and_sessions(store: &dyn Store) {
         store.session("t2", T0).await.expect("s").is_none(),
         "the sessions ended with the lock, not only hidden"
     );
-    // a session of an account that is not active is not live
+    // a password change ends the account's other sessions, not this one
+    for t in ["t3", "t4"] {
+        let s = store.create_session(session(t, "op", T0 + 1000), T0);
+        s.await.expect("session");
+    }
     store
-        .create_session(session("t3", "op", T0 + 1000), T0)
+        .delete_other_sessions("op", "t3")
         .await
-        .expect("session");
+        .expect("delete");
+    assert!(store.session("t3", T0).await.expect("s").is_some());
+    assert!(store.session("t4", T0).await.expect("s").is_none());
+    // a session of an account that is not active is not live
     op.state = AccountState::Revoked;
     store.save_user(op.clone(), false).await.expect("save");
     assert!(store.session("t3", T0).await.expect("s").is_none());

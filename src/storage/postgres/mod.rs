@@ -422,6 +422,17 @@ impl Store for PostgresStore {
         accounts::session(&self.client().await?, token_hash, now_ms).await
     }
 
+    async fn delete_other_sessions(&self, username: &str, keep: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM sessions WHERE username = $1 AND token_hash <> $2",
+                &[&username, &keep],
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let client = self.client().await?;
         client

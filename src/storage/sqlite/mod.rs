@@ -449,6 +449,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delete_other_sessions(&self, username: &str, keep: &str) -> StoreResult<()> {
+        let (username, keep) = (username.to_owned(), keep.to_owned());
+        self.write_tx(move |w| {
+            w.conn.execute(
+                "DELETE FROM sessions WHERE username = ?1 AND token_hash <> ?2",
+                [username, keep],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.write_tx(move |w| {
