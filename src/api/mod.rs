@@ -88,7 +88,37 @@ impl Modify for BearerAuth {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let security = browser::SecurityHeaders::new(&state.map, state.https);
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, doc) = documented();
+    let doc = Arc::new(doc);
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+    .route("/metrics", get(metrics))
+    .route("/ws", get(ws))
+    .route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        access::guard,
+    ))
+    .fallback(fallback)
+    .layer(axum::middleware::map_response(move |resp: Response| {
+        let security = security.clone();
+        async move { security.apply(resp) }
+    }))
+    .with_state(state)
+}
+
+/// The OpenAPI document the hub serves at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().1
+}
+
+/// The documented routes, and their document with the guard's answers ([`access::document`]).
+fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
@@ -124,26 +154,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(rules))
         .routes(routes!(healthz))
         .split_for_parts();
-    let doc = Arc::new(doc);
-    api.route(
-        "/api/v1/openapi.json",
-        get(move || {
-            let doc = doc.clone();
-            async move { Json(doc.as_ref().clone()) }
-        }),
-    )
-    .route("/metrics", get(metrics))
-    .route("/ws", get(ws))
-    .route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        access::guard,
-    ))
-    .fallback(fallback)
-    .layer(axum::middleware::map_response(move |resp: Response| {
-        let security = security.clone();
-        async move { security.apply(resp) }
-    }))
-    .with_state(state)
+    access::document(&mut doc);
+    (api, doc)
 }
 
 /// Anything outside the API is the dashboard.
