@@ -66,7 +66,7 @@ fn in_scope(caller: &Caller, alert: &Alert, positions: &crate::ws::Positions) ->
 /// One alert.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "alert id")),
-    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Alert), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     caller: Caller,
     State(state): State<AppState>,

@@ -77,7 +77,7 @@ pub fn with_units(device: &mut Device) {
 /// One device.
 #[utoipa::path(get, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")),
-    responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     caller: Caller,
     State(state): State<AppState>,
@@ -175,9 +175,10 @@ fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, Ap
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
-        (status = 200, body = Readings, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv", description = "with format=csv"),
-        (status = 400, body = ErrorBody)))]
+        (status = 200, description = "the points; as CSV with format=csv",
+            content((Readings = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such device in the caller's areas")))]
 pub async fn readings(
     caller: Caller,
     State(state): State<AppState>,
@@ -346,7 +347,7 @@ pub async fn issue_credentials(
 /// broker at once; a Mosquitto after `iochub mosquitto-auth` is re-run and reloaded).
 #[utoipa::path(delete, path = "/api/v1/devices/{device}/credentials", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_credentials(
     caller: Caller,
     State(state): State<AppState>,

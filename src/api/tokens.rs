@@ -87,7 +87,8 @@ pub async fn list(
 /// Issue a token for an integrator account.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", security(("bearer" = [])),
     request_body = CreateToken,
-    responses((status = 201, body = IssuedToken), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = IssuedToken), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the account is revoked")))]
 pub async fn create(
     _: Caller,
     State(state): State<AppState>,

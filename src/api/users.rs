@@ -132,7 +132,7 @@ fn body<T: Default>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         ("state" = Option<String>, Query, description = "active | locked | revoked"),
         ("agency" = Option<String>, Query, description = "only this agency"),
     ),
-    responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [UserView]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     _: Caller,
     State(state): State<AppState>,
