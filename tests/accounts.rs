@@ -159,6 +159,20 @@ async fn the_role_matrix_holds_on_every_route_of_the_table() {
     }
     assert!(checked >= 150, "{checked} cells checked");
 
+    // A path segment that is not UTF-8 once decoded: the JSON error naming it, not axum's text.
+    for (method, path, field) in [
+        ("GET", "/api/v1/devices/%FF", "device"),
+        ("POST", "/api/v1/users/%FF/lock", "username"),
+        ("DELETE", "/api/v1/tokens/%C3%28", "id"),
+    ] {
+        let (status, answer) = hub.call(method, path, &hub.token, None).await;
+        assert_eq!(
+            (status, answer["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{method} {path}: {answer}"
+        );
+    }
+
     // Logging out ends the session server-side, for every role that logs in.
     for (role, token) in tokens.iter().filter(|(r, _)| *r != Role::Integrator) {
         let (status, _) = hub.call("POST", "/api/v1/auth/logout", token, None).await;

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 
 use super::access::Caller;
-use super::error::ErrorBody;
+use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::alerts::{Alert, AlertQuery, AlertState};
 use crate::pipeline::DeadLetter;
@@ -70,7 +70,7 @@ fn in_scope(caller: &Caller, alert: &Alert, positions: &crate::ws::Positions) ->
 pub async fn get(
     caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Param(id): Param<String>,
 ) -> Result<Json<Alert>, ApiError> {
     let id: i64 = id
         .parse()

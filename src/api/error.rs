@@ -1,4 +1,5 @@
-//! The API's error type: a status and a JSON body that names the field at fault.
+//! The API's error type: a status and a JSON body that names the field at fault; and [`Param`],
+//! the path extractor whose refusals are that body too.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -162,6 +163,39 @@ impl From<StoreError> for ApiError {
             code: "storage_unavailable",
             message: "storage is unavailable; try again".into(),
             field: None,
+        }
+    }
+}
+
+/// A path parameter, as [`axum::extract::Path`], refused (a segment that is not UTF-8 once
+/// percent-decoded, one that does not parse) with the JSON body naming it, not axum's plain
+/// text.
+pub struct Param<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Param<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        use axum::extract::path::{ErrorKind, Path};
+        use axum::extract::rejection::PathRejection;
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let message = e.body_text();
+                Err(match e.into_kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::ParseErrorAtKey { key, .. } => ApiError::bad_field(&key, message),
+                    _ => ApiError::bad_field("path", message),
+                })
+            }
+            Err(e) => Err(ApiError::bad_field("path", e.body_text())),
         }
     }
 }
