@@ -201,6 +201,61 @@ pub fn route(method: &Method, path: &str) -> Option<&'static Route> {
         .find(|r| r.path == path && r.method == method.as_str())
 }
 
+/// The guard's own answers, added to every operation of the OpenAPI document that lacks them
+/// (the handlers' annotations describe only what the handler answers): 401 without a live
+/// session and 403 for a refusal (role, token, a pending password change or second-factor
+/// enrolment, a change with the cookie from another site), on every route that needs a session;
+/// 429 (too many attempts from one address) on the login.
+pub fn document(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let refusal = |description: &str| {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build();
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", content)
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("GET", &mut item.get),
+            ("POST", &mut item.post),
+            ("PUT", &mut item.put),
+            ("PATCH", &mut item.patch),
+            ("DELETE", &mut item.delete),
+        ];
+        for (method, op) in operations {
+            let (Some(op), Some(route)) = (
+                op.as_mut(),
+                ROUTES.iter().find(|r| r.method == method && r.path == path),
+            ) else {
+                continue;
+            };
+            let mut answers = Vec::new();
+            if route.permission != P::Public {
+                answers.push(("401", "no live session: none sent, or it ended or expired"));
+                answers.push((
+                    "403",
+                    "refused: the role or token lacks the permission, the password must be changed or a second factor enrolled first, or a change with the cookie came from another site",
+                ));
+            }
+            if path == "/api/v1/auth/login" {
+                answers.push((
+                    "429",
+                    "too many login attempts from this address (Retry-After)",
+                ));
+            }
+            for (status, description) in answers {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| refusal(description).into());
+            }
+        }
+    }
+}
+
 /// An authenticated caller, as the guard found them.
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -2,14 +2,14 @@
 //! admins edit it. A webhook's secret is write-only: the API says whether one is set, never what.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::access::{AuditNote, Caller, noted};
-use super::error::ErrorBody;
+use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::accounts::{Agency, AgencyKind, Contact, Webhook};
 use crate::timefmt::now_ms;
@@ -148,11 +148,11 @@ fn described(a: &Agency) -> String {
 /// One agency.
 #[utoipa::path(get, path = "/api/v1/agencies/{id}", tag = "accounts", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = AgencyView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AgencyView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     _: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Param(id): Param<String>,
 ) -> Result<Json<AgencyView>, ApiError> {
     Ok(Json(state.accounts.agency(&id).await?.into()))
 }
@@ -164,7 +164,7 @@ pub async fn get(
 pub async fn patch(
     caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Param(id): Param<String>,
     body: Result<Json<UpdateAgency>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;

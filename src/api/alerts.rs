@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 
 use super::access::Caller;
-use super::error::ErrorBody;
+use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::alerts::{Alert, AlertQuery, AlertState};
 use crate::pipeline::DeadLetter;
@@ -66,11 +66,11 @@ fn in_scope(caller: &Caller, alert: &Alert, positions: &crate::ws::Positions) ->
 /// One alert.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "alert id")),
-    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Alert), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Param(id): Param<String>,
 ) -> Result<Json<Alert>, ApiError> {
     let id: i64 = id
         .parse()

@@ -27,8 +27,8 @@ const MAX: u32 = 10_000;
         ("limit" = Option<u32>, Query, description = "default 1000, max 10000"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
-    responses((status = 200, body = [AuditRecord]),
-        (status = 200, body = String, content_type = "text/csv", description = "with format=csv"),
+    responses((status = 200, description = "the records; as CSV with format=csv",
+            content((Vec<AuditRecord> = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     _: Caller,

@@ -44,8 +44,9 @@ pub struct LoginResponse {
 /// Log in; returns a bearer token and sets the session cookie. A wrong username, a wrong
 /// password and a lockout after repeated failures give the same 401.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody),
-        (status = 403, description = "locked or revoked account (the password was right)", body = super::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 400, body = super::error::ErrorBody),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 403, description = "locked or revoked account (the password was right), an integrator account, or a login from another site's page", body = super::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     body: Result<Json<LoginRequest>, JsonRejection>,

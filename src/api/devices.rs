@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use iochub_devices::Catalog;
@@ -13,7 +13,7 @@ use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 use serde::Serialize;
 
 use super::access::{AuditNote, Caller, noted};
-use super::error::ErrorBody;
+use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::storage::{Device, DevicePatch, Point, ReadingsQuery};
 use crate::timefmt::{format_ms, now_ms, parse_rfc3339};
@@ -77,11 +77,11 @@ pub fn with_units(device: &mut Device) {
 /// One device.
 #[utoipa::path(get, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")),
-    responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     caller: Caller,
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Param(device): Param<String>,
 ) -> Result<Json<Device>, ApiError> {
     valid_key(&device)?;
     let mut d = visible(&state, &caller, &device).await?;
@@ -97,7 +97,7 @@ pub async fn get(
 pub async fn patch(
     user: Caller,
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Param(device): Param<String>,
     body: Result<Json<DevicePatch>, JsonRejection>,
 ) -> Result<Json<Device>, ApiError> {
     valid_key(&device)?;
@@ -175,13 +175,14 @@ fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, Ap
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
-        (status = 200, body = Readings, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv", description = "with format=csv"),
-        (status = 400, body = ErrorBody)))]
+        (status = 200, description = "the points; as CSV with format=csv",
+            content((Readings = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such device in the caller's areas")))]
 pub async fn readings(
     caller: Caller,
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Param(device): Param<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     valid_key(&device)?;
@@ -313,7 +314,7 @@ pub struct IssuedCredentials {
 pub async fn issue_credentials(
     caller: Caller,
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Param(device): Param<String>,
 ) -> Result<Response, ApiError> {
     valid_key(&device)?;
     // A scoped caller issues only for devices it can see; an unscoped one also for new devices.
@@ -346,11 +347,11 @@ pub async fn issue_credentials(
 /// broker at once; a Mosquitto after `iochub mosquitto-auth` is re-run and reloaded).
 #[utoipa::path(delete, path = "/api/v1/devices/{device}/credentials", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_credentials(
     caller: Caller,
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Param(device): Param<String>,
 ) -> Result<StatusCode, ApiError> {
     valid_key(&device)?;
     if !caller.scope.areas.is_empty() {

@@ -1,4 +1,5 @@
-//! The API's error type: a status and a JSON body that names the field at fault.
+//! The API's error type: a status and a JSON body that names the field at fault; and [`Param`],
+//! the path extractor whose refusals are that body too.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -42,8 +43,7 @@ impl ApiError {
 
     pub fn bad_body(message: impl Into<String>) -> Self {
         let message = message.into();
-        // serde names the field in "missing field `x`" / "unknown field `x`"
-        let field = message.split('`').nth(1).map(str::to_owned);
+        let field = field_at_fault(&message);
         Self {
             status: StatusCode::BAD_REQUEST,
             code: "invalid_body",
@@ -77,6 +77,27 @@ impl ApiError {
             message: message.into(),
             field: None,
         }
+    }
+}
+
+/// The field a body rejection of axum is about, as a path (`webhook.url`, `contacts[0].name`):
+/// the path serde_path_to_error puts before the error (`role: unknown variant …`), and below it
+/// the field serde names in "missing field `x`" / "unknown field `x`". None when the body as a
+/// whole is at fault (not JSON, no JSON content type).
+fn field_at_fault(message: &str) -> Option<String> {
+    // "Failed to deserialize the JSON body into the target type: [path: ]error"
+    let (_, rest) = message.split_once(": ")?;
+    let (path, error) = match rest.split_once(": ") {
+        Some((path, error)) if !path.contains(' ') => (Some(path), error),
+        _ => (None, rest),
+    };
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| error.strip_prefix(prefix)?.split('`').next());
+    match (path, named) {
+        (Some(path), Some(name)) => Some(format!("{path}.{name}")),
+        (Some(path), None) => Some(path.to_owned()),
+        (None, name) => name.map(str::to_owned),
     }
 }
 
@@ -146,6 +167,39 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A path parameter, as [`axum::extract::Path`], refused (a segment that is not UTF-8 once
+/// percent-decoded, one that does not parse) with the JSON body naming it, not axum's plain
+/// text.
+pub struct Param<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Param<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        use axum::extract::path::{ErrorKind, Path};
+        use axum::extract::rejection::PathRejection;
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let message = e.body_text();
+                Err(match e.into_kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::ParseErrorAtKey { key, .. } => ApiError::bad_field(&key, message),
+                    _ => ApiError::bad_field("path", message),
+                })
+            }
+            Err(e) => Err(ApiError::bad_field("path", e.body_text())),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
@@ -156,5 +210,50 @@ impl IntoResponse for ApiError {
             },
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_at_fault;
+
+    /// scripts/fuzz-api showed `"field": "Content-Type: application/json"` for a body sent
+    /// without the JSON content type, and a bad enum value named the value, not the field.
+    #[test]
+    fn a_body_rejection_names_the_field_or_none() {
+        let data = "Failed to deserialize the JSON body into the target type";
+        for (message, field) in [
+            (
+                format!("{data}: missing field `username` at line 1 column 2"),
+                Some("username"),
+            ),
+            (
+                format!("{data}: unknown field `aera`, expected one of `area`"),
+                Some("aera"),
+            ),
+            (
+                format!("{data}: role: unknown variant `root`, expected one of `admin`"),
+                Some("role"),
+            ),
+            (
+                format!("{data}: webhook: missing field `url`"),
+                Some("webhook.url"),
+            ),
+            (
+                format!("{data}: contacts[0].name: invalid type: integer `5`, expected a string"),
+                Some("contacts[0].name"),
+            ),
+            (
+                "Expected request with `Content-Type: application/json`".to_owned(),
+                None,
+            ),
+            (
+                "Failed to parse the request body as JSON: expected value at line 1 column 1"
+                    .to_owned(),
+                None,
+            ),
+        ] {
+            assert_eq!(field_at_fault(&message).as_deref(), field, "{message}");
+        }
     }
 }

@@ -3,14 +3,14 @@
 //! revoke one (refused at once).
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::access::{AuditNote, Caller, noted};
-use super::error::ErrorBody;
+use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::accounts::{ApiToken, Permission};
 use crate::timefmt::now_ms;
@@ -87,7 +87,8 @@ pub async fn list(
 /// Issue a token for an integrator account.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", security(("bearer" = [])),
     request_body = CreateToken,
-    responses((status = 201, body = IssuedToken), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = IssuedToken), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the account is revoked")))]
 pub async fn create(
     _: Caller,
     State(state): State<AppState>,
@@ -118,11 +119,11 @@ pub async fn create(
 /// Revoke a token: refused from now on.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = TokenView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = TokenView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke(
     _: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Param(id): Param<String>,
 ) -> Result<Json<TokenView>, ApiError> {
     Ok(Json(
         state.accounts.revoke_token(&id, now_ms()).await?.into(),

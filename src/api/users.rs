@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::access::{AuditNote, Caller, noted};
-use super::error::ErrorBody;
+use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::accounts::{AccountPatch, AccountState, NewAccount, Role, User};
 use crate::timefmt::now_ms;
@@ -132,7 +132,7 @@ fn body<T: Default>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         ("state" = Option<String>, Query, description = "active | locked | revoked"),
         ("agency" = Option<String>, Query, description = "only this agency"),
     ),
-    responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [UserView]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     _: Caller,
     State(state): State<AppState>,
@@ -210,11 +210,11 @@ pub async fn create(
 /// One account.
 #[utoipa::path(get, path = "/api/v1/users/{username}", tag = "accounts", security(("bearer" = [])),
     params(("username" = String, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     _: Caller,
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    Param(username): Param<String>,
 ) -> Result<Json<UserView>, ApiError> {
     Ok(Json(state.accounts.user(&username).await?.into()))
 }
@@ -227,7 +227,7 @@ pub async fn get(
 pub async fn patch(
     caller: Caller,
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    Param(username): Param<String>,
     body: Result<Json<UpdateUser>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
@@ -277,11 +277,11 @@ fn without_nulls(v: serde_json::Value) -> String {
 /// Lock an account: its sessions end at once.
 #[utoipa::path(post, path = "/api/v1/users/{username}/lock", tag = "accounts", security(("bearer" = [])),
     params(("username" = String, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn lock(
     caller: Caller,
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    Param(username): Param<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = state.accounts.lock(&caller.username, &username).await?;
     tracing::info!(by = %caller.username, username = %username, "account locked");
@@ -291,11 +291,11 @@ pub async fn lock(
 /// Unlock an account (also lifts a lockout after failed logins).
 #[utoipa::path(post, path = "/api/v1/users/{username}/unlock", tag = "accounts", security(("bearer" = [])),
     params(("username" = String, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn unlock(
     caller: Caller,
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    Param(username): Param<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = state.accounts.unlock(&username, now_ms()).await?;
     tracing::info!(by = %caller.username, username = %username, "account unlocked");
@@ -306,11 +306,11 @@ pub async fn unlock(
 /// and where one is required (`require_totp`) it enrols again at its next login.
 #[utoipa::path(post, path = "/api/v1/users/{username}/reset-totp", tag = "accounts", security(("bearer" = [])),
     params(("username" = String, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reset_totp(
     caller: Caller,
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    Param(username): Param<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = state.accounts.reset_totp(&username).await?;
     tracing::info!(by = %caller.username, username = %username, "second factor reset");
@@ -320,11 +320,11 @@ pub async fn reset_totp(
 /// Revoke an account for good; it stays listed, and its username is never issued again.
 #[utoipa::path(post, path = "/api/v1/users/{username}/revoke", tag = "accounts", security(("bearer" = [])),
     params(("username" = String, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke(
     caller: Caller,
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    Param(username): Param<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = state.accounts.revoke(&caller.username, &username).await?;
     tracing::info!(by = %caller.username, username = %username, "account revoked");
@@ -339,7 +339,7 @@ pub async fn revoke(
 pub async fn reset_password(
     caller: Caller,
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    Param(username): Param<String>,
     req: Result<Json<ResetPassword>, JsonRejection>,
 ) -> Result<Json<IssuedUser>, ApiError> {
     let req = body(req)?;
