@@ -1110,6 +1110,12 @@ async fn a_second_factor_guards_the_login_and_each_code_counts_once() {
     assert_eq!(status, 200);
     let (_, audit) = hub.get("/api/v1/audit?action=user.reset_totp").await;
     assert_eq!(audit[0]["target"], "duty-op", "{audit}");
+    // Not on one's own account: that would skip the password the self-service asks for.
+    for reset in ["reset-totp", "reset-password"] {
+        let own = format!("/api/v1/users/admin/{reset}");
+        let (status, body) = hub.call("POST", &own, &hub.token, None).await;
+        assert_eq!(status, 409, "{reset}: {body}");
+    }
 }
 
 #[tokio::test]

@@ -511,10 +511,12 @@ impl Accounts {
     /// that must be changed at the next login; its sessions end.
     pub async fn reset_password(
         &self,
+        actor: &str,
         username: &str,
         given: Option<String>,
         now_ms: i64,
     ) -> Result<(User, Option<String>), AccountError> {
+        not_oneself(actor, username, "POST /api/v1/auth/password")?;
         let mut user = self.live_user(username).await?;
         let (password, generated) = match given {
             Some(p) => (p, false),
@@ -767,7 +769,8 @@ impl Accounts {
 
     /// An admin clears another account's second factor (a lost phone and no recovery code
     /// left); its sessions end, and where it is required it must enrol again at the next login.
-    pub async fn reset_totp(&self, username: &str) -> Result<User, AccountError> {
+    pub async fn reset_totp(&self, actor: &str, username: &str) -> Result<User, AccountError> {
+        not_oneself(actor, username, "DELETE /api/v1/auth/totp")?;
         let mut user = self.live_user(username).await?;
         user.second_factor = None;
         self.save(&user, true).await?;
@@ -1063,6 +1066,17 @@ const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Argon2 jobs at once: half the cores (at least one), the rest stay with ingest.
 fn hashing_permits() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+/// An admin's reset is for someone else's account: on one's own it would skip the current
+/// password (and `require_totp`), which the self-service endpoint `own` asks for.
+fn not_oneself(actor: &str, username: &str, own: &str) -> Result<(), AccountError> {
+    if actor == username {
+        return Err(AccountError::Conflict(format!(
+            "an admin does not reset their own account; use {own}"
+        )));
+    }
+    Ok(())
 }
 
 /// A new random token (256 bits, hex).

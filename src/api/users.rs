@@ -312,7 +312,10 @@ pub async fn reset_totp(
     State(state): State<AppState>,
     Param(username): Param<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    let user = state.accounts.reset_totp(&username).await?;
+    let user = state
+        .accounts
+        .reset_totp(&caller.username, &username)
+        .await?;
     tracing::info!(by = %caller.username, username = %username, "second factor reset");
     Ok(Json(user.into()))
 }
@@ -345,7 +348,7 @@ pub async fn reset_password(
     let req = body(req)?;
     let (user, temporary_password) = state
         .accounts
-        .reset_password(&username, req.password, now_ms())
+        .reset_password(&caller.username, &username, req.password, now_ms())
         .await?;
     tracing::info!(by = %caller.username, username = %username, "password reset");
     Ok(Json(IssuedUser {
