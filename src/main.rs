@@ -64,6 +64,9 @@ enum Command {
     Backup {
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
+        /// The store of this `iochub serve` config (its database_url or data_dir)
+        #[arg(long, conflicts_with_all = ["data_dir", "database_url"])]
+        config: Option<PathBuf>,
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
         /// Back up this PostgreSQL database instead of the SQLite store
@@ -74,6 +77,9 @@ enum Command {
     Restore {
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
+        /// The store of this `iochub serve` config (its database_url or data_dir)
+        #[arg(long, conflicts_with_all = ["data_dir", "database_url"])]
+        config: Option<PathBuf>,
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
         /// Restore into this (empty) PostgreSQL database instead of a SQLite data directory
@@ -101,6 +107,9 @@ enum Command {
     },
     /// Bring the store's schema up to date and exit (PostgreSQL when a database URL is given).
     Migrate {
+        /// The store of this `iochub serve` config (its database_url or data_dir)
+        #[arg(long, conflicts_with_all = ["data_dir", "database_url"])]
+        config: Option<PathBuf>,
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
         #[arg(long, env = "IOCHUB_DATABASE_URL")]
@@ -169,9 +178,14 @@ fn main() -> ExitCode {
         },
         Command::Backup {
             to,
+            config,
             data_dir,
             database_url,
         } => {
+            let (data_dir, database_url) = match store_flags(config, data_dir, database_url) {
+                Ok(flags) => flags,
+                Err(code) => return code,
+            };
             let store = (database_url.clone(), data_dir.clone());
             return copy_store("backup", store, &to, || match database_url {
                 Some(url) => block_on(pg_backup::backup(&url, &to, &mut |l| {
@@ -182,9 +196,14 @@ fn main() -> ExitCode {
         }
         Command::Restore {
             from,
+            config,
             data_dir,
             database_url,
         } => {
+            let (data_dir, database_url) = match store_flags(config, data_dir, database_url) {
+                Ok(flags) => flags,
+                Err(code) => return code,
+            };
             let store = (database_url.clone(), data_dir.clone());
             return copy_store("restore", store, &from, || match database_url {
                 Some(url) => block_on(pg_backup::restore(&from, &url, &mut |l| {
@@ -194,9 +213,15 @@ fn main() -> ExitCode {
             });
         }
         Command::Migrate {
+            config,
             data_dir,
             database_url,
-        } => return migrate(&data_dir, database_url.as_deref()),
+        } => {
+            return match store_flags(config, data_dir, database_url) {
+                Ok((data_dir, database_url)) => migrate(&data_dir, database_url.as_deref()),
+                Err(code) => code,
+            };
+        }
         Command::Audit {
             command: AuditCommand::Verify { config, data_dir },
         } => return audit_verify(config.as_deref(), &data_dir),
@@ -211,6 +236,25 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The store a command names: that of `--config FILE` (a `serve` config: its database_url, else
+/// its data_dir), or the flags'. A bad config is exit code 2, as for `serve`.
+fn store_flags(
+    config: Option<PathBuf>,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+) -> Result<(PathBuf, Option<String>), ExitCode> {
+    let Some(path) = config else {
+        return Ok((data_dir, database_url));
+    };
+    match StoreTarget::new(Some(&path), &data_dir) {
+        Ok(t) => Ok((t.data_dir, t.database_url)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(2))
         }
     }
 }

@@ -3,8 +3,32 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Milliseconds since the epoch, from the system clock.
+///
+/// In debug builds (the binary the tests run) the clock is injectable: when
+/// `IOCHUB_TEST_CLOCK_FILE` names a file, the milliseconds written in it are added, so a test can
+/// move a running hub hours ahead (sessions' idle and absolute ends) without waiting. Release
+/// builds have no such hook.
 pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
+    let now = Utc::now().timestamp_millis();
+    #[cfg(debug_assertions)]
+    let now = now + test_clock::offset_ms();
+    now
+}
+
+#[cfg(debug_assertions)]
+mod test_clock {
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    /// The offset in `IOCHUB_TEST_CLOCK_FILE`, read at every call (a test rewrites it); 0 without.
+    pub fn offset_ms() -> i64 {
+        static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+        FILE.get_or_init(|| std::env::var_os("IOCHUB_TEST_CLOCK_FILE").map(PathBuf::from))
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 /// `2024-11-22T10:06:40.000Z`

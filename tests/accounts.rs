@@ -1007,6 +1007,66 @@ async fn an_integrator_given_another_role_loses_its_tokens() {
     );
 }
 
+/// Moves the hub's clock (`IOCHUB_TEST_CLOCK_FILE`, debug builds) to `minutes` ahead of now.
+fn clock_ahead(file: &std::path::Path, minutes: i64) {
+    std::fs::write(file, (minutes * 60_000).to_string()).expect("clock file");
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_at_their_absolute_end_by_the_hubs_clock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = dir.path().join("clock");
+    clock_ahead(&clock, 0);
+    let path = clock.to_string_lossy().into_owned();
+    let env = [("IOCHUB_TEST_CLOCK_FILE", path.as_str())];
+    let hub = Hub::start_with_env(dir.path(), DEFAULT_RULES, Broker::Embedded(0), &env).await;
+    let op = account(&hub, "night-op", Role::Operator, json!({})).await;
+    let me = |token: String, background: bool| {
+        let mut req = hub
+            .client
+            .get(hub.url("/api/v1/auth/me"))
+            .bearer_auth(token);
+        if background {
+            req = req.header("x-iochub-background", "1");
+        }
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+
+    // Admins: 15 minutes idle. Activity moves the idle clock; 16 minutes of nothing ends it.
+    clock_ahead(&clock, 14);
+    assert_eq!(me(hub.token.clone(), false).await, 200, "14 min idle");
+    clock_ahead(&clock, 28);
+    assert_eq!(
+        me(hub.token.clone(), false).await,
+        200,
+        "14 min since the last request"
+    );
+    clock_ahead(&clock, 44);
+    assert_eq!(me(hub.token.clone(), false).await, 401, "16 min idle");
+
+    // Others: 30 minutes; the app's background refreshes are not the person's activity.
+    clock_ahead(&clock, 25);
+    assert_eq!(me(op.clone(), true).await, 200);
+    clock_ahead(&clock, 35);
+    assert_eq!(
+        me(op.clone(), true).await,
+        401,
+        "35 min without a person's request"
+    );
+
+    // The absolute end: 12 hours after the login, however active the session.
+    let login = hub.login_as("night-op", GOOD).await;
+    let op = login.1["token"].as_str().expect("token").to_owned();
+    for minutes in (55..35 + 12 * 60).step_by(20) {
+        clock_ahead(&clock, minutes);
+        assert_eq!(me(op.clone(), false).await, 200, "active at +{minutes} min");
+    }
+    clock_ahead(&clock, 35 + 12 * 60 + 1);
+    assert_eq!(me(op.clone(), false).await, 401, "12 h after the login");
+    let (status, _) = hub.login_as("night-op", GOOD).await;
+    assert_eq!(status, 200, "a new login starts a new session");
+}
+
 /// The authenticator app's code for `secret` at `unix_s`, computed the RFC 6238 way.
 fn app_code(username: &str, secret: &str, unix_s: i64) -> String {
     let factor = iochub::accounts::SecondFactor {

@@ -108,11 +108,21 @@ async fn an_online_sqlite_backup_restores_to_identical_query_results() {
         "progress is shown"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("readings"));
-    // a second backup into the same directory is refused rather than overwriting
+    // a second backup into the same directory is refused rather than overwriting (named this
+    // time by the hub's config, as every command that reads the store may be)
+    let config = dir.path().join("iochub.toml");
+    let toml = format!("mqtt_url = \"mqtt://127.0.0.1:1\"\ndata_dir = {data:?}\n");
+    std::fs::write(&config, toml).expect("config");
+    let config = config.to_string_lossy().into_owned();
     assert!(
-        !iochub(&["backup", "--to", &backup_dir, "--data-dir", &data])
+        !iochub(&["backup", "--to", &backup_dir, "--config", &config])
             .status
             .success()
+    );
+    let migrated = iochub(&["migrate", "--config", &config]);
+    assert!(
+        String::from_utf8_lossy(&migrated.stdout).contains(data.as_str()),
+        "migrate opened the config's store: {migrated:?}"
     );
 
     // restore into an empty data dir and run a second hub on it
