@@ -656,6 +656,16 @@ async fn locking_an_account_closes_its_live_feed_within_a_second() {
     );
     assert_eq!(mine.closed_within(Duration::from_secs(1)).await, Some(4001));
     assert_eq!(admins.closed_within(Duration::from_millis(200)).await, None);
+
+    // Revoking for good closes the feeds the same way.
+    let viewer = account(&hub, "wall-tv", Role::Viewer, json!({})).await;
+    let mut tv = hub
+        .ws_as(&viewer, json!({"op": "subscribe", "topics": ["alerts"]}))
+        .await;
+    let revoke = hub.call("POST", "/api/v1/users/wall-tv/revoke", &admin, None);
+    assert_eq!(revoke.await.0, 200);
+    assert_eq!(tv.closed_within(Duration::from_secs(1)).await, Some(4001));
+    assert_eq!(admins.closed_within(Duration::from_millis(200)).await, None);
 }
 
 #[tokio::test]

@@ -146,3 +146,85 @@ fn serve_runs_from_any_directory_and_defaults_its_rules() {
     assert!(status.success(), "a clean stop exits 0: {rest:#?}");
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:#?}");
 }
+
+/// The first start without `IOCHUB_ADMIN_PASSWORD`: a generated admin password, printed once,
+/// that must be changed before the API does anything else.
+#[tokio::test]
+async fn a_first_start_prints_a_generated_admin_password_that_must_be_changed() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_iochub"))
+        .args([
+            "demo",
+            "--no-sim",
+            "--http",
+            "127.0.0.1:0",
+            "--mqtt",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("IOCHUB_ADMIN_PASSWORD")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn iochub demo");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut base, mut password) = (None, None);
+    let wait = std::time::Duration::from_secs(60);
+    while base.is_none() || password.is_none() {
+        let line = tokio::time::timeout(wait, lines.next_line())
+            .await
+            .expect("the banner in time")
+            .expect("stdout")
+            .expect("the banner before the end");
+        if let Some(rest) = line.trim().strip_prefix("dashboard:") {
+            base = rest
+                .split_whitespace()
+                .next()
+                .map(|u| u.trim_end_matches('/').to_owned());
+        }
+        if let Some(rest) = line.trim().strip_prefix("log in:      admin / ") {
+            password = rest.split_whitespace().next().map(str::to_owned);
+        }
+    }
+    let (base, password) = (base.expect("address"), password.expect("password"));
+    assert!(password.len() >= 12, "a generated password: {password}");
+
+    let http = reqwest::Client::new();
+    let login = serde_json::json!({"username": "admin", "password": password});
+    let resp = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&login)
+        .send();
+    let body: serde_json::Value = resp.await.expect("login").json().await.expect("json");
+    assert_eq!(body["must_change_password"], true, "{body}");
+    let token = body["token"].as_str().expect("token");
+    let devices = http
+        .get(format!("{base}/api/v1/devices"))
+        .bearer_auth(token)
+        .send();
+    let refused: serde_json::Value = devices.await.expect("get").json().await.expect("json");
+    assert_eq!(
+        refused["error"]["code"], "password_change_required",
+        "{refused}"
+    );
+    let change = serde_json::json!({"current": password, "new": "Đèo Mã Phục mùa sương 2026"});
+    let changed = http
+        .post(format!("{base}/api/v1/auth/password"))
+        .bearer_auth(token)
+        .json(&change);
+    assert_eq!(changed.send().await.expect("change").status(), 204);
+    let devices = http
+        .get(format!("{base}/api/v1/devices"))
+        .bearer_auth(token)
+        .send();
+    assert_eq!(
+        devices.await.expect("get").status(),
+        200,
+        "then the API opens"
+    );
+    child.kill().await.expect("kill");
+}
