@@ -1054,10 +1054,21 @@ async fn sessions_end_when_idle_and_at_their_absolute_end_by_the_hubs_clock() {
     clock_ahead(&clock, 44);
     assert_eq!(me(hub.token.clone(), false).await, 401, "16 min idle");
 
-    // Others: 30 minutes; the app's background refreshes are not the person's activity.
+    // Others: 30 minutes; the app's background refreshes are not the person's activity, and
+    // neither is a live feed: the socket closes by itself once the session is idle.
+    clock_ahead(&clock, 0);
+    let mut feed = hub
+        .ws_as(&op, json!({"op": "subscribe", "topics": ["alerts"]}))
+        .await;
     clock_ahead(&clock, 25);
     assert_eq!(me(op.clone(), true).await, 200);
     clock_ahead(&clock, 35);
+    let checked_every = iochub::ws::client::LIVE_CHECK + Duration::from_secs(1);
+    assert_eq!(
+        feed.closed_within(checked_every).await,
+        Some(4001),
+        "idle feed"
+    );
     assert_eq!(
         me(op.clone(), true).await,
         401,

@@ -249,13 +249,29 @@ pub async fn rules(_: access::Caller, State(state): State<AppState>) -> Json<Vec
 async fn ws(
     caller: access::Caller,
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let token = access::token_from(&headers).map(str::to_owned);
+    let accounts = state.accounts.clone();
+    // The idle timeout ends a session without anyone cancelling it: the socket asks.
+    let still_live: crate::ws::client::StillLive = Box::new(move || {
+        let (accounts, token) = (accounts.clone(), token.clone());
+        Box::pin(async move {
+            let Some(token) = token else { return true };
+            let checked = accounts
+                .authenticate(&token, crate::timefmt::now_ms(), false)
+                .await;
+            // A store that cannot answer right now does not close anyone's wall.
+            !matches!(checked, Err(crate::accounts::AccountError::SessionEnded))
+        })
+    });
     upgrade.on_upgrade(move |socket| {
         let session = crate::ws::client::SessionBound {
             scope: caller.scope,
             ended: caller.ended,
             expires_at_ms: caller.expires_at,
+            still_live,
         };
         crate::ws::client::serve(socket, state.live.clone(), state.areas.clone(), session)
     })

@@ -31,7 +31,16 @@ pub struct SessionBound {
     pub ended: tokio_util::sync::CancellationToken,
     /// The session's absolute end (epoch ms): the socket closes then.
     pub expires_at_ms: i64,
+    /// Asked every [`LIVE_CHECK`]: false once the session is over for a reason no one cancels
+    /// (its idle timeout passed; the store no longer has it), and the socket closes.
+    pub still_live: StillLive,
 }
+
+/// Whether the session behind a socket is still live; never counts as the person's activity.
+pub type StillLive = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
+
+/// How often a socket asks whether its session is still live.
+pub const LIVE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Close code for a session that ended (4000-4999: the application's own).
 const SESSION_ENDED: u16 = 4001;
@@ -41,6 +50,7 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, session
         scope,
         ended,
         expires_at_ms,
+        still_live,
     } = session;
     let (close_tx, mut close_rx) = mpsc::channel::<&'static str>(1);
     m::ws_clients(1.0);
@@ -124,10 +134,17 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, session
     let pump = pump(feed, filter_rx, out_tx, ctl_rx);
     let left_ms = (expires_at_ms - crate::timefmt::now_ms()).max(0);
     let session_end = async {
-        tokio::select! {
-            () = ended.cancelled() => "session ended",
-            () = tokio::time::sleep(std::time::Duration::from_millis(left_ms.unsigned_abs())) => {
-                "session expired"
+        let expiry = tokio::time::sleep(std::time::Duration::from_millis(left_ms.unsigned_abs()));
+        tokio::pin!(expiry);
+        let mut check = tokio::time::interval(LIVE_CHECK);
+        check.tick().await; // the first tick is at once: the session was just checked
+        loop {
+            tokio::select! {
+                () = ended.cancelled() => break "session ended",
+                () = &mut expiry => break "session expired",
+                _ = check.tick() => if !still_live().await {
+                    break "session idle or gone";
+                },
             }
         }
     };
