@@ -1,6 +1,7 @@
 //! Administrative areas (province and commune boundaries: local government has two levels since
-//! July 2025, the province and its communes and wards) loaded from the IOC's GeoJSON files, and the shapes an operator picks on the map — an area, a circle, a polygon — with the
-//! one question asked of them: does this point lie inside?
+//! July 2025, the province and its communes and wards) loaded from the IOC's GeoJSON files, and
+//! the shapes an operator picks on the map — an area, a circle, a polygon — with the one question
+//! asked of them: does this point lie inside?
 //!
 //! Geometry is plain planar lon/lat (even-odd ray casting): at province scale the error against
 //! geodesic edges is metres, far below the precision of the boundary files themselves.

@@ -369,8 +369,6 @@ impl HubConfig {
     }
 }
 
-/// `tls_cert_file` + `tls_key_file` (`IOCHUB_TLS_CERT_FILE`, `IOCHUB_TLS_KEY_FILE`): both or
-/// neither; `http_redirect` (`IOCHUB_HTTP_REDIRECT`) only with them.
 /// `trusted_proxies` (`IOCHUB_TRUSTED_PROXIES`, comma-separated): addresses or networks.
 pub fn trusted_proxies_from(
     file: Option<Vec<String>>,
@@ -397,6 +395,8 @@ pub fn trusted_proxies_from(
         .collect()
 }
 
+/// `tls_cert_file` + `tls_key_file` (`IOCHUB_TLS_CERT_FILE`, `IOCHUB_TLS_KEY_FILE`): both or
+/// neither; `http_redirect` (`IOCHUB_HTTP_REDIRECT`) only with them.
 pub fn https_from(
     file: (Option<String>, Option<String>, Option<String>),
     env: &impl Fn(&str) -> Option<String>,

@@ -541,7 +541,8 @@ impl Accounts {
     pub async fn change_password(
         &self,
         username: &str,
-        (current, new): (String, String),
+        current: String,
+        new: String,
         keep_session: Option<&str>,
         now_ms: i64,
     ) -> Result<User, AccountError> {
@@ -1222,12 +1223,12 @@ mod tests {
         let mut new = new_account("op", Role::Operator);
         new.password = Some("Một Mật Khẩu 1".into());
         a.issue(new, t0).await.expect("op");
-        let change = |from: &str, to: &str| (from.to_owned(), to.to_owned());
-        a.change_password("op", change("Một Mật Khẩu 1", "Hai Mật Khẩu 2"), None, t0)
+        let pw = |p: &str| p.to_owned();
+        a.change_password("op", pw("Một Mật Khẩu 1"), pw("Hai Mật Khẩu 2"), None, t0)
             .await
             .expect("changed");
         let err = a
-            .change_password("op", change("Hai Mật Khẩu 2", "Một Mật Khẩu 1"), None, t0)
+            .change_password("op", pw("Hai Mật Khẩu 2"), pw("Một Mật Khẩu 1"), None, t0)
             .await
             .expect_err("reused");
         assert!(

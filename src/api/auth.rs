@@ -200,7 +200,8 @@ pub async fn password(
         .accounts
         .change_password(
             &caller.username,
-            (req.current, req.new),
+            req.current,
+            req.new,
             this_session.as_deref(),
             now_ms(),
         )
