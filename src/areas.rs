@@ -180,6 +180,16 @@ impl Areas {
     pub fn feature_collection(&self) -> &Value {
         &self.geojson
     }
+
+    /// The ids of every area that contains the point, in file order (the province first when
+    /// its file comes first).
+    pub fn containing(&self, lon: f64, lat: f64) -> Vec<String> {
+        self.list
+            .iter()
+            .filter(|a| a.shape.contains(lon, lat))
+            .map(|a| a.id.clone())
+            .collect()
+    }
 }
 
 fn area_from_feature(f: &Value) -> Result<Area, String> {

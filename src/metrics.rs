@@ -205,6 +205,11 @@ pub fn alert_resolved() {
     counter!("iochub_alerts_resolved_total").increment(1);
 }
 
+/// A handling action taken on an alert (`acknowledge`, `dispatch`, …).
+pub fn alert_action(action: &'static str) {
+    counter!("iochub_alerts_actions_total", "action" => action).increment(1);
+}
+
 pub fn ws_clients(delta: f64) {
     gauge!("iochub_ws_clients").increment(delta);
 }

@@ -12,49 +12,6 @@ use iochub::api::access::ROUTES;
 use serde_json::{Value, json};
 use support::*;
 
-const GOOD: &str = "Mưa lũ sông Bằng 2026";
-
-/// Issues an account and logs it in through the forced password change; returns its token.
-async fn account(hub: &Hub, username: &str, role: Role, extra: Value) -> String {
-    let mut body =
-        json!({"username": username, "role": role.as_str(), "display_name": "Cán bộ trực"});
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    let (status, issued) = hub
-        .call("POST", "/api/v1/users", &hub.token, Some(body))
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    let temporary = issued["temporary_password"]
-        .as_str()
-        .expect("generated, shown once");
-    assert_eq!(issued["must_change_password"], true);
-    let (status, login) = hub.login_as(username, temporary).await;
-    if role == Role::Integrator {
-        assert_eq!(status, 403, "integrators use API tokens: {login}");
-        return String::new();
-    }
-    assert_eq!(status, 200, "{login}");
-    assert_eq!(login["must_change_password"], true);
-    let token = login["token"].as_str().expect("token").to_owned();
-    let change = json!({"current": temporary, "new": GOOD});
-    let (status, body) = hub
-        .call("POST", "/api/v1/auth/password", &token, Some(change))
-        .await;
-    assert_eq!(status, 204, "{body}");
-    token
-}
-
-/// An API token for an integrator account, issued by the admin.
-async fn api_token(hub: &Hub, username: &str, permissions: Value) -> String {
-    let body = json!({"name": format!("{username} feed"), "username": username, "permissions": permissions});
-    let (status, issued) = hub
-        .call("POST", "/api/v1/tokens", &hub.token, Some(body))
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    issued["token"].as_str().expect("shown once").to_owned()
-}
-
 /// A concrete path for a route of the table.
 fn concrete(path: &str) -> String {
     path.replace("{device}", "wl-01")
@@ -890,7 +847,7 @@ async fn integrator_tokens_are_narrowed_listed_without_their_secret_and_revoked_
     let (status, body) = hub.call("GET", "/metrics", &narrow, None).await;
     assert_eq!(status, 403, "the token holds less than its role: {body}");
     assert_eq!(
-        hub.call("GET", "/api/v1/alerts", &full, None).await.0,
+        hub.call("GET", "/api/v1/map", &full, None).await.0,
         403,
         "not the role's"
     );

@@ -26,6 +26,9 @@ pub enum Permission {
     DevicesWrite,
     /// Alerts (an agency handler: only those of their agency).
     AlertsRead,
+    /// Handling actions on alerts; which action, on which alert, is the handling rules' answer
+    /// (`alerts::handling`: the IOC acknowledges and dispatches, the agency starts and resolves).
+    AlertsAct,
     /// The active rules.
     RulesRead,
     /// Operations data: dead letters, `/metrics`.
@@ -43,13 +46,14 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
         Permission::DevicesRead,
         Permission::DevicesWrite,
         Permission::AlertsRead,
+        Permission::AlertsAct,
         Permission::RulesRead,
         Permission::SystemRead,
         Permission::AgenciesRead,
@@ -71,6 +75,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::DevicesRead,
             P::DevicesWrite,
             P::AlertsRead,
+            P::AlertsAct,
             P::RulesRead,
             P::SystemRead,
             P::AgenciesRead,
@@ -86,6 +91,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::MapRead,
             P::DevicesRead,
             P::AlertsRead,
+            P::AlertsAct,
             P::RulesRead,
             P::SystemRead,
             P::AgenciesRead,
@@ -97,18 +103,31 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::MapRead,
             P::DevicesRead,
             P::AlertsRead,
+            P::AlertsAct,
             P::RulesRead,
             P::AgenciesRead,
         ],
     ),
     (
         Role::AgencyHandler,
-        &[P::MapRead, P::DevicesRead, P::AlertsRead, P::AgenciesRead],
+        &[
+            P::MapRead,
+            P::DevicesRead,
+            P::AlertsRead,
+            P::AlertsAct,
+            P::AgenciesRead,
+        ],
     ),
     (Role::Viewer, &[P::MapRead, P::DevicesRead, P::AlertsRead]),
     (
         Role::Integrator,
-        &[P::DevicesRead, P::DevicesWrite, P::SystemRead],
+        &[
+            P::DevicesRead,
+            P::DevicesWrite,
+            P::SystemRead,
+            P::AlertsRead,
+            P::AlertsAct,
+        ],
     ),
 ];
 

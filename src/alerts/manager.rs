@@ -1,87 +1,194 @@
-//! The alert manager: the one owner of the open alerts. It takes the engine's fire/clear
-//! decisions in batches, lets the [`Lifecycle`] decide what they do, has the store commit that,
+//! The alert manager: the one owner of the live alerts. It takes the engine's fire/clear
+//! decisions in batches and people's handling actions one at a time (through an [`AlertDesk`]),
+//! lets the [`Lifecycle`] and the handling rules decide what they do, has the store commit that,
 //! and only then applies it and pushes the alerts live.
 //!
-//! Decisions queue in a bounded channel; a slow store blocks the shards (and so ingest), never
-//! drops a decision. An alert is pushed only after it is committed, so the id a wall display
-//! shows always exists. A failed commit is retried with the same decisions.
+//! One owner means no lock and no race between a rule clearing an alert and an operator
+//! dispatching it: whichever comes first is decided first. Decisions and actions queue in bounded
+//! channels; a slow store blocks the shards (and so ingest), never drops a decision. An alert is
+//! pushed only after it is committed, so the id a wall display shows always exists. A failed
+//! rule commit is retried with the same decisions; a failed action is answered with the error
+//! and leaves the alert as it was.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, oneshot};
 
-use super::lifecycle::Lifecycle;
-use super::model::{Alert, AlertQuery, AlertState};
+use super::handling::{self, Action, Actor, Refusal, Request};
+use super::lifecycle::{Context, Lifecycle};
+use super::model::{ActionRecord, Alert, AlertQuery, AlertWrite};
+use crate::accounts::Scope;
+use crate::accounts::model::Role;
+use crate::areas::Areas;
+use crate::engine::RuleSet;
 use crate::health::Health;
 use crate::metrics as m;
 use crate::pipeline::AlertChange;
-use crate::storage::{Store, StoreResult};
+use crate::storage::{Store, StoreError, StoreResult};
+use crate::timefmt::now_ms;
 
 const MAX_BATCH: usize = 1000;
+/// Actions waiting for the manager; past this, callers wait (the HTTP request with them).
+const DESK_QUEUE: usize = 256;
+
+/// A device's position (lon, lat), if known.
+pub type Locate = Arc<dyn Fn(&str) -> Option<(f64, f64)> + Send + Sync>;
+
+/// Why an action was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    /// No such alert, or not one the caller sees.
+    #[error("no alert {0}")]
+    NotFound(i64),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The Idempotency-Key was used before for another action or alert.
+    #[error("Idempotency-Key {key:?} was used for {action} on alert {alert}")]
+    KeyReused {
+        key: String,
+        action: String,
+        alert: i64,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the alert manager has stopped")]
+    Stopped,
+}
+
+/// One handling action, as the API hands it over.
+pub struct ActionOrder {
+    pub id: i64,
+    pub action: Action,
+    pub request: Request,
+    pub actor: Actor,
+    /// What the caller sees: an alert outside it is answered as not found.
+    pub scope: Arc<Scope>,
+    pub idempotency_key: Option<String>,
+}
+
+struct Command {
+    order: ActionOrder,
+    reply: oneshot::Sender<Result<Alert, ActError>>,
+}
+
+/// Where the API hands handling actions to the manager; cheap to clone.
+#[derive(Clone)]
+pub struct AlertDesk {
+    tx: mpsc::Sender<Command>,
+}
+
+impl AlertDesk {
+    /// Takes the action; answers with the alert as it left it (or as it stands, for a repeated
+    /// Idempotency-Key).
+    pub async fn act(&self, order: ActionOrder) -> Result<Alert, ActError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command { order, reply })
+            .await
+            .map_err(|_| ActError::Stopped)?;
+        answer.await.map_err(|_| ActError::Stopped)?
+    }
+}
 
 pub struct AlertManager {
     store: Arc<dyn Store>,
     lifecycle: Lifecycle,
     health: Arc<Health>,
+    rules: Arc<ArcSwap<RuleSet>>,
+    areas: Arc<Areas>,
+    locate: Locate,
+    desk: mpsc::Receiver<Command>,
 }
 
 impl AlertManager {
-    /// Picks up the alerts left open in the store.
-    pub async fn load(store: Arc<dyn Store>, health: Arc<Health>) -> StoreResult<Self> {
-        let open = store
-            .alerts(AlertQuery {
-                state: Some(AlertState::Open),
-                device: None,
-                limit: u32::MAX,
-            })
-            .await?;
-        Ok(Self {
+    /// Picks up the live alerts of the store; returns the manager and its desk.
+    pub async fn load(
+        store: Arc<dyn Store>,
+        health: Arc<Health>,
+        rules: Arc<ArcSwap<RuleSet>>,
+        areas: Arc<Areas>,
+        locate: Locate,
+    ) -> StoreResult<(Self, AlertDesk)> {
+        let live = store.alerts(AlertQuery::live()).await?;
+        let (tx, desk) = mpsc::channel(DESK_QUEUE);
+        let manager = Self {
             store,
-            lifecycle: Lifecycle::new(open),
+            lifecycle: Lifecycle::new(live),
             health,
-        })
+            rules,
+            areas,
+            locate,
+            desk,
+        };
+        Ok((manager, AlertDesk { tx }))
     }
 
-    /// (device, rule) of every open alert, to seed the shards at start.
-    pub fn open_pairs(&self) -> Vec<(String, String)> {
-        self.lifecycle.open_pairs()
+    /// (device, rule) of every alert whose condition holds, to seed the shards at start.
+    pub fn active_pairs(&self) -> Vec<(String, String)> {
+        self.lifecycle.active_pairs()
     }
 
     /// Runs until every sender of `rx` is gone; `publish` gets each committed alert change.
     pub async fn run(mut self, mut rx: mpsc::Receiver<AlertChange>, publish: impl Fn(Alert)) {
         let mut batch = Vec::new();
-        while let Some(first) = rx.recv().await {
-            batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(c) => batch.push(c),
-                    Err(_) => break,
+        loop {
+            tokio::select! {
+                first = rx.recv() => {
+                    let Some(first) = first else { break };
+                    batch.push(first);
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(c) => batch.push(c),
+                            Err(_) => break,
+                        }
+                    }
+                    self.decide(&batch, &publish).await;
+                    batch.clear();
                 }
-            }
-            let decided = self.lifecycle.decide(&batch);
-            batch.clear();
-            let writes = Arc::new(decided.writes.clone());
-            let ids = if writes.is_empty() {
-                Vec::new()
-            } else {
-                self.commit(writes).await
-            };
-            for alert in self.lifecycle.commit(decided, &ids) {
-                match (alert.state, alert.hits) {
-                    (AlertState::Resolved, _) => m::alert_resolved(),
-                    (_, 1) => m::alert_opened(),
-                    _ => m::alert_updated(),
+                Some(command) = self.desk.recv() => {
+                    let outcome = self.act(command.order).await;
+                    if let Ok(alert) = &outcome {
+                        publish(alert.clone());
+                    }
+                    let _ = command.reply.send(outcome);
                 }
-                tracing::info!(id = alert.id, rule = %alert.rule, device = %alert.device,
-                    state = alert.state.as_str(), value = alert.value, "alert");
-                publish(alert);
             }
         }
     }
 
+    async fn decide(&mut self, batch: &[AlertChange], publish: &impl Fn(Alert)) {
+        let decided = {
+            let rules = self.rules.load();
+            let ctx = Context {
+                policy: &rules.policy,
+                areas: &self.areas,
+                locate: &*self.locate,
+                now_ms: now_ms(),
+            };
+            self.lifecycle.decide(batch, &ctx)
+        };
+        let writes = Arc::new(decided.writes.clone());
+        let ids = if writes.is_empty() {
+            Vec::new()
+        } else {
+            self.commit(writes).await
+        };
+        for alert in self.lifecycle.commit(decided, &ids) {
+            match (alert.state.unresolved(), alert.hits) {
+                (false, _) => m::alert_resolved(),
+                (_, 1) => m::alert_opened(),
+                _ => m::alert_updated(),
+            }
+            tracing::info!(id = alert.id, rule = %alert.rule, device = %alert.device,
+                state = alert.state.as_str(), active = alert.active, value = alert.value, "alert");
+            publish(alert);
+        }
+    }
+
     /// Commits until the store takes it, with backoff; says so on /healthz meanwhile.
-    async fn commit(&self, writes: Arc<Vec<super::AlertWrite>>) -> Vec<i64> {
+    async fn commit(&self, writes: Arc<Vec<AlertWrite>>) -> Vec<i64> {
         let mut backoff = Duration::from_millis(100);
         loop {
             let started = std::time::Instant::now();
@@ -99,5 +206,137 @@ impl AlertManager {
                 }
             }
         }
+    }
+
+    /// The alert `id` as it stands: the live one, else the stored one.
+    async fn current(&self, id: i64) -> Result<Option<Alert>, ActError> {
+        match self.lifecycle.get(id) {
+            Some(a) => Ok(Some(a.clone())),
+            None => Ok(self.store.alert(id).await?),
+        }
+    }
+
+    async fn act(&mut self, order: ActionOrder) -> Result<Alert, ActError> {
+        let ActionOrder {
+            id,
+            action,
+            request,
+            actor,
+            scope,
+            idempotency_key,
+        } = order;
+        let locate = self.locate.clone();
+        let visible = |a: &Alert| scope.sees(a, locate(&a.device));
+        let alert = self
+            .current(id)
+            .await?
+            .filter(|a| visible(a))
+            .ok_or(ActError::NotFound(id))?;
+        if let Some(key) = &idempotency_key
+            && let Some(earlier) = self.store.action_request(&actor.username, key).await?
+        {
+            return if earlier.alert == id && earlier.action == action.as_str() {
+                Ok(alert)
+            } else {
+                Err(ActError::KeyReused {
+                    key: key.clone(),
+                    action: earlier.action,
+                    alert: earlier.alert,
+                })
+            };
+        }
+        let now = now_ms();
+        let (next, event) = {
+            let rules = self.rules.load();
+            let route = rules.policy.route(&alert);
+            handling::act(&alert, action, &request, &actor, route, now)?
+        };
+        self.check(&alert, &next, action, &actor).await?;
+        let write = AlertWrite {
+            new: false,
+            alert: next.clone(),
+            events: vec![event],
+        };
+        let record = idempotency_key.map(|key| ActionRecord {
+            actor: actor.username.clone(),
+            key,
+            alert: id,
+            action: action.as_str().to_owned(),
+            ts_ms: now,
+        });
+        self.store.save_action(write, record).await?;
+        m::alert_action(action.as_str());
+        tracing::info!(id, action = action.as_str(), actor = %actor.username,
+            state = next.state.as_str(), "alert action");
+        self.lifecycle.apply(next.clone());
+        Ok(next)
+    }
+
+    /// What the handling rules cannot know: that the agencies and the assignee exist, and that a
+    /// reopened alert would not be a second unresolved one of its rule and device.
+    async fn check(
+        &self,
+        before: &Alert,
+        after: &Alert,
+        action: Action,
+        actor: &Actor,
+    ) -> Result<(), ActError> {
+        let invalid = |field: &str, message: String| {
+            ActError::Refused(Refusal::Invalid {
+                field: field.to_owned(),
+                message,
+            })
+        };
+        match action {
+            Action::Dispatch => {
+                for agency in &after.agencies {
+                    if self.store.agency(agency).await?.is_none() {
+                        return Err(invalid("agency", format!("no agency {agency:?}")));
+                    }
+                }
+            }
+            Action::Assign => {
+                let name = after.assignee.as_deref().unwrap_or_default();
+                let user = self
+                    .store
+                    .user(name)
+                    .await?
+                    .filter(|u| u.state == crate::accounts::model::AccountState::Active)
+                    .ok_or_else(|| invalid("user", format!("no active account {name:?}")))?;
+                let ioc = matches!(user.role, Role::Admin | Role::Supervisor | Role::Operator);
+                let of_agency = user
+                    .agency
+                    .as_deref()
+                    .is_some_and(|a| after.forwarded_to(a));
+                if actor.agency.is_some() && user.agency != actor.agency {
+                    return Err(ActError::Refused(Refusal::Forbidden(
+                        "an agency assigns its own people".into(),
+                    )));
+                }
+                if !ioc && !of_agency {
+                    return Err(invalid(
+                        "user",
+                        format!("{name:?} is neither IOC duty nor of an agency it is forwarded to"),
+                    ));
+                }
+            }
+            Action::Reopen => {
+                if let Some(other) =
+                    self.lifecycle
+                        .unresolved_of(&before.rule, &before.device, before.id)
+                    && before.source == super::model::Source::Rule
+                {
+                    return Err(ActError::Refused(Refusal::Conflict {
+                        reason: format!(
+                            "alert {} of the same rule and device is unresolved; handle that one",
+                            other.id
+                        ),
+                        state: before.state,
+                    }));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }

@@ -1,47 +1,141 @@
-//! An alert as the hub keeps it, stores it, serves it and pushes it live.
+//! An alert as the hub keeps it, stores it, serves it and pushes it live, and the entries of its
+//! timeline.
+//!
+//! An alert has two axes: its *condition* (`active` while the rule still holds, `cleared_at` when
+//! it stopped) and its *handling* ([`AlertState`]), which people move forward (DESIGN §3b "Alert
+//! handling"). The lifecycle ([`super::lifecycle`]) and the handling rules ([`super::handling`])
+//! decide every change; the stores only persist them.
 
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::{Op, Severity};
 
-/// Where an alert is in its handling. The lifecycle ([`super::lifecycle`]) decides every move;
-/// the stores only persist it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
+/// Where an alert is in its handling, in order.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum AlertState {
+    /// New: nobody has taken it yet.
     Open,
+    /// An IOC operator has taken it.
+    Acknowledged,
+    /// Forwarded to the competent agency.
+    Dispatched,
+    /// The agency is handling it.
+    InProgress,
+    /// Handled (or cleared by itself before anyone was sent).
     Resolved,
+    /// Checked and filed by the IOC; final.
+    Closed,
 }
 
 impl AlertState {
-    pub const ALL: [AlertState; 2] = [Self::Open, Self::Resolved];
+    pub const ALL: [AlertState; 6] = [
+        Self::Open,
+        Self::Acknowledged,
+        Self::Dispatched,
+        Self::InProgress,
+        Self::Resolved,
+        Self::Closed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::Dispatched => "dispatched",
+            Self::InProgress => "in_progress",
             Self::Resolved => "resolved",
+            Self::Closed => "closed",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
+
+    /// Every state before `resolved`: someone still has to act.
+    pub fn unresolved(self) -> bool {
+        self < Self::Resolved
+    }
 }
 
-/// An alert: at most one open per (rule, device).
+/// Where an alert came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A rule on a device's readings.
+    Rule,
+    /// A field report (`POST /api/v1/incidents`): no device, a place.
+    Field,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rule => "rule",
+            Self::Field => "field",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Rule, Self::Field]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// An alert. At most one unresolved per (rule, device) for rule alerts.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Alert {
     pub id: i64,
+    /// The rule's id; `field` for a field report.
     pub rule: String,
+    /// The device's key; empty for a field report.
     pub device: String,
     pub metric: String,
-    /// The latest value that kept the rule breached (or cleared it, once resolved).
+    /// The latest value that kept the rule breached (or cleared it).
     pub value: f64,
     pub threshold: f64,
     pub op: Op,
     pub severity: Severity,
+    /// The handling state.
     pub state: AlertState,
-    /// Reading time that opened it (RFC 3339).
+    /// The condition: the rule still holds.
+    pub active: bool,
+    /// When the condition last stopped holding (reading time), while it is not active.
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
+    pub cleared_at: Option<i64>,
+    /// `flood|landslide|forest_fire|air_pollution|equipment|other`, from the rule or the report.
+    pub category: Option<String>,
+    /// The lead agency it is forwarded to.
+    pub agency: Option<String>,
+    /// Every agency it is forwarded to, the lead first (the others coordinate).
+    pub agencies: Vec<String>,
+    /// The account handling it.
+    pub assignee: Option<String>,
+    /// How it ended: `auto_cleared`, `handled`, `false_alarm`, `duplicate`.
+    pub resolution: Option<String>,
+    pub source: Source,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// The configured areas its place lies in (communes, wards, the province).
+    pub areas: Vec<String>,
+    /// A field report's text.
+    pub text: Option<String>,
+    /// Reading time that opened it (the report's time for a field report).
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
     pub opened_at: i64,
@@ -50,31 +144,232 @@ pub struct Alert {
     pub updated_at: i64,
     #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
     #[schema(value_type = Option<String>)]
+    pub acknowledged_at: Option<i64>,
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
+    pub dispatched_at: Option<i64>,
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
     pub resolved_at: Option<i64>,
-    /// How many times the rule fired while this alert was open.
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
+    pub closed_at: Option<i64>,
+    /// Acknowledge by then (from `[[escalations]]`), while it is open.
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
+    pub ack_deadline: Option<i64>,
+    /// Resolve by then (from `[[escalations]]`).
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
+    pub resolve_deadline: Option<i64>,
+    /// How many escalation tiers have been applied.
+    pub escalations: u32,
+    /// When the next escalation tier is due, if any (a stored deadline, so it survives a restart).
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
+    pub next_escalation_at: Option<i64>,
+    /// How many times the rule fired while this alert was unresolved.
     pub hits: u32,
+}
+
+impl Alert {
+    /// The place the alert is about, as (lon, lat).
+    pub fn position(&self) -> Option<(f64, f64)> {
+        self.lon.zip(self.lat)
+    }
+
+    /// Whether `agency` is among those it is forwarded to.
+    pub fn forwarded_to(&self, agency: &str) -> bool {
+        self.agencies.iter().any(|a| a == agency)
+    }
+}
+
+/// Which handling states a query selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateFilter {
+    Is(AlertState),
+    /// Every state before `resolved`.
+    Unresolved,
+}
+
+impl StateFilter {
+    pub fn matches(self, state: AlertState) -> bool {
+        match self {
+            Self::Is(s) => s == state,
+            Self::Unresolved => state.unresolved(),
+        }
+    }
+
+    /// The states it selects, for a store's `state IN (…)`.
+    pub fn states(self) -> Vec<&'static str> {
+        AlertState::ALL
+            .into_iter()
+            .filter(|s| self.matches(*s))
+            .map(AlertState::as_str)
+            .collect()
+    }
 }
 
 /// A selection of stored alerts, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
-    pub state: Option<AlertState>,
+    pub state: Option<StateFilter>,
     pub device: Option<String>,
+    /// Forwarded to this agency (lead or coordinating).
+    pub agency: Option<String>,
+    pub severity: Option<Severity>,
+    pub category: Option<String>,
+    /// Lying in this area.
+    pub area: Option<String>,
+    pub source: Option<Source>,
+    /// Opened at or after (epoch ms).
+    pub from: Option<i64>,
+    /// Opened before (epoch ms).
+    pub to: Option<i64>,
+    /// Only ids below this (paging).
+    pub before: Option<i64>,
+    /// The condition still holds (or still holds or the alert is unresolved: see
+    /// [`AlertQuery::live`]).
+    pub live: bool,
     pub limit: u32,
 }
 
-/// One alert as the lifecycle left it, for the store to persist: a new alert to insert (its `id`
-/// is not yet known and ignored) or a stored one to overwrite by id.
+impl AlertQuery {
+    /// Everything the lifecycle keeps in memory: alerts that are unresolved or whose condition
+    /// still holds.
+    pub fn live() -> Self {
+        Self {
+            live: true,
+            limit: u32::MAX,
+            ..Self::default()
+        }
+    }
+}
+
+/// One entry of an alert's timeline: a change of its condition or handling, a comment, an
+/// assignment, a delivery, an escalation, with who did it and when.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AlertEvent {
+    /// Its place in the timeline (stores number them; 0 before it is stored).
+    pub seq: i64,
+    pub alert: i64,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub ts: i64,
+    /// The account that acted, or `system` (the rule, a timer, a delivery).
+    pub actor: String,
+    /// `opened`, `rebreached`, `cleared`, `auto_resolved`, an action's name (`acknowledge`,
+    /// `dispatch`, …), `escalated`, `delivery`.
+    pub kind: String,
+    /// The handling state before and after, when it changed.
+    pub from_state: Option<AlertState>,
+    pub to_state: Option<AlertState>,
+    /// The note or comment text.
+    pub note: Option<String>,
+    /// What else there is to say (the agency dispatched to, the assignee, the delivery's outcome).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl AlertEvent {
+    pub fn new(ts: i64, actor: &str, kind: &str) -> Self {
+        Self {
+            seq: 0,
+            alert: 0,
+            ts,
+            actor: actor.to_owned(),
+            kind: kind.to_owned(),
+            from_state: None,
+            to_state: None,
+            note: None,
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    pub fn moved(mut self, from: AlertState, to: AlertState) -> Self {
+        if from != to {
+            self.from_state = Some(from);
+            self.to_state = Some(to);
+        }
+        self
+    }
+
+    pub fn note(mut self, note: Option<&str>) -> Self {
+        self.note = note.map(str::to_owned);
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+/// One alert as the lifecycle or an action left it, for the store to persist with its new
+/// timeline entries: a new alert to insert (its `id` is not yet known and ignored) or a stored
+/// one to overwrite by id.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AlertWrite {
-    New(Alert),
-    Changed(Alert),
+pub struct AlertWrite {
+    pub new: bool,
+    pub alert: Alert,
+    /// Timeline entries to append (their `alert` is filled in by the store).
+    pub events: Vec<AlertEvent>,
 }
 
 impl AlertWrite {
     pub fn alert(&self) -> &Alert {
-        match self {
-            Self::New(a) | Self::Changed(a) => a,
+        &self.alert
+    }
+}
+
+/// An action request that carried an `Idempotency-Key`: stored in the action's own transaction,
+/// so that a repeat is answered with the alert as it stands instead of acting twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRecord {
+    pub actor: String,
+    pub key: String,
+    pub alert: i64,
+    pub action: String,
+    pub ts_ms: i64,
+}
+
+#[cfg(test)]
+impl Alert {
+    /// An open, active critical flood alert of `rule` on `device`, for tests.
+    pub fn example(rule: &str, device: &str) -> Self {
+        Alert {
+            id: 1,
+            rule: rule.into(),
+            device: device.into(),
+            metric: "water_level".into(),
+            value: 5.5,
+            threshold: 5.0,
+            op: Op::Ge,
+            severity: Severity::Critical,
+            state: AlertState::Open,
+            active: true,
+            cleared_at: None,
+            category: Some("flood".into()),
+            agency: None,
+            agencies: Vec::new(),
+            assignee: None,
+            resolution: None,
+            source: Source::Rule,
+            lat: None,
+            lon: None,
+            areas: Vec::new(),
+            text: None,
+            opened_at: 1_000,
+            updated_at: 1_000,
+            acknowledged_at: None,
+            dispatched_at: None,
+            resolved_at: None,
+            closed_at: None,
+            ack_deadline: None,
+            resolve_deadline: None,
+            escalations: 0,
+            next_escalation_at: None,
+            hits: 1,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The map's context — basemap settings and administrative areas — and the area tools: what is
 //! inside an area, a circle or a drawn polygon.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::access::Caller;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
-use crate::alerts::{AlertQuery, AlertState};
+use crate::alerts::AlertQuery;
 use crate::areas::Shape;
 use crate::config::MapConfig;
 use crate::pipeline::{Op, Severity};
@@ -233,26 +233,21 @@ pub async fn summary(
         None => false,
     });
     devices.sort_by(|a, b| a.key.cmp(&b.key));
-    let inside: HashSet<&str> = devices
+    let inside: HashMap<&str, Option<(f64, f64)>> = devices
         .iter()
-        .filter(|d| caller.scope.sees_alert(None, d.lon.zip(d.lat)))
-        .map(|d| d.key.as_str())
+        .map(|d| (d.key.as_str(), d.lon.zip(d.lat)))
         .collect();
 
-    let open = state
-        .store
-        .alerts(AlertQuery {
-            state: Some(AlertState::Open),
-            device: None,
-            limit: 100_000,
-        })
-        .await?;
+    // Breaches: the alerts whose condition still holds, on devices inside.
+    let live = state.store.alerts(AlertQuery::live()).await?;
     let mut alerts = SeverityCounts::default();
     let mut breaches: Vec<Breach> = Vec::new();
-    for a in open
-        .into_iter()
-        .filter(|a| inside.contains(a.device.as_str()))
-    {
+    for a in live.into_iter().filter(|a| {
+        a.active
+            && inside
+                .get(a.device.as_str())
+                .is_some_and(|&pos| caller.scope.sees(a, pos))
+    }) {
         *alerts.of(a.severity) += 1;
         breaches.push(Breach {
             device: a.device,

@@ -47,6 +47,8 @@ use crate::ws::LiveFeed;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where handling actions go: the alert manager, their one owner.
+    pub alerts: crate::alerts::manager::AlertDesk,
     pub accounts: crate::accounts::Accounts,
     pub audit: crate::audit::Audit,
     pub live: LiveFeed,
@@ -153,6 +155,15 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get))
+        .routes(routes!(alerts::timeline))
+        .routes(routes!(alerts::acknowledge))
+        .routes(routes!(alerts::dispatch))
+        .routes(routes!(alerts::start))
+        .routes(routes!(alerts::resolve))
+        .routes(routes!(alerts::close))
+        .routes(routes!(alerts::reopen))
+        .routes(routes!(alerts::comment))
+        .routes(routes!(alerts::assign))
         .routes(routes!(alerts::dead_letters))
         .routes(routes!(rules))
         .routes(routes!(healthz))

@@ -22,7 +22,9 @@ use tracing::{info, warn};
 use crate::accounts::Accounts;
 use crate::accounts::mqtt::DeviceAccounts;
 use crate::alerts::AlertManager;
+use crate::alerts::manager::{AlertDesk, Locate};
 use crate::api::AppState;
+use crate::areas::Areas;
 use crate::audit::Audit;
 use crate::config::{BrokerConfig, HubConfig};
 use crate::engine::{RuleSet, Shard};
@@ -88,7 +90,7 @@ pub async fn run(
     let tasks = Tasks::new(health.clone());
 
     let (storage, committed) = Storage::start(&tasks, &cfg, &store, &live, &health);
-    let alerts = Alerts::start(&tasks, &store, &live, &health).await?;
+    let alerts = Alerts::start(&tasks, &store, &live, &health, &rules, &cfg.areas).await?;
     let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
@@ -143,6 +145,7 @@ pub async fn run(
     };
     let state = AppState {
         store: store.clone(),
+        alerts: alerts.desk.clone(),
         accounts: accounts.clone(),
         audit: audit.clone(),
         live,
@@ -336,6 +339,7 @@ impl Storage {
 struct Alerts {
     tx: mpsc::Sender<AlertChange>,
     open: Vec<(String, String)>,
+    desk: AlertDesk,
     manager: JoinHandle<Option<()>>,
 }
 
@@ -345,13 +349,29 @@ impl Alerts {
         store: &Arc<dyn Store>,
         live: &LiveFeed,
         health: &Arc<Health>,
+        rules: &Arc<ArcSwap<RuleSet>>,
+        areas: &Arc<Areas>,
     ) -> Result<Self, AppError> {
         let (tx, rx) = mpsc::channel(ALERT_QUEUE);
-        let manager = AlertManager::load(store.clone(), health.clone()).await?;
-        let open = manager.open_pairs();
+        let directory = live.directory.clone();
+        let locate: Locate = Arc::new(move |device| directory.snapshot().get(device).copied());
+        let (manager, desk) = AlertManager::load(
+            store.clone(),
+            health.clone(),
+            rules.clone(),
+            areas.clone(),
+            locate,
+        )
+        .await?;
+        let open = manager.active_pairs();
         let live = live.clone();
         let manager = tasks.spawn("alerts", manager.run(rx, move |alert| live.alert(alert)));
-        Ok(Self { tx, open, manager })
+        Ok(Self {
+            tx,
+            open,
+            desk,
+            manager,
+        })
     }
 }
 

@@ -36,6 +36,7 @@ fn fire(rule: &Rule, r: &Reading) -> AlertChange {
         op: rule.op,
         threshold: rule.value,
         severity: rule.severity,
+        category: rule.category.clone(),
         value: r.value,
         ts_ms: r.ts_ms,
     })

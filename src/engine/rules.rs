@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 
+pub use crate::alerts::policy::{CATEGORIES, Policy};
 pub use crate::pipeline::{Op, Severity};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -25,6 +26,8 @@ pub enum RuleError {
         field: String,
         message: String,
     },
+    #[error("{table}: {message}")]
+    Policy { table: String, message: String },
 }
 
 fn invalid(rule: &str, field: &str, message: impl Into<String>) -> RuleError {
@@ -45,6 +48,8 @@ pub struct Rule {
     /// Hysteresis: once breached, the alert clears only when the value is back past `clear`.
     pub clear: Option<f64>,
     pub severity: Severity,
+    /// One of [`CATEGORIES`]: what kind of incident it signals.
+    pub category: Option<String>,
     pub for_ms: i64,
     pub devices: Option<HashSet<String>>,
     pub fingerprint: u64,
@@ -80,6 +85,8 @@ struct MetricRules {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// The file's `[[routes]]` and `[[escalations]]`, swapped in with the rules.
+    pub policy: Policy,
     by_metric: HashMap<String, MetricRules>,
     by_id: HashMap<Arc<str>, usize>,
 }
@@ -102,6 +109,7 @@ impl RuleSet {
         }
         Self {
             rules,
+            policy: Policy::default(),
             by_metric,
             by_id,
         }
@@ -145,16 +153,27 @@ impl RuleSet {
             .parse()
             .map_err(|e: toml::de::Error| RuleError::Toml(e.to_string()))?;
         for key in doc.keys() {
-            if key != "rules" {
+            if !["rules", "routes", "escalations"].contains(&key.as_str()) {
                 return Err(invalid(
                     "(file)",
                     key,
-                    "unknown top-level key; expected [[rules]]",
+                    "unknown top-level key; expected [[rules]], [[routes]] or [[escalations]]",
                 ));
             }
         }
+        let policy = Policy::from_toml(doc.get("routes"), doc.get("escalations")).map_err(|e| {
+            RuleError::Policy {
+                table: e.table,
+                message: e.message,
+            }
+        })?;
         let tables = match doc.get("rules") {
-            None => return Ok(Self::default()),
+            None => {
+                return Ok(Self {
+                    policy,
+                    ..Self::default()
+                });
+            }
             Some(toml::Value::Array(a)) => a,
             Some(_) => {
                 return Err(invalid(
@@ -176,7 +195,10 @@ impl RuleSet {
             }
             rules.push(rule);
         }
-        Ok(Self::new(rules))
+        Ok(Self {
+            policy,
+            ..Self::new(rules)
+        })
     }
 }
 
@@ -190,6 +212,7 @@ const FIELDS: &[&str] = &[
     "for",
     "devices",
     "description",
+    "category",
 ];
 
 fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
@@ -268,6 +291,16 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
         None => 0,
     };
     string("description")?;
+    let category = match string("category")? {
+        Some(c) if !CATEGORIES.contains(&c) => {
+            return Err(invalid(
+                &id,
+                "category",
+                format!("must be one of {}", CATEGORIES.join(", ")),
+            ));
+        }
+        c => c.map(str::to_owned),
+    };
     let devices = match t.get("devices") {
         None => None,
         Some(toml::Value::Array(a)) => {
@@ -290,6 +323,7 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
         value.to_bits(),
         clear.map(f64::to_bits),
         severity,
+        &category,
         for_ms,
     )
         .hash(&mut h);
@@ -305,6 +339,7 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
         value,
         clear,
         severity,
+        category,
         for_ms,
         devices,
         fingerprint: h.finish(),

@@ -106,6 +106,8 @@ pub struct Fire {
     pub op: Op,
     pub threshold: f64,
     pub severity: Severity,
+    /// The rule's category (`flood`, `landslide`, …), if it names one.
+    pub category: Option<String>,
     pub value: f64,
     pub ts_ms: i64,
 }

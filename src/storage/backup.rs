@@ -18,6 +18,8 @@ pub const TABLES: &[&str] = &[
     "audit",
     "api_tokens",
     "device_credentials",
+    "alert_events",
+    "alert_requests",
 ];
 
 /// `manifest.json` of a backup directory.

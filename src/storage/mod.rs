@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::accounts::totp::SecondFactor;
-use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
+use crate::alerts::model::{ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -171,10 +171,23 @@ pub trait Store: Send + Sync + 'static {
         policy: &RetentionPolicy,
     ) -> StoreResult<MaintenanceReport>;
     /// Persists what the alert lifecycle decided, in order, in one transaction: inserts the new
-    /// alerts, overwrites the changed ones by id. Returns each write's alert id, in order.
+    /// alerts, overwrites the changed ones by id, appends each write's timeline entries. Returns
+    /// each write's alert id, in order.
     async fn save_alerts(&self, writes: Arc<Vec<AlertWrite>>) -> StoreResult<Vec<i64>>;
+    /// Persists one handling action (or a field report) and, when it came with an
+    /// Idempotency-Key, the request, in one transaction (`request.alert` is set to the alert's
+    /// id). Returns the alert's id.
+    async fn save_action(
+        &self,
+        write: AlertWrite,
+        request: Option<ActionRecord>,
+    ) -> StoreResult<i64>;
+    /// The stored answer to an earlier request of `actor` with this Idempotency-Key.
+    async fn action_request(&self, actor: &str, key: &str) -> StoreResult<Option<ActionRecord>>;
     async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>>;
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
+    /// The alert's timeline, oldest first.
+    async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>>;
     async fn dead_letters(
         &self,
         limit: u32,

@@ -312,7 +312,7 @@ async fn pump(
             a = alerts.recv() => match a {
                 Ok(alert) => {
                     let Some(f) = filter.as_ref().filter(|f| f.alerts) else { continue };
-                    if f.matches_alert(&alert.device, None, &feed.directory.snapshot()) {
+                    if f.matches_alert(&alert, &feed.directory.snapshot()) {
                         let frame = AlertFrame { kind: "alert", alert: &alert, ts: alert.updated_at };
                         backlog.urgent(serde_json::to_string(&frame).unwrap_or_default())?;
                     }

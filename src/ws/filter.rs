@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::Positions;
 use crate::accounts::Scope;
+use crate::alerts::Alert;
 use crate::areas::{Area, Areas};
 
 /// A client message.
@@ -84,38 +85,35 @@ impl Filter {
     /// Device, bbox and area filters and the account's scope; a bbox or an area excludes devices
     /// with no known position.
     pub fn matches(&self, device: &str, positions: &Positions) -> bool {
-        self.asked_for(device, positions)
-            && self.scope.sees_position(positions.get(device).copied())
+        let position = positions.get(device).copied();
+        self.asked_for(device, position) && self.scope.sees_position(position)
     }
 
-    /// An alert passes the client's filters and the account's alert scope.
-    pub fn matches_alert(&self, device: &str, agency: Option<&str>, positions: &Positions) -> bool {
-        self.asked_for(device, positions)
-            && self
-                .scope
-                .sees_alert(agency, positions.get(device).copied())
+    /// An alert passes the client's filters (at its own place, else its device's) and the
+    /// account's alert scope.
+    pub fn matches_alert(&self, alert: &Alert, positions: &Positions) -> bool {
+        let position = alert
+            .position()
+            .or_else(|| positions.get(alert.device.as_str()).copied());
+        self.asked_for(&alert.device, position) && self.scope.sees(alert, position)
     }
 
-    fn asked_for(&self, device: &str, positions: &Positions) -> bool {
+    fn asked_for(&self, device: &str, position: Option<(f64, f64)>) -> bool {
         if let Some(d) = &self.devices
             && !d.contains(device)
         {
             return false;
         }
         if let Some(area) = &self.area
-            && !positions
-                .get(device)
-                .is_some_and(|&(lon, lat)| area.shape.contains(lon, lat))
+            && !position.is_some_and(|(lon, lat)| area.shape.contains(lon, lat))
         {
             return false;
         }
         match self.bbox {
             None => true,
-            Some([min_lon, min_lat, max_lon, max_lat]) => {
-                positions.get(device).is_some_and(|&(lon, lat)| {
-                    lon >= min_lon && lon <= max_lon && lat >= min_lat && lat <= max_lat
-                })
-            }
+            Some([min_lon, min_lat, max_lon, max_lat]) => position.is_some_and(|(lon, lat)| {
+                lon >= min_lon && lon <= max_lon && lat >= min_lat && lat <= max_lat
+            }),
         }
     }
 }

@@ -5,21 +5,23 @@
 mod support;
 
 mod accounts;
+mod alerts;
 mod audit;
 mod contract;
 mod rollups;
 
 use std::sync::Arc;
 
-use iochub::alerts::{AlertQuery, AlertState};
+use iochub::alerts::{AlertQuery, AlertState, StateFilter};
 use iochub::storage::*;
 
 use accounts::*;
+use alerts::*;
 use audit::*;
 use contract::*;
 use rollups::*;
 
-/// After [`conformance`], on a reopened store: its readings and its one open alert.
+/// After [`conformance`], on a reopened store: its readings and its two open alerts.
 async fn what_the_contract_left_is_still_there(store: &dyn Store) {
     let pts = store
         .readings(query("s-1", "temperature", T0, T0 + 9000, None))
@@ -27,11 +29,11 @@ async fn what_the_contract_left_is_still_there(store: &dyn Store) {
         .expect("query");
     assert_eq!(pts.len(), 3);
     let open = AlertQuery {
-        state: Some(AlertState::Open),
-        device: None,
+        state: Some(StateFilter::Is(AlertState::Open)),
         limit: 100,
+        ..AlertQuery::default()
     };
-    assert_eq!(store.alerts(open).await.expect("alerts").len(), 1);
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 2);
 }
 
 /// The whole contract, in order, on one fresh store.
@@ -45,6 +47,7 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     aggregation_buckets(store).await;
     devices_register_themselves_with_latest_values_and_positions(store).await;
     one_open_alert_per_rule_and_device(store).await;
+    handling_timeline_and_filters(store).await;
     dead_letters_page_newest_first(store).await;
     accounts_and_sessions(store).await;
     failed_logins_count_atomically(store).await;
@@ -293,4 +296,73 @@ async fn postgres_refuses_a_schema_newer_than_the_binary() {
         Err(StoreError::SchemaTooNew { found: 999, .. }) => {}
         other => panic!("expected SchemaTooNew, got {:?}", other.err()),
     }
+}
+
+/// Alerts of schema 10 (open, or resolved by their rule) come through step 11 with their two
+/// axes and the timeline they had.
+#[tokio::test]
+async fn postgres_alerts_of_an_earlier_schema_get_their_axes_and_timeline() {
+    let pg = support::postgres::Postgres::start();
+    let raw = raw_pg(&pg.url()).await;
+    raw.batch_execute(
+        "CREATE TABLE schema_migrations (version bigint PRIMARY KEY,
+                                         applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .expect("versions");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/pg");
+    let mut steps: Vec<_> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    steps.sort();
+    for (i, step) in steps.iter().take(10).enumerate() {
+        let sql = std::fs::read_to_string(step).expect("step");
+        raw.batch_execute(&sql).await.expect("old step");
+        raw.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[&(i as i64 + 1)],
+        )
+        .await
+        .expect("version");
+    }
+    raw.batch_execute(
+        "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state, value,
+                             opened_at, updated_at, resolved_at, hits)
+         VALUES ('flood', 'wl-1', 'water_level', '>=', 5, 'critical', 'open', 5.5,
+                 to_timestamp(1), to_timestamp(2), NULL, 2),
+                ('flood', 'wl-2', 'water_level', '>=', 5, 'critical', 'resolved', 4.0,
+                 to_timestamp(1), to_timestamp(3), to_timestamp(3), 1);",
+    )
+    .await
+    .expect("old alerts");
+    let store = postgres::PostgresStore::connect(&pg.url())
+        .await
+        .expect("migrated");
+    let live = store.alerts(AlertQuery::live()).await.expect("live");
+    assert_eq!(live.len(), 1);
+    assert!(live[0].active && live[0].state == AlertState::Open && live[0].hits == 2);
+    let resolved = store.alert(2).await.expect("alert").expect("kept");
+    assert_eq!(
+        (
+            resolved.active,
+            resolved.resolution.as_deref(),
+            resolved.cleared_at
+        ),
+        (false, Some("auto_cleared"), Some(3000))
+    );
+    let kinds: Vec<_> = store
+        .alert_timeline(2)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| (e.kind, e.ts))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("opened".to_owned(), 1000),
+            ("auto_resolved".to_owned(), 3000)
+        ]
+    );
 }

@@ -1,5 +1,6 @@
 //! Test harness, by part; each talks to the real processes through their public contract:
 //!
+//! - `accounts`: accounts issued through the admin API, logged in, and integrators' tokens
 //! - `hub`: the real `iochub` binary in a temp dir, on port 0, its address read from its log
 //! - `broker`: a throwaway Mosquitto
 //! - `postgres`: a throwaway PostgreSQL 15 server
@@ -14,6 +15,8 @@
 //! nowhere in the test files themselves.
 
 #[allow(dead_code)]
+pub mod accounts;
+#[allow(dead_code)]
 pub mod broker;
 #[allow(dead_code)]
 pub mod hub;
@@ -27,6 +30,8 @@ pub mod postgres;
 pub mod ws;
 
 // What the test files use through `support::*`; each uses some, hence `unused_imports`.
+#[allow(unused_imports)]
+pub use accounts::{GOOD, account, api_token};
 #[allow(unused_imports)]
 pub use broker::Mosquitto;
 #[allow(unused_imports)]

@@ -14,6 +14,7 @@
 //! system's roots; without it connections are plain, fine on loopback or a private link.
 
 mod accounts;
+mod alerts;
 mod audit;
 pub mod backup;
 mod buckets;
@@ -41,7 +42,7 @@ use self::series::SeriesIds;
 pub use self::timescale::Layout;
 use super::*;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
-use crate::alerts::model::{Alert, AlertQuery, AlertWrite};
+use crate::alerts::model::{ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -320,7 +321,7 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         if let [write] = writes.as_slice() {
             // The usual case: one statement, committed on its own, one round trip.
-            return Ok(vec![write::save_alert(&client, write).await?]);
+            return Ok(vec![alerts::save(&client, write).await?]);
         }
         // Several (a burst): one transaction, applied one after the other. Not pipelined: a
         // statement not yet prepared on this connection takes extra round trips, so a later
@@ -328,18 +329,41 @@ impl Store for PostgresStore {
         let tx = client.transaction().await?;
         let mut ids = Vec::with_capacity(writes.len());
         for write in writes.iter() {
-            ids.push(write::save_alert(&tx, write).await?);
+            ids.push(alerts::save(&tx, write).await?);
         }
         tx.commit().await?;
         Ok(ids)
     }
 
+    async fn save_action(
+        &self,
+        write: AlertWrite,
+        request: Option<ActionRecord>,
+    ) -> StoreResult<i64> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let id = alerts::save(&tx, &write).await?;
+        if let Some(r) = request {
+            alerts::save_request(&tx, &ActionRecord { alert: id, ..r }).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn action_request(&self, actor: &str, key: &str) -> StoreResult<Option<ActionRecord>> {
+        Ok(alerts::request(&self.client().await?, actor, key).await?)
+    }
+
     async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>> {
-        Ok(read::alerts(&self.client().await?, &q).await?)
+        Ok(alerts::alerts(&self.client().await?, &q).await?)
     }
 
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>> {
-        Ok(read::alert(&self.client().await?, id).await?)
+        Ok(alerts::alert(&self.client().await?, id).await?)
+    }
+
+    async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>> {
+        Ok(alerts::timeline(&self.client().await?, id).await?)
     }
 
     async fn dead_letters(

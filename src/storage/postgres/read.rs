@@ -2,14 +2,12 @@
 //! readings (raw and bucketed), alerts, dead letters, users and sessions.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
 
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::error::{PgError, PgResult, to_ms, to_time};
-use crate::alerts::model::{Alert, AlertQuery, AlertState};
-use crate::pipeline::{DeadLetter, Op, Severity};
+use super::error::{PgResult, to_ms, to_time};
+use crate::pipeline::DeadLetter;
 use crate::storage::*;
 
 /// Any connection or transaction: the reads run on pooled connections, and the write path reads
@@ -157,59 +155,6 @@ pub(super) async fn readings(c: &impl GenericClient, q: &ReadingsQuery) -> PgRes
                 .collect()
         }
     }
-}
-
-pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, \
-                                     state, opened_at, updated_at, resolved_at, hits";
-
-/// A column holding one of a closed set of names (an operator, a severity, a state).
-fn named<T>(r: &Row, col: usize, parse: fn(&str) -> Option<T>) -> PgResult<T> {
-    let text: String = r.try_get(col)?;
-    parse(&text).ok_or_else(|| PgError::Invariant(format!("column {col}: unknown value {text:?}")))
-}
-
-pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
-    let resolved_at: Option<SystemTime> = r.try_get(11)?;
-    Ok(Alert {
-        id: r.try_get(0)?,
-        rule: r.try_get(1)?,
-        device: r.try_get(2)?,
-        metric: r.try_get(3)?,
-        value: r.try_get(4)?,
-        threshold: r.try_get(5)?,
-        op: named(r, 6, Op::parse)?,
-        severity: named(r, 7, Severity::parse)?,
-        state: named(r, 8, AlertState::parse)?,
-        opened_at: to_ms(r.try_get(9)?),
-        updated_at: to_ms(r.try_get(10)?),
-        resolved_at: resolved_at.map(to_ms),
-        hits: u32::try_from(r.try_get::<_, i32>(12)?).unwrap_or(0),
-    })
-}
-
-pub(super) async fn alerts(c: &impl GenericClient, q: &AlertQuery) -> PgResult<Vec<Alert>> {
-    let sql = format!(
-        "SELECT {ALERT_COLS} FROM alerts
-         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR device = $2)
-         ORDER BY opened_at DESC, id DESC LIMIT $3"
-    );
-    let stmt = c.prepare_cached(&sql).await?;
-    let state = q.state.map(AlertState::as_str);
-    let limit = i64::from(q.limit);
-    c.query(&stmt, &[&state, &q.device, &limit])
-        .await?
-        .iter()
-        .map(alert_row)
-        .collect()
-}
-
-pub(super) async fn alert(c: &impl GenericClient, id: i64) -> PgResult<Option<Alert>> {
-    let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1");
-    c.query_opt(&sql, &[&id])
-        .await?
-        .as_ref()
-        .map(alert_row)
-        .transpose()
 }
 
 pub(super) async fn dead_letters(

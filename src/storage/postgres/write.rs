@@ -17,7 +17,6 @@ use tokio_postgres::types::ToSql;
 
 use super::error::{PgResult, to_time};
 use super::series::SeriesIds;
-use crate::alerts::model::AlertWrite;
 use crate::pipeline::WriteItem;
 use crate::storage::*;
 
@@ -230,68 +229,4 @@ async fn copy_and_move(
 /// any bytes), and one NUL must not make the whole batch fail on every retry.
 fn no_nul(s: &str) -> String {
     s.replace('\0', "\u{FFFD}")
-}
-
-const INSERT_ALERT: &str =
-    "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state,
-                                         value, opened_at, updated_at, resolved_at, hits)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
-
-const UPDATE_ALERT: &str = "UPDATE alerts SET op = $2, threshold = $3, severity = $4, state = $5,
-                         value = $6, updated_at = $7, resolved_at = $8, hits = $9
-                     WHERE id = $1";
-
-/// Persists one alert as the lifecycle left it, in one statement (one round trip: the alert
-/// manager commits a lone write without a transaction around it); returns its id (a new one for
-/// a new alert).
-pub(super) async fn save_alert(
-    c: &impl super::read::GenericClient,
-    write: &AlertWrite,
-) -> PgResult<i64> {
-    let a = write.alert();
-    let (op, severity, state) = (a.op.as_str(), a.severity.as_str(), a.state.as_str());
-    let hits = i32::try_from(a.hits).unwrap_or(i32::MAX);
-    let (updated_at, resolved_at) = (to_time(a.updated_at), a.resolved_at.map(to_time));
-    match write {
-        AlertWrite::New(_) => {
-            let stmt = c.prepare_cached(INSERT_ALERT).await?;
-            let opened_at = to_time(a.opened_at);
-            let params: [&(dyn ToSql + Sync); 12] = [
-                &a.rule,
-                &a.device,
-                &a.metric,
-                &op,
-                &a.threshold,
-                &severity,
-                &state,
-                &a.value,
-                &opened_at,
-                &updated_at,
-                &resolved_at,
-                &hits,
-            ];
-            Ok(c.query_one(&stmt, &params).await?.try_get(0)?)
-        }
-        AlertWrite::Changed(_) => {
-            let stmt = c.prepare_cached(UPDATE_ALERT).await?;
-            let params: [&(dyn ToSql + Sync); 9] = [
-                &a.id,
-                &op,
-                &a.threshold,
-                &severity,
-                &state,
-                &a.value,
-                &updated_at,
-                &resolved_at,
-                &hits,
-            ];
-            match c.execute(&stmt, &params).await? {
-                1 => Ok(a.id),
-                _ => Err(super::error::PgError::Invariant(format!(
-                    "alert {} is not stored",
-                    a.id
-                ))),
-            }
-        }
-    }
 }

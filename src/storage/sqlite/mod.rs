@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use parking_lot::Mutex as FairMutex;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 mod accounts;
+mod alerts;
 mod audit;
 pub mod backup;
 mod buckets;
@@ -23,11 +24,11 @@ mod read;
 mod write;
 
 use read::*;
-use write::{Writer, save_alert, with_writer, write_items};
+use write::{Writer, with_writer, write_items};
 
 use super::*;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
-use crate::alerts::model::{Alert, AlertQuery, AlertState, AlertWrite};
+use crate::alerts::model::{ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/006_api_tokens.sql"),
     include_str!("../../../migrations/sqlite/007_device_credentials.sql"),
     include_str!("../../../migrations/sqlite/008_second_factor.sql"),
+    include_str!("../../../migrations/sqlite/009_alert_handling.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -304,7 +306,7 @@ impl Store for SqliteStore {
             let tx = w.conn.transaction()?;
             let ids = writes
                 .iter()
-                .map(|write| save_alert(&tx, write))
+                .map(|write| alerts::save(&tx, write))
                 .collect::<StoreResult<Vec<_>>>()?;
             tx.commit()?;
             Ok(ids)
@@ -312,28 +314,45 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>> {
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {ALERT_COLS} FROM alerts
-                 WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)
-                 ORDER BY opened_at DESC, id DESC LIMIT ?3"
-            );
-            let state = q.state.map(AlertState::as_str);
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_map(params![state, q.device, q.limit], alert_row)?
-                .collect::<Result<_, _>>()?)
+    async fn save_action(
+        &self,
+        write: AlertWrite,
+        request: Option<ActionRecord>,
+    ) -> StoreResult<i64> {
+        self.write_tx(move |w| {
+            let tx = w.conn.transaction()?;
+            let id = alerts::save(&tx, &write)?;
+            if let Some(r) = &request {
+                alerts::save_request(
+                    &tx,
+                    &ActionRecord {
+                        alert: id,
+                        ..r.clone()
+                    },
+                )?;
+            }
+            tx.commit()?;
+            Ok(id)
         })
         .await
     }
 
+    async fn action_request(&self, actor: &str, key: &str) -> StoreResult<Option<ActionRecord>> {
+        let (actor, key) = (actor.to_owned(), key.to_owned());
+        self.read(move |conn| alerts::request(conn, &actor, &key))
+            .await
+    }
+
+    async fn alerts(&self, q: AlertQuery) -> StoreResult<Vec<Alert>> {
+        self.read(move |conn| alerts::alerts(conn, &q)).await
+    }
+
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>> {
-        self.read(move |conn| {
-            let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1");
-            Ok(conn.query_row(&sql, [id], alert_row).optional()?)
-        })
-        .await
+        self.read(move |conn| alerts::alert(conn, id)).await
+    }
+
+    async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>> {
+        self.read(move |conn| alerts::timeline(conn, id)).await
     }
 
     async fn dead_letters(
@@ -519,5 +538,78 @@ impl Store for SqliteStore {
     async fn expire_audit(&self, before_ms: i64) -> StoreResult<u64> {
         self.write_tx(move |w| audit::expire(&mut w.conn, before_ms))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::model::{AlertState, StateFilter};
+
+    /// Alerts of schema 8 (open or resolved by their rule) come through the rebuild of schema 9
+    /// with their two axes and the timeline they had.
+    #[tokio::test]
+    async fn alerts_of_an_earlier_schema_get_their_axes_and_timeline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut conn = open_conn(&dir.path().join("iochub.db")).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            )
+            .expect("versions");
+            for (i, sql) in MIGRATIONS.iter().take(8).enumerate() {
+                let tx = conn.transaction().expect("tx");
+                tx.execute_batch(sql).expect("step");
+                tx.execute(
+                    "INSERT INTO schema_migrations VALUES (?1, 0)",
+                    [i as i64 + 1],
+                )
+                .expect("version");
+                tx.commit().expect("commit");
+            }
+            conn.execute_batch(
+                "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state, value,
+                                     opened_at, updated_at, resolved_at, hits)
+                 VALUES ('flood', 'wl-1', 'water_level', '>=', 5, 'critical', 'open', 5.5,
+                         1000, 2000, NULL, 2),
+                        ('flood', 'wl-2', 'water_level', '>=', 5, 'critical', 'resolved', 4.0,
+                         1000, 3000, 3000, 1);",
+            )
+            .expect("old alerts");
+        }
+        let store = SqliteStore::open(dir.path()).expect("migrated");
+        let open = store
+            .alerts(AlertQuery {
+                state: Some(StateFilter::Unresolved),
+                limit: 10,
+                ..AlertQuery::default()
+            })
+            .await
+            .expect("alerts");
+        assert_eq!(open.len(), 1);
+        assert!(open[0].active && open[0].state == AlertState::Open && open[0].hits == 2);
+        let resolved = store.alert(2).await.expect("alert").expect("kept");
+        assert_eq!(
+            (
+                resolved.active,
+                resolved.resolution.as_deref(),
+                resolved.cleared_at
+            ),
+            (false, Some("auto_cleared"), Some(3000))
+        );
+        let kinds: Vec<_> = store
+            .alert_timeline(2)
+            .await
+            .expect("timeline")
+            .into_iter()
+            .map(|e| (e.kind, e.to_state))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("opened".to_owned(), None),
+                ("auto_resolved".to_owned(), Some(AlertState::Resolved))
+            ]
+        );
     }
 }

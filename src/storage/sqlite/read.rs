@@ -2,8 +2,6 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::alerts::model::{Alert, AlertState};
-use crate::pipeline::{Op, Severity};
 use crate::storage::*;
 
 pub(super) const DEVICE_COLS: &str =
@@ -56,34 +54,4 @@ pub(super) fn device_by_key(conn: &Connection, key: &str) -> StoreResult<Option<
         .map(|(_, l)| l)
         .collect();
     Ok(Some(d))
-}
-
-pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, state, \
-                          opened_at, updated_at, resolved_at, hits";
-
-/// A column holding one of a closed set of names (an operator, a severity, a state).
-fn named<T>(r: &Row<'_>, col: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let text: String = r.get(col)?;
-    parse(&text).ok_or_else(|| {
-        let reason = format!("unknown value {text:?}");
-        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, reason.into())
-    })
-}
-
-pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
-    Ok(Alert {
-        id: r.get(0)?,
-        rule: r.get(1)?,
-        device: r.get(2)?,
-        metric: r.get(3)?,
-        value: r.get(4)?,
-        threshold: r.get(5)?,
-        op: named(r, 6, Op::parse)?,
-        severity: named(r, 7, Severity::parse)?,
-        state: named(r, 8, AlertState::parse)?,
-        opened_at: r.get(9)?,
-        updated_at: r.get(10)?,
-        resolved_at: r.get(11)?,
-        hits: r.get(12)?,
-    })
 }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use rusqlite::{Connection, params};
 
 use super::Inner;
-use crate::alerts::model::AlertWrite;
 use crate::pipeline::WriteItem;
 use crate::storage::rollup::{MINUTE_MS, floor};
 use crate::storage::*;
@@ -170,61 +169,4 @@ pub(super) fn write_items(
     }
     tx.commit()?;
     Ok(out)
-}
-
-/// Persists one alert as the lifecycle left it; returns its id (a new one for a new alert).
-pub(super) fn save_alert(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
-    let a = write.alert();
-    let (op, severity, state) = (a.op.as_str(), a.severity.as_str(), a.state.as_str());
-    match write {
-        AlertWrite::New(_) => Ok(tx
-            .prepare_cached(
-                "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state, value,
-                                     opened_at, updated_at, resolved_at, hits)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
-            )?
-            .query_row(
-                params![
-                    a.rule,
-                    a.device,
-                    a.metric,
-                    op,
-                    a.threshold,
-                    severity,
-                    state,
-                    a.value,
-                    a.opened_at,
-                    a.updated_at,
-                    a.resolved_at,
-                    a.hits
-                ],
-                |r| r.get(0),
-            )?),
-        AlertWrite::Changed(_) => {
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE alerts SET op = ?2, threshold = ?3, severity = ?4, state = ?5,
-                         value = ?6, updated_at = ?7, resolved_at = ?8, hits = ?9
-                     WHERE id = ?1",
-                )?
-                .execute(params![
-                    a.id,
-                    op,
-                    a.threshold,
-                    severity,
-                    state,
-                    a.value,
-                    a.updated_at,
-                    a.resolved_at,
-                    a.hits
-                ])?;
-            if updated != 1 {
-                return Err(StoreError::Database(format!(
-                    "alert {} is not stored",
-                    a.id
-                )));
-            }
-            Ok(a.id)
-        }
-    }
 }
