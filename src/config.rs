@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::accounts::{
     AccountSettings, Agency, AgencyKind, Contact, PasswordPolicy, PolicyProfile, Webhook,
 };
+use crate::alerts::delivery::CourierSettings;
 use crate::areas::Areas;
 
 use crate::storage::RetentionPolicy;
@@ -72,6 +73,8 @@ pub struct HubConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// HTTPS and WSS on `http` when a certificate is configured; plain HTTP without.
     pub https: Option<HttpsConfig>,
+    /// How alert notifications reach the agencies' webhooks.
+    pub webhooks: CourierSettings,
 }
 
 /// The hub terminates TLS itself: `tls_cert_file` and `tls_key_file` (PEM), and optionally a
@@ -164,6 +167,10 @@ struct ConfigFile {
     tls_key_file: Option<String>,
     http_redirect: Option<String>,
     agencies: Option<Vec<AgencyEntry>>,
+    webhook_timeout: Option<String>,
+    webhook_retry_for: Option<String>,
+    webhook_backoff: Option<String>,
+    webhook_ca_file: Option<String>,
 }
 
 /// One `[[agencies]]` table.
@@ -206,6 +213,7 @@ impl ConfigFile {
         self.web_dir = self.web_dir.map(under);
         self.mqtt_ca_file = self.mqtt_ca_file.map(under);
         self.database_ca_file = self.database_ca_file.map(under);
+        self.webhook_ca_file = self.webhook_ca_file.map(under);
         self.areas = self.areas.map(|a| a.into_iter().map(under).collect());
         self
     }
@@ -257,6 +265,7 @@ impl HubConfig {
     ) -> Result<Self, ConfigError> {
         let retention = retention_from(&file, &env)?;
         let accounts = accounts_from(&file, &env)?;
+        let webhooks = webhooks_from(&file, &env)?;
         let https = https_from(
             (
                 file.tls_cert_file.clone(),
@@ -359,6 +368,7 @@ impl HubConfig {
             },
             trusted_proxies: trusted_proxies_from(file.trusted_proxies, &env)?,
             https,
+            webhooks,
             agencies: file
                 .agencies
                 .unwrap_or_default()
@@ -455,6 +465,65 @@ pub fn audit_retention_from(
         }),
         None => Ok(file.unwrap_or(365)),
     }
+}
+
+/// The webhook settings of `iochub demo`: the defaults, overridden by `IOCHUB_*` variables.
+pub fn webhooks_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<CourierSettings, ConfigError> {
+    webhooks_from(&ConfigFile::default(), env)
+}
+
+/// `webhook_timeout`, `webhook_retry_for`, `webhook_backoff` (the first wait; it doubles up to
+/// 10 minutes) and `webhook_ca_file`.
+fn webhooks_from(
+    file: &ConfigFile,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<CourierSettings, ConfigError> {
+    let mut w = CourierSettings::default();
+    let duration =
+        |key: &'static str, var: &str, v: &Option<String>| -> Result<Option<i64>, ConfigError> {
+            let Some(s) = env(var).or(v.clone()) else {
+                return Ok(None);
+            };
+            let d = humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Key {
+                key,
+                message: format!("{s:?}: {e}"),
+            })?;
+            if d.is_zero() {
+                return Err(ConfigError::Key {
+                    key,
+                    message: "must be longer than 0".into(),
+                });
+            }
+            Ok(Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+        };
+    if let Some(ms) = duration(
+        "webhook_timeout",
+        "IOCHUB_WEBHOOK_TIMEOUT",
+        &file.webhook_timeout,
+    )? {
+        w.timeout = std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+    }
+    if let Some(ms) = duration(
+        "webhook_retry_for",
+        "IOCHUB_WEBHOOK_RETRY_FOR",
+        &file.webhook_retry_for,
+    )? {
+        w.retry_for_ms = ms;
+    }
+    if let Some(ms) = duration(
+        "webhook_backoff",
+        "IOCHUB_WEBHOOK_BACKOFF",
+        &file.webhook_backoff,
+    )? {
+        w.first_backoff_ms = ms;
+        w.max_backoff_ms = w.max_backoff_ms.max(ms);
+    }
+    w.ca_file = env("IOCHUB_WEBHOOK_CA_FILE")
+        .or(file.webhook_ca_file.clone())
+        .map(PathBuf::from);
+    Ok(w)
 }
 
 /// The account settings of `iochub demo`: the defaults, overridden by `IOCHUB_*` variables.

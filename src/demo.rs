@@ -92,6 +92,7 @@ pub fn config(
         areas,
         map: MapConfig::from_env(&env),
         accounts: config::accounts_from_env(&env)?,
+        webhooks: config::webhooks_from_env(&env)?,
         audit_retention_days: config::audit_retention_from(None, &env)?,
         allowed_origins: Vec::new(),
         trusted_proxies: config::trusted_proxies_from(None, &env)?,

@@ -205,6 +205,11 @@ pub fn alert_resolved() {
     counter!("iochub_alerts_resolved_total").increment(1);
 }
 
+/// A webhook delivery attempt's outcome: `pending` (failed, retried later), `delivered`, `dead`.
+pub fn alert_delivery(result: &'static str) {
+    counter!("iochub_alerts_deliveries_total", "result" => result).increment(1);
+}
+
 /// A handling action taken on an alert (`acknowledge`, `dispatch`, …).
 pub fn alert_action(action: &'static str) {
     counter!("iochub_alerts_actions_total", "action" => action).increment(1);

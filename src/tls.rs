@@ -84,6 +84,13 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsErr
             }
         }
     }
+    client_config_with_roots(roots)
+}
+
+/// A client configuration (ring) trusting exactly `roots`.
+pub fn client_config_with_roots(
+    roots: rustls::RootCertStore,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

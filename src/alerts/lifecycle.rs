@@ -175,6 +175,7 @@ impl Lifecycle {
                         new: false,
                         alert,
                         events,
+                        deliveries: Vec::new(),
                     });
                     writes.len() - 1
                 }
@@ -184,6 +185,7 @@ impl Lifecycle {
                         new: true,
                         alert,
                         events,
+                        deliveries: Vec::new(),
                     });
                     writes.len() - 1
                 }
@@ -232,6 +234,7 @@ fn opened(fire: &Fire, ctx: &Context<'_>) -> (Alert, Vec<AlertEvent>) {
         category: fire.category.clone(),
         agency: None,
         agencies: Vec::new(),
+        undelivered: Vec::new(),
         assignee: None,
         resolution: None,
         source: Source::Rule,

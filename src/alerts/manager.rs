@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::handling::{self, Action, Actor, Refusal, Request};
 use super::lifecycle::{Context, Lifecycle};
-use super::model::{ActionRecord, Alert, AlertQuery, AlertWrite};
+use super::model::{ActionRecord, Alert, AlertQuery, AlertWrite, Outgoing};
 use crate::accounts::Scope;
 use crate::accounts::model::Role;
 use crate::areas::Areas;
@@ -68,9 +68,17 @@ pub struct ActionOrder {
     pub idempotency_key: Option<String>,
 }
 
-struct Command {
-    order: ActionOrder,
-    reply: oneshot::Sender<Result<Alert, ActError>>,
+enum Command {
+    Act {
+        order: ActionOrder,
+        reply: oneshot::Sender<Result<Alert, ActError>>,
+    },
+    /// A webhook delivery to `agency` about `alert` ended (delivered, or dead).
+    DeliveryEnded {
+        alert: i64,
+        agency: String,
+        delivered: bool,
+    },
 }
 
 /// Where the API hands handling actions to the manager; cheap to clone.
@@ -85,10 +93,23 @@ impl AlertDesk {
     pub async fn act(&self, order: ActionOrder) -> Result<Alert, ActError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Command { order, reply })
+            .send(Command::Act { order, reply })
             .await
             .map_err(|_| ActError::Stopped)?;
         answer.await.map_err(|_| ActError::Stopped)?
+    }
+
+    /// The courier's report: a delivery ended (a dead one marks the agency undelivered on the
+    /// alert; a delivered one clears it).
+    pub async fn delivery_ended(&self, alert: i64, agency: &str, delivered: bool) {
+        let _ = self
+            .tx
+            .send(Command::DeliveryEnded {
+                alert,
+                agency: agency.to_owned(),
+                delivered,
+            })
+            .await;
     }
 }
 
@@ -100,6 +121,8 @@ pub struct AlertManager {
     areas: Arc<Areas>,
     locate: Locate,
     desk: mpsc::Receiver<Command>,
+    /// Told when deliveries are committed, so the courier sends them at once.
+    courier: Arc<Notify>,
 }
 
 impl AlertManager {
@@ -110,6 +133,7 @@ impl AlertManager {
         rules: Arc<ArcSwap<RuleSet>>,
         areas: Arc<Areas>,
         locate: Locate,
+        courier: Arc<Notify>,
     ) -> StoreResult<(Self, AlertDesk)> {
         let live = store.alerts(AlertQuery::live()).await?;
         let (tx, desk) = mpsc::channel(DESK_QUEUE);
@@ -121,6 +145,7 @@ impl AlertManager {
             areas,
             locate,
             desk,
+            courier,
         };
         Ok((manager, AlertDesk { tx }))
     }
@@ -147,19 +172,28 @@ impl AlertManager {
                     self.decide(&batch, &publish).await;
                     batch.clear();
                 }
-                Some(command) = self.desk.recv() => {
-                    let outcome = self.act(command.order).await;
-                    if let Ok(alert) = &outcome {
-                        publish(alert.clone());
+                Some(command) = self.desk.recv() => match command {
+                    Command::Act { order, reply } => {
+                        let outcome = self.act(order).await;
+                        if let Ok(alert) = &outcome {
+                            publish(alert.clone());
+                        }
+                        let _ = reply.send(outcome);
                     }
-                    let _ = command.reply.send(outcome);
-                }
+                    Command::DeliveryEnded { alert, agency, delivered } => {
+                        match self.delivery_ended(alert, agency, delivered).await {
+                            Ok(Some(alert)) => publish(alert),
+                            Ok(None) => {}
+                            Err(error) => tracing::warn!(%error, alert, "cannot mark the delivery"),
+                        }
+                    }
+                },
             }
         }
     }
 
     async fn decide(&mut self, batch: &[AlertChange], publish: &impl Fn(Alert)) {
-        let decided = {
+        let mut decided = {
             let rules = self.rules.load();
             let ctx = Context {
                 policy: &rules.policy,
@@ -169,12 +203,22 @@ impl AlertManager {
             };
             self.lifecycle.decide(batch, &ctx)
         };
+        // Auto-dispatched alerts notify their agencies like a dispatch by hand.
+        for write in &mut decided.writes {
+            if write.events.iter().any(|e| e.kind == "dispatch") {
+                write.deliveries = self.outgoing(&write.alert.agencies, "dispatch").await;
+            }
+        }
+        let notify = decided.writes.iter().any(|w| !w.deliveries.is_empty());
         let writes = Arc::new(decided.writes.clone());
         let ids = if writes.is_empty() {
             Vec::new()
         } else {
             self.commit(writes).await
         };
+        if notify {
+            self.courier.notify_one();
+        }
         for alert in self.lifecycle.commit(decided, &ids) {
             match (alert.state.unresolved(), alert.hits) {
                 (false, _) => m::alert_resolved(),
@@ -252,10 +296,29 @@ impl AlertManager {
             handling::act(&alert, action, &request, &actor, route, now)?
         };
         self.check(&alert, &next, action, &actor).await?;
+        // The agencies hear of a dispatch (the newly named ones) and of a reopening.
+        let deliveries = match action {
+            Action::Dispatch => {
+                let new: Vec<String> = next
+                    .agencies
+                    .iter()
+                    .filter(|a| {
+                        alert.state != super::model::AlertState::Dispatched
+                            || !alert.forwarded_to(a)
+                    })
+                    .cloned()
+                    .collect();
+                self.outgoing(&new, "dispatch").await
+            }
+            Action::Reopen => self.outgoing(&next.agencies, "reopen").await,
+            _ => Vec::new(),
+        };
+        let notify = !deliveries.is_empty();
         let write = AlertWrite {
             new: false,
             alert: next.clone(),
             events: vec![event],
+            deliveries,
         };
         let record = idempotency_key.map(|key| ActionRecord {
             actor: actor.username.clone(),
@@ -265,11 +328,64 @@ impl AlertManager {
             ts_ms: now,
         });
         self.store.save_action(write, record).await?;
+        if notify {
+            self.courier.notify_one();
+        }
         m::alert_action(action.as_str());
         tracing::info!(id, action = action.as_str(), actor = %actor.username,
             state = next.state.as_str(), "alert action");
         self.lifecycle.apply(next.clone());
         Ok(next)
+    }
+
+    /// A notification of `event` for each of `agencies` that has a webhook.
+    async fn outgoing(&self, agencies: &[String], event: &str) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        for id in agencies {
+            match self.store.agency(id).await {
+                Ok(Some(a)) if a.webhook.is_some() => out.push(Outgoing {
+                    id: super::delivery::new_id(),
+                    agency: id.clone(),
+                    event: event.to_owned(),
+                }),
+                Ok(_) => {}
+                // Without the registry the notification cannot be addressed; the alert is still
+                // dispatched and shown to the agency's handlers.
+                Err(error) => tracing::warn!(%error, agency = %id, "cannot read the agency"),
+            }
+        }
+        out
+    }
+
+    /// Marks (or clears) an agency undelivered on the alert; the alert if it changed.
+    async fn delivery_ended(
+        &mut self,
+        id: i64,
+        agency: String,
+        delivered: bool,
+    ) -> Result<Option<Alert>, ActError> {
+        let Some(alert) = self.current(id).await? else {
+            return Ok(None);
+        };
+        let listed = alert.undelivered.contains(&agency);
+        if delivered != listed {
+            return Ok(None);
+        }
+        let mut next = alert.clone();
+        if delivered {
+            next.undelivered.retain(|a| *a != agency);
+        } else {
+            next.undelivered.push(agency);
+        }
+        let write = AlertWrite {
+            new: false,
+            alert: next.clone(),
+            events: Vec::new(),
+            deliveries: Vec::new(),
+        };
+        self.store.save_action(write, None).await?;
+        self.lifecycle.apply(next.clone());
+        Ok(Some(next))
     }
 
     /// What the handling rules cannot know: that the agencies and the assignee exist, and that a

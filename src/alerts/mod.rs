@@ -6,6 +6,7 @@
 //! The stores persist what the lifecycle and the handling rules decide ([`AlertWrite`]); they
 //! hold no alert logic.
 
+pub mod delivery;
 pub mod handling;
 pub mod lifecycle;
 pub mod manager;

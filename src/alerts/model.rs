@@ -124,6 +124,9 @@ pub struct Alert {
     pub agency: Option<String>,
     /// Every agency it is forwarded to, the lead first (the others coordinate).
     pub agencies: Vec<String>,
+    /// Agencies whose notification could not be delivered (retries ran out); the supervisor
+    /// must reach them another way. A later delivery to the agency clears it.
+    pub undelivered: Vec<String>,
     /// The account handling it.
     pub assignee: Option<String>,
     /// How it ended: `auto_cleared`, `handled`, `false_alarm`, `duplicate`.
@@ -314,12 +317,99 @@ pub struct AlertWrite {
     pub alert: Alert,
     /// Timeline entries to append (their `alert` is filled in by the store).
     pub events: Vec<AlertEvent>,
+    /// Notifications to agencies' webhooks that this change announces, stored with it.
+    pub deliveries: Vec<Outgoing>,
 }
 
 impl AlertWrite {
     pub fn alert(&self) -> &Alert {
         &self.alert
     }
+}
+
+/// A notification to create with an alert write: the store builds its body from the alert as
+/// written ([`delivery_body`]) in the same transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The delivery id (`X-Iochub-Delivery`), the same on every attempt.
+    pub id: String,
+    pub agency: String,
+    /// `dispatch`, `reopen`, `escalation`.
+    pub event: String,
+}
+
+/// The JSON a webhook receives: `{"delivery","event","alert"}`.
+pub fn delivery_body(out: &Outgoing, alert: &Alert) -> String {
+    serde_json::json!({ "delivery": out.id, "event": out.event, "alert": alert }).to_string()
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Not yet answered with a 2xx; retried with backoff.
+    Pending,
+    Delivered,
+    /// Its retry time ran out; raised to the supervisor.
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Dead]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A notification to an agency's webhook, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub alert: i64,
+    pub agency: String,
+    pub event: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub created_at: i64,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub next_attempt_at: i64,
+    #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
+    #[schema(value_type = Option<String>)]
+    pub delivered_at: Option<i64>,
+    /// The HTTP status of the last answer, if there was one.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// The body as signed and sent (not served by the API).
+    #[serde(skip)]
+    pub body: String,
+}
+
+/// The outcome of one attempt, for the store to record (with a timeline entry when it ends the
+/// delivery).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub id: String,
+    pub at_ms: i64,
+    pub state: DeliveryState,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// When to try again, while pending.
+    pub next_attempt_at: i64,
+    /// The timeline entry of the alert when the delivery ends (delivered or dead).
+    pub event: Option<AlertEvent>,
 }
 
 /// An action request that carried an `Idempotency-Key`: stored in the action's own transaction,
@@ -352,6 +442,7 @@ impl Alert {
             category: Some("flood".into()),
             agency: None,
             agencies: Vec::new(),
+            undelivered: Vec::new(),
             assignee: None,
             resolution: None,
             source: Source::Rule,

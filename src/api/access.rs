@@ -113,6 +113,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/alerts", P::AlertsRead),
     r("GET", "/api/v1/alerts/{id}", P::AlertsRead),
     r("GET", "/api/v1/alerts/{id}/timeline", P::AlertsRead),
+    r("GET", "/api/v1/deliveries", P::AlertsRead),
     audited(
         "POST",
         "/api/v1/alerts/{id}/acknowledge",

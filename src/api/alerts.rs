@@ -15,7 +15,7 @@ use super::error::{ErrorBody, ErrorDetail, Param};
 use super::{ApiError, AppState};
 use crate::alerts::handling::{Action, Actor, Refusal, Request};
 use crate::alerts::manager::{ActError, ActionOrder};
-use crate::alerts::model::Source;
+use crate::alerts::model::{Delivery, Source};
 use crate::alerts::{Alert, AlertEvent, AlertQuery, AlertState, StateFilter};
 use crate::pipeline::{DeadLetter, Severity};
 
@@ -418,6 +418,45 @@ action_endpoint!(
     "/api/v1/alerts/{id}/assign",
     "Assign: name the account handling it (`user`); an agency assigns its own people."
 );
+
+/// Webhook deliveries to the agencies, newest first: of one alert (which the caller must see),
+/// or of every alert (the IOC's duty only).
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "alerts", security(("bearer" = [])),
+    params(
+        ("alert" = Option<i64>, Query, description = "only this alert's"),
+        ("limit" = Option<u32>, Query, description = "default 100, max 10000"),
+    ),
+    responses((status = 200, body = [Delivery]), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn deliveries(
+    caller: Caller,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<Delivery>>, ApiError> {
+    let limit = limit(&q, 100, 10_000)?;
+    let alert = match q.get("alert") {
+        Some(id) => Some(
+            visible(
+                &state,
+                &caller,
+                alert_id(id).map_err(|_| ApiError::bad_field("alert", "alert ids are integers"))?,
+            )
+            .await?
+            .id,
+        ),
+        None if caller.scope.everything() => None,
+        None => {
+            return Err(ApiError::bad_field(
+                "alert",
+                "name the alert (only the IOC's duty lists every delivery)",
+            ));
+        }
+    };
+    let mut list = state.store.deliveries(alert, limit).await?;
+    if let Some(own) = &caller.scope.alerts_of_agency {
+        list.retain(|d| &d.agency == own);
+    }
+    Ok(Json(list))
+}
 
 /// Refused messages and records, newest first, with the reason.
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "ingest", security(("bearer" = [])),

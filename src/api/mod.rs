@@ -164,6 +164,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::reopen))
         .routes(routes!(alerts::comment))
         .routes(routes!(alerts::assign))
+        .routes(routes!(alerts::deliveries))
         .routes(routes!(alerts::dead_letters))
         .routes(routes!(rules))
         .routes(routes!(healthz))

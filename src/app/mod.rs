@@ -22,9 +22,9 @@ use tracing::{info, warn};
 use crate::accounts::Accounts;
 use crate::accounts::mqtt::DeviceAccounts;
 use crate::alerts::AlertManager;
+use crate::alerts::delivery::Courier;
 use crate::alerts::manager::{AlertDesk, Locate};
 use crate::api::AppState;
-use crate::areas::Areas;
 use crate::audit::Audit;
 use crate::config::{BrokerConfig, HubConfig};
 use crate::engine::{RuleSet, Shard};
@@ -50,6 +50,8 @@ pub enum AppError {
     Accounts(#[from] crate::accounts::AccountError),
     #[error("HTTPS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Webhooks(#[from] crate::alerts::delivery::CourierError),
     #[error("cannot listen for HTTP on {addr}: {reason}")]
     Http {
         addr: std::net::SocketAddr,
@@ -90,7 +92,7 @@ pub async fn run(
     let tasks = Tasks::new(health.clone());
 
     let (storage, committed) = Storage::start(&tasks, &cfg, &store, &live, &health);
-    let alerts = Alerts::start(&tasks, &store, &live, &health, &rules, &cfg.areas).await?;
+    let alerts = Alerts::start(&tasks, &cfg, &store, &live, &health, &rules).await?;
     let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
@@ -344,25 +346,30 @@ struct Alerts {
 }
 
 impl Alerts {
+    /// The manager, and the courier that delivers its notifications to the agencies.
     async fn start(
         tasks: &Tasks,
+        cfg: &HubConfig,
         store: &Arc<dyn Store>,
         live: &LiveFeed,
         health: &Arc<Health>,
         rules: &Arc<ArcSwap<RuleSet>>,
-        areas: &Arc<Areas>,
     ) -> Result<Self, AppError> {
         let (tx, rx) = mpsc::channel(ALERT_QUEUE);
         let directory = live.directory.clone();
         let locate: Locate = Arc::new(move |device| directory.snapshot().get(device).copied());
+        let wake = Arc::new(tokio::sync::Notify::new());
         let (manager, desk) = AlertManager::load(
             store.clone(),
             health.clone(),
             rules.clone(),
-            areas.clone(),
+            cfg.areas.clone(),
             locate,
+            wake.clone(),
         )
         .await?;
+        let courier = Courier::new(store.clone(), cfg.webhooks.clone(), wake, desk.clone())?;
+        tasks.spawn("webhooks", courier.run(tasks.upkeep.clone()));
         let open = manager.active_pairs();
         let live = live.clone();
         let manager = tasks.spawn("alerts", manager.run(rx, move |alert| live.alert(alert)));

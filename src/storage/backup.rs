@@ -20,6 +20,7 @@ pub const TABLES: &[&str] = &[
     "device_credentials",
     "alert_events",
     "alert_requests",
+    "deliveries",
 ];
 
 /// `manifest.json` of a backup directory.

@@ -22,7 +22,9 @@ use serde::Serialize;
 
 use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::accounts::totp::SecondFactor;
-use crate::alerts::model::{ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite};
+use crate::alerts::model::{
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attempt, Delivery,
+};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -188,6 +190,13 @@ pub trait Store: Send + Sync + 'static {
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
     /// The alert's timeline, oldest first.
     async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>>;
+    /// Pending webhook deliveries due by `now_ms`, oldest first.
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// An alert's deliveries (or all), newest first.
+    async fn deliveries(&self, alert: Option<i64>, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Records one delivery attempt, with the alert's timeline entry when it ends the delivery,
+    /// in one transaction; only a pending delivery changes (false otherwise).
+    async fn record_attempt(&self, attempt: Attempt) -> StoreResult<bool>;
     async fn dead_letters(
         &self,
         limit: u32,

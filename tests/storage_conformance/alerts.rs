@@ -185,6 +185,7 @@ async fn act(
         new: false,
         alert: next.clone(),
         events: vec![event],
+        deliveries: Vec::new(),
     };
     assert_eq!(
         store.save_action(write, record).await.expect("save action"),
@@ -356,6 +357,7 @@ pub(crate) async fn handling_timeline_and_filters(store: &dyn Store) {
                 new: false,
                 alert: placed.clone(),
                 events: Vec::new(),
+                deliveries: Vec::new(),
             },
             None,
         )
@@ -369,4 +371,83 @@ pub(crate) async fn handling_timeline_and_filters(store: &dyn Store) {
         [b.id]
     );
     assert_eq!(store.alert(b.id).await.expect("alert"), Some(placed));
+}
+
+pub(crate) async fn deliveries_wait_in_the_outbox_until_answered(store: &dyn Store) {
+    use iochub::alerts::model::{Attempt, DeliveryState, Outgoing};
+    let opened = apply(store, vec![fire("d1", "c-1", 5.5, T0)]).await;
+    let alert = &opened[0];
+    let out = |id: &str, agency: &str| Outgoing {
+        id: id.into(),
+        agency: agency.into(),
+        event: "dispatch".into(),
+    };
+    let write = AlertWrite {
+        new: false,
+        alert: alert.clone(),
+        events: Vec::new(),
+        deliveries: vec![out("dl-1", "water"), out("dl-2", "rescue")],
+    };
+    store.save_action(write, None).await.expect("save");
+    let due = store.due_deliveries(T0 + 60_000, 10).await.expect("due");
+    let ids: Vec<_> = due.iter().map(|d| d.id.as_str()).collect();
+    assert!(ids.contains(&"dl-1") && ids.contains(&"dl-2"), "{ids:?}");
+    let d1 = due.iter().find(|d| d.id == "dl-1").expect("dl-1");
+    let body: serde_json::Value = serde_json::from_str(&d1.body).expect("json body");
+    assert_eq!(
+        (
+            body["delivery"].as_str(),
+            body["event"].as_str(),
+            body["alert"]["id"].as_i64()
+        ),
+        (Some("dl-1"), Some("dispatch"), Some(alert.id))
+    );
+    // a failure: pending, due again later
+    let failed = Attempt {
+        id: "dl-1".into(),
+        at_ms: T0 + 61_000,
+        state: DeliveryState::Pending,
+        status: Some(500),
+        error: Some("answered 500".into()),
+        next_attempt_at: T0 + 70_000,
+        event: None,
+    };
+    assert!(store.record_attempt(failed).await.expect("record"));
+    let due: Vec<_> = store
+        .due_deliveries(T0 + 65_000, 10)
+        .await
+        .expect("due")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert!(
+        !due.contains(&"dl-1".to_owned()),
+        "waits for its next attempt"
+    );
+    let done = Attempt {
+        id: "dl-1".into(),
+        at_ms: T0 + 71_000,
+        state: DeliveryState::Delivered,
+        status: Some(204),
+        error: None,
+        next_attempt_at: T0 + 71_000,
+        event: Some(iochub::alerts::AlertEvent::new(
+            T0 + 71_000,
+            "system",
+            "delivered",
+        )),
+    };
+    assert!(store.record_attempt(done.clone()).await.expect("record"));
+    assert!(
+        !store.record_attempt(done).await.expect("again"),
+        "an ended delivery does not change"
+    );
+    let listed = store.deliveries(Some(alert.id), 10).await.expect("list");
+    let d1 = listed.iter().find(|d| d.id == "dl-1").expect("listed");
+    assert_eq!(
+        (d1.state, d1.attempts, d1.last_status, d1.delivered_at),
+        (DeliveryState::Delivered, 2, Some(204), Some(T0 + 71_000))
+    );
+    let timeline = store.alert_timeline(alert.id).await.expect("timeline");
+    assert_eq!(timeline.last().map(|e| e.kind.as_str()), Some("delivered"));
 }

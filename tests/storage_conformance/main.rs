@@ -21,7 +21,7 @@ use audit::*;
 use contract::*;
 use rollups::*;
 
-/// After [`conformance`], on a reopened store: its readings and its two open alerts.
+/// After [`conformance`], on a reopened store: its readings and its three open alerts.
 async fn what_the_contract_left_is_still_there(store: &dyn Store) {
     let pts = store
         .readings(query("s-1", "temperature", T0, T0 + 9000, None))
@@ -33,7 +33,7 @@ async fn what_the_contract_left_is_still_there(store: &dyn Store) {
         limit: 100,
         ..AlertQuery::default()
     };
-    assert_eq!(store.alerts(open).await.expect("alerts").len(), 2);
+    assert_eq!(store.alerts(open).await.expect("alerts").len(), 3);
 }
 
 /// The whole contract, in order, on one fresh store.
@@ -48,6 +48,7 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     devices_register_themselves_with_latest_values_and_positions(store).await;
     one_open_alert_per_rule_and_device(store).await;
     handling_timeline_and_filters(store).await;
+    deliveries_wait_in_the_outbox_until_answered(store).await;
     dead_letters_page_newest_first(store).await;
     accounts_and_sessions(store).await;
     failed_logins_count_atomically(store).await;

@@ -11,14 +11,16 @@ use tokio_postgres::types::ToSql;
 use super::error::{PgError, PgResult, to_ms, to_time};
 use super::read::GenericClient;
 use crate::alerts::model::{
-    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Source,
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Attempt, Delivery,
+    DeliveryState, Source, delivery_body,
 };
 use crate::pipeline::{Op, Severity};
 
 pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, \
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency, \
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at, \
-     dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at";
+     dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at, \
+     undelivered";
 
 /// The timeline entries of a write, appended from `$1` (JSON) for the alert `a.id`.
 const EVENTS: &str = "e AS (
@@ -29,14 +31,14 @@ const EVENTS: &str = "e AS (
          from_state text, to_state text, note text, detail jsonb)
     ORDER BY x.i)";
 
-/// `$2` … `$28`: the alert's mutable fields, in this order.
+/// `$2` … `$29`: the alert's mutable fields, in this order.
 const FIELDS: &str = "metric, value, threshold, op, severity, state, updated_at, resolved_at, \
      hits, active, cleared_at, category, agency, agencies, assignee, resolution, lat, lon, areas, \
      text, acknowledged_at, dispatched_at, closed_at, ack_deadline, resolve_deadline, \
-     escalations, next_escalation_at";
+     escalations, next_escalation_at, undelivered";
 
 fn insert_sql() -> String {
-    let values: Vec<String> = (2..=32).map(|i| format!("${i}")).collect();
+    let values: Vec<String> = (2..=33).map(|i| format!("${i}")).collect();
     format!(
         "WITH a AS (INSERT INTO alerts ({FIELDS}, rule, device, opened_at, source)
                     VALUES ({}) RETURNING id), {EVENTS}
@@ -53,7 +55,7 @@ fn update_sql() -> String {
         .map(|(i, f)| format!("{f} = ${}", i + 2))
         .collect();
     format!(
-        "WITH a AS (UPDATE alerts SET {} WHERE id = $29 RETURNING id), {EVENTS}
+        "WITH a AS (UPDATE alerts SET {} WHERE id = $30 RETURNING id), {EVENTS}
          SELECT id FROM a",
         sets.join(", ")
     )
@@ -130,10 +132,11 @@ pub(super) async fn save(c: &impl GenericClient, write: &AlertWrite) -> PgResult
         &resolve_deadline,
         &escalations,
         &next_escalation_at,
+        &a.undelivered,
     ];
     let opened_at = to_time(a.opened_at);
     let source = a.source.as_str();
-    if write.new {
+    let id: i64 = if write.new {
         params.extend([
             &a.rule as &(dyn ToSql + Sync),
             &a.device,
@@ -141,15 +144,126 @@ pub(super) async fn save(c: &impl GenericClient, write: &AlertWrite) -> PgResult
             &source,
         ]);
         let stmt = c.prepare_cached(&insert_sql()).await?;
-        Ok(c.query_one(&stmt, &params).await?.try_get(0)?)
+        c.query_one(&stmt, &params).await?.try_get(0)?
     } else {
         params.push(&a.id);
         let stmt = c.prepare_cached(&update_sql()).await?;
         match c.query_opt(&stmt, &params).await? {
-            Some(row) => Ok(row.try_get(0)?),
-            None => Err(PgError::Invariant(format!("alert {} is not stored", a.id))),
+            Some(row) => row.try_get(0)?,
+            None => return Err(PgError::Invariant(format!("alert {} is not stored", a.id))),
+        }
+    };
+    if !write.deliveries.is_empty() {
+        let alert = Alert { id, ..a.clone() };
+        let created = to_time(write.events.last().map_or(a.updated_at, |e| e.ts));
+        let stmt = c
+            .prepare_cached(
+                "INSERT INTO deliveries (id, alert_id, agency, event, body, created_at,
+                                         next_attempt_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .await?;
+        for out in &write.deliveries {
+            let body = delivery_body(out, &alert);
+            c.execute(
+                &stmt,
+                &[&out.id, &id, &out.agency, &out.event, &body, &created],
+            )
+            .await?;
         }
     }
+    Ok(id)
+}
+
+const DELIVERY_COLS: &str = "id, alert_id, agency, event, state, attempts, created_at, \
+     next_attempt_at, delivered_at, last_status, last_error, body";
+
+fn delivery_row(r: &Row) -> PgResult<Delivery> {
+    Ok(Delivery {
+        id: r.try_get(0)?,
+        alert: r.try_get(1)?,
+        agency: r.try_get(2)?,
+        event: r.try_get(3)?,
+        state: named(r, 4, DeliveryState::parse)?,
+        attempts: u32::try_from(r.try_get::<_, i32>(5)?).unwrap_or(0),
+        created_at: to_ms(r.try_get(6)?),
+        next_attempt_at: to_ms(r.try_get(7)?),
+        delivered_at: opt_ms(r, 8)?,
+        last_status: r
+            .try_get::<_, Option<i32>>(9)?
+            .and_then(|s| u16::try_from(s).ok()),
+        last_error: r.try_get(10)?,
+        body: r.try_get(11)?,
+    })
+}
+
+pub(super) async fn due_deliveries(
+    c: &impl GenericClient,
+    now_ms: i64,
+    limit: u32,
+) -> PgResult<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLS} FROM deliveries
+         WHERE state = 'pending' AND next_attempt_at <= $1
+         ORDER BY next_attempt_at, created_at LIMIT $2"
+    );
+    let (now, limit) = (to_time(now_ms), i64::from(limit));
+    c.query(&sql, &[&now, &limit])
+        .await?
+        .iter()
+        .map(delivery_row)
+        .collect()
+}
+
+pub(super) async fn deliveries(
+    c: &impl GenericClient,
+    alert: Option<i64>,
+    limit: u32,
+) -> PgResult<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLS} FROM deliveries WHERE ($1::bigint IS NULL OR alert_id = $1)
+         ORDER BY created_at DESC, id LIMIT $2"
+    );
+    let limit = i64::from(limit);
+    c.query(&sql, &[&alert, &limit])
+        .await?
+        .iter()
+        .map(delivery_row)
+        .collect()
+}
+
+/// Records one attempt on a pending delivery and, when it ends the delivery, its timeline entry.
+pub(super) async fn record_attempt(c: &impl GenericClient, a: &Attempt) -> PgResult<bool> {
+    let (next, at) = (to_time(a.next_attempt_at), to_time(a.at_ms));
+    let status = a.status.map(i32::from);
+    let row = c
+        .query_opt(
+            "UPDATE deliveries SET state = $2, attempts = attempts + 1, next_attempt_at = $3,
+                 delivered_at = CASE WHEN $2 = 'delivered' THEN $4::timestamptz END,
+                 last_status = $5, last_error = $6
+             WHERE id = $1 AND state = 'pending' RETURNING alert_id",
+            &[&a.id, &a.state.as_str(), &next, &at, &status, &a.error],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    if let Some(e) = &a.event {
+        let alert: i64 = row.try_get(0)?;
+        let (ts, from, to) = (
+            to_time(e.ts),
+            e.from_state.map(AlertState::as_str),
+            e.to_state.map(AlertState::as_str),
+        );
+        let detail = e.detail.to_string();
+        c.execute(
+            "INSERT INTO alert_events (alert_id, ts, actor, kind, from_state, to_state, note, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)",
+            &[&alert, &ts, &e.actor, &e.kind, &from, &to, &e.note, &detail],
+        )
+        .await?;
+    }
+    Ok(true)
 }
 
 pub(super) async fn save_request(c: &impl GenericClient, r: &ActionRecord) -> PgResult<()> {
@@ -233,6 +347,7 @@ pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
         resolve_deadline: opt_ms(r, 29)?,
         escalations: u32::try_from(r.try_get::<_, i32>(30)?).unwrap_or(0),
         next_escalation_at: opt_ms(r, 31)?,
+        undelivered: r.try_get(32)?,
     })
 }
 

@@ -42,7 +42,9 @@ use self::series::SeriesIds;
 pub use self::timescale::Layout;
 use super::*;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
-use crate::alerts::model::{ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite};
+use crate::alerts::model::{
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attempt, Delivery,
+};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -319,7 +321,9 @@ impl Store for PostgresStore {
 
     async fn save_alerts(&self, writes: Arc<Vec<AlertWrite>>) -> StoreResult<Vec<i64>> {
         let mut client = self.client().await?;
-        if let [write] = writes.as_slice() {
+        if let [write] = writes.as_slice()
+            && write.deliveries.is_empty()
+        {
             // The usual case: one statement, committed on its own, one round trip.
             return Ok(vec![alerts::save(&client, write).await?]);
         }
@@ -364,6 +368,22 @@ impl Store for PostgresStore {
 
     async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>> {
         Ok(alerts::timeline(&self.client().await?, id).await?)
+    }
+
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+        Ok(alerts::due_deliveries(&self.client().await?, now_ms, limit).await?)
+    }
+
+    async fn deliveries(&self, alert: Option<i64>, limit: u32) -> StoreResult<Vec<Delivery>> {
+        Ok(alerts::deliveries(&self.client().await?, alert, limit).await?)
+    }
+
+    async fn record_attempt(&self, attempt: Attempt) -> StoreResult<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let recorded = alerts::record_attempt(&tx, &attempt).await?;
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     async fn dead_letters(

@@ -5,7 +5,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
 use crate::alerts::model::{
-    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Source,
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Attempt, Delivery,
+    DeliveryState, Source, delivery_body,
 };
 use crate::pipeline::{Op, Severity};
 use crate::storage::{StoreError, StoreResult};
@@ -13,17 +14,19 @@ use crate::storage::{StoreError, StoreResult};
 pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold, op, severity, \
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency, \
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at, \
-     dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at";
+     dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at, \
+     undelivered";
 
 const INSERT: &str = "INSERT INTO alerts (rule, device, metric, value, threshold, op, severity,
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency,
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at,
-     dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at)
+     dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at,
+     undelivered)
  VALUES (:rule, :device, :metric, :value, :threshold, :op, :severity, :state, :opened_at,
      :updated_at, :resolved_at, :hits, :active, :cleared_at, :category, :agency, :agencies,
      :assignee, :resolution, :source, :lat, :lon, :areas, :text, :acknowledged_at,
      :dispatched_at, :closed_at, :ack_deadline, :resolve_deadline, :escalations,
-     :next_escalation_at)
+     :next_escalation_at, :undelivered)
  RETURNING id";
 
 const UPDATE: &str = "UPDATE alerts SET metric = :metric, value = :value,
@@ -33,7 +36,8 @@ const UPDATE: &str = "UPDATE alerts SET metric = :metric, value = :value,
      assignee = :assignee, resolution = :resolution, lat = :lat, lon = :lon, areas = :areas,
      text = :text, acknowledged_at = :acknowledged_at, dispatched_at = :dispatched_at,
      closed_at = :closed_at, ack_deadline = :ack_deadline, resolve_deadline = :resolve_deadline,
-     escalations = :escalations, next_escalation_at = :next_escalation_at
+     escalations = :escalations, next_escalation_at = :next_escalation_at,
+     undelivered = :undelivered
  WHERE id = :id";
 
 fn json_list(v: &[String]) -> String {
@@ -44,6 +48,7 @@ fn json_list(v: &[String]) -> String {
 pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
     let a = &write.alert;
     let (agencies, areas) = (json_list(&a.agencies), json_list(&a.areas));
+    let undelivered = json_list(&a.undelivered);
     let p = named_params! {
         ":id": a.id, ":rule": a.rule, ":device": a.device, ":metric": a.metric,
         ":value": a.value, ":threshold": a.threshold, ":op": a.op.as_str(),
@@ -56,6 +61,7 @@ pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
         ":dispatched_at": a.dispatched_at, ":closed_at": a.closed_at,
         ":ack_deadline": a.ack_deadline, ":resolve_deadline": a.resolve_deadline,
         ":escalations": a.escalations, ":next_escalation_at": a.next_escalation_at,
+        ":undelivered": undelivered,
     };
     let id = if write.new {
         let mut stmt = tx.prepare_cached(INSERT)?;
@@ -81,23 +87,130 @@ pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
         }
         a.id
     };
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO alert_events (alert_id, ts, actor, kind, from_state, to_state, note, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
     for e in &write.events {
-        stmt.execute(params![
-            id,
-            e.ts,
-            e.actor,
-            e.kind,
-            e.from_state.map(AlertState::as_str),
-            e.to_state.map(AlertState::as_str),
-            e.note,
-            e.detail.to_string(),
-        ])?;
+        append_event(tx, id, e)?;
+    }
+    if !write.deliveries.is_empty() {
+        let alert = Alert { id, ..a.clone() };
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO deliveries (id, alert_id, agency, event, body, created_at, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        )?;
+        for out in &write.deliveries {
+            let created = write.events.last().map_or(a.updated_at, |e| e.ts);
+            stmt.execute(params![
+                out.id,
+                id,
+                out.agency,
+                out.event,
+                delivery_body(out, &alert),
+                created
+            ])?;
+        }
     }
     Ok(id)
+}
+
+fn append_event(tx: &Connection, id: i64, e: &AlertEvent) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO alert_events (alert_id, ts, actor, kind, from_state, to_state, note, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        id,
+        e.ts,
+        e.actor,
+        e.kind,
+        e.from_state.map(AlertState::as_str),
+        e.to_state.map(AlertState::as_str),
+        e.note,
+        e.detail.to_string(),
+    ])?;
+    Ok(())
+}
+
+const DELIVERY_COLS: &str = "id, alert_id, agency, event, state, attempts, created_at, \
+     next_attempt_at, delivered_at, last_status, last_error, body";
+
+fn delivery_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        alert: r.get(1)?,
+        agency: r.get(2)?,
+        event: r.get(3)?,
+        state: named(r, 4, DeliveryState::parse)?,
+        attempts: r.get(5)?,
+        created_at: r.get(6)?,
+        next_attempt_at: r.get(7)?,
+        delivered_at: r.get(8)?,
+        last_status: r.get(9)?,
+        last_error: r.get(10)?,
+        body: r.get(11)?,
+    })
+}
+
+/// Pending deliveries due by `now_ms`, oldest first.
+pub(super) fn due_deliveries(
+    conn: &Connection,
+    now_ms: i64,
+    limit: u32,
+) -> StoreResult<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLS} FROM deliveries
+         WHERE state = 'pending' AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, created_at LIMIT ?2"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params![now_ms, limit], delivery_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// An alert's deliveries (or every alert's), newest first.
+pub(super) fn deliveries(
+    conn: &Connection,
+    alert: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLS} FROM deliveries WHERE (?1 IS NULL OR alert_id = ?1)
+         ORDER BY created_at DESC, id LIMIT ?2"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params![alert, limit], delivery_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Records one attempt (only on a pending delivery: a late answer never overrides an end) and,
+/// when it ends the delivery, its timeline entry. False when the delivery was not pending.
+pub(super) fn record_attempt(tx: &Connection, a: &Attempt) -> StoreResult<bool> {
+    let alert: Option<i64> = tx
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3,
+                 delivered_at = CASE WHEN ?2 = 'delivered' THEN ?4 END,
+                 last_status = ?5, last_error = ?6
+             WHERE id = ?1 AND state = 'pending' RETURNING alert_id",
+        )?
+        .query_row(
+            params![
+                a.id,
+                a.state.as_str(),
+                a.next_attempt_at,
+                a.at_ms,
+                a.status,
+                a.error
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(alert) = alert else {
+        return Ok(false);
+    };
+    if let Some(e) = &a.event {
+        append_event(tx, alert, e)?;
+    }
+    Ok(true)
 }
 
 pub(super) fn save_request(tx: &Connection, r: &ActionRecord) -> StoreResult<()> {
@@ -183,6 +296,7 @@ pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         resolve_deadline: r.get(29)?,
         escalations: r.get(30)?,
         next_escalation_at: r.get(31)?,
+        undelivered: list(r, 32)?,
     })
 }
 

@@ -28,7 +28,9 @@ use write::{Writer, with_writer, write_items};
 
 use super::*;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
-use crate::alerts::model::{ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite};
+use crate::alerts::model::{
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attempt, Delivery,
+};
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
 
@@ -43,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/007_device_credentials.sql"),
     include_str!("../../../migrations/sqlite/008_second_factor.sql"),
     include_str!("../../../migrations/sqlite/009_alert_handling.sql"),
+    include_str!("../../../migrations/sqlite/010_deliveries.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -353,6 +356,26 @@ impl Store for SqliteStore {
 
     async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>> {
         self.read(move |conn| alerts::timeline(conn, id)).await
+    }
+
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+        self.read(move |conn| alerts::due_deliveries(conn, now_ms, limit))
+            .await
+    }
+
+    async fn deliveries(&self, alert: Option<i64>, limit: u32) -> StoreResult<Vec<Delivery>> {
+        self.read(move |conn| alerts::deliveries(conn, alert, limit))
+            .await
+    }
+
+    async fn record_attempt(&self, attempt: Attempt) -> StoreResult<bool> {
+        self.write_tx(move |w| {
+            let tx = w.conn.transaction()?;
+            let recorded = alerts::record_attempt(&tx, &attempt)?;
+            tx.commit()?;
+            Ok(recorded)
+        })
+        .await
     }
 
     async fn dead_letters(

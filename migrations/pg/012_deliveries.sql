@@ -1,0 +1,23 @@
+-- iochub PostgreSQL schema, version 12: notifications to the agencies' webhooks (an outbox).
+-- A delivery is written in the same transaction as the alert change it announces, with its body
+-- exactly as it will be signed and sent; it stays `pending` until the agency's system answers
+-- 2xx (`delivered`), or its retry time runs out (`dead`). Its id is the X-Iochub-Delivery header,
+-- the same on every attempt. An alert lists the agencies whose notification is dead (undelivered),
+-- which the supervisor sees.
+ALTER TABLE alerts ADD COLUMN undelivered text[] NOT NULL DEFAULT '{}';
+CREATE TABLE deliveries (
+    id               text PRIMARY KEY,
+    alert_id         bigint NOT NULL REFERENCES alerts (id),
+    agency           text NOT NULL,
+    event            text NOT NULL,
+    body             text NOT NULL,
+    state            text NOT NULL DEFAULT 'pending',
+    attempts         integer NOT NULL DEFAULT 0,
+    created_at       timestamptz NOT NULL,
+    next_attempt_at  timestamptz NOT NULL,
+    delivered_at     timestamptz,
+    last_status      integer,
+    last_error       text
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_by_alert ON deliveries (alert_id, created_at);

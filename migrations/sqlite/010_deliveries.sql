@@ -1,0 +1,23 @@
+-- iochub SQLite schema, version 10: notifications to the agencies' webhooks (an outbox).
+-- A delivery is written in the same transaction as the alert change it announces, with its body
+-- exactly as it will be signed and sent; it stays `pending` until the agency's system answers
+-- 2xx (`delivered`), or its retry time runs out (`dead`). Its id is the X-Iochub-Delivery header,
+-- the same on every attempt. An alert lists the agencies whose notification is dead (undelivered),
+-- which the supervisor sees.
+ALTER TABLE alerts ADD COLUMN undelivered TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE deliveries (
+    id               TEXT PRIMARY KEY,
+    alert_id         INTEGER NOT NULL REFERENCES alerts (id),
+    agency           TEXT NOT NULL,
+    event            TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'pending',
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    next_attempt_at  INTEGER NOT NULL,
+    delivered_at     INTEGER,
+    last_status      INTEGER,
+    last_error       TEXT
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_by_alert ON deliveries (alert_id, created_at);
