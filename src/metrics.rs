@@ -210,6 +210,11 @@ pub fn alert_delivery(result: &'static str) {
     counter!("iochub_alerts_deliveries_total", "result" => result).increment(1);
 }
 
+/// An escalation tier applied to an alert.
+pub fn alert_escalated() {
+    counter!("iochub_alerts_escalations_total").increment(1);
+}
+
 /// A handling action taken on an alert (`acknowledge`, `dispatch`, …).
 pub fn alert_action(action: &'static str) {
     counter!("iochub_alerts_actions_total", "action" => action).increment(1);

@@ -409,3 +409,121 @@ async fn the_lifecycle_through_the_api_with_each_role() {
         "{ids:?}"
     );
 }
+
+const ESCALATING: &str = r#"
+[[rules]]
+id = "flood"
+metric = "water_level"
+op = ">="
+value = 5.0
+severity = "warning"
+category = "flood"
+
+[[escalations]]
+severity = "warning"
+ack_within = "5m"
+resolve_within = "1h"
+tiers = [
+  { after = "10m", notify = ["supervisor"] },
+  { after = "30m", raise_severity = true },
+]
+"#;
+
+/// Moves the hub's clock (`IOCHUB_TEST_CLOCK_FILE`, debug builds) to `minutes` ahead of now.
+fn clock_ahead(file: &std::path::Path, minutes: i64) {
+    std::fs::write(file, (minutes * 60_000).to_string()).expect("clock file");
+}
+
+async fn escalations_of(hub: &Hub, id: i64, n: i64) -> Value {
+    eventually(&format!("{n} escalations of {id}"), T, || async {
+        let (_, a) = hub.get(&format!("/api/v1/alerts/{id}")).await;
+        (a["escalations"].as_i64() == Some(n)).then_some(a)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn escalation_tiers_follow_the_hubs_clock_across_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = dir.path().join("clock");
+    clock_ahead(&clock, 0);
+    let path = clock.to_string_lossy().into_owned();
+    let env = [("IOCHUB_TEST_CLOCK_FILE", path.as_str())];
+    let mut hub = Hub::start_with_env(dir.path(), ESCALATING, Broker::Embedded(0), &env).await;
+    let mut ws = hub
+        .ws(json!({"op": "subscribe", "topics": ["alerts"]}))
+        .await;
+    let mut mqtt = Publisher::connect(&hub.mqtt_url(), "escalating").await;
+    let t = now_ms();
+    for device in ["wl-01", "wl-02"] {
+        mqtt.send(
+            &format!("ioc/{device}/telemetry"),
+            format!(r#"{{"ts":{t},"water_level":5.5}}"#),
+        )
+        .await;
+    }
+    let late = alert_of(&hub, "wl-01", "flood").await;
+    let taken = alert_of(&hub, "wl-02", "flood").await;
+    let (late, taken) = (
+        late["id"].as_i64().expect("id"),
+        taken["id"].as_i64().expect("id"),
+    );
+    for a in [late, taken] {
+        let (_, alert) = hub.get(&format!("/api/v1/alerts/{a}")).await;
+        assert!(
+            alert["next_escalation_at"].is_string() && alert["ack_deadline"].is_string(),
+            "{alert}"
+        );
+        assert_eq!(alert["escalations"], 0);
+    }
+    let (status, _) = act(&hub, &hub.token, taken, "acknowledge", json!({})).await;
+    assert_eq!(status, 200);
+
+    // 11 minutes on: the unacknowledged alert reaches tier 1; the acknowledged one does not
+    // (same tick: both were due)
+    clock_ahead(&clock, 11);
+    let a = escalations_of(&hub, late, 1).await;
+    assert_eq!(a["severity"], "warning");
+    let frame = ws
+        .until(T, |f| {
+            f["type"] == "alert" && f["id"] == late && f["escalations"] == 1
+        })
+        .await;
+    assert_eq!(frame["state"], "open", "pushed live");
+    let (_, b) = hub.get(&format!("/api/v1/alerts/{taken}")).await;
+    assert_eq!(b["escalations"], 0, "acknowledged before its tier: {b}");
+
+    // the timers are stored deadlines: after a restart, tier 2 still comes at 30 minutes
+    drop(ws);
+    hub.stop();
+    clock_ahead(&clock, 31);
+    hub.spawn().await;
+    let a = escalations_of(&hub, late, 2).await;
+    assert_eq!(a["severity"], "critical", "raised: {a}");
+    let (_, timeline) = hub.get(&format!("/api/v1/alerts/{late}/timeline")).await;
+    let tiers: Vec<&Value> = timeline
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["kind"] == "escalated")
+        .collect();
+    assert_eq!(tiers.len(), 2, "{timeline}");
+    assert_eq!(tiers[0]["detail"]["notify"], json!(["supervisor"]));
+    assert_eq!(tiers[1]["detail"]["severity"]["to"], "critical");
+
+    // past the acknowledged alert's resolve deadline (1 h), its overdue tiers apply (a new
+    // login: the admin's session has been idle for half an hour by the hub's clock)
+    clock_ahead(&clock, 62);
+    hub.token = hub.login(support::hub::PASSWORD).await.expect("login");
+    let b = escalations_of(&hub, taken, 2).await;
+    assert_eq!(b["state"], "acknowledged");
+    let (_, timeline) = hub.get(&format!("/api/v1/alerts/{taken}/timeline")).await;
+    assert!(
+        timeline
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .any(|e| e["detail"]["reason"] == "not resolved by its deadline"),
+        "{timeline}"
+    );
+}

@@ -4,6 +4,10 @@
 -- 2xx (`delivered`), or its retry time runs out (`dead`). Its id is the X-Iochub-Delivery header,
 -- the same on every attempt. An alert lists the agencies whose notification is dead (undelivered),
 -- which the supervisor sees.
+-- Escalation tiers count from when the hub opened the alert (created_at, wall clock; the reading
+-- time opened_at may be older) and follow the escalation of the severity it opened with.
+ALTER TABLE alerts ADD COLUMN created_at timestamptz;
+ALTER TABLE alerts ADD COLUMN opened_severity text;
 ALTER TABLE alerts ADD COLUMN undelivered text[] NOT NULL DEFAULT '{}';
 CREATE TABLE deliveries (
     id               text PRIMARY KEY,

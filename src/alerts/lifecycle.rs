@@ -242,6 +242,8 @@ fn opened(fire: &Fire, ctx: &Context<'_>) -> (Alert, Vec<AlertEvent>) {
         lat: position.map(|p| p.1),
         areas: position.map_or_else(Vec::new, |(lon, lat)| ctx.areas.containing(lon, lat)),
         text: None,
+        created_at: ctx.now_ms,
+        opened_severity: fire.severity,
         opened_at: fire.ts_ms,
         updated_at: fire.ts_ms,
         acknowledged_at: None,
@@ -327,6 +329,7 @@ fn cleared(alert: &Alert, clear: &Clear) -> (Alert, AlertEvent) {
         next.state = AlertState::Resolved;
         next.resolution = Some("auto_cleared".into());
         next.resolved_at = Some(clear.ts_ms);
+        next.next_escalation_at = None;
         "auto_resolved"
     } else {
         "cleared"

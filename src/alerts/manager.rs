@@ -16,6 +16,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::escalation::{self, Due};
 use super::handling::{self, Action, Actor, Refusal, Request};
 use super::lifecycle::{Context, Lifecycle};
 use super::model::{ActionRecord, Alert, AlertQuery, AlertWrite, Outgoing};
@@ -158,8 +159,12 @@ impl AlertManager {
     /// Runs until every sender of `rx` is gone; `publish` gets each committed alert change.
     pub async fn run(mut self, mut rx: mpsc::Receiver<AlertChange>, publish: impl Fn(Alert)) {
         let mut batch = Vec::new();
+        // Escalation deadlines are stored; the tick only asks which are due.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = tick.tick() => self.escalate(&publish).await,
                 first = rx.recv() => {
                     let Some(first) = first else { break };
                     batch.push(first);
@@ -290,11 +295,14 @@ impl AlertManager {
             };
         }
         let now = now_ms();
-        let (next, event) = {
+        let (mut next, event) = {
             let rules = self.rules.load();
             let route = rules.policy.route(&alert);
             handling::act(&alert, action, &request, &actor, route, now)?
         };
+        if !next.state.unresolved() {
+            next.next_escalation_at = None;
+        }
         self.check(&alert, &next, action, &actor).await?;
         // The agencies hear of a dispatch (the newly named ones) and of a reopening.
         let deliveries = match action {
@@ -336,6 +344,62 @@ impl AlertManager {
             state = next.state.as_str(), "alert action");
         self.lifecycle.apply(next.clone());
         Ok(next)
+    }
+
+    /// Applies the escalation tiers that are due (see [`escalation`]), each committed on its own.
+    async fn escalate(&mut self, publish: &impl Fn(Alert)) {
+        let now = now_ms();
+        let due: Vec<Due> = {
+            let rules = self.rules.load();
+            self.lifecycle
+                .live()
+                .filter_map(|a| escalation::due(a, &rules.policy, now))
+                .collect()
+        };
+        for d in due {
+            let (alert, events, deliveries) = match d {
+                Due::Tier {
+                    alert,
+                    event,
+                    renotify,
+                } => {
+                    let deliveries = if renotify {
+                        self.outgoing(&alert.agencies, "escalation").await
+                    } else {
+                        Vec::new()
+                    };
+                    (alert, vec![event], deliveries)
+                }
+                Due::Later(alert) => (alert, Vec::new(), Vec::new()),
+            };
+            let (escalated, notify) = (!events.is_empty(), !deliveries.is_empty());
+            let write = AlertWrite {
+                new: false,
+                alert: alert.clone(),
+                events,
+                deliveries,
+            };
+            if let Err(error) = self.store.save_action(write, None).await {
+                // Not applied: the next tick tries again.
+                tracing::warn!(%error, id = alert.id, "cannot store an escalation");
+                self.health.set_degraded("alerts", Some(error.to_string()));
+                return;
+            }
+            if notify {
+                self.courier.notify_one();
+            }
+            self.lifecycle.apply(alert.clone());
+            if escalated {
+                m::alert_escalated();
+                tracing::warn!(
+                    id = alert.id,
+                    tier = alert.escalations,
+                    severity = alert.severity.as_str(),
+                    "alert escalated"
+                );
+                publish(alert);
+            }
+        }
     }
 
     /// A notification of `event` for each of `agencies` that has a webhook.

@@ -7,6 +7,7 @@
 //! hold no alert logic.
 
 pub mod delivery;
+pub mod escalation;
 pub mod handling;
 pub mod lifecycle;
 pub mod manager;

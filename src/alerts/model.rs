@@ -138,6 +138,12 @@ pub struct Alert {
     pub areas: Vec<String>,
     /// A field report's text.
     pub text: Option<String>,
+    /// Wall-clock time the hub opened it: deadlines and escalation tiers count from here.
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub created_at: i64,
+    /// The severity it opened with: its escalation is the one for this severity.
+    pub opened_severity: Severity,
     /// Reading time that opened it (the report's time for a field report).
     #[serde(serialize_with = "crate::timefmt::ser_ms")]
     #[schema(value_type = String)]
@@ -450,6 +456,8 @@ impl Alert {
             lon: None,
             areas: Vec::new(),
             text: None,
+            created_at: 1_000,
+            opened_severity: Severity::Critical,
             opened_at: 1_000,
             updated_at: 1_000,
             acknowledged_at: None,

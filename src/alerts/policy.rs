@@ -243,13 +243,13 @@ impl Policy {
         self.routes.iter().find(|r| r.matches(alert))
     }
 
-    /// The escalation for the alert's severity: the one naming its category, else the one
-    /// naming none.
+    /// The escalation for the severity the alert opened with (a raise by a tier does not switch
+    /// it): the one naming its category, else the one naming none.
     pub fn escalation(&self, alert: &Alert) -> Option<&Escalation> {
         let of_severity = || {
             self.escalations
                 .iter()
-                .filter(|e| e.severity == alert.severity)
+                .filter(|e| e.severity == alert.opened_severity)
         };
         of_severity()
             .find(|e| e.category.is_some() && e.category == alert.category)
@@ -270,6 +270,7 @@ mod tests {
         Alert {
             category: Some(category.into()),
             severity,
+            opened_severity: severity,
             areas: areas.iter().map(|a| (*a).to_owned()).collect(),
             ..Alert::example("r", "d")
         }

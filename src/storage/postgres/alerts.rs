@@ -20,7 +20,7 @@ pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold,
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency, \
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at, \
      dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at, \
-     undelivered";
+     undelivered, created_at, opened_severity";
 
 /// The timeline entries of a write, appended from `$1` (JSON) for the alert `a.id`.
 const EVENTS: &str = "e AS (
@@ -38,9 +38,10 @@ const FIELDS: &str = "metric, value, threshold, op, severity, state, updated_at,
      escalations, next_escalation_at, undelivered";
 
 fn insert_sql() -> String {
-    let values: Vec<String> = (2..=33).map(|i| format!("${i}")).collect();
+    let values: Vec<String> = (2..=35).map(|i| format!("${i}")).collect();
     format!(
-        "WITH a AS (INSERT INTO alerts ({FIELDS}, rule, device, opened_at, source)
+        "WITH a AS (INSERT INTO alerts ({FIELDS}, rule, device, opened_at, source, created_at,
+                                    opened_severity)
                     VALUES ({}) RETURNING id), {EVENTS}
          SELECT id FROM a",
         values.join(", ")
@@ -134,14 +135,16 @@ pub(super) async fn save(c: &impl GenericClient, write: &AlertWrite) -> PgResult
         &next_escalation_at,
         &a.undelivered,
     ];
-    let opened_at = to_time(a.opened_at);
-    let source = a.source.as_str();
+    let (opened_at, created_at) = (to_time(a.opened_at), to_time(a.created_at));
+    let (source, opened_severity) = (a.source.as_str(), a.opened_severity.as_str());
     let id: i64 = if write.new {
         params.extend([
             &a.rule as &(dyn ToSql + Sync),
             &a.device,
             &opened_at,
             &source,
+            &created_at,
+            &opened_severity,
         ]);
         let stmt = c.prepare_cached(&insert_sql()).await?;
         c.query_one(&stmt, &params).await?.try_get(0)?
@@ -311,6 +314,7 @@ fn opt_ms(r: &Row, col: usize) -> PgResult<Option<i64>> {
 }
 
 pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
+    let (opened_at, severity) = (to_ms(r.try_get(9)?), named(r, 7, Severity::parse)?);
     Ok(Alert {
         id: r.try_get(0)?,
         rule: r.try_get(1)?,
@@ -322,9 +326,9 @@ pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
             .try_get::<_, Option<String>>(6)?
             .and_then(|s| Op::parse(&s))
             .unwrap_or(Op::Ge),
-        severity: named(r, 7, Severity::parse)?,
+        severity,
         state: named(r, 8, AlertState::parse)?,
-        opened_at: to_ms(r.try_get(9)?),
+        opened_at,
         updated_at: to_ms(r.try_get(10)?),
         resolved_at: opt_ms(r, 11)?,
         hits: u32::try_from(r.try_get::<_, i32>(12)?).unwrap_or(0),
@@ -348,6 +352,12 @@ pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
         escalations: u32::try_from(r.try_get::<_, i32>(30)?).unwrap_or(0),
         next_escalation_at: opt_ms(r, 31)?,
         undelivered: r.try_get(32)?,
+        created_at: opt_ms(r, 33)?.unwrap_or(opened_at),
+        opened_severity: match r.try_get::<_, Option<String>>(34)? {
+            Some(s) => Severity::parse(&s)
+                .ok_or_else(|| PgError::Invariant(format!("unknown severity {s:?}")))?,
+            None => severity,
+        },
     })
 }
 

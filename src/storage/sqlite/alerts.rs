@@ -15,18 +15,18 @@ pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold,
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency, \
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at, \
      dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at, \
-     undelivered";
+     undelivered, created_at, opened_severity";
 
 const INSERT: &str = "INSERT INTO alerts (rule, device, metric, value, threshold, op, severity,
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency,
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at,
      dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at,
-     undelivered)
+     undelivered, created_at, opened_severity)
  VALUES (:rule, :device, :metric, :value, :threshold, :op, :severity, :state, :opened_at,
      :updated_at, :resolved_at, :hits, :active, :cleared_at, :category, :agency, :agencies,
      :assignee, :resolution, :source, :lat, :lon, :areas, :text, :acknowledged_at,
      :dispatched_at, :closed_at, :ack_deadline, :resolve_deadline, :escalations,
-     :next_escalation_at, :undelivered)
+     :next_escalation_at, :undelivered, :created_at, :opened_severity)
  RETURNING id";
 
 const UPDATE: &str = "UPDATE alerts SET metric = :metric, value = :value,
@@ -61,7 +61,8 @@ pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
         ":dispatched_at": a.dispatched_at, ":closed_at": a.closed_at,
         ":ack_deadline": a.ack_deadline, ":resolve_deadline": a.resolve_deadline,
         ":escalations": a.escalations, ":next_escalation_at": a.next_escalation_at,
-        ":undelivered": undelivered,
+        ":undelivered": undelivered, ":created_at": a.created_at,
+        ":opened_severity": a.opened_severity.as_str(),
     };
     let id = if write.new {
         let mut stmt = tx.prepare_cached(INSERT)?;
@@ -76,7 +77,17 @@ pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
         let mut stmt = tx.prepare_cached(UPDATE)?;
         let p: Vec<_> = p
             .iter()
-            .filter(|(name, _)| ![":rule", ":device", ":opened_at", ":source"].contains(name))
+            .filter(|(name, _)| {
+                ![
+                    ":rule",
+                    ":device",
+                    ":opened_at",
+                    ":source",
+                    ":created_at",
+                    ":opened_severity",
+                ]
+                .contains(name)
+            })
             .copied()
             .collect();
         if stmt.execute(p.as_slice())? != 1 {
@@ -260,6 +271,7 @@ fn list(r: &Row<'_>, col: usize) -> rusqlite::Result<Vec<String>> {
 }
 
 pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
+    let (opened_at, severity) = (r.get(9)?, named(r, 7, Severity::parse)?);
     Ok(Alert {
         id: r.get(0)?,
         rule: r.get(1)?,
@@ -271,9 +283,9 @@ pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
             .get::<_, Option<String>>(6)?
             .and_then(|s| Op::parse(&s))
             .unwrap_or(Op::Ge),
-        severity: named(r, 7, Severity::parse)?,
+        severity,
         state: named(r, 8, AlertState::parse)?,
-        opened_at: r.get(9)?,
+        opened_at,
         updated_at: r.get(10)?,
         resolved_at: r.get(11)?,
         hits: r.get(12)?,
@@ -297,6 +309,13 @@ pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         escalations: r.get(30)?,
         next_escalation_at: r.get(31)?,
         undelivered: list(r, 32)?,
+        created_at: r.get::<_, Option<i64>>(33)?.unwrap_or(opened_at),
+        opened_severity: match r.get::<_, Option<String>>(34)? {
+            Some(s) => {
+                Severity::parse(&s).ok_or_else(|| bad(34, format!("unknown severity {s:?}")))?
+            }
+            None => severity,
+        },
     })
 }
 
