@@ -527,3 +527,180 @@ async fn escalation_tiers_follow_the_hubs_clock_across_a_restart() {
         "{timeline}"
     );
 }
+
+const REPORTS: &str = r#"
+[[routes]]
+category = "forest_fire"
+agency = "ranger"
+auto_dispatch = true
+
+[[routes]]
+agency = "ioc-duty"
+"#;
+
+/// A tiny file that passes for a PNG (magic bytes and some more), and one that is a GIF.
+fn png() -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend_from_slice(b"\0\0\0\rIHDR not a real picture, but the hub checks the type only");
+    b
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn a_field_report_becomes_an_alert_at_its_place_routed_and_handled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), REPORTS).await;
+    for (id, kind) in [("ranger", "environment"), ("ioc-duty", "other")] {
+        agency(&hub, id, kind).await;
+    }
+    account(&hub, "citizen-line", Role::Integrator, json!({})).await;
+    let line = api_token(&hub, "citizen-line", json!([])).await;
+    let ranger = account(
+        &hub,
+        "h-ranger",
+        Role::AgencyHandler,
+        json!({"agency": "ranger"}),
+    )
+    .await;
+    let viewer = account(&hub, "v2", Role::Viewer, json!({})).await;
+    let op = account(&hub, "op2", Role::Operator, json!({})).await;
+    // the map of the city: a field alert is filtered by its own place
+    let mut ws = hub
+        .ws(json!({"op": "subscribe", "topics": ["alerts"], "bbox": [106.2, 22.6, 106.3, 22.7]}))
+        .await;
+
+    let photo = png();
+    let report = json!({"category": "forest_fire", "severity": "critical", "lat": 22.666,
+        "lon": 106.257, "text": "Khói bốc lên sau đồi, gần trường học", "reporter": "0912 345 678",
+        "photo": b64(&photo)});
+    let post = |token: &str, body: &Value, key: &str| {
+        hub.client
+            .post(hub.url("/api/v1/incidents"))
+            .bearer_auth(token.to_owned())
+            .header("Idempotency-Key", key.to_owned())
+            .json(body)
+            .send()
+    };
+    let answer = post(&line, &report, "call-1").await.expect("report");
+    assert_eq!(answer.status(), 201);
+    let alert: Value = answer.json().await.expect("json");
+    let id = alert["id"].as_i64().expect("id");
+    assert_eq!(
+        (
+            alert["source"].as_str(),
+            alert["rule"].as_str(),
+            alert["device"].as_str()
+        ),
+        (Some("field"), Some("field"), Some(""))
+    );
+    assert!(alert["value"].is_null() && alert["op"].is_null(), "{alert}");
+    assert_eq!(
+        (alert["lat"].as_f64(), alert["lon"].as_f64()),
+        (Some(22.666), Some(106.257))
+    );
+    assert_eq!(
+        (alert["state"].as_str(), alert["agency"].as_str()),
+        (Some("dispatched"), Some("ranger")),
+        "routed and forwarded at once"
+    );
+    assert!(
+        alert["areas"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "cb-p-thucphan")),
+        "placed in its ward: {alert}"
+    );
+    let frame = ws.until(T, |f| f["type"] == "alert" && f["id"] == id).await;
+    assert_eq!(frame["source"], "field");
+
+    // a retried call opens no second alert
+    let again: Value = post(&line, &report, "call-1")
+        .await
+        .expect("again")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["id"].as_i64(), Some(id));
+    let (_, fields) = hub.get("/api/v1/alerts?source=field").await;
+    assert_eq!(fields.as_array().map(Vec::len), Some(1), "{fields}");
+
+    // the photo is kept, named in the timeline, served back as it came
+    let (_, timeline) = hub.get(&format!("/api/v1/alerts/{id}/timeline")).await;
+    let reported = &timeline[0];
+    assert_eq!(
+        (reported["kind"].as_str(), reported["actor"].as_str()),
+        (Some("reported"), Some("citizen-line"))
+    );
+    assert_eq!(reported["detail"]["reporter"], "0912 345 678");
+    let sha = reported["detail"]["photo"]
+        .as_str()
+        .expect("photo named")
+        .to_owned();
+    let got = hub
+        .client
+        .get(hub.url(&format!("/api/v1/alerts/{id}/attachments/{sha}")))
+        .bearer_auth(&ranger)
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), photo.as_slice());
+
+    // refusals: the type, the size, the place, the role
+    let gif = json!({"category": "other", "severity": "info", "lat": 22.6, "lon": 106.2,
+        "text": "x", "photo": b64(b"GIF89a and the rest")});
+    let (status, bad) = hub.call("POST", "/api/v1/incidents", &op, Some(gif)).await;
+    assert_eq!(
+        (status, bad["error"]["field"].as_str()),
+        (400, Some("photo")),
+        "{bad}"
+    );
+    let mut huge = png();
+    huge.resize(5 * 1024 * 1024, 0);
+    let big = json!({"category": "other", "severity": "info", "lat": 22.6, "lon": 106.2,
+        "text": "x", "photo": b64(&huge)});
+    let (status, bad) = hub.call("POST", "/api/v1/incidents", &op, Some(big)).await;
+    assert!(status == 400 || status == 413, "too large: {status} {bad}");
+    let nowhere =
+        json!({"category": "other", "severity": "info", "lat": 95.0, "lon": 106.2, "text": "x"});
+    let (status, bad) = hub
+        .call("POST", "/api/v1/incidents", &op, Some(nowhere))
+        .await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("lat")));
+    let (status, _) = hub
+        .call("POST", "/api/v1/incidents", &viewer, Some(report.clone()))
+        .await;
+    assert_eq!(status, 403);
+
+    // handled like any other: the ranger starts, comments with a photo, resolves
+    let (status, _) = act(&hub, &ranger, id, "start", json!({})).await;
+    assert_eq!(status, 200);
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend_from_slice(b"a picture of the fire line");
+    let (status, _) = act(
+        &hub,
+        &ranger,
+        id,
+        "comment",
+        json!({"text": "đã khống chế", "photo": b64(&jpeg)}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, done) = act(&hub, &ranger, id, "resolve", json!({})).await;
+    assert_eq!((status, done["state"].as_str()), (200, Some("resolved")));
+    let (_, timeline) = hub.get(&format!("/api/v1/alerts/{id}/timeline")).await;
+    let comment = timeline
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .find(|e| e["kind"] == "comment")
+        .cloned()
+        .expect("comment");
+    assert_eq!(comment["detail"]["mime"], "image/jpeg");
+    let (status, _) = act(&hub, &op, id, "close", json!({})).await;
+    assert_eq!(status, 200);
+}

@@ -29,6 +29,8 @@ pub enum Permission {
     /// Handling actions on alerts; which action, on which alert, is the handling rules' answer
     /// (`alerts::handling`: the IOC acknowledges and dispatches, the agency starts and resolves).
     AlertsAct,
+    /// Field reports: an incident seen by a person becomes an alert.
+    IncidentsReport,
     /// The active rules.
     RulesRead,
     /// Operations data: dead letters, `/metrics`.
@@ -46,7 +48,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
@@ -54,6 +56,7 @@ impl Permission {
         Permission::DevicesWrite,
         Permission::AlertsRead,
         Permission::AlertsAct,
+        Permission::IncidentsReport,
         Permission::RulesRead,
         Permission::SystemRead,
         Permission::AgenciesRead,
@@ -76,6 +79,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::DevicesWrite,
             P::AlertsRead,
             P::AlertsAct,
+            P::IncidentsReport,
             P::RulesRead,
             P::SystemRead,
             P::AgenciesRead,
@@ -92,6 +96,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::DevicesRead,
             P::AlertsRead,
             P::AlertsAct,
+            P::IncidentsReport,
             P::RulesRead,
             P::SystemRead,
             P::AgenciesRead,
@@ -104,6 +109,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::DevicesRead,
             P::AlertsRead,
             P::AlertsAct,
+            P::IncidentsReport,
             P::RulesRead,
             P::AgenciesRead,
         ],
@@ -127,6 +133,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::SystemRead,
             P::AlertsRead,
             P::AlertsAct,
+            P::IncidentsReport,
         ],
     ),
 ];

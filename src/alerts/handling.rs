@@ -11,7 +11,7 @@
 //! |               | a supervisor or admin                       | any unresolved               | resolved                |
 //! | `close`       | IOC                                         | resolved                     | closed                  |
 //! | `reopen`      | IOC                                         | resolved                     | dispatched (or open)    |
-//! | `comment`     | IOC, any agency it is forwarded to          | any but closed               | (same)                  |
+//! | `comment`     | IOC, any agency it is forwarded to (text, a photo) | any but closed        | (same)                  |
 //! | `assign`      | IOC; the lead agency (its own people)       | any unresolved               | (same)                  |
 //!
 //! A role that may never take an action is refused with [`Refusal::Forbidden`] (403); an action
@@ -19,7 +19,7 @@
 
 use serde_json::json;
 
-use super::model::{Alert, AlertEvent, AlertState};
+use super::model::{Alert, AlertEvent, AlertState, Attachment};
 use super::policy::Route;
 use crate::accounts::model::Role;
 
@@ -81,6 +81,8 @@ pub struct Request {
     pub text: Option<String>,
     /// Resolve: `handled` (default), `false_alarm`, `duplicate`.
     pub resolution: Option<String>,
+    /// Comment: a photo (checked by [`Attachment::photo`]).
+    pub photo: Option<Attachment>,
 }
 
 /// Who acts.
@@ -315,10 +317,14 @@ pub fn act(
             if state == S::Closed {
                 return Err(conflict(alert, "a closed alert is final"));
             }
-            let text = trimmed(&req.text)
-                .or(note)
-                .ok_or_else(|| invalid("text", "a comment needs text"))?;
-            event.note(Some(text))
+            let text = trimmed(&req.text).or(note);
+            match (&req.photo, text) {
+                (None, None) => return Err(invalid("text", "a comment needs text or a photo")),
+                (Some(p), _) => event.note(text).detail(json!({
+                    "photo": p.sha256, "mime": p.mime, "size": p.bytes.len(),
+                })),
+                (None, Some(_)) => event.note(text),
+            }
         }
         Action::Assign => {
             if !matches!(who, Party::Ioc | Party::Lead) {

@@ -176,6 +176,7 @@ impl Lifecycle {
                         alert,
                         events,
                         deliveries: Vec::new(),
+                        attachments: Vec::new(),
                     });
                     writes.len() - 1
                 }
@@ -186,6 +187,7 @@ impl Lifecycle {
                         alert,
                         events,
                         deliveries: Vec::new(),
+                        attachments: Vec::new(),
                     });
                     writes.len() - 1
                 }
@@ -226,7 +228,7 @@ fn opened(fire: &Fire, ctx: &Context<'_>) -> (Alert, Vec<AlertEvent>) {
         metric: fire.metric.clone(),
         value: fire.value,
         threshold: fire.threshold,
-        op: fire.op,
+        op: Some(fire.op),
         severity: fire.severity,
         state: AlertState::Open,
         active: true,
@@ -300,7 +302,7 @@ fn rebreached(alert: &Alert, fire: &Fire) -> (Alert, AlertEvent) {
         updated_at: alert.updated_at.max(fire.ts_ms),
         severity: alert.severity.max(fire.severity),
         threshold: fire.threshold,
-        op: fire.op,
+        op: Some(fire.op),
         active: true,
         cleared_at: None,
         hits: alert.hits.saturating_add(1),

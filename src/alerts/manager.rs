@@ -74,12 +74,30 @@ enum Command {
         order: ActionOrder,
         reply: oneshot::Sender<Result<Alert, ActError>>,
     },
+    Report {
+        incident: Incident,
+        reply: oneshot::Sender<Result<Alert, ActError>>,
+    },
     /// A webhook delivery to `agency` about `alert` ended (delivered, or dead).
     DeliveryEnded {
         alert: i64,
         agency: String,
         delivered: bool,
     },
+}
+
+/// A field report (`POST /api/v1/incidents`): an incident seen by a person, not a device.
+pub struct Incident {
+    pub category: String,
+    pub severity: crate::pipeline::Severity,
+    pub lat: f64,
+    pub lon: f64,
+    pub text: String,
+    /// Who saw it, as the report says (a citizen's name or phone), if given.
+    pub reporter: Option<String>,
+    pub photo: Option<super::model::Attachment>,
+    pub actor: Actor,
+    pub idempotency_key: Option<String>,
 }
 
 /// Where the API hands handling actions to the manager; cheap to clone.
@@ -95,6 +113,17 @@ impl AlertDesk {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Command::Act { order, reply })
+            .await
+            .map_err(|_| ActError::Stopped)?;
+        answer.await.map_err(|_| ActError::Stopped)?
+    }
+
+    /// Opens a field alert from a report; answers with it (or, for a repeated Idempotency-Key,
+    /// with the alert the first report opened).
+    pub async fn report(&self, incident: Incident) -> Result<Alert, ActError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Report { incident, reply })
             .await
             .map_err(|_| ActError::Stopped)?;
         answer.await.map_err(|_| ActError::Stopped)?
@@ -180,6 +209,13 @@ impl AlertManager {
                 Some(command) = self.desk.recv() => match command {
                     Command::Act { order, reply } => {
                         let outcome = self.act(order).await;
+                        if let Ok(alert) = &outcome {
+                            publish(alert.clone());
+                        }
+                        let _ = reply.send(outcome);
+                    }
+                    Command::Report { incident, reply } => {
+                        let outcome = self.report(incident).await;
                         if let Ok(alert) = &outcome {
                             publish(alert.clone());
                         }
@@ -327,6 +363,7 @@ impl AlertManager {
             alert: next.clone(),
             events: vec![event],
             deliveries,
+            attachments: request.photo.into_iter().collect(),
         };
         let record = idempotency_key.map(|key| ActionRecord {
             actor: actor.username.clone(),
@@ -344,6 +381,110 @@ impl AlertManager {
             state = next.state.as_str(), "alert action");
         self.lifecycle.apply(next.clone());
         Ok(next)
+    }
+
+    /// A field alert: placed in its areas, given its deadlines, forwarded when its route says
+    /// `auto_dispatch`, stored with its photo.
+    async fn report(&mut self, incident: Incident) -> Result<Alert, ActError> {
+        let actor = incident.actor.username.clone();
+        if let Some(key) = &incident.idempotency_key
+            && let Some(earlier) = self.store.action_request(&actor, key).await?
+        {
+            return match self.store.alert(earlier.alert).await? {
+                Some(alert) if earlier.action == "report" => Ok(alert),
+                _ => Err(ActError::KeyReused {
+                    key: key.clone(),
+                    action: earlier.action,
+                    alert: earlier.alert,
+                }),
+            };
+        }
+        let now = now_ms();
+        let mut alert = Alert {
+            id: 0,
+            rule: "field".into(),
+            device: String::new(),
+            metric: String::new(),
+            value: f64::NAN,
+            threshold: f64::NAN,
+            op: None,
+            severity: incident.severity,
+            state: super::model::AlertState::Open,
+            // no rule holds a condition for a report: it ends when people resolve it
+            active: false,
+            cleared_at: None,
+            category: Some(incident.category.clone()),
+            agency: None,
+            agencies: Vec::new(),
+            undelivered: Vec::new(),
+            assignee: None,
+            resolution: None,
+            source: super::model::Source::Field,
+            lat: Some(incident.lat),
+            lon: Some(incident.lon),
+            areas: self.areas.containing(incident.lon, incident.lat),
+            text: Some(incident.text.clone()),
+            created_at: now,
+            opened_severity: incident.severity,
+            opened_at: now,
+            updated_at: now,
+            acknowledged_at: None,
+            dispatched_at: None,
+            resolved_at: None,
+            closed_at: None,
+            ack_deadline: None,
+            resolve_deadline: None,
+            escalations: 0,
+            next_escalation_at: None,
+            hits: 1,
+        };
+        let mut detail = serde_json::json!({ "reporter": incident.reporter });
+        if let Some(p) = &incident.photo {
+            detail["photo"] = serde_json::json!(p.sha256);
+        }
+        let mut events = vec![
+            super::model::AlertEvent::new(now, &actor, "reported")
+                .note(Some(&incident.text))
+                .detail(detail),
+        ];
+        {
+            let rules = self.rules.load();
+            let ctx = Context {
+                policy: &rules.policy,
+                areas: &self.areas,
+                locate: &*self.locate,
+                now_ms: now,
+            };
+            events.extend(super::lifecycle::place(&mut alert, &ctx));
+        }
+        let deliveries = if alert.agencies.is_empty() {
+            Vec::new()
+        } else {
+            self.outgoing(&alert.agencies, "dispatch").await
+        };
+        let notify = !deliveries.is_empty();
+        let write = AlertWrite {
+            new: true,
+            alert: alert.clone(),
+            events,
+            deliveries,
+            attachments: incident.photo.into_iter().collect(),
+        };
+        let record = incident.idempotency_key.map(|key| ActionRecord {
+            actor: actor.clone(),
+            key,
+            alert: 0,
+            action: "report".into(),
+            ts_ms: now,
+        });
+        alert.id = self.store.save_action(write, record).await?;
+        if notify {
+            self.courier.notify_one();
+        }
+        m::alert_opened();
+        tracing::info!(id = alert.id, category = %incident.category, actor = %actor, "field report");
+        self.lifecycle.apply(alert.clone());
+        Ok(alert)
     }
 
     /// Applies the escalation tiers that are due (see [`escalation`]), each committed on its own.
@@ -378,6 +519,7 @@ impl AlertManager {
                 alert: alert.clone(),
                 events,
                 deliveries,
+                attachments: Vec::new(),
             };
             if let Err(error) = self.store.save_action(write, None).await {
                 // Not applied: the next tick tries again.
@@ -446,6 +588,7 @@ impl AlertManager {
             alert: next.clone(),
             events: Vec::new(),
             deliveries: Vec::new(),
+            attachments: Vec::new(),
         };
         self.store.save_action(write, None).await?;
         self.lifecycle.apply(next.clone());

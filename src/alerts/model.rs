@@ -105,10 +105,14 @@ pub struct Alert {
     /// The device's key; empty for a field report.
     pub device: String,
     pub metric: String,
-    /// The latest value that kept the rule breached (or cleared it).
+    /// The latest value that kept the rule breached (or cleared it); null for a field report.
+    #[schema(value_type = Option<f64>)]
     pub value: f64,
+    /// The rule's threshold; null for a field report.
+    #[schema(value_type = Option<f64>)]
     pub threshold: f64,
-    pub op: Op,
+    /// The rule's comparison; null for a field report.
+    pub op: Option<Op>,
     pub severity: Severity,
     /// The handling state.
     pub state: AlertState,
@@ -325,6 +329,74 @@ pub struct AlertWrite {
     pub events: Vec<AlertEvent>,
     /// Notifications to agencies' webhooks that this change announces, stored with it.
     pub deliveries: Vec<Outgoing>,
+    /// Photos its timeline entries bring, stored with it.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A photo attached to an alert, named by its SHA-256 (hex).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub sha256: String,
+    /// `image/jpeg` or `image/png`.
+    pub mime: String,
+    pub bytes: Vec<u8>,
+    pub ts_ms: i64,
+    pub actor: String,
+}
+
+/// Why a photo is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PhotoError {
+    #[error("not base64")]
+    NotBase64,
+    #[error("larger than {MAX_PHOTO_BYTES} bytes")]
+    TooLarge,
+    #[error("not a JPEG or PNG image")]
+    NotAnImage,
+}
+
+/// The largest photo the hub keeps.
+pub const MAX_PHOTO_BYTES: usize = 4 * 1024 * 1024;
+
+impl Attachment {
+    /// A photo from its base64 text (standard alphabet, as a browser's `FileReader` gives it,
+    /// with or without a `data:` prefix): at most [`MAX_PHOTO_BYTES`], JPEG or PNG by its magic
+    /// bytes.
+    pub fn photo(base64_text: &str, actor: &str, ts_ms: i64) -> Result<Self, PhotoError> {
+        use base64::Engine;
+        let text = base64_text
+            .split_once(";base64,")
+            .map_or(base64_text, |(_, data)| data)
+            .trim();
+        if text.len() > MAX_PHOTO_BYTES / 3 * 4 + 8 {
+            return Err(PhotoError::TooLarge);
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| PhotoError::NotBase64)?;
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(PhotoError::TooLarge);
+        }
+        let mime = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            "image/jpeg"
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            "image/png"
+        } else {
+            return Err(PhotoError::NotAnImage);
+        };
+        use sha2::Digest;
+        let sha256 = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Self {
+            sha256,
+            mime: mime.to_owned(),
+            bytes,
+            ts_ms,
+            actor: actor.to_owned(),
+        })
+    }
 }
 
 impl AlertWrite {
@@ -440,7 +512,7 @@ impl Alert {
             metric: "water_level".into(),
             value: 5.5,
             threshold: 5.0,
-            op: Op::Ge,
+            op: Some(Op::Ge),
             severity: Severity::Critical,
             state: AlertState::Open,
             active: true,

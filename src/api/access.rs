@@ -114,6 +114,17 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/alerts/{id}", P::AlertsRead),
     r("GET", "/api/v1/alerts/{id}/timeline", P::AlertsRead),
     r("GET", "/api/v1/deliveries", P::AlertsRead),
+    r(
+        "GET",
+        "/api/v1/alerts/{id}/attachments/{sha256}",
+        P::AlertsRead,
+    ),
+    audited(
+        "POST",
+        "/api/v1/incidents",
+        P::IncidentsReport,
+        "incident.report",
+    ),
     audited(
         "POST",
         "/api/v1/alerts/{id}/acknowledge",

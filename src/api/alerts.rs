@@ -15,7 +15,7 @@ use super::error::{ErrorBody, ErrorDetail, Param};
 use super::{ApiError, AppState};
 use crate::alerts::handling::{Action, Actor, Refusal, Request};
 use crate::alerts::manager::{ActError, ActionOrder};
-use crate::alerts::model::{Delivery, Source};
+use crate::alerts::model::{Attachment, Delivery, Source};
 use crate::alerts::{Alert, AlertEvent, AlertQuery, AlertState, StateFilter};
 use crate::pipeline::{DeadLetter, Severity};
 
@@ -134,7 +134,7 @@ fn alert_id(id: &str) -> Result<i64, ApiError> {
 }
 
 /// The stored alert, if the caller sees it.
-async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<Alert, ApiError> {
+pub(super) async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<Alert, ApiError> {
     state
         .store
         .alert(id)
@@ -190,6 +190,8 @@ pub struct ActionBody {
     pub text: Option<String>,
     /// Resolve: `handled` (default), `false_alarm` or `duplicate`.
     pub resolution: Option<String>,
+    /// Comment: a photo, base64 JPEG or PNG (at most 4 MiB).
+    pub photo: Option<String>,
 }
 
 /// 409: the alert's state does not allow the action; `state` is the state it is in.
@@ -202,7 +204,7 @@ pub struct ConflictBody {
 /// The longest text a note or comment may have.
 const MAX_TEXT: usize = 4000;
 
-fn request_of(body: &Bytes) -> Result<Request, ApiError> {
+fn request_of(body: &Bytes, actor: &str) -> Result<Request, ApiError> {
     let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
         ActionBody::default()
     } else {
@@ -244,17 +246,24 @@ fn request_of(body: &Bytes) -> Result<Request, ApiError> {
     if !agencies.iter().all(|a| seen.insert(a)) {
         return Err(ApiError::bad_field("agencies", "an agency is named twice"));
     }
+    let photo = body
+        .photo
+        .as_deref()
+        .map(|p| Attachment::photo(p, actor, crate::timefmt::now_ms()))
+        .transpose()
+        .map_err(|e| ApiError::bad_field("photo", e.to_string()))?;
     Ok(Request {
         note: body.note,
         agencies,
         user: body.user,
         text: body.text,
         resolution: body.resolution,
+        photo,
     })
 }
 
 /// The `Idempotency-Key` header: 1 to 200 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -265,7 +274,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .ok_or_else(|| ApiError::bad_field("Idempotency-Key", "1 to 200 visible ASCII characters"))
 }
 
-fn refused(e: ActError) -> Response {
+pub(super) fn refused(e: ActError) -> Response {
     match e {
         ActError::NotFound(id) => ApiError::not_found(format!("no alert {id}")).into_response(),
         ActError::Refused(Refusal::Forbidden(m)) => ApiError::forbidden(m).into_response(),
@@ -310,7 +319,7 @@ async fn act(
     action: Action,
 ) -> Result<Response, ApiError> {
     let id = alert_id(&id)?;
-    let request = request_of(&body)?;
+    let request = request_of(&body, &caller.username)?;
     let order = ActionOrder {
         id,
         action,

@@ -244,6 +244,7 @@ pub async fn summary(
     let mut breaches: Vec<Breach> = Vec::new();
     for a in live.into_iter().filter(|a| {
         a.active
+            && a.op.is_some()
             && inside
                 .get(a.device.as_str())
                 .is_some_and(|&pos| caller.scope.sees(a, pos))
@@ -255,7 +256,7 @@ pub async fn summary(
             metric: a.metric,
             value: a.value,
             threshold: a.threshold,
-            op: a.op,
+            op: a.op.unwrap_or(Op::Ge),
             severity: a.severity,
             alert_id: a.id,
         });

@@ -15,6 +15,7 @@ pub mod browser;
 pub mod catalog;
 pub mod devices;
 pub mod error;
+pub mod incidents;
 pub mod map;
 pub mod proxy;
 pub mod throttle;
@@ -69,6 +70,9 @@ pub struct AppState {
     /// The hub serves HTTPS itself: HSTS on every response, `Secure` on the session cookie.
     pub https: bool,
 }
+
+/// The body limit of the requests that may carry a photo: 4 MiB as base64, and the rest.
+const PHOTO_BODY_LIMIT: usize = 6 * 1024 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -162,7 +166,14 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::resolve))
         .routes(routes!(alerts::close))
         .routes(routes!(alerts::reopen))
-        .routes(routes!(alerts::comment))
+        .merge(
+            // A comment and a field report may carry a photo (4 MiB, base64): a larger body.
+            OpenApiRouter::new()
+                .routes(routes!(alerts::comment))
+                .routes(routes!(incidents::report))
+                .layer(axum::extract::DefaultBodyLimit::max(PHOTO_BODY_LIMIT)),
+        )
+        .routes(routes!(incidents::attachment))
         .routes(routes!(alerts::assign))
         .routes(routes!(alerts::deliveries))
         .routes(routes!(alerts::dead_letters))

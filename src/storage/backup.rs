@@ -21,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "alert_events",
     "alert_requests",
     "deliveries",
+    "attachments",
 ];
 
 /// `manifest.json` of a backup directory.

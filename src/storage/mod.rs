@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::accounts::totp::SecondFactor;
 use crate::alerts::model::{
-    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attempt, Delivery,
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
@@ -190,6 +190,8 @@ pub trait Store: Send + Sync + 'static {
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
     /// The alert's timeline, oldest first.
     async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>>;
+    /// A photo attached to the alert.
+    async fn attachment(&self, alert: i64, sha256: &str) -> StoreResult<Option<Attachment>>;
     /// Pending webhook deliveries due by `now_ms`, oldest first.
     async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
     /// An alert's deliveries (or all), newest first.

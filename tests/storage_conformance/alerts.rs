@@ -186,6 +186,7 @@ async fn act(
         alert: next.clone(),
         events: vec![event],
         deliveries: Vec::new(),
+        attachments: Vec::new(),
     };
     assert_eq!(
         store.save_action(write, record).await.expect("save action"),
@@ -358,6 +359,7 @@ pub(crate) async fn handling_timeline_and_filters(store: &dyn Store) {
                 alert: placed.clone(),
                 events: Vec::new(),
                 deliveries: Vec::new(),
+                attachments: Vec::new(),
             },
             None,
         )
@@ -387,6 +389,7 @@ pub(crate) async fn deliveries_wait_in_the_outbox_until_answered(store: &dyn Sto
         alert: alert.clone(),
         events: Vec::new(),
         deliveries: vec![out("dl-1", "water"), out("dl-2", "rescue")],
+        attachments: Vec::new(),
     };
     store.save_action(write, None).await.expect("save");
     let due = store.due_deliveries(T0 + 60_000, 10).await.expect("due");

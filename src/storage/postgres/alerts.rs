@@ -11,8 +11,8 @@ use tokio_postgres::types::ToSql;
 use super::error::{PgError, PgResult, to_ms, to_time};
 use super::read::GenericClient;
 use crate::alerts::model::{
-    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Attempt, Delivery,
-    DeliveryState, Source, delivery_body,
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Attachment, Attempt,
+    Delivery, DeliveryState, Source, delivery_body,
 };
 use crate::pipeline::{Op, Severity};
 
@@ -103,7 +103,7 @@ pub(super) async fn save(c: &impl GenericClient, write: &AlertWrite) -> PgResult
     let escalations = i32::try_from(a.escalations).unwrap_or(i32::MAX);
     let finite = |v: f64| v.is_finite().then_some(v);
     let (value, threshold) = (finite(a.value), finite(a.threshold));
-    let (op, severity, state) = (a.op.as_str(), a.severity.as_str(), a.state.as_str());
+    let (op, severity, state) = (a.op.map(Op::as_str), a.severity.as_str(), a.state.as_str());
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![
         &events,
         &a.metric,
@@ -156,6 +156,18 @@ pub(super) async fn save(c: &impl GenericClient, write: &AlertWrite) -> PgResult
             None => return Err(PgError::Invariant(format!("alert {} is not stored", a.id))),
         }
     };
+    for p in &write.attachments {
+        let (size, at) = (
+            i32::try_from(p.bytes.len()).unwrap_or(i32::MAX),
+            to_time(p.ts_ms),
+        );
+        c.execute(
+            "INSERT INTO attachments (alert_id, sha256, mime, size, bytes, created_at, actor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            &[&id, &p.sha256, &p.mime, &size, &p.bytes, &at, &p.actor],
+        )
+        .await?;
+    }
     if !write.deliveries.is_empty() {
         let alert = Alert { id, ..a.clone() };
         let created = to_time(write.events.last().map_or(a.updated_at, |e| e.ts));
@@ -324,8 +336,7 @@ pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
         threshold: r.try_get::<_, Option<f64>>(5)?.unwrap_or(f64::NAN),
         op: r
             .try_get::<_, Option<String>>(6)?
-            .and_then(|s| Op::parse(&s))
-            .unwrap_or(Op::Ge),
+            .and_then(|s| Op::parse(&s)),
         severity,
         state: named(r, 8, AlertState::parse)?,
         opened_at,
@@ -443,4 +454,28 @@ pub(super) async fn timeline(c: &impl GenericClient, id: i64) -> PgResult<Vec<Al
             })
         })
         .collect()
+}
+
+pub(super) async fn attachment(
+    c: &impl GenericClient,
+    alert: i64,
+    sha256: &str,
+) -> PgResult<Option<Attachment>> {
+    let row = c
+        .query_opt(
+            "SELECT sha256, mime, bytes, created_at, actor FROM attachments
+             WHERE alert_id = $1 AND sha256 = $2",
+            &[&alert, &sha256],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(Attachment {
+            sha256: r.try_get(0)?,
+            mime: r.try_get(1)?,
+            bytes: r.try_get(2)?,
+            ts_ms: to_ms(r.try_get(3)?),
+            actor: r.try_get(4)?,
+        })
+    })
+    .transpose()
 }

@@ -43,7 +43,7 @@ pub use self::timescale::Layout;
 use super::*;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::alerts::model::{
-    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attempt, Delivery,
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
@@ -368,6 +368,10 @@ impl Store for PostgresStore {
 
     async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>> {
         Ok(alerts::timeline(&self.client().await?, id).await?)
+    }
+
+    async fn attachment(&self, alert: i64, sha256: &str) -> StoreResult<Option<Attachment>> {
+        Ok(alerts::attachment(&self.client().await?, alert, sha256).await?)
     }
 
     async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>> {

@@ -5,8 +5,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
 use crate::alerts::model::{
-    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Attempt, Delivery,
-    DeliveryState, Source, delivery_body,
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertState, AlertWrite, Attachment, Attempt,
+    Delivery, DeliveryState, Source, delivery_body,
 };
 use crate::pipeline::{Op, Severity};
 use crate::storage::{StoreError, StoreResult};
@@ -51,7 +51,7 @@ pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
     let undelivered = json_list(&a.undelivered);
     let p = named_params! {
         ":id": a.id, ":rule": a.rule, ":device": a.device, ":metric": a.metric,
-        ":value": a.value, ":threshold": a.threshold, ":op": a.op.as_str(),
+        ":value": a.value, ":threshold": a.threshold, ":op": a.op.map(Op::as_str),
         ":severity": a.severity.as_str(), ":state": a.state.as_str(), ":opened_at": a.opened_at,
         ":updated_at": a.updated_at, ":resolved_at": a.resolved_at, ":hits": a.hits,
         ":active": a.active, ":cleared_at": a.cleared_at, ":category": a.category,
@@ -100,6 +100,21 @@ pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
     };
     for e in &write.events {
         append_event(tx, id, e)?;
+    }
+    for p in &write.attachments {
+        tx.prepare_cached(
+            "INSERT INTO attachments (alert_id, sha256, mime, size, bytes, created_at, actor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            id,
+            p.sha256,
+            p.mime,
+            i64::try_from(p.bytes.len()).unwrap_or(i64::MAX),
+            p.bytes,
+            p.ts_ms,
+            p.actor
+        ])?;
     }
     if !write.deliveries.is_empty() {
         let alert = Alert { id, ..a.clone() };
@@ -279,10 +294,7 @@ pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         metric: r.get(3)?,
         value: r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN),
         threshold: r.get::<_, Option<f64>>(5)?.unwrap_or(f64::NAN),
-        op: r
-            .get::<_, Option<String>>(6)?
-            .and_then(|s| Op::parse(&s))
-            .unwrap_or(Op::Ge),
+        op: r.get::<_, Option<String>>(6)?.and_then(|s| Op::parse(&s)),
         severity,
         state: named(r, 8, AlertState::parse)?,
         opened_at,
@@ -382,4 +394,26 @@ pub(super) fn timeline(conn: &Connection, id: i64) -> StoreResult<Vec<AlertEvent
             })
         })?
         .collect::<Result<_, _>>()?)
+}
+
+pub(super) fn attachment(
+    conn: &Connection,
+    alert: i64,
+    sha256: &str,
+) -> StoreResult<Option<Attachment>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT sha256, mime, bytes, created_at, actor FROM attachments
+             WHERE alert_id = ?1 AND sha256 = ?2",
+        )?
+        .query_row(params![alert, sha256], |r| {
+            Ok(Attachment {
+                sha256: r.get(0)?,
+                mime: r.get(1)?,
+                bytes: r.get(2)?,
+                ts_ms: r.get(3)?,
+                actor: r.get(4)?,
+            })
+        })
+        .optional()?)
 }

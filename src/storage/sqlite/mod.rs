@@ -29,7 +29,7 @@ use write::{Writer, with_writer, write_items};
 use super::*;
 use crate::accounts::model::{Agency, ApiToken, Session, User};
 use crate::alerts::model::{
-    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attempt, Delivery,
+    ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
@@ -356,6 +356,12 @@ impl Store for SqliteStore {
 
     async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>> {
         self.read(move |conn| alerts::timeline(conn, id)).await
+    }
+
+    async fn attachment(&self, alert: i64, sha256: &str) -> StoreResult<Option<Attachment>> {
+        let sha256 = sha256.to_owned();
+        self.read(move |conn| alerts::attachment(conn, alert, &sha256))
+            .await
     }
 
     async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
