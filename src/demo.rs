@@ -410,6 +410,25 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_routes_name_demo_agencies_and_areas() {
+        let rules = crate::engine::RuleSet::parse(SAMPLE_RULES).expect("sample rules");
+        let (agencies, areas) = (agencies(), areas());
+        assert!(rules.policy.routes.len() >= 5 && rules.policy.escalations.len() == 3);
+        for route in &rules.policy.routes {
+            for id in &route.agencies {
+                assert!(agencies.iter().any(|a| &a.id == id), "no demo agency {id}");
+            }
+            if let Some(area) = &route.area {
+                assert!(areas.get(area).is_some(), "no demo area {area}");
+            }
+        }
+        assert!(
+            rules.rules.iter().all(|r| r.category.is_some()),
+            "every sample rule has a category"
+        );
+    }
+
+    #[test]
     fn outside_the_repository_the_sample_rules_are_copied_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");

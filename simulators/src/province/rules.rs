@@ -18,12 +18,106 @@ const HEADER: &str = "\
 # Each [[rules]] entry: `id` (unique), `metric`, `op` (one of > >= < <=), `value`, optional
 # `clear` (hysteresis: the alert resolves only once the value is back past it), `severity`
 # (info | warning | critical), optional `for` (the condition must hold this long) and optional
-# `devices` (absent = every device reporting the metric).
+# `devices` (absent = every device reporting the metric), and a `category` (flood | landslide |
+# forest_fire | air_pollution | equipment | other) that routes its alerts. At the end,
+# [[routes]] choose the agencies an alert is forwarded to, and [[escalations]] the deadlines to
+# acknowledge and resolve it and what happens when they pass.
 #
 # Normal simulated weather stays below every threshold here; the scenarios of
 # `iochub-sim province` (see `iochub-sim province --list-scenarios`) cross them, the first within
 # a minute of start.
 ";
+
+/// The alerts' routes and escalations (the agency ids are the demo's registry, `iochub demo`'s
+/// `agencies()`). A critical flood goes at once to the People's Committee where there is one in
+/// the registry, with the provincial department for water resources and the fire and rescue
+/// police; elsewhere to civil defence in their place.
+const POLICY: &str = r#"
+# --------------------------------------------------------------------------------------------------
+# Chuyển xử lý: routes (first match wins; the last one, without match keys, is the default)
+
+[[routes]]
+category = "flood"
+severity = "critical"
+area = "cb-p-thucphan"
+agency = ["ubnd-thucphan", "so-nnmt", "pccc"]
+auto_dispatch = true
+
+[[routes]]
+category = "flood"
+severity = "critical"
+area = "cb-x-baolac"
+agency = ["ubnd-baolac", "so-nnmt", "pccc"]
+auto_dispatch = true
+
+[[routes]]
+category = "flood"
+severity = "critical"
+agency = ["ptds", "so-nnmt", "pccc"]
+auto_dispatch = true
+
+[[routes]]
+category = "flood"
+agency = "so-nnmt"
+
+[[routes]]
+category = "landslide"
+agency = ["ptds", "so-xd"]
+
+[[routes]]
+category = "forest_fire"
+severity = "critical"
+agency = ["pccc", "so-nnmt"]
+auto_dispatch = true
+
+[[routes]]
+category = "forest_fire"
+agency = "so-nnmt"
+
+[[routes]]
+category = "air_pollution"
+agency = ["so-nnmt", "so-yte"]
+
+[[routes]]
+agency = "ptds"
+
+# --------------------------------------------------------------------------------------------------
+# Thời hạn xử lý: deadlines, counted from when the hub opened the alert, and escalation tiers
+
+[[escalations]]
+severity = "critical"
+ack_within = "5m"
+resolve_within = "2h"
+tiers = [
+  { after = "10m", notify = ["supervisor"] },
+  { after = "30m", notify = ["supervisor", "agency"] },
+]
+
+[[escalations]]
+severity = "warning"
+ack_within = "15m"
+resolve_within = "8h"
+tiers = [
+  { after = "30m", notify = ["supervisor"] },
+  { after = "2h", raise_severity = true },
+]
+
+[[escalations]]
+severity = "info"
+ack_within = "1h"
+resolve_within = "24h"
+"#;
+
+/// What kind of incident a rule on `metric` signals.
+fn category_of(metric: &str) -> &'static str {
+    match metric {
+        "water_level" | "rain_1h" | "rain_24h" => "flood",
+        "rain_72h" => "landslide",
+        "humidity" | "co" => "forest_fire",
+        "pm2_5" => "air_pollution",
+        _ => "other",
+    }
+}
 
 /// Below an alarm level by this much before a water-level alert resolves.
 const GAUGE_CLEAR_M: f64 = 0.2;
@@ -205,6 +299,7 @@ pub fn rules_toml(stations: &[Station]) -> String {
         out.push('\n');
         push(&mut out, &rule);
     }
+    out.push_str(POLICY);
     out
 }
 
@@ -241,6 +336,7 @@ fn push(out: &mut String, r: &Rule<'_>) {
         let _ = writeln!(out, "clear = {}", number(clear));
     }
     let _ = writeln!(out, "severity = {}", quote(r.severity));
+    let _ = writeln!(out, "category = {}", quote(category_of(r.metric)));
     if let Some(hold) = r.hold {
         let _ = writeln!(out, "for = {}", quote(hold));
     }
@@ -322,11 +418,13 @@ mod tests {
 
     #[test]
     fn keys_come_in_the_documented_order() {
-        const ORDER: [&str; 8] = [
-            "id", "metric", "op", "value", "clear", "severity", "for", "devices",
+        const ORDER: [&str; 9] = [
+            "id", "metric", "op", "value", "clear", "severity", "category", "for", "devices",
         ];
         let text = rules_toml(&stations());
-        for block in text.split("\n[[rules]]\n").skip(1) {
+        // the rules, before the routes and escalations
+        let rules = text.split("[[routes]]").next().unwrap_or_default();
+        for block in rules.split("\n[[rules]]\n").skip(1) {
             let keys: Vec<_> = block
                 .lines()
                 .filter(|l| !l.starts_with('#'))
