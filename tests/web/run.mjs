@@ -396,6 +396,111 @@ async function main() {
     await fctx.close();
   });
 
+  // An account issued by the admin with a given password, which it changes at once (the API's
+  // forced change), logged in in a browser context of its own.
+  const accountPage = async (username, role, extra, shotName) => {
+    const admin = await hub.token();
+    await hub.post('/api/v1/users', { username, role, display_name: `Cán bộ ${username}`, password: 'tạm thời 12345678', ...extra }, admin);
+    const login = await fetch(`${hub.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: 'tạm thời 12345678' }) }).then((r) => r.json());
+    const changed = await fetch(`${hub.base}/api/v1/auth/password`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` },
+      body: JSON.stringify({ current: 'tạm thời 12345678', new: PASSWORD }) });
+    if (changed.status !== 204) throw new Error(`${username}: password change answered ${changed.status}`);
+    const c = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    const pg = await c.newPage();
+    pg.on('pageerror', (e) => pageErrors.push(`${shotName}: ${e.message}`));
+    watchCsp(pg, shotName);
+    await pg.goto(`${hub.base}/`);
+    await logIn(pg, PASSWORD, username);
+    await pg.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    return { ctx: c, page: pg };
+  };
+
+  await check('the alert console: an operator dispatches, the agency\'s handler (another browser) starts and resolves it, the operator\'s screen follows live', async () => {
+    const op = await accountPage('dieu-hanh', 'operator', {}, 'operator');
+    const handler = await accountPage('xl-nnmt', 'agency_handler', { agency: 'so-nnmt' }, 'handler');
+    try {
+      // The critical alert of the first checks is still unacknowledged: the strip says so.
+      await op.page.waitForSelector('#urgent:not([hidden])', { timeout: 10000 });
+      const strip = await op.page.textContent('#urgent');
+      if (!/nghiêm trọng chưa được tiếp nhận/.test(strip)) throw new Error(`the strip reads "${strip}"`);
+      if (await handler.page.isVisible('#urgent')) throw new Error('an agency handler sees the IOC\'s strip');
+      // Heavy rain on a gauge of our own: a warning, routed to the water-resources department.
+      const rain = `web-test-rain-${process.pid}`;
+      await publish(`ioc/${rain}/telemetry`, { lat: 22.70, lon: 106.20, rain_1h: 62 });
+      const admin = await hub.token();
+      const alert = await waitFor('the rain alert', async () => (await hub.get(`/api/v1/alerts?device=${rain}`, admin))[0], 15000);
+      const row = `#alert-console tr[data-id="${alert.id}"]`;
+      await op.page.click('header.top [data-action=console]');
+      await op.page.waitForSelector(row, { timeout: 10000 });
+      await op.page.click(row);
+      await op.page.waitForSelector('#alert-console [data-detail] [data-act=acknowledge]', { timeout: 10000 });
+      await shot(op.page, '23-console-operator');
+      await op.page.click('#alert-console [data-detail] [data-act=acknowledge]');
+      await op.page.waitForSelector('#alert-console [data-detail-state=acknowledged]', { timeout: 10000 });
+      await op.page.fill('#alert-console [data-form=dispatch] [name=note]', 'Đề nghị kiểm tra ngay');
+      await op.page.click('#alert-console [data-form=dispatch] button[type=submit]');
+      await op.page.waitForSelector('#alert-console [data-detail-state=dispatched]', { timeout: 10000 });
+      const sent = await hub.get(`/api/v1/alerts/${alert.id}`, admin);
+      if (JSON.stringify(sent.agencies) !== '["so-nnmt"]') throw new Error(`dispatched to ${JSON.stringify(sent.agencies)}`);
+
+      // The handler's button counts it; the console opens on what waits for the agency.
+      await waitFor('the handler\'s count', async () => (await handler.page.textContent('header.top [data-count=awaiting]')).trim() === '1', 10000);
+      await handler.page.click('header.top [data-action=console]');
+      await handler.page.waitForSelector(row, { timeout: 10000 });
+      const others = await handler.page.$$eval('#alert-console tr[data-id]', (rows) => rows.map((r) => r.dataset.id));
+      if (others.some((id) => Number(id) !== alert.id)) throw new Error(`the handler lists ${others}`);
+      await handler.page.click(row);
+      await handler.page.waitForSelector('#alert-console [data-detail] [data-act=start]', { timeout: 10000 });
+      if (await handler.page.isVisible('#alert-console [data-detail] [data-act=acknowledge]')) throw new Error('a handler is offered acknowledge');
+      await handler.page.click('#alert-console [data-detail] [data-act=start]');
+      await handler.page.waitForSelector('#alert-console [data-detail-state=in_progress]', { timeout: 10000 });
+      // the operator's open alert follows, without a reload
+      await op.page.waitForSelector('#alert-console [data-detail-state=in_progress]', { timeout: 10000 });
+      await handler.page.fill('#alert-console [data-form=comment] [name=text]', 'Đã cử cán bộ kiểm tra trạm đo mưa');
+      await handler.page.click('#alert-console [data-form=comment] button[type=submit]');
+      await handler.page.waitForSelector('#alert-console .timeline li[data-kind=comment]', { timeout: 10000 });
+      await handler.page.click('#alert-console [data-form=resolve] button[type=submit]');
+      await handler.page.waitForSelector('#alert-console [data-detail-state=resolved]', { timeout: 10000 });
+      await shot(handler.page, '24-console-handler');
+      await op.page.waitForSelector('#alert-console [data-detail-state=resolved]', { timeout: 10000 });
+      await op.page.waitForSelector(`${row}`, { state: 'detached', timeout: 10000 }); // no longer unresolved
+      await op.page.waitForSelector('#alert-console .timeline li[data-kind=comment]', { timeout: 10000 });
+      const steps = await op.page.$$eval('#alert-console .timeline li', (li) => li.map((x) => x.dataset.kind));
+      const want = ['opened', 'acknowledge', 'dispatch', 'start', 'comment', 'resolve'];
+      if (JSON.stringify(steps) !== JSON.stringify(want)) throw new Error(`timeline ${JSON.stringify(steps)}`);
+      await shot(op.page, '25-console-operator-followed');
+      await op.page.click('#alert-console [data-detail] [data-act=close]');
+      await op.page.waitForSelector('#alert-console [data-detail-state=closed]', { timeout: 10000 });
+      // The ticker left it, and the map's ring and the ticker's chips count by handling state.
+      await op.page.click('#alert-console [data-action=console-close]');
+      if (await op.page.$(`#ticker-list li[data-id="${alert.id}"]`)) throw new Error('the closed alert is still in the ticker');
+      const chips = await op.page.$$eval('[data-ticker-states] [data-state-count]', (c) => c.map((x) => x.dataset.stateCount));
+      if (chips.join() !== 'open,acknowledged,dispatched,in_progress') throw new Error(`ticker chips ${chips}`);
+    } finally {
+      await op.ctx.close();
+      await handler.ctx.close();
+    }
+  });
+
+  await check('the wall at 1600 x 900: the clock fits, and the counts by handling state are shown', async () => {
+    const wctx = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    const wall = await wctx.newPage();
+    wall.on('pageerror', (e) => pageErrors.push(`wall: ${e.message}`));
+    await wall.goto(`${hub.base}/wall/`);
+    await logIn(wall, PASSWORD);
+    await wall.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    await wall.waitForSelector('[data-ticker-states] [data-state-count=open]', { timeout: 10000 });
+    const clock = await wall.$eval('[data-clock]', (el) => { const r = el.getBoundingClientRect(); return { right: r.right, width: r.width, text: el.textContent }; });
+    if (!(clock.right <= 1600 && clock.width > 40 && /\d\d:\d\d/.test(clock.text))) throw new Error(`clock ${JSON.stringify(clock)}`);
+    const open = await wall.textContent('[data-ticker-states] [data-state-count=open] b');
+    if (!(Number(open) >= 1)) throw new Error(`open count ${open}`);
+    await wall.waitForFunction(() => !window.iochub.map.isMoving() && window.iochub.map.loaded(), null, { timeout: 20000 });
+    await shot(wall, '26-wall-1600');
+    await wctx.close();
+  });
+
   await check('a second factor: the login asks for the authenticator code, then opens the console', async () => {
     const admin = await hub.token();
     const pw = 'Trạm bơm Hòa An 2026';

@@ -6,13 +6,18 @@ import { Ticker, bindCounts } from './ticker.js';
 import { DevicePanel } from './panel.js';
 import { AreaTools } from './areas.js';
 import { AdminView, mayAdminister } from './admin.js';
+import { AlertConsole } from './alerts-console.js';
+import { t } from './i18n.js';
 import { appEvents } from './events.js';
 
 const shell = createShell({
   async onReady({ store }) {
     const panelEl = document.getElementById('panel');
     let map;
-    const select = (key) => {
+    let console_;
+    const select = (key, id) => {
+      // A field report has no device: its alert opens in the console.
+      if (!key) { if (id) console_.open({ id }); return; }
       map.select(key);
       panel.open(key);
       telemetryFilter();
@@ -33,6 +38,7 @@ const shell = createShell({
     const panel = new DevicePanel(panelEl, store, { onClose: () => { map.select(null); telemetryFilter(); } });
     map = new DeviceMap(document.getElementById('map'), store, {
       onSelect: select,
+      onSelectAlert: (id) => console_.open({ id }),
       onViewport: () => telemetryFilter(),
       panelWidth: () => (panelEl.hidden ? 0 : panelEl.offsetWidth),
     });
@@ -44,6 +50,7 @@ const shell = createShell({
       onPick: select,
       soundButton: document.getElementById('sound'),
       flashEl: document.getElementById('ticker'),
+      statesEl: document.querySelector('[data-ticker-states]'),
     });
     bindCounts(document.querySelector('header.top'), store);
     const areas = new AreaTools(document.getElementById('areas-body'), map, store, { onPick: select });
@@ -70,8 +77,59 @@ const shell = createShell({
     };
     offer(shell.me);
     appEvents.on('session', offer);
+    // The alert console, for every account that reads alerts; the header's button counts what
+    // waits for this account (the IOC: alerts nobody took; an agency: alerts sent to it, not
+    // started), and a red strip stays while a critical alert waits unacknowledged.
+    const consoleEl = document.createElement('section');
+    consoleEl.id = 'alert-console';
+    consoleEl.className = 'admin console-sheet';
+    consoleEl.hidden = true;
+    document.body.appendChild(consoleEl);
+    console_ = new AlertConsole(consoleEl, store, {
+      me: shell.me,
+      onLocate: (a) => {
+        console_.close();
+        if (a.device) select(a.device); else map.flyToPoint(a.lon, a.lat);
+      },
+    });
+    const consoleBtn = document.querySelector('header.top [data-action=console]');
+    consoleBtn.addEventListener('click', () => console_.open({ state: waitingState() }));
+    const urgent = document.getElementById('urgent');
+    urgent.addEventListener('click', () => console_.open({ state: 'open' }));
+    const ioc = () => ['admin', 'supervisor', 'operator'].includes(shell.me?.role);
+    const waitingState = () => (ioc() ? 'open' : 'dispatched');
+    const waiting = () => {
+      let n = 0;
+      for (const a of store.alerts.values()) {
+        if (ioc() ? a.state === 'open' : a.state === 'dispatched' && a.agency === shell.me?.agency) n++;
+      }
+      return n;
+    };
+    const renderWaiting = () => {
+      const n = waiting();
+      const badge = consoleBtn.querySelector('[data-count=awaiting]');
+      badge.textContent = String(n);
+      badge.classList.toggle('none', n === 0);
+      const c = store.counts();
+      const show = ioc() && c.criticalUnacknowledged > 0;
+      urgent.hidden = !show;
+      document.body.classList.toggle('has-urgent', show);
+      if (show) urgent.querySelector('[data-urgent-text]').textContent = t('urgent_strip').replace('{n}', String(c.criticalUnacknowledged));
+    };
+    let waitTimer = null;
+    const scheduleWaiting = () => { waitTimer ??= setTimeout(() => { waitTimer = null; renderWaiting(); }, 250); };
+    store.on('counts', scheduleWaiting);
+    store.on('reset', scheduleWaiting);
+    const offerConsole = (me) => {
+      consoleBtn.hidden = !me?.permissions?.includes('alerts_read');
+      console_.setMe(me);
+      renderWaiting();
+    };
+    offerConsole(shell.me);
+    appEvents.on('session', offerConsole);
+    appEvents.on('langchange', renderWaiting);
     // Test and bench hook (read-only use expected): the map, the store and the views.
-    window.iochub = { map, store, shell, panel, ticker, areas, select, admin };
+    window.iochub = { map, store, shell, panel, ticker, areas, select, admin, console: console_ };
     document.body.dataset.ready = '1';
   },
 });

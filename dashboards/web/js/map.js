@@ -18,6 +18,16 @@ import { bboxOf, labelPoints } from './geo.js';
 import { STATUS, STATUS_SEVERITY } from './store.js';
 import { appEvents } from './events.js';
 
+/** Ring colours of the handling state: unacknowledged, with an agency, a field report. */
+export const HANDLING_RING = Object.freeze({ open: '#ffffff', agency: '#38bdf8', field: '#e879f9' });
+
+/** The ring of a handling state: 'open' (nobody took it), 'agency' (forwarded), 'ack'. */
+function ringOf(state) {
+  if (state === 'open') return 'open';
+  if (state === 'dispatched' || state === 'in_progress') return 'agency';
+  return 'ack';
+}
+
 export const COLORS = {
   [STATUS.OFFLINE]: '#7d8794', // grey
   [STATUS.ONLINE]: '#22c55e', // green
@@ -242,13 +252,27 @@ export class DeviceMap {
     // 20,000 features would double the GPU work of every frame; this one holds a few hundred.
     this.#map.addSource('devices-hot', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'key' });
     const hotSt = ['get', 'st'];
+    // The ring says where its handling is: white while nobody has taken the alert, blue once an
+    // agency has it (HANDLING_RING), thin and dark otherwise.
+    const sel = ['boolean', ['feature-state', 'sel'], false];
+    const ring = ['get', 'h'];
     this.#map.addLayer({ id: 'devices-alert', type: 'circle', source: 'devices-hot', paint: {
       'circle-color': ['match', hotSt, ...[STATUS.INFO, STATUS.WARNING, STATUS.CRITICAL].flatMap((code) => [code, COLORS[code]]), COLORS[STATUS.ONLINE]],
       'circle-radius': this._radius(hotSt, [1.6, 1.35, 1.15, 1.15]),
-      'circle-stroke-color': ['case', ['boolean', ['feature-state', 'sel'], false], '#ffffff', '#0b1a2b'],
-      'circle-stroke-width': ['case', ['boolean', ['feature-state', 'sel'], false], 3, 1],
+      'circle-stroke-color': ['case', sel, '#facc15', ['match', ring, 'open', HANDLING_RING.open, 'agency', HANDLING_RING.agency, '#0b1a2b']],
+      'circle-stroke-width': ['case', sel, 3, ['match', ring, 'open', 2.5, 'agency', 2.5, 1]],
     } });
     this.hot = new Map(); // key -> st (>= STATUS.INFO)
+    this.hotRing = new Map(); // key -> ring of its handling ('open', 'agency', 'ack')
+
+    // Field reports (alerts without a device) at their own place, ringed in magenta.
+    this.#map.addSource('field-alerts', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    this.#map.addLayer({ id: 'field-alerts', type: 'circle', source: 'field-alerts', paint: {
+      'circle-color': ['match', ['get', 'severity'], 'critical', COLORS[STATUS.CRITICAL], 'warning', COLORS[STATUS.WARNING], COLORS[STATUS.INFO]],
+      'circle-radius': this.opts.wall ? 11 : 8,
+      'circle-stroke-color': HANDLING_RING.field,
+      'circle-stroke-width': ['match', ['get', 'h'], 'open', 4, 2.5],
+    } });
 
     // Dense mode (see GRID_ZOOM): the grid of all devices, and offline devices individually.
     this.#map.addSource('devices-grid', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
@@ -379,6 +403,9 @@ export class DeviceMap {
     s.on('status', (key) => this._markDirty(key));
     s.on('reset', () => { this.setDevices(); for (const k of s.devices.keys()) this._markDirty(k); });
     s.on('positions', () => this._schedulePositions());
+    const fieldSoon = () => { this.fieldTimer ??= setTimeout(() => { this.fieldTimer = null; this.setFieldAlerts(); }, 200); };
+    s.on('alert', ({ alert }) => { if (alert.source === 'field') fieldSoon(); });
+    s.on('reset', fieldSoon);
     if (this.opts.interactive !== false) {
       for (const layer of ['devices', 'devices-alert', 'devices-offline']) {
         m.on('mouseenter', layer, () => { m.getCanvas().style.cursor = 'pointer'; });
@@ -391,6 +418,14 @@ export class DeviceMap {
           if (f && this.opts.onSelect) this.opts.onSelect(f.properties.key);
         });
       }
+      m.on('mouseenter', 'field-alerts', () => { m.getCanvas().style.cursor = 'pointer'; });
+      m.on('mouseleave', 'field-alerts', () => { m.getCanvas().style.cursor = ''; });
+      m.on('click', 'field-alerts', (e) => {
+        if (this.clickHandler || e.handledByDevice) return;
+        e.handledByDevice = true;
+        const id = e.features?.[0]?.properties?.id;
+        if (id && this.opts.onSelectAlert) this.opts.onSelectAlert(Number(id));
+      });
       // A grid cell zooms in to where its devices are drawn one by one.
       m.on('click', 'devices-grid', (e) => {
         if (this.clickHandler || e.handledByDevice) return;
@@ -499,6 +534,9 @@ export class DeviceMap {
       this._pulse(key, st);
       const was = this.hot.get(key);
       if (st >= STATUS.INFO && was !== st) { this.hot.set(key, st); hotChanged = true; } else if (st < STATUS.INFO && was !== undefined) { this.hot.delete(key); hotChanged = true; }
+      const ring = ringOf(this.store.handlingOf(key));
+      if (st >= STATUS.INFO && this.hotRing.get(key) !== ring) { this.hotRing.set(key, ring); hotChanged = true; }
+      if (st < STATUS.INFO) this.hotRing.delete(key);
     }
     if (hotChanged) this._setHot();
     // Offline changes come in waves (a gateway drops 300 devices): one setData per wave.
@@ -511,9 +549,25 @@ export class DeviceMap {
     const features = [];
     for (const [key, st] of this.hot) {
       const d = this.store.devices.get(key);
-      if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key, st } });
+      const h = this.hotRing.get(key) ?? 'ack';
+      if (d && d.lat !== null && d.lon !== null) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { key, st, h } });
     }
     this.#map.getSource('devices-hot')?.setData({ type: 'FeatureCollection', features });
+  }
+
+  /** Field reports from the store's unresolved alerts (a few at most: a setData each time). */
+  setFieldAlerts() {
+    const features = this.store.fieldAlerts().map((a) => ({
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: [a.lon, a.lat] },
+      properties: { id: a.id, severity: a.severity, h: ringOf(a.state) },
+    }));
+    this.#map?.getSource('field-alerts')?.setData({ type: 'FeatureCollection', features });
+  }
+
+  flyToPoint(lon, lat) {
+    this.beforeAnimation?.();
+    this.#map.flyTo({ center: [lon, lat], zoom: Math.max(this.#map.getZoom(), 11), speed: 1.6 });
   }
 
   _pulse(key, st) {

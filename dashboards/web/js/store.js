@@ -12,6 +12,9 @@ import { Emitter } from './events.js';
 const BACKGROUND = { background: true };
 
 export const SEV_RANK = { info: 1, warning: 2, critical: 3 };
+/** The handling states, in order (DESIGN §3b "Alert handling"). */
+export const STATES = ['open', 'acknowledged', 'dispatched', 'in_progress', 'resolved', 'closed'];
+export const STATE_RANK = Object.fromEntries(STATES.map((s, i) => [s, i]));
 export const MAX_ALERTS = 2000;
 /** Live frames kept while a list reload is in flight; past this the reload is done again. */
 export const MAX_JOURNAL = 50000;
@@ -22,7 +25,7 @@ export const STATUS_SEVERITY = Object.freeze({ [STATUS.INFO]: 'info', [STATUS.WA
 
 export class Store extends Emitter {
   constructor() {
-    super(['status', 'reset', 'positions', 'telemetry', 'alert', 'counts', 'lagged']);
+    super(['status', 'reset', 'positions', 'telemetry', 'alert', 'counts', 'lagged', 'renamed']);
     /** @type {Map<string, object>} key -> device {key,name,lat,lon,online,last_seen,latest:Map} */
     this.devices = new Map();
     /** @type {Map<number, object>} id -> open alert */
@@ -56,9 +59,12 @@ export class Store extends Emitter {
     if (Date.now() - this.lastFullReload > 30000 && this.listened('reset')) this.loadAll().catch(() => {});
   }
 
-  _ensurePosition(key) {
+  _ensurePosition(key, { name = false } = {}) {
     const d = this.devices.get(key);
-    if (d && d.lat !== null && d.lon !== null) return;
+    // Known where it is (and, when asked, what it is called): nothing to fetch. A ticker row of an
+    // alert that came before the device list asks for the name too (the demo names its stations
+    // after they first report, and no live frame carries a name).
+    if (d && d.lat !== null && d.lon !== null && (!name || d.name)) return;
     const tried = this.posTried.get(key);
     if (tried && Date.now() - tried < 5000) return;
     this.posQueue.add(key);
@@ -73,9 +79,11 @@ export class Store extends Emitter {
       .then((d) => {
         const had = this.devices.get(k);
         const hadPos = had && had.lat !== null && had.lon !== null;
+        const renamed = (had?.name ?? null) !== (d.name ?? null);
         const dev = this.upsertDevice(d);
         if (!hadPos && dev.lat !== null && dev.lon !== null) this.emit('positions', dev);
         this.emit('status', k);
+        if (renamed) this.emit('renamed', k);
       })
       .catch(() => {})));
     this.posTimer = this.posQueue.size ? setTimeout(() => this._drainPositions(), 200) : null;
@@ -89,7 +97,7 @@ export class Store extends Emitter {
     try {
       [devices, alerts, rules] = await Promise.all([
         api('/api/v1/devices', BACKGROUND),
-        api('/api/v1/alerts?state=open', BACKGROUND),
+        api('/api/v1/alerts?state=unresolved&limit=10000', BACKGROUND),
         api('/api/v1/rules', BACKGROUND).catch(() => []),
       ]);
     } finally {
@@ -110,6 +118,7 @@ export class Store extends Emitter {
     this.emit('reset');
     this.emit('counts');
     for (const d of this.devices.values()) if (d.lat === null || d.lon === null) this._ensurePosition(d.key);
+    for (const a of this.alerts.values()) if (a.device) this._ensurePosition(a.device, { name: true });
     if (journal.overflow) await this.loadAll();
   }
 
@@ -155,8 +164,29 @@ export class Store extends Emitter {
     let online = 0, offline = 0;
     for (const d of this.devices.values()) d.online ? online++ : offline++;
     const bySev = { critical: 0, warning: 0, info: 0 };
-    for (const a of this.alerts.values()) bySev[a.severity] = (bySev[a.severity] || 0) + 1;
-    return { online, offline, total: this.devices.size, alerts: bySev };
+    const byState = { open: 0, acknowledged: 0, dispatched: 0, in_progress: 0 };
+    let criticalUnacknowledged = 0;
+    for (const a of this.alerts.values()) {
+      bySev[a.severity] = (bySev[a.severity] || 0) + 1;
+      byState[a.state] = (byState[a.state] || 0) + 1;
+      if (a.severity === 'critical' && a.state === 'open') criticalUnacknowledged++;
+    }
+    return { online, offline, total: this.devices.size, alerts: bySev, states: byState, criticalUnacknowledged };
+  }
+
+  /** The least advanced handling state of a device's unresolved alerts (null: none). */
+  handlingOf(key) {
+    let least = null;
+    for (const a of this.alerts.values()) {
+      if (a.device !== key) continue;
+      if (least === null || STATE_RANK[a.state] < STATE_RANK[least]) least = a.state;
+    }
+    return least;
+  }
+
+  /** Unresolved field reports (alerts without a device), placed by their own lat/lon. */
+  fieldAlerts() {
+    return [...this.alerts.values()].filter((a) => a.source === 'field' && a.lat !== null && a.lon !== null);
   }
 
   // ---- live frames -------------------------------------------------------------------------
@@ -227,9 +257,11 @@ export class Store extends Emitter {
     } else {
       this.alerts.delete(a.id);
     }
-    if (!this.devices.has(a.device)) this.upsertDevice({ key: a.device, online: true });
-    this._ensurePosition(a.device);
-    this._recomputeWorstFor(a.device);
+    if (a.device) {
+      if (!this.devices.has(a.device)) this.upsertDevice({ key: a.device, online: true });
+      this._ensurePosition(a.device, { name: true });
+      this._recomputeWorstFor(a.device);
+    }
     this.emit('alert', { alert: a, isNew: !wasOpen && isOpen(a) });
     this.emit('counts');
   }
@@ -244,6 +276,7 @@ export class Store extends Emitter {
     const before = new Set(this.worst.keys());
     this.worst.clear();
     for (const a of this.alerts.values()) {
+      if (!a.device) continue;
       const r = SEV_RANK[a.severity] || 0;
       if (r > (this.worst.get(a.device) || 0)) this.worst.set(a.device, r);
     }

@@ -10,8 +10,9 @@ const MAX_SHOWN = 100;
 const SOUND_KEY = 'iochub.sound';
 
 export class Ticker {
-  constructor(listEl, store, { onPick, soundButton, flashEl } = {}) {
+  constructor(listEl, store, { onPick, soundButton, flashEl, statesEl } = {}) {
     this.el = listEl;
+    this.statesEl = statesEl;
     this.store = store;
     this.onPick = onPick;
     this.flashEl = flashEl;
@@ -24,6 +25,7 @@ export class Ticker {
       this.schedule();
     });
     store.on('reset', () => this.schedule());
+    store.on('renamed', () => this.schedule());
     appEvents.on('langchange', () => { this.render(); this._soundLabel(); });
     setInterval(() => this.render(), 30000); // relative times
     if (soundButton) {
@@ -41,7 +43,7 @@ export class Ticker {
   }
 
   _click(e) {
-    const li = e.target.closest('li[data-device]');
+    const li = e.target.closest('li[data-id]');
     if (li && this.onPick) this.onPick(li.dataset.device, Number(li.dataset.id));
   }
 
@@ -69,6 +71,23 @@ export class Ticker {
     }
     this.el.replaceChildren(frag);
     this.el.dataset.count = String(alerts.length);
+    this._states();
+  }
+
+  /** How many unresolved alerts are in each handling state (the wall's and the console's). */
+  _states() {
+    if (!this.statesEl) return;
+    const c = this.store.counts().states;
+    const chips = ['open', 'acknowledged', 'dispatched', 'in_progress'].map((s) => {
+      const chip = document.createElement('span');
+      chip.className = `state-chip st-${s}`;
+      chip.dataset.stateCount = s;
+      const n = document.createElement('b');
+      n.textContent = String(c[s] || 0);
+      chip.append(`${t(`state_${s}`)} `, n);
+      return chip;
+    });
+    this.statesEl.replaceChildren(...chips);
   }
 
   _row(a) {
@@ -84,24 +103,36 @@ export class Ticker {
     sev.textContent = t(a.severity);
     const title = document.createElement('span');
     title.className = 'alert-title';
-    title.textContent = ruleLabel(a.rule, a.severity);
+    title.textContent = a.source === 'field' ? `${t('field_report')} · ${t(`cat_${a.category || 'other'}`)}` : ruleLabel(a.rule, a.severity);
+    const state = document.createElement('span');
+    state.className = `state-chip st-${a.state}`;
+    state.dataset.state = a.state;
+    state.textContent = t(`state_${a.state}`);
     const when = document.createElement('time');
     when.dateTime = a.opened_at;
     when.title = fmtDateTime(a.opened_at);
     when.textContent = `${fmtTime(a.opened_at)} · ${relTime(a.opened_at)}`;
     const head = document.createElement('div');
     head.className = 'alert-head';
-    head.append(sev, title);
+    head.append(sev, title, state);
     const where = document.createElement('div');
     where.className = 'alert-device';
     const name = document.createElement('span');
     name.translate = false; // a proper name
-    name.textContent = d?.name ? `${d.name} (${a.device})` : a.device;
+    name.textContent = a.source === 'field' ? (a.text || '') : (d?.name ? `${d.name} (${a.device})` : a.device);
     where.append(name, when);
     const what = document.createElement('div');
     what.className = 'alert-value';
-    what.textContent = `${metricLabel(a.metric)}: ${fmtNumber(a.value)} ${unit} ${a.op} ${fmtNumber(a.threshold)} ${unit}`.replace(/\s+/g, ' ');
+    what.textContent = a.source === 'field'
+      ? `${fmtNumber(a.lat, 4)}, ${fmtNumber(a.lon, 4)}`
+      : `${metricLabel(a.metric)}: ${fmtNumber(a.value)} ${unit} ${a.op} ${fmtNumber(a.threshold)} ${unit}`.replace(/\s+/g, ' ');
     li.append(head, where, what);
+    if (a.agency) {
+      const to = document.createElement('div');
+      to.className = 'alert-agency';
+      to.textContent = `→ ${(a.agencies || [a.agency]).join(', ')}`;
+      li.append(to);
+    }
     return li;
   }
 

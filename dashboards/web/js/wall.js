@@ -23,13 +23,14 @@ const shell = createShell({
     document.querySelectorAll('[data-legend]').forEach((el) => { el.style.background = COLORS[el.dataset.legend]; });
     const ticker = new Ticker(document.getElementById('ticker-list'), store, {
       flashEl: document.getElementById('ticker'),
+      statesEl: document.querySelector('[data-ticker-states]'),
       onPick: (key) => map.flyTo(key),
     });
     // A new critical alert: fly to it for a while, then back to the province.
     let back = null;
     store.on('alert', ({ alert, isNew }) => {
       if (!isNew || alert.severity !== 'critical') return;
-      map.flyTo(alert.device);
+      if (alert.device) map.flyTo(alert.device); else map.flyToPoint(alert.lon, alert.lat);
       clearTimeout(back);
       back = setTimeout(() => map.fitHome({ duration: 2000 }), 20000);
     });
