@@ -88,7 +88,9 @@ function haversine([lon1, lat1], [lon2, lat2]) {
 }
 
 async function main() {
-  hub = await new Hub({ http: await freePort(), mqtt: await freePort(), dataDir, log: hubLog }).start();
+  // Webhook retries end after 2 s here, so an unreachable agency is reported within the test.
+  const env = { IOCHUB_WEBHOOK_RETRY_FOR: '2s', IOCHUB_WEBHOOK_BACKOFF: '200ms', IOCHUB_WEBHOOK_TIMEOUT: '1s' };
+  hub = await new Hub({ http: await freePort(), mqtt: await freePort(), dataDir, log: hubLog, env }).start();
   console.log(`# hub ${hub.base} (mqtt ${hub.mqttUrl}), web: ${process.env.IOCHUB_WEB_EMBEDDED === '1' ? 'embedded' : 'dashboards/web from disk'}`);
   await connectMqtt();
   const token = await hub.token();
@@ -482,6 +484,27 @@ async function main() {
       await op.ctx.close();
       await handler.ctx.close();
     }
+  });
+
+  await check('an agency that cannot be reached: the duty screen gets a notice that opens the alert', async () => {
+    const admin = await hub.token();
+    const closed = await freePort(); // nothing listens there
+    await hub.post('/api/v1/agencies', { id: 'xa-vung-cao', name: 'UBND xã vùng cao (mất liên lạc)', kind: 'commune',
+      webhook: { url: `http://127.0.0.1:${closed}/hook`, secret: 'bí mật' } }, admin);
+    const gauge = `web-test-rain2-${process.pid}`;
+    await publish(`ioc/${gauge}/telemetry`, { lat: 22.80, lon: 106.10, rain_1h: 71 });
+    const alert = await waitFor('the alert', async () => (await hub.get(`/api/v1/alerts?device=${gauge}`, admin))[0], 15000);
+    await hub.post(`/api/v1/alerts/${alert.id}/dispatch`, { agency: 'xa-vung-cao' }, admin);
+    const notice = `#notices [data-notice=undelivered][data-alert="${alert.id}"]`;
+    await page.waitForSelector(notice, { timeout: 15000 });
+    const text = await page.textContent(notice);
+    if (!text.includes('xa-vung-cao') || !/không gửi được/.test(text)) throw new Error(`the notice reads "${text}"`);
+    await shot(page, '27-notice-undelivered');
+    await page.click(`${notice} span`);
+    await page.waitForSelector('#alert-console [data-detail] .admin-notice.error', { timeout: 10000 });
+    await page.waitForSelector('#alert-console .timeline li[data-kind=delivery_failed]', { timeout: 10000 });
+    if (await page.$(notice)) throw new Error('the notice stays after it was opened');
+    await page.click('#alert-console [data-action=console-close]');
   });
 
   await check('the wall at 1600 x 900: the clock fits, and the counts by handling state are shown', async () => {

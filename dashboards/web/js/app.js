@@ -7,6 +7,7 @@ import { DevicePanel } from './panel.js';
 import { AreaTools } from './areas.js';
 import { AdminView, mayAdminister } from './admin.js';
 import { AlertConsole } from './alerts-console.js';
+import { Notices } from './notices.js';
 import { t } from './i18n.js';
 import { appEvents } from './events.js';
 
@@ -120,16 +121,22 @@ const shell = createShell({
     const scheduleWaiting = () => { waitTimer ??= setTimeout(() => { waitTimer = null; renderWaiting(); }, 250); };
     store.on('counts', scheduleWaiting);
     store.on('reset', scheduleWaiting);
+    const noticesEl = document.createElement('div');
+    noticesEl.id = 'notices';
+    noticesEl.className = 'notices';
+    document.body.appendChild(noticesEl);
+    const notices = new Notices(noticesEl, store, { me: shell.me, onOpen: (id) => console_.open({ id }) });
     const offerConsole = (me) => {
       consoleBtn.hidden = !me?.permissions?.includes('alerts_read');
       console_.setMe(me);
+      notices.setMe(me);
       renderWaiting();
     };
     offerConsole(shell.me);
     appEvents.on('session', offerConsole);
     appEvents.on('langchange', renderWaiting);
     // Test and bench hook (read-only use expected): the map, the store and the views.
-    window.iochub = { map, store, shell, panel, ticker, areas, select, admin, console: console_ };
+    window.iochub = { map, store, shell, panel, ticker, areas, select, admin, console: console_, notices };
     document.body.dataset.ready = '1';
   },
 });
