@@ -44,7 +44,7 @@ CREATE TABLE alert_events (
     from_state  text,
     to_state    text,
     note        text,
-    detail      jsonb NOT NULL DEFAULT 'null'
+    detail      jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX alert_events_by_alert ON alert_events (alert_id, seq);
 -- The alerts of earlier versions get the timeline they had: opened, and resolved by the rule.

@@ -61,7 +61,7 @@ CREATE TABLE alert_events (
     from_state  TEXT,
     to_state    TEXT,
     note        TEXT,
-    detail      TEXT NOT NULL DEFAULT 'null'
+    detail      TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX alert_events_by_alert ON alert_events (alert_id, seq);
 -- The alerts of earlier versions get the timeline they had: opened, and resolved by the rule.

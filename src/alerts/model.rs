@@ -279,7 +279,8 @@ pub struct AlertEvent {
     pub to_state: Option<AlertState>,
     /// The note or comment text.
     pub note: Option<String>,
-    /// What else there is to say (the agency dispatched to, the assignee, the delivery's outcome).
+    /// What else there is to say (the agency dispatched to, the assignee, the delivery's outcome);
+    /// an object, empty when there is nothing.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
@@ -295,7 +296,7 @@ impl AlertEvent {
             from_state: None,
             to_state: None,
             note: None,
-            detail: serde_json::Value::Null,
+            detail: serde_json::Value::Object(serde_json::Map::new()),
         }
     }
 

@@ -26,7 +26,7 @@ pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold,
 const EVENTS: &str = "e AS (
     INSERT INTO alert_events (alert_id, ts, actor, kind, from_state, to_state, note, detail)
     SELECT a.id, 'epoch'::timestamptz + x.ts * interval '1 millisecond', x.actor, x.kind,
-           x.from_state, x.to_state, x.note, coalesce(x.detail, 'null'::jsonb)
+           x.from_state, x.to_state, x.note, coalesce(x.detail, '{}'::jsonb)
     FROM a, jsonb_to_recordset($1::text::jsonb) AS x(i int, ts bigint, actor text, kind text,
          from_state text, to_state text, note text, detail jsonb)
     ORDER BY x.i)";
@@ -449,8 +449,12 @@ pub(super) async fn timeline(c: &impl GenericClient, id: i64) -> PgResult<Vec<Al
                 from_state: state(r, 5)?,
                 to_state: state(r, 6)?,
                 note: r.try_get(7)?,
-                detail: serde_json::from_str(r.try_get(8)?)
-                    .map_err(|e| PgError::Invariant(format!("alert event detail: {e}")))?,
+                detail: match serde_json::from_str(r.try_get(8)?)
+                    .map_err(|e| PgError::Invariant(format!("alert event detail: {e}")))?
+                {
+                    serde_json::Value::Null => json!({}),
+                    v => v,
+                },
             })
         })
         .collect()

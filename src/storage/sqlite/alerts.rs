@@ -369,6 +369,15 @@ pub(super) fn alert(conn: &Connection, id: i64) -> StoreResult<Option<Alert>> {
     Ok(conn.query_row(&sql, [id], alert_row).optional()?)
 }
 
+/// A stored detail as the API shows it: an object (`null` from an earlier version is `{}`).
+fn object(v: serde_json::Value) -> serde_json::Value {
+    if v.is_null() {
+        serde_json::json!({})
+    } else {
+        v
+    }
+}
+
 pub(super) fn timeline(conn: &Connection, id: i64) -> StoreResult<Vec<AlertEvent>> {
     let state = |r: &Row<'_>, col| -> rusqlite::Result<Option<AlertState>> {
         Ok(r.get::<_, Option<String>>(col)?
@@ -390,7 +399,7 @@ pub(super) fn timeline(conn: &Connection, id: i64) -> StoreResult<Vec<AlertEvent
                 from_state: state(r, 5)?,
                 to_state: state(r, 6)?,
                 note: r.get(7)?,
-                detail: serde_json::from_str(&detail).map_err(|e| bad(8, e.to_string()))?,
+                detail: object(serde_json::from_str(&detail).map_err(|e| bad(8, e.to_string()))?),
             })
         })?
         .collect::<Result<_, _>>()?)
