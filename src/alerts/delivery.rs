@@ -154,7 +154,8 @@ impl Courier {
     pub async fn run(self, stop: CancellationToken) {
         let mut sending: HashSet<String> = HashSet::new();
         let mut per_agency: HashMap<String, usize> = HashMap::new();
-        let mut set: JoinSet<(Delivery, Attempt)> = JoinSet::new();
+        // Each task sends one delivery and records the attempt (so recordings overlap too).
+        let mut set: JoinSet<Delivery> = JoinSet::new();
         loop {
             if set.len() < self.settings.in_flight {
                 match self.store.due_deliveries(now_ms(), 64).await {
@@ -169,14 +170,16 @@ impl Courier {
                             }
                             sending.insert(d.id.clone());
                             *per_agency.entry(d.agency.clone()).or_default() += 1;
-                            let (store, client, settings) = (
+                            let (store, client, settings, desk) = (
                                 self.store.clone(),
                                 self.client.clone(),
                                 self.settings.clone(),
+                                self.desk.clone(),
                             );
                             set.spawn(async move {
                                 let attempt = send(&*store, &client, &settings, &d).await;
-                                (d, attempt)
+                                record(&*store, &desk, &d, attempt).await;
+                                d
                             });
                         }
                     }
@@ -188,41 +191,39 @@ impl Courier {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 Some(done) = set.join_next() => {
-                    let Ok((d, attempt)) = done else { continue };
+                    let Ok(d) = done else { continue };
                     sending.remove(&d.id);
                     if let Some(n) = per_agency.get_mut(&d.agency) {
                         *n = n.saturating_sub(1);
                     }
-                    self.record(&d, attempt).await;
                 }
             }
         }
     }
+}
 
-    async fn record(&self, d: &Delivery, attempt: Attempt) {
-        let state = attempt.state;
-        match self.store.record_attempt(attempt).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                // Not recorded: the delivery stays due and is sent again (at least once).
-                tracing::warn!(%error, delivery = %d.id, "cannot record a delivery attempt");
-                return;
-            }
+/// Records one attempt; tells the alert manager when it ended the delivery.
+async fn record(store: &dyn Store, desk: &AlertDesk, d: &Delivery, attempt: Attempt) {
+    let state = attempt.state;
+    match store.record_attempt(attempt).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(error) => {
+            // Not recorded: the delivery stays due and is sent again (at least once).
+            tracing::warn!(%error, delivery = %d.id, "cannot record a delivery attempt");
+            return;
         }
-        m::alert_delivery(state.as_str());
-        match state {
-            DeliveryState::Pending => {}
-            DeliveryState::Delivered | DeliveryState::Dead => {
-                let delivered = state == DeliveryState::Delivered;
-                if !delivered {
-                    tracing::error!(delivery = %d.id, alert = d.alert, agency = %d.agency,
-                        "webhook delivery dead: retries ran out");
-                }
-                self.desk
-                    .delivery_ended(d.alert, &d.agency, delivered)
-                    .await;
+    }
+    m::alert_delivery(state.as_str());
+    match state {
+        DeliveryState::Pending => {}
+        DeliveryState::Delivered | DeliveryState::Dead => {
+            let delivered = state == DeliveryState::Delivered;
+            if !delivered {
+                tracing::error!(delivery = %d.id, alert = d.alert, agency = %d.agency,
+                    "webhook delivery dead: retries ran out");
             }
+            desk.delivery_ended(d.alert, &d.agency, delivered).await;
         }
     }
 }
