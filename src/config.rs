@@ -467,6 +467,24 @@ pub fn audit_retention_from(
     }
 }
 
+/// A duration key's value (`"15m"`, `"24h"`) in milliseconds; it must be longer than 0.
+fn positive_ms(key: &'static str, text: Option<String>) -> Result<Option<i64>, ConfigError> {
+    let Some(s) = text else {
+        return Ok(None);
+    };
+    let d = humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Key {
+        key,
+        message: format!("{s:?}: {e}"),
+    })?;
+    if d.is_zero() {
+        return Err(ConfigError::Key {
+            key,
+            message: "must be longer than 0".into(),
+        });
+    }
+    Ok(Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+}
+
 /// The webhook settings of `iochub demo`: the defaults, overridden by `IOCHUB_*` variables.
 pub fn webhooks_from_env(
     env: &impl Fn(&str) -> Option<String>,
@@ -482,22 +500,7 @@ fn webhooks_from(
 ) -> Result<CourierSettings, ConfigError> {
     let mut w = CourierSettings::default();
     let duration =
-        |key: &'static str, var: &str, v: &Option<String>| -> Result<Option<i64>, ConfigError> {
-            let Some(s) = env(var).or(v.clone()) else {
-                return Ok(None);
-            };
-            let d = humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Key {
-                key,
-                message: format!("{s:?}: {e}"),
-            })?;
-            if d.is_zero() {
-                return Err(ConfigError::Key {
-                    key,
-                    message: "must be longer than 0".into(),
-                });
-            }
-            Ok(Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
-        };
+        |key: &'static str, var: &str, v: &Option<String>| positive_ms(key, env(var).or(v.clone()));
     if let Some(ms) = duration(
         "webhook_timeout",
         "IOCHUB_WEBHOOK_TIMEOUT",
@@ -585,18 +588,8 @@ fn accounts_from(
         a.inactive_lock_days,
     )?;
     let duration = |key: &'static str, var: &str, v: &Option<String>, into: &mut i64| {
-        if let Some(s) = env(var).or(v.clone()) {
-            let d = humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Key {
-                key,
-                message: format!("{s:?}: {e}"),
-            })?;
-            if d.is_zero() {
-                return Err(ConfigError::Key {
-                    key,
-                    message: "must be longer than 0".into(),
-                });
-            }
-            *into = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        if let Some(ms) = positive_ms(key, env(var).or(v.clone()))? {
+            *into = ms;
         }
         Ok(())
     };

@@ -222,41 +222,24 @@ impl Lifecycle {
 fn opened(fire: &Fire, ctx: &Context<'_>) -> (Alert, Vec<AlertEvent>) {
     let position = (ctx.locate)(&fire.device);
     let mut alert = Alert {
-        id: 0,
-        rule: fire.rule.clone(),
-        device: fire.device.clone(),
         metric: fire.metric.clone(),
         value: fire.value,
         threshold: fire.threshold,
         op: Some(fire.op),
-        severity: fire.severity,
-        state: AlertState::Open,
         active: true,
-        cleared_at: None,
         category: fire.category.clone(),
-        agency: None,
-        agencies: Vec::new(),
-        undelivered: Vec::new(),
-        assignee: None,
-        resolution: None,
-        source: Source::Rule,
         lon: position.map(|p| p.0),
         lat: position.map(|p| p.1),
         areas: position.map_or_else(Vec::new, |(lon, lat)| ctx.areas.containing(lon, lat)),
-        text: None,
-        created_at: ctx.now_ms,
-        opened_severity: fire.severity,
         opened_at: fire.ts_ms,
         updated_at: fire.ts_ms,
-        acknowledged_at: None,
-        dispatched_at: None,
-        resolved_at: None,
-        closed_at: None,
-        ack_deadline: None,
-        resolve_deadline: None,
-        escalations: 0,
-        next_escalation_at: None,
-        hits: 1,
+        ..Alert::new(
+            Source::Rule,
+            &fire.rule,
+            &fire.device,
+            fire.severity,
+            ctx.now_ms,
+        )
     };
     let events = place(&mut alert, ctx);
     let mut all = vec![AlertEvent::new(ctx.now_ms, SYSTEM, "opened").detail(json!({

@@ -400,43 +400,20 @@ impl AlertManager {
             };
         }
         let now = now_ms();
+        // no rule holds a condition for a report: it ends when people resolve it
         let mut alert = Alert {
-            id: 0,
-            rule: "field".into(),
-            device: String::new(),
-            metric: String::new(),
-            value: f64::NAN,
-            threshold: f64::NAN,
-            op: None,
-            severity: incident.severity,
-            state: super::model::AlertState::Open,
-            // no rule holds a condition for a report: it ends when people resolve it
-            active: false,
-            cleared_at: None,
             category: Some(incident.category.clone()),
-            agency: None,
-            agencies: Vec::new(),
-            undelivered: Vec::new(),
-            assignee: None,
-            resolution: None,
-            source: super::model::Source::Field,
             lat: Some(incident.lat),
             lon: Some(incident.lon),
             areas: self.areas.containing(incident.lon, incident.lat),
             text: Some(incident.text.clone()),
-            created_at: now,
-            opened_severity: incident.severity,
-            opened_at: now,
-            updated_at: now,
-            acknowledged_at: None,
-            dispatched_at: None,
-            resolved_at: None,
-            closed_at: None,
-            ack_deadline: None,
-            resolve_deadline: None,
-            escalations: 0,
-            next_escalation_at: None,
-            hits: 1,
+            ..Alert::new(
+                super::model::Source::Field,
+                "field",
+                "",
+                incident.severity,
+                now,
+            )
         };
         let mut detail = serde_json::json!({ "reporter": incident.reporter });
         if let Some(p) = &incident.photo {

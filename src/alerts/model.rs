@@ -186,6 +186,48 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// A new alert, not yet stored (`id` 0): open, its condition not holding, nothing measured,
+    /// placed or handled yet; the caller sets what it knows with struct update syntax.
+    pub fn new(source: Source, rule: &str, device: &str, severity: Severity, now_ms: i64) -> Self {
+        Alert {
+            id: 0,
+            rule: rule.to_owned(),
+            device: device.to_owned(),
+            metric: String::new(),
+            value: f64::NAN,
+            threshold: f64::NAN,
+            op: None,
+            severity,
+            state: AlertState::Open,
+            active: false,
+            cleared_at: None,
+            category: None,
+            agency: None,
+            agencies: Vec::new(),
+            undelivered: Vec::new(),
+            assignee: None,
+            resolution: None,
+            source,
+            lat: None,
+            lon: None,
+            areas: Vec::new(),
+            text: None,
+            created_at: now_ms,
+            opened_severity: severity,
+            opened_at: now_ms,
+            updated_at: now_ms,
+            acknowledged_at: None,
+            dispatched_at: None,
+            resolved_at: None,
+            closed_at: None,
+            ack_deadline: None,
+            resolve_deadline: None,
+            escalations: 0,
+            next_escalation_at: None,
+            hits: 1,
+        }
+    }
+
     /// The place the alert is about, as (lon, lat).
     pub fn position(&self) -> Option<(f64, f64)> {
         self.lon.zip(self.lat)
@@ -508,40 +550,13 @@ impl Alert {
     pub fn example(rule: &str, device: &str) -> Self {
         Alert {
             id: 1,
-            rule: rule.into(),
-            device: device.into(),
             metric: "water_level".into(),
             value: 5.5,
             threshold: 5.0,
             op: Some(Op::Ge),
-            severity: Severity::Critical,
-            state: AlertState::Open,
             active: true,
-            cleared_at: None,
             category: Some("flood".into()),
-            agency: None,
-            agencies: Vec::new(),
-            undelivered: Vec::new(),
-            assignee: None,
-            resolution: None,
-            source: Source::Rule,
-            lat: None,
-            lon: None,
-            areas: Vec::new(),
-            text: None,
-            created_at: 1_000,
-            opened_severity: Severity::Critical,
-            opened_at: 1_000,
-            updated_at: 1_000,
-            acknowledged_at: None,
-            dispatched_at: None,
-            resolved_at: None,
-            closed_at: None,
-            ack_deadline: None,
-            resolve_deadline: None,
-            escalations: 0,
-            next_escalation_at: None,
-            hits: 1,
+            ..Alert::new(Source::Rule, rule, device, Severity::Critical, 1_000)
         }
     }
 }

@@ -30,6 +30,16 @@ fn limit(q: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, Api
     }
 }
 
+/// `before`: only ids below this (paging).
+fn before_of(q: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
+    q.get("before")
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| ApiError::bad_field("before", "must be an integer id"))
+        })
+        .transpose()
+}
+
 fn time(q: &HashMap<String, String>, field: &str) -> Result<Option<i64>, ApiError> {
     q.get(field)
         .map(|s| {
@@ -64,13 +74,7 @@ fn query_of(q: &HashMap<String, String>) -> Result<AlertQuery, ApiError> {
             Source::parse(s).ok_or_else(|| ApiError::bad_field("source", "must be rule or field"))
         })
         .transpose()?;
-    let before = q
-        .get("before")
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| ApiError::bad_field("before", "must be an integer id"))
-        })
-        .transpose()?;
+    let before = before_of(q)?;
     Ok(AlertQuery {
         state,
         device: q.get("device").cloned(),
@@ -479,13 +483,7 @@ pub async fn dead_letters(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<DeadLetter>>, ApiError> {
-    let before = q
-        .get("before")
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| ApiError::bad_field("before", "must be an integer id"))
-        })
-        .transpose()?;
+    let before = before_of(&q)?;
     Ok(Json(
         state
             .store

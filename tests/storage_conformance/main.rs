@@ -299,8 +299,88 @@ async fn postgres_refuses_a_schema_newer_than_the_binary() {
     }
 }
 
-/// Alerts of schema 10 (open, or resolved by their rule) come through step 11 with their two
-/// axes and the timeline they had.
+/// The first `n` schema steps of a backend, read from `migrations/{backend}/`, in order.
+fn earlier_steps(backend: &str, n: usize) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut steps: Vec<_> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    steps.sort();
+    steps
+        .iter()
+        .take(n)
+        .map(|p| std::fs::read_to_string(p).expect("step"))
+        .collect()
+}
+
+/// After the alert-handling step, the two alerts of an earlier schema (one open, one resolved by
+/// its rule at 3 s) have their two axes and the timeline they had.
+async fn earlier_alerts_have_their_axes_and_timeline(store: &dyn Store) {
+    let live = store.alerts(AlertQuery::live()).await.expect("live");
+    assert_eq!(live.len(), 1);
+    assert!(live[0].active && live[0].state == AlertState::Open && live[0].hits == 2);
+    let resolved = store.alert(2).await.expect("alert").expect("kept");
+    assert_eq!(
+        (
+            resolved.active,
+            resolved.resolution.as_deref(),
+            resolved.cleared_at
+        ),
+        (false, Some("auto_cleared"), Some(3000))
+    );
+    let kinds: Vec<_> = store
+        .alert_timeline(2)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| (e.kind, e.ts, e.to_state))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("opened".to_owned(), 1000, None),
+            ("auto_resolved".to_owned(), 3000, Some(AlertState::Resolved))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_alerts_of_an_earlier_schema_get_their_axes_and_timeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut conn = rusqlite::Connection::open(dir.path().join("iochub.db")).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .expect("versions");
+        for (i, sql) in earlier_steps("sqlite", 8).iter().enumerate() {
+            let tx = conn.transaction().expect("tx");
+            tx.execute_batch(sql).expect("old step");
+            tx.execute(
+                "INSERT INTO schema_migrations VALUES (?1, 0)",
+                [i as i64 + 1],
+            )
+            .expect("version");
+            tx.commit().expect("commit");
+        }
+        conn.execute_batch(
+            "INSERT INTO alerts (rule, device, metric, op, threshold, severity, state, value,
+                                 opened_at, updated_at, resolved_at, hits)
+             VALUES ('flood', 'wl-1', 'water_level', '>=', 5, 'critical', 'open', 5.5,
+                     1000, 2000, NULL, 2),
+                    ('flood', 'wl-2', 'water_level', '>=', 5, 'critical', 'resolved', 4.0,
+                     1000, 3000, 3000, 1);",
+        )
+        .expect("old alerts");
+    }
+    let store = sqlite::SqliteStore::open(dir.path()).expect("migrated");
+    earlier_alerts_have_their_axes_and_timeline(&store).await;
+}
+
+/// The same on PostgreSQL, from schema 10.
 #[tokio::test]
 async fn postgres_alerts_of_an_earlier_schema_get_their_axes_and_timeline() {
     let pg = support::postgres::Postgres::start();
@@ -311,15 +391,8 @@ async fn postgres_alerts_of_an_earlier_schema_get_their_axes_and_timeline() {
     )
     .await
     .expect("versions");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/pg");
-    let mut steps: Vec<_> = std::fs::read_dir(&dir)
-        .expect("migrations")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    steps.sort();
-    for (i, step) in steps.iter().take(10).enumerate() {
-        let sql = std::fs::read_to_string(step).expect("step");
-        raw.batch_execute(&sql).await.expect("old step");
+    for (i, sql) in earlier_steps("pg", 10).iter().enumerate() {
+        raw.batch_execute(sql).await.expect("old step");
         raw.execute(
             "INSERT INTO schema_migrations (version) VALUES ($1)",
             &[&(i as i64 + 1)],
@@ -340,30 +413,5 @@ async fn postgres_alerts_of_an_earlier_schema_get_their_axes_and_timeline() {
     let store = postgres::PostgresStore::connect(&pg.url())
         .await
         .expect("migrated");
-    let live = store.alerts(AlertQuery::live()).await.expect("live");
-    assert_eq!(live.len(), 1);
-    assert!(live[0].active && live[0].state == AlertState::Open && live[0].hits == 2);
-    let resolved = store.alert(2).await.expect("alert").expect("kept");
-    assert_eq!(
-        (
-            resolved.active,
-            resolved.resolution.as_deref(),
-            resolved.cleared_at
-        ),
-        (false, Some("auto_cleared"), Some(3000))
-    );
-    let kinds: Vec<_> = store
-        .alert_timeline(2)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .map(|e| (e.kind, e.ts))
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            ("opened".to_owned(), 1000),
-            ("auto_resolved".to_owned(), 3000)
-        ]
-    );
+    earlier_alerts_have_their_axes_and_timeline(&store).await;
 }
