@@ -206,6 +206,22 @@ async function main() {
     await shot(page, '03-critical-alert');
   });
 
+  await check('a ticker row names the station even when the alert comes before the app knows the name', async () => {
+    // The device first reports with its position (the app learns of it, nameless), then gets its
+    // name at the hub (no live frame carries names), then breaches: the row reads the name.
+    const named = `web-test-named-${process.pid}`;
+    await publish(`ioc/${named}/telemetry`, { lat: 22.75, lon: 106.15, pm2_5: 12 });
+    await waitFor('the app knows the device', () => page.evaluate((k) => window.iochub.store.devices.has(k), named), 15000);
+    const admin = await hub.token();
+    const r = await fetch(`${hub.base}/api/v1/devices/${named}`, { method: 'PATCH',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Trạm quan trắc không khí Hòa Chung' }) });
+    if (!r.ok) throw new Error(`PATCH answered ${r.status}`);
+    await publish(`ioc/${named}/telemetry`, { pm2_5: 260 });
+    const row = `#ticker-list li[data-device="${named}"]`;
+    await page.waitForSelector(row, { timeout: 15000 });
+    await waitFor('the row reads the station name', async () => (await page.textContent(row)).includes('Trạm quan trắc không khí Hòa Chung'), 10000);
+  });
+
   await check('clicking the alert opens the device panel with a chart and its threshold lines', async () => {
     await page.click(`#ticker-list li[data-device="${dev}"]`);
     await page.waitForSelector('#panel:not([hidden]) .chart[data-metric="pm2_5"] canvas', { timeout: 15000 });
