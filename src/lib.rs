@@ -32,6 +32,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod health;
+pub mod hex;
 pub mod ingest;
 pub mod metrics;
 pub mod pipeline;

@@ -19,8 +19,6 @@ pub mod totp;
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 pub use model::{
     AccountState, Agency, AgencyKind, ApiToken, Contact, Role, Session, User, Webhook,
 };
@@ -1085,15 +1083,11 @@ pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     // getrandom only fails when the OS has no entropy source at all; then refuse to make tokens.
     getrandom::fill(&mut bytes).expect("OS random source");
-    hex(&bytes)
+    crate::hex::encode(&bytes)
 }
 
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::sha256(token.as_bytes())
 }
 
 #[cfg(test)]

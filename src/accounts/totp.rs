@@ -7,7 +7,6 @@
 //! readable to check codes; recovery codes are kept only as SHA-256 of 80 random bits each.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, TOTP};
 
@@ -146,10 +145,7 @@ fn normalise(code: &str) -> String {
 }
 
 fn digest(code: &str) -> String {
-    Sha256::digest(code.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::sha256(code.as_bytes())
 }
 
 #[cfg(test)]

@@ -87,23 +87,18 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any size");
     mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!(
+        "sha256={}",
+        crate::hex::encode(&mac.finalize().into_bytes())
+    )
 }
 
 /// A new delivery id: 128 random bits, hex.
 pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
-    // The system's generator does not fail on the platforms the hub runs on; if it ever did, the
-    // time and a counter still give a unique id.
-    if getrandom::fill(&mut bytes).is_err() {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        bytes[..8].copy_from_slice(&now_ms().to_be_bytes());
-        bytes[8..].copy_from_slice(&n.to_be_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // As the session tokens: getrandom fails only where the OS has no entropy source at all.
+    getrandom::fill(&mut bytes).expect("OS random source");
+    crate::hex::encode(&bytes)
 }
 
 pub struct Courier {

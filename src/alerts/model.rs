@@ -427,11 +427,7 @@ impl Attachment {
         } else {
             return Err(PhotoError::NotAnImage);
         };
-        use sha2::Digest;
-        let sha256 = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = crate::hex::sha256(&bytes);
         Ok(Self {
             sha256,
             mime: mime.to_owned(),
@@ -439,12 +435,6 @@ impl Attachment {
             ts_ms,
             actor: actor.to_owned(),
         })
-    }
-}
-
-impl AlertWrite {
-    pub fn alert(&self) -> &Alert {
-        &self.alert
     }
 }
 

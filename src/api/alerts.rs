@@ -212,11 +212,7 @@ fn request_of(body: &Bytes, actor: &str) -> Result<Request, ApiError> {
     let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
         ActionBody::default()
     } else {
-        serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_body(format!(
-                "Failed to deserialize the JSON body into the target type: {e}"
-            ))
-        })?
+        ApiError::json(body)?
     };
     for (field, text) in [("note", &body.note), ("text", &body.text)] {
         if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {

@@ -52,6 +52,17 @@ impl ApiError {
         }
     }
 
+    /// A JSON body read from raw bytes (where a handler takes the body as it came: an empty one
+    /// allowed, or a larger limit), refused with the same message as axum's `Json`, so the field
+    /// at fault is named the same way.
+    pub fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Self> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            Self::bad_body(format!(
+                "Failed to deserialize the JSON body into the target type: {e}"
+            ))
+        })
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,

@@ -52,11 +52,7 @@ pub async fn report(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: IncidentBody = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_body(format!(
-            "Failed to deserialize the JSON body into the target type: {e}"
-        ))
-    })?;
+    let body: IncidentBody = ApiError::json(&body)?;
     if !CATEGORIES.contains(&body.category.as_str()) {
         return Err(ApiError::bad_field(
             "category",

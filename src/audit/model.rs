@@ -3,7 +3,6 @@
 //! any stored record breaks the chain at that record.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of the first record ever written.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -83,10 +82,7 @@ pub fn chain_hash(seq: i64, e: &AuditEvent, prev_hash: &str) -> String {
         seq, e.ts_ms, e.actor, e.address, e.action, e.target, e.result, e.detail, prev_hash
     ])
     .to_string();
-    Sha256::digest(canonical.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::sha256(canonical.as_bytes())
 }
 
 /// Which records to list, newest first.

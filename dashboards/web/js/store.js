@@ -32,6 +32,8 @@ export class Store extends Emitter {
     this.alerts = new Map();
     /** device key -> worst open severity rank (0 none) */
     this.worst = new Map();
+    /** device key -> the least advanced handling state of its unresolved alerts */
+    this.least = new Map();
     this.rules = [];
     // Devices seen on the live feed without a known position (the telemetry feed is filtered by
     // the viewport, so a new device's lat/lon may never come that way): fetched one by one, a few
@@ -176,12 +178,7 @@ export class Store extends Emitter {
 
   /** The least advanced handling state of a device's unresolved alerts (null: none). */
   handlingOf(key) {
-    let least = null;
-    for (const a of this.alerts.values()) {
-      if (a.device !== key) continue;
-      if (least === null || STATE_RANK[a.state] < STATE_RANK[least]) least = a.state;
-    }
-    return least;
+    return this.least.get(key) ?? null;
   }
 
   /** Unresolved field reports (alerts without a device), placed by their own lat/lon. */
@@ -275,10 +272,13 @@ export class Store extends Emitter {
   _recomputeWorst() {
     const before = new Set(this.worst.keys());
     this.worst.clear();
+    this.least.clear();
     for (const a of this.alerts.values()) {
       if (!a.device) continue;
       const r = SEV_RANK[a.severity] || 0;
       if (r > (this.worst.get(a.device) || 0)) this.worst.set(a.device, r);
+      const l = this.least.get(a.device);
+      if (l === undefined || STATE_RANK[a.state] < STATE_RANK[l]) this.least.set(a.device, a.state);
     }
     for (const k of before) if (!this.worst.has(k)) this.emit('status', k);
     for (const k of this.worst.keys()) this.emit('status', k);
@@ -286,8 +286,14 @@ export class Store extends Emitter {
 
   _recomputeWorstFor(key) {
     let w = 0;
-    for (const a of this.alerts.values()) if (a.device === key) w = Math.max(w, SEV_RANK[a.severity] || 0);
+    let least = null;
+    for (const a of this.alerts.values()) {
+      if (a.device !== key) continue;
+      w = Math.max(w, SEV_RANK[a.severity] || 0);
+      if (least === null || STATE_RANK[a.state] < STATE_RANK[least]) least = a.state;
+    }
     if (w) this.worst.set(key, w); else this.worst.delete(key);
+    if (least) this.least.set(key, least); else this.least.delete(key);
     this.emit('status', key);
   }
 }

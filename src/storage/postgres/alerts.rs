@@ -2,6 +2,7 @@
 //! entries (one statement: the entries travel as one JSON parameter, so a lone alert commit stays
 //! one round trip), the remembered requests with an Idempotency-Key, and the console's queries.
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use serde_json::json;
@@ -36,6 +37,10 @@ const FIELDS: &str = "metric, value, threshold, op, severity, state, updated_at,
      hits, active, cleared_at, category, agency, agencies, assignee, resolution, lat, lon, areas, \
      text, acknowledged_at, dispatched_at, closed_at, ack_deadline, resolve_deadline, \
      escalations, next_escalation_at, undelivered";
+
+/// Built once: the statement text is also the key of the connection's prepared-statement cache.
+static INSERT: LazyLock<String> = LazyLock::new(insert_sql);
+static UPDATE: LazyLock<String> = LazyLock::new(update_sql);
 
 fn insert_sql() -> String {
     let values: Vec<String> = (2..=35).map(|i| format!("${i}")).collect();
@@ -146,11 +151,11 @@ pub(super) async fn save(c: &impl GenericClient, write: &AlertWrite) -> PgResult
             &created_at,
             &opened_severity,
         ]);
-        let stmt = c.prepare_cached(&insert_sql()).await?;
+        let stmt = c.prepare_cached(&INSERT).await?;
         c.query_one(&stmt, &params).await?.try_get(0)?
     } else {
         params.push(&a.id);
-        let stmt = c.prepare_cached(&update_sql()).await?;
+        let stmt = c.prepare_cached(&UPDATE).await?;
         match c.query_opt(&stmt, &params).await? {
             Some(row) => row.try_get(0)?,
             None => return Err(PgError::Invariant(format!("alert {} is not stored", a.id))),
