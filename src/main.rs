@@ -562,11 +562,15 @@ fn run(cfg: HubConfig) -> anyhow::Result<()> {
         .build()
         .context("tokio runtime")?;
     runtime.block_on(async {
-        let stop = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        // The handlers are installed here, before the hub starts: a future that installed them on
+        // its first poll would leave a SIGTERM that comes during start-up to the default action.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+        let stop = async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                Some(_) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
         };
         iochub::app::run(cfg, stop).await.context("iochub")
