@@ -13,8 +13,10 @@ use crate::accounts::{
 };
 use crate::alerts::delivery::CourierSettings;
 use crate::areas::Areas;
+use crate::calendar::Zone;
 
 use crate::storage::RetentionPolicy;
+use crate::systems::System;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -75,6 +77,8 @@ pub struct HubConfig {
     pub https: Option<HttpsConfig>,
     /// How alert notifications reach the agencies' webhooks.
     pub webhooks: CourierSettings,
+    /// The province's calendar and name, and the connected systems: what reports need.
+    pub reports: ReportSettings,
 }
 
 /// The hub terminates TLS itself: `tls_cert_file` and `tls_key_file` (PEM), and optionally a
@@ -171,6 +175,94 @@ struct ConfigFile {
     webhook_retry_for: Option<String>,
     webhook_backoff: Option<String>,
     webhook_ca_file: Option<String>,
+    timezone: Option<String>,
+    province: Option<String>,
+    systems: Option<Vec<SystemEntry>>,
+}
+
+/// One `[[systems]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemEntry {
+    id: String,
+    name: String,
+    owner: Option<String>,
+    /// A duration such as `5m`.
+    expected_interval: Option<String>,
+    #[serde(default)]
+    devices: Vec<String>,
+}
+
+/// What the reports need from the config.
+#[derive(Debug, Clone, Default)]
+pub struct ReportSettings {
+    /// `timezone` (`IOCHUB_TIMEZONE`): report periods are local days of this zone.
+    pub zone: Zone,
+    /// `province` (`IOCHUB_PROVINCE`): the name printed on the reports.
+    pub province: Option<String>,
+    /// `[[systems]]`: added to the registry at start when it lacks them.
+    pub systems: Vec<System>,
+}
+
+/// `timezone`, `province` and `[[systems]]`, each checked (a system's errors name it).
+fn reports_from(
+    file: (Option<String>, Option<String>, Vec<SystemEntry>),
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<ReportSettings, ConfigError> {
+    let zone = match env("IOCHUB_TIMEZONE").or(file.0) {
+        Some(name) => Zone::parse(&name).map_err(|e| ConfigError::Key {
+            key: "timezone",
+            message: e.to_string(),
+        })?,
+        None => Zone::default(),
+    };
+    let mut systems = Vec::new();
+    for e in file.2 {
+        let key = "systems";
+        let interval = positive_ms(key, e.expected_interval.clone())
+            .map_err(|err| ConfigError::Key {
+                key,
+                message: format!("system {:?}: expected_interval: {err}", e.id),
+            })?
+            .map(|ms| ms as f64 / 1000.0);
+        let system = System {
+            id: e.id,
+            name: e.name,
+            owner: e.owner,
+            expected_interval_s: interval,
+            devices: e.devices,
+            created_at: 0,
+            updated_at: 0,
+        };
+        system.validate().map_err(|err| ConfigError::Key {
+            key,
+            message: format!("system {:?}: {err}", system.id),
+        })?;
+        if systems.iter().any(|s: &System| s.id == system.id) {
+            return Err(ConfigError::Key {
+                key,
+                message: format!("system {:?} is listed twice", system.id),
+            });
+        }
+        systems.push(system);
+    }
+    Ok(ReportSettings {
+        zone,
+        province: env("IOCHUB_PROVINCE")
+            .or(file.1)
+            .filter(|p| !p.trim().is_empty()),
+        systems,
+    })
+}
+
+/// The report settings of `iochub demo`: its own systems, the variables for the rest.
+pub fn reports_from_env(
+    systems: Vec<System>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<ReportSettings, ConfigError> {
+    let mut r = reports_from((None, None, Vec::new()), env)?;
+    r.systems = systems;
+    Ok(r)
 }
 
 /// One `[[agencies]]` table.
@@ -260,9 +352,17 @@ impl HubConfig {
     }
 
     fn from_parts(
-        file: ConfigFile,
+        mut file: ConfigFile,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        let reports = reports_from(
+            (
+                file.timezone.clone(),
+                file.province.clone(),
+                file.systems.take().unwrap_or_default(),
+            ),
+            &env,
+        )?;
         let retention = retention_from(&file, &env)?;
         let accounts = accounts_from(&file, &env)?;
         let webhooks = webhooks_from(&file, &env)?;
@@ -369,6 +469,7 @@ impl HubConfig {
             trusted_proxies: trusted_proxies_from(file.trusted_proxies, &env)?,
             https,
             webhooks,
+            reports,
             agencies: file
                 .agencies
                 .unwrap_or_default()

@@ -20,6 +20,7 @@ use crate::accounts::{Agency, AgencyKind, Contact};
 use crate::areas::Areas;
 use crate::config::{self, BrokerConfig, ConfigError, HubConfig, MapConfig};
 use crate::storage::{DevicePatch, Store};
+use crate::systems::System;
 
 /// The rules file `iochub demo` reads unless told otherwise (relative to the working directory:
 /// the repository's copy, edited there while the demo runs).
@@ -98,7 +99,51 @@ pub fn config(
         trusted_proxies: config::trusted_proxies_from(None, &env)?,
         https: config::https_from((None, None, None), &env)?,
         agencies: agencies(),
+        reports: config::ReportSettings {
+            province: Some("Cao Bằng".into()),
+            ..config::reports_from_env(systems(), &env)?
+        },
     })
+}
+
+/// The demo province's connected systems (illustrative), by the key prefixes of the simulated
+/// stations. No expected interval: the simulator's follows `--interval`, so reports learn it.
+pub fn systems() -> Vec<System> {
+    let system = |id: &str, name: &str, owner: &str, devices: &[&str]| System {
+        id: id.into(),
+        name: name.into(),
+        owner: Some(owner.into()),
+        expected_interval_s: None,
+        devices: devices.iter().map(|d| d.to_string()).collect(),
+        created_at: 0,
+        updated_at: 0,
+    };
+    vec![
+        system(
+            "tai-nguyen-nuoc",
+            "Mạng trạm quan trắc tài nguyên nước",
+            "Sở Nông nghiệp và Môi trường",
+            &["cb-wl-*", "cb-rain-*"],
+        ),
+        system(
+            "moi-truong-khong-khi",
+            "Mạng quan trắc môi trường không khí",
+            "Sở Nông nghiệp và Môi trường",
+            &["cb-aq-*"],
+        ),
+        system(
+            "khi-tuong",
+            "Mạng trạm khí tượng",
+            "Đài Khí tượng Thủy văn tỉnh",
+            &["cb-wx-*"],
+        ),
+        system(
+            "canh-bao-thien-tai",
+            "Hệ thống cảnh báo sạt lở đất và cháy rừng",
+            "Ban Chỉ huy Phòng thủ dân sự tỉnh",
+            &["cb-sl-*", "cb-fr-*"],
+        ),
+    ]
 }
 
 /// The demo province's agencies (illustrative): the provincial departments alerts go to (no area:

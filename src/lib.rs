@@ -2,11 +2,12 @@
 //!
 //! Layout, in layers (a module names only modules of its own or an earlier layer; data flows down
 //! this list, never back up; `scripts/check-layers` checks it, docs/ARCHITECTURE.md explains it):
-//! - [`timefmt`], [`metrics`], [`health`], [`tls`], [`areas`]: plumbing every stage may use
+//! - [`timefmt`], [`calendar`], [`metrics`], [`health`], [`tls`], [`areas`], [`hex`]: plumbing every
+//!   stage may use
 //! - [`pipeline`]: what the stages pass each other (tickets, work, write items, alert decisions
 //!   with typed operator and severity, the live-sink seam) and the router (device -> shard);
-//!   `alerts::model`, `alerts::lifecycle`, `accounts::{model, roles, scope}` and `audit::model`
-//!   sit here too
+//!   `alerts::model`, `alerts::lifecycle`, `accounts::{model, roles, scope}`, `audit::model` and
+//!   [`systems`] (connected systems) sit here too
 //! - [`ingest`]: MQTT client, topics, decoding hand-off, ordered acks after commit
 //! - [`engine`]: shard workers, rules and their hot reload
 //! - [`storage`]: the `Store` trait, the batcher, the maintainer; the SQLite and PostgreSQL backends
@@ -14,6 +15,7 @@
 //!   commits what the lifecycle decided before it is published
 //! - [`accounts`]: accounts, roles, agencies and scopes; the account rules, passwords, sessions
 //! - [`audit`]: the hash-chained audit trail and its verification
+//! - [`reports`]: the periodic reports (alert handling; the pure computations sit with the models)
 //! - [`ws`]: live feed, per-client filters and conflation for `GET /ws`
 //! - [`config`]: `iochub serve`'s config file and `IOCHUB_*` variables
 //! - [`api`], [`web`]: HTTP handlers, the access guard, OpenAPI; the dashboard's assets (`dashboards/web`)
@@ -28,6 +30,7 @@ pub mod app;
 pub mod areas;
 pub mod audit;
 pub mod broker;
+pub mod calendar;
 pub mod config;
 pub mod demo;
 pub mod engine;
@@ -36,7 +39,9 @@ pub mod hex;
 pub mod ingest;
 pub mod metrics;
 pub mod pipeline;
+pub mod reports;
 pub mod storage;
+pub mod systems;
 pub mod timefmt;
 pub mod tls;
 pub mod web;

@@ -45,10 +45,14 @@ pub enum Permission {
     AuditRead,
     /// Integrators' API tokens: issue, list, revoke.
     TokensManage,
+    /// The connected systems (data sources), edited.
+    SystemsManage,
+    /// The periodic reports: read, export, issue.
+    Reports,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 17] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
@@ -64,6 +68,8 @@ impl Permission {
         Permission::UsersManage,
         Permission::AuditRead,
         Permission::TokensManage,
+        Permission::SystemsManage,
+        Permission::Reports,
     ];
 }
 
@@ -87,6 +93,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::UsersManage,
             P::AuditRead,
             P::TokensManage,
+            P::SystemsManage,
+            P::Reports,
         ],
     ),
     (
@@ -100,6 +108,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::RulesRead,
             P::SystemRead,
             P::AgenciesRead,
+            P::Reports,
         ],
     ),
     (
@@ -180,6 +189,9 @@ mod tests {
             assert_eq!(role.may(P::UsersManage), admin, "{role:?}");
             assert_eq!(role.may(P::AgenciesManage), admin, "{role:?}");
             assert_eq!(role.may(P::AuditRead), admin, "{role:?}");
+            assert_eq!(role.may(P::SystemsManage), admin, "{role:?}");
+            let lead = matches!(role, Role::Admin | Role::Supervisor);
+            assert_eq!(role.may(P::Reports), lead, "{role:?}");
         }
         assert!(!Role::Viewer.may(P::DevicesWrite));
         assert!(!Role::Integrator.may(P::MapRead));

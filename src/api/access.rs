@@ -176,6 +176,16 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/rules", P::RulesRead),
     r("GET", "/api/v1/dead-letters", P::SystemRead),
     r("GET", "/metrics", P::SystemRead),
+    r("GET", "/api/v1/reports/handling", P::Reports),
+    r("GET", "/api/v1/systems", P::DevicesRead),
+    audited("POST", "/api/v1/systems", P::SystemsManage, "system.create"),
+    r("GET", "/api/v1/systems/{id}", P::DevicesRead),
+    audited(
+        "PATCH",
+        "/api/v1/systems/{id}",
+        P::SystemsManage,
+        "system.update",
+    ),
     r("GET", "/api/v1/agencies", P::AgenciesRead),
     audited(
         "POST",

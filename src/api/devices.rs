@@ -15,7 +15,9 @@ use serde::Serialize;
 use super::access::{AuditNote, Caller, noted};
 use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
+use crate::areas::Areas;
 use crate::storage::{Device, DevicePatch, Point, ReadingsQuery};
+use crate::systems::{System, UNASSIGNED, system_of, valid_interval};
 use crate::timefmt::{format_ms, now_ms, parse_rfc3339};
 
 const DEFAULT_SPAN_MS: i64 = 24 * 3600 * 1000;
@@ -32,6 +34,13 @@ fn valid_key(device: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A device tag: lower-case letters, digits, `_` and `-`.
+fn valid_tag(t: &str) -> bool {
+    (1..=32).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 /// All devices with location, online state, last seen and latest values.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
     responses((status = 200, body = [Device]), (status = 401, body = ErrorBody)))]
@@ -41,8 +50,24 @@ pub async fn list(
 ) -> Result<Json<Vec<Device>>, ApiError> {
     let mut devices = state.store.devices().await?;
     devices.retain(|d| caller.scope.sees_position(position(d)));
-    devices.iter_mut().for_each(with_units);
+    let systems = state.store.systems().await?;
+    for d in &mut devices {
+        completed(d, &systems, &state.areas);
+    }
     Ok(Json(devices))
+}
+
+/// Fills what the API derives: units, the system a device gets from the systems' key
+/// patterns, the areas its position lies in.
+fn completed(d: &mut Device, systems: &[System], areas: &Areas) {
+    with_units(d);
+    if d.system.is_none() {
+        let system = system_of(&d.key, None, systems);
+        if system != UNASSIGNED {
+            (d.system, d.system_from) = (Some(system.to_owned()), "pattern");
+        }
+    }
+    d.areas = position(d).map_or_else(Vec::new, |(lon, lat)| areas.containing(lon, lat));
 }
 
 /// `(lon, lat)` when both are known.
@@ -85,12 +110,13 @@ pub async fn get(
 ) -> Result<Json<Device>, ApiError> {
     valid_key(&device)?;
     let mut d = visible(&state, &caller, &device).await?;
-    with_units(&mut d);
+    completed(&mut d, &state.store.systems().await?, &state.areas);
     Ok(Json(d))
 }
 
-/// Edit a device: name, position, `registered: true` to confirm a self-registered device, and
-/// `gateway` (a gateway's key, `""` to detach) to let that gateway publish for it.
+/// Edit a device: name, position, `registered: true` to confirm a self-registered device,
+/// `gateway` (a gateway's key, `""` to detach) to let that gateway publish for it, its connected
+/// `system` (`""`: from the systems' key patterns), `tags`, and `expected_interval_s` (0 clears).
 #[utoipa::path(patch, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")), request_body = DevicePatch,
     responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -125,10 +151,37 @@ pub async fn patch(
             "another device's key ([A-Za-z0-9._-]{1,64}), or \"\" to detach",
         ));
     }
+    if patch
+        .expected_interval_s
+        .is_some_and(|s| s != 0.0 && !valid_interval(s))
+    {
+        return Err(ApiError::bad_field(
+            "expected_interval_s",
+            "seconds, more than 0 and at most a week (0 clears it)",
+        ));
+    }
+    if let Some(tags) = &patch.tags
+        && (tags.len() > 20 || tags.iter().any(|t| !valid_tag(t)))
+    {
+        return Err(ApiError::bad_field(
+            "tags",
+            "at most 20 tags, each matching [a-z0-9_-]{1,32}",
+        ));
+    }
+    let systems = state.store.systems().await?;
+    if let Some(system) = patch.system.as_deref().filter(|s| !s.is_empty())
+        && !systems.iter().any(|s| s.id == system)
+    {
+        return Err(ApiError::bad_field(
+            "system",
+            format!("no system {system:?} (GET /api/v1/systems lists them; \"\" unsets it)"),
+        ));
+    }
     visible(&state, &user, &device).await?;
     let (lat, lon, gateway) = (patch.lat, patch.lon, patch.gateway.is_some());
     let updated = state.store.update_device(&device, patch).await?;
-    let d = updated.ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))?;
+    let mut d = updated.ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))?;
+    completed(&mut d, &systems, &state.areas);
     if lat.is_some() || lon.is_some() {
         state.live.directory.locate(&[(device.clone(), lat, lon)]);
     }

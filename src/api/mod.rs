@@ -18,6 +18,8 @@ pub mod error;
 pub mod incidents;
 pub mod map;
 pub mod proxy;
+pub mod reports;
+pub mod systems;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -52,6 +54,7 @@ pub struct AppState {
     pub alerts: crate::alerts::manager::AlertDesk,
     pub accounts: crate::accounts::Accounts,
     pub audit: crate::audit::Audit,
+    pub reports: crate::reports::Reports,
     pub live: LiveFeed,
     pub health: Arc<Health>,
     pub metrics: PrometheusHandle,
@@ -78,7 +81,7 @@ const PHOTO_BODY_LIMIT: usize = 6 * 1024 * 1024;
 #[openapi(
     info(title = "iochub", description = "IoT and camera telemetry hub for an Intelligent Operations Center"),
     modifiers(&BearerAuth),
-    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "accounts"), (name = "audit"), (name = "map"), (name = "system"))
+    tags((name = "devices"), (name = "alerts"), (name = "ingest"), (name = "auth"), (name = "accounts"), (name = "audit"), (name = "reports"), (name = "map"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -141,6 +144,9 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::revoke))
         .routes(routes!(users::reset_password))
         .routes(routes!(users::reset_totp))
+        .routes(routes!(reports::handling))
+        .routes(routes!(systems::list, systems::create))
+        .routes(routes!(systems::get, systems::patch))
         .routes(routes!(agencies::list, agencies::create))
         .routes(routes!(agencies::get, agencies::patch))
         .routes(routes!(audit::list))

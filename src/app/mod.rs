@@ -88,6 +88,7 @@ pub async fn run(
         .ensure_admin(std::env::var("IOCHUB_ADMIN_PASSWORD").ok(), now_ms())
         .await?;
     seed_agencies(&accounts, &cfg).await?;
+    seed_systems(store.as_ref(), &cfg).await?;
     let live = live_feed(store.as_ref()).await?;
     let tasks = Tasks::new(health.clone());
 
@@ -150,6 +151,14 @@ pub async fn run(
         alerts: alerts.desk.clone(),
         accounts: accounts.clone(),
         audit: audit.clone(),
+        reports: crate::reports::Reports::new(
+            store.clone(),
+            cfg.areas.clone(),
+            crate::reports::Letterhead {
+                zone: cfg.reports.zone,
+                province: cfg.reports.province.clone(),
+            },
+        ),
         live,
         health,
         metrics,
@@ -521,6 +530,33 @@ async fn seed_agencies(accounts: &Accounts, cfg: &HubConfig) -> Result<(), AppEr
             agencies = ?kept,
             "these agencies of the config differ from the registry; the registry's are kept (edit them through the API)"
         );
+    }
+    Ok(())
+}
+
+/// The config file's connected systems, added to the registry when it lacks them (an edit made
+/// through the API is kept, as for agencies).
+async fn seed_systems(store: &dyn Store, cfg: &HubConfig) -> Result<(), AppError> {
+    let now = now_ms();
+    let known = store.systems().await?;
+    for system in &cfg.reports.systems {
+        match known.iter().find(|s| s.id == system.id) {
+            None => {
+                let system = crate::systems::System {
+                    created_at: now,
+                    updated_at: now,
+                    ..system.clone()
+                };
+                store.insert_system(system).await?;
+            }
+            Some(stored) if stored.name != system.name || stored.devices != system.devices => {
+                warn!(
+                    system = %system.id,
+                    "this system of the config differs from the registry; the registry's is kept (edit it through the API)"
+                )
+            }
+            Some(_) => {}
+        }
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ pub const TABLES: &[&str] = &[
     "alert_requests",
     "deliveries",
     "attachments",
+    "systems",
 ];
 
 /// `manifest.json` of a backup directory.

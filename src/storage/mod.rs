@@ -27,6 +27,7 @@ use crate::alerts::model::{
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
+use crate::systems::System;
 
 pub use rollup::{MaintenanceReport, RetentionPolicy};
 
@@ -78,6 +79,18 @@ pub struct Device {
     /// The gateway this device is registered behind (it may publish for the device); null for
     /// a device that publishes for itself.
     pub gateway: Option<String>,
+    /// The connected system it belongs to: its own when set, else the first `[[systems]]`
+    /// whose key patterns match (filled by the API), else null.
+    pub system: Option<String>,
+    /// Where `system` comes from: `device` (set on the device), `pattern` (a system's key
+    /// patterns) or `none`.
+    pub system_from: &'static str,
+    /// Free labels (`river`, `slope`, ...): rules and filters may select by them.
+    pub tags: Vec<String>,
+    /// The configured areas its position lies in (filled by the API).
+    pub areas: Vec<String>,
+    /// How often it should report; null: its system's, else learned from the data.
+    pub expected_interval_s: Option<f64>,
     /// Latest value per metric.
     pub latest: Vec<LatestValue>,
 }
@@ -105,6 +118,12 @@ pub struct DevicePatch {
     pub registered: Option<bool>,
     /// The key of the gateway the device sits behind; `""` detaches it.
     pub gateway: Option<String>,
+    /// A connected system's id; `""` leaves it to the systems' key patterns.
+    pub system: Option<String>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<String>>,
+    /// Seconds; 0 clears it (the system's, else learned from the data).
+    pub expected_interval_s: Option<f64>,
 }
 
 /// A device's MQTT password, as stored: only its hash, in Mosquitto's `$7$` format.
@@ -190,6 +209,14 @@ pub trait Store: Send + Sync + 'static {
     async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
     /// The alert's timeline, oldest first.
     async fn alert_timeline(&self, id: i64) -> StoreResult<Vec<AlertEvent>>;
+    /// What a report of `[from_ms, to_ms)` reads: the alerts the hub opened in it, and those
+    /// opened before it and not resolved before it starts; with their timeline entries before
+    /// `to_ms` that moved the handling state or escalated, oldest first.
+    async fn alerts_for_report(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<(Vec<Alert>, Vec<AlertEvent>)>;
     /// A photo attached to the alert.
     async fn attachment(&self, alert: i64, sha256: &str) -> StoreResult<Option<Attachment>>;
     /// Pending webhook deliveries due by `now_ms`, oldest first.
@@ -231,6 +258,12 @@ pub trait Store: Send + Sync + 'static {
         expected: &SecondFactor,
         new: &SecondFactor,
     ) -> StoreResult<bool>;
+    /// Every connected system, by id.
+    async fn systems(&self) -> StoreResult<Vec<System>>;
+    /// Adds a system; false when the id exists.
+    async fn insert_system(&self, system: System) -> StoreResult<bool>;
+    /// Overwrites a system's fields; false when there is no such system.
+    async fn save_system(&self, system: System) -> StoreResult<bool>;
     async fn agencies(&self) -> StoreResult<Vec<Agency>>;
     async fn agency(&self, id: &str) -> StoreResult<Option<Agency>>;
     /// Adds an agency; false when the id exists.

@@ -8,6 +8,7 @@ mod accounts;
 mod alerts;
 mod audit;
 mod contract;
+mod reports;
 mod rollups;
 
 use std::sync::Arc;
@@ -91,6 +92,24 @@ async fn sqlite_conforms() {
     drop(store);
     let store = sqlite::SqliteStore::open(dir.path()).expect("reopen");
     what_the_contract_left_is_still_there(&store).await;
+}
+
+/// The reports' known answers, on a fresh store (the contract above leaves alerts open that
+/// would be open at the end of every later period).
+#[tokio::test]
+async fn sqlite_reports_have_the_hand_computed_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = sqlite::SqliteStore::open(dir.path()).expect("open");
+    reports::handling_report_has_the_hand_computed_answers(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_reports_have_the_hand_computed_answers() {
+    let pg = support::postgres::Postgres::start();
+    let store = postgres::PostgresStore::connect(&pg.url())
+        .await
+        .expect("connect");
+    reports::handling_report_has_the_hand_computed_answers(&store).await;
 }
 
 #[tokio::test]

@@ -439,6 +439,46 @@ pub(super) async fn timeline(c: &impl GenericClient, id: i64) -> PgResult<Vec<Al
             &[&id],
         )
         .await?;
+    event_rows(&rows)
+}
+
+/// What a report of `[from, to)` reads: the alerts opened in it, those opened before it and not
+/// resolved before it starts; and their timeline entries before `to` that moved the handling
+/// state or escalated (comments and deliveries do not count), oldest first.
+pub(super) async fn for_report(
+    c: &impl GenericClient,
+    from: i64,
+    to: i64,
+) -> PgResult<(Vec<Alert>, Vec<AlertEvent>)> {
+    let sql = format!(
+        "SELECT {ALERT_COLS} FROM alerts WHERE created_at >= $1 AND created_at < $2
+         UNION ALL
+         SELECT {ALERT_COLS} FROM alerts
+         WHERE created_at < $1 AND (resolved_at IS NULL OR resolved_at >= $1)
+         ORDER BY id"
+    );
+    let (from, to) = (to_time(from), to_time(to));
+    let alerts = c
+        .query(&sql, &[&from, &to])
+        .await?
+        .iter()
+        .map(alert_row)
+        .collect::<PgResult<Vec<_>>>()?;
+    let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+    let rows = c
+        .query(
+            "SELECT seq, alert_id, ts, actor, kind, from_state, to_state, note, detail::text
+             FROM alert_events
+             WHERE alert_id = ANY($1) AND ts < $2
+               AND (to_state IS NOT NULL OR kind = 'escalated')
+             ORDER BY seq",
+            &[&ids, &to],
+        )
+        .await?;
+    Ok((alerts, event_rows(&rows)?))
+}
+
+fn event_rows(rows: &[Row]) -> PgResult<Vec<AlertEvent>> {
     let state = |r: &Row, col| -> PgResult<Option<AlertState>> {
         Ok(r.try_get::<_, Option<String>>(col)?
             .and_then(|s| AlertState::parse(&s)))

@@ -25,6 +25,7 @@ mod partition;
 mod read;
 mod schema;
 mod series;
+mod systems;
 mod timescale;
 mod write;
 
@@ -235,7 +236,11 @@ impl Store for PostgresStore {
             .execute(
                 "UPDATE devices SET name = coalesce($2, name), lat = coalesce($3, lat),
                      lon = coalesce($4, lon), registered = coalesce($5, registered),
-                     gateway = CASE WHEN $6::text IS NULL THEN gateway ELSE nullif($6, '') END
+                     gateway = CASE WHEN $6::text IS NULL THEN gateway ELSE nullif($6, '') END,
+                     system = CASE WHEN $7::text IS NULL THEN system ELSE nullif($7, '') END,
+                     tags = coalesce($8, tags),
+                     expected_interval_s = CASE WHEN $9::float8 IS NULL THEN expected_interval_s
+                                                ELSE nullif($9, 0.0) END
                  WHERE key = $1",
                 &[
                     &key,
@@ -244,6 +249,9 @@ impl Store for PostgresStore {
                     &patch.lon,
                     &patch.registered,
                     &patch.gateway,
+                    &patch.system,
+                    &patch.tags,
+                    &patch.expected_interval_s,
                 ],
             )
             .await?;
@@ -370,6 +378,14 @@ impl Store for PostgresStore {
         Ok(alerts::timeline(&self.client().await?, id).await?)
     }
 
+    async fn alerts_for_report(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<(Vec<Alert>, Vec<AlertEvent>)> {
+        Ok(alerts::for_report(&self.client().await?, from_ms, to_ms).await?)
+    }
+
     async fn attachment(&self, alert: i64, sha256: &str) -> StoreResult<Option<Attachment>> {
         Ok(alerts::attachment(&self.client().await?, alert, sha256).await?)
     }
@@ -440,6 +456,18 @@ impl Store for PostgresStore {
     ) -> StoreResult<bool> {
         let client = self.client().await?;
         accounts::swap_second_factor(&client, username, expected, new).await
+    }
+
+    async fn systems(&self) -> StoreResult<Vec<System>> {
+        systems::all(&self.client().await?).await
+    }
+
+    async fn insert_system(&self, system: System) -> StoreResult<bool> {
+        systems::insert(&self.client().await?, &system).await
+    }
+
+    async fn save_system(&self, system: System) -> StoreResult<bool> {
+        systems::save(&self.client().await?, &system).await
     }
 
     async fn agencies(&self) -> StoreResult<Vec<Agency>> {

@@ -14,8 +14,8 @@ use crate::storage::*;
 /// back the rows it just changed inside its transaction.
 pub(super) use deadpool_postgres::GenericClient;
 
-pub(super) const DEVICE_COLS: &str =
-    "key, name, lat, lon, registered, online, first_seen, last_seen, gateway";
+pub(super) const DEVICE_COLS: &str = "key, name, lat, lon, registered, online, first_seen, \
+     last_seen, gateway, system, tags, expected_interval_s";
 
 pub(super) fn device_row(r: &Row) -> PgResult<Device> {
     Ok(Device {
@@ -28,6 +28,14 @@ pub(super) fn device_row(r: &Row) -> PgResult<Device> {
         first_seen: to_ms(r.try_get(6)?),
         last_seen: to_ms(r.try_get(7)?),
         gateway: r.try_get(8)?,
+        system: r.try_get(9)?,
+        system_from: match r.try_get::<_, Option<&str>>(9)? {
+            Some(_) => "device",
+            None => "none",
+        },
+        tags: r.try_get(10)?,
+        areas: Vec::new(),
+        expected_interval_s: r.try_get(11)?,
         latest: Vec::new(),
     })
 }

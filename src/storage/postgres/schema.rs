@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/010_second_factor.sql"),
     include_str!("../../../migrations/pg/011_alert_handling.sql"),
     include_str!("../../../migrations/pg/012_deliveries.sql"),
+    include_str!("../../../migrations/pg/013_systems.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,

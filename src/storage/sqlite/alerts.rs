@@ -379,16 +379,59 @@ fn object(v: serde_json::Value) -> serde_json::Value {
 }
 
 pub(super) fn timeline(conn: &Connection, id: i64) -> StoreResult<Vec<AlertEvent>> {
+    events(
+        conn,
+        "SELECT seq, alert_id, ts, actor, kind, from_state, to_state, note, detail
+         FROM alert_events WHERE alert_id = ?1 ORDER BY seq",
+        params![id],
+    )
+}
+
+/// What a report of `[from, to)` reads: the alerts opened in it, those opened before it and not
+/// resolved before it starts; and their timeline entries before `to` that moved the handling
+/// state or escalated (comments and deliveries do not count), oldest first.
+pub(super) fn for_report(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+) -> StoreResult<(Vec<Alert>, Vec<AlertEvent>)> {
+    let sql = format!(
+        "SELECT {ALERT_COLS} FROM alerts WHERE created_at >= ?1 AND created_at < ?2
+         UNION ALL
+         SELECT {ALERT_COLS} FROM alerts
+         WHERE created_at < ?1 AND (resolved_at IS NULL OR resolved_at >= ?1)
+         ORDER BY id"
+    );
+    let alerts: Vec<Alert> = conn
+        .prepare_cached(&sql)?
+        .query_map(params![from, to], alert_row)?
+        .collect::<Result<_, _>>()?;
+    let ids = serde_json::to_string(&alerts.iter().map(|a| a.id).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into());
+    let events = events(
+        conn,
+        "SELECT seq, alert_id, ts, actor, kind, from_state, to_state, note, detail
+         FROM alert_events
+         WHERE alert_id IN (SELECT value FROM json_each(?1)) AND ts < ?2
+           AND (to_state IS NOT NULL OR kind = 'escalated')
+         ORDER BY seq",
+        params![ids, to],
+    )?;
+    Ok((alerts, events))
+}
+
+fn events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<AlertEvent>> {
     let state = |r: &Row<'_>, col| -> rusqlite::Result<Option<AlertState>> {
         Ok(r.get::<_, Option<String>>(col)?
             .and_then(|s| AlertState::parse(&s)))
     };
     Ok(conn
-        .prepare_cached(
-            "SELECT seq, alert_id, ts, actor, kind, from_state, to_state, note, detail
-             FROM alert_events WHERE alert_id = ?1 ORDER BY seq",
-        )?
-        .query_map([id], |r| {
+        .prepare_cached(sql)?
+        .query_map(params, |r| {
             let detail: String = r.get(8)?;
             Ok(AlertEvent {
                 seq: r.get(0)?,

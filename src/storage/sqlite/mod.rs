@@ -21,6 +21,7 @@ pub mod backup;
 mod buckets;
 mod maintenance;
 mod read;
+mod systems;
 mod write;
 
 use read::*;
@@ -33,6 +34,7 @@ use crate::alerts::model::{
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::{DeadLetter, WriteItem};
+use crate::storage::codec;
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
 const MIGRATIONS: &[&str] = &[
@@ -46,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/008_second_factor.sql"),
     include_str!("../../../migrations/sqlite/009_alert_handling.sql"),
     include_str!("../../../migrations/sqlite/010_deliveries.sql"),
+    include_str!("../../../migrations/sqlite/011_systems.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -227,7 +230,11 @@ impl Store for SqliteStore {
             let n = tx.execute(
                 "UPDATE devices SET name = coalesce(?2, name), lat = coalesce(?3, lat),
                      lon = coalesce(?4, lon), registered = coalesce(?5, registered),
-                     gateway = CASE WHEN ?6 IS NULL THEN gateway ELSE nullif(?6, '') END
+                     gateway = CASE WHEN ?6 IS NULL THEN gateway ELSE nullif(?6, '') END,
+                     system = CASE WHEN ?7 IS NULL THEN system ELSE nullif(?7, '') END,
+                     tags = coalesce(?8, tags),
+                     expected_interval_s = CASE WHEN ?9 IS NULL THEN expected_interval_s
+                                                ELSE nullif(?9, 0.0) END
                  WHERE key = ?1",
                 params![
                     key,
@@ -235,7 +242,10 @@ impl Store for SqliteStore {
                     patch.lat,
                     patch.lon,
                     patch.registered,
-                    patch.gateway
+                    patch.gateway,
+                    patch.system,
+                    patch.tags.as_ref().map(codec::to_json),
+                    patch.expected_interval_s
                 ],
             )?;
             let d = if n == 0 {
@@ -358,6 +368,15 @@ impl Store for SqliteStore {
         self.read(move |conn| alerts::timeline(conn, id)).await
     }
 
+    async fn alerts_for_report(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<(Vec<Alert>, Vec<AlertEvent>)> {
+        self.read(move |conn| alerts::for_report(conn, from_ms, to_ms))
+            .await
+    }
+
     async fn attachment(&self, alert: i64, sha256: &str) -> StoreResult<Option<Attachment>> {
         let sha256 = sha256.to_owned();
         self.read(move |conn| alerts::attachment(conn, alert, &sha256))
@@ -458,6 +477,20 @@ impl Store for SqliteStore {
     ) -> StoreResult<bool> {
         let (username, expected, new) = (username.to_owned(), expected.clone(), new.clone());
         self.write_tx(move |w| accounts::swap_second_factor(&w.conn, &username, &expected, &new))
+            .await
+    }
+
+    async fn systems(&self) -> StoreResult<Vec<System>> {
+        self.read(systems::all).await
+    }
+
+    async fn insert_system(&self, system: System) -> StoreResult<bool> {
+        self.write_tx(move |w| systems::insert(&w.conn, &system))
+            .await
+    }
+
+    async fn save_system(&self, system: System) -> StoreResult<bool> {
+        self.write_tx(move |w| systems::save(&w.conn, &system))
             .await
     }
 

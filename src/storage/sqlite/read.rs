@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::storage::*;
 
-pub(super) const DEVICE_COLS: &str =
-    "key, name, lat, lon, registered, online, first_seen, last_seen, gateway";
+pub(super) const DEVICE_COLS: &str = "key, name, lat, lon, registered, online, first_seen, \
+     last_seen, gateway, system, tags, expected_interval_s";
 
 pub(super) fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -18,7 +18,24 @@ pub(super) fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         first_seen: r.get(6)?,
         last_seen: r.get(7)?,
         gateway: r.get(8)?,
+        system: r.get(9)?,
+        system_from: if r.get_ref(9)?.as_str_or_null()?.is_some() {
+            "device"
+        } else {
+            "none"
+        },
+        tags: json_list(r, 10)?,
+        areas: Vec::new(),
+        expected_interval_s: r.get(11)?,
         latest: Vec::new(),
+    })
+}
+
+/// A JSON list of strings kept in a text column.
+pub(super) fn json_list(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<String>> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 

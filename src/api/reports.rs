@@ -1,0 +1,93 @@
+//! The periodic reports: `?period=2026-11|2026-Q4|2026-H2|2026` or `?from=&to=` (dates, `to`
+//! included), `format=json|csv`. A CSV download is an export, so it is in the audit trail.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::access::{AuditNote, Caller, noted};
+use super::error::ErrorBody;
+use super::{ApiError, AppState};
+use crate::calendar::{CalendarError, Period};
+use crate::reports::HandlingReport;
+
+impl From<CalendarError> for ApiError {
+    fn from(e: CalendarError) -> Self {
+        ApiError::bad_field("period", e.to_string())
+    }
+}
+
+enum Format {
+    Json,
+    Csv,
+}
+
+/// The period and format a report request asks for.
+fn asked(state: &AppState, q: &HashMap<String, String>) -> Result<(Period, Format), ApiError> {
+    let zone = state.reports.zone();
+    let period = match (q.get("period"), q.get("from"), q.get("to")) {
+        (Some(p), None, None) => Period::parse(p, zone)?,
+        (None, Some(from), Some(to)) => Period::between(from, to, zone)?,
+        _ => {
+            return Err(ApiError::bad_field(
+                "period",
+                "give `period` (2026-11, 2026-Q4, 2026-H2, 2026) or both `from` and `to`",
+            ));
+        }
+    };
+    let format = match q.get("format").map(String::as_str) {
+        None | Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some(_) => return Err(ApiError::bad_field("format", "must be json or csv")),
+    };
+    Ok((period, format))
+}
+
+/// A CSV attachment, noted in the audit trail as an export.
+fn csv_download(kind: &str, period: &Period, body: String) -> Response {
+    let name = format!(
+        "attachment; filename=\"iochub-{kind}-{}.csv\"",
+        period.label.replace("..", "_")
+    );
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (header::CONTENT_DISPOSITION, name),
+    ];
+    let note = AuditNote {
+        action: Some("export.report"),
+        target: Some(kind.to_owned()),
+        detail: serde_json::json!({ "period": period.label, "format": "csv" }).to_string(),
+        ..AuditNote::default()
+    };
+    noted((headers, body), note)
+}
+
+/// How alerts were handled in a period: totals by state, category, severity, area and source;
+/// times to acknowledge, dispatch and resolve (median, p90); deadlines and escalations; per
+/// agency received, on time, late, outstanding; alerts still open at the period's end; alerts
+/// per day. Each number's definition is in `definitions`.
+#[utoipa::path(get, path = "/api/v1/reports/handling", tag = "reports", security(("bearer" = [])),
+    params(
+        ("period" = Option<String>, Query, description = "2026-11, 2026-Q4, 2026-H2 or 2026 (local days of the configured time zone)"),
+        ("from" = Option<String>, Query, description = "first day (YYYY-MM-DD), with `to`"),
+        ("to" = Option<String>, Query, description = "last day, included"),
+        ("format" = Option<String>, Query, description = "json (default) or csv (UTF-8 with BOM)"),
+    ),
+    responses(
+        (status = 200, description = "the report", content((HandlingReport = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn handling(
+    _: Caller,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (period, format) = asked(&state, &q)?;
+    let report = state.reports.handling(&period).await?;
+    Ok(match format {
+        Format::Json => Json(report).into_response(),
+        Format::Csv => csv_download("handling", &period, crate::reports::csv::handling(&report)),
+    })
+}

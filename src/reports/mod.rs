@@ -1,0 +1,67 @@
+//! The IOC's periodic reports (DESIGN §3b "Reports"): how alerts were handled, per agency, and
+//! (next) how each connected system supplies its data.
+//!
+//! Each report is a pure function of what the store returns for the period
+//! ([`handling::report`]), so that the numbers can be checked by hand against a seeded data set;
+//! [`Reports`] fetches the rows and the names (agencies, areas) and renders CSV ([`csv`]).
+//! Periods are local days of the province's time zone ([`crate::calendar`]).
+
+pub mod csv;
+pub mod handling;
+
+use std::sync::Arc;
+
+use crate::areas::Areas;
+use crate::calendar::{Period, Zone};
+use crate::storage::{Store, StoreResult};
+
+pub use handling::HandlingReport;
+
+/// What the reports print about the province.
+#[derive(Debug, Clone, Default)]
+pub struct Letterhead {
+    pub zone: Zone,
+    /// The province's name, printed on the reports.
+    pub province: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Reports {
+    store: Arc<dyn Store>,
+    areas: Arc<Areas>,
+    letterhead: Letterhead,
+}
+
+impl Reports {
+    pub fn new(store: Arc<dyn Store>, areas: Arc<Areas>, letterhead: Letterhead) -> Self {
+        Self {
+            store,
+            areas,
+            letterhead,
+        }
+    }
+
+    pub fn zone(&self) -> Zone {
+        self.letterhead.zone
+    }
+
+    /// The alert-handling report of `period`.
+    pub async fn handling(&self, period: &Period) -> StoreResult<HandlingReport> {
+        let (alerts, events) = self
+            .store
+            .alerts_for_report(period.from_ms, period.to_ms)
+            .await?;
+        let mut names = handling::Names::default();
+        for agency in self.store.agencies().await? {
+            names.agencies.insert(agency.id, agency.name);
+        }
+        for count in alerts.iter().flat_map(|a| &a.areas) {
+            if let Some(area) = self.areas.get(count) {
+                names.areas.insert(count.clone(), area.name.clone());
+            }
+        }
+        let mut report = handling::report(period, self.zone(), &alerts, &events, &names);
+        report.province = self.letterhead.province.clone();
+        Ok(report)
+    }
+}

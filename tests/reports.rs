@@ -1,0 +1,206 @@
+//! Reports and connected systems against the running hub: the demo's systems and a new one
+//! through the API, a device's system from the key patterns and from the device itself, the
+//! handling report as JSON and as CSV a spreadsheet opens (UTF-8 BOM, Vietnamese intact), and
+//! who may read it.
+
+mod support;
+
+use std::time::Duration;
+
+use iochub::accounts::Role;
+use iochub::calendar::Zone;
+use serde_json::{Value, json};
+use support::*;
+
+const T: Duration = Duration::from_secs(20);
+
+async fn device(hub: &Hub, key: &str) -> Value {
+    let (status, d) = hub.get(&format!("/api/v1/devices/{key}")).await;
+    assert_eq!(status, 200, "{d}");
+    d
+}
+
+#[tokio::test]
+async fn systems_devices_and_the_handling_report_through_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let op = account(&hub, "op1", Role::Operator, json!({})).await;
+    let sup = account(&hub, "sup1", Role::Supervisor, json!({})).await;
+
+    // The demo's systems are there; an admin adds one, an operator may not.
+    let (_, systems) = hub.get("/api/v1/systems").await;
+    let ids: Vec<&str> = systems
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"tai-nguyen-nuoc"), "{systems}");
+    let camera = json!({"id": "camera", "name": "Hệ thống camera giám sát", "owner": "Công an tỉnh",
+        "expected_interval_s": 60, "devices": ["cam-*"]});
+    let (status, body) = hub
+        .call("POST", "/api/v1/systems", &op, Some(camera.clone()))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = hub
+        .call("POST", "/api/v1/systems", &hub.token, Some(camera.clone()))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = hub
+        .call("POST", "/api/v1/systems", &hub.token, Some(camera))
+        .await;
+    assert_eq!(status, 409, "the id exists");
+    let (status, body) = hub
+        .call(
+            "POST",
+            "/api/v1/systems",
+            &hub.token,
+            Some(json!({"id": "Bad Id", "name": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("id")),
+        "{body}"
+    );
+    let (status, body) = hub
+        .call(
+            "PATCH",
+            "/api/v1/systems/camera",
+            &hub.token,
+            Some(json!({"expected_interval_s": 0, "owner": ""})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["expected_interval_s"].clone(), body["owner"].clone()),
+        (Value::Null, Value::Null)
+    );
+
+    // A device gets its system from the key patterns, or its own.
+    let mut dev = Publisher::device(&hub.mqtt_url(), "cb-wl-x1").await;
+    let now = iochub::timefmt::now_ms();
+    let pack = |d: &str| json!([{"bn": format!("{d}/"), "n": "water_level", "v": 5.5, "t": now as f64 / 1000.0}]);
+    dev.send("ioc/cb-wl-x1/telemetry", pack("cb-wl-x1").to_string())
+        .await;
+    let mut other = Publisher::device(&hub.mqtt_url(), "gate-1").await;
+    other
+        .send(
+            "ioc/gate-1/telemetry",
+            json!([{"bn": "gate-1/", "n": "temperature", "v": 30.0}]).to_string(),
+        )
+        .await;
+    hub.wait_reading("cb-wl-x1", "water_level", now).await;
+    eventually("gate-1 registered", T, || async {
+        (hub.get("/api/v1/devices/gate-1").await.0 == 200).then_some(())
+    })
+    .await;
+    let d = device(&hub, "cb-wl-x1").await;
+    assert_eq!(
+        (d["system"].as_str(), d["system_from"].as_str()),
+        (Some("tai-nguyen-nuoc"), Some("pattern")),
+        "{d}"
+    );
+    let d = device(&hub, "gate-1").await;
+    assert_eq!(
+        (d["system"].clone(), d["system_from"].as_str()),
+        (Value::Null, Some("none")),
+        "{d}"
+    );
+    let patch = json!({"system": "camera", "tags": ["gate", "river"], "expected_interval_s": 300});
+    let (status, d) = hub
+        .call("PATCH", "/api/v1/devices/gate-1", &hub.token, Some(patch))
+        .await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        (d["system"].as_str(), d["system_from"].as_str()),
+        (Some("camera"), Some("device"))
+    );
+    assert_eq!(
+        (d["tags"].clone(), d["expected_interval_s"].clone()),
+        (json!(["gate", "river"]), json!(300.0))
+    );
+    for (bad, field) in [
+        (json!({"system": "nope"}), "system"),
+        (json!({"tags": ["Not A Tag"]}), "tags"),
+        (json!({"expected_interval_s": -5}), "expected_interval_s"),
+    ] {
+        let (status, body) = hub
+            .call("PATCH", "/api/v1/devices/gate-1", &hub.token, Some(bad))
+            .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{body}"
+        );
+    }
+
+    // The flood rule fired on cb-wl-x1; the operator acknowledges it.
+    let alert = eventually("the alert", T, || async {
+        let (_, alerts) = hub.get("/api/v1/alerts?device=cb-wl-x1").await;
+        alerts.as_array().and_then(|a| a.first().cloned())
+    })
+    .await;
+    let id = alert["id"].as_i64().expect("id");
+    let (status, body) = hub
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{id}/acknowledge"),
+            &op,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Today's report (local days of Asia/Ho_Chi_Minh) counts it, acknowledged.
+    let today = Zone::default()
+        .date_of(iochub::timefmt::now_ms())
+        .to_string();
+    let path = format!("/api/v1/reports/handling?from={today}&to={today}");
+    let (status, r) = hub.call("GET", &path, &sup, None).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["total"], 1, "{r}");
+    assert_eq!(r["by_state"]["acknowledged"], 1, "{r}");
+    assert!(r["ack_median_s"].as_f64().is_some_and(|s| s >= 0.0), "{r}");
+    assert_eq!(r["period"]["timezone"], "Asia/Ho_Chi_Minh");
+    assert_eq!(r["province"], "Cao Bằng");
+    assert_eq!(r["open_at_end_total"], 1);
+    let (status, _) = hub.call("GET", &path, &op, None).await;
+    assert_eq!(status, 403, "an operator does not read the reports");
+    let (status, body) = hub
+        .call("GET", "/api/v1/reports/handling?period=2026-13", &sup, None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("period")),
+        "{body}"
+    );
+
+    // As CSV: a BOM, then Vietnamese intact; the download is in the audit trail.
+    let resp = hub
+        .client
+        .get(hub.url(&format!("{path}&format=csv")))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().ok(),
+        Some("text/csv; charset=utf-8")
+    );
+    let bytes = resp.bytes().await.expect("body");
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 byte-order mark");
+    let text = std::str::from_utf8(&bytes[3..]).expect("UTF-8");
+    assert!(
+        text.starts_with("Báo cáo tình hình tiếp nhận và xử lý cảnh báo"),
+        "{text}"
+    );
+    assert!(text.contains("Tỉnh / Province,Cao Bằng\r\n"), "{text}");
+    assert!(
+        text.contains("Tổng số cảnh báo / Alerts opened,1\r\n"),
+        "{text}"
+    );
+    let (_, audit) = hub.get("/api/v1/audit?action=export.report").await;
+    assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
+}
