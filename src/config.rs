@@ -16,6 +16,7 @@ use crate::areas::Areas;
 use crate::calendar::Zone;
 
 use crate::storage::RetentionPolicy;
+use crate::storage::supply::SupplySettings;
 use crate::systems::System;
 
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +179,9 @@ struct ConfigFile {
     timezone: Option<String>,
     province: Option<String>,
     systems: Option<Vec<SystemEntry>>,
+    report_live_within: Option<String>,
+    report_outage_after: Option<String>,
+    report_flush: Option<String>,
 }
 
 /// One `[[systems]]` table.
@@ -202,13 +206,47 @@ pub struct ReportSettings {
     pub province: Option<String>,
     /// `[[systems]]`: added to the registry at start when it lacks them.
     pub systems: Vec<System>,
+    /// `report_live_within`, `report_outage_after`, `report_flush`: what the data-supply tally
+    /// counts as live and as an outage, and how often it is written.
+    pub supply: SupplySettings,
 }
 
-/// `timezone`, `province` and `[[systems]]`, each checked (a system's errors name it).
+/// The `report_*` durations of the config file.
+#[derive(Default)]
+struct SupplyKeys {
+    live_within: Option<String>,
+    outage_after: Option<String>,
+    flush: Option<String>,
+}
+
+/// `timezone`, `province`, `[[systems]]` and the `report_*` keys, each checked (a system's
+/// errors name it).
 fn reports_from(
     file: (Option<String>, Option<String>, Vec<SystemEntry>),
+    keys: SupplyKeys,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<ReportSettings, ConfigError> {
+    let mut supply = SupplySettings::default();
+    let duration =
+        |key: &'static str, var: &str, v: Option<String>| positive_ms(key, env(var).or(v));
+    if let Some(ms) = duration(
+        "report_live_within",
+        "IOCHUB_REPORT_LIVE_WITHIN",
+        keys.live_within,
+    )? {
+        supply.live_within_ms = ms;
+    }
+    if let Some(ms) = duration(
+        "report_outage_after",
+        "IOCHUB_REPORT_OUTAGE_AFTER",
+        keys.outage_after,
+    )? {
+        supply.outage_after_ms = ms;
+    }
+    if let Some(ms) = duration("report_flush", "IOCHUB_REPORT_FLUSH", keys.flush)? {
+        supply.flush_every =
+            std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+    }
     let zone = match env("IOCHUB_TIMEZONE").or(file.0) {
         Some(name) => Zone::parse(&name).map_err(|e| ConfigError::Key {
             key: "timezone",
@@ -246,12 +284,14 @@ fn reports_from(
         }
         systems.push(system);
     }
+    supply.zone = zone;
     Ok(ReportSettings {
         zone,
         province: env("IOCHUB_PROVINCE")
             .or(file.1)
             .filter(|p| !p.trim().is_empty()),
         systems,
+        supply,
     })
 }
 
@@ -260,7 +300,7 @@ pub fn reports_from_env(
     systems: Vec<System>,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<ReportSettings, ConfigError> {
-    let mut r = reports_from((None, None, Vec::new()), env)?;
+    let mut r = reports_from((None, None, Vec::new()), SupplyKeys::default(), env)?;
     r.systems = systems;
     Ok(r)
 }
@@ -361,6 +401,11 @@ impl HubConfig {
                 file.province.clone(),
                 file.systems.take().unwrap_or_default(),
             ),
+            SupplyKeys {
+                live_within: file.report_live_within.clone(),
+                outage_after: file.report_outage_after.clone(),
+                flush: file.report_flush.clone(),
+            },
             &env,
         )?;
         let retention = retention_from(&file, &env)?;

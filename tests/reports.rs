@@ -23,7 +23,14 @@ async fn device(hub: &Hub, key: &str) -> Value {
 #[tokio::test]
 async fn systems_devices_and_the_handling_report_through_the_api() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    // The supply tally is written every 200 ms instead of 10 s, so the report shows it soon.
+    let hub = Hub::start_with_env(
+        dir.path(),
+        DEFAULT_RULES,
+        Broker::Embedded(0),
+        &[("IOCHUB_REPORT_FLUSH", "200ms")],
+    )
+    .await;
     let op = account(&hub, "op1", Role::Operator, json!({})).await;
     let sup = account(&hub, "sup1", Role::Supervisor, json!({})).await;
 
@@ -203,4 +210,80 @@ async fn systems_devices_and_the_handling_report_through_the_api() {
     );
     let (_, audit) = hub.get("/api/v1/audit?action=export.report").await;
     assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
+
+    // The data-supply report of today: cb-wl-x1's reading, under its system.
+    let path = format!("/api/v1/reports/data-supply?from={today}&to={today}");
+    let r = eventually("cb-wl-x1 in the supply report", T, || async {
+        let (status, r) = hub.call("GET", &path, &sup, None).await;
+        assert_eq!(status, 200, "{r}");
+        let wl = r["devices"]
+            .as_array()?
+            .iter()
+            .find(|d| d["device"] == "cb-wl-x1")?
+            .clone();
+        (wl["received"] == 1).then_some(r)
+    })
+    .await;
+    let wl = r["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["device"] == "cb-wl-x1"))
+        .expect("device");
+    assert_eq!(wl["system"], "tai-nguyen-nuoc", "{wl}");
+    assert_eq!(wl["live"], 1.0, "stored at once: {wl}");
+    let system = r["systems"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["id"] == "tai-nguyen-nuoc"))
+        .expect("system");
+    for key in [
+        "expected",
+        "received",
+        "rejected",
+        "completeness",
+        "correct",
+        "complete",
+        "clean",
+        "live",
+    ] {
+        assert!(system.get(key).is_some(), "{key} in {system}");
+    }
+    assert_eq!(system["received"], 1, "{system}");
+    let gate = r["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["device"] == "gate-1"))
+        .expect("gate-1");
+    assert_eq!(
+        (gate["system"].as_str(), gate["interval_source"].as_str()),
+        (Some("camera"), Some("device"))
+    );
+    assert!(
+        gate["expected"].as_u64().is_some_and(|e| e <= 1),
+        "300 s interval, seconds old: {gate}"
+    );
+    let resp = hub
+        .client
+        .get(hub.url(&format!("{path}&format=csv")))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .expect("csv");
+    let bytes = resp.bytes().await.expect("body");
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = std::str::from_utf8(&bytes[3..]).expect("UTF-8");
+    assert!(
+        text.contains(
+            "tai-nguyen-nuoc,Mạng trạm quan trắc tài nguyên nước,Sở Nông nghiệp và Môi trường"
+        ),
+        "{text}"
+    );
+
+    // An account scoped to an area does not read the province's reports.
+    let scoped = account(
+        &hub,
+        "sup-ward",
+        Role::Supervisor,
+        json!({"areas": ["cb-p-thucphan"]}),
+    )
+    .await;
+    let (status, body) = hub.call("GET", &path, &scoped, None).await;
+    assert_eq!(status, 403, "{body}");
 }

@@ -177,6 +177,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/dead-letters", P::SystemRead),
     r("GET", "/metrics", P::SystemRead),
     r("GET", "/api/v1/reports/handling", P::Reports),
+    r("GET", "/api/v1/reports/data-supply", P::Reports),
     r("GET", "/api/v1/systems", P::DevicesRead),
     audited("POST", "/api/v1/systems", P::SystemsManage, "system.create"),
     r("GET", "/api/v1/systems/{id}", P::DevicesRead),

@@ -12,7 +12,7 @@ use super::access::{AuditNote, Caller, noted};
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::calendar::{CalendarError, Period};
-use crate::reports::HandlingReport;
+use crate::reports::{HandlingReport, SupplyReport};
 
 impl From<CalendarError> for ApiError {
     fn from(e: CalendarError) -> Self {
@@ -44,6 +44,18 @@ fn asked(state: &AppState, q: &HashMap<String, String>) -> Result<(Period, Forma
         Some(_) => return Err(ApiError::bad_field("format", "must be json or csv")),
     };
     Ok((period, format))
+}
+
+/// Reports cover the whole province: an account scoped to areas or an agency reads its own
+/// alerts in the console, not the province's report.
+fn whole_province(caller: &Caller) -> Result<(), ApiError> {
+    if caller.scope.everything() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "reports cover the whole province; this account is scoped to areas or an agency",
+        ))
+    }
 }
 
 /// A CSV attachment, noted in the audit trail as an export.
@@ -80,14 +92,46 @@ fn csv_download(kind: &str, period: &Period, body: String) -> Response {
         (status = 200, description = "the report", content((HandlingReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn handling(
-    _: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    whole_province(&caller)?;
     let (period, format) = asked(&state, &q)?;
     let report = state.reports.handling(&period).await?;
     Ok(match format {
         Format::Json => Json(report).into_response(),
         Format::Csv => csv_download("handling", &period, crate::reports::csv::handling(&report)),
+    })
+}
+
+/// How each connected system, and each of its devices, supplied its data in a period: expected
+/// and received readings (complete), refused (correct), sent again and out of range (clean),
+/// latency and the share stored within the live time (live), outages; the four shares đúng, đủ,
+/// sạch, sống per system and device, each defined in `definitions`.
+#[utoipa::path(get, path = "/api/v1/reports/data-supply", tag = "reports", security(("bearer" = [])),
+    params(
+        ("period" = Option<String>, Query, description = "2026-11, 2026-Q4, 2026-H2 or 2026 (local days of the configured time zone)"),
+        ("from" = Option<String>, Query, description = "first day (YYYY-MM-DD), with `to`"),
+        ("to" = Option<String>, Query, description = "last day, included"),
+        ("format" = Option<String>, Query, description = "json (default) or csv (UTF-8 with BOM)"),
+    ),
+    responses(
+        (status = 200, description = "the report", content((SupplyReport = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn data_supply(
+    caller: Caller,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    whole_province(&caller)?;
+    let (period, format) = asked(&state, &q)?;
+    let report = state
+        .reports
+        .supply(&period, crate::timefmt::now_ms())
+        .await?;
+    Ok(match format {
+        Format::Json => Json(report).into_response(),
+        Format::Csv => csv_download("data-supply", &period, crate::reports::csv::supply(&report)),
     })
 }

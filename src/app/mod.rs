@@ -33,6 +33,7 @@ use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
 use crate::pipeline::{AlertChange, Clear, Router, StoreMsg, Ticket, Work};
 use crate::storage::postgres::PostgresStore;
 use crate::storage::sqlite::SqliteStore;
+use crate::storage::supply::SupplyTally;
 use crate::storage::{Store, StoreError, batcher};
 use crate::timefmt::now_ms;
 use crate::ws::{Directory, LiveFeed};
@@ -157,6 +158,10 @@ pub async fn run(
             crate::reports::Letterhead {
                 zone: cfg.reports.zone,
                 province: cfg.reports.province.clone(),
+                thresholds: crate::reports::supply::Thresholds {
+                    live_within_ms: cfg.reports.supply.live_within_ms,
+                    outage_after_ms: cfg.reports.supply.outage_after_ms,
+                },
             },
         ),
         live,
@@ -329,6 +334,7 @@ impl Storage {
                 done.clone(),
                 on_commit.clone(),
                 health.clone(),
+                SupplyTally::new(cfg.reports.supply),
             );
             batchers.push(tasks.spawn("storage", run));
         }

@@ -9,6 +9,7 @@
 
 mod decision;
 mod route;
+pub mod supply;
 
 use std::sync::Arc;
 
@@ -55,6 +56,8 @@ pub enum WriteItem {
         ts_ms: i64,
     },
     DeadLetters(Vec<DeadLetter>),
+    /// Data-supply counts the batcher tallied from earlier commits (added to the stored ones).
+    Supply(supply::SupplyDelta),
 }
 
 /// One queued write and the ticket of the MQTT message it belongs to (none for QoS 0).

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::handling::HandlingReport;
+use super::supply::{Supply, SupplyReport};
 
 pub const BOM: &str = "\u{feff}";
 
@@ -224,6 +225,143 @@ pub fn handling(r: &HandlingReport) -> String {
             o.agency.clone().unwrap_or_default(),
             o.opened.clone(),
             if o.overdue { "x" } else { "" }.to_owned(),
+        ]);
+    }
+    s.blank();
+    s.row(["Định nghĩa / Definitions"]);
+    for (k, v) in &r.definitions {
+        s.row([*k, *v]);
+    }
+    s.finish()
+}
+
+/// A share as a spreadsheet reads it (0.875), empty when there is none.
+fn share(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.4}"))
+}
+
+const SUPPLY_HEADER: [&str; 14] = [
+    "Dự kiến / Expected",
+    "Nhận được / Received",
+    "Bị từ chối / Rejected",
+    "Gửi trùng / Duplicates",
+    "Ngoài dải đo / Out of range",
+    "Đủ / Complete",
+    "Đúng / Correct",
+    "Sạch / Clean",
+    "Sống / Live",
+    "Độ trễ trung vị (giây) / Latency median (s)",
+    "Độ trễ p95 (giây) / Latency p95 (s)",
+    "Số lần gián đoạn / Outages",
+    "Thời gian gián đoạn (giây) / Outage time (s)",
+    "Từ chối theo lý do / Rejected by reason",
+];
+
+fn supply_fields(s: &Supply) -> Vec<String> {
+    vec![
+        s.expected.to_string(),
+        s.received.to_string(),
+        s.rejected.to_string(),
+        s.duplicates.to_string(),
+        s.out_of_range.to_string(),
+        share(s.complete),
+        share(s.correct),
+        share(s.clean),
+        share(s.live),
+        num(s.latency_median_s),
+        num(s.latency_p95_s),
+        s.outages.to_string(),
+        num(Some(s.outage_s)),
+        s.rejected_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    ]
+}
+
+/// The data-supply report: the heading, the systems, the devices, the outages, the definitions.
+pub fn supply(r: &SupplyReport) -> String {
+    let mut s = Sheet::new();
+    s.row(["Báo cáo tình hình cung cấp dữ liệu của các hệ thống kết nối / Data supply report"]);
+    if let Some(p) = &r.province {
+        s.row(["Tỉnh / Province", p]);
+    }
+    s.row(["Kỳ báo cáo / Period", &r.period.label]);
+    s.row(["Từ ngày / From", &r.period.first_day]);
+    s.row(["Đến ngày / To", &r.period.last_day]);
+    s.row(["Múi giờ / Time zone", &r.period.timezone]);
+    s.row([
+        "Ngưỡng sống (giây) / Live within (s)",
+        &num(Some(r.live_within_s)),
+    ]);
+    s.row([
+        "Ngưỡng gián đoạn (giây) / Outage after (s)",
+        &num(Some(r.outage_after_s)),
+    ]);
+    s.blank();
+    let mut header = vec![
+        "Hệ thống / System",
+        "Tên / Name",
+        "Đơn vị quản lý / Owner",
+        "Số thiết bị / Devices",
+        "Không có dữ liệu / Silent",
+    ];
+    header.extend(SUPPLY_HEADER);
+    s.row(header);
+    for sys in &r.systems {
+        let mut row = vec![
+            sys.id.clone(),
+            sys.name.clone(),
+            sys.owner.clone().unwrap_or_default(),
+            sys.devices.to_string(),
+            sys.silent_devices.to_string(),
+        ];
+        row.extend(supply_fields(&sys.supply));
+        s.row(row);
+    }
+    s.blank();
+    let mut header = vec![
+        "Thiết bị / Device",
+        "Tên / Name",
+        "Hệ thống / System",
+        "Số thông số / Metrics",
+        "Chu kỳ (giây) / Interval (s)",
+        "Nguồn chu kỳ / Interval from",
+    ];
+    header.extend(SUPPLY_HEADER);
+    header.push("Bản ghi cuối / Last reading");
+    s.row(header);
+    for d in &r.devices {
+        let mut row = vec![
+            d.device.clone(),
+            d.name.clone().unwrap_or_default(),
+            d.system.clone(),
+            d.metrics.to_string(),
+            num(d.interval_s),
+            d.interval_source.to_owned(),
+        ];
+        row.extend(supply_fields(&d.supply));
+        row.push(d.last_reading.clone().unwrap_or_default());
+        s.row(row);
+    }
+    s.blank();
+    s.row([
+        "Gián đoạn / Outage: thiết bị / device",
+        "Hệ thống / System",
+        "Bắt đầu / Start",
+        "Kết thúc / End",
+        "Thời lượng (giây) / Length (s)",
+    ]);
+    for o in &r.outages {
+        s.row([
+            o.device.clone(),
+            o.system.clone(),
+            o.start.clone(),
+            o.end
+                .clone()
+                .unwrap_or_else(|| "(đang tiếp diễn / running)".into()),
+            num(Some(o.length_s)),
         ]);
     }
     s.blank();

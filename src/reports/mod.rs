@@ -1,5 +1,5 @@
-//! The IOC's periodic reports (DESIGN §3b "Reports"): how alerts were handled, per agency, and
-//! (next) how each connected system supplies its data.
+//! The IOC's periodic reports (DESIGN §3b "Reports"): how alerts were handled, per agency
+//! ([`handling`]), and how each connected system supplies its data ([`supply`]).
 //!
 //! Each report is a pure function of what the store returns for the period
 //! ([`handling::report`]), so that the numbers can be checked by hand against a seeded data set;
@@ -8,6 +8,7 @@
 
 pub mod csv;
 pub mod handling;
+pub mod supply;
 
 use std::sync::Arc;
 
@@ -16,13 +17,15 @@ use crate::calendar::{Period, Zone};
 use crate::storage::{Store, StoreResult};
 
 pub use handling::HandlingReport;
+pub use supply::SupplyReport;
 
-/// What the reports print about the province.
-#[derive(Debug, Clone, Default)]
+/// What the reports print about the province, and what they count as live and as an outage.
+#[derive(Debug, Clone)]
 pub struct Letterhead {
     pub zone: Zone,
     /// The province's name, printed on the reports.
     pub province: Option<String>,
+    pub thresholds: supply::Thresholds,
 }
 
 #[derive(Clone)]
@@ -61,6 +64,33 @@ impl Reports {
             }
         }
         let mut report = handling::report(period, self.zone(), &alerts, &events, &names);
+        report.province = self.letterhead.province.clone();
+        Ok(report)
+    }
+
+    /// The data-supply report of `period`, judged up to `now_ms` while it runs.
+    pub async fn supply(&self, period: &Period, now_ms: i64) -> StoreResult<SupplyReport> {
+        let (first, last) = (period.first.to_string(), period.last.to_string());
+        let (from, to) = (period.from_ms, period.to_ms);
+        let store = &self.store;
+        let (devices, systems, supply, gaps, rejections) = tokio::try_join!(
+            store.devices(),
+            store.systems(),
+            store.supply(&first, &last),
+            store.supply_gaps(from, to),
+            store.rejections(from, to),
+        )?;
+        let mut report = supply::report(&supply::Inputs {
+            period,
+            zone: self.zone(),
+            now_ms,
+            thresholds: self.letterhead.thresholds,
+            devices: &devices,
+            systems: &systems,
+            supply: &supply,
+            gaps: &gaps,
+            rejections: &rejections,
+        });
         report.province = self.letterhead.province.clone();
         Ok(report)
     }

@@ -23,6 +23,8 @@ pub const TABLES: &[&str] = &[
     "deliveries",
     "attachments",
     "systems",
+    "supply_days",
+    "supply_gaps",
 ];
 
 /// `manifest.json` of a backup directory.

@@ -5,12 +5,16 @@
 //! idle. A failed commit is retried, with backoff, with the same batch; meanwhile the queue fills,
 //! the shards block, ingest blocks and no MQTT ack goes out: pressure reaches the broker, never
 //! memory. Tickets of committed items go to the acker only after the commit returned.
+//!
+//! It also tallies the data supply of what it committed ([`SupplyTally`]) and adds the tally to
+//! a later batch every few seconds: counting costs nothing per reading in the database.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::supply::SupplyTally;
 use super::{Store, WriteOutcome};
 use crate::health::Health;
 use crate::metrics as m;
@@ -44,14 +48,47 @@ async fn commit_watched(
 /// Largest batch, in readings; keeps one transaction (and its latency) bounded.
 pub const MAX_BATCH_READINGS: usize = 20_000;
 
+/// Runs until the queue closes: commits each batch, hands its tickets back, tallies what it
+/// stored ([`SupplyTally`]) and adds the tally to a batch every `flush_every` (alone when the
+/// queue is idle, and once more at the end).
 pub async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<StoreMsg>,
     done: mpsc::Sender<Vec<Ticket>>,
     on_commit: impl Fn(&WriteOutcome) + Send,
     health: Arc<Health>,
+    mut tally: SupplyTally,
 ) {
-    while let Some(first) = rx.recv().await {
+    match store.devices().await {
+        Ok(devices) => {
+            for d in devices {
+                if let Some(ts) = d.latest.iter().map(|l| l.ts).max() {
+                    tally.know(&d.key, ts);
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "supply tally starts without the devices' last readings")
+        }
+    }
+    let mut last_flush = Instant::now();
+    loop {
+        let wait = tally.flush_every().saturating_sub(last_flush.elapsed());
+        let first = if tally.is_empty() {
+            rx.recv().await
+        } else {
+            match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(msg) => msg,
+                Err(_) => {
+                    // Idle with a tally to hand over: a batch of its own.
+                    let items = Arc::new(vec![WriteItem::Supply(tally.take())]);
+                    commit(store.as_ref(), &items, 0, &health).await;
+                    last_flush = Instant::now();
+                    continue;
+                }
+            }
+        };
+        let Some(first) = first else { break };
         let mut tickets = Vec::new();
         let mut items = Vec::new();
         let mut readings = 0usize;
@@ -70,29 +107,49 @@ pub async fn run(
             }
         }
         m::storage_queue_depth(rx.len());
+        if !tally.is_empty() && last_flush.elapsed() >= tally.flush_every() {
+            items.push(WriteItem::Supply(tally.take()));
+            last_flush = Instant::now();
+        }
         let items = Arc::new(items);
-        let mut backoff = Duration::from_millis(100);
-        let outcome = loop {
-            let started = Instant::now();
-            match commit_watched(store.as_ref(), &items, &health).await {
-                Ok(outcome) => {
-                    m::storage_batch_committed(started.elapsed(), items.len(), readings);
-                    break outcome;
-                }
-                Err(error) => {
-                    m::storage_write_failed();
-                    tracing::error!(%error, items = items.len(), "batch commit failed; retrying, acks withheld");
-                    health.set_degraded("storage", Some(error.to_string()));
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-            }
-        };
-        health.set_degraded("storage", None);
-        m::ingest_committed(outcome.inserted, outcome.duplicates);
+        let outcome = commit(store.as_ref(), &items, readings, &health).await;
+        tally.committed(&items, &outcome, crate::timefmt::now_ms());
         on_commit(&outcome);
         if !tickets.is_empty() && done.send(tickets).await.is_err() {
             break; // acker gone: shutting down
         }
     }
+    if !tally.is_empty() {
+        let items = Arc::new(vec![WriteItem::Supply(tally.take())]);
+        commit(store.as_ref(), &items, 0, &health).await;
+    }
+}
+
+/// Commits `items`, retrying with backoff until it succeeds (acks wait meanwhile).
+async fn commit(
+    store: &dyn Store,
+    items: &Arc<Vec<WriteItem>>,
+    readings: usize,
+    health: &Health,
+) -> WriteOutcome {
+    let mut backoff = Duration::from_millis(100);
+    let outcome = loop {
+        let started = Instant::now();
+        match commit_watched(store, items, health).await {
+            Ok(outcome) => {
+                m::storage_batch_committed(started.elapsed(), items.len(), readings);
+                break outcome;
+            }
+            Err(error) => {
+                m::storage_write_failed();
+                tracing::error!(%error, items = items.len(), "batch commit failed; retrying, acks withheld");
+                health.set_degraded("storage", Some(error.to_string()));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    };
+    health.set_degraded("storage", None);
+    m::ingest_committed(outcome.inserted, outcome.duplicates);
+    outcome
 }

@@ -14,6 +14,7 @@ pub mod maintainer;
 pub mod postgres;
 pub mod rollup;
 pub mod sqlite;
+pub mod supply;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use crate::alerts::model::{
     ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
+use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::systems::System;
 
@@ -57,6 +59,9 @@ pub struct WriteOutcome {
     pub duplicates: u64,
     /// Devices whose `lat`/`lon` changed in this batch, with their new position.
     pub located: Vec<(String, Option<f64>, Option<f64>)>,
+    /// Per device, its readings of the batch that were already stored (only when
+    /// `duplicates > 0`).
+    pub duplicated: Vec<(String, u64)>,
 }
 
 /// A device as the API shows it.
@@ -124,6 +129,34 @@ pub struct DevicePatch {
     pub tags: Option<Vec<String>>,
     /// Seconds; 0 clears it (the system's, else learned from the data).
     pub expected_interval_s: Option<f64>,
+}
+
+/// A device's data supply over a range of local days, added up by the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeviceSupply {
+    pub device: String,
+    pub received: u64,
+    pub duplicates: u64,
+    pub live: u64,
+    pub latency: [u64; crate::pipeline::supply::LATENCY_BUCKETS],
+    /// Days with any reading.
+    pub days: u32,
+    /// The most metrics it reported on one day.
+    pub metrics: u32,
+    /// Its first and last reading timestamp in the range.
+    pub first_ts: i64,
+    pub last_ts: i64,
+    /// Its interval as its days show it: the time between its first and last reading of each
+    /// day, over the readings per metric less one, summed over the days with two or more.
+    pub interval_ms: Option<f64>,
+}
+
+/// Refused messages of one topic for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejections {
+    pub topic: String,
+    pub reason: String,
+    pub count: u64,
 }
 
 /// A device's MQTT password, as stored: only its hash, in Mosquitto's `$7$` format.
@@ -226,6 +259,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records one delivery attempt, with the alert's timeline entry when it ends the delivery,
     /// in one transaction; only a pending delivery changes (false otherwise).
     async fn record_attempt(&self, attempt: Attempt) -> StoreResult<bool>;
+    /// Each device's supply over the local days `first_day..=last_day` (`YYYY-MM-DD`).
+    async fn supply(&self, first_day: &str, last_day: &str) -> StoreResult<Vec<DeviceSupply>>;
+    /// The silences that overlap `[from_ms, to_ms)`, by device and start.
+    async fn supply_gaps(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<SupplyGap>>;
+    /// Refused messages received in `[from_ms, to_ms)`, counted by topic and reason.
+    async fn rejections(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Rejections>>;
     async fn dead_letters(
         &self,
         limit: u32,

@@ -101,6 +101,7 @@ async fn sqlite_reports_have_the_hand_computed_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = sqlite::SqliteStore::open(dir.path()).expect("open");
     reports::handling_report_has_the_hand_computed_answers(&store).await;
+    reports::supply_report_has_the_hand_computed_answers(&store).await;
 }
 
 #[tokio::test]
@@ -110,6 +111,7 @@ async fn postgres_reports_have_the_hand_computed_answers() {
         .await
         .expect("connect");
     reports::handling_report_has_the_hand_computed_answers(&store).await;
+    reports::supply_report_has_the_hand_computed_answers(&store).await;
 }
 
 #[tokio::test]

@@ -22,8 +22,14 @@ use iochub::alerts::model::{AlertEvent, Source};
 use iochub::alerts::{Alert, AlertState, AlertWrite};
 use iochub::calendar::{Period, Zone};
 use iochub::pipeline::Severity;
+use iochub::pipeline::{DeadLetter, WriteItem};
 use iochub::reports::handling::{Names, report};
+use iochub::reports::supply::{Inputs, Thresholds};
+use iochub::storage::supply::{SupplySettings, SupplyTally};
 use iochub::storage::*;
+use iochub::systems::System;
+
+use super::contract::readings;
 
 fn at(local: &str) -> i64 {
     iochub::timefmt::parse_rfc3339(local).expect("time")
@@ -348,4 +354,245 @@ pub(crate) async fn handling_report_has_the_hand_computed_answers(store: &dyn St
         .expect("rows");
     let r = report(&q4, zone, &alerts, &events, &names);
     assert_eq!((r.total, r.auto_cleared), (7, 2));
+}
+
+/// One batch through the store and the batcher's tally, committed at `commit_ms`.
+async fn commit(store: &dyn Store, tally: &mut SupplyTally, items: Vec<WriteItem>, commit_ms: i64) {
+    let items = Arc::new(items);
+    let outcome = store.write(items.clone(), commit_ms).await.expect("write");
+    tally.committed(&items, &outcome, commit_ms);
+}
+
+fn letter(device: &str, reason: &str, at: i64) -> DeadLetter {
+    DeadLetter {
+        id: None,
+        received_at: at,
+        topic: format!("ioc/{device}/telemetry"),
+        reason: reason.into(),
+        detail: "seeded".into(),
+        payload: "{".into(),
+    }
+}
+
+/// The data-supply report of 10 November 2026 (local), by hand. The `water` system expects a
+/// reading every 300 s of `wl-*` and `st-dead`:
+/// - wl-1 reports every 5 min, each stored 2 s later, but is silent from 03:00 to 06:00 (the 35
+///   readings 03:05–05:55 are missing): 253 of 288, one outage of 10,800 s, all live;
+/// - wl-2 reports all 288, each stored 400 s late (not live: the live time is 300 s); 4 of them
+///   are sent again at 13:00 (duplicates), 2 messages are malformed and 1 value out of range;
+/// - aq-1 has no system and no interval: two metrics every 10 min, learned as 600 s, 288 of 288;
+/// - st-dead last reported on 9 November at 12:00: nothing of 288, an outage of the whole day.
+pub(crate) async fn supply_report_has_the_hand_computed_answers(store: &dyn Store) {
+    let zone = Zone::default();
+    let day = at("2026-11-10T00:00:00+07:00");
+    let water = System {
+        id: "water".into(),
+        name: "Mạng trạm quan trắc tài nguyên nước".into(),
+        owner: Some("Sở Nông nghiệp và Môi trường".into()),
+        expected_interval_s: Some(300.0),
+        devices: vec!["wl-*".into()],
+        created_at: 0,
+        updated_at: 0,
+    };
+    assert!(store.insert_system(water).await.expect("system"));
+    let mut tally = SupplyTally::new(SupplySettings::default());
+    // The day before: each device's first appearance (st-dead's last reading).
+    let eve = day - 5 * 60_000;
+    commit(
+        store,
+        &mut tally,
+        vec![
+            readings("wl-1", "water_level", &[(eve, 1.0)]),
+            readings("wl-2", "water_level", &[(eve, 1.0)]),
+            readings("aq-1", "pm25", &[(eve, 10.0)]),
+            readings("aq-1", "pm10", &[(eve, 20.0)]),
+            readings(
+                "st-dead",
+                "water_level",
+                &[(at("2026-11-09T12:00:00+07:00"), 1.0)],
+            ),
+        ],
+        eve + 1000,
+    )
+    .await;
+    let patch = DevicePatch {
+        system: Some("water".into()),
+        ..DevicePatch::default()
+    };
+    store.update_device("st-dead", patch).await.expect("patch");
+    let silent = at("2026-11-10T03:00:00+07:00")..=at("2026-11-10T06:00:00+07:00");
+    for slot in 0..288 {
+        let ts = day + slot * 300_000;
+        let mut live = Vec::new();
+        if ts == *silent.start() || ts == *silent.end() || !silent.contains(&ts) {
+            live.push(readings("wl-1", "water_level", &[(ts, 2.0)]));
+        }
+        if slot % 2 == 0 {
+            live.push(readings("aq-1", "pm25", &[(ts, 11.0)]));
+            live.push(readings("aq-1", "pm10", &[(ts, 21.0)]));
+        }
+        if !live.is_empty() {
+            commit(store, &mut tally, live, ts + 2000).await;
+        }
+        let late = vec![readings("wl-2", "water_level", &[(ts, 2.0)])];
+        commit(store, &mut tally, late, ts + 400_000).await;
+    }
+    let noon = at("2026-11-10T12:00:00+07:00");
+    let again: Vec<(i64, f64)> = (0..4).map(|i| (noon + i * 300_000, 2.0)).collect();
+    let letters = vec![
+        letter("wl-2", "malformed_json", noon),
+        letter("wl-2", "malformed_json", noon + 1),
+        letter("wl-2", "out_of_range", noon + 2),
+        letter("nobody-known", "malformed_json", noon + 3),
+    ];
+    commit(
+        store,
+        &mut tally,
+        vec![
+            readings("wl-2", "water_level", &again),
+            WriteItem::DeadLetters(letters),
+        ],
+        at("2026-11-10T13:00:00+07:00"),
+    )
+    .await;
+    store
+        .write(Arc::new(vec![WriteItem::Supply(tally.take())]), day)
+        .await
+        .expect("supply");
+
+    let period = Period::between("2026-11-10", "2026-11-10", zone).expect("period");
+    let (first, last) = (period.first.to_string(), period.last.to_string());
+    let devices = store.devices().await.expect("devices");
+    let systems = store.systems().await.expect("systems");
+    let supply = store.supply(&first, &last).await.expect("supply");
+    let gaps = store
+        .supply_gaps(period.from_ms, period.to_ms)
+        .await
+        .expect("gaps");
+    let rejections = store
+        .rejections(period.from_ms, period.to_ms)
+        .await
+        .expect("rejections");
+    let report = iochub::reports::supply::report(&Inputs {
+        period: &period,
+        zone,
+        now_ms: period.to_ms + 3_600_000,
+        thresholds: Thresholds {
+            live_within_ms: 300_000,
+            outage_after_ms: 3_600_000,
+        },
+        devices: &devices,
+        systems: &systems,
+        supply: &supply,
+        gaps: &gaps,
+        rejections: &rejections,
+    });
+    let device = |key: &str| {
+        report
+            .devices
+            .iter()
+            .find(|d| d.device == key)
+            .unwrap_or_else(|| panic!("{key} in {:?}", report.devices))
+    };
+    let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-9);
+
+    let wl1 = device("wl-1");
+    let s = &wl1.supply;
+    assert_eq!(
+        (wl1.interval_source, wl1.interval_s),
+        ("system", Some(300.0))
+    );
+    assert_eq!(
+        (s.expected, s.received, s.rejected, s.duplicates),
+        (288, 253, 0, 0)
+    );
+    assert!(close(s.complete, 253.0 / 288.0), "{s:?}");
+    assert_eq!(
+        (s.correct, s.clean, s.live),
+        (Some(1.0), Some(1.0), Some(1.0))
+    );
+    assert_eq!(
+        (s.latency_median_s, s.latency_p95_s),
+        (Some(2.0), Some(2.0))
+    );
+    assert_eq!((s.outages, s.outage_s), (1, 10_800.0));
+
+    let wl2 = &device("wl-2").supply;
+    assert_eq!(
+        (
+            wl2.expected,
+            wl2.received,
+            wl2.rejected,
+            wl2.duplicates,
+            wl2.out_of_range
+        ),
+        (288, 288, 2, 4, 1)
+    );
+    assert_eq!(wl2.rejected_by_reason.get("malformed_json"), Some(&2));
+    assert_eq!(wl2.complete, Some(1.0));
+    assert!(close(wl2.correct, 288.0 / 290.0), "{wl2:?}");
+    assert!(close(wl2.clean, 288.0 / 293.0), "{wl2:?}");
+    assert_eq!(wl2.live, Some(0.0));
+    assert_eq!(
+        (wl2.latency_median_s, wl2.latency_p95_s),
+        (Some(600.0), Some(600.0))
+    );
+    assert_eq!(wl2.outages, 0);
+
+    let aq = device("aq-1");
+    assert_eq!(
+        (aq.system.as_str(), aq.interval_source, aq.metrics),
+        ("unassigned", "learned", 2)
+    );
+    assert!(close(aq.interval_s, 600.0), "{aq:?}");
+    assert_eq!((aq.supply.expected, aq.supply.received), (288, 288));
+
+    let dead = device("st-dead");
+    assert_eq!(
+        (
+            dead.supply.expected,
+            dead.supply.received,
+            dead.supply.complete
+        ),
+        (288, 0, Some(0.0))
+    );
+    assert_eq!((dead.supply.correct, dead.supply.live), (None, None));
+    assert_eq!((dead.supply.outages, dead.supply.outage_s), (1, 86_400.0));
+
+    let water = report
+        .systems
+        .iter()
+        .find(|s| s.id == "water")
+        .expect("water");
+    assert_eq!((water.devices, water.silent_devices), (3, 1));
+    let w = &water.supply;
+    assert_eq!(
+        (
+            w.expected,
+            w.received,
+            w.rejected,
+            w.duplicates,
+            w.out_of_range
+        ),
+        (864, 541, 2, 4, 1)
+    );
+    assert!(close(w.complete, 541.0 / 864.0), "{w:?}");
+    assert!(close(w.correct, 541.0 / 543.0), "{w:?}");
+    assert!(close(w.clean, 541.0 / 546.0), "{w:?}");
+    assert!(close(w.live, 253.0 / 545.0), "{w:?}");
+    assert_eq!((w.outages, w.outage_s), (2, 97_200.0));
+    assert_eq!(
+        report.unattributed_rejections, 1,
+        "nobody-known is no device"
+    );
+    let longest = &report.outages[0];
+    assert_eq!(
+        (longest.device.as_str(), longest.end.as_deref()),
+        ("st-dead", None)
+    );
+    assert_eq!(report.outages[1].start, "2026-11-10T03:00:00+07:00");
+    assert_eq!(
+        report.outages[1].end.as_deref(),
+        Some("2026-11-10T06:00:00+07:00")
+    );
 }

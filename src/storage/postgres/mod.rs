@@ -25,6 +25,7 @@ mod partition;
 mod read;
 mod schema;
 mod series;
+mod supply;
 mod systems;
 mod timescale;
 mod write;
@@ -47,6 +48,7 @@ use crate::alerts::model::{
     ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
+use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 
 /// Connections in the pool: the batcher and the alert manager hold one each while they commit,
@@ -404,6 +406,18 @@ impl Store for PostgresStore {
         let recorded = alerts::record_attempt(&tx, &attempt).await?;
         tx.commit().await?;
         Ok(recorded)
+    }
+
+    async fn supply(&self, first_day: &str, last_day: &str) -> StoreResult<Vec<DeviceSupply>> {
+        Ok(supply::supply(&self.client().await?, first_day, last_day).await?)
+    }
+
+    async fn supply_gaps(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<SupplyGap>> {
+        Ok(supply::gaps(&self.client().await?, from_ms, to_ms).await?)
+    }
+
+    async fn rejections(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Rejections>> {
+        Ok(supply::rejections(&self.client().await?, from_ms, to_ms).await?)
     }
 
     async fn dead_letters(

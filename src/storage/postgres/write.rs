@@ -35,7 +35,9 @@ const COPY_SQL: &str = "COPY readings_staging (ord, series, ts, value) FROM STDI
 /// actually inserted move `series.last_*` (forward in time only). Every device of the batch ($3,
 /// listed by the hub: finding them through `series` cost a join per reading, a fifth of the
 /// statement) gets its `devices` row, seen now, also when its message was a redelivery. Returns
-/// the inserted count and, for the series in $2 (lat/lon), their newest inserted value. A reading
+/// the inserted count and, for the series in $2 (lat/lon), their newest inserted value; when some
+/// of the $4 readings were already stored, how many of each series were inserted (so that the
+/// duplicates are known per device; the common case pays nothing for it). A reading
 /// inserted below the rollup claim marks its minute dirty (`late`), to be re-rolled; in (series,
 /// bucket) order, the order in which maintenance locks the entries it forgets, so that the two
 /// never deadlock.
@@ -64,10 +66,14 @@ const MOVE_SQL: &str = "
         SELECT d, $1::timestamptz, $1::timestamptz FROM unnest($3::text[]) AS d
         ORDER BY 1
         ON CONFLICT (key) DO UPDATE SET last_seen = greatest(devices.last_seen, excluded.last_seen)
+    ), kept AS (
+        SELECT series, count(*) AS n FROM ins GROUP BY series
     )
     SELECT (SELECT count(*) FROM ins),
            (SELECT array_agg(series) FROM latest WHERE series = ANY($2)),
-           (SELECT array_agg(value) FROM latest WHERE series = ANY($2))";
+           (SELECT array_agg(value) FROM latest WHERE series = ANY($2)),
+           CASE WHEN (SELECT count(*) FROM ins) < $4 THEN (SELECT array_agg(series) FROM kept) END,
+           CASE WHEN (SELECT count(*) FROM ins) < $4 THEN (SELECT array_agg(n) FROM kept) END";
 
 const STATUS_SQL: &str = "
     INSERT INTO devices (key, online, status_ts, first_seen, last_seen)
@@ -117,7 +123,7 @@ pub(super) async fn write_items(
         let (sids, new) = ids.resolve(&tx, &readings).await?;
         created = new;
         let total = readings.len() as u64;
-        out.inserted = copy_and_move(&tx, &readings, &sids, now, &mut out.located).await?;
+        out.inserted = copy_and_move(&tx, &readings, &sids, now, &mut out).await?;
         out.duplicates = total.saturating_sub(out.inserted);
     }
 
@@ -131,6 +137,12 @@ pub(super) async fn write_items(
         {
             tx.execute(&status, &[device, online, &to_time(*ts_ms), &now])
                 .await?;
+        }
+    }
+
+    for item in items {
+        if let WriteItem::Supply(delta) = item {
+            super::supply::add(&tx, delta).await?;
         }
     }
 
@@ -165,7 +177,7 @@ async fn copy_and_move(
     readings: &[&iochub_devices::Reading],
     sids: &[i64],
     now: std::time::SystemTime,
-    located: &mut Vec<(String, Option<f64>, Option<f64>)>,
+    out: &mut WriteOutcome,
 ) -> PgResult<u64> {
     let mut sink = pin!(tx.copy_in::<_, Bytes>(COPY_SQL).await?);
     sink.send(super::copy::staging_rows(readings, sids)).await?;
@@ -188,10 +200,22 @@ async fn copy_and_move(
         .into_iter()
         .collect();
     let stmt = tx.prepare_cached(MOVE_SQL).await?;
-    let row = tx.query_one(&stmt, &[&now, &wanted, &devices]).await?;
+    let total = readings.len() as i64;
+    let row = tx
+        .query_one(&stmt, &[&now, &wanted, &devices, &total])
+        .await?;
     let inserted: i64 = row.try_get(0)?;
     let pos_ids: Option<Vec<i64>> = row.try_get(1)?;
     let pos_values: Option<Vec<f64>> = row.try_get(2)?;
+    let kept_series: Option<Vec<i64>> = row.try_get(3)?;
+    let kept_counts: Option<Vec<i64>> = row.try_get(4)?;
+    if let (Some(series), Some(counts)) = (kept_series, kept_counts) {
+        out.duplicated = duplicated_by_device(readings, sids, &series, &counts);
+    } else if inserted < total {
+        // Nothing at all was inserted: every reading was already stored.
+        out.duplicated = duplicated_by_device(readings, sids, &[], &[]);
+    }
+    let located = &mut out.located;
 
     let mut positions: HashMap<&str, (Option<f64>, Option<f64>)> = HashMap::new();
     for (sid, value) in pos_ids
@@ -223,6 +247,32 @@ async fn copy_and_move(
         }
     }
     Ok(u64::try_from(inserted).unwrap_or(0))
+}
+
+/// Per device, how many of its readings were not inserted: staged per series less inserted.
+fn duplicated_by_device(
+    readings: &[&iochub_devices::Reading],
+    sids: &[i64],
+    series: &[i64],
+    counts: &[i64],
+) -> Vec<(String, u64)> {
+    let mut left: HashMap<i64, (&str, i64)> = HashMap::new();
+    for (r, sid) in readings.iter().zip(sids) {
+        left.entry(*sid).or_insert((r.device.as_str(), 0)).1 += 1;
+    }
+    for (sid, n) in series.iter().zip(counts) {
+        if let Some(e) = left.get_mut(sid) {
+            e.1 -= n;
+        }
+    }
+    let mut by_device: HashMap<&str, u64> = HashMap::new();
+    for (device, n) in left.into_values().filter(|(_, n)| *n > 0) {
+        *by_device.entry(device).or_insert(0) += n as u64;
+    }
+    by_device
+        .into_iter()
+        .map(|(d, n)| (d.to_owned(), n))
+        .collect()
 }
 
 /// PostgreSQL text cannot hold NUL; a dead letter keeps whatever a device sent (lossy UTF-8 of

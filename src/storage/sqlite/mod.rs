@@ -21,6 +21,7 @@ pub mod backup;
 mod buckets;
 mod maintenance;
 mod read;
+mod supply;
 mod systems;
 mod write;
 
@@ -33,6 +34,7 @@ use crate::alerts::model::{
     ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
+use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::storage::codec;
 
@@ -49,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/009_alert_handling.sql"),
     include_str!("../../../migrations/sqlite/010_deliveries.sql"),
     include_str!("../../../migrations/sqlite/011_systems.sql"),
+    include_str!("../../../migrations/sqlite/012_supply.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -401,6 +404,22 @@ impl Store for SqliteStore {
             Ok(recorded)
         })
         .await
+    }
+
+    async fn supply(&self, first_day: &str, last_day: &str) -> StoreResult<Vec<DeviceSupply>> {
+        let (first, last) = (first_day.to_owned(), last_day.to_owned());
+        self.read(move |conn| supply::supply(conn, &first, &last))
+            .await
+    }
+
+    async fn supply_gaps(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<SupplyGap>> {
+        self.read(move |conn| supply::gaps(conn, from_ms, to_ms))
+            .await
+    }
+
+    async fn rejections(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Rejections>> {
+        self.read(move |conn| supply::rejections(conn, from_ms, to_ms))
+            .await
     }
 
     async fn dead_letters(

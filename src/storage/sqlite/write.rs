@@ -83,6 +83,7 @@ pub(super) fn write_items(
         let mut latest: HashMap<i64, (i64, f64)> = HashMap::new();
         let mut seen: HashMap<&str, ()> = HashMap::new();
         let mut located: HashMap<&str, (Option<f64>, Option<f64>)> = HashMap::new();
+        let mut duplicated: HashMap<&str, u64> = HashMap::new();
         for item in items {
             match item {
                 WriteItem::Readings(readings) => {
@@ -90,6 +91,7 @@ pub(super) fn write_items(
                         let sid = series_id(&tx, series, &r.device, &r.metric)?;
                         if insert.execute(params![sid, r.ts_ms, r.value])? == 0 {
                             out.duplicates += 1;
+                            *duplicated.entry(&r.device).or_insert(0) += 1;
                             continue;
                         }
                         out.inserted += 1;
@@ -128,6 +130,7 @@ pub(super) fn write_items(
                     )?
                     .execute(params![device, online, ts_ms, now_ms])?;
                 }
+                WriteItem::Supply(delta) => super::supply::add(&tx, delta)?,
                 WriteItem::DeadLetters(letters) => {
                     let mut stmt = tx.prepare_cached(
                         "INSERT INTO dead_letters (received_at, topic, reason, detail, payload)
@@ -166,6 +169,10 @@ pub(super) fn write_items(
             locate.execute(params![device, lat, lon])?;
             out.located.push(((*device).to_owned(), *lat, *lon));
         }
+        out.duplicated = duplicated
+            .into_iter()
+            .map(|(d, n)| (d.to_owned(), n))
+            .collect();
     }
     tx.commit()?;
     Ok(out)
