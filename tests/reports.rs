@@ -287,3 +287,189 @@ async fn systems_devices_and_the_handling_report_through_the_api() {
     let (status, body) = hub.call("GET", &path, &scoped, None).await;
     assert_eq!(status, 403, "{body}");
 }
+
+/// Issued reports never change: late data changes the live report, not the issued one; issuing
+/// again makes version 2; the hash is the JSON's and the audit trail's.
+#[tokio::test]
+async fn an_issued_report_never_changes_and_a_reissue_is_a_new_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let today = Zone::default()
+        .date_of(iochub::timefmt::now_ms())
+        .to_string();
+    let issue = json!({"kind": "handling", "from": today, "to": today});
+    let (status, v1) = hub
+        .call(
+            "POST",
+            "/api/v1/reports/issued",
+            &hub.token,
+            Some(issue.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{v1}");
+    assert_eq!(
+        (v1["version"].as_i64(), v1["issued_by"].as_str()),
+        (Some(1), Some("admin"))
+    );
+    let get = |id: i64| {
+        let hub = &hub;
+        async move {
+            let resp = hub
+                .client
+                .get(hub.url(&format!("/api/v1/reports/issued/{id}")))
+                .bearer_auth(&hub.token)
+                .send()
+                .await
+                .expect("get issued");
+            assert_eq!(resp.status(), 200);
+            let sha = resp.headers()["x-iochub-sha256"]
+                .to_str()
+                .expect("hash")
+                .to_owned();
+            (sha, resp.bytes().await.expect("body"))
+        }
+    };
+    let id1 = v1["id"].as_i64().expect("id");
+    let (sha, body) = get(id1).await;
+    assert_eq!(sha, v1["sha256"].as_str().expect("sha"));
+    assert_eq!(sha, iochub::hex::sha256(&body), "the hash is the body's");
+    let issued: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(issued["total"], 0);
+
+    // Late data: an alert today. The live report counts it; the issued one does not change.
+    let mut dev = Publisher::device(&hub.mqtt_url(), "wl-late").await;
+    dev.send(
+        "ioc/wl-late/telemetry",
+        json!([{"bn": "wl-late/", "n": "water_level", "v": 6.0}]).to_string(),
+    )
+    .await;
+    eventually("the late alert", T, || async {
+        let (_, r) = hub
+            .get(&format!("/api/v1/reports/handling?from={today}&to={today}"))
+            .await;
+        (r["total"] == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        get(id1).await,
+        (sha.clone(), body.clone()),
+        "issued stays as issued"
+    );
+    let (status, v2) = hub
+        .call("POST", "/api/v1/reports/issued", &hub.token, Some(issue))
+        .await;
+    assert_eq!(status, 201, "{v2}");
+    assert_eq!(v2["version"], 2);
+    assert_ne!(v2["sha256"], v1["sha256"]);
+    let (_, body2) = get(v2["id"].as_i64().expect("id")).await;
+    let reissued: Value = serde_json::from_slice(&body2).expect("json");
+    assert_eq!(reissued["total"], 1);
+    assert_eq!(get(id1).await, (sha.clone(), body), "version 1 is kept");
+
+    let (_, list) = hub.get("/api/v1/reports/issued").await;
+    let versions: Vec<i64> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["version"].as_i64())
+        .collect();
+    assert_eq!(versions, [2, 1], "newest first");
+    let (_, audit) = hub.get("/api/v1/audit?action=report.issue").await;
+    let hashes: Vec<String> = audit
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter_map(|a| serde_json::from_str::<Value>(a["detail"].as_str()?).ok())
+        .filter_map(|d| d["sha256"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        hashes.contains(&sha),
+        "the audit trail has the hash: {audit}"
+    );
+    let (status, body) = hub
+        .call(
+            "POST",
+            "/api/v1/reports/issued",
+            &hub.token,
+            Some(json!({"kind": "weekly", "period": "2026-11"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("kind")),
+        "{body}"
+    );
+}
+
+/// When a year ends, the hub issues the month's, quarter's, half-year's and year's reports by
+/// itself. The hub starts at 23:50 on 31 December 2026 (local; its clock is moved), when nothing
+/// is due (it was installed after November ended); then its clock passes midnight.
+#[tokio::test]
+async fn the_hub_issues_the_reports_of_the_periods_that_ended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = dir.path().join("clock");
+    let set_clock = |local: &str| {
+        let target = iochub::timefmt::parse_rfc3339(local).expect("time");
+        std::fs::write(&clock, (target - iochub::timefmt::now_ms()).to_string()).expect("clock");
+    };
+    set_clock("2026-12-31T23:50:00+07:00");
+    let path = clock.to_string_lossy().into_owned();
+    let env = [
+        ("IOCHUB_TEST_CLOCK_FILE", path.as_str()),
+        ("IOCHUB_REPORT_FLUSH", "200ms"),
+    ];
+    let hub = Hub::start_with_env(dir.path(), DEFAULT_RULES, Broker::Embedded(0), &env).await;
+    let (_, list) = hub.get("/api/v1/reports/issued").await;
+    assert_eq!(
+        list,
+        json!([]),
+        "November ended before the hub was installed"
+    );
+    set_clock("2027-01-01T00:30:00+07:00");
+    // 40 minutes on, the admin's session has ended (15 minutes idle): a new one.
+    let token = hub.login(support::hub::PASSWORD).await.expect("login");
+    let list = eventually("eight issued reports", T, || async {
+        let (_, list) = hub
+            .call("GET", "/api/v1/reports/issued", &token, None)
+            .await;
+        (list.as_array().map(Vec::len) == Some(8)).then_some(list)
+    })
+    .await;
+    let mut issued: Vec<String> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} v{} {}",
+                r["kind"].as_str().unwrap_or(""),
+                r["period"].as_str().unwrap_or(""),
+                r["version"],
+                r["issued_by"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    issued.sort();
+    assert_eq!(
+        issued,
+        [
+            "data-supply 2026 v1 system",
+            "data-supply 2026-12 v1 system",
+            "data-supply 2026-H2 v1 system",
+            "data-supply 2026-Q4 v1 system",
+            "handling 2026 v1 system",
+            "handling 2026-12 v1 system",
+            "handling 2026-H2 v1 system",
+            "handling 2026-Q4 v1 system",
+        ]
+    );
+    let (_, audit) = hub
+        .call(
+            "GET",
+            "/api/v1/audit?action=report.issue&actor=system",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(audit.as_array().map(Vec::len), Some(8), "{audit}");
+}

@@ -146,6 +146,8 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::reset_totp))
         .routes(routes!(reports::handling))
         .routes(routes!(reports::data_supply))
+        .routes(routes!(reports::issued, reports::issue))
+        .routes(routes!(reports::issued_one))
         .routes(routes!(systems::list, systems::create))
         .routes(routes!(systems::get, systems::patch))
         .routes(routes!(agencies::list, agencies::create))

@@ -85,6 +85,7 @@ pub async fn run(
     let health = Arc::new(Health::default());
     let accounts = Accounts::new(store.clone(), cfg.accounts.clone(), cfg.areas.clone());
     let audit = Audit::new(store.clone());
+    let reports = reports(&cfg, &store);
     let admin_password = accounts
         .ensure_admin(std::env::var("IOCHUB_ADMIN_PASSWORD").ok(), now_ms())
         .await?;
@@ -99,6 +100,17 @@ pub async fn run(
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
     start_upkeep(&tasks, &cfg, &store, &rules, &metrics, (&accounts, &audit));
+    // Issued a little after a period's end: the batchers' last tallies are written by then.
+    let grace = (cfg.reports.supply.flush_every * 2).max(Duration::from_secs(60));
+    let check = cfg.reports.supply.flush_every;
+    let issuing = crate::reports::issuing::run(
+        reports.clone(),
+        audit.clone(),
+        grace,
+        check,
+        tasks.upkeep.clone(),
+    );
+    tasks.spawn("reports", issuing);
 
     // The devices' MQTT accounts. On the embedded broker with `--mqtt-auth` the hub has its own
     // account there too, with a password that lives only in this process.
@@ -152,18 +164,7 @@ pub async fn run(
         alerts: alerts.desk.clone(),
         accounts: accounts.clone(),
         audit: audit.clone(),
-        reports: crate::reports::Reports::new(
-            store.clone(),
-            cfg.areas.clone(),
-            crate::reports::Letterhead {
-                zone: cfg.reports.zone,
-                province: cfg.reports.province.clone(),
-                thresholds: crate::reports::supply::Thresholds {
-                    live_within_ms: cfg.reports.supply.live_within_ms,
-                    outage_after_ms: cfg.reports.supply.outage_after_ms,
-                },
-            },
-        ),
+        reports: reports.clone(),
         live,
         health,
         metrics,
@@ -446,6 +447,22 @@ async fn resume_open_alerts(
             let _ = alerts.send(clear).await;
         }
     }
+}
+
+/// The reports, with the province's calendar, name and thresholds.
+fn reports(cfg: &HubConfig, store: &Arc<dyn Store>) -> crate::reports::Reports {
+    crate::reports::Reports::new(
+        store.clone(),
+        cfg.areas.clone(),
+        crate::reports::Letterhead {
+            zone: cfg.reports.zone,
+            province: cfg.reports.province.clone(),
+            thresholds: crate::reports::supply::Thresholds {
+                live_within_ms: cfg.reports.supply.live_within_ms,
+                outage_after_ms: cfg.reports.supply.outage_after_ms,
+            },
+        },
+    )
 }
 
 /// The loops that keep the hub in shape: rollups and retention, rule reload, metric upkeep.

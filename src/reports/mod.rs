@@ -8,6 +8,8 @@
 
 pub mod csv;
 pub mod handling;
+pub mod issuing;
+pub mod model;
 pub mod supply;
 
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use crate::areas::Areas;
 use crate::calendar::{Period, Zone};
 use crate::storage::{Store, StoreResult};
+use model::IssuedReport;
 
 pub use handling::HandlingReport;
 pub use supply::SupplyReport;
@@ -94,4 +97,57 @@ impl Reports {
         report.province = self.letterhead.province.clone();
         Ok(report)
     }
+
+    /// Every issued report, newest first (without bodies).
+    pub async fn issued(&self) -> StoreResult<Vec<IssuedReport>> {
+        self.store.issued_reports().await
+    }
+
+    /// When the store was created: no report is issued for a period that ended before.
+    pub async fn created_at(&self) -> StoreResult<i64> {
+        self.store.created_at().await
+    }
+
+    /// One issued report, bodies and all.
+    pub async fn issued_one(&self, id: i64) -> StoreResult<Option<IssuedReport>> {
+        self.store.issued_report(id).await
+    }
+
+    /// Issues the `kind` report of `period` as it stands now: stored unchanged as the next
+    /// version, with the SHA-256 of its JSON.
+    pub async fn issue(
+        &self,
+        kind: &str,
+        period: &Period,
+        issued_by: &str,
+        now_ms: i64,
+    ) -> StoreResult<IssuedReport> {
+        let (json, csv) = match kind {
+            "handling" => {
+                let r = self.handling(period).await?;
+                (to_json(&r), csv::handling(&r))
+            }
+            _ => {
+                let r = self.supply(period, now_ms).await?;
+                (to_json(&r), csv::supply(&r))
+            }
+        };
+        let report = IssuedReport {
+            id: 0,
+            kind: kind.to_owned(),
+            period: period.label.clone(),
+            version: 0,
+            issued_at: now_ms,
+            issued_by: issued_by.to_owned(),
+            sha256: crate::hex::sha256(json.as_bytes()),
+            json,
+            csv,
+        };
+        self.store.insert_issued_report(report).await
+    }
+}
+
+fn to_json(report: &impl serde::Serialize) -> String {
+    // A report is plain data (strings, numbers, maps with string keys): it always serialises.
+    serde_json::to_string(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

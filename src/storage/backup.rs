@@ -25,6 +25,7 @@ pub const TABLES: &[&str] = &[
     "systems",
     "supply_days",
     "supply_gaps",
+    "issued_reports",
 ];
 
 /// `manifest.json` of a backup directory.

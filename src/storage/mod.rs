@@ -29,6 +29,7 @@ use crate::alerts::model::{
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
+use crate::reports::model::IssuedReport;
 use crate::systems::System;
 
 pub use rollup::{MaintenanceReport, RetentionPolicy};
@@ -265,6 +266,16 @@ pub trait Store: Send + Sync + 'static {
     async fn supply_gaps(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<SupplyGap>>;
     /// Refused messages received in `[from_ms, to_ms)`, counted by topic and reason.
     async fn rejections(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Rejections>>;
+    /// When this store was created (its first schema step): reports are issued for the periods
+    /// that ended after it.
+    async fn created_at(&self) -> StoreResult<i64>;
+    /// Stores an issued report as the next version of its (kind, period), in one transaction;
+    /// returns it with its id and version.
+    async fn insert_issued_report(&self, report: IssuedReport) -> StoreResult<IssuedReport>;
+    /// Every issued report, newest first, without their bodies.
+    async fn issued_reports(&self) -> StoreResult<Vec<IssuedReport>>;
+    /// One issued report with its bodies.
+    async fn issued_report(&self, id: i64) -> StoreResult<Option<IssuedReport>>;
     async fn dead_letters(
         &self,
         limit: u32,

@@ -102,6 +102,15 @@ async fn sqlite_reports_have_the_hand_computed_answers() {
     let store = sqlite::SqliteStore::open(dir.path()).expect("open");
     reports::handling_report_has_the_hand_computed_answers(&store).await;
     reports::supply_report_has_the_hand_computed_answers(&store).await;
+    reports::issued_reports_are_versioned_and_kept(&store).await;
+    // the store refuses to change or remove one
+    let conn = rusqlite::Connection::open(dir.path().join("iochub.db")).expect("raw open");
+    for sql in [
+        "UPDATE issued_reports SET json = '{}' WHERE version = 1",
+        "DELETE FROM issued_reports",
+    ] {
+        assert!(conn.execute(sql, []).is_err(), "{sql}");
+    }
 }
 
 #[tokio::test]
@@ -112,6 +121,14 @@ async fn postgres_reports_have_the_hand_computed_answers() {
         .expect("connect");
     reports::handling_report_has_the_hand_computed_answers(&store).await;
     reports::supply_report_has_the_hand_computed_answers(&store).await;
+    reports::issued_reports_are_versioned_and_kept(&store).await;
+    let raw = raw_pg(&pg.url()).await;
+    for sql in [
+        "UPDATE issued_reports SET json = '{}' WHERE version = 1",
+        "DELETE FROM issued_reports",
+    ] {
+        assert!(raw.execute(sql, &[]).await.is_err(), "{sql}");
+    }
 }
 
 #[tokio::test]

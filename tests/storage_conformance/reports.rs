@@ -596,3 +596,46 @@ pub(crate) async fn supply_report_has_the_hand_computed_answers(store: &dyn Stor
         Some("2026-11-10T06:00:00+07:00")
     );
 }
+
+/// Issued reports: each issue of (kind, period) is the next version; listed newest first without
+/// bodies; read back byte for byte.
+pub(crate) async fn issued_reports_are_versioned_and_kept(store: &dyn Store) {
+    let report = |json: &str| iochub::reports::model::IssuedReport {
+        id: 0,
+        kind: "handling".into(),
+        period: "2026-11".into(),
+        version: 0,
+        issued_at: at("2026-12-01T00:30:00+07:00"),
+        issued_by: "system".into(),
+        sha256: iochub::hex::sha256(json.as_bytes()),
+        json: json.into(),
+        csv: "\u{feff}Báo cáo\r\n".into(),
+    };
+    let v1 = store
+        .insert_issued_report(report(r#"{"total":4}"#))
+        .await
+        .expect("issue");
+    let v2 = store
+        .insert_issued_report(report(r#"{"total":5}"#))
+        .await
+        .expect("reissue");
+    let other = store
+        .insert_issued_report(iochub::reports::model::IssuedReport {
+            kind: "data-supply".into(),
+            ..report("{}")
+        })
+        .await
+        .expect("other kind");
+    assert_eq!((v1.version, v2.version, other.version), (1, 2, 1));
+    let list = store.issued_reports().await.expect("list");
+    let ids: Vec<i64> = list.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [other.id, v2.id, v1.id], "newest first");
+    assert!(
+        list.iter().all(|r| r.json.is_empty()),
+        "no bodies in the list"
+    );
+    let back = store.issued_report(v1.id).await.expect("get").expect("v1");
+    assert_eq!(back, v1, "as issued, bodies and all");
+    assert_eq!(back.sha256, iochub::hex::sha256(back.json.as_bytes()));
+    assert_eq!(store.issued_report(9999).await.expect("get"), None);
+}

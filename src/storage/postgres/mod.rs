@@ -50,6 +50,7 @@ use crate::alerts::model::{
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
+use crate::reports::model::IssuedReport;
 
 /// Connections in the pool: the batcher and the alert manager hold one each while they commit,
 /// and the API reads with the rest.
@@ -418,6 +419,29 @@ impl Store for PostgresStore {
 
     async fn rejections(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Rejections>> {
         Ok(supply::rejections(&self.client().await?, from_ms, to_ms).await?)
+    }
+
+    async fn created_at(&self) -> StoreResult<i64> {
+        let row = self
+            .client()
+            .await?
+            .query_one("SELECT min(applied_at) FROM schema_migrations", &[])
+            .await
+            .map_err(PgError::from)?;
+        let at: Option<std::time::SystemTime> = row.try_get(0).map_err(PgError::from)?;
+        Ok(at.map_or(0, to_ms))
+    }
+
+    async fn insert_issued_report(&self, report: IssuedReport) -> StoreResult<IssuedReport> {
+        Ok(supply::insert_issued(&mut self.client().await?, &report).await?)
+    }
+
+    async fn issued_reports(&self) -> StoreResult<Vec<IssuedReport>> {
+        Ok(supply::issued(&self.client().await?).await?)
+    }
+
+    async fn issued_report(&self, id: i64) -> StoreResult<Option<IssuedReport>> {
+        Ok(supply::issued_one(&self.client().await?, id).await?)
     }
 
     async fn dead_letters(

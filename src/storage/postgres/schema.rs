@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/012_deliveries.sql"),
     include_str!("../../../migrations/pg/013_systems.sql"),
     include_str!("../../../migrations/pg/014_supply.sql"),
+    include_str!("../../../migrations/pg/015_issued_reports.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,

@@ -5,6 +5,7 @@ use deadpool_postgres::GenericClient;
 
 use super::error::{PgResult, to_ms, to_time};
 use crate::pipeline::supply::{LATENCY_BUCKETS, SupplyDelta, SupplyGap};
+use crate::reports::model::IssuedReport;
 use crate::storage::{DeviceSupply, Rejections};
 
 const ADD_DAYS: &str = "
@@ -166,4 +167,77 @@ pub(super) async fn rejections(
             })
         })
         .collect()
+}
+
+const ISSUED_COLS: &str = "id, kind, period, version, issued_at, issued_by, sha256";
+
+fn issued_row(r: &tokio_postgres::Row, bodies: bool) -> PgResult<IssuedReport> {
+    Ok(IssuedReport {
+        id: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        period: r.try_get(2)?,
+        version: r.try_get::<_, i32>(3)?.max(0) as u32,
+        issued_at: to_ms(r.try_get(4)?),
+        issued_by: r.try_get(5)?,
+        sha256: r.try_get(6)?,
+        json: if bodies { r.try_get(7)? } else { String::new() },
+        csv: if bodies { r.try_get(8)? } else { String::new() },
+    })
+}
+
+/// The next version of (kind, period), numbered under a transaction-scoped advisory lock on the
+/// pair, so that two hubs issuing at once do not both take it.
+pub(super) async fn insert_issued(
+    c: &mut deadpool_postgres::Object,
+    r: &IssuedReport,
+) -> PgResult<IssuedReport> {
+    let tx = c.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('issued_reports:' || $1 || ':' || $2))",
+        &[&r.kind, &r.period],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO issued_reports (kind, period, version, issued_at, issued_by, sha256, json,
+                 csv)
+             SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6, $7
+             FROM issued_reports WHERE kind = $1 AND period = $2
+             RETURNING id, version",
+            &[
+                &r.kind,
+                &r.period,
+                &to_time(r.issued_at),
+                &r.issued_by,
+                &r.sha256,
+                &r.json,
+                &r.csv,
+            ],
+        )
+        .await?;
+    let (id, version): (i64, i32) = (row.try_get(0)?, row.try_get(1)?);
+    tx.commit().await?;
+    Ok(IssuedReport {
+        id,
+        version: version.max(0) as u32,
+        ..r.clone()
+    })
+}
+
+pub(super) async fn issued(c: &impl GenericClient) -> PgResult<Vec<IssuedReport>> {
+    let sql = format!("SELECT {ISSUED_COLS} FROM issued_reports ORDER BY id DESC");
+    c.query(&sql, &[])
+        .await?
+        .iter()
+        .map(|r| issued_row(r, false))
+        .collect()
+}
+
+pub(super) async fn issued_one(c: &impl GenericClient, id: i64) -> PgResult<Option<IssuedReport>> {
+    let sql = format!("SELECT {ISSUED_COLS}, json, csv FROM issued_reports WHERE id = $1");
+    c.query_opt(&sql, &[&id])
+        .await?
+        .as_ref()
+        .map(|r| issued_row(r, true))
+        .transpose()
 }

@@ -36,6 +36,7 @@ use crate::alerts::model::{
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
+use crate::reports::model::IssuedReport;
 use crate::storage::codec;
 
 /// Schema steps, applied in order; the number of entries is the schema version this binary knows.
@@ -52,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/010_deliveries.sql"),
     include_str!("../../../migrations/sqlite/011_systems.sql"),
     include_str!("../../../migrations/sqlite/012_supply.sql"),
+    include_str!("../../../migrations/sqlite/013_issued_reports.sql"),
 ];
 const READER_POOL: usize = 4;
 
@@ -420,6 +422,35 @@ impl Store for SqliteStore {
     async fn rejections(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Rejections>> {
         self.read(move |conn| supply::rejections(conn, from_ms, to_ms))
             .await
+    }
+
+    async fn created_at(&self) -> StoreResult<i64> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT coalesce(min(applied_at), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn insert_issued_report(&self, report: IssuedReport) -> StoreResult<IssuedReport> {
+        self.write_tx(move |w| {
+            let tx = w.conn.transaction()?;
+            let stored = supply::insert_issued(&tx, &report)?;
+            tx.commit()?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn issued_reports(&self) -> StoreResult<Vec<IssuedReport>> {
+        self.read(supply::issued).await
+    }
+
+    async fn issued_report(&self, id: i64) -> StoreResult<Option<IssuedReport>> {
+        self.read(move |conn| supply::issued_one(conn, id)).await
     }
 
     async fn dead_letters(

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, Transaction, params};
 
 use crate::pipeline::supply::{LATENCY_BUCKETS, SupplyDelta, SupplyGap};
+use crate::reports::model::IssuedReport;
 use crate::storage::{DeviceSupply, Rejections, StoreResult};
 
 /// `l0, l1, …` and `l0 = l0 + excluded.l0, …`: the latency histogram's columns.
@@ -120,4 +121,54 @@ pub(super) fn rejections(conn: &Connection, from: i64, to: i64) -> StoreResult<V
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+const ISSUED_COLS: &str = "id, kind, period, version, issued_at, issued_by, sha256";
+
+fn issued_row(r: &rusqlite::Row<'_>, bodies: bool) -> rusqlite::Result<IssuedReport> {
+    Ok(IssuedReport {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        period: r.get(2)?,
+        version: r.get(3)?,
+        issued_at: r.get(4)?,
+        issued_by: r.get(5)?,
+        sha256: r.get(6)?,
+        json: if bodies { r.get(7)? } else { String::new() },
+        csv: if bodies { r.get(8)? } else { String::new() },
+    })
+}
+
+pub(super) fn insert_issued(tx: &Transaction<'_>, r: &IssuedReport) -> StoreResult<IssuedReport> {
+    let version: u32 = tx.query_row(
+        "SELECT coalesce(max(version), 0) + 1 FROM issued_reports WHERE kind = ?1 AND period = ?2",
+        params![r.kind, r.period],
+        |row| row.get(0),
+    )?;
+    let id: i64 = tx.query_row(
+        "INSERT INTO issued_reports (kind, period, version, issued_at, issued_by, sha256, json, csv)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        params![r.kind, r.period, version, r.issued_at, r.issued_by, r.sha256, r.json, r.csv],
+        |row| row.get(0),
+    )?;
+    Ok(IssuedReport {
+        id,
+        version,
+        ..r.clone()
+    })
+}
+
+pub(super) fn issued(conn: &Connection) -> StoreResult<Vec<IssuedReport>> {
+    let sql = format!("SELECT {ISSUED_COLS} FROM issued_reports ORDER BY id DESC");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], |r| issued_row(r, false))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn issued_one(conn: &Connection, id: i64) -> StoreResult<Option<IssuedReport>> {
+    use rusqlite::OptionalExtension;
+    let sql = format!("SELECT {ISSUED_COLS}, json, csv FROM issued_reports WHERE id = ?1");
+    Ok(conn
+        .query_row(&sql, [id], |r| issued_row(r, true))
+        .optional()?)
 }
