@@ -229,8 +229,11 @@ pub fn handling(r: &HandlingReport) -> String {
     }
     s.blank();
     s.row(["Định nghĩa / Definitions"]);
-    for (k, v) in &r.definitions {
-        s.row([*k, *v]);
+    for d in r.definitions.values() {
+        s.row([
+            format!("{} / {}", d.term_vi, d.term_en),
+            format!("{} / {}", d.vi, d.en),
+        ]);
     }
     s.finish()
 }
@@ -366,8 +369,11 @@ pub fn supply(r: &SupplyReport) -> String {
     }
     s.blank();
     s.row(["Định nghĩa / Definitions"]);
-    for (k, v) in &r.definitions {
-        s.row([*k, *v]);
+    for d in r.definitions.values() {
+        s.row([
+            format!("{} / {}", d.term_vi, d.term_en),
+            format!("{} / {}", d.vi, d.en),
+        ]);
     }
     s.finish()
 }

@@ -147,8 +147,37 @@ pub struct HandlingReport {
     /// The oldest of them, up to [`OPEN_LISTED`].
     pub open_at_end_oldest: Vec<OpenAlert>,
     pub per_day: Vec<DayCount>,
-    /// What each number means, in the report's language.
-    pub definitions: BTreeMap<&'static str, &'static str>,
+    /// What each number means, in Vietnamese and English.
+    pub definitions: BTreeMap<&'static str, Definition>,
+}
+
+/// What a number of a report means: its name and definition, in Vietnamese and English.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Definition {
+    pub term_vi: &'static str,
+    pub term_en: &'static str,
+    pub vi: &'static str,
+    pub en: &'static str,
+}
+
+/// `(key, term_vi, term_en, "vi / en")` rows into definitions.
+pub fn definitions_of(
+    rows: &[(&'static str, &'static str, &'static str, &'static str)],
+) -> BTreeMap<&'static str, Definition> {
+    rows.iter()
+        .map(|(key, term_vi, term_en, text)| {
+            let (vi, en) = text.split_once(" // ").unwrap_or((text, text));
+            (
+                *key,
+                Definition {
+                    term_vi,
+                    term_en,
+                    vi,
+                    en,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Names for keys (agencies, areas, categories) the report shows beside the ids.
@@ -461,39 +490,55 @@ pub fn report(
     }
 }
 
-fn definitions() -> BTreeMap<&'static str, &'static str> {
-    BTreeMap::from([
+fn definitions() -> BTreeMap<&'static str, Definition> {
+    definitions_of(&[
         (
             "total",
-            "Số cảnh báo hệ thống mở trong kỳ (theo thời điểm mở). / Alerts the hub opened in the period.",
+            "Tổng số cảnh báo",
+            "Alerts",
+            "Số cảnh báo hệ thống mở trong kỳ (theo thời điểm mở). // Alerts the hub opened in the period.",
         ),
         (
             "ack",
-            "Thời gian tiếp nhận: từ lúc mở đến lần tiếp nhận (hoặc chuyển xử lý) đầu tiên; trung vị và phân vị 90. / Time to acknowledge: from opening to the first acknowledgement (or dispatch); median and p90.",
+            "Thời gian tiếp nhận",
+            "Time to acknowledge",
+            "Từ lúc mở đến lần tiếp nhận (hoặc chuyển xử lý) đầu tiên; trung vị và phân vị 90. // From opening to the first acknowledgement (or dispatch); median and p90.",
         ),
         (
             "dispatch",
-            "Thời gian chuyển xử lý: từ lúc mở đến lần chuyển cơ quan chức năng đầu tiên. / Time to dispatch: from opening to the first dispatch to an agency.",
+            "Thời gian chuyển xử lý",
+            "Time to dispatch",
+            "Từ lúc mở đến lần chuyển cơ quan chức năng đầu tiên. // From opening to the first dispatch to an agency.",
         ),
         (
             "resolve",
-            "Thời gian xử lý xong: từ lúc mở đến khi được xử lý xong trước cuối kỳ; không tính cảnh báo tự hết trước khi chuyển xử lý. / Time to resolve: from opening to its resolution before the period's end; alerts that cleared by themselves before dispatch are left out.",
+            "Thời gian xử lý xong",
+            "Time to resolve",
+            "Từ lúc mở đến khi được xử lý xong trước cuối kỳ; không tính cảnh báo tự hết trước khi chuyển xử lý. // From opening to its resolution before the period's end; alerts that cleared by themselves before dispatch are left out.",
         ),
         (
             "deadlines",
-            "Trễ hạn tiếp nhận: quá hạn tiếp nhận mà chưa tiếp nhận, chưa xử lý xong; trễ hạn xử lý: quá hạn xử lý mà chưa xử lý xong (xét đến cuối kỳ). / An acknowledgement deadline is breached when the alert was still waiting past it; a resolution deadline when it was still unresolved past it (judged up to the period's end).",
+            "Trễ hạn",
+            "Deadlines",
+            "Trễ hạn tiếp nhận: quá hạn tiếp nhận mà chưa tiếp nhận, chưa xử lý xong; trễ hạn xử lý: quá hạn xử lý mà chưa xử lý xong (xét đến cuối kỳ). // An acknowledgement deadline is breached when the alert was still waiting past it; a resolution deadline when it was still unresolved past it (judged up to the period's end).",
         ),
         (
             "by_agency",
-            "Theo cơ quan: đã nhận = số cảnh báo được chuyển đến trong kỳ; đúng hạn / trễ hạn = xử lý xong trước / sau hạn xử lý; tồn = chưa xử lý xong cuối kỳ. / Per agency: received = dispatched to it in the period; on time / late = resolved by / after the resolution deadline; outstanding = unresolved at the period's end.",
+            "Theo cơ quan",
+            "Per agency",
+            "Đã nhận = số cảnh báo được chuyển đến trong kỳ; đúng hạn / trễ hạn = xử lý xong trước / sau hạn xử lý; tồn = chưa xử lý xong cuối kỳ. // Received = dispatched to it in the period; on time / late = resolved by / after the resolution deadline; outstanding = unresolved at the period's end.",
         ),
         (
             "open_at_end",
-            "Tồn cuối kỳ: mọi cảnh báo mở trước cuối kỳ chưa xử lý xong tại cuối kỳ, kể cả từ các kỳ trước. / Still open at the end: every alert opened before the period's end and unresolved at it, also from earlier periods.",
+            "Tồn cuối kỳ",
+            "Open at the end",
+            "Mọi cảnh báo mở trước cuối kỳ chưa xử lý xong tại cuối kỳ, kể cả từ các kỳ trước. // Still open at the end: every alert opened before the period's end and unresolved at it, also from earlier periods.",
         ),
         (
             "median",
-            "Trung vị của số chẵn giá trị là trung bình hai giá trị giữa; phân vị 90 theo hạng gần nhất. / The median of an even count is the mean of the two middle values; p90 is the nearest rank.",
+            "Trung vị, phân vị 90",
+            "Median, p90",
+            "Trung vị của số chẵn giá trị là trung bình hai giá trị giữa; phân vị 90 theo hạng gần nhất. // The median of an even count is the mean of the two middle values; p90 is the nearest rank.",
         ),
     ])
 }

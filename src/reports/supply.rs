@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::handling::PeriodView;
+use super::handling::{Definition, PeriodView, definitions_of};
 use crate::calendar::{Period, Zone};
 use crate::pipeline::supply::{LATENCY_BOUNDS_S, LATENCY_BUCKETS, SupplyGap};
 use crate::storage::{Device, DeviceSupply, Rejections};
@@ -127,7 +127,7 @@ pub struct SupplyReport {
     pub outages: Vec<Outage>,
     /// Refused messages whose topic names no known device.
     pub unattributed_rejections: u64,
-    pub definitions: BTreeMap<&'static str, &'static str>,
+    pub definitions: BTreeMap<&'static str, Definition>,
 }
 
 /// Everything the report reads.
@@ -384,35 +384,49 @@ pub fn report(i: &Inputs) -> SupplyReport {
     }
 }
 
-fn definitions() -> BTreeMap<&'static str, &'static str> {
-    BTreeMap::from([
+fn definitions() -> BTreeMap<&'static str, Definition> {
+    definitions_of(&[
         (
             "expected",
-            "Số bản ghi dự kiến: số thông số × thời gian thiết bị phải gửi trong kỳ (từ lần đầu xuất hiện, đến hiện tại nếu kỳ chưa kết thúc) ÷ chu kỳ gửi; chu kỳ lấy của thiết bị, nếu không có thì của hệ thống, nếu không có thì học từ dữ liệu (interval_source). / Expected readings: metrics × the time the device was due to report in the period (from its first appearance; up to now for a period still running) ÷ its interval: the device's, else its system's, else learned from its data (interval_source).",
+            "Số bản ghi dự kiến",
+            "Expected readings",
+            "Số thông số × thời gian thiết bị phải gửi trong kỳ (từ lần đầu xuất hiện, đến hiện tại nếu kỳ chưa kết thúc) ÷ chu kỳ gửi; chu kỳ lấy của thiết bị, nếu không có thì của hệ thống, nếu không có thì học từ dữ liệu (interval_source). // Metrics × the time the device was due to report in the period (from its first appearance; up to now for a period still running) ÷ its interval: the device's, else its system's, else learned from its data (interval_source).",
         ),
         (
             "complete",
-            "Đủ: số bản ghi nhận được (không tính trùng) ÷ số dự kiến, tối đa 1. / Complete: readings stored (each once) ÷ expected, at most 1.",
+            "Đủ",
+            "Complete",
+            "Số bản ghi nhận được (không tính trùng) ÷ số dự kiến, tối đa 1. // Readings stored (each once) ÷ expected, at most 1.",
         ),
         (
             "correct",
-            "Đúng: số nhận được ÷ (nhận được + bị từ chối vì sai định dạng, sai đơn vị, sai thời gian…; không tính vượt ngưỡng đo). / Correct: stored ÷ (stored + refused for any reason but an out-of-range value).",
+            "Đúng",
+            "Correct",
+            "Số nhận được ÷ (nhận được + bị từ chối vì sai định dạng, sai đơn vị, sai thời gian…; không tính vượt ngưỡng đo). // Stored ÷ (stored + refused for any reason but an out-of-range value).",
         ),
         (
             "clean",
-            "Sạch: số nhận được ÷ (nhận được + gửi trùng + giá trị ngoài dải đo). / Clean: stored ÷ (stored + sent again + out of range).",
+            "Sạch",
+            "Clean",
+            "Số nhận được ÷ (nhận được + gửi trùng + giá trị ngoài dải đo). // Stored ÷ (stored + sent again + out of range).",
         ),
         (
             "live",
-            "Sống: tỷ lệ bản ghi được lưu trong thời gian live_within_s kể từ thời điểm đo; độ trễ trung vị và p95 là cận trên của khoảng chứa chúng (null: hơn một ngày). / Live: the share stored within live_within_s of its own timestamp; latency median and p95 are the upper bounds of their histogram buckets (null: more than a day).",
+            "Sống",
+            "Live",
+            "Tỷ lệ bản ghi được lưu trong thời gian live_within_s kể từ thời điểm đo; độ trễ trung vị và p95 là cận trên của khoảng chứa chúng (null: hơn một ngày). // The share stored within live_within_s of its own timestamp; latency median and p95 are the upper bounds of their histogram buckets (null: more than a day).",
         ),
         (
             "outages",
-            "Gián đoạn: khoảng im lặng dài hơn outage_after_s và hơn ba chu kỳ gửi; gián đoạn chưa kết thúc tính đến cuối kỳ. / Outage: a silence longer than outage_after_s and three intervals; one still running counts up to the period's end.",
+            "Gián đoạn",
+            "Outage",
+            "Khoảng im lặng dài hơn outage_after_s và hơn ba chu kỳ gửi; gián đoạn chưa kết thúc tính đến cuối kỳ. // A silence longer than outage_after_s and three intervals; one still running counts up to the period's end.",
         ),
         (
             "systems",
-            "Số liệu của hệ thống gộp các thiết bị (đủ: tổng nhận được, mỗi thiết bị không quá số dự kiến, ÷ tổng dự kiến). / A system's numbers pool its devices (complete: the received, each device's at most its expected, over the expected).",
+            "Theo hệ thống",
+            "Per system",
+            "Số liệu của hệ thống gộp các thiết bị (đủ: tổng nhận được, mỗi thiết bị không quá số dự kiến, ÷ tổng dự kiến). // A system's numbers pool its devices (complete: the received, each device's at most its expected, over the expected).",
         ),
     ])
 }

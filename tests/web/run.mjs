@@ -89,7 +89,8 @@ function haversine([lon1, lat1], [lon2, lat2]) {
 
 async function main() {
   // Webhook retries end after 2 s here, so an unreachable agency is reported within the test.
-  const env = { IOCHUB_WEBHOOK_RETRY_FOR: '2s', IOCHUB_WEBHOOK_BACKOFF: '200ms', IOCHUB_WEBHOOK_TIMEOUT: '1s' };
+  // The supply tally is written every 500 ms, so the data-supply report shows the run's readings.
+  const env = { IOCHUB_WEBHOOK_RETRY_FOR: '2s', IOCHUB_WEBHOOK_BACKOFF: '200ms', IOCHUB_WEBHOOK_TIMEOUT: '1s', IOCHUB_REPORT_FLUSH: '500ms' };
   hub = await new Hub({ http: await freePort(), mqtt: await freePort(), dataDir, log: hubLog, env }).start();
   console.log(`# hub ${hub.base} (mqtt ${hub.mqttUrl}), web: ${process.env.IOCHUB_WEB_EMBEDDED === '1' ? 'embedded' : 'dashboards/web from disk'}`);
   await connectMqtt();
@@ -687,6 +688,62 @@ async function main() {
     if (await page.isVisible('#admin [data-secret]')) throw new Error('the token is still shown after the revoke');
     if (await as('/api/v1/devices') !== 401) throw new Error('the revoked token still works');
     await page.click('#admin [data-action=admin-close]');
+  });
+
+  await check('the reports: issued from the admin section; the printable pages (letterhead, charts, signature, A4 with page numbers) and the issued copy with its hash', async () => {
+    if (await page.getAttribute('html', 'lang') !== 'vi') await page.click('header.top [data-action=lang]');
+    await page.click('header.top [data-action=admin]');
+    await page.click('#admin [data-tab=reports]');
+    const form = '#admin [data-form=report]';
+    await page.waitForSelector(`${form} select[name=kind] option`, { state: 'attached', timeout: 10000 });
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date());
+    await page.selectOption(`${form} select[name=span]`, 'range');
+    await page.fill(`${form} input[name=from]`, today);
+    await page.fill(`${form} input[name=to]`, today);
+    await page.click(`${form} [data-action=issue]`);
+    await page.waitForSelector('#admin [data-table=issued] tbody tr td.mono', { timeout: 10000 });
+    const notice = await page.textContent('#admin .admin-notice');
+    if (!/Đã phát hành/.test(notice)) throw new Error(`the notice reads "${notice}"`);
+    await shot(page, '30-admin-reports');
+    await page.click('#admin [data-action=admin-close]');
+
+    // The live handling report of today, as printed: the alert console's alert is in it.
+    const report = await ctx.newPage();
+    report.on('pageerror', (e) => pageErrors.push(e.message));
+    watchCsp(report, 'report');
+    await report.goto(`${hub.base}/report/?kind=handling&from=${today}&to=${today}`);
+    await report.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    const text = await report.textContent('#report');
+    for (const want of ['UBND TỈNH CAO BẰNG', 'CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', 'BÁO CÁO', 'Tình hình tiếp nhận và xử lý cảnh báo', 'GIÁM ĐỐC', 'Nơi nhận']) {
+      if (!text.includes(want)) throw new Error(`the report lacks "${want}"`);
+    }
+    const total = Number(await report.textContent('.kpi b'));
+    const api = await hub.get(`/api/v1/reports/handling?from=${today}&to=${today}`, await hub.token());
+    if (total !== api.total || total < 1) throw new Error(`the page says ${total} alerts, the API ${api.total}`);
+    if (await report.$$eval('svg.chart rect', (r) => r.length) < 1) throw new Error('no bars in the alerts-per-day chart');
+    if (await report.$$eval('h2 + table tbody tr', (r) => r.length) < 3) throw new Error('the tables are empty');
+    await report.setViewportSize({ width: 1000, height: 1400 });
+    await report.screenshot({ path: path.join(ARTIFACTS, '31-report-handling.png'), fullPage: true });
+    const pdf = await report.pdf({ preferCSSPageSize: true });
+    const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+    if (pages < 1 || !/\/MediaBox \[0 0 594\.9\d* 841\.9\d*\]/.test(pdf.toString('latin1'))) throw new Error(`the PDF is not A4 (${pages} pages)`);
+    fs.writeFileSync(path.join(ARTIFACTS, '31-report-handling.pdf'), pdf);
+
+    // The data-supply report: every demo system, with its four shares.
+    await report.goto(`${hub.base}/report/?kind=data-supply&from=${today}&to=${today}`);
+    await report.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    const systems = await report.$$eval('h2 + table tbody tr', (r) => r.length);
+    if (systems < 4) throw new Error(`${systems} systems in the data-supply report`);
+    if (!(await report.textContent('#report')).includes('Mạng trạm quan trắc tài nguyên nước')) throw new Error('the water resources network is missing');
+    await report.screenshot({ path: path.join(ARTIFACTS, '32-report-data-supply.png'), fullPage: false });
+
+    // The issued copy: its footer names its version and the hash the hub keeps.
+    const issued = await hub.get('/api/v1/reports/issued', await hub.token());
+    await report.goto(`${hub.base}/report/?issued=${issued[0].id}`);
+    await report.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    const footer = await report.textContent('.issued');
+    if (!footer.includes(issued[0].sha256) || !/Bản phát hành số 1/.test(footer)) throw new Error(`the issued footer reads "${footer}"`);
+    await report.close();
   });
 
   await check('a required second factor: the first login enrols it (secret, code, ten recovery codes), then the console', async () => {

@@ -1,5 +1,6 @@
 // The admin section of the console: a sheet over the map with one tab per kind of record an
-// administrator keeps — accounts, agencies, integrators' API tokens, the audit trail. Each tab is
+// administrator keeps — accounts, agencies, integrators' API tokens, the audit trail — and the
+// periodic reports a supervisor issues. Each tab is
 // offered only to a role holding its permission (the hub refuses everyone else anyway); the panes
 // live in admin-*.js and share this sheet's notice line.
 
@@ -9,6 +10,7 @@ import { AccountsPane } from './admin-accounts.js';
 import { AgenciesPane } from './admin-agencies.js';
 import { TokensPane } from './admin-tokens.js';
 import { AuditPane } from './admin-audit.js';
+import { ReportsPane } from './admin-reports.js';
 
 /** The tabs, in order, with the permission each needs (GET /api/v1/auth/me `permissions`). */
 const TABS = [
@@ -16,6 +18,7 @@ const TABS = [
   { name: 'agencies', permission: 'agencies_manage', Pane: AgenciesPane },
   { name: 'tokens', permission: 'tokens_manage', Pane: TokensPane },
   { name: 'audit', permission: 'audit_read', Pane: AuditPane },
+  { name: 'reports', permission: 'reports', Pane: ReportsPane },
 ];
 
 /** Whether an account with these permissions is offered the admin section at all. */
