@@ -1018,4 +1018,62 @@ mod tests {
         assert!(c.rules_by_default);
         assert_eq!(c.simulation_seed, None, "serve never simulates");
     }
+
+    fn parsed(text: &str, vars: &[(&str, &str)]) -> Result<HubConfig, ConfigError> {
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        let mut all = vec![("IOCHUB_MQTT_URL", "mqtt://x:1")];
+        all.extend_from_slice(vars);
+        HubConfig::from_parts(file, env(&all))
+    }
+
+    #[test]
+    fn systems_time_zone_and_report_keys() {
+        let c = parsed(
+            r#"
+            timezone = "Asia/Ho_Chi_Minh"
+            province = "Cao Bằng"
+            report_live_within = "2m"
+            report_outage_after = "30m"
+            [[systems]]
+            id = "tai-nguyen-nuoc"
+            name = "Mạng trạm quan trắc tài nguyên nước"
+            expected_interval = "5m"
+            devices = ["cb-wl-*", "cb-rain-*"]
+            "#,
+            &[("IOCHUB_REPORT_FLUSH", "500ms")],
+        )
+        .expect("valid");
+        let r = &c.reports;
+        assert_eq!(
+            (r.zone.name(), r.province.as_deref()),
+            ("Asia/Ho_Chi_Minh", Some("Cao Bằng"))
+        );
+        assert_eq!(r.systems[0].expected_interval_s, Some(300.0));
+        assert_eq!(r.systems[0].devices, ["cb-wl-*", "cb-rain-*"]);
+        let s = r.supply;
+        assert_eq!((s.live_within_ms, s.outage_after_ms), (120_000, 1_800_000));
+        assert_eq!(s.flush_every, std::time::Duration::from_millis(500));
+        assert_eq!(
+            s.zone, r.zone,
+            "the tally counts local days of the same zone"
+        );
+
+        for (text, needle) in [
+            ("timezone = \"Mars/Base\"", "timezone"),
+            ("[[systems]]\nid = \"Bad Id\"\nname = \"x\"", "Bad Id"),
+            (
+                "[[systems]]\nid = \"a\"\nname = \"x\"\nexpected_interval = \"soon\"",
+                "expected_interval",
+            ),
+            (
+                "[[systems]]\nid = \"a\"\nname = \"x\"\n[[systems]]\nid = \"a\"\nname = \"y\"",
+                "twice",
+            ),
+            ("report_outage_after = \"0s\"", "report_outage_after"),
+        ] {
+            let e = parsed(text, &[]).expect_err(text);
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
+    }
 }

@@ -39,6 +39,9 @@ pub struct SupplyDay {
     pub last_ts: i64,
     /// How many metrics the device reported that day (the most seen in one tally).
     pub metrics: u32,
+    /// The device's usual interval when tallied: the median of its last steps forward, so an
+    /// outage does not stretch it (None until three are known).
+    pub interval_ms: Option<i64>,
 }
 
 /// A silence in a device's readings longer than the outage threshold: `from` is the last

@@ -7,8 +7,8 @@
 //! - expected readings: the device's metrics × the time it was expected to report in the period
 //!   (from its first appearance, up to now for a period still running) ÷ its interval; the
 //!   interval is the device's `expected_interval_s`, else its system's, else learned from its
-//!   data (the time between its first and last reading of each day over the readings per
-//!   metric less one), and the report says which; without any, nothing is expected of it;
+//!   data (the median of its recent steps between readings, averaged over its days: an outage
+//!   does not stretch it), and the report says which; without any, nothing is expected of it;
 //! - received: readings stored (a reading sent again counts once); completeness (đủ) =
 //!   received ÷ expected, at most 1;
 //! - correct (đúng) = received ÷ (received + refused), refused being the messages or records
@@ -390,7 +390,7 @@ fn definitions() -> BTreeMap<&'static str, Definition> {
             "expected",
             "Số bản ghi dự kiến",
             "Expected readings",
-            "Số thông số × thời gian thiết bị phải gửi trong kỳ (từ lần đầu xuất hiện, đến hiện tại nếu kỳ chưa kết thúc) ÷ chu kỳ gửi; chu kỳ lấy của thiết bị, nếu không có thì của hệ thống, nếu không có thì học từ dữ liệu (interval_source). // Metrics × the time the device was due to report in the period (from its first appearance; up to now for a period still running) ÷ its interval: the device's, else its system's, else learned from its data (interval_source).",
+            "Số thông số × thời gian thiết bị phải gửi trong kỳ (từ lần đầu xuất hiện, đến hiện tại nếu kỳ chưa kết thúc) ÷ chu kỳ gửi; chu kỳ lấy của thiết bị, nếu không có thì của hệ thống, nếu không có thì học từ dữ liệu: trung vị các khoảng cách gần nhất giữa hai lần gửi, lấy trung bình theo ngày, nên một lần gián đoạn không kéo dài chu kỳ (interval_source). // Metrics × the time the device was due to report in the period (from its first appearance; up to now for a period still running) ÷ its interval: the device's, else its system's, else learned from its data: the median of its recent steps between readings, averaged over its days, so an outage does not stretch it (interval_source).",
         ),
         (
             "complete",

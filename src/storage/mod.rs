@@ -147,8 +147,8 @@ pub struct DeviceSupply {
     /// Its first and last reading timestamp in the range.
     pub first_ts: i64,
     pub last_ts: i64,
-    /// Its interval as its days show it: the time between its first and last reading of each
-    /// day, over the readings per metric less one, summed over the days with two or more.
+    /// Its usual interval as its days show it: the mean over the days of the median of its
+    /// steps forward (an outage does not stretch it).
     pub interval_ms: Option<f64>,
 }
 

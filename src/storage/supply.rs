@@ -95,8 +95,12 @@ struct DeviceTally {
 
 pub struct SupplyTally {
     settings: SupplySettings,
-    /// One lookup per reading, by `&str`: a device's key is copied once, when it is first seen.
-    devices: HashMap<String, DeviceTally>,
+    /// Each device's slot in `tallies`; a device's key is copied once, when it is first seen.
+    index: HashMap<String, usize>,
+    tallies: Vec<(String, DeviceTally)>,
+    /// The slot of the device of the last reading: a pack's readings are one device's, so most
+    /// readings need no lookup at all.
+    last: Option<usize>,
     /// Device-days waiting for the next hand-over.
     pending: usize,
     gaps: Vec<SupplyGap>,
@@ -108,7 +112,9 @@ impl SupplyTally {
     pub fn new(settings: SupplySettings) -> Self {
         Self {
             settings,
-            devices: HashMap::new(),
+            index: HashMap::new(),
+            tallies: Vec::new(),
+            last: None,
             pending: 0,
             gaps: Vec::new(),
             today: (0, 0, NaiveDate::default()),
@@ -131,11 +137,28 @@ impl SupplyTally {
         d.seen = true;
     }
 
-    fn device(&mut self, key: &str) -> &mut DeviceTally {
-        if !self.devices.contains_key(key) {
-            self.devices.insert(key.to_owned(), DeviceTally::default());
+    /// The slot of `key`, made when it is new.
+    fn slot(&mut self, key: &str) -> usize {
+        if let Some(at) = self.last
+            && self.tallies[at].0 == key
+        {
+            return at;
         }
-        self.devices.get_mut(key).expect("inserted above")
+        let at = match self.index.get(key) {
+            Some(at) => *at,
+            None => {
+                self.tallies.push((key.to_owned(), DeviceTally::default()));
+                self.index.insert(key.to_owned(), self.tallies.len() - 1);
+                self.tallies.len() - 1
+            }
+        };
+        self.last = Some(at);
+        at
+    }
+
+    fn device(&mut self, key: &str) -> &mut DeviceTally {
+        let at = self.slot(key);
+        &mut self.tallies[at].1
     }
 
     pub fn is_empty(&self) -> bool {
@@ -199,11 +222,13 @@ impl SupplyTally {
         // Readings already stored come off the received of the device's newest day tallied
         // (a batch rarely spans days; the count is what matters).
         for (device, n) in &outcome.duplicated {
-            if let Some(day) = self
-                .devices
-                .get_mut(device.as_str())
-                .and_then(|d| d.days.iter_mut().max_by_key(|(date, _)| *date))
-            {
+            if let Some(day) = self.index.get(device.as_str()).and_then(|at| {
+                self.tallies[*at]
+                    .1
+                    .days
+                    .iter_mut()
+                    .max_by_key(|(date, _)| *date)
+            }) {
                 let n = (*n).min(day.1.received);
                 day.1.received -= n;
                 day.1.duplicates += n;
@@ -214,7 +239,7 @@ impl SupplyTally {
     /// Everything tallied since the last call, for the store to add up.
     pub fn take(&mut self) -> SupplyDelta {
         let mut days = Vec::with_capacity(self.pending);
-        for (device, d) in &mut self.devices {
+        for (device, d) in &mut self.tallies {
             for (date, day) in d.days.drain(..) {
                 days.push(SupplyDay {
                     device: device.clone(),
@@ -226,6 +251,7 @@ impl SupplyTally {
                     first_ts: day.first_ts,
                     last_ts: day.last_ts,
                     metrics: day.metrics.len() as u32,
+                    interval_ms: d.state.usual_interval(),
                 });
             }
         }
@@ -365,9 +391,15 @@ mod tests {
         // until three steps are known each hour is longer than the threshold; then it is usual
         let gaps: Vec<i64> = t.take().gaps.iter().map(|g| (g.to_ms - t0) / H).collect();
         assert_eq!(gaps, [1, 2, 3]);
-        // four hours of silence is more than three usual intervals
+        // four hours of silence is more than three usual intervals, and does not stretch it
         t.committed(&batch("st-2", &[("rain", t0 + 16 * H)]), &none, t0 + 16 * H);
-        assert_eq!(t.take().gaps.len(), 1);
+        let d = t.take();
+        assert_eq!(d.gaps.len(), 1);
+        assert_eq!(
+            d.days[0].interval_ms,
+            Some(H),
+            "the median of the last steps"
+        );
     }
 
     #[test]

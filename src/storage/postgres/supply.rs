@@ -10,11 +10,11 @@ use crate::storage::{DeviceSupply, Rejections};
 
 const ADD_DAYS: &str = "
     INSERT INTO supply_days (device, day, received, duplicates, live, first_ts, last_ts, metrics,
-                             latency)
-    SELECT d, day::date, r, dup, l, f, la, m, lat::bigint[]
+                             interval_ms, latency)
+    SELECT d, day::date, r, dup, l, f, la, m, iv, lat::bigint[]
     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
-                $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
-         AS t (d, day, r, dup, l, f, la, m, lat)
+                $6::timestamptz[], $7::timestamptz[], $8::int[], $10::bigint[], $9::text[])
+         AS t (d, day, r, dup, l, f, la, m, iv, lat)
     ORDER BY 2, 1
     ON CONFLICT (day, device) DO UPDATE SET
         received = supply_days.received + excluded.received,
@@ -23,6 +23,7 @@ const ADD_DAYS: &str = "
         first_ts = least(supply_days.first_ts, excluded.first_ts),
         last_ts = greatest(supply_days.last_ts, excluded.last_ts),
         metrics = greatest(supply_days.metrics, excluded.metrics),
+        interval_ms = coalesce(excluded.interval_ms, supply_days.interval_ms),
         latency = ARRAY(SELECT a + b FROM unnest(supply_days.latency, excluded.latency) AS x (a, b))";
 
 const ADD_GAPS: &str = "
@@ -50,6 +51,7 @@ pub(super) async fn add(c: &impl GenericClient, delta: &SupplyDelta) -> PgResult
                 format!("{{{}}}", n.join(","))
             })
             .collect();
+        let intervals: Vec<Option<i64>> = days.iter().map(|d| d.interval_ms).collect();
         let stmt = c.prepare_cached(ADD_DAYS).await?;
         c.execute(
             &stmt,
@@ -63,6 +65,7 @@ pub(super) async fn add(c: &impl GenericClient, delta: &SupplyDelta) -> PgResult
                 &last,
                 &metrics,
                 &latency,
+                &intervals,
             ],
         )
         .await?;
@@ -88,10 +91,7 @@ pub(super) async fn supply(
     let sql = format!(
         "SELECT device, sum(received)::bigint, sum(duplicates)::bigint, sum(live)::bigint,
              count(*)::int, max(metrics), min(first_ts), max(last_ts),
-             sum(CASE WHEN received >= 2 * metrics
-                      THEN extract(epoch FROM last_ts - first_ts) * 1000 END)::float8,
-             sum(CASE WHEN received >= 2 * metrics
-                      THEN received::float8 / metrics - 1 END)::float8,
+             avg(interval_ms)::float8, 0::float8,
              {sums}
          FROM supply_days WHERE day >= $1::text::date AND day <= $2::text::date
          GROUP BY device ORDER BY device",
@@ -106,8 +106,7 @@ pub(super) async fn supply(
             for (i, l) in latency.iter_mut().enumerate() {
                 *l = r.try_get::<_, i64>(10 + i)?.max(0) as u64;
             }
-            let span: Option<f64> = r.try_get(8)?;
-            let steps: Option<f64> = r.try_get(9)?;
+            let interval: Option<f64> = r.try_get(8)?;
             Ok(DeviceSupply {
                 device: r.try_get(0)?,
                 received: r.try_get::<_, i64>(1)?.max(0) as u64,
@@ -117,7 +116,7 @@ pub(super) async fn supply(
                 metrics: r.try_get::<_, i32>(5)?.max(0) as u32,
                 first_ts: to_ms(r.try_get(6)?),
                 last_ts: to_ms(r.try_get(7)?),
-                interval_ms: span.zip(steps).and_then(|(s, n)| (n > 0.0).then(|| s / n)),
+                interval_ms: interval.filter(|i| *i > 0.0),
                 latency,
             })
         })

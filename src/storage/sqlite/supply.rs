@@ -15,8 +15,8 @@ fn latency_columns(f: impl Fn(usize) -> String) -> String {
 pub(super) fn add(tx: &Transaction<'_>, delta: &SupplyDelta) -> StoreResult<()> {
     let sql = format!(
         "INSERT INTO supply_days (device, day, received, duplicates, live, first_ts, last_ts,
-             metrics, {cols})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, {values})
+             metrics, interval_ms, {cols})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {values})
          ON CONFLICT (day, device) DO UPDATE SET
              received = received + excluded.received,
              duplicates = duplicates + excluded.duplicates,
@@ -24,9 +24,10 @@ pub(super) fn add(tx: &Transaction<'_>, delta: &SupplyDelta) -> StoreResult<()> 
              first_ts = min(first_ts, excluded.first_ts),
              last_ts = max(last_ts, excluded.last_ts),
              metrics = max(metrics, excluded.metrics),
+             interval_ms = coalesce(excluded.interval_ms, interval_ms),
              {sums}",
         cols = latency_columns(|i| format!("l{i}")),
-        values = latency_columns(|i| format!("?{}", i + 9)),
+        values = latency_columns(|i| format!("?{}", i + 10)),
         sums = latency_columns(|i| format!("l{i} = l{i} + excluded.l{i}")),
     );
     let mut day = tx.prepare_cached(&sql)?;
@@ -41,7 +42,9 @@ pub(super) fn add(tx: &Transaction<'_>, delta: &SupplyDelta) -> StoreResult<()> 
         ];
         p.extend(d.latency.iter().map(|n| *n as i64));
         let mut values: Vec<&dyn rusqlite::ToSql> = vec![&d.device, &d.day];
-        values.extend(p.iter().map(|v| v as &dyn rusqlite::ToSql));
+        values.extend(p[..6].iter().map(|v| v as &dyn rusqlite::ToSql));
+        values.push(&d.interval_ms);
+        values.extend(p[6..].iter().map(|v| v as &dyn rusqlite::ToSql));
         day.execute(values.as_slice())?;
     }
     let mut gap = tx.prepare_cached(
@@ -62,8 +65,7 @@ pub(super) fn supply(
     let sql = format!(
         "SELECT device, sum(received), sum(duplicates), sum(live), count(*), max(metrics),
              min(first_ts), max(last_ts),
-             sum(CASE WHEN received >= 2 * metrics THEN last_ts - first_ts END),
-             sum(CASE WHEN received >= 2 * metrics THEN received * 1.0 / metrics - 1 END),
+             avg(interval_ms), 0,
              {sums}
          FROM supply_days WHERE day >= ?1 AND day <= ?2
          GROUP BY device ORDER BY device",
@@ -75,8 +77,7 @@ pub(super) fn supply(
         for (i, l) in latency.iter_mut().enumerate() {
             *l = r.get::<_, i64>(10 + i)?.max(0) as u64;
         }
-        let span: Option<f64> = r.get(8)?;
-        let steps: Option<f64> = r.get(9)?;
+        let interval: Option<f64> = r.get(8)?;
         Ok(DeviceSupply {
             device: r.get(0)?,
             received: r.get::<_, i64>(1)?.max(0) as u64,
@@ -86,7 +87,7 @@ pub(super) fn supply(
             metrics: r.get(5)?,
             first_ts: r.get(6)?,
             last_ts: r.get(7)?,
-            interval_ms: span.zip(steps).and_then(|(s, n)| (n > 0.0).then(|| s / n)),
+            interval_ms: interval.filter(|i| *i > 0.0),
             latency,
         })
     })?;
