@@ -191,7 +191,7 @@ pub fn handling(r: &HandlingReport) -> String {
     s.row([
         "Ngày / Date",
         "Tổng / Total",
-        "Khẩn cấp / Critical",
+        "Nghiêm trọng / Critical",
         "Cảnh báo / Warning",
         "Thông tin / Info",
     ]);
