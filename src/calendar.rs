@@ -24,6 +24,8 @@ pub enum CalendarError {
     BadDate(String),
     #[error("the period must end after it starts")]
     Empty,
+    #[error("a range of days is at most {MAX_DAYS} days long; use a year for more")]
+    TooLong,
 }
 
 impl Default for Zone {
@@ -88,6 +90,9 @@ fn next_day(date: NaiveDate) -> NaiveDate {
     date.succ_opt().unwrap_or(date)
 }
 
+/// The longest range of days a report covers (a leap year).
+pub const MAX_DAYS: i64 = 366;
+
 /// What a period covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,8 +143,10 @@ impl Period {
             None => (PeriodKind::Year, (year(t)?, 1), 12),
             Some((y, rest)) => {
                 let y = year(y)?;
+                // One canonical spelling per period: `2026-Q4`, never `2026-Q04` or `2026-+4`.
                 let index = |prefix: char, max: u32| -> Option<u32> {
-                    let n: u32 = rest.strip_prefix(prefix)?.parse().ok()?;
+                    let digit = rest.strip_prefix(prefix).filter(|d| d.len() == 1)?;
+                    let n = digit.chars().next()?.to_digit(10)?;
                     (1..=max).contains(&n).then_some(n)
                 };
                 if let Some(q) = index('Q', 4) {
@@ -147,7 +154,7 @@ impl Period {
                 } else if let Some(h) = index('H', 2) {
                     (PeriodKind::HalfYear, (y, (h - 1) * 6 + 1), 6)
                 } else {
-                    let m: u32 = match rest.len() == 2 {
+                    let m: u32 = match rest.len() == 2 && rest.bytes().all(|b| b.is_ascii_digit()) {
                         true => rest.parse().map_err(|_| bad())?,
                         false => return Err(bad()),
                     };
@@ -170,6 +177,9 @@ impl Period {
     pub fn days(first: NaiveDate, last: NaiveDate, zone: Zone) -> Result<Self, CalendarError> {
         if last < first {
             return Err(CalendarError::Empty);
+        }
+        if (last - first).num_days() >= MAX_DAYS {
+            return Err(CalendarError::TooLong);
         }
         let label = format!("{first}..{last}");
         Ok(Self::spanning(PeriodKind::Range, label, first, last, zone))
@@ -304,6 +314,15 @@ mod tests {
         assert_eq!(
             Period::between("2026-11-15", "2026-11-01", vn()),
             Err(CalendarError::Empty)
+        );
+        assert_eq!(
+            Period::between("0001-01-01", "9999-12-31", vn()),
+            Err(CalendarError::TooLong),
+            "a report's days are listed one by one: the range is bounded"
+        );
+        assert!(
+            Period::between("2024-01-01", "2024-12-31", vn()).is_ok(),
+            "a leap year"
         );
     }
 

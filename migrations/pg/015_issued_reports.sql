@@ -21,3 +21,5 @@ END
 $$;
 CREATE TRIGGER issued_reports_never_change BEFORE UPDATE OR DELETE ON issued_reports
     FOR EACH ROW EXECUTE FUNCTION issued_reports_never_change();
+CREATE TRIGGER issued_reports_never_truncated BEFORE TRUNCATE ON issued_reports
+    FOR EACH STATEMENT EXECUTE FUNCTION issued_reports_never_change();

@@ -12,6 +12,7 @@ use super::access::{AuditNote, Caller, noted};
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::audit::{AuditQuery, AuditRecord};
+use crate::reports::csv::cell;
 use crate::timefmt::{format_ms, parse_rfc3339};
 
 const MAX: u32 = 10_000;
@@ -47,7 +48,9 @@ pub async fn list(
     let csv = match q.get("format").map(String::as_str) {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(ApiError::bad_field("format", "must be json or csv")),
+        Some(_) => {
+            return Err(ApiError::bad_field("format", "must be json or csv"));
+        }
     };
     let query = AuditQuery {
         from_ms: time("from")?,
@@ -90,22 +93,6 @@ pub async fn list(
     Ok(noted((headers, to_csv(&records)), note))
 }
 
-/// A field as CSV (RFC 4180): quoted when it holds a comma, a quote or a line break. A field a
-/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first: a username typed at the
-/// login can be anything) gets a leading `'`, so the export opens as text (OWASP, CSV injection).
-fn field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 fn to_csv(records: &[AuditRecord]) -> String {
     let mut out =
         String::from("\u{feff}seq,ts,actor,address,action,target,result,detail,prev_hash,hash\n");
@@ -113,12 +100,12 @@ fn to_csv(records: &[AuditRecord]) -> String {
         let row = [
             r.seq.to_string(),
             format_ms(r.ts_ms),
-            field(&r.actor),
-            field(&r.address),
-            field(&r.action),
-            field(&r.target),
-            field(&r.result),
-            field(&r.detail),
+            cell(&r.actor),
+            cell(&r.address),
+            cell(&r.action),
+            cell(&r.target),
+            cell(&r.result),
+            cell(&r.detail),
             r.prev_hash.clone(),
             r.hash.clone(),
         ];
@@ -156,15 +143,18 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(field("admin"), "admin");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(crate::reports::csv::cell("admin"), "admin");
+        assert_eq!(crate::reports::csv::cell("a,b"), "\"a,b\"");
         assert_eq!(
-            field("=HYPERLINK(\"http://x\")"),
+            crate::reports::csv::cell("say \"hi\""),
+            "\"say \"\"hi\"\"\""
+        );
+        assert_eq!(
+            crate::reports::csv::cell("=HYPERLINK(\"http://x\")"),
             "\"'=HYPERLINK(\"\"http://x\"\")\""
         );
-        assert_eq!(field("+1"), "'+1");
-        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(field("\r=1"), "\"'\r=1\"");
+        assert_eq!(crate::reports::csv::cell("+1"), "'+1");
+        assert_eq!(crate::reports::csv::cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(crate::reports::csv::cell("\r=1"), "\"'\r=1\"");
     }
 }

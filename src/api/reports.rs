@@ -190,8 +190,9 @@ pub async fn issue(
     let now = crate::timefmt::now_ms();
     let r = state
         .reports
-        .issue(kind, &period, &caller.username, now)
-        .await?;
+        .issue(kind, &period, &caller.username, now, false)
+        .await?
+        .ok_or_else(|| ApiError::conflict("not issued"))?;
     tracing::info!(by = %caller.username, kind, period = %r.period, version = r.version, "report issued");
     let note = AuditNote {
         target: Some(format!("{kind}/{}", r.period)),

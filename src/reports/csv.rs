@@ -3,8 +3,6 @@
 //! sections one after another (a title row, a header row, the rows, a blank line), labelled in
 //! Vietnamese and English.
 
-use std::fmt::Write as _;
-
 use super::handling::HandlingReport;
 use super::supply::{Supply, SupplyReport};
 
@@ -39,12 +37,7 @@ impl Sheet {
                 self.out.push(',');
             }
             first = false;
-            let f = f.as_ref();
-            if f.contains([',', '"', '\n', '\r']) {
-                let _ = write!(self.out, "\"{}\"", f.replace('"', "\"\""));
-            } else {
-                self.out.push_str(f);
-            }
+            self.out.push_str(&cell(f.as_ref()));
         }
         self.out.push_str("\r\n");
     }
@@ -55,6 +48,23 @@ impl Sheet {
 
     pub fn finish(self) -> String {
         self.out
+    }
+}
+
+/// A field as CSV (RFC 4180): quoted when it holds a comma, a quote or a line break. Text a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first: a device's name, a
+/// field report's text, a username typed at the login can be anything) gets a leading `'`, so
+/// it opens as text (OWASP, CSV injection). The reports' own numbers are never negative.
+pub fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
     }
 }
 
@@ -173,6 +183,7 @@ pub fn handling(r: &HandlingReport) -> String {
         "Trễ hạn / Late",
         "Tồn / Outstanding",
         "Quá hạn / Overdue",
+        "Đã chuyển / Transferred",
         "Xử lý: trung vị (giây) / Resolve: median (s)",
     ]);
     for a in &r.by_agency {
@@ -184,6 +195,7 @@ pub fn handling(r: &HandlingReport) -> String {
             a.late.to_string(),
             a.outstanding.to_string(),
             a.overdue.to_string(),
+            a.transferred.to_string(),
             num(a.resolve_median_s),
         ]);
     }
@@ -391,6 +403,14 @@ mod tests {
         assert_eq!(
             &text[3..],
             "Sở Nông nghiệp và Môi trường,\"a,b\",\"say \"\"hi\"\"\",x\r\n"
+        );
+        assert_eq!(
+            cell("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(
+            (cell("@sum"), cell("+84 912")),
+            ("'@sum".into(), "'+84 912".into())
         );
         assert_eq!(num(Some(600.0)), "600");
         assert_eq!(num(Some(0.5)), "0.500");

@@ -69,6 +69,9 @@ pub struct AgencyLine {
     pub outstanding: u64,
     /// Outstanding and past the resolution deadline at the period's end.
     pub overdue: u64,
+    /// Re-dispatched to other agencies before the period's end: no longer this one's to handle
+    /// (received = on_time + late + outstanding + transferred).
+    pub transferred: u64,
     pub resolve_median_s: Option<f64>,
 }
 
@@ -214,9 +217,16 @@ struct AsOfEnd<'a> {
     state: AlertState,
     acknowledged: Option<i64>,
     dispatched: Option<i64>,
+    /// The resolution in force at the end (None once reopened), and whether the condition
+    /// clearing before dispatch made it (`auto_resolved`) rather than a person.
     resolved: Option<i64>,
-    /// Each agency with the time of its first dispatch.
+    auto: bool,
+    /// The first time it was resolved (an acknowledgement was no longer awaited after it).
+    first_resolved: Option<i64>,
+    /// Each agency it was ever dispatched to, with the time of its first dispatch there.
     dispatched_to: Vec<(String, i64)>,
+    /// The agencies of its latest dispatch: who has it (a re-dispatch replaces them).
+    current: Vec<String>,
     escalations_in_period: u64,
 }
 
@@ -227,44 +237,59 @@ fn as_of_end<'a>(alert: &'a Alert, events: &[&AlertEvent], period: &Period) -> A
         acknowledged: None,
         dispatched: None,
         resolved: None,
+        auto: false,
+        first_resolved: None,
         dispatched_to: Vec::new(),
+        current: Vec::new(),
         escalations_in_period: 0,
     };
     for e in events {
         if e.kind == "escalated" && e.ts >= period.from_ms {
             a.escalations_in_period += 1;
         }
+        // A dispatch names its agencies, also a re-dispatch that leaves the state as it was
+        // (its entry then has no `to_state`).
+        if e.kind == "dispatch" {
+            a.acknowledged.get_or_insert(e.ts);
+            a.dispatched.get_or_insert(e.ts);
+            let agencies: Vec<&str> = e
+                .detail
+                .get("agencies")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .collect();
+            for agency in &agencies {
+                if !a.dispatched_to.iter().any(|(id, _)| id == agency) {
+                    a.dispatched_to.push(((*agency).to_owned(), e.ts));
+                }
+            }
+            a.current = agencies.into_iter().map(str::to_owned).collect();
+        }
         let Some(to) = e.to_state else { continue };
         a.state = to;
         match to {
-            AlertState::Acknowledged => {
+            AlertState::Acknowledged | AlertState::Dispatched => {
                 a.acknowledged.get_or_insert(e.ts);
             }
-            AlertState::Dispatched => {
-                a.acknowledged.get_or_insert(e.ts);
-                if e.kind == "dispatch" {
-                    a.dispatched.get_or_insert(e.ts);
-                    let agencies = e.detail.get("agencies").and_then(|v| v.as_array());
-                    for agency in agencies.into_iter().flatten().filter_map(|v| v.as_str()) {
-                        if !a.dispatched_to.iter().any(|(id, _)| id == agency) {
-                            a.dispatched_to.push((agency.to_owned(), e.ts));
-                        }
-                    }
-                }
+            AlertState::Resolved => {
+                a.resolved = Some(e.ts);
+                a.auto = e.kind == "auto_resolved";
+                a.first_resolved.get_or_insert(e.ts);
             }
-            AlertState::Resolved => a.resolved = Some(e.ts),
-            AlertState::Closed => {}
-            AlertState::Open | AlertState::InProgress => {}
+            AlertState::Closed | AlertState::Open | AlertState::InProgress => {}
         }
         if to.unresolved() {
             a.resolved = None; // reopened
+            a.auto = false;
         }
     }
     a
 }
 
 fn auto_cleared(a: &AsOfEnd) -> bool {
-    a.resolved.is_some() && a.alert.resolution.as_deref() == Some("auto_cleared")
+    a.resolved.is_some() && a.auto
 }
 
 fn severity_rank(s: &str) -> u8 {
@@ -355,7 +380,7 @@ pub fn report(
         let end = period.to_ms;
         if let Some(deadline) = a.ack_deadline {
             deadlines.with_ack_deadline += 1;
-            let waited_until = [f.acknowledged, f.resolved, Some(end)]
+            let waited_until = [f.acknowledged, f.first_resolved, Some(end)]
                 .into_iter()
                 .flatten()
                 .min()
@@ -389,6 +414,10 @@ pub fn report(
             }
             let (line, times) = agencies.entry(agency.clone()).or_default();
             line.received += 1;
+            if !f.current.contains(agency) {
+                line.transferred += 1; // re-dispatched to others, who answer for it now
+                continue;
+            }
             let deadline = f.alert.resolve_deadline;
             match f.resolved {
                 Some(t) => {
@@ -444,7 +473,7 @@ pub fn report(
                     Source::Field => a.text.clone().unwrap_or_default(),
                     Source::Rule => a.device.clone(),
                 },
-                agency: f.dispatched_to.first().map(|(id, _)| id.clone()),
+                agency: f.current.first().cloned(),
                 opened: zone.format(a.created_at),
                 age_s: (period.to_ms - a.created_at).max(0) as f64 / 1000.0,
                 overdue: a.resolve_deadline.is_some_and(|d| d < period.to_ms),
@@ -526,7 +555,7 @@ fn definitions() -> BTreeMap<&'static str, Definition> {
             "by_agency",
             "Theo cơ quan",
             "Per agency",
-            "Đã nhận = số cảnh báo được chuyển đến trong kỳ; đúng hạn / trễ hạn = xử lý xong trước / sau hạn xử lý; tồn = chưa xử lý xong cuối kỳ. // Received = dispatched to it in the period; on time / late = resolved by / after the resolution deadline; outstanding = unresolved at the period's end.",
+            "Đã nhận = số cảnh báo được chuyển đến trong kỳ; đúng hạn / trễ hạn = xử lý xong trước / sau hạn xử lý; tồn = chưa xử lý xong cuối kỳ; đã chuyển = được chuyển tiếp cho cơ quan khác. // Received = dispatched to it in the period; on time / late = resolved by / after the resolution deadline; outstanding = unresolved at the period's end; transferred = re-dispatched to other agencies.",
         ),
         (
             "open_at_end",
@@ -546,6 +575,109 @@ fn definitions() -> BTreeMap<&'static str, Definition> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::alerts::model::{AlertEvent, Source};
+    use crate::pipeline::Severity;
+
+    fn at(s: &str) -> i64 {
+        crate::timefmt::parse_rfc3339(s).expect("time")
+    }
+
+    fn event(
+        alert: i64,
+        ts: i64,
+        kind: &str,
+        moved: Option<(AlertState, AlertState)>,
+    ) -> AlertEvent {
+        let e = AlertEvent {
+            alert,
+            ..AlertEvent::new(ts, "someone", kind)
+        };
+        match moved {
+            Some((from, to)) => e.moved(from, to),
+            None => e,
+        }
+    }
+
+    /// A re-dispatch moves the alert to another agency without changing its state: the first
+    /// agency received it and passed it on, the second answers for it.
+    #[test]
+    fn a_redispatched_alert_is_the_new_agencys() {
+        use AlertState as S;
+        let zone = Zone::default();
+        let nov = Period::parse("2026-11", zone).expect("period");
+        let t = at("2026-11-03T08:00:00+07:00");
+        let alert = Alert {
+            id: 1,
+            resolve_deadline: Some(t + 4 * 3_600_000),
+            ..Alert::new(Source::Rule, "r", "d", Severity::Critical, t)
+        };
+        let to = |agency: &str| serde_json::json!({ "agencies": [agency] });
+        let events = vec![
+            event(1, t, "opened", None),
+            event(1, t + 60_000, "dispatch", Some((S::Open, S::Dispatched))).detail(to("so-nnmt")),
+            event(1, t + 600_000, "dispatch", None).detail(to("pccc")),
+            event(
+                1,
+                t + 3_600_000,
+                "resolve",
+                Some((S::Dispatched, S::Resolved)),
+            ),
+        ];
+        let r = report(&nov, zone, &[alert], &events, &Names::default());
+        let line = |id: &str| {
+            r.by_agency
+                .iter()
+                .find(|a| a.agency == id)
+                .expect(id)
+                .clone()
+        };
+        let (first, second) = (line("so-nnmt"), line("pccc"));
+        assert_eq!(
+            (first.received, first.transferred, first.on_time),
+            (1, 1, 0)
+        );
+        assert_eq!(
+            (second.received, second.on_time, second.transferred),
+            (1, 1, 0)
+        );
+        assert_eq!(
+            second.resolve_median_s,
+            Some(3000.0),
+            "from its own dispatch"
+        );
+    }
+
+    /// A November resolution by a person stays that in November's report, whatever happened to
+    /// the alert in December; an alert resolved in time before its deadline was not waiting for
+    /// an acknowledgement afterwards.
+    #[test]
+    fn the_report_of_a_past_month_reads_the_timeline_up_to_its_end() {
+        use AlertState as S;
+        let zone = Zone::default();
+        let nov = Period::parse("2026-11", zone).expect("period");
+        let t = at("2026-11-28T08:00:00+07:00");
+        let alert = Alert {
+            id: 7,
+            ack_deadline: Some(t + 900_000),
+            resolution: Some("auto_cleared".into()), // how it stands now, in December
+            ..Alert::new(Source::Rule, "r", "d", Severity::Warning, t)
+        };
+        let events = vec![
+            event(7, t, "opened", None),
+            event(7, t + 300_000, "resolve", Some((S::Open, S::Resolved))),
+            event(
+                7,
+                at("2026-12-02T08:00:00+07:00"),
+                "reopen",
+                Some((S::Resolved, S::Open)),
+            ),
+        ];
+        let r = report(&nov, zone, &[alert], &events, &Names::default());
+        assert_eq!((r.auto_cleared, r.resolve_median_s), (0, Some(300.0)));
+        assert_eq!(r.deadlines.ack_breaches, 0, "resolved before the deadline");
+        assert_eq!(r.by_state["resolved"], 1);
+    }
 
     #[test]
     fn medians_and_nearest_rank() {

@@ -20,9 +20,9 @@ use crate::calendar::{Period, Zone};
 const CHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// The (kind, period) pairs due at `now_ms`: those of the periods the last month boundary
-/// ended, once `grace_ms` has passed after it, that ended after `since_ms` (the store's
-/// creation: a new hub does not issue reports of a month it never saw) and have no issued
-/// version yet.
+/// ended, once `grace_ms` has passed after it, that ended after `since_ms` (when the store
+/// began to tally data supply: a new or upgraded hub does not issue reports of a month it never
+/// saw) and have no issued version yet.
 pub fn due(
     now_ms: i64,
     zone: Zone,
@@ -80,9 +80,11 @@ async fn issue_due(
 ) -> crate::storage::StoreResult<()> {
     let now = crate::timefmt::now_ms();
     let issued = reports.issued().await?;
-    let since = reports.created_at().await?;
+    let since = reports.since().await?;
     for (kind, period) in due(now, reports.zone(), grace_ms, since, &issued) {
-        let r = reports.issue(kind, &period, "system", now).await?;
+        let Some(r) = reports.issue(kind, &period, "system", now, true).await? else {
+            continue; // another hub issued it first
+        };
         info!(kind, period = %r.period, version = r.version, sha256 = %r.sha256, "report issued");
         let detail = serde_json::json!({
             "id": r.id, "kind": r.kind, "period": r.period, "version": r.version,

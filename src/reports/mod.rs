@@ -103,9 +103,10 @@ impl Reports {
         self.store.issued_reports().await
     }
 
-    /// When the store was created: no report is issued for a period that ended before.
-    pub async fn created_at(&self) -> StoreResult<i64> {
-        self.store.created_at().await
+    /// Since when the store tallies data supply: no report is issued for a period that ended
+    /// before.
+    pub async fn since(&self) -> StoreResult<i64> {
+        self.store.reports_since().await
     }
 
     /// One issued report, bodies and all.
@@ -114,14 +115,16 @@ impl Reports {
     }
 
     /// Issues the `kind` report of `period` as it stands now: stored unchanged as the next
-    /// version, with the SHA-256 of its JSON.
+    /// version, with the SHA-256 of its JSON. With `first_only` (the hub's own issue at a
+    /// period's end) only when none is issued yet: None then.
     pub async fn issue(
         &self,
         kind: &str,
         period: &Period,
         issued_by: &str,
         now_ms: i64,
-    ) -> StoreResult<IssuedReport> {
+        first_only: bool,
+    ) -> StoreResult<Option<IssuedReport>> {
         let (json, csv) = match kind {
             "handling" => {
                 let r = self.handling(period).await?;
@@ -143,7 +146,7 @@ impl Reports {
             json,
             csv,
         };
-        self.store.insert_issued_report(report).await
+        self.store.insert_issued_report(report, first_only).await
     }
 }
 

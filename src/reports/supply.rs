@@ -9,7 +9,8 @@
 //!   interval is the device's `expected_interval_s`, else its system's, else learned from its
 //!   data (the median of its recent steps between readings, averaged over its days: an outage
 //!   does not stretch it), and the report says which; without any, nothing is expected of it;
-//! - received: readings stored (a reading sent again counts once); completeness (đủ) =
+//! - received: readings stored (a reading sent again counts once; positions, `lat`/`lon`, are
+//!   not data supplied); the metrics are those it reported in the period; completeness (đủ) =
 //!   received ÷ expected, at most 1;
 //! - correct (đúng) = received ÷ (received + refused), refused being the messages or records
 //!   refused for any reason but an out-of-range value;
@@ -242,9 +243,17 @@ pub fn report(i: &Inputs) -> SupplyReport {
             (None, None, Some(ms)) if ms > 0.0 => (Some(ms / 1000.0), "learned"),
             _ => (None, "unknown"),
         };
-        let metrics = (d.latest.len() as u32)
-            .max(s.map_or(0, |s| s.metrics))
-            .max(1);
+        // The metrics it reported in the period (a metric renamed or sent once long ago does
+        // not count); for a silent device, those it has, positions aside.
+        let metrics = match s {
+            Some(s) if s.metrics > 0 => s.metrics,
+            _ => d
+                .latest
+                .iter()
+                .filter(|l| !matches!(l.metric.as_str(), "lat" | "lon"))
+                .count() as u32,
+        }
+        .max(1);
         let start = period.from_ms.max(d.first_seen);
         let active_s = (end - start).max(0) as f64 / 1000.0;
         let expected =

@@ -81,8 +81,8 @@ pub async fn run(
                 Ok(msg) => msg,
                 Err(_) => {
                     // Idle with a tally to hand over: a batch of its own.
-                    let items = Arc::new(vec![WriteItem::Supply(tally.take())]);
-                    commit(store.as_ref(), &items, 0, &health).await;
+                    let mut items = Arc::new(vec![WriteItem::Supply(tally.take())]);
+                    commit(store.as_ref(), &mut items, 0, &health).await;
                     last_flush = Instant::now();
                     continue;
                 }
@@ -111,8 +111,8 @@ pub async fn run(
             items.push(WriteItem::Supply(tally.take()));
             last_flush = Instant::now();
         }
-        let items = Arc::new(items);
-        let outcome = commit(store.as_ref(), &items, readings, &health).await;
+        let mut items = Arc::new(items);
+        let outcome = commit(store.as_ref(), &mut items, readings, &health).await;
         tally.committed(&items, &outcome, crate::timefmt::now_ms());
         on_commit(&outcome);
         if !tickets.is_empty() && done.send(tickets).await.is_err() {
@@ -120,15 +120,17 @@ pub async fn run(
         }
     }
     if !tally.is_empty() {
-        let items = Arc::new(vec![WriteItem::Supply(tally.take())]);
-        commit(store.as_ref(), &items, 0, &health).await;
+        let mut items = Arc::new(vec![WriteItem::Supply(tally.take())]);
+        commit(store.as_ref(), &mut items, 0, &health).await;
     }
 }
 
-/// Commits `items`, retrying with backoff until it succeeds (acks wait meanwhile).
+/// Commits `items`, retrying with backoff until it succeeds (acks wait meanwhile). A failed
+/// commit that carried the supply tally is retried without it: the readings come first, and a
+/// tally the store refuses must not hold them back (it is logged, and the report is short by it).
 async fn commit(
     store: &dyn Store,
-    items: &Arc<Vec<WriteItem>>,
+    items: &mut Arc<Vec<WriteItem>>,
     readings: usize,
     health: &Health,
 ) -> WriteOutcome {
@@ -144,6 +146,17 @@ async fn commit(
                 m::storage_write_failed();
                 tracing::error!(%error, items = items.len(), "batch commit failed; retrying, acks withheld");
                 health.set_degraded("storage", Some(error.to_string()));
+                if items.iter().any(|i| matches!(i, WriteItem::Supply(_))) {
+                    tracing::warn!(
+                        "the batch's supply tally is dropped so that its readings can commit"
+                    );
+                    let kept = items
+                        .iter()
+                        .filter(|i| !matches!(i, WriteItem::Supply(_)))
+                        .cloned()
+                        .collect();
+                    *items = Arc::new(kept);
+                }
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }

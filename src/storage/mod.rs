@@ -266,12 +266,18 @@ pub trait Store: Send + Sync + 'static {
     async fn supply_gaps(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<SupplyGap>>;
     /// Refused messages received in `[from_ms, to_ms)`, counted by topic and reason.
     async fn rejections(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Rejections>>;
-    /// When this store was created (its first schema step): reports are issued for the periods
-    /// that ended after it.
-    async fn created_at(&self) -> StoreResult<i64>;
+    /// When this store began to tally data supply (the schema step that added it, at its
+    /// creation or at the upgrade to it): the hub issues reports of the periods that ended
+    /// after it, never of a month it did not see.
+    async fn reports_since(&self) -> StoreResult<i64>;
     /// Stores an issued report as the next version of its (kind, period), in one transaction;
-    /// returns it with its id and version.
-    async fn insert_issued_report(&self, report: IssuedReport) -> StoreResult<IssuedReport>;
+    /// returns it with its id and version. With `first_only`, only when none is issued yet
+    /// (None otherwise): two hubs issuing a period's end at once issue it once.
+    async fn insert_issued_report(
+        &self,
+        report: IssuedReport,
+        first_only: bool,
+    ) -> StoreResult<Option<IssuedReport>>;
     /// Every issued report, newest first, without their bodies.
     async fn issued_reports(&self) -> StoreResult<Vec<IssuedReport>>;
     /// One issued report with its bodies.

@@ -87,6 +87,9 @@ impl DeviceState {
 #[derive(Debug, Default)]
 struct DeviceTally {
     state: DeviceState,
+    /// Each metric's newest timestamp: the usual interval is learned from the steps of one
+    /// metric to its next reading, so metrics sent a second apart do not make it a second.
+    metric_last: Vec<(String, i64)>,
     /// Whether `state` holds a reading yet (a device's first reading starts no silence).
     seen: bool,
     /// Usually one day; a backfill can add more.
@@ -182,6 +185,9 @@ impl SupplyTally {
                 continue;
             };
             for r in readings.iter() {
+                if matches!(r.metric.as_str(), "lat" | "lon") {
+                    continue; // a position says where the device is, not what it measures
+                }
                 let date = self.date_of(r.ts_ms);
                 let latency = commit_ms - r.ts_ms;
                 let d = self.device(&r.device);
@@ -208,7 +214,7 @@ impl SupplyTally {
                 if !day.metrics.contains(&r.metric) {
                     day.metrics.push(r.metric.clone());
                 }
-                let gap = step(d, r.ts_ms, outage_after);
+                let gap = step(d, &r.metric, r.ts_ms, outage_after);
                 self.pending += usize::from(created);
                 if let Some((from_ms, to_ms)) = gap {
                     self.gaps.push(SupplyGap {
@@ -263,9 +269,20 @@ impl SupplyTally {
     }
 }
 
-/// A reading at `ts` of the device: a step forward longer than the outage threshold is a gap,
-/// returned as `(from, to)`.
-fn step(d: &mut DeviceTally, ts: i64, outage_after: i64) -> Option<(i64, i64)> {
+/// A reading of `metric` at `ts`: the device's silence before it, when longer than the outage
+/// threshold, is a gap, returned as `(from, to)`; the metric's step since its own last reading
+/// teaches the usual interval.
+fn step(d: &mut DeviceTally, metric: &str, ts: i64, outage_after: i64) -> Option<(i64, i64)> {
+    match d.metric_last.iter_mut().find(|(m, _)| m == metric) {
+        Some((_, last)) if ts > *last => {
+            let state = &mut d.state;
+            state.steps[state.next] = ts - *last;
+            state.next = (state.next + 1) % STEPS;
+            *last = ts;
+        }
+        Some(_) => {} // a resend or a backfill
+        None => d.metric_last.push((metric.to_owned(), ts)),
+    }
     let state = &mut d.state;
     if !d.seen {
         d.seen = true;
@@ -275,13 +292,10 @@ fn step(d: &mut DeviceTally, ts: i64, outage_after: i64) -> Option<(i64, i64)> {
     if ts <= state.last_ts {
         return None; // the same instant (another metric), a resend or a backfill
     }
-    let step = ts - state.last_ts;
     let threshold = state
         .usual_interval()
         .map_or(outage_after, |i| outage_after.max(3 * i));
-    let gap = (step > threshold).then_some((state.last_ts, ts));
-    state.steps[state.next] = step;
-    state.next = (state.next + 1) % STEPS;
+    let gap = (ts - state.last_ts > threshold).then_some((state.last_ts, ts));
     state.last_ts = ts;
     gap
 }
@@ -400,6 +414,27 @@ mod tests {
             Some(H),
             "the median of the last steps"
         );
+    }
+
+    /// Two metrics sent a second apart every five minutes: the interval is five minutes, not a
+    /// second; positions are not counted as data supplied.
+    #[test]
+    fn the_usual_interval_is_per_metric_and_positions_do_not_count() {
+        let mut t = SupplyTally::new(SupplySettings::default());
+        let t0 = at("2026-11-10T00:00:00Z");
+        let none = WriteOutcome::default();
+        for i in 0..6 {
+            let ts = t0 + i * 300_000;
+            let items = batch(
+                "st-3",
+                &[("rain", ts), ("water_level", ts + 1000), ("lat", ts)],
+            );
+            t.committed(&items, &none, ts + 2000);
+        }
+        let d = t.take();
+        let day = day(&d, "st-3", "2026-11-10");
+        assert_eq!((day.received, day.metrics), (12, 2));
+        assert_eq!(day.interval_ms, Some(300_000));
     }
 
     #[test]

@@ -611,21 +611,32 @@ pub(crate) async fn issued_reports_are_versioned_and_kept(store: &dyn Store) {
         json: json.into(),
         csv: "\u{feff}Báo cáo\r\n".into(),
     };
-    let v1 = store
-        .insert_issued_report(report(r#"{"total":4}"#))
+    let issue = |r, first_only| store.insert_issued_report(r, first_only);
+    let v1 = issue(report(r#"{"total":4}"#), true)
         .await
-        .expect("issue");
-    let v2 = store
-        .insert_issued_report(report(r#"{"total":5}"#))
+        .expect("issue")
+        .expect("v1");
+    let again = issue(report(r#"{"total":4}"#), true)
         .await
-        .expect("reissue");
-    let other = store
-        .insert_issued_report(iochub::reports::model::IssuedReport {
+        .expect("issue again");
+    assert_eq!(
+        again, None,
+        "the hub's own issue happens once, also from two hubs"
+    );
+    let v2 = issue(report(r#"{"total":5}"#), false)
+        .await
+        .expect("reissue")
+        .expect("v2");
+    let other = issue(
+        iochub::reports::model::IssuedReport {
             kind: "data-supply".into(),
             ..report("{}")
-        })
-        .await
-        .expect("other kind");
+        },
+        true,
+    )
+    .await
+    .expect("other kind")
+    .expect("its first");
     assert_eq!((v1.version, v2.version, other.version), (1, 2, 1));
     let list = store.issued_reports().await.expect("list");
     let ids: Vec<i64> = list.iter().map(|r| r.id).collect();

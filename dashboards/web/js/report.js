@@ -29,7 +29,7 @@ const WORDS = {
     ack_late: 'Trễ hạn tiếp nhận', resolve_late: 'Trễ hạn xử lý', escalations: 'Lần nâng cấp',
     times: 'Thời gian kể từ khi mở', median: 'Trung vị', p90: 'Phân vị 90', t_ack: 'Tiếp nhận', t_dispatch: 'Chuyển xử lý', t_resolve: 'Xử lý xong',
     auto_cleared: 'Tự hết trước khi chuyển xử lý: {n}.',
-    agency: 'Cơ quan', received: 'Đã nhận', on_time: 'Đúng hạn', late: 'Trễ hạn', outstanding: 'Tồn', overdue: 'Quá hạn', median_resolve: 'Xử lý (trung vị)',
+    agency: 'Cơ quan', received: 'Đã nhận', on_time: 'Đúng hạn', late: 'Trễ hạn', outstanding: 'Tồn', overdue: 'Quá hạn', transferred: 'Đã chuyển', median_resolve: 'Xử lý (trung vị)',
     category: 'Loại sự cố', severity: 'Mức độ', area: 'Địa bàn', count: 'Số lượng', none: 'Không có.',
     id: 'Mã', state: 'Trạng thái', subject: 'Thiết bị / nội dung', opened: 'Mở lúc', age: 'Đã tồn',
     oldest: '{n} cảnh báo cũ nhất trong {total}.',
@@ -64,7 +64,7 @@ const WORDS = {
     ack_late: 'Acknowledged late', resolve_late: 'Resolved late', escalations: 'Escalations',
     times: 'Time from opening', median: 'Median', p90: '90th percentile', t_ack: 'Acknowledge', t_dispatch: 'Dispatch', t_resolve: 'Resolve',
     auto_cleared: 'Cleared by themselves before dispatch: {n}.',
-    agency: 'Agency', received: 'Received', on_time: 'On time', late: 'Late', outstanding: 'Outstanding', overdue: 'Overdue', median_resolve: 'Resolve (median)',
+    agency: 'Agency', received: 'Received', on_time: 'On time', late: 'Late', outstanding: 'Outstanding', overdue: 'Overdue', transferred: 'Transferred', median_resolve: 'Resolve (median)',
     category: 'Category', severity: 'Severity', area: 'Area', count: 'Count', none: 'None.',
     id: 'Id', state: 'State', subject: 'Device / text', opened: 'Opened', age: 'Open for',
     oldest: 'The {n} oldest of {total}.',
@@ -227,8 +227,8 @@ function handling(r) {
     <h2>${esc(w('s_per_day'))}</h2>
     ${perDayChart(r.per_day)}
     <h2>${esc(w('s_agency'))}</h2>
-    ${table([w('agency'), w('received'), w('on_time'), w('late'), w('outstanding'), w('overdue'), w('median_resolve')],
-      r.by_agency.map((a) => [esc(a.name), int(a.received), int(a.on_time), int(a.late), int(a.outstanding), int(a.overdue), duration(a.resolve_median_s)]), [1, 2, 3, 4, 5, 6])}
+    ${table([w('agency'), w('received'), w('on_time'), w('late'), w('outstanding'), w('overdue'), w('transferred'), w('median_resolve')],
+      r.by_agency.map((a) => [esc(a.name), int(a.received), int(a.on_time), int(a.late), int(a.outstanding), int(a.overdue), int(a.transferred), duration(a.resolve_median_s)]), [1, 2, 3, 4, 5, 6, 7])}
     <h2>${esc(w('s_kinds'))}</h2>
     <div class="cols">${counts(r.by_category, w('category'))}${counts(r.by_severity, w('severity'))}${counts(r.by_area, w('area'))}</div>
     <h2>${esc(w('s_open'))}</h2>

@@ -443,8 +443,9 @@ pub(super) async fn timeline(c: &impl GenericClient, id: i64) -> PgResult<Vec<Al
 }
 
 /// What a report of `[from, to)` reads: the alerts opened in it, those opened before it and not
-/// resolved before it starts; and their timeline entries before `to` that moved the handling
-/// state or escalated (comments and deliveries do not count), oldest first.
+/// resolved before it starts (each part by its own index: years of resolved alerts are never
+/// scanned); and their timeline entries before `to` that moved the handling
+/// state, dispatched or escalated (comments and deliveries do not count), oldest first.
 pub(super) async fn for_report(
     c: &impl GenericClient,
     from: i64,
@@ -453,8 +454,9 @@ pub(super) async fn for_report(
     let sql = format!(
         "SELECT {ALERT_COLS} FROM alerts WHERE created_at >= $1 AND created_at < $2
          UNION ALL
-         SELECT {ALERT_COLS} FROM alerts
-         WHERE created_at < $1 AND (resolved_at IS NULL OR resolved_at >= $1)
+         SELECT {ALERT_COLS} FROM alerts WHERE resolved_at >= $1 AND created_at < $1
+         UNION ALL
+         SELECT {ALERT_COLS} FROM alerts WHERE resolved_at IS NULL AND created_at < $1
          ORDER BY id"
     );
     let (from, to) = (to_time(from), to_time(to));
@@ -470,7 +472,7 @@ pub(super) async fn for_report(
             "SELECT seq, alert_id, ts, actor, kind, from_state, to_state, note, detail::text
              FROM alert_events
              WHERE alert_id = ANY($1) AND ts < $2
-               AND (to_state IS NOT NULL OR kind = 'escalated')
+               AND (to_state IS NOT NULL OR kind IN ('escalated', 'dispatch'))
              ORDER BY seq",
             &[&ids, &to],
         )

@@ -421,19 +421,27 @@ impl Store for PostgresStore {
         Ok(supply::rejections(&self.client().await?, from_ms, to_ms).await?)
     }
 
-    async fn created_at(&self) -> StoreResult<i64> {
+    async fn reports_since(&self) -> StoreResult<i64> {
+        // The schema step that began the data-supply tally (`014_supply.sql`).
         let row = self
             .client()
             .await?
-            .query_one("SELECT min(applied_at) FROM schema_migrations", &[])
+            .query_one(
+                "SELECT max(applied_at) FROM schema_migrations WHERE version = 14",
+                &[],
+            )
             .await
             .map_err(PgError::from)?;
         let at: Option<std::time::SystemTime> = row.try_get(0).map_err(PgError::from)?;
         Ok(at.map_or(0, to_ms))
     }
 
-    async fn insert_issued_report(&self, report: IssuedReport) -> StoreResult<IssuedReport> {
-        Ok(supply::insert_issued(&mut self.client().await?, &report).await?)
+    async fn insert_issued_report(
+        &self,
+        report: IssuedReport,
+        first_only: bool,
+    ) -> StoreResult<Option<IssuedReport>> {
+        Ok(supply::insert_issued(&mut self.client().await?, &report, first_only).await?)
     }
 
     async fn issued_reports(&self) -> StoreResult<Vec<IssuedReport>> {

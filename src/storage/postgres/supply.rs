@@ -189,7 +189,8 @@ fn issued_row(r: &tokio_postgres::Row, bodies: bool) -> PgResult<IssuedReport> {
 pub(super) async fn insert_issued(
     c: &mut deadpool_postgres::Object,
     r: &IssuedReport,
-) -> PgResult<IssuedReport> {
+    first_only: bool,
+) -> PgResult<Option<IssuedReport>> {
     let tx = c.transaction().await?;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtext('issued_reports:' || $1 || ':' || $2))",
@@ -197,11 +198,12 @@ pub(super) async fn insert_issued(
     )
     .await?;
     let row = tx
-        .query_one(
+        .query_opt(
             "INSERT INTO issued_reports (kind, period, version, issued_at, issued_by, sha256, json,
                  csv)
              SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6, $7
              FROM issued_reports WHERE kind = $1 AND period = $2
+             HAVING NOT $8 OR count(*) = 0
              RETURNING id, version",
             &[
                 &r.kind,
@@ -211,16 +213,21 @@ pub(super) async fn insert_issued(
                 &r.sha256,
                 &r.json,
                 &r.csv,
+                &first_only,
             ],
         )
         .await?;
+    let Some(row) = row else {
+        tx.commit().await?;
+        return Ok(None);
+    };
     let (id, version): (i64, i32) = (row.try_get(0)?, row.try_get(1)?);
     tx.commit().await?;
-    Ok(IssuedReport {
+    Ok(Some(IssuedReport {
         id,
         version: version.max(0) as u32,
         ..r.clone()
-    })
+    }))
 }
 
 pub(super) async fn issued(c: &impl GenericClient) -> PgResult<Vec<IssuedReport>> {

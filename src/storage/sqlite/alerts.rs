@@ -388,8 +388,9 @@ pub(super) fn timeline(conn: &Connection, id: i64) -> StoreResult<Vec<AlertEvent
 }
 
 /// What a report of `[from, to)` reads: the alerts opened in it, those opened before it and not
-/// resolved before it starts; and their timeline entries before `to` that moved the handling
-/// state or escalated (comments and deliveries do not count), oldest first.
+/// resolved before it starts (each part by its own index: years of resolved alerts are never
+/// scanned); and their timeline entries before `to` that moved the handling
+/// state, dispatched or escalated (comments and deliveries do not count), oldest first.
 pub(super) fn for_report(
     conn: &Connection,
     from: i64,
@@ -398,8 +399,9 @@ pub(super) fn for_report(
     let sql = format!(
         "SELECT {ALERT_COLS} FROM alerts WHERE created_at >= ?1 AND created_at < ?2
          UNION ALL
-         SELECT {ALERT_COLS} FROM alerts
-         WHERE created_at < ?1 AND (resolved_at IS NULL OR resolved_at >= ?1)
+         SELECT {ALERT_COLS} FROM alerts WHERE resolved_at >= ?1 AND created_at < ?1
+         UNION ALL
+         SELECT {ALERT_COLS} FROM alerts WHERE resolved_at IS NULL AND created_at < ?1
          ORDER BY id"
     );
     let alerts: Vec<Alert> = conn
@@ -413,7 +415,7 @@ pub(super) fn for_report(
         "SELECT seq, alert_id, ts, actor, kind, from_state, to_state, note, detail
          FROM alert_events
          WHERE alert_id IN (SELECT value FROM json_each(?1)) AND ts < ?2
-           AND (to_state IS NOT NULL OR kind = 'escalated')
+           AND (to_state IS NOT NULL OR kind IN ('escalated', 'dispatch'))
          ORDER BY seq",
         params![ids, to],
     )?;

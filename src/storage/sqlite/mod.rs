@@ -56,6 +56,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/013_issued_reports.sql"),
 ];
 const READER_POOL: usize = 4;
+/// The schema step that began the data-supply tally (`012_supply.sql`).
+const SUPPLY_SCHEMA: i64 = 12;
 
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -424,21 +426,25 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn created_at(&self) -> StoreResult<i64> {
+    async fn reports_since(&self) -> StoreResult<i64> {
         self.read(|conn| {
             Ok(conn.query_row(
-                "SELECT coalesce(min(applied_at), 0) FROM schema_migrations",
-                [],
+                "SELECT coalesce(max(applied_at), 0) FROM schema_migrations WHERE version = ?1",
+                [SUPPLY_SCHEMA],
                 |r| r.get(0),
             )?)
         })
         .await
     }
 
-    async fn insert_issued_report(&self, report: IssuedReport) -> StoreResult<IssuedReport> {
+    async fn insert_issued_report(
+        &self,
+        report: IssuedReport,
+        first_only: bool,
+    ) -> StoreResult<Option<IssuedReport>> {
         self.write_tx(move |w| {
             let tx = w.conn.transaction()?;
-            let stored = supply::insert_issued(&tx, &report)?;
+            let stored = supply::insert_issued(&tx, &report, first_only)?;
             tx.commit()?;
             Ok(stored)
         })

@@ -140,23 +140,30 @@ fn issued_row(r: &rusqlite::Row<'_>, bodies: bool) -> rusqlite::Result<IssuedRep
     })
 }
 
-pub(super) fn insert_issued(tx: &Transaction<'_>, r: &IssuedReport) -> StoreResult<IssuedReport> {
+pub(super) fn insert_issued(
+    tx: &Transaction<'_>,
+    r: &IssuedReport,
+    first_only: bool,
+) -> StoreResult<Option<IssuedReport>> {
     let version: u32 = tx.query_row(
         "SELECT coalesce(max(version), 0) + 1 FROM issued_reports WHERE kind = ?1 AND period = ?2",
         params![r.kind, r.period],
         |row| row.get(0),
     )?;
+    if first_only && version > 1 {
+        return Ok(None);
+    }
     let id: i64 = tx.query_row(
         "INSERT INTO issued_reports (kind, period, version, issued_at, issued_by, sha256, json, csv)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
         params![r.kind, r.period, version, r.issued_at, r.issued_by, r.sha256, r.json, r.csv],
         |row| row.get(0),
     )?;
-    Ok(IssuedReport {
+    Ok(Some(IssuedReport {
         id,
         version,
         ..r.clone()
-    })
+    }))
 }
 
 pub(super) fn issued(conn: &Connection) -> StoreResult<Vec<IssuedReport>> {
