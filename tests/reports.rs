@@ -127,7 +127,22 @@ async fn systems_devices_and_the_handling_report_through_the_api() {
         (d["tags"].clone(), d["expected_interval_s"].clone()),
         (json!(["gate", "river"]), json!(300.0))
     );
+    assert_eq!(d["areas"], json!([]), "no position, no area");
+    let (status, d) = hub
+        .call(
+            "PATCH",
+            "/api/v1/devices/gate-1",
+            &hub.token,
+            Some(json!({"areas": ["cb-p-thucphan"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, d["areas"].clone()),
+        (200, json!(["cb-p-thucphan"])),
+        "{d}"
+    );
     for (bad, field) in [
+        (json!({"areas": ["nowhere"]}), "areas"),
         (json!({"system": "nope"}), "system"),
         (json!({"tags": ["Not A Tag"]}), "tags"),
         (json!({"expected_interval_s": -5}), "expected_interval_s"),

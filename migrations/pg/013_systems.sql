@@ -16,6 +16,8 @@ CREATE TABLE systems (
 ALTER TABLE devices ADD COLUMN system text;
 ALTER TABLE devices ADD COLUMN tags text[] NOT NULL DEFAULT '{}';
 ALTER TABLE devices ADD COLUMN expected_interval_s double precision;
+-- Areas an operator assigned; empty: the areas its position lies in.
+ALTER TABLE devices ADD COLUMN areas text[] NOT NULL DEFAULT '{}';
 
 -- Reports select alerts by when the hub opened them and by when they were resolved.
 UPDATE alerts SET created_at = opened_at WHERE created_at IS NULL;

@@ -16,6 +16,8 @@ CREATE TABLE systems (
 ALTER TABLE devices ADD COLUMN system TEXT;
 ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE devices ADD COLUMN expected_interval_s REAL;
+-- Areas an operator assigned (JSON list of area ids); empty: the areas its position lies in.
+ALTER TABLE devices ADD COLUMN areas TEXT NOT NULL DEFAULT '[]';
 
 -- Reports select alerts by when the hub opened them and by when they were resolved.
 UPDATE alerts SET created_at = opened_at WHERE created_at IS NULL;

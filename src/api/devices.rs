@@ -58,7 +58,7 @@ pub async fn list(
 }
 
 /// Fills what the API derives: units, the system a device gets from the systems' key
-/// patterns, the areas its position lies in.
+/// patterns, the areas its position lies in (unless an operator assigned some).
 fn completed(d: &mut Device, systems: &[System], areas: &Areas) {
     with_units(d);
     if d.system.is_none() {
@@ -67,7 +67,9 @@ fn completed(d: &mut Device, systems: &[System], areas: &Areas) {
             (d.system, d.system_from) = (Some(system.to_owned()), "pattern");
         }
     }
-    d.areas = position(d).map_or_else(Vec::new, |(lon, lat)| areas.containing(lon, lat));
+    if d.areas.is_empty() {
+        d.areas = position(d).map_or_else(Vec::new, |(lon, lat)| areas.containing(lon, lat));
+    }
 }
 
 /// `(lon, lat)` when both are known.
@@ -116,7 +118,8 @@ pub async fn get(
 
 /// Edit a device: name, position, `registered: true` to confirm a self-registered device,
 /// `gateway` (a gateway's key, `""` to detach) to let that gateway publish for it, its connected
-/// `system` (`""`: from the systems' key patterns), `tags`, and `expected_interval_s` (0 clears).
+/// `system` (`""`: from the systems' key patterns), `tags`, `areas` (`[]`: those its position
+/// lies in), and `expected_interval_s` (0 clears).
 #[utoipa::path(patch, path = "/api/v1/devices/{device}", tag = "devices", security(("bearer" = [])),
     params(("device" = String, Path, description = "device key")), request_body = DevicePatch,
     responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -166,6 +169,19 @@ pub async fn patch(
         return Err(ApiError::bad_field(
             "tags",
             "at most 20 tags, each matching [a-z0-9_-]{1,32}",
+        ));
+    }
+    if let Some(unknown) = patch
+        .areas
+        .iter()
+        .flatten()
+        .find(|a| state.areas.get(a).is_none())
+    {
+        return Err(ApiError::bad_field(
+            "areas",
+            format!(
+                "no area {unknown:?} (GET /api/v1/areas lists them; [] lets the position decide)"
+            ),
         ));
     }
     let systems = state.store.systems().await?;

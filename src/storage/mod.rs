@@ -93,7 +93,8 @@ pub struct Device {
     pub system_from: &'static str,
     /// Free labels (`river`, `slope`, ...): rules and filters may select by them.
     pub tags: Vec<String>,
-    /// The configured areas its position lies in (filled by the API).
+    /// Its areas: those an operator assigned, else those its position lies in (filled by the
+    /// API).
     pub areas: Vec<String>,
     /// How often it should report; null: its system's, else learned from the data.
     pub expected_interval_s: Option<f64>,
@@ -128,6 +129,8 @@ pub struct DevicePatch {
     pub system: Option<String>,
     /// Replaces the tags.
     pub tags: Option<Vec<String>>,
+    /// Area ids the device belongs to whatever its position says; `[]`: its position decides.
+    pub areas: Option<Vec<String>>,
     /// Seconds; 0 clears it (the system's, else learned from the data).
     pub expected_interval_s: Option<f64>,
 }

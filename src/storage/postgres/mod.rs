@@ -241,7 +241,7 @@ impl Store for PostgresStore {
                      lon = coalesce($4, lon), registered = coalesce($5, registered),
                      gateway = CASE WHEN $6::text IS NULL THEN gateway ELSE nullif($6, '') END,
                      system = CASE WHEN $7::text IS NULL THEN system ELSE nullif($7, '') END,
-                     tags = coalesce($8, tags),
+                     tags = coalesce($8, tags), areas = coalesce($10, areas),
                      expected_interval_s = CASE WHEN $9::float8 IS NULL THEN expected_interval_s
                                                 ELSE nullif($9, 0.0) END
                  WHERE key = $1",
@@ -255,6 +255,7 @@ impl Store for PostgresStore {
                     &patch.system,
                     &patch.tags,
                     &patch.expected_interval_s,
+                    &patch.areas,
                 ],
             )
             .await?;

@@ -15,7 +15,7 @@ use crate::storage::*;
 pub(super) use deadpool_postgres::GenericClient;
 
 pub(super) const DEVICE_COLS: &str = "key, name, lat, lon, registered, online, first_seen, \
-     last_seen, gateway, system, tags, expected_interval_s";
+     last_seen, gateway, system, tags, expected_interval_s, areas";
 
 pub(super) fn device_row(r: &Row) -> PgResult<Device> {
     Ok(Device {
@@ -34,7 +34,7 @@ pub(super) fn device_row(r: &Row) -> PgResult<Device> {
             None => "none",
         },
         tags: r.try_get(10)?,
-        areas: Vec::new(),
+        areas: r.try_get(12)?,
         expected_interval_s: r.try_get(11)?,
         latest: Vec::new(),
     })

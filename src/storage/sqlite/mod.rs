@@ -239,7 +239,7 @@ impl Store for SqliteStore {
                      lon = coalesce(?4, lon), registered = coalesce(?5, registered),
                      gateway = CASE WHEN ?6 IS NULL THEN gateway ELSE nullif(?6, '') END,
                      system = CASE WHEN ?7 IS NULL THEN system ELSE nullif(?7, '') END,
-                     tags = coalesce(?8, tags),
+                     tags = coalesce(?8, tags), areas = coalesce(?10, areas),
                      expected_interval_s = CASE WHEN ?9 IS NULL THEN expected_interval_s
                                                 ELSE nullif(?9, 0.0) END
                  WHERE key = ?1",
@@ -252,7 +252,8 @@ impl Store for SqliteStore {
                     patch.gateway,
                     patch.system,
                     patch.tags.as_ref().map(codec::to_json),
-                    patch.expected_interval_s
+                    patch.expected_interval_s,
+                    patch.areas.as_ref().map(codec::to_json)
                 ],
             )?;
             let d = if n == 0 {

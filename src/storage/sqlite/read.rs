@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::storage::*;
 
 pub(super) const DEVICE_COLS: &str = "key, name, lat, lon, registered, online, first_seen, \
-     last_seen, gateway, system, tags, expected_interval_s";
+     last_seen, gateway, system, tags, expected_interval_s, areas";
 
 pub(super) fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -25,7 +25,7 @@ pub(super) fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
             "none"
         },
         tags: json_list(r, 10)?,
-        areas: Vec::new(),
+        areas: json_list(r, 12)?,
         expected_interval_s: r.get(11)?,
         latest: Vec::new(),
     })
