@@ -187,9 +187,9 @@ fn bench_evaluate(c: &mut Criterion) {
     ] {
         // sanity: the breaching variants do fire
         if !matches!(load, Load::Quiet) {
-            let mut e = Evaluator::new(rules.clone());
+            let mut e = Evaluator::new(rules.clone(), 0);
             let mut out = Vec::new();
-            hot.iter().flatten().for_each(|r| e.evaluate(r, &mut out));
+            hot.iter().flatten().for_each(|r| e.evaluate(r, r.ts_ms, &mut out));
             assert!(out.len() >= DEVICES, "{name}: {} alerts", out.len());
         }
         let mut msgs = match load {
@@ -197,7 +197,7 @@ fn bench_evaluate(c: &mut Criterion) {
             Load::Breach10 | Load::Flapping10 => hot.clone(),
         };
         let mut calm = quiet.clone();
-        let mut eval = Evaluator::new(rules.clone());
+        let mut eval = Evaluator::new(rules.clone(), 0);
         let mut out: Vec<AlertChange> = Vec::new();
         let mut i = 0usize;
         g.bench_function(name, |b| {
@@ -211,7 +211,7 @@ fn bench_evaluate(c: &mut Criterion) {
                 i += 1;
                 for r in msg.iter_mut() {
                     r.ts_ms = ts;
-                    eval.evaluate(black_box(r), &mut out);
+                    eval.evaluate(black_box(r), r.ts_ms, &mut out);
                 }
                 black_box(&out);
                 out.clear();
@@ -247,7 +247,7 @@ fn bench_pipeline(c: &mut Criterion) {
     let router = router();
     let payloads: Vec<(String, String)> =
         devices.iter().map(|d| (d.clone(), senml(d, now))).collect();
-    let mut evals = [Evaluator::new(rules.clone()), Evaluator::new(rules.clone())];
+    let mut evals = [Evaluator::new(rules.clone(), 0), Evaluator::new(rules.clone(), 0)];
     let mut out: Vec<AlertChange> = Vec::new();
     let mut i = 0usize;
 
@@ -267,7 +267,7 @@ fn bench_pipeline(c: &mut Criterion) {
             debug_assert!(decoded.rejects.is_empty());
             for (shard, readings) in router.split(decoded.readings) {
                 for r in &readings {
-                    evals[shard].evaluate(r, &mut out);
+                    evals[shard].evaluate(r, r.ts_ms, &mut out);
                 }
                 black_box(&readings);
             }

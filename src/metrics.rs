@@ -37,6 +37,10 @@ fn describe() {
         "Readings evaluated by the rule engine (stored or not)"
     );
     describe_counter!(
+        "iochub_engine_late_readings_total",
+        "Readings older than a window or rate rule's oldest bucket, not counted in it"
+    );
+    describe_counter!(
         "iochub_ingest_readings_total",
         "Readings committed to storage"
     );
@@ -165,6 +169,11 @@ pub fn ingest_unacked(n: usize) {
 /// The queue-depth gauge of one shard, registered once (not per message).
 pub fn engine_queue_depth(shard: usize) -> metrics::Gauge {
     gauge!("iochub_engine_queue_depth", "shard" => shard.to_string())
+}
+
+/// Readings a window or rate rule could not count: older than its window's oldest bucket.
+pub fn engine_late_readings() -> metrics::Counter {
+    counter!("iochub_engine_late_readings_total")
 }
 
 /// The counter of readings a shard evaluated, registered once (not per message).

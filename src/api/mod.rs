@@ -243,39 +243,55 @@ async fn metrics(State(state): State<AppState>) -> Response {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RuleView {
     pub id: String,
+    /// `threshold`, `no_data`, `rate`, `window`, `anomaly` or `all`.
+    pub kind: &'static str,
+    /// The metric its alerts are about (the first condition's for `all`; empty for a
+    /// `no_data` rule on any reading).
     pub metric: String,
-    pub op: Op,
-    pub value: f64,
+    /// The comparison of a threshold or window rule; null for other kinds.
+    pub op: Option<Op>,
+    /// The line of a threshold or window rule; null for other kinds.
+    pub value: Option<f64>,
     pub clear: Option<f64>,
     pub severity: Severity,
+    pub category: Option<String>,
     pub for_seconds: f64,
     pub devices: Option<Vec<String>>,
+    /// The whole rule as the rules file has it (the same field names).
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+}
+
+impl RuleView {
+    fn of(r: &crate::engine::Rule) -> Self {
+        use crate::engine::rules::Kind;
+        let (op, value, clear) = match &r.kind {
+            Kind::Threshold { compare, .. } | Kind::Window { compare, .. } => {
+                (Some(compare.op), Some(compare.value), compare.clear)
+            }
+            _ => (None, None, None),
+        };
+        RuleView {
+            id: r.id.to_string(),
+            kind: r.kind.name(),
+            metric: r.kind.metric().to_owned(),
+            op,
+            value,
+            clear,
+            severity: r.severity,
+            category: r.category.clone(),
+            for_seconds: r.for_ms as f64 / 1000.0,
+            devices: r.spec.common.devices.clone(),
+            definition: serde_json::to_value(&r.spec).unwrap_or_default(),
+        }
+    }
 }
 
 /// The active rule set (after the latest successful reload).
 #[utoipa::path(get, path = "/api/v1/rules", tag = "system", security(("bearer" = [])),
     responses((status = 200, body = [RuleView])))]
 pub async fn rules(_: access::Caller, State(state): State<AppState>) -> Json<Vec<RuleView>> {
-    let rs = state.rules.load();
-    Json(
-        rs.rules
-            .iter()
-            .map(|r| RuleView {
-                id: r.id.to_string(),
-                metric: r.metric.clone(),
-                op: r.op,
-                value: r.value,
-                clear: r.clear,
-                severity: r.severity,
-                for_seconds: r.for_ms as f64 / 1000.0,
-                devices: r.devices.as_ref().map(|d| {
-                    let mut v: Vec<_> = d.iter().cloned().collect();
-                    v.sort();
-                    v
-                }),
-            })
-            .collect(),
-    )
+    Json(state.rules.load().rules.iter().map(RuleView::of).collect())
 }
 
 async fn ws(

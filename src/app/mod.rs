@@ -98,6 +98,8 @@ pub async fn run(
     let alerts = Alerts::start(&tasks, &cfg, &store, &live, &health, &rules).await?;
     let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
+    recall_when_heard(&router, store.as_ref()).await?;
+    tasks.spawn("engine-clock", tick_engine(router.clone(), tasks.input.clone()));
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
     start_upkeep(&tasks, &cfg, &store, &rules, &metrics, (&accounts, &audit));
     // Issued a little after a period's end: the batchers' last tallies are written by then.
@@ -408,6 +410,7 @@ fn start_engine(
     live: &LiveFeed,
 ) -> Router {
     let mut shards = Vec::with_capacity(cfg.shards);
+    let started_ms = now_ms();
     for index in 0..cfg.shards {
         let (tx, rx) = mpsc::channel(SHARD_QUEUE);
         shards.push(tx);
@@ -419,10 +422,42 @@ fn start_engine(
             store_readings: cfg.store_readings,
             done: storage.done.clone(),
             live: Arc::new(live.clone()),
+            started_ms,
         };
         tasks.spawn("engine", shard.run(rx));
     }
     Router::new(shards)
+}
+
+/// Tells the shards when each device's metrics were last read before this start, so that a
+/// `no_data` rule finds a device silent even if it never reports again.
+async fn recall_when_heard(router: &Router, store: &dyn Store) -> Result<(), AppError> {
+    for device in store.devices().await? {
+        let metrics = device
+            .latest
+            .into_iter()
+            .map(|l| (l.metric, l.ts))
+            .collect();
+        let shard = router.shard_of(&device.key);
+        let work = Work::Heard {
+            device: device.key,
+            metrics,
+        };
+        let _ = router.send(shard, None, work).await;
+    }
+    Ok(())
+}
+
+/// The once-a-second clock of the shards' `no_data` rules, until input stops.
+async fn tick_engine(router: Router, stop: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = every.tick() => router.tick(now_ms()),
+            () = stop.cancelled() => return,
+        }
+    }
 }
 
 /// Open alerts continue where they were; those whose rule is gone are resolved now.

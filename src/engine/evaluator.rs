@@ -1,52 +1,196 @@
-//! Threshold evaluation with `for` durations and hysteresis, over state owned by one shard.
+//! Rule evaluation over state owned by one shard: every kind of rule, its `for`, its hysteresis.
 //!
-//! State exists only for (device, rule) pairs that are pending (condition holding, `for` not yet
-//! reached) or active (alert open); a reading that breaches nothing touches no state and
-//! allocates nothing. Durations are measured in reading time, so replayed or buffered data
-//! evaluates as it happened.
+//! Per device the shard keeps when it last heard from it (per metric too: the silence a `no_data`
+//! rule measures) and one slot per (device, rule) that needs memory: a threshold rule only while
+//! it is pending or open, so a reading that breaches nothing allocates nothing; a window, rate,
+//! anomaly or `all` rule for as long as the device reports its metrics, in a size fixed by the
+//! rule ([`memory`]).
+//!
+//! Time: conditions and `for` are measured in reading time, so replayed or buffered data
+//! evaluates as it happened. Silence (`no_data`) is the one wall-clock measure: the shard's
+//! [`Evaluator::tick`] compares the hub's clock with when each device was last heard, counting
+//! from the hub's start at the earliest, so a restart delays a silence alert by at most its `for`
+//! instead of raising one for every device at once.
+//!
+//! Late readings: a threshold or anomaly rule evaluates them like any other (an anomaly folds
+//! them in without decay); a window rule adds them to their bucket when it is still in the ring
+//! and evaluates the window as it stands; a rate rule adds them to their bucket but measures a
+//! change only at a reading newer than every other; a reading older than the ring is not counted
+//! (`iochub_engine_late_readings_total`).
+
+pub mod memory;
 
 use std::sync::Arc;
 
 use iochub_devices::Reading;
 use rustc_hash::FxHashMap;
 
-use super::rules::{Rule, RuleSet};
+use super::rules::{Agg, Kind, Op, Rule, RuleSet};
 use crate::pipeline::{AlertChange, Clear, Fire};
+use memory::{Buckets, Ewma, Latest};
 
+/// Whether an active alert of the rule is open, or its condition pending since when.
 #[derive(Debug, Clone)]
-struct RuleState {
-    rule_id: Arc<str>,
-    fingerprint: u64,
+struct Gate {
     pending_since: Option<i64>,
     active: bool,
     last_value: f64,
 }
 
-/// The rule state of one shard's devices.
-pub struct Evaluator {
-    rules: Arc<RuleSet>,
-    state: FxHashMap<String, Vec<RuleState>>,
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            pending_since: None,
+            active: false,
+            last_value: f64::NAN,
+        }
+    }
 }
 
-fn fire(rule: &Rule, r: &Reading) -> AlertChange {
+#[derive(Debug, Clone)]
+enum Memory {
+    None,
+    Buckets(Box<Buckets>),
+    Ewma(Ewma),
+    Latest(Latest),
+}
+
+impl Memory {
+    fn for_kind(kind: &Kind) -> Self {
+        match kind {
+            Kind::Threshold { .. } | Kind::NoData { .. } => Memory::None,
+            Kind::Rate {
+                over_ms, compare, ..
+            } => {
+                // a rise is measured from the window's lowest value, a fall from its highest
+                let agg = if compare.op.rising() {
+                    Agg::Min
+                } else {
+                    Agg::Max
+                };
+                Memory::Buckets(Box::new(Buckets::new(agg, *over_ms)))
+            }
+            Kind::Window { agg, window_ms, .. } => {
+                Memory::Buckets(Box::new(Buckets::new(*agg, *window_ms)))
+            }
+            Kind::Anomaly { .. } => Memory::Ewma(Ewma::default()),
+            Kind::All { conditions, .. } => Memory::Latest(Latest::new(conditions.len())),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    rule: Arc<str>,
+    fingerprint: u64,
+    gate: Gate,
+    memory: Memory,
+    /// Newest reading time seen by this slot (rate rules measure only at the newest).
+    newest_ms: i64,
+}
+
+impl Slot {
+    fn new(rule: &Rule) -> Self {
+        Slot {
+            rule: rule.id.clone(),
+            fingerprint: rule.fingerprint,
+            gate: Gate::default(),
+            memory: Memory::for_kind(&rule.kind),
+            newest_ms: i64::MIN,
+        }
+    }
+
+    /// A slot without memory that is neither pending nor open can go.
+    fn idle(&self) -> bool {
+        matches!(self.memory, Memory::None) && !self.gate.active && self.gate.pending_since.is_none()
+    }
+}
+
+#[derive(Debug, Default)]
+struct DeviceState {
+    /// Hub time of the newest reading, of any metric.
+    heard_ms: i64,
+    /// Hub time of the newest reading per metric.
+    metrics: Vec<(Box<str>, i64)>,
+    slots: Vec<Slot>,
+}
+
+impl DeviceState {
+    fn heard(&mut self, metric: &str, at_ms: i64) {
+        self.heard_ms = self.heard_ms.max(at_ms);
+        match self.metrics.iter_mut().find(|(m, _)| &**m == metric) {
+            Some((_, t)) => *t = (*t).max(at_ms),
+            None => self.metrics.push((metric.into(), at_ms)),
+        }
+    }
+
+    /// When the device (or one metric of it) was last heard; `None` for a metric it never sent.
+    fn heard_of(&self, metric: Option<&str>) -> Option<i64> {
+        match metric {
+            None => Some(self.heard_ms),
+            Some(m) => self.metrics.iter().find(|(n, _)| &**n == m).map(|(_, t)| *t),
+        }
+    }
+
+    fn slot(&self, rule: &Rule) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.fingerprint == rule.fingerprint)
+    }
+}
+
+/// What a rule's condition says about a series after a reading.
+struct Verdict {
+    /// The condition holds (the alert opens once it has held for `for`).
+    breached: bool,
+    /// An open alert resolves (past the hysteresis line).
+    cleared: bool,
+    /// What the rule compared: the reading, the aggregate, the change.
+    value: f64,
+    op: Op,
+    threshold: f64,
+}
+
+fn fire(rule: &Rule, device: &str, v: &Verdict, ts_ms: i64) -> AlertChange {
     AlertChange::Fire(Fire {
         rule: rule.id.to_string(),
-        device: r.device.clone(),
-        metric: r.metric.clone(),
-        op: rule.op,
-        threshold: rule.value,
+        device: device.to_owned(),
+        metric: rule.kind.metric().to_owned(),
+        op: v.op,
+        threshold: v.threshold,
         severity: rule.severity,
         category: rule.category.clone(),
-        value: r.value,
-        ts_ms: r.ts_ms,
+        value: v.value,
+        ts_ms,
     })
 }
 
+fn clear(rule: &str, device: &str, value: f64, ts_ms: i64) -> AlertChange {
+    AlertChange::Clear(Clear {
+        rule: rule.to_owned(),
+        device: device.to_owned(),
+        value,
+        ts_ms,
+    })
+}
+
+/// The rule state of one shard's devices.
+pub struct Evaluator {
+    rules: Arc<RuleSet>,
+    devices: FxHashMap<String, DeviceState>,
+    /// Hub time at start: silence counts from here at the earliest.
+    started_ms: i64,
+    late: metrics::Counter,
+}
+
 impl Evaluator {
-    pub fn new(rules: Arc<RuleSet>) -> Self {
+    /// `started_ms`: the hub's start on its clock (silence is not counted before it).
+    pub fn new(rules: Arc<RuleSet>, started_ms: i64) -> Self {
         Self {
             rules,
-            state: FxHashMap::default(),
+            devices: FxHashMap::default(),
+            started_ms,
+            late: crate::metrics::engine_late_readings(),
         }
     }
 
@@ -56,124 +200,283 @@ impl Evaluator {
 
     /// (device, rule) pairs with state, for tests and introspection.
     pub fn tracked(&self) -> usize {
-        self.state.values().map(Vec::len).sum()
+        self.devices.values().map(|d| d.slots.len()).sum()
+    }
+
+    fn device(&mut self, device: &str) -> &mut DeviceState {
+        if !self.devices.contains_key(device) {
+            self.devices.insert(device.to_owned(), DeviceState::default());
+        }
+        self.devices
+            .get_mut(device)
+            .expect("inserted just above if it was missing")
+    }
+
+    /// A device's metric as last heard before the hub started (from the store), so that a device
+    /// that never reports again is still found silent.
+    pub fn heard_before(&mut self, device: &str, metric: &str, at_ms: i64) {
+        self.device(device).heard(metric, at_ms);
     }
 
     /// Marks an alert that is open in storage as active, so that it can clear after a restart.
     pub fn seed_active(&mut self, device: &str, rule_id: &str) {
-        let Some(rule) = self.rules.get(rule_id) else {
+        let rules = self.rules.clone();
+        let Some(rule) = rules.get(rule_id) else {
             return;
         };
-        let states = self.state.entry(device.to_owned()).or_default();
-        if !states.iter().any(|s| s.fingerprint == rule.fingerprint) {
-            states.push(RuleState {
-                rule_id: rule.id.clone(),
-                fingerprint: rule.fingerprint,
-                pending_since: None,
-                active: true,
-                last_value: f64::NAN,
-            });
-        }
+        let dev = self.device(device);
+        let i = match dev.slot(rule) {
+            Some(i) => i,
+            None => {
+                dev.slots.push(Slot::new(rule));
+                dev.slots.len() - 1
+            }
+        };
+        dev.slots[i].gate.active = true;
     }
 
-    /// Swaps in a new rule set. State of unchanged rules is kept; a changed rule keeps its open
-    /// alert open (it clears under the new definition) but restarts any pending `for`; an alert of
-    /// a removed rule, or of a rule that no longer covers the device, is cleared.
+    /// Swaps in a new rule set. State of unchanged rules is kept (window contents included); a
+    /// changed rule keeps its open alert open (it clears under the new definition) but restarts
+    /// any pending `for` and its memory; an alert of a removed rule, or of a rule that no longer
+    /// covers the device, is cleared.
     pub fn set_rules(&mut self, rules: Arc<RuleSet>, now_ms: i64, out: &mut Vec<AlertChange>) {
-        for (device, states) in self.state.iter_mut() {
-            states.retain_mut(|st| {
-                let next = rules.get(&st.rule_id).filter(|r| r.applies_to(device));
+        for (device, dev) in self.devices.iter_mut() {
+            dev.slots.retain_mut(|slot| {
+                let next = rules.get(&slot.rule).filter(|r| r.applies_to(device));
                 match next {
-                    Some(r) if r.fingerprint == st.fingerprint => true,
-                    Some(r) if st.active => {
-                        st.fingerprint = r.fingerprint;
-                        st.pending_since = None;
+                    Some(r) if r.fingerprint == slot.fingerprint => true,
+                    Some(r) if slot.gate.active => {
+                        let active = std::mem::take(&mut slot.gate);
+                        *slot = Slot::new(r);
+                        slot.gate = Gate {
+                            active: true,
+                            pending_since: None,
+                            last_value: active.last_value,
+                        };
                         true
                     }
                     _ => {
-                        if st.active {
-                            out.push(AlertChange::Clear(Clear {
-                                rule: st.rule_id.to_string(),
-                                device: device.clone(),
-                                value: st.last_value,
-                                ts_ms: now_ms,
-                            }));
+                        if slot.gate.active {
+                            out.push(clear(&slot.rule, device, slot.gate.last_value, now_ms));
                         }
                         false
                     }
                 }
             });
         }
-        self.state.retain(|_, s| !s.is_empty());
         self.rules = rules;
     }
 
-    /// Evaluates one reading against every rule on its metric; transitions go to `out`.
-    pub fn evaluate(&mut self, r: &Reading, out: &mut Vec<AlertChange>) {
-        let rules = self.rules.clone();
+    /// Evaluates one reading against every rule that looks at it; `now_ms` is the hub's clock
+    /// when it arrived (reading time in a replay). Transitions go to `out`.
+    pub fn evaluate(&mut self, r: &Reading, now_ms: i64, out: &mut Vec<AlertChange>) {
+        let Self {
+            rules,
+            devices,
+            late,
+            ..
+        } = self;
+        if !devices.contains_key(r.device.as_str()) {
+            devices.insert(r.device.clone(), DeviceState::default());
+        }
+        let Some(dev) = devices.get_mut(r.device.as_str()) else {
+            return;
+        };
+        dev.heard(&r.metric, now_ms);
         for rule in rules.applicable(&r.metric, &r.device) {
-            self.step(rule, r, out);
+            let found = dev.slot(rule);
+            if let Kind::NoData { .. } = rule.kind {
+                // heard again: a silence alert clears
+                if let Some(i) = found {
+                    if dev.slots[i].gate.active {
+                        out.push(clear(&rule.id, &r.device, f64::NAN, r.ts_ms));
+                    }
+                    dev.slots.swap_remove(i);
+                }
+                continue;
+            }
+            let i = match found {
+                Some(i) => i,
+                None => {
+                    // a threshold rule needs a slot only once its condition holds
+                    if let Kind::Threshold { compare, .. } = &rule.kind
+                        && !compare.breached(r.value)
+                    {
+                        continue;
+                    }
+                    dev.slots.push(Slot::new(rule));
+                    dev.slots.len() - 1
+                }
+            };
+            let slot = &mut dev.slots[i];
+            let Some(verdict) = judge(rule, slot, r, late) else {
+                continue;
+            };
+            step(rule, &mut slot.gate, &verdict, &r.device, r.ts_ms, out);
+            if slot.idle() {
+                dev.slots.swap_remove(i);
+            }
         }
     }
 
-    fn step(&mut self, rule: &Rule, r: &Reading, out: &mut Vec<AlertChange>) {
-        let v = r.value;
-        let found = self.state.get_mut(r.device.as_str()).and_then(|states| {
-            states
-                .iter()
-                .position(|s| s.fingerprint == rule.fingerprint)
-                .map(|i| (states, i))
-        });
-        let Some((states, i)) = found else {
-            if rule.breached(v) {
-                let active = rule.for_ms == 0;
-                if active {
-                    out.push(fire(rule, r));
-                }
-                self.state
-                    .entry(r.device.clone())
-                    .or_default()
-                    .push(RuleState {
-                        rule_id: rule.id.clone(),
-                        fingerprint: rule.fingerprint,
-                        pending_since: (!active).then_some(r.ts_ms),
-                        active,
-                        last_value: v,
-                    });
-            }
+    /// Raises a silence alert for every device (or metric) not heard for its `no_data` rule's
+    /// `for`, counting from the hub's start at the earliest.
+    pub fn tick(&mut self, now_ms: i64, out: &mut Vec<AlertChange>) {
+        let rules = self.rules.clone();
+        let silences: Vec<&Rule> = rules
+            .rules
+            .iter()
+            .filter(|r| matches!(r.kind, Kind::NoData { .. }))
+            .collect();
+        if silences.is_empty() {
             return;
-        };
-        let st = &mut states[i];
-        st.last_value = v;
-        let keep = if st.active {
-            if rule.cleared(v) {
-                out.push(AlertChange::Clear(Clear {
-                    rule: rule.id.to_string(),
-                    device: r.device.clone(),
-                    value: v,
-                    ts_ms: r.ts_ms,
-                }));
-                false
-            } else {
-                true
-            }
-        } else if rule.breached(v) {
-            let since = *st.pending_since.get_or_insert(r.ts_ms);
-            if r.ts_ms - since >= rule.for_ms {
-                st.active = true;
-                st.pending_since = None;
-                out.push(fire(rule, r));
-            }
-            true
-        } else {
-            false
-        };
-        if !keep {
-            states.swap_remove(i);
-            if states.is_empty() {
-                self.state.remove(r.device.as_str());
+        }
+        for (device, dev) in self.devices.iter_mut() {
+            for rule in silences.iter().filter(|r| r.applies_to(device)) {
+                let Kind::NoData { metric, silence_ms } = &rule.kind else {
+                    continue;
+                };
+                let Some(heard) = dev.heard_of(metric.as_deref()) else {
+                    continue;
+                };
+                let silent_ms = now_ms - heard.max(self.started_ms);
+                if silent_ms < *silence_ms {
+                    continue;
+                }
+                let i = match dev.slot(rule) {
+                    Some(i) if dev.slots[i].gate.active => continue,
+                    Some(i) => i,
+                    None => {
+                        dev.slots.push(Slot::new(rule));
+                        dev.slots.len() - 1
+                    }
+                };
+                let verdict = Verdict {
+                    breached: true,
+                    cleared: false,
+                    value: silent_ms as f64 / 1000.0,
+                    op: Op::Ge,
+                    threshold: *silence_ms as f64 / 1000.0,
+                };
+                dev.slots[i].gate.active = true;
+                dev.slots[i].gate.last_value = verdict.value;
+                out.push(fire(rule, device, &verdict, now_ms));
             }
         }
+    }
+}
+
+/// What the rule's condition says after reading `r`; `None` when it cannot say yet (an anomaly
+/// rule warming up, an empty window, a late reading for a rate).
+fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> Option<Verdict> {
+    let newest = r.ts_ms >= slot.newest_ms;
+    slot.newest_ms = slot.newest_ms.max(r.ts_ms);
+    let compared = |compare: &super::rules::Compare, v: f64| Verdict {
+        breached: compare.breached(v),
+        cleared: compare.cleared(v),
+        value: v,
+        op: compare.op,
+        threshold: compare.value,
+    };
+    match (&rule.kind, &mut slot.memory) {
+        (Kind::Threshold { compare, .. }, _) => Some(compared(compare, r.value)),
+        (Kind::Window { compare, .. }, Memory::Buckets(b)) => {
+            if !b.add(r.ts_ms, r.value) {
+                late.increment(1);
+                return None;
+            }
+            b.value().map(|v| compared(compare, v))
+        }
+        (Kind::Rate { compare, .. }, Memory::Buckets(b)) => {
+            if !b.add(r.ts_ms, r.value) {
+                late.increment(1);
+                return None;
+            }
+            if !newest {
+                return None;
+            }
+            b.value().map(|extreme| compared(compare, r.value - extreme))
+        }
+        (
+            Kind::Anomaly {
+                half_life_ms,
+                warmup,
+                compare,
+                ..
+            },
+            Memory::Ewma(e),
+        ) => {
+            let verdict = (e.count() >= *warmup).then(|| {
+                let z = e.z(r.value);
+                let side = if z < 0.0 { -1.0 } else { 1.0 };
+                Verdict {
+                    breached: compare.breached(z.abs()),
+                    cleared: compare.cleared(z.abs()),
+                    value: r.value,
+                    op: if z < 0.0 { Op::Lt } else { Op::Gt },
+                    threshold: e.mean() + side * compare.value * e.sd(),
+                }
+            });
+            e.add(r.ts_ms, r.value, *half_life_ms);
+            verdict
+        }
+        (
+            Kind::All {
+                conditions,
+                within_ms,
+            },
+            Memory::Latest(latest),
+        ) => {
+            for (i, (metric, _)) in conditions.iter().enumerate() {
+                if *metric == r.metric {
+                    latest.set(i, r.ts_ms, r.value);
+                }
+            }
+            let since = r.ts_ms - within_ms;
+            let breached = conditions
+                .iter()
+                .enumerate()
+                .all(|(i, (_, c))| latest.fresh(i, since).is_some_and(|v| c.breached(v)));
+            let (_, first) = &conditions[0];
+            Some(Verdict {
+                breached,
+                cleared: !breached,
+                value: latest.fresh(0, since).unwrap_or(f64::NAN),
+                op: first.op,
+                threshold: first.value,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The alert gate every kind shares: `for` before opening, the verdict's `cleared` to resolve.
+fn step(
+    rule: &Rule,
+    gate: &mut Gate,
+    v: &Verdict,
+    device: &str,
+    ts_ms: i64,
+    out: &mut Vec<AlertChange>,
+) {
+    if v.value.is_finite() {
+        gate.last_value = v.value;
+    }
+    if gate.active {
+        if v.cleared {
+            gate.active = false;
+            gate.pending_since = None;
+            out.push(clear(&rule.id, device, v.value, ts_ms));
+        }
+    } else if v.breached {
+        let since = *gate.pending_since.get_or_insert(ts_ms);
+        if ts_ms - since >= rule.for_ms {
+            gate.active = true;
+            gate.pending_since = None;
+            out.push(fire(rule, device, v, ts_ms));
+        }
+    } else {
+        gate.pending_since = None;
     }
 }
 

@@ -19,11 +19,14 @@ pub struct Shard {
     pub store_readings: bool,
     pub done: mpsc::Sender<Vec<Ticket>>,
     pub live: Arc<dyn LiveSink>,
+    /// The hub's start on its clock: silence (`no_data` rules) is counted from here at the
+    /// earliest.
+    pub started_ms: i64,
 }
 
 impl Shard {
     pub async fn run(self, mut rx: mpsc::Receiver<ShardInput>) {
-        let mut eval = Evaluator::new(self.rules.load_full());
+        let mut eval = Evaluator::new(self.rules.load_full(), self.started_ms);
         let mut changes = Vec::new();
         let depth = crate::metrics::engine_queue_depth(self.index);
         let evaluated = crate::metrics::engine_readings();
@@ -36,8 +39,9 @@ impl Shard {
             }
             let item = match input.work {
                 Work::Readings(readings) => {
+                    let now_ms = crate::timefmt::now_ms();
                     for r in &readings {
-                        eval.evaluate(r, &mut changes);
+                        eval.evaluate(r, now_ms, &mut changes);
                     }
                     evaluated.increment(readings.len() as u64);
                     let readings = Arc::new(readings);
@@ -58,6 +62,16 @@ impl Shard {
                 }
                 Work::Seed { device, rule } => {
                     eval.seed_active(&device, &rule);
+                    None
+                }
+                Work::Heard { device, metrics } => {
+                    for (metric, at_ms) in metrics {
+                        eval.heard_before(&device, &metric, at_ms);
+                    }
+                    None
+                }
+                Work::Tick { now_ms } => {
+                    eval.tick(now_ms, &mut changes);
                     None
                 }
             };

@@ -37,6 +37,14 @@ pub enum Work {
         device: String,
         rule: String,
     },
+    /// What the store knew at start: when each metric of a device was last read, so that a
+    /// device that never reports again is still found silent.
+    Heard {
+        device: String,
+        metrics: Vec<(String, i64)>,
+    },
+    /// The hub's clock moved on: time to look for silent devices.
+    Tick { now_ms: i64 },
 }
 
 /// One part of a message on its way to a shard, with the message's ticket (none for QoS 0).

@@ -59,6 +59,17 @@ impl Router {
             .map_err(|_| ())
     }
 
+    /// Tells every shard the time, without waiting: a shard whose queue is full skips this tick
+    /// and sees the next.
+    pub fn tick(&self, now_ms: i64) {
+        for shard in &self.shards {
+            let _ = shard.try_send(ShardInput {
+                ticket: None,
+                work: Work::Tick { now_ms },
+            });
+        }
+    }
+
     pub fn queue_depths(&self) -> Vec<usize> {
         self.shards
             .iter()

@@ -154,8 +154,10 @@ export class Store extends Emitter {
     return d && d.online ? STATUS.ONLINE : STATUS.OFFLINE;
   }
 
+  // The lines drawn on a device's chart of `metric`: threshold rules only (a window's or a
+  // rate's line is on an aggregate or a change, not on the readings).
   rulesFor(key, metric) {
-    return this.rules.filter((r) => r.metric === metric && (!r.devices || r.devices.includes(key)));
+    return this.rules.filter((r) => r.kind === 'threshold' && r.metric === metric && (!r.devices || r.devices.includes(key)));
   }
 
   sortedAlerts() {

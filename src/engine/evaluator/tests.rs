@@ -22,7 +22,7 @@ devices = ["wx-1"]
 "#;
 
 fn ev(text: &str) -> Evaluator {
-    Evaluator::new(Arc::new(RuleSet::parse(text).expect("valid rules")))
+    Evaluator::new(Arc::new(RuleSet::parse(text).expect("valid rules")), 0)
 }
 
 fn reading(device: &str, metric: &str, ts_s: i64, value: f64) -> Reading {
@@ -37,12 +37,22 @@ fn reading(device: &str, metric: &str, ts_s: i64, value: f64) -> Reading {
 fn feed(e: &mut Evaluator, readings: &[Reading]) -> Vec<String> {
     let mut out = Vec::new();
     for r in readings {
-        e.evaluate(r, &mut out);
+        // arrival = reading time: the tests' clock is the readings'
+        e.evaluate(r, r.ts_ms, &mut out);
     }
+    show(&out)
+}
+
+/// Six decimals: what a hand computation writes down (0.55, not 0.5499999999999998).
+fn round(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+fn show(out: &[AlertChange]) -> Vec<String> {
     out.iter()
         .map(|c| match c {
-            AlertChange::Fire(f) => format!("fire {} {} {}", f.rule, f.device, f.value),
-            AlertChange::Clear(c) => format!("clear {} {} {}", c.rule, c.device, c.value),
+            AlertChange::Fire(f) => format!("fire {} {} {}", f.rule, f.device, round(f.value)),
+            AlertChange::Clear(c) => format!("clear {} {} {}", c.rule, c.device, round(c.value)),
         })
         .collect()
 }
@@ -152,4 +162,310 @@ fn seeded_alerts_clear_after_a_restart() {
         feed(&mut e, &[reading("wl-1", "water_level", 1, 1.0)]),
         ["clear flood wl-1 1"]
     );
+}
+
+fn tick(e: &mut Evaluator, now_s: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    e.tick(now_s * 1000, &mut out);
+    show(&out)
+}
+
+const SILENCE: &str = r#"
+[[rules]]
+id = "silent"
+kind = "no_data"
+for = "10m"
+severity = "warning"
+
+[[rules]]
+id = "no-rain"
+kind = "no_data"
+metric = "rain_1h"
+for = "1h"
+severity = "info"
+devices = ["rg-1"]
+"#;
+
+#[test]
+fn no_data_fires_on_the_clock_and_clears_on_the_next_reading() {
+    let mut e = ev(SILENCE);
+    assert!(feed(&mut e, &[reading("rg-1", "rain_1h", 0, 0.0)]).is_empty());
+    assert!(tick(&mut e, 599).is_empty());
+    assert_eq!(tick(&mut e, 600), ["fire silent rg-1 600"]);
+    // fired once, not at every tick
+    assert!(tick(&mut e, 601).is_empty());
+    assert_eq!(tick(&mut e, 3600), ["fire no-rain rg-1 3600"]);
+    // any reading ends the device's silence; only rain ends the rain's
+    assert_eq!(
+        feed(&mut e, &[reading("rg-1", "battery", 3700, 3.9)]),
+        ["clear silent rg-1 NaN"]
+    );
+    assert_eq!(
+        feed(&mut e, &[reading("rg-1", "rain_1h", 3710, 0.2)]),
+        ["clear no-rain rg-1 NaN"]
+    );
+    // a device never heard of the metric has no silence of it
+    feed(&mut e, &[reading("rg-2", "battery", 3710, 3.9)]);
+    assert_eq!(tick(&mut e, 3710 + 600), ["fire silent rg-1 600", "fire silent rg-2 600"]);
+}
+
+#[test]
+fn after_a_restart_silence_counts_from_the_start_and_finds_devices_that_never_return() {
+    // the hub starts at t = 5000 s; the store last heard rg-1 at t = 1000 s
+    let rules = Arc::new(RuleSet::parse(SILENCE).expect("valid"));
+    let mut e = Evaluator::new(rules, 5_000_000);
+    e.heard_before("rg-1", "rain_1h", 1_000_000);
+    // silent for 4000 s already, but the hub has only been up 599 s: nothing yet
+    assert!(tick(&mut e, 5599).is_empty());
+    // it never reports again: it is found silent `for` after the start
+    assert_eq!(tick(&mut e, 5600), ["fire silent rg-1 600"]);
+    assert_eq!(tick(&mut e, 8600), ["fire no-rain rg-1 3600"]);
+}
+
+const RATE: &str = r#"
+[[rules]]
+id = "rise"
+kind = "rate"
+metric = "water_level"
+change = 0.5
+over = "48m"
+severity = "warning"
+
+[[rules]]
+id = "drop"
+kind = "rate"
+metric = "pressure"
+change = -3
+clear = -1
+over = "48m"
+severity = "info"
+"#;
+
+#[test]
+fn rate_measures_the_change_from_the_window_extreme() {
+    let mut e = ev(RATE);
+    let wl = |min: i64, v| reading("wl-1", "water_level", min * 60, v);
+    // 2.0 -> 1.9 -> 2.3: +0.4 from the lowest, not enough
+    assert!(feed(&mut e, &[wl(0, 2.0), wl(10, 1.9), wl(20, 2.3)]).is_empty());
+    // 2.45: +0.55 from 1.9 (10 minutes in): fires with the change as its value
+    assert_eq!(feed(&mut e, &[wl(30, 2.45)]), ["fire rise wl-1 0.55"]);
+    // the rise stays within the window: open; 1.9 slides out after 48 (+1 bucket) minutes
+    assert!(feed(&mut e, &[wl(40, 2.45), wl(58, 2.45)]).is_empty());
+    // at 61 min the buckets of minutes 0..=12 are gone: lowest is now 2.3 (20 min): +0.15, clears
+    assert_eq!(feed(&mut e, &[wl(61, 2.45)]), ["clear rise wl-1 0.15"]);
+}
+
+#[test]
+fn a_falling_rate_and_its_hysteresis() {
+    let mut e = ev(RATE);
+    let p = |min: i64, v| reading("ws-1", "pressure", min * 60, v);
+    assert!(feed(&mut e, &[p(0, 1010.0), p(10, 1008.0)]).is_empty());
+    assert_eq!(feed(&mut e, &[p(20, 1006.5)]), ["fire drop ws-1 -3.5"]);
+    // back up to -2 from the highest: past -3 but not past the clear line -1
+    assert!(feed(&mut e, &[p(25, 1008.0)]).is_empty());
+    assert_eq!(feed(&mut e, &[p(30, 1009.5)]), ["clear drop ws-1 -0.5"]);
+}
+
+#[test]
+fn a_late_reading_adds_to_the_window_but_measures_no_rate() {
+    let mut e = ev(RATE);
+    let wl = |min: i64, v| reading("wl-1", "water_level", min * 60, v);
+    assert!(feed(&mut e, &[wl(0, 2.0), wl(20, 2.2)]).is_empty());
+    // a late, low reading from minute 10: no rate measured at it ...
+    assert!(feed(&mut e, &[wl(10, 1.5)]).is_empty());
+    // ... but it is the window's lowest for the next one: 2.05 - 1.5 = +0.55
+    assert_eq!(feed(&mut e, &[wl(21, 2.05)]), ["fire rise wl-1 0.55"]);
+}
+
+const WINDOW: &str = r#"
+[[rules]]
+id = "rain-48h"
+kind = "window"
+metric = "rain_1h"
+agg = "sum"
+window = "48h"
+op = ">="
+value = 100
+clear = 80
+severity = "critical"
+
+[[rules]]
+id = "pm25-1h"
+kind = "window"
+metric = "pm25"
+agg = "avg"
+window = "1h"
+op = ">"
+value = 50
+for = "10m"
+severity = "warning"
+"#;
+
+#[test]
+fn a_window_sum_fires_clears_past_its_line_and_counts_late_readings() {
+    let mut e = ev(WINDOW);
+    let rain = |h: i64, v| reading("rg-1", "rain_1h", h * 3600, v);
+    // hourly rain: 30 + 30 + 30 = 90 mm, then 15 more: 105 >= 100
+    assert!(feed(&mut e, &[rain(0, 30.0), rain(1, 30.0), rain(2, 30.0)]).is_empty());
+    assert_eq!(feed(&mut e, &[rain(3, 15.0)]), ["fire rain-48h rg-1 105"]);
+    // at hour 49 the bucket of hour 0 is gone: 75 + 0 <= 80 clears (hysteresis at 80)
+    assert!(feed(&mut e, &[rain(48, 0.0)]).is_empty(), "105 still in the window");
+    assert_eq!(feed(&mut e, &[rain(49, 0.0)]), ["clear rain-48h rg-1 75"]);
+    // a late reading inside the window counts: 75 + 30 = 105 fires again
+    assert_eq!(feed(&mut e, &[rain(10, 30.0)]), ["fire rain-48h rg-1 105"]);
+    // one older than the window does not
+    assert!(feed(&mut e, &[rain(0, 500.0)]).is_empty());
+}
+
+#[test]
+fn a_window_average_with_for() {
+    let mut e = ev(WINDOW);
+    let pm = |min: i64, v| reading("aq-1", "pm25", min * 60, v);
+    // mean 40, then 60: (40 + 60) / 2 = 50, not above 50
+    assert!(feed(&mut e, &[pm(0, 40.0), pm(5, 60.0)]).is_empty());
+    // 70: mean 56.7 > 50, pending for 10 minutes
+    assert!(feed(&mut e, &[pm(10, 70.0)]).is_empty());
+    assert_eq!(feed(&mut e, &[pm(20, 70.0)]), ["fire pm25-1h aq-1 60"]);
+}
+
+#[test]
+fn reload_keeps_the_window_of_an_unchanged_rule_and_restarts_a_changed_one() {
+    let mut e = ev(WINDOW);
+    let rain = |h: i64, v| reading("rg-1", "rain_1h", h * 3600, v);
+    feed(&mut e, &[rain(0, 60.0)]);
+    let mut out = Vec::new();
+    e.set_rules(
+        Arc::new(RuleSet::parse(&format!("# edited\n{WINDOW}")).expect("valid")),
+        0,
+        &mut out,
+    );
+    // 60 mm survived the reload: 60 + 40 fires
+    assert_eq!(feed(&mut e, &[rain(1, 40.0)]), ["fire rain-48h rg-1 100"]);
+    // the line moves: the rule changed, its window starts empty, its open alert stays open
+    let changed = WINDOW.replace("value = 100", "value = 120");
+    e.set_rules(Arc::new(RuleSet::parse(&changed).expect("valid")), 0, &mut out);
+    assert!(out.is_empty());
+    assert!(feed(&mut e, &[rain(2, 90.0)]).is_empty(), "90 is above the clear line 80");
+    assert_eq!(feed(&mut e, &[rain(3, 0.0)]).len(), 0);
+}
+
+const ALL: &str = r#"
+[[rules]]
+id = "fire-weather"
+kind = "all"
+conditions = [
+  { metric = "temperature", op = ">=", value = 35 },
+  { metric = "humidity", op = "<=", value = 30 },
+  { metric = "wind_speed", op = ">=", value = 5 },
+]
+within = "30m"
+severity = "warning"
+"#;
+
+#[test]
+fn all_needs_every_condition_on_fresh_readings() {
+    let mut e = ev(ALL);
+    let at = |metric: &str, min: i64, v| reading("wx-1", metric, min * 60, v);
+    assert!(
+        feed(
+            &mut e,
+            &[at("temperature", 0, 36.0), at("humidity", 5, 25.0)]
+        )
+        .is_empty()
+    );
+    // the third comes: all three hold within 30 minutes; the alert shows the first condition
+    assert_eq!(feed(&mut e, &[at("wind_speed", 10, 6.0)]), ["fire fire-weather wx-1 36"]);
+    // humidity rises past its line: clears
+    assert_eq!(feed(&mut e, &[at("humidity", 15, 35.0)]), ["clear fire-weather wx-1 36"]);
+    assert!(feed(&mut e, &[at("humidity", 20, 28.0)]).len() == 1);
+    assert_eq!(feed(&mut e, &[at("humidity", 21, 35.0)]).len(), 1);
+    // a temperature 40 minutes old is stale: the others alone do not fire
+    assert!(
+        feed(
+            &mut e,
+            &[at("humidity", 40, 20.0), at("wind_speed", 41, 7.0)]
+        )
+        .is_empty()
+    );
+    assert_eq!(feed(&mut e, &[at("temperature", 42, 35.0)]), ["fire fire-weather wx-1 35"]);
+}
+
+/// The anomaly rule against `fixtures/anomaly_reference.json`, written by numpy from the
+/// definition (every earlier reading weighted at once), not by the engine's incremental form.
+#[test]
+fn anomaly_matches_an_independent_numpy_reference() {
+    #[derive(serde::Deserialize)]
+    struct Point {
+        t_s: i64,
+        x: f64,
+        mean: Option<f64>,
+        sd: Option<f64>,
+        z: Option<f64>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        half_life_s: f64,
+        k: f64,
+        warmup: u32,
+        points: Vec<Point>,
+    }
+    let text = include_str!("fixtures/anomaly_reference.json");
+    let reference: Reference = serde_json::from_str(text).expect("reference");
+    let half_life_ms = (reference.half_life_s * 1000.0) as i64;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+
+    // the mean, spread and distance before each reading, as numpy has them
+    let mut ewma = memory::Ewma::default();
+    for (n, p) in reference.points.iter().enumerate() {
+        if let (Some(mean), Some(sd), Some(z)) = (p.mean, p.sd, p.z) {
+            assert!(close(ewma.mean(), mean), "mean at {n}: {} vs {mean}", ewma.mean());
+            assert!(close(ewma.sd(), sd), "sd at {n}: {} vs {sd}", ewma.sd());
+            assert!(close(ewma.z(p.x), z), "z at {n}: {} vs {z}", ewma.z(p.x));
+        }
+        ewma.add(p.t_s * 1000, p.x, half_life_ms);
+    }
+
+    // the rule opens where |z| > k and clears where |z| <= k again
+    let rules = format!(
+        "[[rules]]\nid = 'odd'\nkind = 'anomaly'\nmetric = 'temperature'\nhalf_life = '{}s'\n\
+         k = {}\nwarmup = {}\nseverity = 'info'\n",
+        reference.half_life_s, reference.k, reference.warmup
+    );
+    let mut e = ev(&rules);
+    let (mut expected, mut active) = (Vec::new(), false);
+    let mut got = Vec::new();
+    for (n, p) in reference.points.iter().enumerate() {
+        if let Some(z) = p.z {
+            if !active && z.abs() > reference.k {
+                expected.push(format!("{n}: fire"));
+                active = true;
+            } else if active && z.abs() <= reference.k {
+                expected.push(format!("{n}: clear"));
+                active = false;
+            }
+        }
+        let r = Reading {
+            device: "t-1".into(),
+            metric: "temperature".into(),
+            ts_ms: p.t_s * 1000,
+            value: p.x,
+        };
+        let mut out = Vec::new();
+        e.evaluate(&r, r.ts_ms, &mut out);
+        for change in out {
+            got.push(match change {
+                AlertChange::Fire(f) => {
+                    // the alert names the line it crossed: mean ± k·sd
+                    let (mean, sd) = (p.mean.unwrap_or(f64::NAN), p.sd.unwrap_or(f64::NAN));
+                    let side = if f.op == Op::Gt { 1.0 } else { -1.0 };
+                    assert!(close(f.threshold, mean + side * reference.k * sd), "line at {n}");
+                    assert_eq!(f.value, p.x);
+                    format!("{n}: fire")
+                }
+                AlertChange::Clear(_) => format!("{n}: clear"),
+            });
+        }
+    }
+    assert!(expected.len() >= 4, "the reference has anomalies: {expected:?}");
+    assert_eq!(got, expected);
 }

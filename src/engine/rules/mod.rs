@@ -1,0 +1,545 @@
+//! The rules file (TOML, docs/CONTRACT.md "Rules file"): parsing, validation and the compiled
+//! [`RuleSet`].
+//!
+//! Six kinds of rule (threshold, no_data, rate, window, anomaly, all), each typed by serde in
+//! [`spec`]; this module checks what serde cannot (finite numbers, names, consistent hysteresis)
+//! and compiles each into a [`Rule`]. Errors name the rule id and the field at fault. A compiled
+//! rule carries a fingerprint of its whole definition, so that after a reload a shard keeps the
+//! state (pending `for`, open alert, window contents) of every rule whose fingerprint is unchanged.
+
+pub mod spec;
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+
+use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
+
+pub use crate::alerts::policy::{CATEGORIES, Policy};
+pub use crate::pipeline::{Op, Severity};
+pub use spec::{Agg, RuleSpec};
+use spec::{FieldError, KindSpec};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RuleError {
+    #[error("cannot read rules file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("rules file is not valid TOML: {0}")]
+    Toml(String),
+    #[error("rule {rule}: field `{field}`: {message}")]
+    Invalid {
+        rule: String,
+        field: String,
+        message: String,
+    },
+    #[error("{table}: {message}")]
+    Policy { table: String, message: String },
+}
+
+fn invalid(rule: &str, field: &str, message: impl Into<String>) -> RuleError {
+    RuleError::Invalid {
+        rule: rule.to_owned(),
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// A comparison with optional hysteresis: holds when `v op value`; once it held, it stops
+/// holding only when `v` is back past `clear` (or, without `clear`, when it no longer holds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Compare {
+    pub op: Op,
+    pub value: f64,
+    pub clear: Option<f64>,
+}
+
+impl Compare {
+    pub fn breached(&self, v: f64) -> bool {
+        self.op.holds(v, self.value)
+    }
+
+    /// True when an active alert should resolve at value `v`.
+    pub fn cleared(&self, v: f64) -> bool {
+        match self.clear {
+            None => !self.breached(v),
+            Some(c) if self.op.rising() => v < c,
+            Some(c) => v > c,
+        }
+    }
+}
+
+/// What a compiled rule watches, by kind (field meanings in [`spec`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Threshold {
+        metric: String,
+        compare: Compare,
+    },
+    NoData {
+        metric: Option<String>,
+        silence_ms: i64,
+    },
+    /// `compare` is on the change within `over_ms`: `>= change` for a rise, `<= change` for a
+    /// fall.
+    Rate {
+        metric: String,
+        over_ms: i64,
+        compare: Compare,
+    },
+    Window {
+        metric: String,
+        agg: Agg,
+        window_ms: i64,
+        compare: Compare,
+    },
+    /// `compare` is on the distance from the mean in standard deviations (`> k`).
+    Anomaly {
+        metric: String,
+        half_life_ms: i64,
+        warmup: u32,
+        compare: Compare,
+    },
+    All {
+        conditions: Vec<(String, Compare)>,
+        within_ms: i64,
+    },
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Threshold { .. } => "threshold",
+            Kind::NoData { .. } => "no_data",
+            Kind::Rate { .. } => "rate",
+            Kind::Window { .. } => "window",
+            Kind::Anomaly { .. } => "anomaly",
+            Kind::All { .. } => "all",
+        }
+    }
+
+    /// The metrics whose readings the rule looks at; empty for a rule on any reading.
+    pub fn metrics(&self) -> Vec<&str> {
+        match self {
+            Kind::Threshold { metric, .. }
+            | Kind::Rate { metric, .. }
+            | Kind::Window { metric, .. }
+            | Kind::Anomaly { metric, .. } => vec![metric],
+            Kind::NoData { metric, .. } => metric.as_deref().into_iter().collect(),
+            Kind::All { conditions, .. } => {
+                let mut m: Vec<&str> = Vec::new();
+                for (metric, _) in conditions {
+                    if !m.contains(&metric.as_str()) {
+                        m.push(metric);
+                    }
+                }
+                m
+            }
+        }
+    }
+
+    /// The metric an alert of the rule is about (the first condition's for `all`, empty for a
+    /// silence of the whole device).
+    pub fn metric(&self) -> &str {
+        self.metrics().first().copied().unwrap_or("")
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: Arc<str>,
+    pub kind: Kind,
+    pub severity: Severity,
+    /// One of [`CATEGORIES`]: what kind of incident it signals.
+    pub category: Option<String>,
+    /// How long the condition must hold before the alert opens (0: at once).
+    pub for_ms: i64,
+    pub devices: Option<HashSet<String>>,
+    /// The rule as written (the API shows it; its hash is the fingerprint).
+    pub spec: RuleSpec,
+    pub fingerprint: u64,
+}
+
+impl Rule {
+    pub fn applies_to(&self, device: &str) -> bool {
+        self.devices.as_ref().is_none_or(|d| d.contains(device))
+    }
+}
+
+/// Rules on one metric (or on any reading): those for every device, and those scoped to a few,
+/// by device.
+#[derive(Debug, Default)]
+struct Watchers {
+    global: Vec<usize>,
+    scoped: HashMap<String, Vec<usize>>,
+}
+
+impl Watchers {
+    fn add(&mut self, i: usize, rule: &Rule) {
+        match &rule.devices {
+            None => self.global.push(i),
+            Some(devices) => {
+                for d in devices {
+                    self.scoped.entry(d.clone()).or_default().push(i);
+                }
+            }
+        }
+    }
+
+    fn of<'a>(&'a self, device: &str) -> impl Iterator<Item = usize> + 'a {
+        let scoped = self.scoped.get(device).into_iter().flatten();
+        self.global.iter().chain(scoped).copied()
+    }
+}
+
+/// An immutable, indexed set of rules; swapped whole on reload.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// The file's `[[routes]]` and `[[escalations]]`, swapped in with the rules.
+    pub policy: Policy,
+    by_metric: HashMap<String, Watchers>,
+    any_reading: Watchers,
+    by_id: HashMap<Arc<str>, usize>,
+}
+
+impl RuleSet {
+    pub fn new(rules: Vec<Rule>) -> Self {
+        let mut by_metric: HashMap<String, Watchers> = HashMap::new();
+        let mut any_reading = Watchers::default();
+        let mut by_id = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            let metrics = r.kind.metrics();
+            if metrics.is_empty() {
+                any_reading.add(i, r);
+            }
+            for m in metrics {
+                by_metric.entry(m.to_owned()).or_default().add(i, r);
+            }
+            by_id.insert(r.id.clone(), i);
+        }
+        Self {
+            rules,
+            policy: Policy::default(),
+            by_metric,
+            any_reading,
+            by_id,
+        }
+    }
+
+    /// Rules that look at a reading of `metric` from `device`: a few hash lookups, whatever the
+    /// number of device-scoped rules on the metric.
+    pub fn applicable<'a>(
+        &'a self,
+        metric: &str,
+        device: &'a str,
+    ) -> impl Iterator<Item = &'a Rule> + 'a {
+        let on_metric = self.by_metric.get(metric).into_iter().flat_map(move |w| w.of(device));
+        let on_any = self.any_reading.of(device);
+        on_metric.chain(on_any).map(|i| &self.rules[i])
+    }
+
+    /// Rules that can watch `device` at all (its silence included).
+    pub fn for_device<'a>(&'a self, device: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules.iter().filter(move |r| r.applies_to(device))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.by_id.get(id).map(|&i| &self.rules[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn load(path: &Path) -> Result<Self, RuleError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RuleError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, RuleError> {
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| RuleError::Toml(e.to_string()))?;
+        for key in doc.keys() {
+            if !["rules", "routes", "escalations"].contains(&key.as_str()) {
+                return Err(invalid(
+                    "(file)",
+                    key,
+                    "unknown top-level key; expected [[rules]], [[routes]] or [[escalations]]",
+                ));
+            }
+        }
+        let policy = Policy::from_toml(doc.get("routes"), doc.get("escalations")).map_err(|e| {
+            RuleError::Policy {
+                table: e.table,
+                message: e.message,
+            }
+        })?;
+        let tables = match doc.get("rules") {
+            None => {
+                return Ok(Self {
+                    policy,
+                    ..Self::default()
+                });
+            }
+            Some(toml::Value::Array(a)) => a,
+            Some(_) => {
+                return Err(invalid(
+                    "(file)",
+                    "rules",
+                    "must be an array of tables [[rules]]",
+                ));
+            }
+        };
+        let mut rules = Vec::with_capacity(tables.len());
+        let mut seen = HashSet::new();
+        for (i, t) in tables.iter().enumerate() {
+            let toml::Value::Table(t) = t else {
+                return Err(invalid(&format!("#{}", i + 1), "rules", "must be a table"));
+            };
+            let rule = compile(i, t)?;
+            if !seen.insert(rule.id.clone()) {
+                return Err(invalid(&rule.id, "id", "duplicate rule id"));
+            }
+            rules.push(rule);
+        }
+        Ok(Self {
+            policy,
+            ..Self::new(rules)
+        })
+    }
+}
+
+fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
+    let fallback = format!("#{}", index + 1);
+    let id = match t.get("id") {
+        Some(toml::Value::String(s)) if is_valid_metric_name(s) => s.clone(),
+        Some(_) => {
+            return Err(invalid(
+                &fallback,
+                "id",
+                "must be a string of [A-Za-z0-9._-]{1,64}",
+            ));
+        }
+        None => return Err(invalid(&fallback, "id", "missing")),
+    };
+    let mut spec = spec::read(t).map_err(|e| invalid(&id, &e.field, e.message))?;
+    let (kind, for_ms) = kind_of(&spec.kind).map_err(|e| invalid(&id, &e.field, e.message))?;
+    let common = &mut spec.common;
+    if let Some(c) = &common.category
+        && !CATEGORIES.contains(&c.as_str())
+    {
+        return Err(invalid(
+            &id,
+            "category",
+            format!("must be one of {}", CATEGORIES.join(", ")),
+        ));
+    }
+    if let Some(devices) = &mut common.devices {
+        if let Some(bad) = devices.iter().find(|d| !is_valid_device_key(d)) {
+            return Err(invalid(&id, "devices", format!("invalid device key {bad:?}")));
+        }
+        devices.sort();
+        devices.dedup();
+    }
+    // The fingerprint is of what the rule does: its description is left out.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let described = spec.common.description.take();
+    let text = serde_json::to_string(&spec);
+    spec.common.description = described;
+    text
+        .map_err(|e| invalid(&id, "(rule)", e.to_string()))?
+        .hash(&mut h);
+    Ok(Rule {
+        id: id.into(),
+        kind,
+        severity: spec.common.severity,
+        category: spec.common.category.clone(),
+        for_ms,
+        devices: spec
+            .common
+            .devices
+            .as_ref()
+            .map(|d| d.iter().cloned().collect()),
+        fingerprint: h.finish(),
+        spec,
+    })
+}
+
+fn metric(field: &str, m: &str) -> Result<String, FieldError> {
+    if is_valid_metric_name(m) {
+        Ok(m.to_owned())
+    } else {
+        Err(FieldError::new(field, "must match [A-Za-z0-9._-]{1,64}"))
+    }
+}
+
+fn finite(field: &str, v: f64) -> Result<f64, FieldError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(FieldError::new(field, "must be a finite number"))
+    }
+}
+
+fn positive(field: &str, d: spec::Dur) -> Result<i64, FieldError> {
+    match d.ms() {
+        ms if ms > 0 => Ok(ms),
+        _ => Err(FieldError::new(field, "must be longer than 0s")),
+    }
+}
+
+/// A comparison whose `clear` lies on the safe side of `value`.
+fn compare(op: Op, value: f64, clear: Option<f64>) -> Result<Compare, FieldError> {
+    let value = finite("value", value)?;
+    if let Some(c) = clear {
+        finite("clear", c)?;
+        if op.rising() && c > value {
+            return Err(FieldError::new(
+                "clear",
+                format!("must be <= value ({value}) for op {}", op.as_str()),
+            ));
+        }
+        if !op.rising() && c < value {
+            return Err(FieldError::new(
+                "clear",
+                format!("must be >= value ({value}) for op {}", op.as_str()),
+            ));
+        }
+    }
+    Ok(Compare { op, value, clear })
+}
+
+/// The compiled kind and its `for` in milliseconds.
+fn kind_of(spec: &KindSpec) -> Result<(Kind, i64), FieldError> {
+    let hold = |d: &Option<spec::Dur>| d.map_or(0, spec::Dur::ms);
+    Ok(match spec {
+        KindSpec::Threshold(s) => (
+            Kind::Threshold {
+                metric: metric("metric", &s.metric)?,
+                compare: compare(s.op, s.value, s.clear)?,
+            },
+            hold(&s.hold),
+        ),
+        KindSpec::NoData(s) => (
+            Kind::NoData {
+                metric: s.metric.as_deref().map(|m| metric("metric", m)).transpose()?,
+                silence_ms: positive("for", s.silence)?,
+            },
+            0,
+        ),
+        KindSpec::Rate(s) => {
+            let change = finite("change", s.change)?;
+            if change == 0.0 {
+                return Err(FieldError::new(
+                    "change",
+                    "must not be 0: a rise (> 0) or a fall (< 0)",
+                ));
+            }
+            if let Some(c) = s.clear
+                && (!c.is_finite() || c * change < 0.0 || c.abs() > change.abs())
+            {
+                return Err(FieldError::new(
+                    "clear",
+                    format!("must have the sign of change and be no larger ({change})"),
+                ));
+            }
+            let op = if change > 0.0 { Op::Ge } else { Op::Le };
+            (
+                Kind::Rate {
+                    metric: metric("metric", &s.metric)?,
+                    over_ms: positive("over", s.over)?,
+                    compare: Compare {
+                        op,
+                        value: change,
+                        clear: s.clear,
+                    },
+                },
+                hold(&s.hold),
+            )
+        }
+        KindSpec::Window(s) => (
+            Kind::Window {
+                metric: metric("metric", &s.metric)?,
+                agg: s.agg,
+                window_ms: positive("window", s.window)?,
+                compare: compare(s.op, s.value, s.clear)?,
+            },
+            hold(&s.hold),
+        ),
+        KindSpec::Anomaly(s) => {
+            if !(s.k.is_finite() && s.k > 0.0) {
+                return Err(FieldError::new("k", "must be a number > 0"));
+            }
+            if let Some(c) = s.clear
+                && !(c.is_finite() && c > 0.0 && c <= s.k)
+            {
+                return Err(FieldError::new(
+                    "clear",
+                    format!("must be > 0 and <= k ({})", s.k),
+                ));
+            }
+            let warmup = s.warmup.unwrap_or(30);
+            if warmup < 2 {
+                return Err(FieldError::new(
+                    "warmup",
+                    "must be at least 2 readings (a spread needs two)",
+                ));
+            }
+            (
+                Kind::Anomaly {
+                    metric: metric("metric", &s.metric)?,
+                    half_life_ms: positive("half_life", s.half_life)?,
+                    warmup,
+                    compare: Compare {
+                        op: Op::Gt,
+                        value: s.k,
+                        clear: s.clear,
+                    },
+                },
+                hold(&s.hold),
+            )
+        }
+        KindSpec::All(s) => {
+            if s.conditions.len() < 2 {
+                return Err(FieldError::new(
+                    "conditions",
+                    "needs two or more conditions (one is a threshold rule)",
+                ));
+            }
+            let mut conditions = Vec::with_capacity(s.conditions.len());
+            for (i, c) in s.conditions.iter().enumerate() {
+                let at = |f: &str| format!("conditions[{i}].{f}");
+                let m = metric(&at("metric"), &c.metric)?;
+                let value = finite(&at("value"), c.value)?;
+                conditions.push((
+                    m,
+                    Compare {
+                        op: c.op,
+                        value,
+                        clear: None,
+                    },
+                ));
+            }
+            (
+                Kind::All {
+                    conditions,
+                    within_ms: positive("within", s.within)?,
+                },
+                hold(&s.hold),
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;
