@@ -189,7 +189,9 @@ fn bench_evaluate(c: &mut Criterion) {
         if !matches!(load, Load::Quiet) {
             let mut e = Evaluator::new(rules.clone(), 0);
             let mut out = Vec::new();
-            hot.iter().flatten().for_each(|r| e.evaluate(r, r.ts_ms, &mut out));
+            hot.iter()
+                .flatten()
+                .for_each(|r| e.evaluate(r, r.ts_ms, &mut out));
             assert!(out.len() >= DEVICES, "{name}: {} alerts", out.len());
         }
         let mut msgs = match load {
@@ -247,7 +249,10 @@ fn bench_pipeline(c: &mut Criterion) {
     let router = router();
     let payloads: Vec<(String, String)> =
         devices.iter().map(|d| (d.clone(), senml(d, now))).collect();
-    let mut evals = [Evaluator::new(rules.clone(), 0), Evaluator::new(rules.clone(), 0)];
+    let mut evals = [
+        Evaluator::new(rules.clone(), 0),
+        Evaluator::new(rules.clone(), 0),
+    ];
     let mut out: Vec<AlertChange> = Vec::new();
     let mut i = 0usize;
 

@@ -227,6 +227,7 @@ fn opened(fire: &Fire, ctx: &Context<'_>) -> (Alert, Vec<AlertEvent>) {
         threshold: fire.threshold,
         op: Some(fire.op),
         active: true,
+        flapping: fire.flapping,
         category: fire.category.clone(),
         lon: position.map(|p| p.0),
         lat: position.map(|p| p.1),
@@ -244,6 +245,7 @@ fn opened(fire: &Fire, ctx: &Context<'_>) -> (Alert, Vec<AlertEvent>) {
     let events = place(&mut alert, ctx);
     let mut all = vec![AlertEvent::new(ctx.now_ms, SYSTEM, "opened").detail(json!({
         "value": fire.value, "ts": crate::timefmt::format_ms(fire.ts_ms),
+        "flapping": fire.flapping,
     }))];
     all.extend(events);
     (alert, all)
@@ -277,7 +279,8 @@ pub fn place(alert: &mut Alert, ctx: &Context<'_>) -> Vec<AlertEvent> {
 }
 
 /// A new breach of an unresolved alert: active again, the latest value and rule parameters (the
-/// rule may have been edited; a severity raised by escalation stays), one more hit.
+/// rule may have been edited; a severity raised by escalation stays), one more hit. The engine
+/// also sends one when a flap hold starts or ends with the condition holding (`flapping`).
 /// `updated_at` never goes back (a late reading does not rewind it).
 fn rebreached(alert: &Alert, fire: &Fire) -> (Alert, AlertEvent) {
     let next = Alert {
@@ -287,12 +290,13 @@ fn rebreached(alert: &Alert, fire: &Fire) -> (Alert, AlertEvent) {
         threshold: fire.threshold,
         op: Some(fire.op),
         active: true,
+        flapping: fire.flapping,
         cleared_at: None,
         hits: alert.hits.saturating_add(1),
         ..alert.clone()
     };
     let event = AlertEvent::new(fire.ts_ms, SYSTEM, "rebreached")
-        .detail(json!({ "value": fire.value, "hits": next.hits }));
+        .detail(json!({ "value": fire.value, "hits": next.hits, "flapping": fire.flapping }));
     (next, event)
 }
 
@@ -301,6 +305,7 @@ fn rebreached(alert: &Alert, fire: &Fire) -> (Alert, AlertEvent) {
 fn cleared(alert: &Alert, clear: &Clear) -> (Alert, AlertEvent) {
     let mut next = Alert {
         active: false,
+        flapping: false,
         cleared_at: Some(clear.ts_ms),
         value: if clear.value.is_finite() {
             clear.value

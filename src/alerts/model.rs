@@ -118,6 +118,9 @@ pub struct Alert {
     pub state: AlertState,
     /// The condition: the rule still holds.
     pub active: bool,
+    /// Held open by the rule's flap hold: the condition keeps coming and going, so it is not
+    /// resolved and opened (and paged) again each time.
+    pub flapping: bool,
     /// When the condition last stopped holding (reading time), while it is not active.
     #[serde(serialize_with = "crate::timefmt::ser_opt_ms")]
     #[schema(value_type = Option<String>)]
@@ -200,6 +203,7 @@ impl Alert {
             severity,
             state: AlertState::Open,
             active: false,
+            flapping: false,
             cleared_at: None,
             category: None,
             agency: None,

@@ -99,7 +99,10 @@ pub async fn run(
     let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
     recall_when_heard(&router, store.as_ref()).await?;
-    tasks.spawn("engine-clock", tick_engine(router.clone(), tasks.input.clone()));
+    tasks.spawn(
+        "engine-clock",
+        tick_engine(router.clone(), tasks.input.clone()),
+    );
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
     start_upkeep(&tasks, &cfg, &store, &rules, &metrics, (&accounts, &audit));
     // Issued a little after a period's end: the batchers' last tallies are written by then.

@@ -29,12 +29,14 @@ use super::rules::{Agg, Kind, Op, Rule, RuleSet};
 use crate::pipeline::{AlertChange, Clear, Fire};
 use memory::{Buckets, Ewma, Latest};
 
-/// Whether an active alert of the rule is open, or its condition pending since when.
+/// Whether an alert of the rule is open, or its condition pending since when.
 #[derive(Debug, Clone)]
 struct Gate {
     pending_since: Option<i64>,
     active: bool,
     last_value: f64,
+    /// Recent openings and the hold, for a rule with `flap` (boxed: most rules have none).
+    flap: Option<Box<FlapState>>,
 }
 
 impl Default for Gate {
@@ -43,8 +45,20 @@ impl Default for Gate {
             pending_since: None,
             active: false,
             last_value: f64::NAN,
+            flap: None,
         }
     }
+}
+
+#[derive(Debug, Clone, Default)]
+struct FlapState {
+    /// When the alert opened lately, oldest first (at most the rule's `count`).
+    opens: Vec<i64>,
+    /// Held open as flapping: clears and new openings are not passed on.
+    holding: bool,
+    /// While holding: whether the condition holds now, and when that last changed.
+    holds: bool,
+    changed_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -100,9 +114,13 @@ impl Slot {
         }
     }
 
-    /// A slot without memory that is neither pending nor open can go.
+    /// A slot without memory that is neither pending nor open, and remembers no recent opening
+    /// for a flap hold, can go.
     fn idle(&self) -> bool {
-        matches!(self.memory, Memory::None) && !self.gate.active && self.gate.pending_since.is_none()
+        matches!(self.memory, Memory::None)
+            && !self.gate.active
+            && self.gate.pending_since.is_none()
+            && self.gate.flap.as_ref().is_none_or(|f| f.opens.is_empty())
     }
 }
 
@@ -128,7 +146,11 @@ impl DeviceState {
     fn heard_of(&self, metric: Option<&str>) -> Option<i64> {
         match metric {
             None => Some(self.heard_ms),
-            Some(m) => self.metrics.iter().find(|(n, _)| &**n == m).map(|(_, t)| *t),
+            Some(m) => self
+                .metrics
+                .iter()
+                .find(|(n, _)| &**n == m)
+                .map(|(_, t)| *t),
         }
     }
 
@@ -151,7 +173,7 @@ struct Verdict {
     threshold: f64,
 }
 
-fn fire(rule: &Rule, device: &str, v: &Verdict, ts_ms: i64) -> AlertChange {
+fn fire(rule: &Rule, device: &str, v: &Verdict, ts_ms: i64, flapping: bool) -> AlertChange {
     AlertChange::Fire(Fire {
         rule: rule.id.to_string(),
         device: device.to_owned(),
@@ -162,6 +184,7 @@ fn fire(rule: &Rule, device: &str, v: &Verdict, ts_ms: i64) -> AlertChange {
         category: rule.category.clone(),
         value: v.value,
         ts_ms,
+        flapping,
     })
 }
 
@@ -205,7 +228,8 @@ impl Evaluator {
 
     fn device(&mut self, device: &str) -> &mut DeviceState {
         if !self.devices.contains_key(device) {
-            self.devices.insert(device.to_owned(), DeviceState::default());
+            self.devices
+                .insert(device.to_owned(), DeviceState::default());
         }
         self.devices
             .get_mut(device)
@@ -250,8 +274,8 @@ impl Evaluator {
                         *slot = Slot::new(r);
                         slot.gate = Gate {
                             active: true,
-                            pending_since: None,
                             last_value: active.last_value,
+                            ..Gate::default()
                         };
                         true
                     }
@@ -286,12 +310,13 @@ impl Evaluator {
         for rule in rules.applicable(&r.metric, &r.device) {
             let found = dev.slot(rule);
             if let Kind::NoData { .. } = rule.kind {
-                // heard again: a silence alert clears
+                // heard again: a silence alert clears (on the hub's clock, like the silence)
                 if let Some(i) = found {
-                    if dev.slots[i].gate.active {
-                        out.push(clear(&rule.id, &r.device, f64::NAN, r.ts_ms));
+                    let slot = &mut dev.slots[i];
+                    step(rule, &mut slot.gate, &HEARD, &r.device, now_ms, out);
+                    if slot.idle() {
+                        dev.slots.swap_remove(i);
                     }
-                    dev.slots.swap_remove(i);
                 }
                 continue;
             }
@@ -344,7 +369,6 @@ impl Evaluator {
                     continue;
                 }
                 let i = match dev.slot(rule) {
-                    Some(i) if dev.slots[i].gate.active => continue,
                     Some(i) => i,
                     None => {
                         dev.slots.push(Slot::new(rule));
@@ -358,13 +382,20 @@ impl Evaluator {
                     op: Op::Ge,
                     threshold: *silence_ms as f64 / 1000.0,
                 };
-                dev.slots[i].gate.active = true;
-                dev.slots[i].gate.last_value = verdict.value;
-                out.push(fire(rule, device, &verdict, now_ms));
+                step(rule, &mut dev.slots[i].gate, &verdict, device, now_ms, out);
             }
         }
     }
 }
+
+/// A silent device was heard again.
+const HEARD: Verdict = Verdict {
+    breached: false,
+    cleared: true,
+    value: f64::NAN,
+    op: Op::Ge,
+    threshold: f64::NAN,
+};
 
 /// What the rule's condition says after reading `r`; `None` when it cannot say yet (an anomaly
 /// rule warming up, an empty window, a late reading for a rate).
@@ -395,7 +426,8 @@ fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> 
             if !newest {
                 return None;
             }
-            b.value().map(|extreme| compared(compare, r.value - extreme))
+            b.value()
+                .map(|extreme| compared(compare, r.value - extreme))
         }
         (
             Kind::Anomaly {
@@ -450,7 +482,8 @@ fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> 
     }
 }
 
-/// The alert gate every kind shares: `for` before opening, the verdict's `cleared` to resolve.
+/// The alert gate every kind shares: `for` before opening, the verdict's `cleared` to resolve,
+/// and the flap hold.
 fn step(
     rule: &Rule,
     gate: &mut Gate,
@@ -461,6 +494,26 @@ fn step(
 ) {
     if v.value.is_finite() {
         gate.last_value = v.value;
+    }
+    if let (Some(flap), Some(held)) = (rule.flap, gate.flap.as_mut().filter(|f| f.holding)) {
+        // Held open: follow the condition without passing anything on, until it has been
+        // steady for `within`; then the alert either stays open (steady) or clears.
+        if held.holds && v.cleared {
+            (held.holds, held.changed_ms) = (false, ts_ms);
+        } else if !held.holds && v.breached {
+            (held.holds, held.changed_ms) = (true, ts_ms);
+        }
+        if ts_ms - held.changed_ms >= flap.within_ms {
+            let holds = held.holds;
+            gate.flap = None;
+            if holds {
+                out.push(fire(rule, device, v, ts_ms, false));
+            } else {
+                gate.active = false;
+                out.push(clear(&rule.id, device, v.value, ts_ms));
+            }
+        }
+        return;
     }
     if gate.active {
         if v.cleared {
@@ -473,11 +526,33 @@ fn step(
         if ts_ms - since >= rule.for_ms {
             gate.active = true;
             gate.pending_since = None;
-            out.push(fire(rule, device, v, ts_ms));
+            let flapping = rule.flap.is_some_and(|flap| opened(gate, flap, ts_ms));
+            out.push(fire(rule, device, v, ts_ms, flapping));
         }
     } else {
         gate.pending_since = None;
     }
+    // openings older than the flap window no longer count
+    if let (Some(flap), Some(f)) = (rule.flap, gate.flap.as_mut())
+        && !f.holding
+    {
+        f.opens.retain(|&t| ts_ms - t <= flap.within_ms);
+    }
+}
+
+/// Records an opening; true when it is the `count`-th within `within`: the alert is now held.
+fn opened(gate: &mut Gate, flap: super::rules::Flap, ts_ms: i64) -> bool {
+    let f = gate.flap.get_or_insert_with(Box::default);
+    f.opens.push(ts_ms);
+    let count = flap.count as usize;
+    if f.opens.len() > count {
+        f.opens.remove(0);
+    }
+    let flapping = f.opens.len() == count && ts_ms - f.opens[0] <= flap.within_ms;
+    if flapping {
+        (f.holding, f.holds, f.changed_ms) = (true, true, ts_ms);
+    }
+    flapping
 }
 
 #[cfg(test)]

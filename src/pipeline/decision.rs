@@ -110,6 +110,8 @@ pub struct Fire {
     pub category: Option<String>,
     pub value: f64,
     pub ts_ms: i64,
+    /// The rule's flap hold keeps the alert open: its condition keeps coming and going.
+    pub flapping: bool,
 }
 
 /// The rule cleared: resolve the open alert of (rule, device), if any. A non-finite `value` (no

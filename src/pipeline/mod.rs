@@ -44,7 +44,9 @@ pub enum Work {
         metrics: Vec<(String, i64)>,
     },
     /// The hub's clock moved on: time to look for silent devices.
-    Tick { now_ms: i64 },
+    Tick {
+        now_ms: i64,
+    },
 }
 
 /// One part of a message on its way to a shard, with the message's ticket (none for QoS 0).

@@ -26,6 +26,7 @@ pub(crate) fn fire(rule: &str, device: &str, value: f64, ts: i64) -> AlertChange
         category: Some("flood".into()),
         value,
         ts_ms: ts,
+        flapping: false,
     })
 }
 
@@ -66,6 +67,22 @@ pub(crate) async fn apply(store: &dyn Store, changes: Vec<AlertChange>) -> Vec<A
         }
     }
     alerts
+}
+
+/// A rule's flap hold marks its alert flapping; the flag is stored (`apply` compares every
+/// field) and goes when the hold ends or the alert clears.
+pub(crate) async fn a_flapping_alert_is_stored_as_flapping(store: &dyn Store) {
+    let flapping = |on: bool, ts: i64| match fire("flappy", "f-1", 5.5, ts) {
+        AlertChange::Fire(f) => AlertChange::Fire(Fire { flapping: on, ..f }),
+        other => other,
+    };
+    let a = apply(store, vec![flapping(true, T0)]).await;
+    assert!(a[0].flapping && a[0].active);
+    let a = apply(store, vec![flapping(false, T0 + 10)]).await;
+    assert!(!a[0].flapping && a[0].active, "steady again, still open");
+    apply(store, vec![flapping(true, T0 + 20)]).await;
+    let a = apply(store, vec![clear("flappy", "f-1", 4.0, T0 + 30)]).await;
+    assert!(!a[0].flapping && !a[0].active);
 }
 
 pub(crate) async fn one_open_alert_per_rule_and_device(store: &dyn Store) {

@@ -48,6 +48,7 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     aggregation_buckets(store).await;
     devices_register_themselves_with_latest_values_and_positions(store).await;
     one_open_alert_per_rule_and_device(store).await;
+    a_flapping_alert_is_stored_as_flapping(store).await;
     handling_timeline_and_filters(store).await;
     deliveries_wait_in_the_outbox_until_answered(store).await;
     dead_letters_page_newest_first(store).await;

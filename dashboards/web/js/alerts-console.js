@@ -245,7 +245,7 @@ export class AlertConsole {
         <td><span class="sev-badge sev-${esc(a.severity)}">${esc(t(a.severity))}</span>${a.escalations ? ` <span class="escalated" title="${esc(t('escalations'))}">↑${a.escalations}</span>` : ''}</td>
         <td>${esc(this._title(a))}</td>
         <td translate="no">${esc(this._place(a))}</td>
-        <td><span class="state-chip st-${esc(a.state)}" data-state="${esc(a.state)}">${esc(t(`state_${a.state}`))}</span>${a.active ? '' : ` <span class="muted small">${esc(t('condition_cleared'))}</span>`}</td>
+        <td><span class="state-chip st-${esc(a.state)}" data-state="${esc(a.state)}">${esc(t(`state_${a.state}`))}</span>${a.active ? '' : ` <span class="muted small">${esc(t('condition_cleared'))}</span>`}${a.flapping ? ` <span class="chip-flapping small" title="${esc(t('flapping_hint'))}">${esc(t('flapping'))}</span>` : ''}</td>
         <td>${esc((a.agencies || []).join(', '))}${(a.undelivered || []).length ? ` <span class="undelivered" title="${esc(t('undelivered'))}">⚠</span>` : ''}</td>
         <td>${this._deadlineCell(a)}</td>
         <td><time title="${esc(fmtDateTime(a.opened_at))}">${esc(relTime(a.opened_at))}</time></td>
@@ -379,7 +379,7 @@ export class AlertConsole {
         <div class="panel-title">#${a.id} · ${esc(this._title(a))}</div>
         <div><span class="sev-badge sev-${esc(a.severity)}">${esc(t(a.severity))}</span>
           <span class="state-chip st-${esc(a.state)}" data-detail-state="${esc(a.state)}">${esc(t(`state_${a.state}`))}</span>
-          <span class="muted">${esc(a.active ? t('condition_active') : t('condition_cleared'))}</span></div>
+          <span class="muted">${esc(a.active ? t('condition_active') : t('condition_cleared'))}</span>${a.flapping ? ` <span class="chip-flapping small" title="${esc(t('flapping_hint'))}">${esc(t('flapping'))}</span>` : ''}</div>
       </div><button class="btn icon" type="button" data-action="detail-close" aria-label="${esc(t('panel_close'))}">×</button></div>
       ${(a.undelivered || []).length ? `<p class="admin-notice error">${esc(t('undelivered'))}: ${esc(a.undelivered.map(agencyName).join(', '))}</p>` : ''}
       <dl class="panel-facts">

@@ -14,6 +14,7 @@ fn fire(device: &str, value: f64, ts_ms: i64) -> AlertChange {
         category: Some("flood".into()),
         value,
         ts_ms,
+        flapping: false,
     })
 }
 

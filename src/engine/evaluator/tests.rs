@@ -51,7 +51,13 @@ fn round(v: f64) -> f64 {
 fn show(out: &[AlertChange]) -> Vec<String> {
     out.iter()
         .map(|c| match c {
-            AlertChange::Fire(f) => format!("fire {} {} {}", f.rule, f.device, round(f.value)),
+            AlertChange::Fire(f) => format!(
+                "fire {} {} {}{}",
+                f.rule,
+                f.device,
+                round(f.value),
+                if f.flapping { " flapping" } else { "" }
+            ),
             AlertChange::Clear(c) => format!("clear {} {} {}", c.rule, c.device, round(c.value)),
         })
         .collect()
@@ -206,7 +212,10 @@ fn no_data_fires_on_the_clock_and_clears_on_the_next_reading() {
     );
     // a device never heard of the metric has no silence of it
     feed(&mut e, &[reading("rg-2", "battery", 3710, 3.9)]);
-    assert_eq!(tick(&mut e, 3710 + 600), ["fire silent rg-1 600", "fire silent rg-2 600"]);
+    assert_eq!(
+        tick(&mut e, 3710 + 600),
+        ["fire silent rg-1 600", "fire silent rg-2 600"]
+    );
 }
 
 #[test]
@@ -309,7 +318,10 @@ fn a_window_sum_fires_clears_past_its_line_and_counts_late_readings() {
     assert!(feed(&mut e, &[rain(0, 30.0), rain(1, 30.0), rain(2, 30.0)]).is_empty());
     assert_eq!(feed(&mut e, &[rain(3, 15.0)]), ["fire rain-48h rg-1 105"]);
     // at hour 49 the bucket of hour 0 is gone: 75 + 0 <= 80 clears (hysteresis at 80)
-    assert!(feed(&mut e, &[rain(48, 0.0)]).is_empty(), "105 still in the window");
+    assert!(
+        feed(&mut e, &[rain(48, 0.0)]).is_empty(),
+        "105 still in the window"
+    );
     assert_eq!(feed(&mut e, &[rain(49, 0.0)]), ["clear rain-48h rg-1 75"]);
     // a late reading inside the window counts: 75 + 30 = 105 fires again
     assert_eq!(feed(&mut e, &[rain(10, 30.0)]), ["fire rain-48h rg-1 105"]);
@@ -343,9 +355,16 @@ fn reload_keeps_the_window_of_an_unchanged_rule_and_restarts_a_changed_one() {
     assert_eq!(feed(&mut e, &[rain(1, 40.0)]), ["fire rain-48h rg-1 100"]);
     // the line moves: the rule changed, its window starts empty, its open alert stays open
     let changed = WINDOW.replace("value = 100", "value = 120");
-    e.set_rules(Arc::new(RuleSet::parse(&changed).expect("valid")), 0, &mut out);
+    e.set_rules(
+        Arc::new(RuleSet::parse(&changed).expect("valid")),
+        0,
+        &mut out,
+    );
     assert!(out.is_empty());
-    assert!(feed(&mut e, &[rain(2, 90.0)]).is_empty(), "90 is above the clear line 80");
+    assert!(
+        feed(&mut e, &[rain(2, 90.0)]).is_empty(),
+        "90 is above the clear line 80"
+    );
     assert_eq!(feed(&mut e, &[rain(3, 0.0)]).len(), 0);
 }
 
@@ -374,9 +393,15 @@ fn all_needs_every_condition_on_fresh_readings() {
         .is_empty()
     );
     // the third comes: all three hold within 30 minutes; the alert shows the first condition
-    assert_eq!(feed(&mut e, &[at("wind_speed", 10, 6.0)]), ["fire fire-weather wx-1 36"]);
+    assert_eq!(
+        feed(&mut e, &[at("wind_speed", 10, 6.0)]),
+        ["fire fire-weather wx-1 36"]
+    );
     // humidity rises past its line: clears
-    assert_eq!(feed(&mut e, &[at("humidity", 15, 35.0)]), ["clear fire-weather wx-1 36"]);
+    assert_eq!(
+        feed(&mut e, &[at("humidity", 15, 35.0)]),
+        ["clear fire-weather wx-1 36"]
+    );
     assert!(feed(&mut e, &[at("humidity", 20, 28.0)]).len() == 1);
     assert_eq!(feed(&mut e, &[at("humidity", 21, 35.0)]).len(), 1);
     // a temperature 40 minutes old is stale: the others alone do not fire
@@ -387,7 +412,10 @@ fn all_needs_every_condition_on_fresh_readings() {
         )
         .is_empty()
     );
-    assert_eq!(feed(&mut e, &[at("temperature", 42, 35.0)]), ["fire fire-weather wx-1 35"]);
+    assert_eq!(
+        feed(&mut e, &[at("temperature", 42, 35.0)]),
+        ["fire fire-weather wx-1 35"]
+    );
 }
 
 /// The anomaly rule against `fixtures/anomaly_reference.json`, written by numpy from the
@@ -418,7 +446,11 @@ fn anomaly_matches_an_independent_numpy_reference() {
     let mut ewma = memory::Ewma::default();
     for (n, p) in reference.points.iter().enumerate() {
         if let (Some(mean), Some(sd), Some(z)) = (p.mean, p.sd, p.z) {
-            assert!(close(ewma.mean(), mean), "mean at {n}: {} vs {mean}", ewma.mean());
+            assert!(
+                close(ewma.mean(), mean),
+                "mean at {n}: {} vs {mean}",
+                ewma.mean()
+            );
             assert!(close(ewma.sd(), sd), "sd at {n}: {} vs {sd}", ewma.sd());
             assert!(close(ewma.z(p.x), z), "z at {n}: {} vs {z}", ewma.z(p.x));
         }
@@ -458,7 +490,10 @@ fn anomaly_matches_an_independent_numpy_reference() {
                     // the alert names the line it crossed: mean ± k·sd
                     let (mean, sd) = (p.mean.unwrap_or(f64::NAN), p.sd.unwrap_or(f64::NAN));
                     let side = if f.op == Op::Gt { 1.0 } else { -1.0 };
-                    assert!(close(f.threshold, mean + side * reference.k * sd), "line at {n}");
+                    assert!(
+                        close(f.threshold, mean + side * reference.k * sd),
+                        "line at {n}"
+                    );
                     assert_eq!(f.value, p.x);
                     format!("{n}: fire")
                 }
@@ -466,6 +501,105 @@ fn anomaly_matches_an_independent_numpy_reference() {
             });
         }
     }
-    assert!(expected.len() >= 4, "the reference has anomalies: {expected:?}");
+    assert!(
+        expected.len() >= 4,
+        "the reference has anomalies: {expected:?}"
+    );
     assert_eq!(got, expected);
+}
+
+const FLAPPY: &str = r#"
+[[rules]]
+id = "flappy"
+metric = "level"
+op = ">="
+value = 5
+severity = "warning"
+flap = { count = 3, within = "10m" }
+
+[[rules]]
+id = "silent"
+kind = "no_data"
+for = "1m"
+severity = "info"
+flap = { count = 2, within = "5m" }
+"#;
+
+#[test]
+fn the_third_opening_within_ten_minutes_holds_the_alert_open_until_quiet() {
+    let mut e = ev(FLAPPY);
+    let lv = |t, v| reading("d", "level", t, v);
+    let out = feed(&mut e, &[lv(0, 6.0), lv(10, 4.0), lv(20, 6.0), lv(30, 4.0)]);
+    assert_eq!(
+        out,
+        [
+            "fire flappy d 6",
+            "clear flappy d 4",
+            "fire flappy d 6",
+            "clear flappy d 4"
+        ]
+    );
+    assert_eq!(feed(&mut e, &[lv(40, 6.0)]), ["fire flappy d 6 flapping"]);
+    // held: the condition comes and goes, nothing is passed on
+    assert!(
+        feed(
+            &mut e,
+            &[lv(50, 4.0), lv(60, 6.0), lv(70, 4.0), lv(669, 4.0)]
+        )
+        .is_empty()
+    );
+    // ten minutes without a change (since t = 70): the hold ends, the alert clears
+    assert_eq!(feed(&mut e, &[lv(670, 4.0)]), ["clear flappy d 4"]);
+    // the openings before the hold no longer count: the next one is an ordinary alert
+    assert_eq!(feed(&mut e, &[lv(680, 6.0)]), ["fire flappy d 6"]);
+}
+
+#[test]
+fn a_hold_that_ends_with_the_condition_holding_keeps_the_alert_open() {
+    let mut e = ev(FLAPPY);
+    let lv = |t, v| reading("d", "level", t, v);
+    feed(&mut e, &[lv(0, 6.0), lv(1, 4.0), lv(2, 6.0), lv(3, 4.0)]);
+    assert_eq!(feed(&mut e, &[lv(4, 6.0)]), ["fire flappy d 6 flapping"]);
+    assert!(feed(&mut e, &[lv(5, 4.0), lv(6, 7.0), lv(605, 7.0)]).is_empty());
+    // steady above the line: still open, no longer flapping
+    assert_eq!(feed(&mut e, &[lv(606, 7.0)]), ["fire flappy d 7"]);
+    assert_eq!(feed(&mut e, &[lv(607, 4.0)]), ["clear flappy d 4"]);
+}
+
+#[test]
+fn openings_further_apart_than_the_window_are_not_flapping() {
+    let mut e = ev(FLAPPY);
+    let lv = |t, v| reading("d", "level", t, v);
+    let out = feed(
+        &mut e,
+        &[
+            lv(0, 6.0),
+            lv(1, 4.0),
+            lv(400, 6.0),
+            lv(401, 4.0),
+            lv(800, 6.0),
+            lv(801, 4.0),
+        ],
+    );
+    assert_eq!(out.len(), 6);
+    assert!(out.iter().all(|o| !o.ends_with("flapping")), "{out:?}");
+    // the slot forgets openings older than the window: nothing is kept for an idle series
+    feed(&mut e, &[lv(2000, 4.0)]);
+    assert_eq!(e.tracked(), 0);
+}
+
+#[test]
+fn a_device_that_keeps_dropping_out_is_held_as_flapping_too() {
+    let mut e = ev(FLAPPY);
+    let hb = |t| reading("d", "battery", t, 3.9);
+    feed(&mut e, &[hb(0)]);
+    assert_eq!(tick(&mut e, 60), ["fire silent d 60"]);
+    assert_eq!(feed(&mut e, &[hb(70)]), ["clear silent d NaN"]);
+    assert_eq!(tick(&mut e, 130), ["fire silent d 60 flapping"]);
+    // back, silent, back: held
+    assert!(feed(&mut e, &[hb(140)]).is_empty());
+    assert!(tick(&mut e, 200).is_empty());
+    assert!(feed(&mut e, &[hb(210), hb(509)]).is_empty());
+    // heard steadily for five minutes (since 210): the hold ends and the silence alert clears
+    assert_eq!(feed(&mut e, &[hb(510)]), ["clear silent d NaN"]);
 }

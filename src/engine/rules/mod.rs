@@ -145,6 +145,14 @@ impl Kind {
     }
 }
 
+/// An alert that opens `count` times within `within_ms` is held open as flapping (not cleared,
+/// not opened again, so not paged again) until its condition has not changed for `within_ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flap {
+    pub count: u32,
+    pub within_ms: i64,
+}
+
 /// One compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -156,6 +164,8 @@ pub struct Rule {
     /// How long the condition must hold before the alert opens (0: at once).
     pub for_ms: i64,
     pub devices: Option<HashSet<String>>,
+    /// The flap hold, if the rule has one.
+    pub flap: Option<Flap>,
     /// The rule as written (the API shows it; its hash is the fingerprint).
     pub spec: RuleSpec,
     pub fingerprint: u64,
@@ -235,7 +245,11 @@ impl RuleSet {
         metric: &str,
         device: &'a str,
     ) -> impl Iterator<Item = &'a Rule> + 'a {
-        let on_metric = self.by_metric.get(metric).into_iter().flat_map(move |w| w.of(device));
+        let on_metric = self
+            .by_metric
+            .get(metric)
+            .into_iter()
+            .flat_map(move |w| w.of(device));
         let on_any = self.any_reading.of(device);
         on_metric.chain(on_any).map(|i| &self.rules[i])
     }
@@ -346,18 +360,32 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
     }
     if let Some(devices) = &mut common.devices {
         if let Some(bad) = devices.iter().find(|d| !is_valid_device_key(d)) {
-            return Err(invalid(&id, "devices", format!("invalid device key {bad:?}")));
+            return Err(invalid(
+                &id,
+                "devices",
+                format!("invalid device key {bad:?}"),
+            ));
         }
         devices.sort();
         devices.dedup();
     }
     // The fingerprint is of what the rule does: its description is left out.
+    let flap = match &common.flap {
+        None => None,
+        Some(f) if f.count < 2 => {
+            return Err(invalid(&id, "flap.count", "must be at least 2 openings"));
+        }
+        Some(f) => Some(Flap {
+            count: f.count,
+            within_ms: positive("flap.within", f.within)
+                .map_err(|e| invalid(&id, &e.field, e.message))?,
+        }),
+    };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     let described = spec.common.description.take();
     let text = serde_json::to_string(&spec);
     spec.common.description = described;
-    text
-        .map_err(|e| invalid(&id, "(rule)", e.to_string()))?
+    text.map_err(|e| invalid(&id, "(rule)", e.to_string()))?
         .hash(&mut h);
     Ok(Rule {
         id: id.into(),
@@ -370,6 +398,7 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
             .devices
             .as_ref()
             .map(|d| d.iter().cloned().collect()),
+        flap,
         fingerprint: h.finish(),
         spec,
     })
@@ -432,7 +461,11 @@ fn kind_of(spec: &KindSpec) -> Result<(Kind, i64), FieldError> {
         ),
         KindSpec::NoData(s) => (
             Kind::NoData {
-                metric: s.metric.as_deref().map(|m| metric("metric", m)).transpose()?,
+                metric: s
+                    .metric
+                    .as_deref()
+                    .map(|m| metric("metric", m))
+                    .transpose()?,
                 silence_ms: positive("for", s.silence)?,
             },
             0,

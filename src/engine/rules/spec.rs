@@ -13,7 +13,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::pipeline::{Op, Severity};
 
 /// The fields every rule has, whatever its kind.
-pub const COMMON_FIELDS: &[&str] = &["id", "kind", "severity", "category", "description", "devices"];
+pub const COMMON_FIELDS: &[&str] = &[
+    "id",
+    "kind",
+    "severity",
+    "category",
+    "description",
+    "devices",
+    "flap",
+];
 
 /// The rule kinds, as `kind` names them.
 pub const KINDS: &[&str] = &["threshold", "no_data", "rate", "window", "anomaly", "all"];
@@ -30,6 +38,16 @@ pub struct Common {
     /// Device keys; absent = every device that reports the rule's metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<String>>,
+    /// An alert that opens `count` times within `within` is held open as flapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap: Option<FlapSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlapSpec {
+    pub count: u32,
+    pub within: Dur,
 }
 
 /// What a rule watches and when it holds, by kind.

@@ -181,7 +181,15 @@ fn every_kind_parses_and_is_indexed_by_what_it_watches() {
     let kinds: Vec<_> = rs.rules.iter().map(|r| r.kind.name()).collect();
     assert_eq!(
         kinds,
-        ["threshold", "no_data", "no_data", "rate", "window", "anomaly", "all"]
+        [
+            "threshold",
+            "no_data",
+            "no_data",
+            "rate",
+            "window",
+            "anomaly",
+            "all"
+        ]
     );
     let ids = |metric: &str| -> Vec<String> {
         let mut v: Vec<_> = rs
@@ -195,11 +203,17 @@ fn every_kind_parses_and_is_indexed_by_what_it_watches() {
     assert_eq!(ids("water_level"), ["level", "rise", "silent"]);
     assert_eq!(ids("rain_1h"), ["rain-72h", "silent", "silent-rain"]);
     assert_eq!(ids("humidity"), ["fire-weather", "silent"]);
-    assert_eq!(ids("temperature"), ["fire-weather", "odd-temperature", "silent"]);
+    assert_eq!(
+        ids("temperature"),
+        ["fire-weather", "odd-temperature", "silent"]
+    );
     match &rs.get("rise").expect("rise").kind {
         Kind::Rate {
             over_ms, compare, ..
-        } => assert_eq!((*over_ms, compare.op, compare.value), (3_600_000, Op::Ge, 0.5)),
+        } => assert_eq!(
+            (*over_ms, compare.op, compare.value),
+            (3_600_000, Op::Ge, 0.5)
+        ),
         k => panic!("{k:?}"),
     }
     match &rs.get("fire-weather").expect("all").kind {
@@ -226,42 +240,105 @@ fn every_kind_parses_and_is_indexed_by_what_it_watches() {
 fn every_kind_names_the_field_at_fault() {
     // (rule id, text to replace, replacement, the field the error must name)
     let cases = [
-        ("silent", "for = \"10m\"\nseverity = \"warning\"", "severity = \"warning\"", "for"),
+        (
+            "silent",
+            "for = \"10m\"\nseverity = \"warning\"",
+            "severity = \"warning\"",
+            "for",
+        ),
         ("silent", "for = \"10m\"", "for = \"0s\"", "for"),
-        ("silent-rain", "metric = \"rain_1h\"", "metric = \"rain 1h\"", "metric"),
+        (
+            "silent-rain",
+            "metric = \"rain_1h\"",
+            "metric = \"rain 1h\"",
+            "metric",
+        ),
         ("rise", "change = 0.5", "change = 0", "change"),
         ("rise", "over = \"1h\"", "over = 3600", "over"),
-        ("rise", "change = 0.5", "change = 0.5\nclear = -0.1", "clear"),
+        (
+            "rise",
+            "change = 0.5",
+            "change = 0.5\nclear = -0.1",
+            "clear",
+        ),
         ("rain-72h", "agg = \"sum\"", "agg = \"median\"", "agg"),
         ("rain-72h", "clear = 150", "clear = 250", "clear"),
         ("rain-72h", "window = \"72h\"", "", "window"),
         ("odd-temperature", "k = 4", "k = -1", "k"),
         ("odd-temperature", "warmup = 50", "warmup = 1", "warmup"),
-        ("odd-temperature", "warmup = 50", "warmup = 50\nop = \">\"", "op"),
-        ("fire-weather", "{ metric = \"humidity\", op = \"<=\"", "{ metric = \"humidity\", op = \"=<\"", "conditions[1].op"),
-        ("fire-weather", "{ metric = \"wind_speed\", op = \">=\", value = 5 }", "{ metric = \"wind_speed\", op = \">=\", value = 5, unit = \"m/s\" }", "conditions[2].unit"),
-        ("fire-weather", "within = \"30m\"", "within = \"half an hour\"", "within"),
-        ("level", "category = \"flood\"", "category = \"floods\"", "category"),
-        ("level", "metric = \"water_level\"\nop", "kind = \"sliding\"\nmetric = \"water_level\"\nop", "kind"),
+        (
+            "odd-temperature",
+            "warmup = 50",
+            "warmup = 50\nop = \">\"",
+            "op",
+        ),
+        (
+            "fire-weather",
+            "{ metric = \"humidity\", op = \"<=\"",
+            "{ metric = \"humidity\", op = \"=<\"",
+            "conditions[1].op",
+        ),
+        (
+            "fire-weather",
+            "{ metric = \"wind_speed\", op = \">=\", value = 5 }",
+            "{ metric = \"wind_speed\", op = \">=\", value = 5, unit = \"m/s\" }",
+            "conditions[2].unit",
+        ),
+        (
+            "fire-weather",
+            "within = \"30m\"",
+            "within = \"half an hour\"",
+            "within",
+        ),
+        (
+            "level",
+            "category = \"flood\"",
+            "category = \"floods\"",
+            "category",
+        ),
+        (
+            "level",
+            "metric = \"water_level\"\nop",
+            "kind = \"sliding\"\nmetric = \"water_level\"\nop",
+            "kind",
+        ),
         // a field of another kind is unknown to this one
-        ("level", "clear = 4.8", "clear = 4.8\nwindow = \"1h\"", "window"),
+        (
+            "level",
+            "clear = 4.8",
+            "clear = 4.8\nwindow = \"1h\"",
+            "window",
+        ),
     ];
     for (rule, from, to, field) in cases {
         assert!(EVERY_KIND.contains(from), "{from:?} is not in the file");
         let text = EVERY_KIND.replacen(from, to, 1);
-        assert_eq!(err(&text), (rule.to_owned(), field.to_owned()), "{from:?} -> {to:?}");
+        assert_eq!(
+            err(&text),
+            (rule.to_owned(), field.to_owned()),
+            "{from:?} -> {to:?}"
+        );
     }
     let one_condition = EVERY_KIND.replace(
         "  { metric = \"humidity\", op = \"<=\", value = 30 },\n  { metric = \"wind_speed\", op = \">=\", value = 5 },\n",
         "",
     );
-    assert_eq!(err(&one_condition), ("fire-weather".into(), "conditions".into()));
+    assert_eq!(
+        err(&one_condition),
+        ("fire-weather".into(), "conditions".into())
+    );
     // an unknown field's message lists what the kind takes
     match RuleSet::parse(&EVERY_KIND.replace("k = 4", "k = 4\nsigma = 3")) {
         Err(e) => {
             let text = e.to_string();
-            assert!(text.contains("rule odd-temperature: field `sigma`"), "{text}");
-            assert!(text.contains("half_life") && text.contains("severity"), "{text}");
+            assert!(
+                text.contains("rule odd-temperature: field `sigma`"),
+                "{text}"
+            );
+            assert!(
+                text.contains("half_life") && text.contains("severity"),
+                "{text}"
+            );
         }
         Ok(_) => panic!("sigma accepted"),
     }

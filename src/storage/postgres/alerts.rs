@@ -21,7 +21,7 @@ pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold,
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency, \
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at, \
      dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at, \
-     undelivered, created_at, opened_severity";
+     undelivered, created_at, opened_severity, flapping";
 
 /// The timeline entries of a write, appended from `$1` (JSON) for the alert `a.id`.
 const EVENTS: &str = "e AS (
@@ -32,18 +32,18 @@ const EVENTS: &str = "e AS (
          from_state text, to_state text, note text, detail jsonb)
     ORDER BY x.i)";
 
-/// `$2` … `$29`: the alert's mutable fields, in this order.
+/// `$2` … `$30`: the alert's mutable fields, in this order.
 const FIELDS: &str = "metric, value, threshold, op, severity, state, updated_at, resolved_at, \
      hits, active, cleared_at, category, agency, agencies, assignee, resolution, lat, lon, areas, \
      text, acknowledged_at, dispatched_at, closed_at, ack_deadline, resolve_deadline, \
-     escalations, next_escalation_at, undelivered";
+     escalations, next_escalation_at, undelivered, flapping";
 
 /// Built once: the statement text is also the key of the connection's prepared-statement cache.
 static INSERT: LazyLock<String> = LazyLock::new(insert_sql);
 static UPDATE: LazyLock<String> = LazyLock::new(update_sql);
 
 fn insert_sql() -> String {
-    let values: Vec<String> = (2..=35).map(|i| format!("${i}")).collect();
+    let values: Vec<String> = (2..=36).map(|i| format!("${i}")).collect();
     format!(
         "WITH a AS (INSERT INTO alerts ({FIELDS}, rule, device, opened_at, source, created_at,
                                     opened_severity)
@@ -61,7 +61,7 @@ fn update_sql() -> String {
         .map(|(i, f)| format!("{f} = ${}", i + 2))
         .collect();
     format!(
-        "WITH a AS (UPDATE alerts SET {} WHERE id = $30 RETURNING id), {EVENTS}
+        "WITH a AS (UPDATE alerts SET {} WHERE id = $31 RETURNING id), {EVENTS}
          SELECT id FROM a",
         sets.join(", ")
     )
@@ -139,6 +139,7 @@ pub(super) async fn save(c: &impl GenericClient, write: &AlertWrite) -> PgResult
         &escalations,
         &next_escalation_at,
         &a.undelivered,
+        &a.flapping,
     ];
     let (opened_at, created_at) = (to_time(a.opened_at), to_time(a.created_at));
     let (source, opened_severity) = (a.source.as_str(), a.opened_severity.as_str());
@@ -374,6 +375,7 @@ pub(super) fn alert_row(r: &Row) -> PgResult<Alert> {
                 .ok_or_else(|| PgError::Invariant(format!("unknown severity {s:?}")))?,
             None => severity,
         },
+        flapping: r.try_get(35)?,
     })
 }
 

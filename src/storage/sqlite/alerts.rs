@@ -15,18 +15,18 @@ pub(super) const ALERT_COLS: &str = "id, rule, device, metric, value, threshold,
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency, \
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at, \
      dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at, \
-     undelivered, created_at, opened_severity";
+     undelivered, created_at, opened_severity, flapping";
 
 const INSERT: &str = "INSERT INTO alerts (rule, device, metric, value, threshold, op, severity,
      state, opened_at, updated_at, resolved_at, hits, active, cleared_at, category, agency,
      agencies, assignee, resolution, source, lat, lon, areas, text, acknowledged_at,
      dispatched_at, closed_at, ack_deadline, resolve_deadline, escalations, next_escalation_at,
-     undelivered, created_at, opened_severity)
+     undelivered, created_at, opened_severity, flapping)
  VALUES (:rule, :device, :metric, :value, :threshold, :op, :severity, :state, :opened_at,
      :updated_at, :resolved_at, :hits, :active, :cleared_at, :category, :agency, :agencies,
      :assignee, :resolution, :source, :lat, :lon, :areas, :text, :acknowledged_at,
      :dispatched_at, :closed_at, :ack_deadline, :resolve_deadline, :escalations,
-     :next_escalation_at, :undelivered, :created_at, :opened_severity)
+     :next_escalation_at, :undelivered, :created_at, :opened_severity, :flapping)
  RETURNING id";
 
 const UPDATE: &str = "UPDATE alerts SET metric = :metric, value = :value,
@@ -37,7 +37,7 @@ const UPDATE: &str = "UPDATE alerts SET metric = :metric, value = :value,
      text = :text, acknowledged_at = :acknowledged_at, dispatched_at = :dispatched_at,
      closed_at = :closed_at, ack_deadline = :ack_deadline, resolve_deadline = :resolve_deadline,
      escalations = :escalations, next_escalation_at = :next_escalation_at,
-     undelivered = :undelivered
+     undelivered = :undelivered, flapping = :flapping
  WHERE id = :id";
 
 fn json_list(v: &[String]) -> String {
@@ -62,7 +62,7 @@ pub(super) fn save(tx: &Connection, write: &AlertWrite) -> StoreResult<i64> {
         ":ack_deadline": a.ack_deadline, ":resolve_deadline": a.resolve_deadline,
         ":escalations": a.escalations, ":next_escalation_at": a.next_escalation_at,
         ":undelivered": undelivered, ":created_at": a.created_at,
-        ":opened_severity": a.opened_severity.as_str(),
+        ":opened_severity": a.opened_severity.as_str(), ":flapping": a.flapping,
     };
     let id = if write.new {
         let mut stmt = tx.prepare_cached(INSERT)?;
@@ -328,6 +328,7 @@ pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
             }
             None => severity,
         },
+        flapping: r.get(35)?,
     })
 }
 

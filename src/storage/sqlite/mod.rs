@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/011_systems.sql"),
     include_str!("../../../migrations/sqlite/012_supply.sql"),
     include_str!("../../../migrations/sqlite/013_issued_reports.sql"),
+    include_str!("../../../migrations/sqlite/014_flapping.sql"),
 ];
 const READER_POOL: usize = 4;
 /// The schema step that began the data-supply tally (`012_supply.sql`).
