@@ -177,6 +177,13 @@ impl Areas {
         self.list.is_empty()
     }
 
+    /// Whether area `id` exists and contains the point.
+    pub fn contains(&self, id: &str, lon: f64, lat: f64) -> bool {
+        self.list
+            .iter()
+            .any(|a| a.id == id && a.shape.contains(lon, lat))
+    }
+
     pub fn feature_collection(&self) -> &Value {
         &self.geojson
     }

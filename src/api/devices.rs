@@ -36,9 +36,7 @@ fn valid_key(device: &str) -> Result<(), ApiError> {
 
 /// A device tag: lower-case letters, digits, `_` and `-`.
 fn valid_tag(t: &str) -> bool {
-    (1..=32).contains(&t.len())
-        && t.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    crate::engine::rules::is_valid_tag(t)
 }
 
 /// All devices with location, online state, last seen and latest values.
@@ -195,8 +193,15 @@ pub async fn patch(
     }
     visible(&state, &user, &device).await?;
     let (lat, lon, gateway) = (patch.lat, patch.lon, patch.gateway.is_some());
+    let labelled = patch.tags.is_some() || patch.areas.is_some();
     let updated = state.store.update_device(&device, patch).await?;
     let mut d = updated.ok_or_else(|| ApiError::not_found(format!("no device {device:?}")))?;
+    if labelled {
+        // rules scoped by tags or area see the change at the device's next reading
+        let (tags, areas) = (d.tags.clone(), d.areas.clone());
+        let labels = crate::pipeline::directory::Labels { tags, areas };
+        state.live.directory.label(&[(device.clone(), labels)]);
+    }
     completed(&mut d, &systems, &state.areas);
     if lat.is_some() || lon.is_some() {
         state.live.directory.locate(&[(device.clone(), lat, lon)]);

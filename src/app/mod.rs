@@ -30,6 +30,7 @@ use crate::config::{BrokerConfig, HubConfig};
 use crate::engine::{RuleSet, Shard};
 use crate::health::Health;
 use crate::ingest::mqtt::{self, MqttSettings, Pipeline};
+use crate::pipeline::directory::Labels;
 use crate::pipeline::{AlertChange, Clear, Router, StoreMsg, Ticket, Work};
 use crate::storage::postgres::PostgresStore;
 use crate::storage::sqlite::SqliteStore;
@@ -280,6 +281,7 @@ fn load_rules(cfg: &HubConfig) -> Result<Arc<ArcSwap<RuleSet>>, AppError> {
         );
     }
     let rule_set = RuleSet::load(&cfg.rules)?;
+    rule_set.check_areas(&cfg.areas)?;
     crate::metrics::rules_reloaded(true, rule_set.len());
     Ok(Arc::new(ArcSwap::from_pointee(rule_set)))
 }
@@ -290,12 +292,16 @@ const EMPTY_RULES: &str = "# iochub rules (docs/OPERATIONS.md, \"Rules file\"). 
 /// The live feed, knowing where every stored device is.
 async fn live_feed(store: &dyn Store) -> Result<LiveFeed, AppError> {
     let directory = Arc::new(Directory::default());
-    let known: Vec<_> = store
-        .devices()
-        .await?
-        .into_iter()
-        .map(|d| (d.key, d.lat, d.lon))
+    let devices = store.devices().await?;
+    let labels: Vec<_> = devices
+        .iter()
+        .map(|d| {
+            let (tags, areas) = (d.tags.clone(), d.areas.clone());
+            (d.key.clone(), Labels { tags, areas })
+        })
         .collect();
+    directory.label(&labels);
+    let known: Vec<_> = devices.into_iter().map(|d| (d.key, d.lat, d.lon)).collect();
     directory.locate(&known);
     Ok(LiveFeed::new(directory))
 }
@@ -426,6 +432,8 @@ fn start_engine(
             done: storage.done.clone(),
             live: Arc::new(live.clone()),
             started_ms,
+            directory: live.directory.clone(),
+            areas: cfg.areas.clone(),
         };
         tasks.spawn("engine", shard.run(rx));
     }
@@ -523,8 +531,13 @@ fn start_upkeep(
     let maintainer = crate::storage::maintainer::run(store.clone(), cfg.retention, stop.clone());
     tasks.spawn("maintenance", maintainer);
     let (changes, mut changed) = mpsc::channel(16);
-    let reload =
-        crate::engine::reload::watch(cfg.rules.clone(), rules.clone(), changes, stop.clone());
+    let reload = crate::engine::reload::watch(
+        cfg.rules.clone(),
+        rules.clone(),
+        cfg.areas.clone(),
+        changes,
+        stop.clone(),
+    );
     tasks.spawn("rules", reload);
     let (audit, path) = (audit.clone(), cfg.rules.display().to_string());
     tasks.spawn("rules-audit", async move {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use iochub_devices::Reading;
 use rustc_hash::FxHashMap;
 
-use super::rules::{Agg, Kind, Op, Rule, RuleSet};
+use super::rules::{Agg, Kind, Op, Places, Rule, RuleSet};
 use crate::pipeline::{AlertChange, Clear, Fire};
 use memory::{Buckets, Ewma, Latest};
 
@@ -203,6 +203,8 @@ pub struct Evaluator {
     devices: FxHashMap<String, DeviceState>,
     /// Hub time at start: silence counts from here at the earliest.
     started_ms: i64,
+    /// Where devices are and their labels, for rules scoped by tags, area or bbox.
+    places: Places,
     late: metrics::Counter,
 }
 
@@ -213,12 +215,19 @@ impl Evaluator {
             rules,
             devices: FxHashMap::default(),
             started_ms,
+            places: Places::default(),
             late: crate::metrics::engine_late_readings(),
         }
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
         &self.rules
+    }
+
+    /// The devices' positions and labels as they are now (a shard sets them once per message).
+    /// A device that leaves a rule's place has that rule's alert cleared at its next reading.
+    pub fn set_places(&mut self, places: Places) {
+        self.places = places;
     }
 
     /// (device, rule) pairs with state, for tests and introspection.
@@ -264,9 +273,10 @@ impl Evaluator {
     /// any pending `for` and its memory; an alert of a removed rule, or of a rule that no longer
     /// covers the device, is cleared.
     pub fn set_rules(&mut self, rules: Arc<RuleSet>, now_ms: i64, out: &mut Vec<AlertChange>) {
+        let places = &self.places;
         for (device, dev) in self.devices.iter_mut() {
             dev.slots.retain_mut(|slot| {
-                let next = rules.get(&slot.rule).filter(|r| r.applies_to(device));
+                let next = rules.get(&slot.rule).filter(|r| r.covers(device, places));
                 match next {
                     Some(r) if r.fingerprint == slot.fingerprint => true,
                     Some(r) if slot.gate.active => {
@@ -298,6 +308,7 @@ impl Evaluator {
             rules,
             devices,
             late,
+            places,
             ..
         } = self;
         if !devices.contains_key(r.device.as_str()) {
@@ -309,6 +320,19 @@ impl Evaluator {
         dev.heard(&r.metric, now_ms);
         for rule in rules.applicable(&r.metric, &r.device) {
             let found = dev.slot(rule);
+            if let Some(place) = &rule.place
+                && !place.admits(&r.device, places)
+            {
+                // out of the rule's place (or moved out of it): no state, no open alert
+                if let Some(i) = found {
+                    if dev.slots[i].gate.active {
+                        let value = dev.slots[i].gate.last_value;
+                        out.push(clear(&rule.id, &r.device, value, r.ts_ms));
+                    }
+                    dev.slots.swap_remove(i);
+                }
+                continue;
+            }
             if let Kind::NoData { .. } = rule.kind {
                 // heard again: a silence alert clears (on the hub's clock, like the silence)
                 if let Some(i) = found {
@@ -357,7 +381,7 @@ impl Evaluator {
             return;
         }
         for (device, dev) in self.devices.iter_mut() {
-            for rule in silences.iter().filter(|r| r.applies_to(device)) {
+            for rule in silences.iter().filter(|r| r.covers(device, &self.places)) {
                 let Kind::NoData { metric, silence_ms } = &rule.kind else {
                     continue;
                 };

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::rules::RuleSet;
+use crate::areas::Areas;
 
 fn stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
@@ -63,6 +64,7 @@ impl RulesChange {
 pub async fn watch(
     path: PathBuf,
     rules: Arc<ArcSwap<RuleSet>>,
+    areas: Arc<Areas>,
     changes: mpsc::Sender<RulesChange>,
     stop: CancellationToken,
 ) {
@@ -80,7 +82,8 @@ pub async fn watch(
             continue;
         }
         last = now;
-        let change = match RuleSet::load(&path) {
+        let loaded = RuleSet::load(&path).and_then(|rs| rs.check_areas(&areas).map(|()| rs));
+        let change = match loaded {
             Ok(rs) => {
                 tracing::info!(rules = rs.len(), path = %path.display(), forced, "rules reloaded");
                 crate::metrics::rules_reloaded(true, rs.len());

@@ -6,7 +6,9 @@ use arc_swap::ArcSwap;
 use tokio::sync::mpsc;
 
 use super::evaluator::Evaluator;
-use super::rules::RuleSet;
+use super::rules::{Places, RuleSet};
+use crate::areas::Areas;
+use crate::pipeline::directory::Directory;
 use crate::pipeline::{AlertChange, LiveSink, ShardInput, StoreMsg, Ticket, Work, WriteItem};
 
 pub struct Shard {
@@ -22,6 +24,9 @@ pub struct Shard {
     /// The hub's start on its clock: silence (`no_data` rules) is counted from here at the
     /// earliest.
     pub started_ms: i64,
+    /// Where devices are and their labels, for rules scoped by tags, area or bbox.
+    pub directory: Arc<Directory>,
+    pub areas: Arc<Areas>,
 }
 
 impl Shard {
@@ -33,6 +38,11 @@ impl Shard {
         while let Some(input) = rx.recv().await {
             {
                 let current = self.rules.load();
+                eval.set_places(Places {
+                    positions: self.directory.snapshot(),
+                    labels: self.directory.labels(),
+                    areas: self.areas.clone(),
+                });
                 if !Arc::ptr_eq(&current, eval.rules()) {
                     eval.set_rules(current.clone(), crate::timefmt::now_ms(), &mut changes);
                 }

@@ -8,6 +8,7 @@
 //! [`Ticket`]s and never sees the ingest connection. `app` connects the channels.
 
 mod decision;
+pub mod directory;
 mod route;
 pub mod supply;
 

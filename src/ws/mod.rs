@@ -10,16 +10,15 @@
 pub mod client;
 pub mod filter;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use iochub_devices::Reading;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::alerts::Alert;
 use crate::pipeline::LiveSink;
+pub use crate::pipeline::directory::{Directory, Positions};
 
 /// Telemetry and status events, in the order shards produced them.
 #[derive(Debug, Clone)]
@@ -107,40 +106,6 @@ impl LiveSink for LiveFeed {
                 ts_ms,
             });
         }
-    }
-}
-
-/// Device positions for `bbox` filters: an immutable map swapped whole when positions change
-/// (rare: registration, an operator edit), read lock-free by every client pump.
-#[derive(Default)]
-pub struct Directory {
-    positions: ArcSwap<HashMap<String, (f64, f64)>>,
-}
-
-pub type Positions = HashMap<String, (f64, f64)>;
-
-impl Directory {
-    pub fn snapshot(&self) -> Arc<Positions> {
-        self.positions.load_full()
-    }
-
-    /// Applies `(device, lat, lon)` changes; a missing coordinate keeps the old one.
-    pub fn locate(&self, changes: &[(String, Option<f64>, Option<f64>)]) {
-        if changes.is_empty() {
-            return;
-        }
-        self.positions.rcu(|old| {
-            let mut next = HashMap::clone(old);
-            for (device, lat, lon) in changes {
-                let prev = next.get(device).copied();
-                let lon = lon.or(prev.map(|p| p.0));
-                let lat = lat.or(prev.map(|p| p.1));
-                if let (Some(lon), Some(lat)) = (lon, lat) {
-                    next.insert(device.clone(), (lon, lat));
-                }
-            }
-            next
-        });
     }
 }
 

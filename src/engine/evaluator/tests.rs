@@ -603,3 +603,98 @@ fn a_device_that_keeps_dropping_out_is_held_as_flapping_too() {
     // heard steadily for five minutes (since 210): the hold ends and the silence alert clears
     assert_eq!(feed(&mut e, &[hb(510)]), ["clear silent d NaN"]);
 }
+
+const PLACED: &str = r#"
+[[rules]]
+id = "slope"
+metric = "rain_1h"
+op = ">="
+value = 50
+severity = "warning"
+tags = ["slope", "cliff"]
+
+[[rules]]
+id = "commune"
+metric = "rain_1h"
+op = ">="
+value = 50
+severity = "info"
+area = "xa-a"
+
+[[rules]]
+id = "box"
+metric = "rain_1h"
+op = ">="
+value = 50
+severity = "info"
+bbox = [105.0, 22.0, 106.0, 23.0]
+"#;
+
+fn places(labels: &[(&str, &[&str], &[&str])]) -> Places {
+    use crate::pipeline::directory::Labels;
+    let square = r#"{"type":"FeatureCollection","features":[{"type":"Feature",
+        "properties":{"id":"xa-a","name":"Xã A","level":"commune"},
+        "geometry":{"type":"Polygon","coordinates":[[[105,22],[105.5,22],[105.5,22.5],[105,22.5],[105,22]]]}}]}"#;
+    let areas = crate::areas::Areas::parse([("test", square)]).expect("areas");
+    let positions = [
+        ("d1", (105.2, 22.2)),
+        ("d2", (105.8, 22.8)),
+        ("far", (107.0, 20.0)),
+    ];
+    Places {
+        positions: Arc::new(positions.iter().map(|(d, p)| (d.to_string(), *p)).collect()),
+        labels: Arc::new(
+            labels
+                .iter()
+                .map(|(d, tags, areas)| {
+                    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+                    (
+                        d.to_string(),
+                        Labels {
+                            tags: own(tags),
+                            areas: own(areas),
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        areas: Arc::new(areas),
+    }
+}
+
+#[test]
+fn rules_scoped_by_tags_area_and_bbox() {
+    let mut e = ev(PLACED);
+    // d1: in the square, tagged slope; d2: in the box only; d3: nowhere known, assigned to xa-a;
+    // far: outside everything
+    e.set_places(places(&[
+        ("d1", &["slope"], &[]),
+        ("d3", &["river"], &["xa-a"]),
+    ]));
+    let rain = |d: &str, t, v| reading(d, "rain_1h", t, v);
+    let mut out = feed(
+        &mut e,
+        &[
+            rain("d1", 0, 60.0),
+            rain("d2", 0, 60.0),
+            rain("d3", 0, 60.0),
+            rain("far", 0, 60.0),
+        ],
+    );
+    out.sort();
+    assert_eq!(
+        out,
+        [
+            "fire box d1 60",
+            "fire box d2 60",
+            "fire commune d1 60",
+            "fire commune d3 60",
+            "fire slope d1 60"
+        ]
+    );
+    // d1 loses its tag and is assigned elsewhere: at its next reading both alerts clear
+    e.set_places(places(&[("d1", &[], &["xa-b"])]));
+    let mut out = feed(&mut e, &[rain("d1", 10, 70.0)]);
+    out.sort();
+    assert_eq!(out, ["clear commune d1 60", "clear slope d1 60"]);
+}

@@ -17,6 +17,8 @@ use std::sync::Arc;
 use iochub_devices::key::{is_valid_device_key, is_valid_metric_name};
 
 pub use crate::alerts::policy::{CATEGORIES, Policy};
+use crate::areas::Areas;
+use crate::pipeline::directory::{LabelMap, Positions};
 pub use crate::pipeline::{Op, Severity};
 pub use spec::{Agg, RuleSpec};
 use spec::{FieldError, KindSpec};
@@ -153,6 +155,55 @@ pub struct Flap {
     pub within_ms: i64,
 }
 
+/// A rule's scope by label and place: a device is in it when it carries any of `tags`, lies in
+/// `area` (assigned to it, else by its position) and lies in `bbox`, for each one given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub tags: Vec<String>,
+    pub area: Option<String>,
+    /// `[min_lon, min_lat, max_lon, max_lat]`
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// What a shard knows of where devices are and how they are labelled, loaded once per message.
+#[derive(Clone, Default)]
+pub struct Places {
+    pub positions: Arc<Positions>,
+    pub labels: Arc<LabelMap>,
+    pub areas: Arc<Areas>,
+}
+
+impl Place {
+    pub fn admits(&self, device: &str, places: &Places) -> bool {
+        let labels = places.labels.get(device);
+        if !self.tags.is_empty()
+            && !labels.is_some_and(|l| l.tags.iter().any(|t| self.tags.contains(t)))
+        {
+            return false;
+        }
+        let position = places.positions.get(device).copied();
+        if let Some([min_lon, min_lat, max_lon, max_lat]) = self.bbox {
+            let inside = position.is_some_and(|(lon, lat)| {
+                (min_lon..=max_lon).contains(&lon) && (min_lat..=max_lat).contains(&lat)
+            });
+            if !inside {
+                return false;
+            }
+        }
+        if let Some(area) = &self.area {
+            let assigned = labels.map(|l| &l.areas).filter(|a| !a.is_empty());
+            let inside = match assigned {
+                Some(areas) => areas.contains(area),
+                None => position.is_some_and(|(lon, lat)| places.areas.contains(area, lon, lat)),
+            };
+            if !inside {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// One compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -164,6 +215,8 @@ pub struct Rule {
     /// How long the condition must hold before the alert opens (0: at once).
     pub for_ms: i64,
     pub devices: Option<HashSet<String>>,
+    /// Scope by tags, area or bbox, if any (on top of `devices`).
+    pub place: Option<Place>,
     /// The flap hold, if the rule has one.
     pub flap: Option<Flap>,
     /// The rule as written (the API shows it; its hash is the fingerprint).
@@ -172,8 +225,14 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// In the rule's `devices` (every device when it has none); its place is not looked at.
     pub fn applies_to(&self, device: &str) -> bool {
         self.devices.as_ref().is_none_or(|d| d.contains(device))
+    }
+
+    /// In the rule's whole scope: its `devices`, and its tags, area and bbox.
+    pub fn covers(&self, device: &str, places: &Places) -> bool {
+        self.applies_to(device) && self.place.as_ref().is_none_or(|p| p.admits(device, places))
     }
 }
 
@@ -261,6 +320,22 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.by_id.get(id).map(|&i| &self.rules[i])
+    }
+
+    /// Refuses a rule scoped to an area that is not configured (it would never match).
+    pub fn check_areas(&self, areas: &Areas) -> Result<(), RuleError> {
+        for r in &self.rules {
+            if let Some(area) = r.place.as_ref().and_then(|p| p.area.as_deref())
+                && areas.get(area).is_none()
+            {
+                return Err(invalid(
+                    &r.id,
+                    "area",
+                    format!("no configured area {area:?} (GET /api/v1/areas lists them)"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -370,6 +445,7 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
         devices.dedup();
     }
     // The fingerprint is of what the rule does: its description is left out.
+    let place = place_of(common).map_err(|e| invalid(&id, &e.field, e.message))?;
     let flap = match &common.flap {
         None => None,
         Some(f) if f.count < 2 => {
@@ -398,10 +474,55 @@ fn compile(index: usize, t: &toml::Table) -> Result<Rule, RuleError> {
             .devices
             .as_ref()
             .map(|d| d.iter().cloned().collect()),
+        place,
         flap,
         fingerprint: h.finish(),
         spec,
     })
+}
+
+/// A tag as devices carry them (`PATCH /api/v1/devices/{device}`).
+pub fn is_valid_tag(t: &str) -> bool {
+    (1..=32).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn place_of(common: &mut spec::Common) -> Result<Option<Place>, FieldError> {
+    if let Some(tags) = &mut common.tags {
+        if tags.is_empty() || tags.iter().any(|t| !is_valid_tag(t)) {
+            return Err(FieldError::new(
+                "tags",
+                "a non-empty list of tags, each matching [a-z0-9_-]{1,32}",
+            ));
+        }
+        tags.sort();
+        tags.dedup();
+    }
+    if common.area.as_ref().is_some_and(|a| a.trim().is_empty()) {
+        return Err(FieldError::new("area", "an area id, not empty"));
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = common.bbox {
+        let lon = |v: f64| (-180.0..=180.0).contains(&v);
+        let lat = |v: f64| (-90.0..=90.0).contains(&v);
+        if !(lon(min_lon) && lon(max_lon) && lat(min_lat) && lat(max_lat))
+            || min_lon > max_lon
+            || min_lat > max_lat
+        {
+            return Err(FieldError::new(
+                "bbox",
+                "[min_lon, min_lat, max_lon, max_lat], lon within -180..180, lat within -90..90",
+            ));
+        }
+    }
+    if common.tags.is_none() && common.area.is_none() && common.bbox.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Place {
+        tags: common.tags.clone().unwrap_or_default(),
+        area: common.area.clone(),
+        bbox: common.bbox,
+    }))
 }
 
 fn metric(field: &str, m: &str) -> Result<String, FieldError> {

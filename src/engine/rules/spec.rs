@@ -20,6 +20,9 @@ pub const COMMON_FIELDS: &[&str] = &[
     "category",
     "description",
     "devices",
+    "tags",
+    "area",
+    "bbox",
     "flap",
 ];
 
@@ -38,6 +41,15 @@ pub struct Common {
     /// Device keys; absent = every device that reports the rule's metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<String>>,
+    /// Devices carrying any of these tags (`PATCH /api/v1/devices/{device}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Devices in this configured area (assigned to it, else placed in it by their position).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+    /// Devices whose position lies in `[min_lon, min_lat, max_lon, max_lat]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<[f64; 4]>,
     /// An alert that opens `count` times within `within` is held open as flapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flap: Option<FlapSpec>,

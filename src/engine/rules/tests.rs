@@ -348,3 +348,33 @@ fn every_kind_names_the_field_at_fault() {
 fn empty_file_is_an_empty_rule_set() {
     assert!(RuleSet::parse("").expect("valid").is_empty());
 }
+
+#[test]
+fn scope_by_tags_area_and_bbox_is_checked() {
+    let with = |scope: &str| MINIMAL.replace("devices = [\"wl-01\"]", scope);
+    let rs = RuleSet::parse(&with(
+        "tags = [\"river\", \"river\"]\narea = \"xa-a\"\nbbox = [105, 22, 106, 23]",
+    ))
+    .expect("valid");
+    let place = rs.rules[0].place.clone().expect("a place");
+    assert_eq!(place.tags, ["river"]);
+    assert_eq!(place.area.as_deref(), Some("xa-a"));
+    assert_eq!(place.bbox, Some([105.0, 22.0, 106.0, 23.0]));
+    let id = || "flood-bd3".to_owned();
+    assert_eq!(err(&with("tags = []")), (id(), "tags".into()));
+    assert_eq!(err(&with("tags = [\"River\"]")), (id(), "tags".into()));
+    assert_eq!(
+        err(&with("bbox = [106, 22, 105, 23]")),
+        (id(), "bbox".into())
+    );
+    assert_eq!(err(&with("bbox = [105, 22, 106]")), (id(), "bbox".into()));
+    assert_eq!(err(&with("area = \" \"")), (id(), "area".into()));
+    // an area must be configured
+    let areas = crate::areas::Areas::default();
+    match rs.check_areas(&areas) {
+        Err(RuleError::Invalid { rule, field, .. }) => {
+            assert_eq!((rule, field), (id(), "area".into()))
+        }
+        other => panic!("{other:?}"),
+    }
+}
