@@ -29,6 +29,7 @@ pub mod api;
 pub mod app;
 pub mod areas;
 pub mod audit;
+pub mod backtest;
 pub mod broker;
 pub mod calendar;
 pub mod config;

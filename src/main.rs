@@ -105,6 +105,31 @@ enum Command {
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
     },
+    /// Replay the stored readings through a rules file: how often each rule would have fired.
+    /// Reads only; runs beside a running hub.
+    Backtest {
+        /// The rules file to try (TOML, as `rules` of the hub)
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+        /// Start of the range (RFC 3339); default: 30 days before `to`
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the range (RFC 3339, exclusive); default: now
+        #[arg(long)]
+        to: Option<String>,
+        /// Only these devices (comma-separated keys)
+        #[arg(long, value_delimiter = ',')]
+        devices: Vec<String>,
+        /// One JSON line for machines instead of the table
+        #[arg(long)]
+        json: bool,
+        /// The store (and areas) of this `iochub serve` config
+        #[arg(long, conflicts_with = "data_dir")]
+        config: Option<PathBuf>,
+        /// An embedded store's data directory (the demo's)
+        #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
+        data_dir: PathBuf,
+    },
     /// Bring the store's schema up to date and exit (PostgreSQL when a database URL is given).
     Migrate {
         /// The store of this `iochub serve` config (its database_url or data_dir)
@@ -131,14 +156,23 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttd=warn,rumqttd::server=off,rumqttc=warn".into()),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
     let cli = Cli::parse();
+    // A command whose answer is its standard output logs to standard error.
+    let answers = matches!(cli.command, Command::Backtest { .. });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,rumqttd=warn,rumqttd::server=off,rumqttc=warn".into());
+    if answers {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init();
+    }
     let cfg = match cli.command {
         Command::Demo {
             http,
@@ -225,6 +259,19 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { config, data_dir },
         } => return audit_verify(config.as_deref(), &data_dir),
+        Command::Backtest {
+            rules,
+            from,
+            to,
+            devices,
+            json,
+            config,
+            data_dir,
+        } => {
+            let range = (from.as_deref(), to.as_deref());
+            let target = (config.as_deref(), data_dir.as_path());
+            return backtest(&rules, range, devices, json, target);
+        }
         Command::MosquittoAuth {
             out,
             config,
@@ -287,6 +334,8 @@ struct StoreTarget {
     data_dir: PathBuf,
     mqtt_url: Option<String>,
     mqtt_client_id: String,
+    /// The configured areas (rules scoped by `area` need them).
+    areas: std::sync::Arc<iochub::areas::Areas>,
 }
 
 impl StoreTarget {
@@ -304,6 +353,7 @@ impl StoreTarget {
                         iochub::config::BrokerConfig::Embedded { .. } => None,
                     },
                     mqtt_client_id: c.mqtt_client_id,
+                    areas: c.areas,
                 }
             }
             None => StoreTarget {
@@ -312,6 +362,12 @@ impl StoreTarget {
                 data_dir: data_dir.to_owned(),
                 mqtt_url: std::env::var("IOCHUB_MQTT_URL").ok(),
                 mqtt_client_id: "iochub-ingest".into(),
+                // an embedded store is the demo's: its areas, unless IOCHUB_AREAS names others
+                areas: match std::env::var("IOCHUB_AREAS") {
+                    Ok(list) => iochub::config::load_areas(&iochub::areas::paths_from_env(&list))
+                        .map_err(|e| e.to_string())?,
+                    Err(_) => std::sync::Arc::new(demo::areas()),
+                },
             },
         })
     }
@@ -356,6 +412,147 @@ fn audit_verify(config: Option<&std::path::Path>, data_dir: &std::path::Path) ->
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `iochub backtest`: the rules file replayed over the store's readings; a table (or one JSON
+/// line), and a progress bar with its ETA on a terminal. Exit 2 for a bad rules file or range.
+fn backtest(
+    rules: &std::path::Path,
+    (from, to): (Option<&str>, Option<&str>),
+    devices: Vec<String>,
+    json: bool,
+    (config, data_dir): (Option<&std::path::Path>, &std::path::Path),
+) -> ExitCode {
+    use iochub::timefmt::{format_ms, now_ms, parse_rfc3339};
+    let bad = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    };
+    let target = match StoreTarget::new(config, data_dir) {
+        Ok(t) => t,
+        Err(e) => return bad(e),
+    };
+    let rule_set = match iochub::engine::RuleSet::load(rules)
+        .and_then(|rs| rs.check_areas(&target.areas).map(|()| rs))
+    {
+        Ok(rs) => std::sync::Arc::new(rs),
+        Err(e) => return bad(e.to_string()),
+    };
+    let time = |name: &str, v: Option<&str>| {
+        v.map(|s| {
+            parse_rfc3339(s).ok_or_else(|| format!("--{name}: {s:?} is not an RFC 3339 time"))
+        })
+        .transpose()
+    };
+    let (from, to) = match (time("from", from), time("to", to)) {
+        (Ok(f), Ok(t)) => {
+            let to = t.unwrap_or_else(now_ms);
+            (f.unwrap_or(to - 30 * 86_400_000), to)
+        }
+        (Err(e), _) | (_, Err(e)) => return bad(e),
+    };
+    let request = iochub::backtest::Request {
+        rules: rule_set,
+        from_ms: from,
+        to_ms: to,
+        devices: (!devices.is_empty()).then_some(devices),
+    };
+    let mut bar = progress_bar();
+    let outcome = block_on(async move {
+        let store = target.open().await?;
+        iochub::backtest::run(store.as_ref(), target.areas.clone(), &request, &mut bar)
+            .await
+            .map_err(|e| iochub::storage::StoreError::Task(e.to_string()))
+    });
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        match serde_json::to_string(&outcome) {
+            Ok(line) => println!("{line}"),
+            Err(e) => return bad(e.to_string()),
+        }
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{} readings of {} devices, {} to {} ({:.0} readings/s)",
+        outcome.readings,
+        outcome.devices,
+        format_ms(outcome.from),
+        format_ms(outcome.to),
+        outcome.readings_per_s
+    );
+    println!(
+        "{:<32} {:>8} {:>8} {:>14} {:>8}",
+        "rule", "devices", "opened", "in alert (h)", "share"
+    );
+    for r in &outcome.rules {
+        println!(
+            "{:<32} {:>8} {:>8} {:>14.1} {:>7.2}%",
+            r.id,
+            r.devices,
+            r.opened,
+            r.time_in_alert_s / 3600.0,
+            r.share_in_alert * 100.0
+        );
+        for a in r.alerts.iter().take(5) {
+            let closed = a
+                .closed_at
+                .map_or_else(|| "(still open)".to_owned(), format_ms);
+            println!("    {:<28} {} → {closed}", a.device, format_ms(a.opened_at));
+        }
+        if r.opened > 5 {
+            println!(
+                "    … {} more (--json lists up to {})",
+                r.opened - 5,
+                iochub::backtest::LISTED
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// A progress bar with an ETA on stderr when it is a terminal; nothing otherwise.
+fn progress_bar() -> impl FnMut(&iochub::backtest::Progress) + Send {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    let mut shown = std::time::Instant::now();
+    move |p| {
+        let done = p.devices_done == p.devices;
+        if !terminal || (!done && shown.elapsed() < std::time::Duration::from_millis(200)) {
+            return;
+        }
+        shown = std::time::Instant::now();
+        let share = if p.devices > 0 {
+            p.devices_done as f64 / p.devices as f64
+        } else {
+            1.0
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        let eta = if share > 0.0 {
+            elapsed / share - elapsed
+        } else {
+            0.0
+        };
+        let filled = (share * 30.0) as usize;
+        eprint!(
+            "\r[{}{}] {:>3.0}% {}/{} devices, {} readings, ETA {:.0}s ",
+            "#".repeat(filled),
+            " ".repeat(30 - filled.min(30)),
+            share * 100.0,
+            p.devices_done,
+            p.devices,
+            p.readings,
+            eta
+        );
+        if done {
+            eprintln!();
         }
     }
 }
@@ -493,6 +690,7 @@ fn copy_store(
             data_dir,
             mqtt_url: None,
             mqtt_client_id: String::new(),
+            areas: std::sync::Arc::default(),
         };
         let event = iochub::audit::AuditEvent {
             ts_ms: iochub::timefmt::now_ms(),

@@ -372,43 +372,70 @@ impl Evaluator {
     /// `for`, counting from the hub's start at the earliest.
     pub fn tick(&mut self, now_ms: i64, out: &mut Vec<AlertChange>) {
         let rules = self.rules.clone();
-        let silences: Vec<&Rule> = rules
-            .rules
-            .iter()
-            .filter(|r| matches!(r.kind, Kind::NoData { .. }))
-            .collect();
-        if silences.is_empty() {
+        if rules.silences().next().is_none() {
             return;
         }
         for (device, dev) in self.devices.iter_mut() {
-            for rule in silences.iter().filter(|r| r.covers(device, &self.places)) {
-                let Kind::NoData { metric, silence_ms } = &rule.kind else {
-                    continue;
-                };
-                let Some(heard) = dev.heard_of(metric.as_deref()) else {
-                    continue;
-                };
-                let silent_ms = now_ms - heard.max(self.started_ms);
-                if silent_ms < *silence_ms {
-                    continue;
-                }
-                let i = match dev.slot(rule) {
-                    Some(i) => i,
-                    None => {
-                        dev.slots.push(Slot::new(rule));
-                        dev.slots.len() - 1
-                    }
-                };
-                let verdict = Verdict {
-                    breached: true,
-                    cleared: false,
-                    value: silent_ms as f64 / 1000.0,
-                    op: Op::Ge,
-                    threshold: *silence_ms as f64 / 1000.0,
-                };
-                step(rule, &mut dev.slots[i].gate, &verdict, device, now_ms, out);
-            }
+            let at = (&self.places, self.started_ms, now_ms);
+            silences(&rules, device, dev, at, out);
         }
+    }
+
+    /// [`Evaluator::tick`] for one device: what a replay calls before each of its readings.
+    pub fn tick_device(&mut self, device: &str, now_ms: i64, out: &mut Vec<AlertChange>) {
+        let rules = self.rules.clone();
+        if let Some(dev) = self.devices.get_mut(device) {
+            let at = (&self.places, self.started_ms, now_ms);
+            silences(&rules, device, dev, at, out);
+        }
+    }
+
+    /// Drops everything known of a device (a replay that is done with it).
+    pub fn forget(&mut self, device: &str) {
+        self.devices.remove(device);
+    }
+}
+
+/// The `no_data` rules of one device at `now_ms`. A silence opens its alert at the moment it
+/// reached the rule's `for` (the later of the last reading and the start, plus `for`), whenever
+/// the tick that finds it comes, so a replay and the live hub agree to the millisecond.
+fn silences(
+    rules: &RuleSet,
+    device: &str,
+    dev: &mut DeviceState,
+    (places, started_ms, now_ms): (&Places, i64, i64),
+    out: &mut Vec<AlertChange>,
+) {
+    for rule in rules.silences().filter(|r| r.covers(device, places)) {
+        let Kind::NoData { metric, silence_ms } = &rule.kind else {
+            continue;
+        };
+        let Some(heard) = dev.heard_of(metric.as_deref()) else {
+            continue;
+        };
+        let due = heard.max(started_ms).saturating_add(*silence_ms);
+        if now_ms < due {
+            continue;
+        }
+        let i = match dev.slot(rule) {
+            Some(i) => i,
+            None => {
+                dev.slots.push(Slot::new(rule));
+                dev.slots.len() - 1
+            }
+        };
+        let verdict = Verdict {
+            breached: true,
+            cleared: false,
+            value: *silence_ms as f64 / 1000.0,
+            op: Op::Ge,
+            threshold: *silence_ms as f64 / 1000.0,
+        };
+        // an alert not yet open opens when the silence began to count; a held one (flap)
+        // measures its quiet on the clock
+        let gate = &mut dev.slots[i].gate;
+        let at = if gate.active { now_ms } else { due };
+        step(rule, gate, &verdict, device, at, out);
     }
 }
 

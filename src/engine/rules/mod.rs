@@ -271,6 +271,7 @@ pub struct RuleSet {
     by_metric: HashMap<String, Watchers>,
     any_reading: Watchers,
     by_id: HashMap<Arc<str>, usize>,
+    silences: Vec<usize>,
 }
 
 impl RuleSet {
@@ -278,7 +279,11 @@ impl RuleSet {
         let mut by_metric: HashMap<String, Watchers> = HashMap::new();
         let mut any_reading = Watchers::default();
         let mut by_id = HashMap::new();
+        let mut silences = Vec::new();
         for (i, r) in rules.iter().enumerate() {
+            if let Kind::NoData { .. } = r.kind {
+                silences.push(i);
+            }
             let metrics = r.kind.metrics();
             if metrics.is_empty() {
                 any_reading.add(i, r);
@@ -294,6 +299,7 @@ impl RuleSet {
             by_metric,
             any_reading,
             by_id,
+            silences,
         }
     }
 
@@ -313,9 +319,9 @@ impl RuleSet {
         on_metric.chain(on_any).map(|i| &self.rules[i])
     }
 
-    /// Rules that can watch `device` at all (its silence included).
-    pub fn for_device<'a>(&'a self, device: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.rules.iter().filter(move |r| r.applies_to(device))
+    /// The `no_data` rules.
+    pub fn silences(&self) -> impl Iterator<Item = &Rule> + '_ {
+        self.silences.iter().map(|&i| &self.rules[i])
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
