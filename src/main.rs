@@ -453,7 +453,7 @@ fn backtest(
         }
         (Err(e), _) | (_, Err(e)) => return bad(e),
     };
-    let request = iochub::backtest::Request {
+    let request = iochub::replay::backtest::Request {
         rules: rule_set,
         from_ms: from,
         to_ms: to,
@@ -462,7 +462,7 @@ fn backtest(
     let mut bar = progress_bar();
     let outcome = block_on(async move {
         let store = target.open().await?;
-        iochub::backtest::run(store.as_ref(), target.areas.clone(), &request, &mut bar)
+        iochub::replay::backtest::run(store.as_ref(), target.areas.clone(), &request, &mut bar)
             .await
             .map_err(|e| iochub::storage::StoreError::Task(e.to_string()))
     });
@@ -511,7 +511,7 @@ fn backtest(
             println!(
                 "    … {} more (--json lists up to {})",
                 r.opened - 5,
-                iochub::backtest::LISTED
+                iochub::replay::backtest::LISTED
             );
         }
     }
@@ -519,7 +519,7 @@ fn backtest(
 }
 
 /// A progress bar with an ETA on stderr when it is a terminal; nothing otherwise.
-fn progress_bar() -> impl FnMut(&iochub::backtest::Progress) + Send {
+fn progress_bar() -> impl FnMut(&iochub::replay::backtest::Progress) + Send {
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let started = std::time::Instant::now();
     let mut shown = std::time::Instant::now();

@@ -480,3 +480,40 @@ async fn a_backtest_opens_the_alerts_the_hub_opened_on_postgres() {
     )
     .await;
 }
+
+/// A window rule after a restart knows the rain that fell before it.
+#[tokio::test]
+async fn a_window_rule_is_warmed_from_the_store_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut hub = Hub::start(dir.path(), RULES).await;
+    let mut mqtt = Publisher::connect(&hub.mqtt_url(), "warm-pub").await;
+    let t0 = now_ms() - 5 * 3_600_000;
+    for (h, v) in [(0, 40.0), (1, 30.0)] {
+        let ts = t0 + h * 3_600_000;
+        mqtt.send(
+            "ioc/rg-w/telemetry",
+            format!(r#"{{"ts":{ts},"rain_1h":{v}}}"#),
+        )
+        .await;
+    }
+    hub.wait_reading("rg-w", "rain_1h", t0 + 3_600_000).await;
+    drop(mqtt);
+    hub.stop();
+    hub.spawn().await;
+    assert!(
+        hub.log().contains("rules warmed from the store"),
+        "{}",
+        hub.log()
+    );
+    // 70 mm before the restart + 35 now = 105 >= 100 within the day
+    let mut mqtt = Publisher::connect(&hub.mqtt_url(), "warm-pub-2").await;
+    let ts = t0 + 2 * 3_600_000;
+    mqtt.send(
+        "ioc/rg-w/telemetry",
+        format!(r#"{{"ts":{ts},"rain_1h":35}}"#),
+    )
+    .await;
+    until_open(&hub, "the window alert after a restart", &["rain-24h rg-w"]).await;
+    let (_, list) = hub.get("/api/v1/alerts?state=open").await;
+    assert_eq!(list[0]["value"].as_f64(), Some(105.0));
+}

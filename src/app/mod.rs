@@ -100,6 +100,7 @@ pub async fn run(
     let router = start_engine(&tasks, &cfg, &rules, &storage, &alerts, &live);
     resume_open_alerts(&router, &rules, alerts.open, &alerts.tx).await;
     recall_when_heard(&router, store.as_ref()).await?;
+    warm_up_rules(&router, store.as_ref(), &rules.load(), &live, &cfg).await?;
     tasks.spawn(
         "engine-clock",
         tick_engine(router.clone(), tasks.input.clone()),
@@ -455,6 +456,49 @@ async fn recall_when_heard(router: &Router, store: &dyn Store) -> Result<(), App
             metrics,
         };
         let _ = router.send(shard, None, work).await;
+    }
+    Ok(())
+}
+
+/// Window, rate, anomaly and `all` rules get back the stored readings their memory covers
+/// (`replay::warmup`), before any live reading comes.
+async fn warm_up_rules(
+    router: &Router,
+    store: &dyn Store,
+    rules: &RuleSet,
+    live: &LiveFeed,
+    cfg: &HubConfig,
+) -> Result<(), AppError> {
+    let started = std::time::Instant::now();
+    let places = crate::engine::rules::Places {
+        positions: live.directory.snapshot(),
+        labels: live.directory.labels(),
+        areas: cfg.areas.clone(),
+    };
+    let now = now_ms();
+    let mut total = 0u64;
+    for device in store.devices().await? {
+        let stored: Vec<&str> = device.latest.iter().map(|l| l.metric.as_str()).collect();
+        let plan = crate::replay::warmup::plan(rules, &device.key, &stored, &places, now);
+        if plan.is_empty() {
+            continue;
+        }
+        let (metrics, since): (Vec<&str>, Vec<i64>) = plan.into_iter().unzip();
+        let from = since.iter().copied().min().unwrap_or(now);
+        let mut reader = crate::replay::DeviceReader::new(store, &device.key, &metrics);
+        let mut readings = Vec::new();
+        total += reader
+            .read(from, now, Some(&since), &mut |r| readings.push(r.clone()))
+            .await?;
+        let shard = router.shard_of(&device.key);
+        let _ = router.send(shard, None, Work::Warm(readings)).await;
+    }
+    if total > 0 {
+        info!(
+            readings = total,
+            took_ms = started.elapsed().as_millis() as u64,
+            "rules warmed from the store"
+        );
     }
     Ok(())
 }

@@ -390,6 +390,43 @@ impl Evaluator {
         }
     }
 
+    /// Refills the memory of window, rate, anomaly and `all` rules from a stored reading without
+    /// deciding anything: no alert opens or clears. The hub feeds the store's recent readings
+    /// through it at start, oldest first, before live readings come.
+    pub fn warm(&mut self, r: &Reading) {
+        let Self {
+            rules,
+            devices,
+            late,
+            places,
+            ..
+        } = self;
+        if !devices.contains_key(r.device.as_str()) {
+            devices.insert(r.device.clone(), DeviceState::default());
+        }
+        let Some(dev) = devices.get_mut(r.device.as_str()) else {
+            return;
+        };
+        for rule in rules.applicable(&r.metric, &r.device) {
+            if matches!(rule.kind, Kind::Threshold { .. } | Kind::NoData { .. })
+                || !rule
+                    .place
+                    .as_ref()
+                    .is_none_or(|p| p.admits(&r.device, places))
+            {
+                continue;
+            }
+            let i = match dev.slot(rule) {
+                Some(i) => i,
+                None => {
+                    dev.slots.push(Slot::new(rule));
+                    dev.slots.len() - 1
+                }
+            };
+            let _ = judge(rule, &mut dev.slots[i], r, late);
+        }
+    }
+
     /// Drops everything known of a device (a replay that is done with it).
     pub fn forget(&mut self, device: &str) {
         self.devices.remove(device);

@@ -80,6 +80,12 @@ impl Shard {
                     }
                     None
                 }
+                Work::Warm(readings) => {
+                    for r in &readings {
+                        eval.warm(r);
+                    }
+                    None
+                }
                 Work::Tick { now_ms } => {
                     eval.tick(now_ms, &mut changes);
                     None

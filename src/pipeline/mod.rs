@@ -44,6 +44,9 @@ pub enum Work {
         device: String,
         metrics: Vec<(String, i64)>,
     },
+    /// Stored readings, oldest first, that refill the memory of window, rate, anomaly and `all`
+    /// rules at start (nothing is decided from them).
+    Warm(Vec<Reading>),
     /// The hub's clock moved on: time to look for silent devices.
     Tick {
         now_ms: i64,

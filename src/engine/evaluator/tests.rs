@@ -698,3 +698,16 @@ fn rules_scoped_by_tags_area_and_bbox() {
     out.sort();
     assert_eq!(out, ["clear commune d1 60", "clear slope d1 60"]);
 }
+
+#[test]
+fn warming_refills_memory_without_deciding_anything() {
+    let mut e = ev(WINDOW);
+    let rain = |h: i64, v| reading("rg-1", "rain_1h", h * 3600, v);
+    // 120 mm already stored: warming opens nothing (an open alert comes back from the store)
+    for r in [rain(0, 60.0), rain(1, 60.0)] {
+        e.warm(&r);
+    }
+    assert_eq!(e.tracked(), 1);
+    // the next live reading sees the 120 mm: the condition holds, the alert opens now
+    assert_eq!(feed(&mut e, &[rain(2, 1.0)]), ["fire rain-48h rg-1 121"]);
+}

@@ -6,7 +6,7 @@
 //! measured on the readings' clock: it opens when the rule's `for` passed since the last reading
 //! (or since `from`), and closes at the next reading.
 //!
-//! Bounds: a device's readings are read a week at a time, a page of [`PAGE`] per query, so memory
+//! Bounds: a device's readings are read a week at a time, a page of [`super::PAGE`] per query, so memory
 //! holds one device-week of the metrics the rules look at; the evaluator forgets a device once
 //! it is done. It only reads, so it can run beside a running hub.
 
@@ -14,18 +14,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use iochub_devices::Reading;
 use serde::Serialize;
 
+use super::DeviceReader;
 use crate::areas::Areas;
 use crate::engine::Evaluator;
 use crate::engine::rules::{Kind, Places, RuleSet};
 use crate::pipeline::AlertChange;
 use crate::pipeline::directory::Labels;
-use crate::storage::{Point, ReadingsQuery, Store, StoreError};
+use crate::storage::{Store, StoreError};
 
-/// Readings per query.
-pub const PAGE: u32 = 50_000;
 /// A device's readings are replayed this much at a time.
 const SLICE_MS: i64 = 7 * 24 * 3_600_000;
 /// Alerts listed per rule (all are counted).
@@ -293,57 +291,17 @@ async fn replay_device(
     if metrics.is_empty() {
         return Ok(0);
     }
-    // one reading per metric, rewritten in place for each stored point
-    let mut templates: Vec<Reading> = metrics
-        .iter()
-        .map(|m| Reading {
-            device: device.to_owned(),
-            metric: (*m).to_owned(),
-            ts_ms: 0,
-            value: 0.0,
-        })
-        .collect();
-    let mut merged: Vec<(i64, u16, f64)> = Vec::new();
+    let mut reader = DeviceReader::new(store, device, metrics);
     let mut count = 0u64;
     let mut slice_from = req.from_ms;
     while slice_from < req.to_ms {
         let slice_to = slice_from.saturating_add(SLICE_MS).min(req.to_ms);
-        merged.clear();
-        for (m, metric) in metrics.iter().enumerate() {
-            let mut from = slice_from;
-            loop {
-                let points = store
-                    .readings(ReadingsQuery {
-                        device: device.to_owned(),
-                        metric: (*metric).to_owned(),
-                        from_ms: from,
-                        to_ms: slice_to,
-                        step_ms: None,
-                        limit: PAGE,
-                    })
-                    .await?;
-                let full = points.len() == PAGE as usize;
-                for p in points {
-                    if let Point::Raw { ts, value } = p {
-                        merged.push((ts, m as u16, value));
-                        from = ts + 1;
-                    }
-                }
-                if !full {
-                    break;
-                }
-            }
-        }
-        // by time, then by metric name (the order a message's readings come in is not kept)
-        merged.sort_unstable_by_key(|&(ts, m, _)| (ts, m));
-        for &(ts, m, value) in &merged {
-            let r = &mut templates[usize::from(m)];
-            r.ts_ms = ts;
-            r.value = value;
-            eval.tick_device(device, ts, changes);
-            eval.evaluate(r, ts, changes);
-        }
-        count += merged.len() as u64;
+        count += reader
+            .read(slice_from, slice_to, None, &mut |r| {
+                eval.tick_device(device, r.ts_ms, changes);
+                eval.evaluate(r, r.ts_ms, changes);
+            })
+            .await?;
         slice_from = slice_to;
     }
     Ok(count)
