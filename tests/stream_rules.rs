@@ -517,3 +517,118 @@ async fn a_window_rule_is_warmed_from_the_store_after_a_restart() {
     let (_, list) = hub.get("/api/v1/alerts?state=open").await;
     assert_eq!(list[0]["value"].as_f64(), Some(105.0));
 }
+
+/// The rules page's API: a file checked before it is saved (rule and field of what is wrong),
+/// saved atomically and in force at once (audited), refused to an operator; a backtest as a job.
+#[tokio::test]
+async fn rules_are_validated_saved_and_backtested_through_the_api() {
+    use iochub::accounts::model::Role;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Hub::start(dir.path(), DEFAULT_RULES).await;
+    let admin = hub.token.clone();
+
+    let bad = RULES.replace("agg = \"sum\"", "agg = \"median\"");
+    let (status, v) = hub
+        .call_text("POST", "/api/v1/rules/validate", &admin, &bad)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["valid"], false);
+    assert_eq!(
+        (v["error"]["rule"].as_str(), v["error"]["field"].as_str()),
+        (Some("rain-24h"), Some("agg"))
+    );
+    let (_, v) = hub
+        .call_text("POST", "/api/v1/rules/validate", &admin, RULES)
+        .await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["rules"].as_u64()),
+        (Some(true), Some(5)),
+        "{v}"
+    );
+    assert_eq!(v["parsed"][1]["kind"], "window");
+
+    // a bad file is refused and the file on disk stays as it was
+    let (status, e) = hub.call_text("PUT", "/api/v1/rules", &admin, &bad).await;
+    assert_eq!(
+        (status, e["error"]["field"].as_str()),
+        (400, Some("agg")),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&hub.rules).expect("rules"),
+        DEFAULT_RULES
+    );
+    // an operator may read the rules, not change them
+    let operator = account(&hub, "op-rules", Role::Operator, json!({})).await;
+    let (status, _) = hub
+        .call_text("PUT", "/api/v1/rules", &operator, RULES)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = hub
+        .call_text("POST", "/api/v1/rules/validate", &operator, RULES)
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, saved) = hub.call_text("PUT", "/api/v1/rules", &admin, RULES).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["removed"], json!(["flood"]));
+    assert_eq!(saved["added"].as_array().map(Vec::len), Some(5));
+    assert_eq!(std::fs::read_to_string(&hub.rules).expect("rules"), RULES);
+    let (_, active) = hub.get("/api/v1/rules").await;
+    assert_eq!(active.as_array().map(Vec::len), Some(5), "in force at once");
+    let (_, audit) = hub.get("/api/v1/audit?action=rules.update").await;
+    let by_admin = audit
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["actor"] == "admin").cloned())
+        .expect("the save is audited under the admin");
+    assert!(
+        str_of(&by_admin, "detail").contains("rain-24h"),
+        "{by_admin}"
+    );
+
+    // a backtest of a pasted rule over the stored readings, as a job
+    let mut mqtt = Publisher::connect(&hub.mqtt_url(), "api-bt-pub").await;
+    let t0 = now_ms() - 6 * 3_600_000;
+    for (h, v) in [(0, 60.0), (1, 50.0), (3, 0.0)] {
+        let ts = t0 + h * 3_600_000;
+        mqtt.send(
+            "ioc/rg-b/telemetry",
+            format!(r#"{{"ts":{ts},"rain_1h":{v}}}"#),
+        )
+        .await;
+    }
+    hub.wait_reading("rg-b", "rain_1h", t0 + 3 * 3_600_000)
+        .await;
+    let pasted = "[[rules]]\nid = 'rain-2h'\nkind = 'window'\nmetric = 'rain_1h'\nagg = 'sum'\n\
+                  window = '2h'\nop = '>='\nvalue = 100\nseverity = 'warning'\n";
+    let body = json!({"rules": pasted, "days": 1});
+    let (status, job) = hub
+        .call("POST", "/api/v1/rules/backtest", &admin, Some(body))
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_u64().expect("job id");
+    let done = eventually("the backtest job", T, || async {
+        let (_, job) = hub.get(&format!("/api/v1/jobs/{id}")).await;
+        (job["state"] == "done").then_some(job)
+    })
+    .await;
+    let rule = &done["result"]["rules"][0];
+    assert_eq!(
+        (rule["id"].as_str(), rule["opened"].as_u64()),
+        (Some("rain-2h"), Some(1)),
+        "{done}"
+    );
+    let alert = &rule["alerts"][0];
+    assert_eq!(alert["device"], "rg-b");
+    // 60 + 50 within two hours at t0 + 1 h; the 60 slides out of the window by t0 + 3 h
+    assert_eq!(
+        alert["opened_at"].as_str(),
+        Some(iochub::timefmt::format_ms(t0 + 3_600_000).as_str())
+    );
+    assert_eq!(
+        alert["closed_at"].as_str(),
+        Some(iochub::timefmt::format_ms(t0 + 3 * 3_600_000).as_str())
+    );
+    let (status, _) = hub.get("/api/v1/jobs/999").await;
+    assert_eq!(status, 404);
+}

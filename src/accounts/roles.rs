@@ -33,6 +33,8 @@ pub enum Permission {
     IncidentsReport,
     /// The active rules.
     RulesRead,
+    /// The rules file: validate, replace, backtest.
+    RulesManage,
     /// Operations data: dead letters, `/metrics`.
     SystemRead,
     /// The agency registry, read (operators choose whom to dispatch to).
@@ -52,7 +54,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
@@ -62,6 +64,7 @@ impl Permission {
         Permission::AlertsAct,
         Permission::IncidentsReport,
         Permission::RulesRead,
+        Permission::RulesManage,
         Permission::SystemRead,
         Permission::AgenciesRead,
         Permission::AgenciesManage,
@@ -87,6 +90,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::AlertsAct,
             P::IncidentsReport,
             P::RulesRead,
+            P::RulesManage,
             P::SystemRead,
             P::AgenciesRead,
             P::AgenciesManage,

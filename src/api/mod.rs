@@ -16,9 +16,11 @@ pub mod catalog;
 pub mod devices;
 pub mod error;
 pub mod incidents;
+pub mod jobs;
 pub mod map;
 pub mod proxy;
 pub mod reports;
+pub mod rules;
 pub mod systems;
 pub mod throttle;
 pub mod tokens;
@@ -43,7 +45,7 @@ pub use error::ApiError;
 
 use crate::engine::RuleSet;
 use crate::health::Health;
-use crate::pipeline::{Op, Severity};
+
 use crate::storage::Store;
 use crate::ws::LiveFeed;
 
@@ -59,6 +61,10 @@ pub struct AppState {
     pub health: Arc<Health>,
     pub metrics: PrometheusHandle,
     pub rules: Arc<ArcSwap<RuleSet>>,
+    /// The rules file `PUT /api/v1/rules` writes (the one the hub reloads).
+    pub rules_path: Arc<std::path::PathBuf>,
+    /// Backtests started through the API.
+    pub jobs: jobs::Jobs,
     pub metrics_public: bool,
     pub assets: crate::web::Assets,
     pub areas: Arc<crate::areas::Areas>,
@@ -186,7 +192,10 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::assign))
         .routes(routes!(alerts::deliveries))
         .routes(routes!(alerts::dead_letters))
-        .routes(routes!(rules))
+        .routes(routes!(rules::list, rules::replace))
+        .routes(routes!(rules::validate))
+        .routes(routes!(rules::backtest))
+        .routes(routes!(jobs::get))
         .routes(routes!(healthz))
         .split_for_parts();
     access::document(&mut doc);
@@ -238,60 +247,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RuleView {
-    pub id: String,
-    /// `threshold`, `no_data`, `rate`, `window`, `anomaly` or `all`.
-    pub kind: &'static str,
-    /// The metric its alerts are about (the first condition's for `all`; empty for a
-    /// `no_data` rule on any reading).
-    pub metric: String,
-    /// The comparison of a threshold or window rule; null for other kinds.
-    pub op: Option<Op>,
-    /// The line of a threshold or window rule; null for other kinds.
-    pub value: Option<f64>,
-    pub clear: Option<f64>,
-    pub severity: Severity,
-    pub category: Option<String>,
-    pub for_seconds: f64,
-    pub devices: Option<Vec<String>>,
-    /// The whole rule as the rules file has it (the same field names).
-    #[schema(value_type = Object)]
-    pub definition: serde_json::Value,
-}
-
-impl RuleView {
-    fn of(r: &crate::engine::Rule) -> Self {
-        use crate::engine::rules::Kind;
-        let (op, value, clear) = match &r.kind {
-            Kind::Threshold { compare, .. } | Kind::Window { compare, .. } => {
-                (Some(compare.op), Some(compare.value), compare.clear)
-            }
-            _ => (None, None, None),
-        };
-        RuleView {
-            id: r.id.to_string(),
-            kind: r.kind.name(),
-            metric: r.kind.metric().to_owned(),
-            op,
-            value,
-            clear,
-            severity: r.severity,
-            category: r.category.clone(),
-            for_seconds: r.for_ms as f64 / 1000.0,
-            devices: r.spec.common.devices.clone(),
-            definition: serde_json::to_value(&r.spec).unwrap_or_default(),
-        }
-    }
-}
-
-/// The active rule set (after the latest successful reload).
-#[utoipa::path(get, path = "/api/v1/rules", tag = "system", security(("bearer" = [])),
-    responses((status = 200, body = [RuleView])))]
-pub async fn rules(_: access::Caller, State(state): State<AppState>) -> Json<Vec<RuleView>> {
-    Json(state.rules.load().rules.iter().map(RuleView::of).collect())
 }
 
 async fn ws(

@@ -176,6 +176,8 @@ pub async fn run(
         health,
         metrics,
         rules,
+        rules_path: Arc::new(cfg.rules.clone()),
+        jobs: crate::api::jobs::Jobs::default(),
         metrics_public: cfg.metrics_public,
         assets: crate::web::Assets::new(cfg.web_dir.clone()),
         areas: cfg.areas.clone(),

@@ -327,6 +327,28 @@ impl Hub {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A request whose body is text (a rules file); returns (status, JSON body).
+    pub async fn call_text(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let resp = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/toml")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// GET with the admin token; returns (status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self
