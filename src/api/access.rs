@@ -176,6 +176,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/rules", P::RulesRead),
     audited("PUT", "/api/v1/rules", P::RulesManage, "rules.update"),
     r("POST", "/api/v1/rules/validate", P::RulesManage),
+    r("GET", "/api/v1/rules/file", P::RulesManage),
     audited(
         "POST",
         "/api/v1/rules/backtest",

@@ -194,6 +194,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::dead_letters))
         .routes(routes!(rules::list, rules::replace))
         .routes(routes!(rules::validate))
+        .routes(routes!(rules::file))
         .routes(routes!(rules::backtest))
         .routes(routes!(jobs::get))
         .routes(routes!(healthz))

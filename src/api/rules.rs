@@ -73,6 +73,21 @@ pub async fn list(_: Caller, State(state): State<AppState>) -> Json<Vec<RuleView
     Json(state.rules.load().rules.iter().map(RuleView::of).collect())
 }
 
+/// The rules file as it is on disk (TOML), for an editor; the active rules are those of its last
+/// successful load.
+#[utoipa::path(get, path = "/api/v1/rules/file", tag = "rules", security(("bearer" = [])),
+    responses((status = 200, body = String, content_type = "application/toml"), (status = 404, body = ErrorBody)))]
+pub async fn file(_: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let text = tokio::fs::read_to_string(state.rules_path.as_path())
+        .await
+        .map_err(|e| ApiError::not_found(format!("the rules file cannot be read: {e}")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/toml; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
 /// Where a rules file is wrong: the rule (or table) and the field, when the error names them.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {

@@ -1,6 +1,6 @@
 // The admin section of the console: a sheet over the map with one tab per kind of record an
-// administrator keeps — accounts, agencies, integrators' API tokens, the audit trail — and the
-// periodic reports a supervisor issues. Each tab is
+// administrator keeps — accounts, agencies, integrators' API tokens, the audit trail, the alert
+// rules — and the periodic reports a supervisor issues. Each tab is
 // offered only to a role holding its permission (the hub refuses everyone else anyway); the panes
 // live in admin-*.js and share this sheet's notice line.
 
@@ -11,6 +11,7 @@ import { AgenciesPane } from './admin-agencies.js';
 import { TokensPane } from './admin-tokens.js';
 import { AuditPane } from './admin-audit.js';
 import { ReportsPane } from './admin-reports.js';
+import { RulesPane } from './admin-rules.js';
 
 /** The tabs, in order, with the permission each needs (GET /api/v1/auth/me `permissions`). */
 const TABS = [
@@ -19,6 +20,7 @@ const TABS = [
   { name: 'tokens', permission: 'tokens_manage', Pane: TokensPane },
   { name: 'audit', permission: 'audit_read', Pane: AuditPane },
   { name: 'reports', permission: 'reports', Pane: ReportsPane },
+  { name: 'rules', permission: 'rules_manage', Pane: RulesPane },
 ];
 
 /** Whether an account with these permissions is offered the admin section at all. */

@@ -46,11 +46,14 @@ function signalExpired() {
   appEvents.emit('sessionexpired');
 }
 
-async function once(method, path, body, background = false) {
-  const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+async function once(method, path, body, background = false, { toml, raw } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { accept: raw ? 'application/toml, text/plain' : 'application/json' } };
   // The app's own refreshes are not the person's activity: the hub's idle timeout ignores them.
   if (background) init.headers['x-iochub-background'] = '1';
-  if (body !== undefined) {
+  if (toml !== undefined) {
+    init.headers['content-type'] = 'application/toml';
+    init.body = toml;
+  } else if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -63,6 +66,7 @@ async function once(method, path, body, background = false) {
   if (res.status === HTTP.NO_CONTENT) return null;
   let data;
   const text = await res.text();
+  if (raw && res.ok) return text;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {
     if (hubUnreachable(res.status)) throw new ApiError(res.status, 'unreachable', `HTTP ${res.status}`);
@@ -76,6 +80,7 @@ async function once(method, path, body, background = false) {
  * A request. GETs retry on "unreachable" with backoff (1 s doubling to 15 s) for as long as it
  * takes, unless opts.retry === false. A 401 signals session expiry (unless opts.quiet401).
  * opts.background marks the app's own refreshes, which do not keep an idle session alive.
+ * opts.toml sends that text as the body (a rules file); opts.raw returns the answer as text.
  */
 export async function api(path, opts = {}) {
   const method = opts.method || 'GET';
@@ -83,7 +88,7 @@ export async function api(path, opts = {}) {
   let delay = 1000;
   for (;;) {
     try {
-      const data = await once(method, path, opts.body, opts.background);
+      const data = await once(method, path, opts.body, opts.background, opts);
       if (connection.fetchDown) connection.set('fetchDown', false);
       return data;
     } catch (e) {
