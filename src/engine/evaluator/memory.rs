@@ -29,12 +29,23 @@ pub struct Buckets {
 
 impl Buckets {
     pub fn new(agg: Agg, window_ms: i64) -> Self {
-        Self {
+        let mut b = Self {
             agg,
             width_ms: (window_ms / BUCKETS as i64).max(1),
             head: None,
             acc: [0.0; RING],
             count: [0; RING],
+        };
+        b.acc = [b.empty(); RING];
+        b
+    }
+
+    /// An empty bucket's accumulator: 0 for sums, NaN for min and max (which `f64::min` and
+    /// `f64::max` pass over, so the window's extreme is one branch-free fold).
+    fn empty(&self) -> f64 {
+        match self.agg {
+            Agg::Min | Agg::Max => f64::NAN,
+            Agg::Sum | Agg::Avg | Agg::Count => 0.0,
         }
     }
 
@@ -49,9 +60,10 @@ impl Buckets {
             Some(h) if idx > h => {
                 // Empty the buckets the window moved past (all of them after a long gap).
                 let moved = (idx - h).min(RING as i64);
+                let empty = self.empty();
                 for i in 0..moved {
                     let slot = (idx - i).rem_euclid(RING as i64) as usize;
-                    self.acc[slot] = 0.0;
+                    self.acc[slot] = empty;
                     self.count[slot] = 0;
                 }
                 self.head = Some(idx);
@@ -64,12 +76,11 @@ impl Buckets {
         }
         let slot = idx.rem_euclid(RING as i64) as usize;
         let (acc, n) = (&mut self.acc[slot], &mut self.count[slot]);
-        *acc = match (self.agg, *n) {
-            (_, 0) if !matches!(self.agg, Agg::Sum | Agg::Avg | Agg::Count) => v,
-            (Agg::Min, _) => acc.min(v),
-            (Agg::Max, _) => acc.max(v),
-            (Agg::Count, _) => 0.0,
-            (Agg::Sum | Agg::Avg, _) => *acc + v,
+        *acc = match self.agg {
+            Agg::Min => acc.min(v),
+            Agg::Max => acc.max(v),
+            Agg::Count => 0.0,
+            Agg::Sum | Agg::Avg => *acc + v,
         };
         *n = n.saturating_add(1);
         true
@@ -77,7 +88,7 @@ impl Buckets {
 
     /// The aggregate over the window; `None` for avg, min or max of an empty window.
     pub fn value(&self) -> Option<f64> {
-        let filled = || (0..RING).filter(|&i| self.count[i] > 0);
+        let extreme = |v: f64| (!v.is_nan()).then_some(v);
         match self.agg {
             Agg::Count => Some(self.count.iter().map(|&c| f64::from(c)).sum()),
             Agg::Sum => Some(self.acc.iter().sum()),
@@ -85,8 +96,8 @@ impl Buckets {
                 let n: f64 = self.count.iter().map(|&c| f64::from(c)).sum();
                 (n > 0.0).then(|| self.acc.iter().sum::<f64>() / n)
             }
-            Agg::Min => filled().map(|i| self.acc[i]).reduce(f64::min),
-            Agg::Max => filled().map(|i| self.acc[i]).reduce(f64::max),
+            Agg::Min => extreme(self.acc.iter().copied().fold(f64::NAN, f64::min)),
+            Agg::Max => extreme(self.acc.iter().copied().fold(f64::NAN, f64::max)),
         }
     }
 }
