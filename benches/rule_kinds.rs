@@ -74,7 +74,7 @@ fn bench_kinds(c: &mut Criterion) {
         let mut i = 0usize;
         g.bench_function(*name, |b| {
             b.iter(|| {
-                if i % DEVICES == 0 {
+                if i.is_multiple_of(DEVICES) {
                     minute += 1;
                 }
                 let r = &mut readings[i % DEVICES];

@@ -62,7 +62,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub rules: Arc<ArcSwap<RuleSet>>,
     /// The rules file `PUT /api/v1/rules` writes (the one the hub reloads).
-    pub rules_path: Arc<std::path::PathBuf>,
+    pub rules_file: Arc<rules::RulesFile>,
     /// Backtests started through the API.
     pub jobs: jobs::Jobs,
     pub metrics_public: bool,

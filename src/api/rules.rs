@@ -1,7 +1,7 @@
 //! The rules file through the API: the active rules, a file checked before it is saved, saved
 //! (written atomically, swapped in at once and audited), and backtested as a job.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Json;
@@ -78,7 +78,7 @@ pub async fn list(_: Caller, State(state): State<AppState>) -> Json<Vec<RuleView
 #[utoipa::path(get, path = "/api/v1/rules/file", tag = "rules", security(("bearer" = [])),
     responses((status = 200, body = String, content_type = "application/toml"), (status = 404, body = ErrorBody)))]
 pub async fn file(_: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let text = tokio::fs::read_to_string(state.rules_path.as_path())
+    let text = tokio::fs::read_to_string(state.rules_file.path.as_path())
         .await
         .map_err(|e| ApiError::not_found(format!("the rules file cannot be read: {e}")))?;
     Ok((
@@ -189,8 +189,16 @@ pub async fn replace(
             field: problem.field,
         }
     })?;
-    write_atomically(&state.rules_path, text.as_bytes()).map_err(|e| {
-        ApiError::conflict(format!("cannot write {}: {e}", state.rules_path.display()))
+    // One save at a time: the file written and the rules swapped in are the same.
+    let _writing = state.rules_file.writing.lock().await;
+    let path = state.rules_file.path.clone();
+    let written = tokio::task::spawn_blocking(move || write_atomically(&path, text.as_bytes()))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r);
+    written.map_err(|e| {
+        let path = state.rules_file.path.display();
+        ApiError::conflict(format!("cannot write {path}: {e}"))
     })?;
     let change = RulesChange::between(&state.rules.load(), &rs);
     state.rules.store(Arc::new(rs));
@@ -204,7 +212,7 @@ pub async fn replace(
         changed: change.changed,
     };
     let note = AuditNote {
-        target: Some(state.rules_path.display().to_string()),
+        target: Some(state.rules_file.path.display().to_string()),
         detail: serde_json::json!({
             "added": saved.added, "removed": saved.removed, "changed": saved.changed,
             "rules": saved.rules,
@@ -215,18 +223,42 @@ pub async fn replace(
     Ok(noted(Json(saved), note))
 }
 
-/// Writes `path` whole or not at all: a new file beside it, synced, renamed over it.
+/// The rules file the API reads and writes, and the lock that keeps two saves apart.
+pub struct RulesFile {
+    pub path: PathBuf,
+    pub writing: tokio::sync::Mutex<()>,
+}
+
+impl RulesFile {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            writing: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// Writes `path` whole or not at all: a new file beside it (a name no other writer uses),
+/// synced, renamed over it; removed again if anything fails.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create_new(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    Ok(())
+    written
 }
 
 /// What to backtest: a rules file (the active one when absent) over a range of the stored
@@ -294,12 +326,22 @@ pub async fn backtest(
         devices: req.devices,
     };
     let (jobs, store, areas) = (state.jobs.clone(), state.store.clone(), state.areas.clone());
+    let run = {
+        let jobs = jobs.clone();
+        tokio::spawn(async move {
+            let mut progress = |p: &crate::replay::backtest::Progress| jobs.progress(id, p);
+            let result =
+                crate::replay::backtest::run(store.as_ref(), areas, &request, &mut progress)
+                    .await
+                    .map_err(|e| e.to_string());
+            jobs.finish(id, result);
+        })
+    };
+    // a job that panicked is failed, not running for ever (which would refuse every next one)
     tokio::spawn(async move {
-        let mut progress = |p: &crate::replay::backtest::Progress| jobs.progress(id, p);
-        let result = crate::replay::backtest::run(store.as_ref(), areas, &request, &mut progress)
-            .await
-            .map_err(|e| e.to_string());
-        jobs.finish(id, result);
+        if let Err(e) = run.await {
+            jobs.finish(id, Err(format!("the backtest stopped: {e}")));
+        }
     });
     let job = state
         .jobs

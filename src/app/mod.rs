@@ -176,7 +176,7 @@ pub async fn run(
         health,
         metrics,
         rules,
-        rules_path: Arc::new(cfg.rules.clone()),
+        rules_file: Arc::new(crate::api::rules::RulesFile::new(cfg.rules.clone())),
         jobs: crate::api::jobs::Jobs::default(),
         metrics_public: cfg.metrics_public,
         assets: crate::web::Assets::new(cfg.web_dir.clone()),
@@ -455,12 +455,16 @@ async fn recall_when_heard(router: &Router, store: &dyn Store) -> Result<(), App
         let shard = router.shard_of(&device.key);
         let work = Work::Heard {
             device: device.key,
+            last_ms: device.last_seen,
             metrics,
         };
         let _ = router.send(shard, None, work).await;
     }
     Ok(())
 }
+
+/// The warm-up reads and sends a device's readings this much at a time.
+const WARM_SLICE_MS: i64 = 24 * 3_600_000;
 
 /// Window, rate, anomaly and `all` rules get back the stored readings their memory covers
 /// (`replay::warmup`), before any live reading comes.
@@ -488,12 +492,20 @@ async fn warm_up_rules(
         let (metrics, since): (Vec<&str>, Vec<i64>) = plan.into_iter().unzip();
         let from = since.iter().copied().min().unwrap_or(now);
         let mut reader = crate::replay::DeviceReader::new(store, &device.key, &metrics);
-        let mut readings = Vec::new();
-        total += reader
-            .read(from, now, Some(&since), &mut |r| readings.push(r.clone()))
-            .await?;
         let shard = router.shard_of(&device.key);
-        let _ = router.send(shard, None, Work::Warm(readings)).await;
+        // a day at a time, oldest first: memory holds one device-day
+        let mut slice = from;
+        while slice < now {
+            let end = slice.saturating_add(WARM_SLICE_MS).min(now);
+            let mut readings = Vec::new();
+            total += reader
+                .read(slice, end, Some(&since), &mut |r| readings.push(r.clone()))
+                .await?;
+            if !readings.is_empty() {
+                let _ = router.send(shard, None, Work::Warm(readings)).await;
+            }
+            slice = end;
+        }
     }
     if total > 0 {
         info!(

@@ -101,6 +101,10 @@ struct Slot {
     memory: Memory,
     /// Newest reading time seen by this slot (rate rules measure only at the newest).
     newest_ms: i64,
+    /// An open alert whose rule's memory was changed (a reload) is not cleared before its new
+    /// memory has filled: until this reading time (`i64::MIN`: from the next reading on, for
+    /// the rule's span).
+    filling_until: Option<i64>,
 }
 
 impl Slot {
@@ -111,6 +115,7 @@ impl Slot {
             gate: Gate::default(),
             memory: Memory::for_kind(&rule.kind),
             newest_ms: i64::MIN,
+            filling_until: None,
         }
     }
 
@@ -128,14 +133,19 @@ impl Slot {
 struct DeviceState {
     /// Hub time of the newest reading, of any metric.
     heard_ms: i64,
-    /// Hub time of the newest reading per metric.
+    /// Hub time of the newest reading per metric, of the metrics a `no_data` rule names.
     metrics: Vec<(Box<str>, i64)>,
     slots: Vec<Slot>,
 }
 
 impl DeviceState {
-    fn heard(&mut self, metric: &str, at_ms: i64) {
+    /// Heard at `at_ms`; `tracked`: the metric's own time is kept too (a `no_data` rule names
+    /// it).
+    fn heard(&mut self, metric: &str, at_ms: i64, tracked: bool) {
         self.heard_ms = self.heard_ms.max(at_ms);
+        if !tracked {
+            return;
+        }
         match self.metrics.iter_mut().find(|(m, _)| &**m == metric) {
             Some((_, t)) => *t = (*t).max(at_ms),
             None => self.metrics.push((metric.into(), at_ms)),
@@ -245,10 +255,16 @@ impl Evaluator {
             .expect("inserted just above if it was missing")
     }
 
-    /// A device's metric as last heard before the hub started (from the store), so that a device
-    /// that never reports again is still found silent.
-    pub fn heard_before(&mut self, device: &str, metric: &str, at_ms: i64) {
-        self.device(device).heard(metric, at_ms);
+    /// When a device (`metric` `None`) or one metric of it was last heard before the hub
+    /// started (from the store), so that a device that never reports again is still found
+    /// silent. A replay sets its start the same way.
+    pub fn heard_before(&mut self, device: &str, metric: Option<&str>, at_ms: i64) {
+        let tracked = metric.is_some_and(|m| self.rules.watches_silence_of(m));
+        let dev = self.device(device);
+        match metric {
+            None => dev.heard_ms = dev.heard_ms.max(at_ms),
+            Some(m) => dev.heard(m, at_ms, tracked),
+        }
     }
 
     /// Marks an alert that is open in storage as active, so that it can clear after a restart.
@@ -268,26 +284,33 @@ impl Evaluator {
         dev.slots[i].gate.active = true;
     }
 
-    /// Swaps in a new rule set. State of unchanged rules is kept (window contents included); a
-    /// changed rule keeps its open alert open (it clears under the new definition) but restarts
-    /// any pending `for` and its memory; an alert of a removed rule, or of a rule that no longer
-    /// covers the device, is cleared.
+    /// Swaps in a new rule set. State of unchanged rules is kept (window contents included). A
+    /// changed rule keeps its open alert open (it clears under the new definition) and restarts
+    /// any pending `for`; it keeps its memory when what the memory holds is unchanged (an edit
+    /// of the line, the severity, the scope); otherwise its memory starts empty, and an open
+    /// alert is not cleared before the new memory has covered the rule's span. An alert of a
+    /// removed rule, or of a rule that no longer covers the device, is cleared.
     pub fn set_rules(&mut self, rules: Arc<RuleSet>, now_ms: i64, out: &mut Vec<AlertChange>) {
-        let places = &self.places;
+        let (places, old) = (&self.places, self.rules.clone());
         for (device, dev) in self.devices.iter_mut() {
             dev.slots.retain_mut(|slot| {
                 let next = rules.get(&slot.rule).filter(|r| r.covers(device, places));
                 match next {
                     Some(r) if r.fingerprint == slot.fingerprint => true,
-                    Some(r) if slot.gate.active => {
-                        let active = std::mem::take(&mut slot.gate);
-                        *slot = Slot::new(r);
-                        slot.gate = Gate {
-                            active: true,
-                            last_value: active.last_value,
-                            ..Gate::default()
-                        };
-                        true
+                    Some(r) => {
+                        let same_memory = old
+                            .get(&slot.rule)
+                            .is_some_and(|o| o.kind.memory_key() == r.kind.memory_key());
+                        let was = std::mem::replace(slot, Slot::new(r));
+                        slot.gate.active = was.gate.active;
+                        slot.gate.last_value = was.gate.last_value;
+                        if same_memory {
+                            (slot.memory, slot.newest_ms) = (was.memory, was.newest_ms);
+                            slot.filling_until = was.filling_until;
+                        } else if was.gate.active {
+                            slot.filling_until = Some(i64::MIN);
+                        }
+                        !slot.idle()
                     }
                     _ => {
                         if slot.gate.active {
@@ -317,7 +340,7 @@ impl Evaluator {
         let Some(dev) = devices.get_mut(r.device.as_str()) else {
             return;
         };
-        dev.heard(&r.metric, now_ms);
+        dev.heard(&r.metric, now_ms, rules.watches_silence_of(&r.metric));
         for rule in rules.applicable(&r.metric, &r.device) {
             let found = dev.slot(rule);
             if let Some(place) = &rule.place
@@ -358,10 +381,25 @@ impl Evaluator {
                 }
             };
             let slot = &mut dev.slots[i];
-            let Some(verdict) = judge(rule, slot, r, late) else {
+            let Some((verdict, at)) = judge(rule, slot, r, late) else {
                 continue;
             };
-            step(rule, &mut slot.gate, &verdict, &r.device, r.ts_ms, out);
+            if let Some(until) = slot.filling_until {
+                let until = if until == i64::MIN {
+                    let u = at.saturating_add(rule.kind.memory_span_ms());
+                    slot.filling_until = Some(u);
+                    u
+                } else {
+                    until
+                };
+                if at < until && verdict.cleared {
+                    continue; // a memory still filling does not clear what the full one opened
+                }
+                if at >= until {
+                    slot.filling_until = None;
+                }
+            }
+            step(rule, &mut slot.gate, &verdict, &r.device, at, out);
             if slot.idle() {
                 dev.slots.swap_remove(i);
             }
@@ -485,11 +523,19 @@ const HEARD: Verdict = Verdict {
     threshold: f64::NAN,
 };
 
-/// What the rule's condition says after reading `r`; `None` when it cannot say yet (an anomaly
-/// rule warming up, an empty window, a late reading for a rate).
-fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> Option<Verdict> {
+/// What the rule's condition says after reading `r`, and at what time: the reading's own for a
+/// threshold or an anomaly, the newest reading's for a window or an `all` rule (a late reading
+/// changes what the window holds now, not when). `None` when it cannot say yet (an anomaly rule
+/// warming up, an empty window, a late reading for a rate).
+fn judge(
+    rule: &Rule,
+    slot: &mut Slot,
+    r: &Reading,
+    late: &metrics::Counter,
+) -> Option<(Verdict, i64)> {
     let newest = r.ts_ms >= slot.newest_ms;
     slot.newest_ms = slot.newest_ms.max(r.ts_ms);
+    let now = slot.newest_ms;
     let compared = |compare: &super::rules::Compare, v: f64| Verdict {
         breached: compare.breached(v),
         cleared: compare.cleared(v),
@@ -498,13 +544,13 @@ fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> 
         threshold: compare.value,
     };
     match (&rule.kind, &mut slot.memory) {
-        (Kind::Threshold { compare, .. }, _) => Some(compared(compare, r.value)),
+        (Kind::Threshold { compare, .. }, _) => Some((compared(compare, r.value), r.ts_ms)),
         (Kind::Window { compare, .. }, Memory::Buckets(b)) => {
             if !b.add(r.ts_ms, r.value) {
                 late.increment(1);
                 return None;
             }
-            b.value().map(|v| compared(compare, v))
+            b.value().map(|v| (compared(compare, v), now))
         }
         (Kind::Rate { compare, .. }, Memory::Buckets(b)) => {
             if !b.add(r.ts_ms, r.value) {
@@ -515,7 +561,7 @@ fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> 
                 return None;
             }
             b.value()
-                .map(|extreme| compared(compare, r.value - extreme))
+                .map(|extreme| (compared(compare, r.value - extreme), now))
         }
         (
             Kind::Anomaly {
@@ -526,16 +572,19 @@ fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> 
             },
             Memory::Ewma(e),
         ) => {
-            let verdict = (e.count() >= *warmup).then(|| {
+            // a spread needs readings that still weigh: at least two readings' worth
+            let ready = e.count() >= *warmup && e.weight() >= 2.0;
+            let verdict = ready.then(|| {
                 let z = e.z(r.value);
                 let side = if z < 0.0 { -1.0 } else { 1.0 };
-                Verdict {
+                let v = Verdict {
                     breached: compare.breached(z.abs()),
                     cleared: compare.cleared(z.abs()),
                     value: r.value,
                     op: if z < 0.0 { Op::Lt } else { Op::Gt },
                     threshold: e.mean() + side * compare.value * e.sd(),
-                }
+                };
+                (v, r.ts_ms)
             });
             e.add(r.ts_ms, r.value, *half_life_ms);
             verdict
@@ -552,19 +601,21 @@ fn judge(rule: &Rule, slot: &mut Slot, r: &Reading, late: &metrics::Counter) -> 
                     latest.set(i, r.ts_ms, r.value);
                 }
             }
-            let since = r.ts_ms - within_ms;
+            // fresh: read at most `within` before the newest reading (not before a late one)
+            let since = now.saturating_sub(*within_ms);
             let breached = conditions
                 .iter()
                 .enumerate()
                 .all(|(i, (_, c))| latest.fresh(i, since).is_some_and(|v| c.breached(v)));
             let (_, first) = &conditions[0];
-            Some(Verdict {
+            let v = Verdict {
                 breached,
                 cleared: !breached,
                 value: latest.fresh(0, since).unwrap_or(f64::NAN),
                 op: first.op,
                 threshold: first.value,
-            })
+            };
+            Some((v, now))
         }
         _ => None,
     }

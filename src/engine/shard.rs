@@ -74,9 +74,14 @@ impl Shard {
                     eval.seed_active(&device, &rule);
                     None
                 }
-                Work::Heard { device, metrics } => {
+                Work::Heard {
+                    device,
+                    last_ms,
+                    metrics,
+                } => {
+                    eval.heard_before(&device, None, last_ms);
                     for (metric, at_ms) in metrics {
-                        eval.heard_before(&device, &metric, at_ms);
+                        eval.heard_before(&device, Some(&metric), at_ms);
                     }
                     None
                 }

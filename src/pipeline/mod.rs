@@ -42,6 +42,8 @@ pub enum Work {
     /// device that never reports again is still found silent.
     Heard {
         device: String,
+        /// The device's last reading, of any metric.
+        last_ms: i64,
         metrics: Vec<(String, i64)>,
     },
     /// Stored readings, oldest first, that refill the memory of window, rate, anomaly and `all`

@@ -216,6 +216,11 @@ pub async fn run(
             })
             .collect();
         metrics.sort_unstable();
+        // silence counts from `from` at the earliest, as it counts from a hub's start
+        eval.heard_before(&device.key, None, req.from_ms);
+        for m in &metrics {
+            eval.heard_before(&device.key, Some(m), req.from_ms);
+        }
         let read =
             replay_device(store, &device.key, &metrics, req, &mut eval, &mut changes).await?;
         state.readings += read;

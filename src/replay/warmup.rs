@@ -17,8 +17,8 @@ pub const MAX_LOOKBACK_MS: i64 = 7 * 24 * 3_600_000;
 pub fn lookback_ms(rule: &Rule) -> Option<i64> {
     use crate::engine::evaluator::memory::BUCKETS;
     let ms = match &rule.kind {
-        Kind::Window { window_ms, .. } => window_ms + window_ms / BUCKETS as i64,
-        Kind::Rate { over_ms, .. } => over_ms + over_ms / BUCKETS as i64,
+        Kind::Window { window_ms, .. } => window_ms.saturating_add(window_ms / BUCKETS as i64),
+        Kind::Rate { over_ms, .. } => over_ms.saturating_add(over_ms / BUCKETS as i64),
         Kind::Anomaly { half_life_ms, .. } => half_life_ms.saturating_mul(5),
         Kind::All { within_ms, .. } => *within_ms,
         Kind::Threshold { .. } | Kind::NoData { .. } => return None,

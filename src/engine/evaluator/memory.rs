@@ -5,10 +5,14 @@
 //!   `window / BUCKETS`, plus the one being filled, in a ring. A bucket keeps one accumulator and a
 //!   count (12 bytes), so a series costs about 600 bytes per window or rate rule, whatever its
 //!   rate. The aggregate covers at least the last `window` and at most `window + window /
-//!   BUCKETS`: the oldest edge moves a bucket at a time. A reading later than the ring's oldest
+//!   BUCKETS` (the bucket width rounded up to a millisecond): the oldest edge moves a bucket at a
+//!   time. A reading later than the ring's oldest
 //!   bucket is not counted (the caller counts it as late); one inside the ring is added to its
 //!   bucket, as if it had come in order.
 //! - [`Ewma`] (anomaly rules): the exponentially weighted mean and variance of a series, 40 bytes.
+//!   After a silence of [`RESET_HALF_LIVES`] half-lives the old readings weigh nothing (under
+//!   0.1 %): the series starts over and warms up again, instead of judging new readings against
+//!   a spread that has decayed to nothing.
 //! - [`Latest`] (all rules): the newest value and time of each condition's metric.
 
 use crate::engine::rules::Agg;
@@ -31,7 +35,8 @@ impl Buckets {
     pub fn new(agg: Agg, window_ms: i64) -> Self {
         let mut b = Self {
             agg,
-            width_ms: (window_ms / BUCKETS as i64).max(1),
+            // rounded up: the ring always spans the whole window
+            width_ms: (window_ms.saturating_add(BUCKETS as i64 - 1) / BUCKETS as i64).max(1),
             head: None,
             acc: [0.0; RING],
             count: [0; RING],
@@ -102,6 +107,9 @@ impl Buckets {
     }
 }
 
+/// A gap this many half-lives long starts an anomaly series over.
+pub const RESET_HALF_LIVES: f64 = 10.0;
+
 /// Exponentially weighted mean and variance with a half-life in time: a reading `dt` older than
 /// the newest weighs `0.5^(dt / half_life)`. Kept as West's weighted incremental form (1979): the
 /// weight total `w`, the mean, and `s`, the weighted sum of squared deviations; decaying `w` and `s`
@@ -116,9 +124,14 @@ pub struct Ewma {
 }
 
 impl Ewma {
-    /// Readings seen so far.
+    /// Readings seen so far (since the series last started over).
     pub fn count(&self) -> u32 {
         self.n
+    }
+
+    /// The readings' total weight: how many recent readings the mean and spread stand on.
+    pub fn weight(&self) -> f64 {
+        self.w
     }
 
     pub fn mean(&self) -> f64 {
@@ -152,9 +165,14 @@ impl Ewma {
     /// came now).
     pub fn add(&mut self, ts_ms: i64, x: f64, half_life_ms: i64) {
         if self.n > 0 && ts_ms > self.last_ms {
-            let decay = 0.5f64.powf((ts_ms - self.last_ms) as f64 / half_life_ms as f64);
-            self.w *= decay;
-            self.s *= decay;
+            let halvings = (ts_ms - self.last_ms) as f64 / half_life_ms as f64;
+            if halvings >= RESET_HALF_LIVES {
+                *self = Ewma::default();
+            } else {
+                let decay = 0.5f64.powf(halvings);
+                self.w *= decay;
+                self.s *= decay;
+            }
         }
         self.w += 1.0;
         let d = x - self.mean;
@@ -246,6 +264,22 @@ mod tests {
         assert_eq!(e.z(2.0), 0.0);
         assert_eq!(e.z(2.5), f64::INFINITY);
         assert_eq!(e.z(1.0), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn a_long_silence_starts_the_series_over() {
+        let mut e = Ewma::default();
+        for (t, x) in [(0, 1.0), (1, 2.0), (2, 3.0)] {
+            e.add(t * 1000, x, 1000);
+        }
+        assert_eq!(e.count(), 3);
+        // 9 half-lives on: decayed, still the same series
+        e.add(11_000, 2.0, 1000);
+        assert_eq!(e.count(), 4);
+        assert!(e.weight() < 1.01);
+        // 10 half-lives on: a new series of one reading
+        e.add(21_000, 5.0, 1000);
+        assert_eq!((e.count(), e.mean(), e.weight()), (1, 5.0, 1.0));
     }
 
     #[test]

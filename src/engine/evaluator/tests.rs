@@ -223,7 +223,7 @@ fn after_a_restart_silence_counts_from_the_start_and_finds_devices_that_never_re
     // the hub starts at t = 5000 s; the store last heard rg-1 at t = 1000 s
     let rules = Arc::new(RuleSet::parse(SILENCE).expect("valid"));
     let mut e = Evaluator::new(rules, 5_000_000);
-    e.heard_before("rg-1", "rain_1h", 1_000_000);
+    e.heard_before("rg-1", Some("rain_1h"), 1_000_000);
     // silent for 4000 s already, but the hub has only been up 599 s: nothing yet
     assert!(tick(&mut e, 5599).is_empty());
     // it never reports again: it is found silent `for` after the start
@@ -346,26 +346,29 @@ fn reload_keeps_the_window_of_an_unchanged_rule_and_restarts_a_changed_one() {
     let rain = |h: i64, v| reading("rg-1", "rain_1h", h * 3600, v);
     feed(&mut e, &[rain(0, 60.0)]);
     let mut out = Vec::new();
-    e.set_rules(
-        Arc::new(RuleSet::parse(&format!("# edited\n{WINDOW}")).expect("valid")),
-        0,
-        &mut out,
-    );
+    let reload = |e: &mut Evaluator, text: &str, out: &mut Vec<AlertChange>| {
+        e.set_rules(Arc::new(RuleSet::parse(text).expect("valid")), 0, out);
+    };
+    reload(&mut e, &format!("# edited\n{WINDOW}"), &mut out);
     // 60 mm survived the reload: 60 + 40 fires
     assert_eq!(feed(&mut e, &[rain(1, 40.0)]), ["fire rain-48h rg-1 100"]);
-    // the line moves: the rule changed, its window starts empty, its open alert stays open
-    let changed = WINDOW.replace("value = 100", "value = 120");
-    e.set_rules(
-        Arc::new(RuleSet::parse(&changed).expect("valid")),
-        0,
-        &mut out,
-    );
+    // the line and the severity move: the window is what it was, the alert stays open
+    let raised = WINDOW
+        .replace("value = 100", "value = 120")
+        .replacen("severity = \"critical\"", "severity = \"warning\"", 1);
+    reload(&mut e, &raised, &mut out);
     assert!(out.is_empty());
-    assert!(
-        feed(&mut e, &[rain(2, 90.0)]).is_empty(),
-        "90 is above the clear line 80"
-    );
+    // 100 + 0 is below 120 but above the clear line 80: still open (it would clear from empty)
+    assert!(feed(&mut e, &[rain(2, 0.0)]).is_empty());
     assert_eq!(feed(&mut e, &[rain(3, 0.0)]).len(), 0);
+    // the window itself changes (48 h to 24 h): it starts empty, and the open alert is not
+    // cleared by the empty window before a day of readings has filled it
+    let shorter = raised.replace("window = \"48h\"", "window = \"24h\"");
+    reload(&mut e, &shorter, &mut out);
+    assert!(out.is_empty());
+    assert!(feed(&mut e, &[rain(4, 1.0), rain(20, 1.0), rain(27, 1.0)]).is_empty());
+    // a day after the first reading under the new window: 3 mm, below the clear line: clears
+    assert_eq!(feed(&mut e, &[rain(28, 0.0)]), ["clear rain-48h rg-1 3"]);
 }
 
 const ALL: &str = r#"
@@ -710,4 +713,38 @@ fn warming_refills_memory_without_deciding_anything() {
     assert_eq!(e.tracked(), 1);
     // the next live reading sees the 120 mm: the condition holds, the alert opens now
     assert_eq!(feed(&mut e, &[rain(2, 1.0)]), ["fire rain-48h rg-1 121"]);
+}
+
+#[test]
+fn a_late_reading_is_judged_against_the_newest_not_its_own_time() {
+    let mut e = ev(ALL);
+    let at = |metric: &str, min: i64, v| reading("wx-1", metric, min * 60, v);
+    // hot at 0, dry and windy only an hour later: nothing
+    let readings = [
+        at("temperature", 0, 36.0),
+        at("humidity", 60, 25.0),
+        at("wind_speed", 61, 9.0),
+    ];
+    assert!(feed(&mut e, &readings).is_empty());
+    // a late hot reading from minute 2 is an hour older than the newest: stale, still nothing
+    assert!(feed(&mut e, &[at("temperature", 2, 36.0)]).is_empty());
+    // a fresh one fires, at its time
+    assert_eq!(
+        feed(&mut e, &[at("temperature", 62, 36.0)]),
+        ["fire fire-weather wx-1 36"]
+    );
+}
+
+#[test]
+fn an_anomaly_series_back_from_a_long_silence_warms_up_again() {
+    let rules = "[[rules]]\nid = 'odd'\nkind = 'anomaly'\nmetric = 't'\nhalf_life = '1h'\n\
+                 k = 3\nwarmup = 3\nseverity = 'info'\n";
+    let mut e = ev(rules);
+    let t = |min: i64, v| reading("d", "t", min * 60, v);
+    let steady: Vec<_> = (0..12)
+        .map(|i| t(i * 10, 20.0 + (i % 3) as f64 * 0.1))
+        .collect();
+    assert!(feed(&mut e, &steady).is_empty());
+    // two days later: the old spread has decayed to nothing; the series starts over
+    assert!(feed(&mut e, &[t(2 * 1440, 20.0), t(2 * 1440 + 10, 20.1)]).is_empty());
 }

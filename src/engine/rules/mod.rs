@@ -140,6 +140,50 @@ impl Kind {
         }
     }
 
+    /// What the rule's per-series memory is made of: two rules with the same key can share it
+    /// (a reload that changed only the line, the severity or the scope keeps it).
+    pub fn memory_key(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        match self {
+            Kind::Threshold { .. } | Kind::NoData { .. } => 0u8.hash(&mut h),
+            Kind::Rate {
+                metric,
+                over_ms,
+                compare,
+            } => (1u8, metric, over_ms, compare.op.rising()).hash(&mut h),
+            Kind::Window {
+                metric,
+                agg,
+                window_ms,
+                ..
+            } => (2u8, metric, *agg as u8, window_ms).hash(&mut h),
+            Kind::Anomaly {
+                metric,
+                half_life_ms,
+                ..
+            } => (3u8, metric, half_life_ms).hash(&mut h),
+            Kind::All {
+                conditions,
+                within_ms,
+            } => {
+                let metrics: Vec<&str> = conditions.iter().map(|(m, _)| m.as_str()).collect();
+                (4u8, metrics, within_ms).hash(&mut h)
+            }
+        }
+        h.finish()
+    }
+
+    /// How much reading time the memory needs to be full: a window, a rate's `over`, an `all`
+    /// rule's `within` (0 for the others: an anomaly rule counts its own warm-up).
+    pub fn memory_span_ms(&self) -> i64 {
+        match self {
+            Kind::Window { window_ms, .. } => *window_ms,
+            Kind::Rate { over_ms, .. } => *over_ms,
+            Kind::All { within_ms, .. } => *within_ms,
+            Kind::Threshold { .. } | Kind::NoData { .. } | Kind::Anomaly { .. } => 0,
+        }
+    }
+
     /// The metric an alert of the rule is about (the first condition's for `all`, empty for a
     /// silence of the whole device).
     pub fn metric(&self) -> &str {
@@ -272,6 +316,8 @@ pub struct RuleSet {
     any_reading: Watchers,
     by_id: HashMap<Arc<str>, usize>,
     silences: Vec<usize>,
+    /// The metrics `no_data` rules name (a device's last reading of each is kept).
+    silent_metrics: Vec<String>,
 }
 
 impl RuleSet {
@@ -280,9 +326,15 @@ impl RuleSet {
         let mut any_reading = Watchers::default();
         let mut by_id = HashMap::new();
         let mut silences = Vec::new();
+        let mut silent_metrics: Vec<String> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
-            if let Kind::NoData { .. } = r.kind {
+            if let Kind::NoData { metric, .. } = &r.kind {
                 silences.push(i);
+                if let Some(m) = metric
+                    && !silent_metrics.contains(m)
+                {
+                    silent_metrics.push(m.clone());
+                }
             }
             let metrics = r.kind.metrics();
             if metrics.is_empty() {
@@ -300,6 +352,7 @@ impl RuleSet {
             any_reading,
             by_id,
             silences,
+            silent_metrics,
         }
     }
 
@@ -317,6 +370,11 @@ impl RuleSet {
             .flat_map(move |w| w.of(device));
         let on_any = self.any_reading.of(device);
         on_metric.chain(on_any).map(|i| &self.rules[i])
+    }
+
+    /// Whether a `no_data` rule names `metric`.
+    pub fn watches_silence_of(&self, metric: &str) -> bool {
+        self.silent_metrics.iter().any(|m| m == metric)
     }
 
     /// The `no_data` rules.
