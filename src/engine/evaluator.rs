@@ -334,14 +334,17 @@ impl Evaluator {
             places,
             ..
         } = self;
-        if !devices.contains_key(r.device.as_str()) {
-            devices.insert(r.device.clone(), DeviceState::default());
-        }
-        let Some(dev) = devices.get_mut(r.device.as_str()) else {
+        let mut applicable = rules.applicable(&r.metric, &r.device).peekable();
+        // Nothing looks at this reading, and no silence is measured: nothing to remember.
+        if applicable.peek().is_none() && !rules.measures_silence() {
             return;
+        }
+        let dev = match devices.get_mut(r.device.as_str()) {
+            Some(dev) => dev,
+            None => devices.entry(r.device.clone()).or_default(),
         };
         dev.heard(&r.metric, now_ms, rules.watches_silence_of(&r.metric));
-        for rule in rules.applicable(&r.metric, &r.device) {
+        for rule in applicable {
             let found = dev.slot(rule);
             if let Some(place) = &rule.place
                 && !place.admits(&r.device, places)

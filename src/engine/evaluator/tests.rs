@@ -353,9 +353,11 @@ fn reload_keeps_the_window_of_an_unchanged_rule_and_restarts_a_changed_one() {
     // 60 mm survived the reload: 60 + 40 fires
     assert_eq!(feed(&mut e, &[rain(1, 40.0)]), ["fire rain-48h rg-1 100"]);
     // the line and the severity move: the window is what it was, the alert stays open
-    let raised = WINDOW
-        .replace("value = 100", "value = 120")
-        .replacen("severity = \"critical\"", "severity = \"warning\"", 1);
+    let raised = WINDOW.replace("value = 100", "value = 120").replacen(
+        "severity = \"critical\"",
+        "severity = \"warning\"",
+        1,
+    );
     reload(&mut e, &raised, &mut out);
     assert!(out.is_empty());
     // 100 + 0 is below 120 but above the clear line 80: still open (it would clear from empty)

@@ -372,6 +372,11 @@ impl RuleSet {
         on_metric.chain(on_any).map(|i| &self.rules[i])
     }
 
+    /// Whether any `no_data` rule exists (then every reading counts as a sign of life).
+    pub fn measures_silence(&self) -> bool {
+        !self.silences.is_empty()
+    }
+
     /// Whether a `no_data` rule names `metric`.
     pub fn watches_silence_of(&self, metric: &str) -> bool {
         self.silent_metrics.iter().any(|m| m == metric)
