@@ -547,6 +547,9 @@ async fn rules_are_validated_saved_and_backtested_through_the_api() {
     );
     assert_eq!(v["parsed"][1]["kind"], "window");
 
+    // an empty body is refused, not read as "no rules"
+    let (status, _) = hub.call_text("PUT", "/api/v1/rules", &admin, "").await;
+    assert_eq!(status, 400);
     // a bad file is refused and the file on disk stays as it was
     let (status, e) = hub.call_text("PUT", "/api/v1/rules", &admin, &bad).await;
     assert_eq!(

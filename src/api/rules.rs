@@ -90,31 +90,33 @@ pub async fn file(_: Caller, State(state): State<AppState>) -> Result<Response, 
 
 /// Where a rules file is wrong: the rule (or table) and the field, when the error names them.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Problem {
+pub struct RuleProblem {
     /// A rule id, `#3` for a rule without a valid id, `route #1`, `(file)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub message: String,
 }
 
-impl Problem {
+impl RuleProblem {
     fn of(e: &RuleError) -> Self {
         match e {
             RuleError::Invalid {
                 rule,
                 field,
                 message,
-            } => Problem {
+            } => RuleProblem {
                 rule: Some(rule.clone()),
                 field: Some(field.clone()),
                 message: message.clone(),
             },
-            RuleError::Policy { table, message } => Problem {
+            RuleError::Policy { table, message } => RuleProblem {
                 rule: Some(table.clone()),
                 field: None,
                 message: message.clone(),
             },
-            other => Problem {
+            other => RuleProblem {
                 rule: None,
                 field: None,
                 message: other.to_string(),
@@ -128,9 +130,20 @@ pub struct Validation {
     pub valid: bool,
     /// Rules in the file (when valid).
     pub rules: usize,
-    pub error: Option<Problem>,
+    pub error: Option<RuleProblem>,
     /// The rules as the hub reads them (when valid).
     pub parsed: Vec<RuleView>,
+}
+
+/// An empty body: refused rather than read as a file without rules (a save would remove every
+/// rule); a file that means no rules says so in a comment.
+fn non_empty(text: &str) -> Result<(), ApiError> {
+    if text.is_empty() {
+        return Err(ApiError::bad_body(
+            "send the whole rules file as the body (a file with no rules: a comment line)",
+        ));
+    }
+    Ok(())
 }
 
 /// A rules file (TOML) parsed and checked against the configured areas.
@@ -142,10 +155,15 @@ fn checked(state: &AppState, text: &str) -> Result<RuleSet, RuleError> {
 
 /// Checks a whole rules file (the body, TOML) without saving it: what is wrong, rule and field.
 #[utoipa::path(post, path = "/api/v1/rules/validate", tag = "rules", security(("bearer" = [])),
-    request_body(content = String, content_type = "application/toml"),
+    request_body(content = String, content_type = "text/plain", description = "the whole rules file (TOML)"),
     responses((status = 200, body = Validation), (status = 400, body = ErrorBody)))]
-pub async fn validate(_: Caller, State(state): State<AppState>, text: String) -> Json<Validation> {
-    Json(match checked(&state, &text) {
+pub async fn validate(
+    _: Caller,
+    State(state): State<AppState>,
+    text: String,
+) -> Result<Json<Validation>, ApiError> {
+    non_empty(&text)?;
+    Ok(Json(match checked(&state, &text) {
         Ok(rs) => Validation {
             valid: true,
             rules: rs.len(),
@@ -155,10 +173,10 @@ pub async fn validate(_: Caller, State(state): State<AppState>, text: String) ->
         Err(e) => Validation {
             valid: false,
             rules: 0,
-            error: Some(Problem::of(&e)),
+            error: Some(RuleProblem::of(&e)),
             parsed: Vec::new(),
         },
-    })
+    }))
 }
 
 /// What a save changed.
@@ -173,15 +191,16 @@ pub struct Saved {
 /// Replaces the rules file with the body (TOML) when it is valid: written atomically, in force at
 /// once (state of unchanged rules kept, as on a reload), and audited with what changed.
 #[utoipa::path(put, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])),
-    request_body(content = String, content_type = "application/toml"),
+    request_body(content = String, content_type = "text/plain", description = "the whole rules file (TOML)"),
     responses((status = 200, body = Saved), (status = 400, body = ErrorBody)))]
 pub async fn replace(
     caller: Caller,
     State(state): State<AppState>,
     text: String,
 ) -> Result<Response, ApiError> {
+    non_empty(&text)?;
     let rs = checked(&state, &text).map_err(|e| {
-        let problem = Problem::of(&e);
+        let problem = RuleProblem::of(&e);
         ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "invalid_rules",
@@ -347,7 +366,6 @@ pub async fn backtest(
         .jobs
         .get(id)
         .ok_or_else(|| ApiError::not_found("the job is gone"))?;
-    let location = format!("/api/v1/jobs/{id}");
     let note = AuditNote {
         target: Some(format!("job {id}")),
         detail: serde_json::json!({
@@ -357,11 +375,5 @@ pub async fn backtest(
         .to_string(),
         ..AuditNote::default()
     };
-    let resp = (
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, location)],
-        Json(job),
-    )
-        .into_response();
-    Ok(noted(resp, note))
+    Ok(noted((StatusCode::ACCEPTED, Json(job)), note))
 }
