@@ -81,18 +81,18 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).expect("store"));
-    bench(&rt, "SQLite", sqlite.as_ref());
+    bench(&rt, "SQLite", sqlite);
     let pg = throwaway_postgres::Postgres::start();
     let postgres: Arc<dyn Store> = Arc::new(
         rt.block_on(PostgresStore::connect(&pg.url()))
             .expect("PostgreSQL store"),
     );
-    bench(&rt, "PostgreSQL", postgres.as_ref());
+    bench(&rt, "PostgreSQL", postgres);
 }
 
-fn bench(rt: &tokio::runtime::Runtime, name: &str, store: &dyn Store) {
+fn bench(rt: &tokio::runtime::Runtime, name: &str, store: Arc<dyn Store>) {
     let seeded = Instant::now();
-    let n = rt.block_on(seed(store));
+    let n = rt.block_on(seed(store.as_ref()));
     println!(
         "{name}: seeded {n} readings in {:.1} s",
         seeded.elapsed().as_secs_f64()
@@ -108,7 +108,7 @@ fn bench(rt: &tokio::runtime::Runtime, name: &str, store: &dyn Store) {
         let started = Instant::now();
         let mut quiet = |_: &Progress| {};
         let outcome = rt
-            .block_on(run(store, Arc::default(), &request, &mut quiet))
+            .block_on(run(store.clone(), Arc::default(), &request, &mut quiet))
             .expect("backtest");
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(outcome.readings, n);

@@ -461,8 +461,8 @@ fn backtest(
     };
     let mut bar = progress_bar();
     let outcome = block_on(async move {
-        let store = target.open().await?;
-        iochub::replay::backtest::run(store.as_ref(), target.areas.clone(), &request, &mut bar)
+        let store: std::sync::Arc<dyn iochub::storage::Store> = target.open().await?.into();
+        iochub::replay::backtest::run(store, target.areas.clone(), &request, &mut bar)
             .await
             .map_err(|e| iochub::storage::StoreError::Task(e.to_string()))
     });

@@ -349,10 +349,9 @@ pub async fn backtest(
         let jobs = jobs.clone();
         tokio::spawn(async move {
             let mut progress = |p: &crate::replay::backtest::Progress| jobs.progress(id, p);
-            let result =
-                crate::replay::backtest::run(store.as_ref(), areas, &request, &mut progress)
-                    .await
-                    .map_err(|e| e.to_string());
+            let result = crate::replay::backtest::run(store, areas, &request, &mut progress)
+                .await
+                .map_err(|e| e.to_string());
             jobs.finish(id, result);
         })
     };

@@ -6,15 +6,19 @@
 //! measured on the readings' clock: it opens when the rule's `for` passed since the last reading
 //! (or since `from`), and closes at the next reading.
 //!
-//! Bounds: a device's readings are read a week at a time, a page of [`super::PAGE`] per query, so memory
-//! holds one device-week of the metrics the rules look at; the evaluator forgets a device once
-//! it is done. It only reads, so it can run beside a running hub.
+//! The store is read on a task of its own, a slice ahead of the evaluation, so that the database
+//! and the evaluator work at once. Bounds: a device's readings are read a month at a time, a page
+//! of [`super::PAGE`] per query, and at most two slices wait, so memory holds a few device-months
+//! of the metrics the rules look at; the evaluator forgets a device once it is done. It only
+//! reads, so it can run beside a running hub.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
+
+use iochub_devices::Reading;
 
 use super::DeviceReader;
 use crate::areas::Areas;
@@ -25,7 +29,7 @@ use crate::pipeline::directory::Labels;
 use crate::storage::{Store, StoreError};
 
 /// A device's readings are replayed this much at a time.
-const SLICE_MS: i64 = 7 * 24 * 3_600_000;
+const SLICE_MS: i64 = 31 * 24 * 3_600_000;
 /// Alerts listed per rule (all are counted).
 pub const LISTED: usize = 1_000;
 
@@ -148,7 +152,7 @@ impl Tally {
 
 /// Replays the store's readings of `[from, to)` through `req.rules`.
 pub async fn run(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     areas: Arc<Areas>,
     req: &Request,
     progress: &mut (dyn FnMut(&Progress) + Send),
@@ -197,40 +201,84 @@ pub async fn run(
         devices: devices.len(),
         ..Progress::default()
     };
-    let mut changes = Vec::new();
-    for device in &devices {
-        let covering: Vec<usize> = (0..rules.rules.len())
-            .filter(|&i| rules.rules[i].covers(&device.key, &places))
+    // What to read of each device: the metrics the rules covering it look at.
+    let plan: Vec<(String, Vec<String>, Vec<usize>)> = devices
+        .iter()
+        .map(|device| {
+            let covering: Vec<usize> = (0..rules.rules.len())
+                .filter(|&i| rules.rules[i].covers(&device.key, &places))
+                .collect();
+            let any = covering
+                .iter()
+                .any(|&i| matches!(rules.rules[i].kind, Kind::NoData { metric: None, .. }));
+            let mut metrics: Vec<String> = device
+                .latest
+                .iter()
+                .map(|l| l.metric.clone())
+                .filter(|m| {
+                    any || covering
+                        .iter()
+                        .any(|&i| rules.rules[i].kind.metrics().contains(&m.as_str()))
+                })
+                .collect();
+            metrics.sort_unstable();
+            (device.key.clone(), metrics, covering)
+        })
+        .collect();
+    // The store is read on its own task, a device-slice ahead of the evaluation (bounded: two
+    // slices wait at most), so the database's work and the evaluation overlap.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Slice, StoreError>>(2);
+    let reader = {
+        let jobs: Vec<(String, Vec<String>)> = plan
+            .iter()
+            .map(|(d, m, _)| (d.clone(), m.clone()))
             .collect();
-        let stored: Vec<&str> = device.latest.iter().map(|l| l.metric.as_str()).collect();
-        let any = covering
+        let (from, to) = (req.from_ms, req.to_ms);
+        tokio::spawn(read_ahead(store.clone(), jobs, from, to, tx))
+    };
+    let mut changes = Vec::new();
+    for (n, (device, metrics, covering)) in plan.iter().enumerate() {
+        // silence counts from `from` at the earliest, as it counts from a hub's start
+        eval.heard_before(device, None, req.from_ms);
+        for m in metrics {
+            eval.heard_before(device, Some(m), req.from_ms);
+        }
+        let mut templates: Vec<Reading> = metrics
             .iter()
-            .any(|&i| matches!(rules.rules[i].kind, Kind::NoData { metric: None, .. }));
-        let mut metrics: Vec<&str> = stored
-            .iter()
-            .copied()
-            .filter(|m| {
-                any || covering
-                    .iter()
-                    .any(|&i| rules.rules[i].kind.metrics().contains(m))
+            .map(|m| Reading {
+                device: device.clone(),
+                metric: m.clone(),
+                ts_ms: 0,
+                value: 0.0,
             })
             .collect();
-        metrics.sort_unstable();
-        // silence counts from `from` at the earliest, as it counts from a hub's start
-        eval.heard_before(&device.key, None, req.from_ms);
-        for m in &metrics {
-            eval.heard_before(&device.key, Some(m), req.from_ms);
+        let mut read = 0u64;
+        loop {
+            let slice = match rx.recv().await {
+                Some(slice) => slice?,
+                None => break,
+            };
+            debug_assert_eq!(slice.device, n);
+            for &(ts, m, value) in &slice.points {
+                let r = &mut templates[usize::from(m)];
+                r.ts_ms = ts;
+                r.value = value;
+                eval.tick_device(device, ts, &mut changes);
+                eval.evaluate(r, ts, &mut changes);
+            }
+            read += slice.points.len() as u64;
+            if slice.last {
+                break;
+            }
         }
-        let read =
-            replay_device(store, &device.key, &metrics, req, &mut eval, &mut changes).await?;
         state.readings += read;
         if read > 0 {
-            for &i in &covering {
+            for &i in covering {
                 tallies[i].devices += 1;
             }
         }
         // a silence that runs to the end of the range
-        eval.tick_device(&device.key, req.to_ms, &mut changes);
+        eval.tick_device(device, req.to_ms, &mut changes);
         for change in changes.drain(..) {
             let (rule, _) = change.key();
             let Some(&i) = index.get(rule) else { continue };
@@ -243,10 +291,11 @@ pub async fn run(
         for t in &mut tallies {
             t.end_device(req.to_ms);
         }
-        eval.forget(&device.key);
+        eval.forget(device);
         state.devices_done += 1;
         progress(&state);
     }
+    reader.abort();
     let span_s = (req.to_ms - req.from_ms) as f64 / 1000.0;
     let secs = started.elapsed().as_secs_f64();
     Ok(Outcome {
@@ -283,31 +332,67 @@ pub async fn run(
     })
 }
 
-/// Replays one device's `metrics` in reading-time order, a slice at a time; returns the number
-/// of readings.
-async fn replay_device(
-    store: &dyn Store,
-    device: &str,
-    metrics: &[&str],
-    req: &Request,
-    eval: &mut Evaluator,
-    changes: &mut Vec<AlertChange>,
-) -> Result<u64, BacktestError> {
-    if metrics.is_empty() {
-        return Ok(0);
+/// One slice of one device's readings, in time order, from the reader task.
+struct Slice {
+    /// The device's place in the plan.
+    device: usize,
+    points: Vec<(i64, u16, f64)>,
+    /// The device's last slice.
+    last: bool,
+}
+
+/// Slices read at once: the database works on the next devices while the evaluation runs.
+const READ_AHEAD: usize = 3;
+
+/// Reads every device's readings of its metrics, a slice at a time, in plan order (up to
+/// [`READ_AHEAD`] slices read at once), into `tx`; stops at the first error (sent on) or when
+/// the evaluation is gone.
+async fn read_ahead(
+    store: Arc<dyn Store>,
+    plan: Vec<(String, Vec<String>)>,
+    from_ms: i64,
+    to_ms: i64,
+    tx: tokio::sync::mpsc::Sender<Result<Slice, StoreError>>,
+) {
+    use futures_util::StreamExt;
+    let mut slices = Vec::new();
+    for (n, _) in plan.iter().enumerate() {
+        let mut slice_from = from_ms;
+        loop {
+            let slice_to = slice_from.saturating_add(SLICE_MS).min(to_ms);
+            slices.push((n, slice_from, slice_to, slice_to >= to_ms));
+            if slice_to >= to_ms {
+                break;
+            }
+            slice_from = slice_to;
+        }
     }
-    let mut reader = DeviceReader::new(store, device, metrics);
-    let mut count = 0u64;
-    let mut slice_from = req.from_ms;
-    while slice_from < req.to_ms {
-        let slice_to = slice_from.saturating_add(SLICE_MS).min(req.to_ms);
-        count += reader
-            .read(slice_from, slice_to, None, &mut |r| {
-                eval.tick_device(device, r.ts_ms, changes);
-                eval.evaluate(r, r.ts_ms, changes);
-            })
-            .await?;
-        slice_from = slice_to;
+    let plan = Arc::new(plan);
+    let mut read = futures_util::stream::iter(slices)
+        .map(|(n, from, to, last)| {
+            let (store, plan) = (store.clone(), plan.clone());
+            async move {
+                let (device, metrics) = &plan[n];
+                let names: Vec<&str> = metrics.iter().map(String::as_str).collect();
+                let points = if names.is_empty() {
+                    Vec::new()
+                } else {
+                    DeviceReader::new(store.as_ref(), device, &names)
+                        .points(from, to)
+                        .await?
+                };
+                Ok(Slice {
+                    device: n,
+                    points,
+                    last,
+                })
+            }
+        })
+        .buffered(READ_AHEAD);
+    while let Some(slice) = read.next().await {
+        let failed = slice.is_err();
+        if tx.send(slice).await.is_err() || failed {
+            return;
+        }
     }
-    Ok(count)
 }

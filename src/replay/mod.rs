@@ -55,6 +55,33 @@ impl<'a> DeviceReader<'a> {
         since: Option<&[i64]>,
         each: &mut (dyn FnMut(&Reading) + Send),
     ) -> Result<u64, StoreError> {
+        self.fetch(from_ms, to_ms, since).await?;
+        for &(ts, m, value) in &self.merged {
+            let r = &mut self.templates[usize::from(m)];
+            r.ts_ms = ts;
+            r.value = value;
+            each(r);
+        }
+        Ok(self.merged.len() as u64)
+    }
+
+    /// The same readings as `(ts, metric index, value)`, in time order, handed over (for a
+    /// reader on another task).
+    pub async fn points(
+        &mut self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u16, f64)>, StoreError> {
+        self.fetch(from_ms, to_ms, None).await?;
+        Ok(std::mem::take(&mut self.merged))
+    }
+
+    async fn fetch(
+        &mut self,
+        from_ms: i64,
+        to_ms: i64,
+        since: Option<&[i64]>,
+    ) -> Result<(), StoreError> {
         self.merged.clear();
         for (m, template) in self.templates.iter().enumerate() {
             let mut from = from_ms.max(since.and_then(|s| s.get(m).copied()).unwrap_or(i64::MIN));
@@ -83,12 +110,6 @@ impl<'a> DeviceReader<'a> {
             }
         }
         self.merged.sort_unstable_by_key(|&(ts, m, _)| (ts, m));
-        for &(ts, m, value) in &self.merged {
-            let r = &mut self.templates[usize::from(m)];
-            r.ts_ms = ts;
-            r.value = value;
-            each(r);
-        }
-        Ok(self.merged.len() as u64)
+        Ok(())
     }
 }
