@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 
 use super::rules::{Agg, Kind, Op, Places, Rule, RuleSet};
 use crate::pipeline::{AlertChange, Clear, Fire};
-use memory::{Buckets, Ewma, Latest};
+use memory::{Buckets, Ewma, Latest, Spread};
 
 /// Whether an alert of the rule is open, or its condition pending since when.
 #[derive(Debug, Clone)]
@@ -65,6 +65,7 @@ struct FlapState {
 enum Memory {
     None,
     Buckets(Box<Buckets>),
+    Spread(Box<Spread>),
     Ewma(Ewma),
     Latest(Latest),
 }
@@ -84,6 +85,11 @@ impl Memory {
                 };
                 Memory::Buckets(Box::new(Buckets::new(agg, *over_ms)))
             }
+            Kind::Window {
+                agg: Agg::Spread,
+                window_ms,
+                ..
+            } => Memory::Spread(Box::new(Spread::new(*window_ms))),
             Kind::Window { agg, window_ms, .. } => {
                 Memory::Buckets(Box::new(Buckets::new(*agg, *window_ms)))
             }
@@ -554,6 +560,13 @@ fn judge(
                 return None;
             }
             b.value().map(|v| (compared(compare, v), now))
+        }
+        (Kind::Window { compare, .. }, Memory::Spread(s)) => {
+            if !s.add(r.ts_ms, r.value) {
+                late.increment(1);
+                return None;
+            }
+            s.value().map(|v| (compared(compare, v), now))
         }
         (Kind::Rate { compare, .. }, Memory::Buckets(b)) => {
             if !b.add(r.ts_ms, r.value) {

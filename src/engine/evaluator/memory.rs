@@ -49,7 +49,7 @@ impl Buckets {
     /// `f64::max` pass over, so the window's extreme is one branch-free fold).
     fn empty(&self) -> f64 {
         match self.agg {
-            Agg::Min | Agg::Max => f64::NAN,
+            Agg::Min | Agg::Max | Agg::Spread => f64::NAN,
             Agg::Sum | Agg::Avg | Agg::Count => 0.0,
         }
     }
@@ -83,7 +83,8 @@ impl Buckets {
         let (acc, n) = (&mut self.acc[slot], &mut self.count[slot]);
         *acc = match self.agg {
             Agg::Min => acc.min(v),
-            Agg::Max => acc.max(v),
+            // a spread window is two rings, of the lowest and the highest ([`Spread`])
+            Agg::Max | Agg::Spread => acc.max(v),
             Agg::Count => 0.0,
             Agg::Sum | Agg::Avg => *acc + v,
         };
@@ -102,13 +103,39 @@ impl Buckets {
                 (n > 0.0).then(|| self.acc.iter().sum::<f64>() / n)
             }
             Agg::Min => extreme(self.acc.iter().copied().fold(f64::NAN, f64::min)),
-            Agg::Max => extreme(self.acc.iter().copied().fold(f64::NAN, f64::max)),
+            Agg::Max | Agg::Spread => extreme(self.acc.iter().copied().fold(f64::NAN, f64::max)),
         }
     }
 }
 
 /// A gap this many half-lives long starts an anomaly series over.
 pub const RESET_HALF_LIVES: f64 = 10.0;
+
+/// A window's spread (highest minus lowest): a ring of the lowest and a ring of the highest.
+#[derive(Debug, Clone)]
+pub struct Spread {
+    low: Buckets,
+    high: Buckets,
+}
+
+impl Spread {
+    pub fn new(window_ms: i64) -> Self {
+        Self {
+            low: Buckets::new(Agg::Min, window_ms),
+            high: Buckets::new(Agg::Max, window_ms),
+        }
+    }
+
+    /// Adds a reading; false when it is older than the rings (not counted).
+    pub fn add(&mut self, ts_ms: i64, v: f64) -> bool {
+        self.low.add(ts_ms, v) & self.high.add(ts_ms, v)
+    }
+
+    /// Highest minus lowest over the window; `None` for an empty window.
+    pub fn value(&self) -> Option<f64> {
+        Some(self.high.value()? - self.low.value()?)
+    }
+}
 
 /// Exponentially weighted mean and variance with a half-life in time: a reading `dt` older than
 /// the newest weighs `0.5^(dt / half_life)`. Kept as West's weighted incremental form (1979): the
@@ -252,6 +279,19 @@ mod tests {
         let empty = Buckets::new(Agg::Avg, 60_000);
         assert_eq!(empty.value(), None);
         assert_eq!(Buckets::new(Agg::Sum, 60_000).value(), Some(0.0));
+    }
+
+    #[test]
+    fn a_spread_is_the_highest_minus_the_lowest_in_the_window() {
+        let mut s = Spread::new(48 * 60_000);
+        assert_eq!(s.value(), None);
+        assert!(s.add(0, 2.0) && s.add(60_000, 2.0));
+        assert_eq!(s.value(), Some(0.0));
+        assert!(s.add(120_000, 2.5));
+        assert_eq!(s.value(), Some(0.5));
+        // 2.0 at minutes 0 and 1 slid out: only 2.5 and 2.5
+        assert!(s.add(50 * 60_000, 2.5));
+        assert_eq!(s.value(), Some(0.0));
     }
 
     #[test]

@@ -750,3 +750,24 @@ fn an_anomaly_series_back_from_a_long_silence_warms_up_again() {
     // two days later: the old spread has decayed to nothing; the series starts over
     assert!(feed(&mut e, &[t(2 * 1440, 20.0), t(2 * 1440 + 10, 20.1)]).is_empty());
 }
+
+#[test]
+fn a_sensor_stuck_at_one_value_is_a_spread_of_zero() {
+    let rules = "[[rules]]\nid = 'stuck'\nkind = 'window'\nmetric = 'water_level'\nagg = 'spread'\n\
+                 window = '2h'\nop = '<='\nvalue = 0.0\nclear = 0.01\nfor = '2h'\nseverity = 'warning'\n";
+    let mut e = ev(rules);
+    let wl = |min: i64, v| reading("wl-1", "water_level", min * 60, v);
+    // a gauge that moves: never stuck
+    let moving: Vec<_> = (0..30)
+        .map(|i| wl(i * 10, 2.0 + (i % 4) as f64 * 0.01))
+        .collect();
+    assert!(feed(&mut e, &moving).is_empty());
+    // then frozen at 2.03 from minute 300: the last other value (2.01 at minute 290) leaves the
+    // window (2.5-minute buckets) with the reading of minute 420; the spread is 0 from there
+    // and must stay so for two hours: the alert opens at minute 540
+    let frozen = |from: i64, to: i64| (from..to).map(|i| wl(i * 10, 2.03)).collect::<Vec<_>>();
+    assert_eq!(feed(&mut e, &frozen(30, 54)), Vec::<String>::new());
+    assert_eq!(feed(&mut e, &frozen(54, 70)), ["fire stuck wl-1 0"]);
+    // it moves again: clears
+    assert_eq!(feed(&mut e, &[wl(700, 2.1)]), ["clear stuck wl-1 0.07"]);
+}

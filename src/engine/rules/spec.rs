@@ -120,6 +120,8 @@ pub enum Agg {
     Min,
     Max,
     Count,
+    /// The highest minus the lowest: 0 for a sensor stuck at one value.
+    Spread,
 }
 
 /// An aggregate over a sliding window compared with a line: `agg(metric, window) op value`.
