@@ -774,7 +774,11 @@ async function main() {
     await page.click(`${pane} [data-action=backtest]`);
     await page.waitForSelector(`${pane} [data-table=backtest]:not([hidden]) button[data-rule="try-level"]`, { timeout: 30000 });
     await page.click(`${pane} [data-table=backtest] button[data-rule="try-level"]`);
-    await page.waitForSelector(`${pane} .rules-chart:not([hidden]) svg polyline.series`, { timeout: 15000 });
+    // attached, not "visible": a station whose level did not move draws a flat line, which has
+    // no height and so counts as hidden to Playwright
+    await page.waitForSelector(`${pane} .rules-chart:not([hidden]) svg polyline.series`, { state: 'attached', timeout: 15000 });
+    const points = await page.$eval(`${pane} .rules-chart svg polyline.series`, (l) => l.getAttribute('points').trim().split(/\s+/).length);
+    if (points < 2) throw new Error(`the series has ${points} point(s)`);
     const shaded = await page.$$eval(`${pane} .rules-chart svg rect.in-alert`, (r) => r.length);
     if (shaded < 1) throw new Error('no alert interval drawn on the chart');
     await page.$eval(`${pane} .rules-chart`, (el) => el.scrollIntoView());
