@@ -146,6 +146,16 @@ fn non_empty(text: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A rules file refused: 400 `invalid_rules`, the error naming rule and field, `field` the body's.
+fn refused(e: &RuleError, field: Option<String>) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_rules",
+        message: e.to_string(),
+        field,
+    }
+}
+
 /// A rules file (TOML) parsed and checked against the configured areas.
 fn checked(state: &AppState, text: &str) -> Result<RuleSet, RuleError> {
     let rs = RuleSet::parse(text)?;
@@ -200,13 +210,8 @@ pub async fn replace(
 ) -> Result<Response, ApiError> {
     non_empty(&text)?;
     let rs = checked(&state, &text).map_err(|e| {
-        let problem = RuleProblem::of(&e);
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_rules",
-            message: e.to_string(),
-            field: problem.field,
-        }
+        let field = RuleProblem::of(&e).field;
+        refused(&e, field)
     })?;
     // One save at a time: the file written and the rules swapped in are the same.
     let _writing = state.rules_file.writing.lock().await;
@@ -308,12 +313,9 @@ pub async fn backtest(
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let rules = match &req.rules {
-        Some(text) => Arc::new(checked(&state, text).map_err(|e| ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_rules",
-            message: e.to_string(),
-            field: Some("rules".into()),
-        })?),
+        Some(text) => {
+            Arc::new(checked(&state, text).map_err(|e| refused(&e, Some("rules".into())))?)
+        }
         None => state.rules.load_full(),
     };
     let time = |name: &str, v: &Option<String>| {

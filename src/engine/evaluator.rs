@@ -448,11 +448,9 @@ impl Evaluator {
             places,
             ..
         } = self;
-        if !devices.contains_key(r.device.as_str()) {
-            devices.insert(r.device.clone(), DeviceState::default());
-        }
-        let Some(dev) = devices.get_mut(r.device.as_str()) else {
-            return;
+        let dev = match devices.get_mut(r.device.as_str()) {
+            Some(dev) => dev,
+            None => devices.entry(r.device.clone()).or_default(),
         };
         for rule in rules.applicable(&r.metric, &r.device) {
             if matches!(rule.kind, Kind::Threshold { .. } | Kind::NoData { .. })
