@@ -71,6 +71,16 @@ pub const BUILTIN: &[MetricSpec] = &[
         "Lưu lượng",
         "Discharge",
     ),
+    // What a tipping bucket counted since the station's previous message: rules sum it over
+    // their own windows (24 h, 72 h) instead of trusting the logger's totals.
+    spec(
+        "rain",
+        "mm",
+        &[],
+        (0.0, 500.0),
+        "Lượng mưa (từ lần đo trước)",
+        "Rainfall since the previous reading",
+    ),
     spec(
         "rain_1h",
         "mm",

@@ -39,6 +39,7 @@ const RULE_KINDS: &[(&str, &str, &str)] = &[
         "Lũ — Báo động cấp III",
         "Flood — Alarm level III",
     ),
+    ("flood-rise", "Lũ — Nước lên nhanh", "Flood — Rapid rise"),
     ("rain", "Mưa lớn", "Heavy rain"),
     ("pm25", "Ô nhiễm không khí", "Air pollution"),
     ("aqi", "Ô nhiễm không khí", "Air pollution"),
@@ -47,6 +48,10 @@ const RULE_KINDS: &[(&str, &str, &str)] = &[
     ("wind", "Gió mạnh", "Strong wind"),
     ("landslide", "Nguy cơ sạt lở", "Landslide risk"),
     ("fire", "Nguy cơ cháy rừng", "Forest fire risk"),
+    ("equipment-silent", "Trạm mất tín hiệu", "Station silent"),
+    ("equipment-stuck", "Cảm biến treo", "Sensor stuck"),
+    ("equipment-anomaly", "Số đo bất thường", "Anomalous reading"),
+    ("equipment", "Sự cố thiết bị", "Equipment fault"),
 ];
 
 /// A name in the dashboard's two languages.

@@ -521,6 +521,15 @@ fn silences(
     }
 }
 
+/// Nothing to judge by: an open alert stays, a pending one starts over.
+const UNKNOWN: Verdict = Verdict {
+    breached: false,
+    cleared: false,
+    value: f64::NAN,
+    op: Op::Ge,
+    threshold: f64::NAN,
+};
+
 /// A silent device was heard again.
 const HEARD: Verdict = Verdict {
     breached: false,
@@ -564,7 +573,10 @@ fn judge(
                 late.increment(1);
                 return None;
             }
-            s.value().map(|v| (compared(compare, v), now))
+            // Fewer than two readings (the first, or the first after a silence): no evidence
+            // either way, so a `for` hold starts over instead of spanning the silence.
+            let v = s.value().map_or(UNKNOWN, |v| compared(compare, v));
+            Some((v, now))
         }
         (Kind::Rate { compare, .. }, Memory::Buckets(b)) => {
             if !b.add(r.ts_ms, r.value) {

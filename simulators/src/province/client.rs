@@ -18,8 +18,8 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use super::scenario::Schedule;
-use super::{ProvinceError, garbage, senml, signal};
+use super::scenario::{self, Schedule};
+use super::{ProvinceError, garbage, senml};
 
 /// What every station task shares.
 pub(super) struct Fleet {
@@ -147,6 +147,8 @@ async fn publish_loop(
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Connection generation whose first message already carried the position.
     let mut placed_generation = 0;
+    // What a stuck sensor of the station repeats.
+    let mut held = None;
     // Garbage owed after this many seconds of scenario time has not been sent yet.
     let mut garbage_from = fleet.start.elapsed().as_secs_f64();
     loop {
@@ -165,7 +167,8 @@ async fn publish_loop(
             return End::Shutdown;
         }
         let elapsed_s = fleet.start.elapsed().as_secs_f64();
-        let effect = fleet.schedule.effect(index, elapsed_s);
+        let interval_s = fleet.interval.as_secs_f64();
+        let effect = fleet.schedule.effect_over(index, elapsed_s, interval_s);
         if effect.silent {
             return End::Silenced;
         }
@@ -173,8 +176,14 @@ async fn publish_loop(
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let mut readings = signal::sample(station, unix_ms as f64 / 1000.0, fleet.seed);
-        effect.apply(&mut readings);
+        let readings = scenario::observe(
+            station,
+            unix_ms as f64 / 1000.0,
+            fleet.seed,
+            interval_s,
+            &effect,
+            &mut held,
+        );
         let stamp_ms = effect.device_ms(unix_ms);
         if !telemetry {
             let due = fleet.schedule.garbage(index, garbage_from, elapsed_s);

@@ -74,8 +74,8 @@ mod tests {
 
     #[test]
     fn the_hub_decodes_every_station_in_every_scenario() {
-        use crate::province::scenario::{ScenarioKind, Schedule};
-        use crate::province::{signal, stations};
+        use crate::province::scenario::{ScenarioKind, Schedule, observe};
+        use crate::province::stations;
         use iochub_devices::{Catalog, Limits, decode};
 
         let all = stations::stations();
@@ -83,9 +83,9 @@ mod tests {
         let catalog = Catalog::builtin();
         let now_ms: u64 = 1_732_270_000_000;
         for (i, station) in all.iter().enumerate() {
-            for elapsed in [0.0, 45.0, 80.0, 120.0] {
-                let mut readings = signal::sample(station, now_ms as f64 / 1000.0, 1);
-                schedule.effect(i, elapsed).apply(&mut readings);
+            for elapsed in [0.0, 45.0, 80.0, 120.0, 135.0] {
+                let effect = schedule.effect_over(i, elapsed, 5.0);
+                let readings = observe(station, now_ms as f64 / 1000.0, 1, 5.0, &effect, &mut None);
                 let payload = telemetry(
                     station.key,
                     now_ms,

@@ -18,8 +18,9 @@ pub struct Reading {
     pub value: f64,
 }
 
-/// The readings `station` publishes at `unix_s` in normal weather, rounded as a real logger would.
-pub fn sample(station: &Station, unix_s: f64, seed: u64) -> Vec<Reading> {
+/// The readings `station` publishes at `unix_s` in normal weather, rounded as a real logger would;
+/// `interval_s` is the time since its previous message (what a tipping bucket counted).
+pub fn sample(station: &Station, unix_s: f64, seed: u64, interval_s: f64) -> Vec<Reading> {
     let w = Weather::new(station, unix_s, seed);
     let values = match station.kind {
         StationKind::WaterLevel { base_m, .. } => vec![w.stage(base_m), w.rain_1h],
@@ -43,7 +44,12 @@ pub fn sample(station: &Station, unix_s: f64, seed: u64) -> Vec<Reading> {
         ],
         StationKind::Slope => {
             let rain_72h = w.rain_72h();
-            vec![w.rain_1h, rain_72h, w.soil_moisture(rain_72h)]
+            vec![
+                w.rain_1h,
+                rain_72h,
+                w.soil_moisture(rain_72h),
+                w.rain_between(unix_s - interval_s, unix_s),
+            ]
         }
         StationKind::Forest => vec![
             w.temperature(),
@@ -140,6 +146,13 @@ const RAIN_LOCAL: u64 = 12;
 const SOIL: u64 = 13;
 const SMOKE: u64 = 14;
 const DRIFT: u64 = 15;
+const PRESSURE_JITTER: u64 = 16;
+
+/// A tipping bucket's step, mm: the rain a station counts comes in whole tips.
+pub const TIP_MM: f64 = 0.2;
+/// A barometer's reading noise, hPa either way: without it a smooth pressure rounds to the same
+/// value for minutes, which no real sensor does (and an anomaly rule would see no spread at all).
+const PRESSURE_JITTER_HPA: f64 = 0.25;
 
 /// Share of hours with a shower over a given ~25 km cell.
 const SHOWER_P: f64 = 0.07;
@@ -228,6 +241,42 @@ impl<'a> Weather<'a> {
         (0.3 + 11.0 * strength * strength) * local
     }
 
+    /// Rain counted by the tipping bucket in `(from_s, to_s]`: each hour's rain, rounded to whole
+    /// tips, comes in tips spread evenly over that hour, so the counts of consecutive messages
+    /// add up to the hours' rain whatever the interval.
+    fn rain_between(&self, from_s: f64, to_s: f64) -> f64 {
+        if to_s <= from_s {
+            return 0.0;
+        }
+        let tips_until = |t: f64| -> f64 {
+            let hour = (t / 3600.0).floor();
+            let tips = (self.hour_rain(hour as i64) / TIP_MM).round();
+            // tips of this hour fall at (i + 0.5) / tips of the hour
+            let frac = t / 3600.0 - hour;
+            (frac * tips + 0.5).floor().min(tips)
+        };
+        let (first, last) = (
+            (from_s / 3600.0).floor() as i64,
+            (to_s / 3600.0).floor() as i64,
+        );
+        let mut tips = 0.0;
+        for hour in first..=last {
+            let whole = (self.hour_rain(hour) / TIP_MM).round();
+            let start = if hour == first {
+                tips_until(from_s)
+            } else {
+                0.0
+            };
+            let end = if hour == last {
+                tips_until(to_s)
+            } else {
+                whole
+            };
+            tips += end - start;
+        }
+        tips * TIP_MM
+    }
+
     /// Rain of the last `hours` hours, sliding smoothly through the current hour.
     fn rain_total(&self, hours: i64) -> f64 {
         let (hour, frac) = self.hour_index();
@@ -290,7 +339,8 @@ impl<'a> Weather<'a> {
     fn pressure(&self) -> f64 {
         let tide = 1.5 * (TAU * (self.hour - 10.0) / 12.0).cos();
         let synoptic = 3.0 * rng::smooth(rng::hash(&[self.seed, PRESSURE]), self.t, 6.0 * 3600.0);
-        1006.5 + tide + synoptic + 0.3 * self.noise(PRESSURE, 900.0)
+        let jitter = rng::unit(&[self.own, PRESSURE_JITTER, self.t.to_bits()]) * 2.0 - 1.0;
+        1006.5 + tide + synoptic + 0.3 * self.noise(PRESSURE, 900.0) + PRESSURE_JITTER_HPA * jitter
     }
 
     fn wind_speed(&self) -> f64 {
@@ -384,6 +434,8 @@ mod tests {
             "pressure" => (995.0, 1015.0),
             "rain_72h" => (0.0, RAIN_72H_CAP),
             "soil_moisture" => (15.0, 45.0),
+            // five minutes of the heaviest normal shower
+            "rain" => (0.0, 2.0),
             "co" => (0.0, 1.0),
             other => panic!("unexpected metric {other}"),
         }
@@ -395,7 +447,7 @@ mod tests {
             for station in stations() {
                 for step in 0..(24 * 12) {
                     let t = DAY_START + f64::from(step) * 300.0;
-                    let readings = sample(&station, t, seed);
+                    let readings = sample(&station, t, seed, 300.0);
                     assert_eq!(readings.len(), station.kind.metrics().len());
                     for r in readings {
                         let (lo, hi) = range(r.name);
@@ -420,7 +472,7 @@ mod tests {
             panic!("no city weather station")
         };
         let at = |hour: f64| {
-            let r = sample(city, DAY_START + hour * 3600.0, 5);
+            let r = sample(city, DAY_START + hour * 3600.0, 5, 5.0);
             (r[0].value, r[1].value)
         };
         let (t_dawn, rh_dawn) = at(3.0);
@@ -433,9 +485,9 @@ mod tests {
     fn same_seed_same_values_other_seed_other_values() {
         let all = stations();
         let t = DAY_START + 12_345.6;
-        let a: Vec<_> = all.iter().map(|s| sample(s, t, 9)).collect();
-        let b: Vec<_> = all.iter().map(|s| sample(s, t, 9)).collect();
-        let c: Vec<_> = all.iter().map(|s| sample(s, t, 10)).collect();
+        let a: Vec<_> = all.iter().map(|s| sample(s, t, 9, 5.0)).collect();
+        let b: Vec<_> = all.iter().map(|s| sample(s, t, 9, 5.0)).collect();
+        let c: Vec<_> = all.iter().map(|s| sample(s, t, 10, 5.0)).collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -447,7 +499,7 @@ mod tests {
         let (mut wet, mut total) = (0, 0);
         for g in &gauges {
             for step in 0..(7 * 24) {
-                let r = sample(g, DAY_START + f64::from(step) * 3600.0, 3);
+                let r = sample(g, DAY_START + f64::from(step) * 3600.0, 3, 5.0);
                 total += 1;
                 wet += usize::from(r[0].value > 0.0);
             }
@@ -546,5 +598,60 @@ mod tests {
         assert_eq!(aqi_from_pm25(55.5), 151.0);
         assert_eq!(aqi_from_pm25(150.5), 201.0);
         assert_eq!(aqi_from_pm25(900.0), 500.0);
+    }
+
+    #[test]
+    fn the_tips_of_consecutive_messages_add_up_to_the_hours_rain() {
+        let slope = stations()
+            .into_iter()
+            .find(|s| s.kind == StationKind::Slope)
+            .expect("a slope station");
+        for seed in [0, 7] {
+            let w = Weather::new(&slope, DAY_START, seed);
+            let hours = 24 * 20;
+            let expected: f64 = (0..hours)
+                .map(|h| (w.hour_rain(DAY_START as i64 / 3600 + h) / TIP_MM).round() * TIP_MM)
+                .sum();
+            assert!(expected > 0.0, "no rain in 20 days (seed {seed})");
+            for step in [5.0, 7.0, 300.0] {
+                let n = (f64::from(hours as u32) * 3600.0 / step) as u32;
+                let counted: f64 = (1..=n)
+                    .map(|i| {
+                        let t = DAY_START + f64::from(i) * step;
+                        w.rain_between(t - step, t)
+                    })
+                    .sum();
+                assert!(
+                    (counted - expected).abs() < 1e-6,
+                    "seed {seed} step {step}: {counted} != {expected}"
+                );
+            }
+        }
+    }
+
+    /// The scenario pack's landslide rules (24 h and 72 h sums of `rain`, from 100 mm) stay quiet
+    /// in a year of normal weather at every slope.
+    #[test]
+    fn a_year_of_normal_rain_never_reaches_the_landslide_sums() {
+        for seed in [0, 1, 0xC0FFEE] {
+            for slope in stations().iter().filter(|s| s.kind == StationKind::Slope) {
+                let w = Weather::new(slope, DAY_START, seed);
+                let first = DAY_START as i64 / 3600;
+                let hourly: Vec<f64> = (0..24 * 365)
+                    .map(|h| (w.hour_rain(first + h) / TIP_MM).round() * TIP_MM)
+                    .collect();
+                for (hours, limit) in [(24, 100.0), (72, 100.0)] {
+                    let most = hourly
+                        .windows(hours)
+                        .map(|win| win.iter().sum::<f64>())
+                        .fold(0.0, f64::max);
+                    assert!(
+                        most < limit,
+                        "{} seed {seed}: {most} mm in {hours} h",
+                        slope.key
+                    );
+                }
+            }
+        }
     }
 }

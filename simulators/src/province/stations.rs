@@ -108,6 +108,8 @@ const SLOPE_METRICS: &[Metric] = &[
     metric("rain_1h", "mm"),
     metric("rain_72h", "mm"),
     metric("soil_moisture", "%"),
+    // mm counted since the previous message: the hub sums it over its own windows
+    metric("rain", "mm"),
 ];
 const FOREST_METRICS: &[Metric] = &[
     metric("temperature", "Cel"),

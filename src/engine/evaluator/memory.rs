@@ -92,6 +92,11 @@ impl Buckets {
         true
     }
 
+    /// Readings in the window.
+    pub fn readings(&self) -> u32 {
+        self.count.iter().sum()
+    }
+
     /// The aggregate over the window; `None` for avg, min or max of an empty window.
     pub fn value(&self) -> Option<f64> {
         let extreme = |v: f64| (!v.is_nan()).then_some(v);
@@ -131,8 +136,12 @@ impl Spread {
         self.low.add(ts_ms, v) & self.high.add(ts_ms, v)
     }
 
-    /// Highest minus lowest over the window; `None` for an empty window.
+    /// Highest minus lowest over the window; `None` with fewer than two readings in it (one
+    /// reading has no spread: it says nothing of a stuck sensor).
     pub fn value(&self) -> Option<f64> {
+        if self.high.readings() < 2 {
+            return None;
+        }
         Some(self.high.value()? - self.low.value()?)
     }
 }

@@ -771,3 +771,25 @@ fn a_sensor_stuck_at_one_value_is_a_spread_of_zero() {
     // it moves again: clears
     assert_eq!(feed(&mut e, &[wl(700, 2.1)]), ["clear stuck wl-1 0.07"]);
 }
+
+#[test]
+fn a_sensor_back_from_a_silence_is_not_stuck() {
+    let rules = "[[rules]]\nid = 'stuck'\nkind = 'window'\nmetric = 'pressure'\nagg = 'spread'\n\
+                 window = '1m'\nop = '<='\nvalue = 0.0\nfor = '20s'\nseverity = 'warning'\n";
+    let mut e = ev(rules);
+    let p = |s: i64, v| reading("wx-1", "pressure", s, v);
+    let moving = |from: i64, to: i64| {
+        (from..to)
+            .map(|i| p(i * 5, 1000.0 + (i % 3) as f64 * 0.1))
+            .collect::<Vec<_>>()
+    };
+    assert!(feed(&mut e, &moving(0, 30)).is_empty());
+    // silent for 80 s, then moving again
+    assert_eq!(feed(&mut e, &moving(46, 80)), Vec::<String>::new());
+    // one reading, then silent for 80 s, then two equal ones: a spread of zero only from the
+    // second, whose hold starts there (not at the lone reading before the silence)
+    let mut e = ev(rules);
+    let same = |s: i64| p(s, 1000.0);
+    assert!(feed(&mut e, &[same(0), same(80), same(85)]).is_empty());
+    assert_eq!(feed(&mut e, &[same(100), same(105)]), ["fire stuck wx-1 0"]);
+}

@@ -1,11 +1,11 @@
 //! How the active scenarios bend one station's readings: a rising river, storm rain and wind, days
-//! of rain soaking a slope, a fire's hot dry air and smoke, a PM2.5 floor, silence, or a wrong
-//! clock. Applied on top of normal weather, keeping derived values (PM10, AQI, humidity)
-//! consistent.
+//! of rain soaking a slope, a fire's hot dry air and smoke, a PM2.5 floor, silence, a wrong
+//! clock, or a sensor stuck or jumping. Applied on top of normal weather, keeping derived values
+//! (PM10, AQI, humidity) consistent.
 
 use super::{Role, profile};
 use crate::province::rng::{self, SplitMix64};
-use crate::province::signal::{Reading, aqi_from_pm25, round_for};
+use crate::province::signal::{self, Reading, TIP_MM, aqi_from_pm25, round_for};
 use crate::province::stations::{Station, StationKind};
 
 /// Volumetric soil moisture (%) of a saturated slope, and the extra 72 h rain (mm) that gets a
@@ -32,6 +32,39 @@ pub struct Effect {
     pub dry: f64,
     /// The station's clock, when wrong, and for how many seconds it has been.
     pub clock: Option<(ClockFault, f64)>,
+    /// Rain (mm, whole tips) the tipping bucket counts over the message's interval besides normal
+    /// weather's.
+    pub rain_mm: f64,
+    /// The faulty sensor (`profile::FAULTY_METRIC`) is stuck.
+    pub stuck: bool,
+    /// The faulty sensor's error, hPa.
+    pub glitch_hpa: f64,
+}
+
+/// What `station` publishes at `unix_s`, `interval_s` after its previous message, under `effect`:
+/// normal weather bent by the scenarios. `held` is the station's memory of a stuck sensor: the
+/// value it read when it stuck, which it repeats until it works again.
+pub fn observe(
+    station: &Station,
+    unix_s: f64,
+    seed: u64,
+    interval_s: f64,
+    effect: &Effect,
+    held: &mut Option<f64>,
+) -> Vec<Reading> {
+    let mut readings = signal::sample(station, unix_s, seed, interval_s);
+    for r in readings
+        .iter_mut()
+        .filter(|r| r.name == profile::FAULTY_METRIC)
+    {
+        if effect.stuck {
+            r.value = *held.get_or_insert(r.value);
+        } else {
+            *held = None;
+        }
+    }
+    effect.apply(&mut readings);
+    readings
 }
 
 /// How a station's clock is wrong.
@@ -106,6 +139,8 @@ impl Effect {
                 ("rain_1h", _) => v + self.rain_1h_mm,
                 ("rain_24h", _) => v + self.rain_24h_mm,
                 ("rain_72h", _) => v + self.rain_72h_mm,
+                ("rain", _) => v + self.rain_mm,
+                (profile::FAULTY_METRIC, _) => v + self.glitch_hpa,
                 ("soil_moisture", _) => {
                     v + (SOIL_SATURATED - v).max(0.0)
                         * (self.rain_72h_mm / SOIL_WETTING_MM).min(1.0)
@@ -142,7 +177,14 @@ impl Effect {
         wet - (wet - profile::FIRE_RH).max(0.0) * self.dry
     }
 
-    pub(super) fn add(&mut self, station: &Station, role: Role, rel_s: f64) {
+    /// Adds what `role` does `rel_s` into its episode; `span_s` is the message's interval, over
+    /// which the rain that fell is counted.
+    pub(super) fn add(&mut self, station: &Station, role: Role, rel_s: f64, span_s: f64) {
+        // whole tips of `total_mm * fallen(t)` counted in (rel_s - span_s, rel_s]
+        let tips = |total_mm: f64, fallen: fn(f64) -> f64| {
+            let count = |t: f64| (total_mm * fallen(t) / TIP_MM).floor();
+            (count(rel_s) - count(rel_s - span_s)) * TIP_MM
+        };
         // Neighbouring stations must not read identical values.
         let jitter = || 1.0 + 0.05 * rng::smooth(rng::hash_str(station.key), rel_s, 12.0);
         match role {
@@ -157,6 +199,7 @@ impl Effect {
                 self.rain_24h_mm += profile::STORM_RAIN_24H_MM * weight * soaked;
                 // A storm's day of rain is also part of the last three days'.
                 self.rain_72h_mm += profile::STORM_RAIN_24H_MM * weight * soaked;
+                self.rain_mm += tips(profile::STORM_RAIN_24H_MM * weight, profile::storm_fallen);
                 if station.kind == StationKind::Weather {
                     self.wind_gust_ms += profile::STORM_GUST_MS * weight * profile::rain(rel_s);
                 }
@@ -167,6 +210,7 @@ impl Effect {
                     profile::STEADY_RAIN_1H_MM * weight * profile::steady_rain(rel_s);
                 self.rain_24h_mm += profile::STEADY_RAIN_24H_MM * weight * soak;
                 self.rain_72h_mm += profile::SLOPE_RAIN_72H_MM * weight * soak;
+                self.rain_mm += tips(profile::SLOPE_RAIN_72H_MM * weight, profile::soak_fallen);
             }
             Role::Silent => self.silent = true,
             Role::Smog { weight } => {
@@ -181,6 +225,10 @@ impl Effect {
                 self.co_floor = self.co_floor.max(profile::SMOKE_CO_PPM * smoke);
             }
             Role::Skewed(fault) => self.clock = Some((fault, rel_s)),
+            Role::Faulty => {
+                self.stuck |= profile::stuck(rel_s);
+                self.glitch_hpa += profile::glitch(rel_s);
+            }
             // Garbage comes on top of the telemetry, which stays as it is.
             Role::Garbage => {}
         }

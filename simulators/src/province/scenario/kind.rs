@@ -1,6 +1,8 @@
 //! The scenario kinds, their command-line names and how often each comes back.
 
-use super::profile::{FIRE_DURATION_S, FLOOD_DURATION_S, LANDSLIDE_DURATION_S, SMOG_DURATION_S};
+use super::profile::{
+    FAULT_DURATION_S, FIRE_DURATION_S, FLOOD_DURATION_S, LANDSLIDE_DURATION_S, SMOG_DURATION_S,
+};
 use super::{GARBAGE_DURATION_S, OUTAGE_MAX_S, SKEW_MAX_S};
 
 /// The scenario kinds, named as on the command line (`--scenario NAME`, `--trigger NAME`). The
@@ -23,11 +25,13 @@ pub enum ScenarioKind {
     ClockSkew,
     /// Dữ liệu hỏng: a few flaky loggers send malformed payloads at a given rate.
     Garbage,
+    /// Hỏng cảm biến: a weather station's barometer sticks at one value, then jumps.
+    SensorFault,
 }
 
 impl ScenarioKind {
     /// The default schedule, in start order.
-    pub const ALL: [ScenarioKind; 8] = [
+    pub const ALL: [ScenarioKind; 9] = [
         ScenarioKind::Flood,
         ScenarioKind::StationSilent,
         ScenarioKind::AirPollution,
@@ -36,6 +40,7 @@ impl ScenarioKind {
         ScenarioKind::Outage,
         ScenarioKind::ClockSkew,
         ScenarioKind::Garbage,
+        ScenarioKind::SensorFault,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +53,7 @@ impl ScenarioKind {
             ScenarioKind::Outage => "outage",
             ScenarioKind::ClockSkew => "clock-skew",
             ScenarioKind::Garbage => "garbage",
+            ScenarioKind::SensorFault => "sensor-fault",
         }
     }
 
@@ -76,6 +82,9 @@ impl ScenarioKind {
             ScenarioKind::Garbage => {
                 "3 flaky loggers send malformed payloads (--garbage-rate per second in all)"
             }
+            ScenarioKind::SensorFault => {
+                "a weather station's barometer sticks at one value for 120 s, then jumps 25 hPa"
+            }
         }
     }
 
@@ -101,6 +110,7 @@ impl ScenarioKind {
             ScenarioKind::Outage => 330.0,
             ScenarioKind::ClockSkew => 270.0,
             ScenarioKind::Garbage => 300.0,
+            ScenarioKind::SensorFault => 390.0,
         }
     }
 
@@ -114,6 +124,7 @@ impl ScenarioKind {
             ScenarioKind::ForestFire => FIRE_DURATION_S,
             ScenarioKind::ClockSkew => SKEW_MAX_S,
             ScenarioKind::Garbage => GARBAGE_DURATION_S,
+            ScenarioKind::SensorFault => FAULT_DURATION_S,
         }
     }
 

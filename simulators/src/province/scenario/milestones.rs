@@ -128,6 +128,16 @@ impl Schedule {
                 ));
                 out.push(at(e.duration_s, lead, "garbage over".to_owned()));
             }
+            ScenarioKind::SensorFault => {
+                out = story(
+                    &format!(
+                        "sensor fault: the {} sensor is stuck at one value",
+                        profile::FAULTY_METRIC
+                    ),
+                    profile::fault_milestones(),
+                    "sensor fault over",
+                )
+            }
         }
         out
     }

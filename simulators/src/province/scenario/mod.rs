@@ -16,11 +16,11 @@ mod profile;
 use super::garbage::GarbageKind;
 use super::rng::{self, SplitMix64};
 use super::stations::{River, Station, StationKind};
-pub use effect::{ClockFault, Effect};
+pub use effect::{ClockFault, Effect, observe};
 pub use kind::{ScenarioKind, catalogue, known_names, parse_scenarios, parse_triggers};
 pub use profile::{
-    FIRE_DURATION_S, FLOOD_DURATION_S, LANDSLIDE_DURATION_S, SLOPE_LEVELS, SMOG_DURATION_S,
-    SMOKE_CO_LEVEL,
+    FAULT_DURATION_S, FAULTY_METRIC, FIRE_DURATION_S, FLOOD_DURATION_S, LANDSLIDE_DURATION_S,
+    SLOPE_LEVELS, SMOG_DURATION_S, SMOKE_CO_LEVEL,
 };
 
 /// The first scheduled kind starts this long after the simulator; each next kind 10 s later.
@@ -79,6 +79,8 @@ pub enum Role {
     Skewed(ClockFault),
     /// The station sends malformed payloads besides its telemetry.
     Garbage,
+    /// A sensor of the station sticks, then jumps.
+    Faulty,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -173,6 +175,8 @@ pub struct Schedule {
     skew_order: Vec<usize>,
     /// All stations in garbage order.
     garbage_order: Vec<usize>,
+    /// Weather stations in sensor-fault order.
+    fault_order: Vec<usize>,
 }
 
 impl Schedule {
@@ -243,6 +247,7 @@ impl Schedule {
         let group_order = order(|_| true);
         let skew_order = order(|_| true);
         let garbage_order = order(|_| true);
+        let fault_order = order(|k| *k == StationKind::Weather);
         if let Some(pos) = smog_order
             .iter()
             .position(|&i| stations[i].key == FIRST_SMOG)
@@ -262,6 +267,7 @@ impl Schedule {
             group_order,
             skew_order,
             garbage_order,
+            fault_order,
         }
     }
 
@@ -331,6 +337,11 @@ impl Schedule {
                 }
                 (GARBAGE_DURATION_S, loggers, None)
             }
+            ScenarioKind::SensorFault => {
+                let busy = self.busy(start_s, start_s + FAULT_DURATION_S);
+                let station = self.pick(&self.fault_order, cycle, &busy)?;
+                (FAULT_DURATION_S, vec![target(station, Role::Faulty)], None)
+            }
         };
         Some(Episode {
             kind,
@@ -350,8 +361,14 @@ impl Schedule {
             .collect()
     }
 
-    /// How the active episodes bend station `station`'s readings at `elapsed_s`.
+    /// How the active episodes bend station `station`'s readings at `elapsed_s` (no rain counted).
     pub fn effect(&self, station: usize, elapsed_s: f64) -> Effect {
+        self.effect_over(station, elapsed_s, 0.0)
+    }
+
+    /// How the active episodes bend the message station `station` sends at `elapsed_s`,
+    /// `span_s` after its previous one (the rain its bucket counted in between).
+    pub fn effect_over(&self, station: usize, elapsed_s: f64, span_s: f64) -> Effect {
         let mut effect = Effect::default();
         for episode in self.active(elapsed_s) {
             for target in episode.targets.iter().filter(|t| t.station == station) {
@@ -359,6 +376,7 @@ impl Schedule {
                     &self.stations[station],
                     target.role,
                     elapsed_s - episode.start_s,
+                    span_s,
                 );
             }
         }

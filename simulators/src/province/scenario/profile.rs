@@ -32,10 +32,12 @@ const SMOG_POINTS: [(f64, f64); 5] = [
 /// The sample rules' PM2.5 thresholds: unhealthy and very unhealthy.
 const SMOG_LEVELS: [(f64, &str); 2] = [(55.5, "unhealthy"), (150.5, "very unhealthy")];
 
-/// Landslide: 72 hours of steady rain compressed into ~2 minutes. The 72 h total climbs to
-/// `SLOPE_RAIN_72H_MM` above normal (at full weight), holds, then slides back as the window moves
-/// past the rain; hourly rain stays moderate, below the `rain-heavy` rule, as in real slope
-/// failures after days of soaking rather than one cloudburst.
+/// Landslide: 72 hours of steady rain compressed into ~2 minutes. The slope's tipping bucket counts
+/// `SLOPE_RAIN_72H_MM` (at full weight) within `SOAK_UP_S`, which the hub's 24 h and 72 h sums of
+/// `rain` keep for a day and three days; the logger's own 72 h figure (`rain_72h`) climbs as
+/// much, holds, then slides back in compressed time as if the days had passed; hourly rain stays
+/// moderate, below the `rain-heavy` rule, as in real slope failures after days of soaking rather
+/// than one cloudburst.
 pub const LANDSLIDE_DURATION_S: f64 = 170.0;
 const SOAK_UP_S: f64 = 100.0;
 const SOAK_HOLD_END_S: f64 = 125.0;
@@ -45,8 +47,18 @@ pub const SLOPE_RAIN_72H_MM: f64 = 250.0;
 pub const STEADY_RAIN_1H_MM: f64 = 22.0;
 /// What the same rain adds to the 24 h totals of ordinary rain gauges under it.
 pub const STEADY_RAIN_24H_MM: f64 = 60.0;
-/// The sample rules' 72 h thresholds (illustrative, see `rules.rs`).
+/// The sample rules' landslide thresholds on the sums of `rain` (see `rules.rs`).
 pub const SLOPE_LEVELS: [(f64, &str); 2] = [(100.0, "warning"), (200.0, "critical")];
+
+/// Sensor fault at a weather station: the barometer sticks at the value it read when the fault
+/// began, then, working again, jumps by `GLITCH_HPA` for a few readings.
+pub const FAULT_DURATION_S: f64 = 190.0;
+pub const STUCK_END_S: f64 = 120.0;
+const GLITCH_START_S: f64 = 150.0;
+const GLITCH_END_S: f64 = 162.0;
+pub const GLITCH_HPA: f64 = -25.0;
+/// The metric the faulty sensor measures.
+pub const FAULTY_METRIC: &str = "pressure";
 
 /// Forest fire: hot dry wind first (temperature and humidity pulled towards `FIRE_TEMP_C` and
 /// `FIRE_RH`), then smoke at the watch station.
@@ -64,7 +76,7 @@ const SMOKE_POINTS: [(f64, f64); 5] = [
 ];
 pub const FIRE_TEMP_C: f64 = 38.5;
 pub const FIRE_RH: f64 = 22.0;
-pub const FIRE_WIND_MS: f64 = 4.0;
+pub const FIRE_WIND_MS: f64 = 5.0;
 /// Thick enough for `pm25-unhealthy`, not for `pm25-very-unhealthy`: the fire's own CO rule is
 /// its critical alert, one PM2.5 alert beside it is enough.
 pub const SMOKE_PM25: f64 = 120.0;
@@ -113,6 +125,30 @@ fn through(points: &[(f64, f64)], rel_s: f64) -> f64 {
     })
 }
 
+/// Share of a storm's rain fallen by `rel_s`: 0 → 1, as its 24 h total rises.
+pub fn storm_fallen(rel_s: f64) -> f64 {
+    smoothstep(ramp(rel_s, 0.0, RAIN_HOLD_END_S))
+}
+
+/// Share of a landslide episode's rain fallen by `rel_s`: 0 → 1, as its 72 h total rises.
+pub fn soak_fallen(rel_s: f64) -> f64 {
+    smoothstep(ramp(rel_s, 0.0, SOAK_UP_S))
+}
+
+/// Whether the faulty sensor is stuck at `rel_s`.
+pub fn stuck(rel_s: f64) -> bool {
+    (0.0..STUCK_END_S).contains(&rel_s)
+}
+
+/// The faulty sensor's error at `rel_s` once it works again, hPa.
+pub fn glitch(rel_s: f64) -> f64 {
+    if (GLITCH_START_S..GLITCH_END_S).contains(&rel_s) {
+        GLITCH_HPA
+    } else {
+        0.0
+    }
+}
+
 /// Share of a landslide episode's 72 h rain shown at `rel_s`: 0 → 1 → 0.
 pub fn soak(rel_s: f64) -> f64 {
     smoothstep(ramp(rel_s, 0.0, SOAK_UP_S)) - smoothstep(ramp(rel_s, SOAK_HOLD_END_S, SOAK_END_S))
@@ -134,15 +170,28 @@ pub fn smoke(rel_s: f64) -> f64 {
     through(&SMOKE_POINTS, rel_s)
 }
 
-/// When the main slope's 72 h total (above normal) crosses the sample rules' thresholds.
+/// When the rain counted at the main slope (above normal) crosses the sample rules' thresholds.
+/// It stays in the hub's 24 h and 72 h sums after the episode, so it never falls back here.
 pub fn slope_crossings(normal_mm: f64) -> Vec<(f64, String)> {
     level_crossings(
         LANDSLIDE_DURATION_S,
-        |rel| normal_mm + SLOPE_RAIN_72H_MM * soak(rel),
+        |rel| normal_mm + SLOPE_RAIN_72H_MM * soak_fallen(rel),
         &SLOPE_LEVELS,
-        |level, name| format!("72 h rain past {level} mm (landslide {name})"),
-        |level| format!("72 h rain back below {level} mm"),
+        |level, name| format!("rain since the storm began past {level} mm (landslide {name})"),
+        |level| format!("rain back below {level} mm"),
     )
+}
+
+/// When the faulty sensor sticks, works again and jumps.
+pub fn fault_milestones() -> Vec<(f64, String)> {
+    vec![
+        (STUCK_END_S, format!("{FAULTY_METRIC} sensor working again")),
+        (
+            GLITCH_START_S,
+            format!("{FAULTY_METRIC} sensor glitch: {GLITCH_HPA} hPa"),
+        ),
+        (GLITCH_END_S, format!("{FAULTY_METRIC} glitch over")),
+    ]
 }
 
 /// When a forest fire's CO passes the smoke threshold and falls back.
@@ -255,9 +304,10 @@ mod tests {
     #[test]
     fn slope_and_smoke_cross_their_thresholds_in_order() {
         let c = slope_crossings(20.0);
-        assert_eq!(c.len(), 3, "{c:?}");
+        assert_eq!(c.len(), 2, "{c:?}");
         assert!(c[0].0 < 50.0 && c[1].0 < 80.0 && c[0].0 < c[1].0, "{c:?}");
-        assert!(c[2].1.contains("back below"), "{c:?}");
+        assert_eq!(soak_fallen(LANDSLIDE_DURATION_S), 1.0);
+        assert_eq!(storm_fallen(FLOOD_DURATION_S), 1.0);
         let s = smoke_crossings();
         assert_eq!(s.len(), 2, "{s:?}");
         assert!(s[0].0 < 30.0 && s[1].0 > FIRE_OUT_S, "{s:?}");

@@ -1,7 +1,7 @@
 //! Scenario schedule tests.
 
 use super::*;
-use crate::province::signal::{Reading, sample};
+use crate::province::signal::Reading;
 use crate::province::stations::stations;
 
 /// Unix time at which the simulated run starts in these tests.
@@ -13,10 +13,19 @@ fn schedule(seed: u64) -> Schedule {
 
 /// The readings station `i` publishes `elapsed_s` after start.
 fn published(s: &Schedule, seed: u64, i: usize, elapsed_s: f64) -> Vec<Reading> {
-    let mut readings = sample(&s.stations()[i], T0 + elapsed_s, seed);
-    s.effect(i, elapsed_s).apply(&mut readings);
-    readings
+    let effect = s.effect_over(i, elapsed_s, INTERVAL_S);
+    observe(
+        &s.stations()[i],
+        T0 + elapsed_s,
+        seed,
+        INTERVAL_S,
+        &effect,
+        &mut None,
+    )
 }
+
+/// The simulator's default interval between two messages of a station.
+const INTERVAL_S: f64 = 5.0;
 
 fn value(readings: &[Reading], metric: &str) -> f64 {
     readings
@@ -184,7 +193,10 @@ fn default_schedule_starts_at_10_20_30_seconds() {
         .iter()
         .filter_map(|&k| s.episode(k, 0).map(|e| e.start_s))
         .collect();
-    assert_eq!(starts, [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0]);
+    assert_eq!(
+        starts,
+        [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0]
+    );
     let log = s.milestones(0.0, 60.0);
     assert_eq!(log[0].scenario, "flood");
     assert_eq!(log[0].at_s, 10.0);
@@ -252,7 +264,7 @@ fn scenario_names_parse() {
         assert!(line.starts_with(kind.name()), "{line}");
         assert!(line.ends_with(kind.description()), "{line}");
     }
-    assert!(known_names().ends_with("garbage, all, none"));
+    assert!(known_names().ends_with("garbage, sensor-fault, all, none"));
     for kind in ScenarioKind::ALL {
         assert_eq!(ScenarioKind::from_name(kind.name()), Some(kind));
     }
@@ -301,6 +313,25 @@ fn landslide_rain_accumulates_past_warning_then_critical_and_drains() {
             assert!(
                 warn < critical && warn <= 50 && critical <= 80,
                 "{warn} {critical}"
+            );
+            // The bucket counts the storm: the hub's sums of `rain` pass the landslide levels
+            // as early as the logger's own 72 h total, and keep it once the episode is over.
+            let mut counted = 0.0;
+            let mut passed = Vec::new();
+            for k in 1..=(e.duration_s / INTERVAL_S) as u32 {
+                let rel = f64::from(k) * INTERVAL_S;
+                let before = counted;
+                counted += value(&at(rel), "rain");
+                for level in [100.0, 200.0] {
+                    if before < level && counted >= level {
+                        passed.push(rel);
+                    }
+                }
+            }
+            assert!(counted >= 250.0, "seed {seed}: {counted} mm counted");
+            assert!(
+                passed.len() == 2 && passed[0] <= 50.0 && passed[1] <= 85.0,
+                "{passed:?}"
             );
             // The soil saturates; the hourly rain stays below `rain-heavy`.
             let soil = |rel| value(&at(rel), "soil_moisture");
@@ -622,4 +653,76 @@ fn same_seed_same_payloads() {
     }
     assert!(total > a.stations().len() * 60);
     assert!(differs);
+}
+
+#[test]
+fn a_stuck_barometer_repeats_one_value_then_jumps() {
+    for seed in [0, 3] {
+        let s = only(ScenarioKind::SensorFault, seed);
+        let faults = episodes(&s, ScenarioKind::SensorFault, 4);
+        assert_eq!(faults.len(), 4);
+        for e in faults {
+            let [
+                Target {
+                    station,
+                    role: Role::Faulty,
+                },
+            ] = e.targets[..]
+            else {
+                panic!("{e:?}")
+            };
+            assert_eq!(s.stations()[station].kind, StationKind::Weather);
+            // the station's messages every 5 s from the episode's start, in order
+            let mut held = None;
+            let series: Vec<f64> = (0..40)
+                .map(|k| {
+                    let elapsed = e.start_s + f64::from(k) * INTERVAL_S;
+                    let effect = s.effect_over(station, elapsed, INTERVAL_S);
+                    let r = observe(
+                        &s.stations()[station],
+                        T0 + elapsed,
+                        seed,
+                        INTERVAL_S,
+                        &effect,
+                        &mut held,
+                    );
+                    value(&r, FAULTY_METRIC)
+                })
+                .collect();
+            let at = |rel: f64| series[(rel / INTERVAL_S) as usize];
+            let stuck = &series[..24];
+            assert!(stuck.iter().all(|&v| v == stuck[0]), "{stuck:?}");
+            // the value it read when it stuck: what a working sensor reads then
+            let quiet = Schedule::new(&stations(), seed, &[]);
+            let normal = value(&published(&quiet, seed, station, e.start_s), FAULTY_METRIC);
+            assert_eq!(stuck[0], normal);
+            let working: Vec<f64> = (0..6).map(|k| at(120.0 + f64::from(k) * 5.0)).collect();
+            assert!(working.iter().any(|&v| v != working[0]), "{working:?}");
+            let jump = at(155.0) - at(145.0);
+            assert!((-27.0..=-23.0).contains(&jump), "{jump}");
+            assert!((at(170.0) - at(145.0)).abs() < 2.0);
+            // the others' barometers are left alone
+            let other = (station + 1) % s.stations().len();
+            assert_eq!(s.effect(other, e.start_s + 50.0), Effect::default());
+        }
+    }
+}
+
+/// The scenario pack's `equipment-stuck` rule (a barometer's readings over one minute all equal)
+/// stays quiet in a day of normal weather at every weather station, read every 5 s.
+#[test]
+fn a_working_barometer_never_reads_one_value_for_a_minute() {
+    let all = stations();
+    let s = Schedule::new(&all, 0, &[]);
+    for (i, station) in all.iter().enumerate() {
+        if station.kind != StationKind::Weather {
+            continue;
+        }
+        let series: Vec<f64> = (0..(24 * 720))
+            .map(|k| value(&published(&s, 0, i, f64::from(k) * 5.0), FAULTY_METRIC))
+            .collect();
+        for w in series.windows(13) {
+            assert!(w.iter().any(|&v| v != w[0]), "{}: {w:?}", station.key);
+        }
+    }
 }
