@@ -15,8 +15,8 @@ use crate::alerts::delivery::CourierSettings;
 use crate::areas::Areas;
 use crate::calendar::Zone;
 
-use crate::storage::RetentionPolicy;
 use crate::storage::supply::SupplySettings;
+use crate::storage::{DevicePatch, RetentionPolicy};
 use crate::systems::System;
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,9 @@ pub struct HubConfig {
     pub webhooks: CourierSettings,
     /// The province's calendar and name, and the connected systems: what reports need.
     pub reports: ReportSettings,
+    /// `[[devices]]`: registered at start when the registry lacks them; what they set fills in
+    /// what a device lacks (an edit made through the API is kept).
+    pub devices: Vec<ConfigDevice>,
 }
 
 /// The hub terminates TLS itself: `tls_cert_file` and `tls_key_file` (PEM), and optionally a
@@ -172,6 +175,7 @@ struct ConfigFile {
     tls_key_file: Option<String>,
     http_redirect: Option<String>,
     agencies: Option<Vec<AgencyEntry>>,
+    devices: Option<Vec<DeviceEntry>>,
     webhook_timeout: Option<String>,
     webhook_retry_for: Option<String>,
     webhook_backoff: Option<String>,
@@ -182,6 +186,65 @@ struct ConfigFile {
     report_live_within: Option<String>,
     report_outage_after: Option<String>,
     report_flush: Option<String>,
+}
+
+/// One `[[devices]]` table: a device registered before it reports, with its labels.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceEntry {
+    key: String,
+    name: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    system: Option<String>,
+    tags: Option<Vec<String>>,
+    areas: Option<Vec<String>>,
+    /// A duration such as `5m`.
+    expected_interval: Option<String>,
+}
+
+/// A device of the config: its key and what to set on it at start (checked then, against the
+/// areas and the systems).
+#[derive(Debug, Clone)]
+pub struct ConfigDevice {
+    pub key: String,
+    pub patch: DevicePatch,
+}
+
+/// `[[devices]]`, each with a valid key, listed once; a duration read as seconds.
+fn devices_from(entries: Vec<DeviceEntry>) -> Result<Vec<ConfigDevice>, ConfigError> {
+    let key = "devices";
+    let mut out: Vec<ConfigDevice> = Vec::new();
+    for e in entries {
+        let bad = |message: String| ConfigError::Key {
+            key,
+            message: format!("device {:?}: {message}", e.key),
+        };
+        if !iochub_devices::key::is_valid_device_key(&e.key) {
+            return Err(bad("device keys match [A-Za-z0-9._-]{1,64}".into()));
+        }
+        if out.iter().any(|d| d.key == e.key) {
+            return Err(bad("listed twice".into()));
+        }
+        let interval = positive_ms(key, e.expected_interval.clone())
+            .map_err(|err| bad(format!("expected_interval: {err}")))?
+            .map(|ms| ms as f64 / 1000.0);
+        out.push(ConfigDevice {
+            patch: DevicePatch {
+                name: e.name,
+                lat: e.lat,
+                lon: e.lon,
+                registered: Some(true),
+                gateway: None,
+                system: e.system,
+                tags: e.tags,
+                areas: e.areas,
+                expected_interval_s: interval,
+            },
+            key: e.key,
+        });
+    }
+    Ok(out)
 }
 
 /// One `[[systems]]` table.
@@ -521,6 +584,7 @@ impl HubConfig {
                 .into_iter()
                 .map(Agency::from)
                 .collect(),
+            devices: devices_from(file.devices.take().unwrap_or_default())?,
         })
     }
 }
@@ -910,6 +974,32 @@ mod tests {
         let ids: Vec<&str> = c.agencies.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, ["ca-tinh", "so-nnmt"]);
         assert_eq!(c.agencies[0].contacts[0].phone.as_deref(), Some("113"));
+        assert_eq!(c.devices[0].key, "cb-sl-baolac-01");
+        assert_eq!(
+            c.devices[0].patch.tags.as_deref(),
+            Some(&["slope".to_owned(), "road".to_owned()][..])
+        );
+        assert_eq!(c.devices[0].patch.expected_interval_s, Some(300.0));
+    }
+
+    #[test]
+    fn devices_are_listed_once_with_valid_keys() {
+        let bad = |text: &str| {
+            let file: ConfigFile = toml::from_str(text).expect("toml");
+            HubConfig::from_parts(file, env(&[("IOCHUB_MQTT_URL", "mqtt://x:1")]))
+                .expect_err("refused")
+                .to_string()
+        };
+        let twice = bad("[[devices]]\nkey = \"a\"\n[[devices]]\nkey = \"a\"\n");
+        assert!(
+            twice.contains("devices") && twice.contains("listed twice"),
+            "{twice}"
+        );
+        let key = bad("[[devices]]\nkey = \"a b\"\n");
+        assert!(key.contains("device \"a b\""), "{key}");
+        let interval = bad("[[devices]]\nkey = \"a\"\nexpected_interval = \"soon\"\n");
+        assert!(interval.contains("expected_interval"), "{interval}");
+        assert!(toml::from_str::<ConfigFile>("[[devices]]\nkey = \"a\"\ncolour = 1\n").is_err());
     }
 
     #[test]

@@ -99,6 +99,7 @@ pub fn config(
         trusted_proxies: config::trusted_proxies_from(None, &env)?,
         https: config::https_from((None, None, None), &env)?,
         agencies: agencies(),
+        devices: Vec::new(),
         reports: config::ReportSettings {
             province: Some("Cao Bằng".into()),
             ..config::reports_from_env(systems(), &env)?

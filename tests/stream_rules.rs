@@ -245,6 +245,152 @@ async fn silence_is_measured_on_the_hubs_clock_and_survives_a_restart() {
     until_open(&hub, "the silence after a restart", &["silent st-quiet"]).await;
 }
 
+/// Devices listed in the serve config are known before they report: rules scoped by the tags
+/// and areas the config gives them follow them from their first reading, a silence rule watches
+/// one that never reports, and a restart keeps what the API changed since.
+#[tokio::test]
+async fn devices_of_the_config_are_labelled_and_watched_before_they_report() {
+    const CONFIG_RULES: &str = r#"
+[[rules]]
+id = "slope-rain"
+kind = "window"
+metric = "rain"
+agg = "sum"
+window = "24h"
+op = ">="
+value = 10
+severity = "warning"
+category = "landslide"
+tags = ["slope"]
+
+[[rules]]
+id = "never-heard"
+kind = "no_data"
+for = "10m"
+severity = "warning"
+category = "equipment"
+devices = ["cfg-quiet"]
+"#;
+    const CONFIG: &str = r#"
+[[devices]]
+key = "cfg-slope"
+name = "Taluy Km 12"
+lat = 22.9
+lon = 105.9
+tags = ["slope"]
+expected_interval = "5m"
+
+[[devices]]
+key = "cfg-quiet"
+tags = ["river"]
+"#;
+    let mosquitto = Mosquitto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = dir.path().join("clock");
+    let move_clock = |ms: i64| std::fs::write(&clock, ms.to_string()).expect("clock");
+    move_clock(0);
+    let mut hub = Hub::start_serve(dir.path(), CONFIG_RULES, mosquitto.url(), CONFIG).await;
+    hub.env.push((
+        "IOCHUB_TEST_CLOCK_FILE".into(),
+        clock.to_string_lossy().into_owned(),
+    ));
+    hub.stop();
+    hub.spawn().await;
+    assert!(
+        hub.log().contains("devices of the config registered"),
+        "{}",
+        hub.log()
+    );
+
+    // known before any reading, with what the config gave it
+    let (status, d) = hub.get("/api/v1/devices/cfg-slope").await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        (
+            d["name"].as_str(),
+            d["registered"].as_bool(),
+            d["tags"].clone(),
+            d["expected_interval_s"].as_f64()
+        ),
+        (
+            Some("Taluy Km 12"),
+            Some(true),
+            json!(["slope"]),
+            Some(300.0)
+        )
+    );
+    assert!(d["latest"].as_array().is_some_and(Vec::is_empty), "{d}");
+
+    // the tag-scoped rule applies from its first readings
+    let mut mqtt = Publisher::connect(&mosquitto.url(), "cfg-pub").await;
+    let ts = now_ms();
+    for (i, mm) in [4.0, 4.0, 4.0].iter().enumerate() {
+        let at = ts + i as i64 * 1000;
+        mqtt.send(
+            "ioc/cfg-slope/telemetry",
+            format!(r#"{{"ts":{at},"rain":{mm}}}"#),
+        )
+        .await;
+    }
+    until_open(&hub, "the tag-scoped rule", &["slope-rain cfg-slope"]).await;
+
+    // the device that never reports: silent ten minutes after the hub started
+    move_clock(11 * 60_000);
+    until_open(
+        &hub,
+        "the silence of a device never heard",
+        &["never-heard cfg-quiet", "slope-rain cfg-slope"],
+    )
+    .await;
+
+    // an edit through the API outlives a restart: the config fills in only what is missing
+    let (status, body) = hub
+        .call(
+            "PATCH",
+            "/api/v1/devices/cfg-slope",
+            &hub.token,
+            Some(json!({"tags": ["slope", "road"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    hub.stop();
+    hub.spawn().await;
+    let (_, d) = hub.get("/api/v1/devices/cfg-slope").await;
+    assert_eq!(d["tags"], json!(["slope", "road"]), "{d}");
+    assert!(
+        hub.log().contains("differs from the registry"),
+        "{}",
+        hub.log()
+    );
+}
+
+/// A mistake in `[[devices]]` stops the start, naming the device and the field.
+#[tokio::test]
+async fn a_device_of_the_config_with_a_bad_field_stops_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("hub.toml");
+    std::fs::write(
+        &conf,
+        "[[devices]]\nkey = \"d-1\"\nareas = [\"atlantis\"]\n",
+    )
+    .expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iochub"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&conf)
+        .env("IOCHUB_MQTT_URL", "mqtt://127.0.0.1:9")
+        .env("IOCHUB_DATA_DIR", dir.path().join("data"))
+        .env("IOCHUB_HTTP", "127.0.0.1:0")
+        .output()
+        .expect("run iochub");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("device \"d-1\"") && err.contains("areas") && err.contains("atlantis"),
+        "{err}"
+    );
+}
+
 /// Rules whose state lives in reading time: a backtest of the same readings must open the same
 /// alerts at the same times as the live hub did.
 const REPLAYED: &str = r#"

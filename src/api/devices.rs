@@ -17,7 +17,7 @@ use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::areas::Areas;
 use crate::storage::{Device, DevicePatch, Point, ReadingsQuery};
-use crate::systems::{System, UNASSIGNED, system_of, valid_interval};
+use crate::systems::{System, UNASSIGNED, system_of};
 use crate::timefmt::{format_ms, now_ms, parse_rfc3339};
 
 const DEFAULT_SPAN_MS: i64 = 24 * 3600 * 1000;
@@ -32,11 +32,6 @@ fn valid_key(device: &str) -> Result<(), ApiError> {
             "device keys match [A-Za-z0-9._-]{1,64}",
         ))
     }
-}
-
-/// A device tag: lower-case letters, digits, `_` and `-`.
-fn valid_tag(t: &str) -> bool {
-    crate::engine::rules::is_valid_tag(t)
 }
 
 /// All devices with location, online state, last seen and latest values.
@@ -129,68 +124,10 @@ pub async fn patch(
 ) -> Result<Json<Device>, ApiError> {
     valid_key(&device)?;
     let Json(patch) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
-    if patch.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
-        return Err(ApiError::bad_field(
-            "lat",
-            "latitude must be within -90..90",
-        ));
-    }
-    if patch.lon.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
-        return Err(ApiError::bad_field(
-            "lon",
-            "longitude must be within -180..180",
-        ));
-    }
-    if patch.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(ApiError::bad_field("name", "at most 200 characters"));
-    }
-    if let Some(gateway) = patch.gateway.as_deref().filter(|g| !g.is_empty())
-        && (!is_valid_device_key(gateway) || gateway == device)
-    {
-        return Err(ApiError::bad_field(
-            "gateway",
-            "another device's key ([A-Za-z0-9._-]{1,64}), or \"\" to detach",
-        ));
-    }
-    if patch
-        .expected_interval_s
-        .is_some_and(|s| s != 0.0 && !valid_interval(s))
-    {
-        return Err(ApiError::bad_field(
-            "expected_interval_s",
-            "seconds, more than 0 and at most a week (0 clears it)",
-        ));
-    }
-    if let Some(tags) = &patch.tags
-        && (tags.len() > 20 || tags.iter().any(|t| !valid_tag(t)))
-    {
-        return Err(ApiError::bad_field(
-            "tags",
-            "at most 20 tags, each matching [a-z0-9_-]{1,32}",
-        ));
-    }
-    if let Some(unknown) = patch
-        .areas
-        .iter()
-        .flatten()
-        .find(|a| state.areas.get(a).is_none())
-    {
-        return Err(ApiError::bad_field(
-            "areas",
-            format!(
-                "no area {unknown:?} (GET /api/v1/areas lists them; [] lets the position decide)"
-            ),
-        ));
-    }
     let systems = state.store.systems().await?;
-    if let Some(system) = patch.system.as_deref().filter(|s| !s.is_empty())
-        && !systems.iter().any(|s| s.id == system)
-    {
-        return Err(ApiError::bad_field(
-            "system",
-            format!("no system {system:?} (GET /api/v1/systems lists them; \"\" unsets it)"),
-        ));
-    }
+    patch
+        .check(&device, &state.areas, &systems)
+        .map_err(|e| ApiError::bad_field(e.field, e.message))?;
     visible(&state, &user, &device).await?;
     let (lat, lon, gateway) = (patch.lat, patch.lon, patch.gateway.is_some());
     let labelled = patch.tags.is_some() || patch.areas.is_some();

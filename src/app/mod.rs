@@ -35,7 +35,7 @@ use crate::pipeline::{AlertChange, Clear, Router, StoreMsg, Ticket, Work};
 use crate::storage::postgres::PostgresStore;
 use crate::storage::sqlite::SqliteStore;
 use crate::storage::supply::SupplyTally;
-use crate::storage::{Store, StoreError, batcher};
+use crate::storage::{Device, DevicePatch, Store, StoreError, batcher};
 use crate::timefmt::now_ms;
 use crate::ws::{Directory, LiveFeed};
 use tasks::{StageFailure, Tasks};
@@ -63,6 +63,11 @@ pub enum AppError {
     RulesFile { path: String, reason: String },
     #[error("the {} stage failed: {}", .0.stage, .0.reason)]
     Stage(StageFailure),
+    #[error("config: `devices`: device {key:?}: {problem}")]
+    Device {
+        key: String,
+        problem: crate::storage::BadField,
+    },
 }
 
 const SHARD_QUEUE: usize = 256;
@@ -92,6 +97,7 @@ pub async fn run(
         .await?;
     seed_agencies(&accounts, &cfg).await?;
     seed_systems(store.as_ref(), &cfg).await?;
+    seed_devices(store.as_ref(), &cfg).await?;
     let live = live_feed(store.as_ref()).await?;
     let tasks = Tasks::new(health.clone());
 
@@ -691,6 +697,88 @@ async fn seed_systems(store: &dyn Store, cfg: &HubConfig) -> Result<(), AppError
         }
     }
     Ok(())
+}
+
+/// The config file's devices: registered when the registry lacks them, and given what the config
+/// sets where the registry has nothing (a tag, a name or a position set through the API is kept,
+/// as for systems). Checked like an edit through the API; a mistake stops the start, naming the
+/// device and the field.
+async fn seed_devices(store: &dyn Store, cfg: &HubConfig) -> Result<(), AppError> {
+    if cfg.devices.is_empty() {
+        return Ok(());
+    }
+    let systems = store.systems().await?;
+    let mut added = 0;
+    for d in &cfg.devices {
+        d.patch
+            .check(&d.key, &cfg.areas, &systems)
+            .map_err(|problem| AppError::Device {
+                key: d.key.clone(),
+                problem,
+            })?;
+        let known = store.device(&d.key).await?;
+        if known.is_none() && store.add_device(&d.key, now_ms()).await? {
+            added += 1;
+        }
+        let (fill, differs) = lacking(&d.patch, known.as_ref());
+        if differs {
+            warn!(
+                device = %d.key,
+                "this device of the config differs from the registry; the registry's is kept (edit it through the API)"
+            );
+        }
+        store.update_device(&d.key, fill).await?;
+    }
+    info!(
+        devices = cfg.devices.len(),
+        added, "devices of the config registered"
+    );
+    Ok(())
+}
+
+/// What of `wanted` the registry's `known` lacks, and whether `known` has something else.
+fn lacking(wanted: &DevicePatch, known: Option<&Device>) -> (DevicePatch, bool) {
+    let Some(k) = known else {
+        return (wanted.clone(), false);
+    };
+    let mut differs = false;
+    let mut fill = |have: bool, same: bool| {
+        differs |= have && !same;
+        !have
+    };
+    let patch = DevicePatch {
+        name: wanted
+            .name
+            .clone()
+            .filter(|n| fill(k.name.is_some(), k.name.as_ref() == Some(n))),
+        lat: wanted
+            .lat
+            .filter(|v| fill(k.lat.is_some(), k.lat == Some(*v))),
+        lon: wanted
+            .lon
+            .filter(|v| fill(k.lon.is_some(), k.lon == Some(*v))),
+        registered: Some(true),
+        gateway: None,
+        system: wanted
+            .system
+            .clone()
+            .filter(|s| fill(k.system.is_some(), k.system.as_ref() == Some(s))),
+        tags: wanted
+            .tags
+            .clone()
+            .filter(|t| fill(!k.tags.is_empty(), &k.tags == t)),
+        areas: wanted
+            .areas
+            .clone()
+            .filter(|a| fill(!k.areas.is_empty(), &k.areas == a)),
+        expected_interval_s: wanted.expected_interval_s.filter(|s| {
+            fill(
+                k.expected_interval_s.is_some(),
+                k.expected_interval_s == Some(*s),
+            )
+        }),
+    };
+    (patch, differs)
 }
 
 /// MQTT in: the client that feeds the router and acks what the store committed.

@@ -135,6 +135,79 @@ pub struct DevicePatch {
     pub expected_interval_s: Option<f64>,
 }
 
+/// A device edit that cannot be made: the field and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct BadField {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl DevicePatch {
+    /// Checks an edit of `device` against what may be set: positions on the globe, a short name,
+    /// a gateway that is another device, an interval of at most a week, valid tags, configured
+    /// areas and registered systems. The device API and the config's `[[devices]]` share it.
+    pub fn check(
+        &self,
+        device: &str,
+        areas: &crate::areas::Areas,
+        systems: &[crate::systems::System],
+    ) -> Result<(), BadField> {
+        let bad = |field, message: String| Err(BadField { field, message });
+        if self.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
+            return bad("lat", "latitude must be within -90..90".into());
+        }
+        if self.lon.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+            return bad("lon", "longitude must be within -180..180".into());
+        }
+        if self.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+            return bad("name", "at most 200 characters".into());
+        }
+        if let Some(gateway) = self.gateway.as_deref().filter(|g| !g.is_empty())
+            && (!iochub_devices::key::is_valid_device_key(gateway) || gateway == device)
+        {
+            return bad(
+                "gateway",
+                "another device's key ([A-Za-z0-9._-]{1,64}), or \"\" to detach".into(),
+            );
+        }
+        if self
+            .expected_interval_s
+            .is_some_and(|s| s != 0.0 && !crate::systems::valid_interval(s))
+        {
+            return bad(
+                "expected_interval_s",
+                "seconds, more than 0 and at most a week (0 clears it)".into(),
+            );
+        }
+        if let Some(tags) = &self.tags
+            && (tags.len() > 20 || tags.iter().any(|t| !crate::engine::rules::is_valid_tag(t)))
+        {
+            return bad(
+                "tags",
+                "at most 20 tags, each matching [a-z0-9_-]{1,32}".into(),
+            );
+        }
+        if let Some(unknown) = self.areas.iter().flatten().find(|a| areas.get(a).is_none()) {
+            return bad(
+                "areas",
+                format!(
+                    "no area {unknown:?} (GET /api/v1/areas lists them; [] lets the position decide)"
+                ),
+            );
+        }
+        if let Some(system) = self.system.as_deref().filter(|s| !s.is_empty())
+            && !systems.iter().any(|s| s.id == system)
+        {
+            return bad(
+                "system",
+                format!("no system {system:?} (GET /api/v1/systems lists them; \"\" unsets it)"),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A device's data supply over a range of local days, added up by the store.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceSupply {
@@ -212,6 +285,9 @@ pub trait Store: Send + Sync + 'static {
     async fn devices(&self) -> StoreResult<Vec<Device>>;
     async fn device(&self, key: &str) -> StoreResult<Option<Device>>;
     async fn update_device(&self, key: &str, patch: DevicePatch) -> StoreResult<Option<Device>>;
+    /// Registers a device that has not reported yet (from the config's `[[devices]]`): its first
+    /// and last seen are `now_ms`, when it was registered. False when it is already known.
+    async fn add_device(&self, key: &str, now_ms: i64) -> StoreResult<bool>;
     /// Sets (or replaces) a device's MQTT credential; the device need not have reported yet.
     async fn set_device_credential(&self, credential: DeviceCredential) -> StoreResult<()>;
     /// Every device credential, by device key.

@@ -231,6 +231,40 @@ pub(crate) async fn devices_register_themselves_with_latest_values_and_positions
     );
 }
 
+pub(crate) async fn devices_from_the_config_are_known_before_they_report(store: &dyn Store) {
+    let at = T0 + 3_600_000;
+    assert!(store.add_device("cfg-1", at).await.expect("add"));
+    // known already (it reported, or an earlier start added it): left as it is
+    assert!(!store.add_device("cfg-1", at + 1).await.expect("add"));
+    assert!(!store.add_device("s-4", at).await.expect("add"));
+    let d = store.device("cfg-1").await.expect("device").expect("cfg-1");
+    assert_eq!(
+        (d.registered, d.first_seen, d.last_seen, d.online),
+        (true, at, at, None)
+    );
+    assert!(d.latest.is_empty() && d.tags.is_empty());
+    let tagged = DevicePatch {
+        tags: Some(vec!["slope".into()]),
+        ..Default::default()
+    };
+    let d = store
+        .update_device("cfg-1", tagged)
+        .await
+        .expect("patch")
+        .expect("cfg-1");
+    assert_eq!(d.tags, ["slope"]);
+    // its first reading moves last_seen on, not first_seen back
+    write(
+        store,
+        vec![readings("cfg-1", "rain", &[(at + 10_000, 0.2)])],
+    )
+    .await;
+    let d = store.device("cfg-1").await.expect("device").expect("cfg-1");
+    assert_eq!(d.first_seen, at);
+    assert_eq!(d.tags, ["slope"]);
+    assert_eq!(d.latest.len(), 1);
+}
+
 pub(crate) async fn dead_letters_page_newest_first(store: &dyn Store) {
     let letter = |i: i64| DeadLetter {
         id: None,

@@ -47,6 +47,7 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     redelivery_is_idempotent(store).await;
     aggregation_buckets(store).await;
     devices_register_themselves_with_latest_values_and_positions(store).await;
+    devices_from_the_config_are_known_before_they_report(store).await;
     one_open_alert_per_rule_and_device(store).await;
     a_flapping_alert_is_stored_as_flapping(store).await;
     handling_timeline_and_filters(store).await;

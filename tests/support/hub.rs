@@ -46,6 +46,8 @@ pub struct Hub {
     pub database_url: Option<String>,
     /// More environment for the hub process.
     pub env: Vec<(String, String)>,
+    /// `serve`'s config file (the variables still win).
+    pub config: String,
     /// `serve`'s MQTT client id, the same across restarts (its persistent session).
     client_id: String,
     child: Option<Child>,
@@ -75,6 +77,15 @@ impl Hub {
             hub.log().contains("PostgreSQL store ready"),
             "the hub runs on PostgreSQL"
         );
+        hub
+    }
+
+    /// `iochub serve` against an external broker with `config` as its config file, the rest
+    /// from the variables.
+    pub async fn start_serve(dir: &Path, rules: &str, mqtt_url: String, config: &str) -> Self {
+        let mut hub = Self::new(dir, rules, Broker::External(mqtt_url), Vec::new());
+        hub.config = config.to_owned();
+        hub.spawn().await;
         hub
     }
 
@@ -122,6 +133,7 @@ impl Hub {
             rules: rules_path,
             database_url: None,
             env,
+            config: "# everything comes from IOCHUB_* variables\n".to_owned(),
             client_id: format!(
                 "iochub-test-{}-{}",
                 std::process::id(),
@@ -159,8 +171,7 @@ impl Hub {
             }
             Broker::External(url) => {
                 let conf = self.data_dir.with_extension("toml");
-                std::fs::write(&conf, "# everything comes from IOCHUB_* variables\n")
-                    .expect("config");
+                std::fs::write(&conf, &self.config).expect("config");
                 cmd.arg("serve").arg("--config").arg(conf);
                 cmd.env("IOCHUB_MQTT_URL", url)
                     .env("IOCHUB_HTTP", http)

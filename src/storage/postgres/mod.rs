@@ -268,6 +268,18 @@ impl Store for PostgresStore {
         Ok(device)
     }
 
+    async fn add_device(&self, key: &str, now_ms: i64) -> StoreResult<bool> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "INSERT INTO devices (key, registered, first_seen, last_seen)
+                 VALUES ($1, true, $2, $2) ON CONFLICT (key) DO NOTHING",
+                &[&key, &to_time(now_ms)],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     async fn set_device_credential(&self, c: DeviceCredential) -> StoreResult<()> {
         let client = self.client().await?;
         client

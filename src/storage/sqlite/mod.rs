@@ -268,6 +268,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn add_device(&self, key: &str, now_ms: i64) -> StoreResult<bool> {
+        let key = key.to_owned();
+        self.write_tx(move |w| {
+            let n = w.conn.execute(
+                "INSERT INTO devices (key, registered, first_seen, last_seen)
+                 VALUES (?1, 1, ?2, ?2) ON CONFLICT (key) DO NOTHING",
+                params![key, now_ms],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn set_device_credential(&self, c: DeviceCredential) -> StoreResult<()> {
         self.write_tx(move |w| {
             w.conn.execute(
