@@ -712,18 +712,25 @@ async fn seed_devices(store: &dyn Store, cfg: &HubConfig) -> Result<(), AppError
     for d in &cfg.devices {
         d.patch
             .check(&d.key, &cfg.areas, &systems)
-            .map_err(|problem| AppError::Device {
-                key: d.key.clone(),
-                problem,
+            .map_err(|mut problem| {
+                // the config's name for it
+                if problem.field == "expected_interval_s" {
+                    problem.field = "expected_interval";
+                }
+                AppError::Device {
+                    key: d.key.clone(),
+                    problem,
+                }
             })?;
         let known = store.device(&d.key).await?;
         if known.is_none() && store.add_device(&d.key, now_ms()).await? {
             added += 1;
         }
         let (fill, differs) = lacking(&d.patch, known.as_ref());
-        if differs {
+        if !differs.is_empty() {
             warn!(
                 device = %d.key,
+                fields = %differs.join(", "),
                 "this device of the config differs from the registry; the registry's is kept (edit it through the API)"
             );
         }
@@ -736,43 +743,35 @@ async fn seed_devices(store: &dyn Store, cfg: &HubConfig) -> Result<(), AppError
     Ok(())
 }
 
-/// What of `wanted` the registry's `known` lacks, and whether `known` has something else.
-fn lacking(wanted: &DevicePatch, known: Option<&Device>) -> (DevicePatch, bool) {
+/// What of `wanted` the registry's `known` lacks (an absent or empty field: a tag list or a
+/// system cleared through the API counts as lacking, and the config fills it again), and the
+/// fields where the registry holds something else.
+fn lacking(wanted: &DevicePatch, known: Option<&Device>) -> (DevicePatch, Vec<&'static str>) {
     let Some(k) = known else {
-        return (wanted.clone(), false);
+        return (wanted.clone(), Vec::new());
     };
-    let mut differs = false;
-    let mut fill = |have: bool, same: bool| {
-        differs |= have && !same;
+    let mut differs = Vec::new();
+    let mut fill = |field: &'static str, have: bool, same: bool| {
+        if have && !same {
+            differs.push(field);
+        }
         !have
     };
     let patch = DevicePatch {
-        name: wanted
-            .name
-            .clone()
-            .filter(|n| fill(k.name.is_some(), k.name.as_ref() == Some(n))),
-        lat: wanted
-            .lat
-            .filter(|v| fill(k.lat.is_some(), k.lat == Some(*v))),
-        lon: wanted
-            .lon
-            .filter(|v| fill(k.lon.is_some(), k.lon == Some(*v))),
-        registered: Some(true),
+        name: (wanted.name.clone())
+            .filter(|n| fill("name", k.name.is_some(), k.name.as_ref() == Some(n))),
+        lat: (wanted.lat).filter(|v| fill("lat", k.lat.is_some(), k.lat == Some(*v))),
+        lon: (wanted.lon).filter(|v| fill("lon", k.lon.is_some(), k.lon == Some(*v))),
+        // a device already known keeps its confirmation as it is
+        registered: None,
         gateway: None,
-        system: wanted
-            .system
-            .clone()
-            .filter(|s| fill(k.system.is_some(), k.system.as_ref() == Some(s))),
-        tags: wanted
-            .tags
-            .clone()
-            .filter(|t| fill(!k.tags.is_empty(), &k.tags == t)),
-        areas: wanted
-            .areas
-            .clone()
-            .filter(|a| fill(!k.areas.is_empty(), &k.areas == a)),
+        system: (wanted.system.clone())
+            .filter(|s| fill("system", k.system.is_some(), k.system.as_ref() == Some(s))),
+        tags: (wanted.tags.clone()).filter(|t| fill("tags", !k.tags.is_empty(), &k.tags == t)),
+        areas: (wanted.areas.clone()).filter(|a| fill("areas", !k.areas.is_empty(), &k.areas == a)),
         expected_interval_s: wanted.expected_interval_s.filter(|s| {
             fill(
+                "expected_interval",
                 k.expected_interval_s.is_some(),
                 k.expected_interval_s == Some(*s),
             )

@@ -657,6 +657,12 @@ fn step(
     ts_ms: i64,
     out: &mut Vec<AlertChange>,
 ) {
+    if !v.breached && !v.cleared && v.value.is_nan() {
+        // UNKNOWN: nothing to go by; an open or held alert stays as it is, a pending one
+        // starts over
+        gate.pending_since = None;
+        return;
+    }
     if v.value.is_finite() {
         gate.last_value = v.value;
     }

@@ -96,6 +96,7 @@ pub(super) async fn run_station(
         if stopped(&mut shutdown, offset).await {
             return;
         }
+        let mut logger = Logger::default();
         loop {
             let password = fleet.passwords.get(station.key).map(String::as_str);
             let session = match Session::open(&fleet.url, station.key, password) {
@@ -105,7 +106,7 @@ pub(super) async fn run_station(
                     return;
                 }
             };
-            match publish_loop(&fleet, index, &session, &mut shutdown).await {
+            match publish_loop(&fleet, index, &session, &mut logger, &mut shutdown).await {
                 End::Shutdown => {
                     session.goodbye().await;
                     return;
@@ -135,10 +136,21 @@ enum End {
     Silenced,
 }
 
+/// What the station's logger remembers across messages and connections: when it last sent
+/// (its rain count covers the time since: tips counted while the link was down are sent with the
+/// next message), and the value a stuck sensor repeats.
+#[derive(Default)]
+struct Logger {
+    /// (scenario seconds, Unix seconds) of the last message queued.
+    sent: Option<(f64, f64)>,
+    held: Option<f64>,
+}
+
 async fn publish_loop(
     fleet: &Fleet,
     index: usize,
     session: &Session,
+    logger: &mut Logger,
     shutdown: &mut watch::Receiver<bool>,
 ) -> End {
     let station = &fleet.schedule.stations()[index];
@@ -147,8 +159,6 @@ async fn publish_loop(
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Connection generation whose first message already carried the position.
     let mut placed_generation = 0;
-    // What a stuck sensor of the station repeats.
-    let mut held = None;
     // Garbage owed after this many seconds of scenario time has not been sent yet.
     let mut garbage_from = fleet.start.elapsed().as_secs_f64();
     loop {
@@ -167,22 +177,29 @@ async fn publish_loop(
             return End::Shutdown;
         }
         let elapsed_s = fleet.start.elapsed().as_secs_f64();
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let unix_s = unix_ms as f64 / 1000.0;
+        // rain is counted since the last message that left (one interval before the first)
         let interval_s = fleet.interval.as_secs_f64();
-        let effect = fleet.schedule.effect_over(index, elapsed_s, interval_s);
+        let (since_elapsed, since_unix) = logger
+            .sent
+            .unwrap_or((elapsed_s - interval_s, unix_s - interval_s));
+        let effect = fleet
+            .schedule
+            .effect_over(index, elapsed_s, elapsed_s - since_elapsed);
         if effect.silent {
             return End::Silenced;
         }
         let link = *session.link.borrow();
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let readings = scenario::observe(
             station,
-            unix_ms as f64 / 1000.0,
+            unix_s,
             fleet.seed,
-            interval_s,
+            unix_s - since_unix,
             &effect,
-            &mut held,
+            &mut logger.held,
         );
         let stamp_ms = effect.device_ms(unix_ms);
         if !telemetry {
@@ -213,7 +230,10 @@ async fn publish_loop(
             .client
             .try_publish(&topic, QoS::AtLeastOnce, false, payload)
         {
-            Ok(()) => placed_generation = link.generation,
+            Ok(()) => {
+                placed_generation = link.generation;
+                logger.sent = Some((elapsed_s, unix_s));
+            }
             Err(error) => debug!(%error, "telemetry not queued; dropping this reading"),
         }
     }

@@ -312,9 +312,10 @@ pub fn rules_toml(stations: &[Station]) -> String {
     );
     out.push_str(
         "# The hub sums `rain` (what each station's tipping bucket counted since its previous\n\
-         # message) over the last 24 h and 72 h itself. 100 mm in 24 h: the rain at which\n\
-         # Quyết định 18/2021/QĐ-TTg starts the risk levels of flash floods and landslides in the\n\
-         # mountains. 100 and 200 mm in 72 h: illustrative, the soaking of days of steady rain that\n\
+         # message) over the last 24 h and 72 h itself. 100 mm in 24 h: where the flash-flood and\n\
+         # landslide risk levels of Quyết định 18/2021/QĐ-TTg start (level 1, which also weighs the\n\
+         # rain of the days before and the region; simplified here to the 24 h sum). 100 and 200 mm\n\
+         # in 72 h: illustrative, the soaking of days of steady rain that\n\
          # Vietnamese slope warnings watch. An alert clears once the rain has left the window, a day\n\
          # or three days after the storm.\n",
     );
@@ -344,9 +345,10 @@ pub fn rules_toml(stations: &[Station]) -> String {
         "# 24 h: the mean above 50 ug/m3, the 24-hour limit of QCVN 05:2023/BTNMT (national technical\n\
          # regulation on ambient air quality, in force by Thông tư 01/2023/TT-BTNMT), which sets no\n\
          # 1-hour limit for PM2.5. 1 h: the mean at 80 ug/m3 and above, where the hourly VN_AQI of\n\
-         # Quyết định 1459/QĐ-TCMT (2019) passes 150, \"xấu\" (bad). A single reading at 150.5 and\n\
-         # above (the US EPA \"very unhealthy\" breakpoint, illustrative for one reading) is critical\n\
-         # at once, on any monitor.\n",
+         # Quyết định 1459/QĐ-TCMT (2019) passes 150, \"xấu\" (bad); VN_AQI weighs up to 12 hours\n\
+         # (NowCast), a plain 1 h mean here. A single reading at 150.5 and above is critical at once,\n\
+         # on any monitor: illustrative, the \"very unhealthy\" breakpoint of US EPA's 2012 AQI table\n\
+         # (125.5 since its 2024 revision).\n",
     );
     for rule in [
         Rule::new(

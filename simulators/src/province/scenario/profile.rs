@@ -1,5 +1,6 @@
 //! Time profiles of the scenarios, in seconds from an episode's start. Chosen so that alerts from
-//! the sample rules fire within a minute of the simulator's start and clear before the episode ends:
+//! the sample rules fire within a minute of the simulator's start and clear before the episode ends
+//! (but the landslide sums, which keep the rain for a day and three days):
 //! rain first, then the river rises over ~50 s, holds, and recedes; smog passes 55.5 ug/m3 within
 //! ~6 s and 150.5 within ~35 s; three days of steady rain on a slope pass 100 mm within ~45 s and
 //! 200 mm within ~75 s; a forest fire's hot dry air comes first, its smoke from ~15 s.
