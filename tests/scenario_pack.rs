@@ -3,7 +3,8 @@
 //! its own started at once, and each scenario's rules firing at the stations the scenario picked
 //! (known from the same seeded schedule): a flood's alarm levels and rapid rise, a landslide's 24 h
 //! and 72 h rain sums, a forest fire's compound weather and smoke, air pollution's 1 h and 24 h
-//! means, a silent station and a stuck then jumping sensor. Normal weather elsewhere fires nothing.
+//! means, a silent station, a group of stations cut off together, and a stuck then jumping
+//! sensor. Normal weather elsewhere fires nothing.
 
 mod support;
 
@@ -23,10 +24,14 @@ const TRIGGERED: [ScenarioKind; 4] = [
     ScenarioKind::ForestFire,
     ScenarioKind::AirPollution,
 ];
-/// Scheduled, so that they start 10 and 20 s in: a silence is only noticed for a station once
-/// heard, and an anomaly only against a series that moved before the sensor stuck (a series
+/// Scheduled, so that they start 10, 20 and 30 s in: a silence is only noticed for a station
+/// once heard, and an anomaly only against a series that moved before the sensor stuck (a series
 /// stuck from its first reading has no spread, and its recovery alone would be the anomaly).
-const SCHEDULED: [ScenarioKind; 2] = [ScenarioKind::StationSilent, ScenarioKind::SensorFault];
+const SCHEDULED: [ScenarioKind; 3] = [
+    ScenarioKind::StationSilent,
+    ScenarioKind::SensorFault,
+    ScenarioKind::Outage,
+];
 /// The last rule fires ~160 s in (the sensor's jump); the rest well before.
 const DEADLINE: Duration = Duration::from_secs(240);
 
@@ -76,6 +81,12 @@ fn expected(schedule: &Schedule) -> BTreeSet<String> {
                 lead,
             ),
             ScenarioKind::StationSilent => expect(&mut out, &["equipment-silent"], lead),
+            ScenarioKind::Outage => {
+                assert!(e.targets.len() >= 4, "{e:?}");
+                for t in &e.targets {
+                    expect(&mut out, &["equipment-silent"], t.station);
+                }
+            }
             ScenarioKind::SensorFault => {
                 expect(&mut out, &["equipment-stuck", "equipment-anomaly"], lead)
             }
@@ -122,9 +133,15 @@ async fn every_scenario_fires_its_rules_end_to_end() {
         .filter_map(|(k, cycle)| schedule.episode(*k, cycle))
         .flat_map(|e| e.targets.into_iter().map(|t| all[t.station].key))
         .collect();
+    let plan = &schedule;
     let silenced: BTreeSet<String> = (0..2)
-        .filter_map(|cycle| schedule.episode(ScenarioKind::StationSilent, cycle))
-        .map(|e| format!("equipment-silent {}", all[e.targets[0].station].key))
+        .flat_map(|cycle| {
+            [ScenarioKind::StationSilent, ScenarioKind::Outage]
+                .into_iter()
+                .filter_map(move |k| plan.episode(k, cycle))
+        })
+        .flat_map(|e| e.targets)
+        .map(|t| format!("equipment-silent {}", all[t.station].key))
         .collect();
 
     let name = |k: &ScenarioKind| k.name().to_owned();

@@ -793,3 +793,24 @@ fn a_sensor_back_from_a_silence_is_not_stuck() {
     assert!(feed(&mut e, &[same(0), same(80), same(85)]).is_empty());
     assert_eq!(feed(&mut e, &[same(100), same(105)]), ["fire stuck wx-1 0"]);
 }
+
+#[test]
+fn a_lone_reading_after_a_silence_leaves_a_flap_hold_alone() {
+    let rules = "[[rules]]\nid = 'stuck'\nkind = 'window'\nmetric = 'pressure'\nagg = 'spread'\n\
+                 window = '1m'\nop = '<='\nvalue = 0.0\nseverity = 'warning'\n\
+                 flap = { count = 2, within = '10m' }\n";
+    let mut e = ev(rules);
+    let p = |s: i64, v| reading("wx-1", "pressure", s, v);
+    let steady = |from: i64, to: i64, v: f64| (from..to).map(|i| p(i * 5, v)).collect::<Vec<_>>();
+    // stuck, moving, stuck again: the second opening within 10 minutes is held as flapping
+    assert_eq!(feed(&mut e, &steady(0, 2, 1000.0)), ["fire stuck wx-1 0"]);
+    assert_eq!(feed(&mut e, &[p(10, 1000.1)]), ["clear stuck wx-1 0.1"]);
+    let again = feed(&mut e, &steady(3, 16, 1000.1));
+    assert_eq!(again, ["fire stuck wx-1 0 flapping"]);
+    // it moves (held: nothing passed on), then falls silent for twenty minutes; its first
+    // reading back is alone in the window: no evidence, nothing passed on, nothing broken
+    assert!(feed(&mut e, &[p(80, 1000.2)]).is_empty());
+    assert!(feed(&mut e, &[p(1280, 1000.2)]).is_empty());
+    // the next one shows it moving: quiet for longer than the flap window, the hold ends clear
+    assert_eq!(feed(&mut e, &[p(1285, 1000.3)]), ["clear stuck wx-1 0.1"]);
+}

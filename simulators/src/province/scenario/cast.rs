@@ -1,7 +1,7 @@
 //! Who plays which role in an episode: the gauges of a flood and the stations under its storm,
 //! the monitors under smog, the slopes and stations under days of rain, the neighbours that go
-//! dark together, and which stations are busy with a weather story and must not be picked for a
-//! silence, a wrong clock or garbage.
+//! dark together, and which stations are busy with a weather story or a sensor fault and must not
+//! be picked for a silence, a wrong clock or garbage.
 
 use super::profile::{FLOOD_DURATION_S, SMOG_DURATION_S};
 use super::{
@@ -12,11 +12,24 @@ use crate::province::rng::SplitMix64;
 use crate::province::stations::StationKind;
 
 impl Schedule {
-    /// Stations at the heart of a weather scenario some time in `[from_s, to_s]`.
+    /// Stations at the heart of a weather scenario or a sensor fault some time in
+    /// `[from_s, to_s]`: a silence, a wrong clock or garbage there would hide the story.
     pub(super) fn busy(&self, from_s: f64, to_s: f64) -> Vec<usize> {
+        self.busy_with(from_s, to_s, |k| {
+            k.is_weather() || k == ScenarioKind::SensorFault
+        })
+    }
+
+    /// Stations at the heart of a weather scenario some time in `[from_s, to_s]` (where a sensor
+    /// fault picks from: a fault looking at its own episodes would never end).
+    pub(super) fn weather_busy(&self, from_s: f64, to_s: f64) -> Vec<usize> {
+        self.busy_with(from_s, to_s, ScenarioKind::is_weather)
+    }
+
+    fn busy_with(&self, from_s: f64, to_s: f64, story: fn(ScenarioKind) -> bool) -> Vec<usize> {
         self.plan
             .iter()
-            .filter(|p| p.kind.is_weather())
+            .filter(|p| story(p.kind))
             .flat_map(|p| self.episodes_of(p, from_s, to_s))
             .flat_map(|e| e.protagonists().collect::<Vec<_>>())
             .collect()

@@ -338,7 +338,7 @@ impl Schedule {
                 (GARBAGE_DURATION_S, loggers, None)
             }
             ScenarioKind::SensorFault => {
-                let busy = self.busy(start_s, start_s + FAULT_DURATION_S);
+                let busy = self.weather_busy(start_s, start_s + FAULT_DURATION_S);
                 let station = self.pick(&self.fault_order, cycle, &busy)?;
                 (FAULT_DURATION_S, vec![target(station, Role::Faulty)], None)
             }

@@ -726,3 +726,32 @@ fn a_working_barometer_never_reads_one_value_for_a_minute() {
         }
     }
 }
+
+/// A silence, a group outage or a wrong clock never falls on a barometer in the middle of its
+/// fault: the fault's alerts would not show.
+#[test]
+fn silences_and_wrong_clocks_spare_a_faulty_sensor() {
+    for seed in [0, 5, 11] {
+        let s = schedule(seed);
+        let faults = episodes(&s, ScenarioKind::SensorFault, 12);
+        for kind in [
+            ScenarioKind::StationSilent,
+            ScenarioKind::Outage,
+            ScenarioKind::ClockSkew,
+        ] {
+            for e in episodes(&s, kind, 12) {
+                for f in faults
+                    .iter()
+                    .filter(|f| f.start_s < e.end_s() && e.start_s < f.end_s())
+                {
+                    let faulty = f.targets[0].station;
+                    assert!(
+                        e.targets.iter().all(|t| t.station != faulty),
+                        "seed {seed}: {kind:?} at {} takes the faulty {faulty}",
+                        e.start_s
+                    );
+                }
+            }
+        }
+    }
+}
