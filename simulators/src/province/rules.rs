@@ -337,11 +337,9 @@ pub fn rules_toml(stations: &[Station]) -> String {
             &Rule::new(id, test, severity, "landslide").on(&slopes),
         );
     }
-    section(
+    group(
         &mut out,
         "Ô nhiễm không khí: bụi PM2.5 (ug/m3) trung bình 1 giờ và 24 giờ",
-    );
-    out.push_str(
         "# 24 h: the mean above 50 ug/m3, the 24-hour limit of QCVN 05:2023/BTNMT (national technical\n\
          # regulation on ambient air quality, in force by Thông tư 01/2023/TT-BTNMT), which sets no\n\
          # 1-hour limit for PM2.5. 1 h: the mean at 80 ug/m3 and above, where the hourly VN_AQI of\n\
@@ -349,138 +347,130 @@ pub fn rules_toml(stations: &[Station]) -> String {
          # (NowCast), a plain 1 h mean here. A single reading at 150.5 and above is critical at once,\n\
          # on any monitor: illustrative, the \"very unhealthy\" breakpoint of US EPA's 2012 AQI table\n\
          # (125.5 since its 2024 revision).\n",
+        &[
+            Rule::new(
+                "pm25-1h",
+                window("pm2_5", "avg", "1h", (">=", 80.0), Some(70.0)),
+                "warning",
+                "air_pollution",
+            )
+            .on(&pm25),
+            Rule::new(
+                "pm25-24h-qcvn05",
+                window("pm2_5", "avg", "24h", (">", 50.0), Some(45.0)),
+                "warning",
+                "air_pollution",
+            )
+            .on(&pm25),
+            Rule::new(
+                "pm25-very-unhealthy",
+                threshold("pm2_5", ">=", 150.5, Some(140.0)),
+                "critical",
+                "air_pollution",
+            ),
+        ],
     );
-    for rule in [
-        Rule::new(
-            "pm25-1h",
-            window("pm2_5", "avg", "1h", (">=", 80.0), Some(70.0)),
-            "warning",
-            "air_pollution",
-        )
-        .on(&pm25),
-        Rule::new(
-            "pm25-24h-qcvn05",
-            window("pm2_5", "avg", "24h", (">", 50.0), Some(45.0)),
-            "warning",
-            "air_pollution",
-        )
-        .on(&pm25),
-        Rule::new(
-            "pm25-very-unhealthy",
-            threshold("pm2_5", ">=", 150.5, Some(140.0)),
-            "critical",
-            "air_pollution",
-        ),
-    ] {
-        out.push('\n');
-        push(&mut out, &rule);
-    }
-    section(
+    group(
         &mut out,
         "Khí tượng: heat (Cel) and storm wind (m/s, Beaufort 8 and above)",
-    );
-    out.push_str(
         "# Heat: 37 Cel is \"nắng nóng gay gắt\" (severe heat) in Vietnamese weather forecasts (35:\n\
          # heat, 39: extreme heat). Wind: 17.2 m/s is Beaufort force 8, where a storm's wind starts.\n",
-    );
-    for rule in [
-        Rule::new(
-            "heat",
-            threshold("temperature", ">=", 37.0, Some(36.0)),
-            "warning",
-            "other",
-        ),
-        Rule::new(
-            "wind-storm",
-            threshold("wind_speed", ">=", 17.2, Some(15.0)),
-            "critical",
-            "other",
-        ),
-    ] {
-        out.push('\n');
-        push(&mut out, &rule);
-    }
-    section(
-        &mut out,
-        "Cháy rừng: thời tiết nguy cơ cháy (nóng, khô, gió) và khói tại các trạm cảnh báo cháy rừng",
-    );
-    out.push_str(
-        "# Illustrative thresholds, not an official standard. Forest-fire danger in Vietnam is rated\n\
-         # (levels I-V) from heat and dryness over rainless days; here fire weather is heat, dry air\n\
-         # and wind at one station at once (35 Cel, 30 %RH, 5 m/s), and smoke is CO at 9 ppm (the\n\
-         # US EPA 8-hour standard; forest air holds ~0.3 ppm).\n",
+        &[
+            Rule::new(
+                "heat",
+                threshold("temperature", ">=", 37.0, Some(36.0)),
+                "warning",
+                "other",
+            ),
+            Rule::new(
+                "wind-storm",
+                threshold("wind_speed", ">=", 17.2, Some(15.0)),
+                "critical",
+                "other",
+            ),
+        ],
     );
     let fire_weather: [(&str, &str, f64); 3] = [
         ("temperature", ">=", 35.0),
         ("humidity", "<=", 30.0),
         ("wind_speed", ">=", 5.0),
     ];
-    for rule in [
-        Rule::new(
-            "fire-weather",
-            Test::All {
-                conditions: &fire_weather,
-                within: "1m",
-            },
-            "warning",
-            "forest_fire",
-        )
-        .on(&forests),
-        Rule::new(
-            "fire-smoke",
-            threshold("co", ">=", SMOKE_CO_LEVEL, Some(6.0)),
-            "critical",
-            "forest_fire",
-        )
-        .on(&forests),
-    ] {
-        out.push('\n');
-        push(&mut out, &rule);
-    }
-    section(
+    group(
+        &mut out,
+        "Cháy rừng: thời tiết nguy cơ cháy (nóng, khô, gió) và khói tại các trạm cảnh báo cháy rừng",
+        "# Illustrative thresholds, not an official standard. Forest-fire danger in Vietnam is rated\n\
+         # (levels I-V) from heat and dryness over rainless days; here fire weather is heat, dry air\n\
+         # and wind at one station at once (35 Cel, 30 %RH, 5 m/s), and smoke is CO at 9 ppm (the\n\
+         # US EPA 8-hour standard; forest air holds ~0.3 ppm).\n",
+        &[
+            Rule::new(
+                "fire-weather",
+                Test::All {
+                    conditions: &fire_weather,
+                    within: "1m",
+                },
+                "warning",
+                "forest_fire",
+            )
+            .on(&forests),
+            Rule::new(
+                "fire-smoke",
+                threshold("co", ">=", SMOKE_CO_LEVEL, Some(6.0)),
+                "critical",
+                "forest_fire",
+            )
+            .on(&forests),
+        ],
+    );
+    group(
         &mut out,
         "Sự cố thiết bị: trạm mất tín hiệu, cảm biến treo, số đo bất thường",
-    );
-    out.push_str(
         "# Illustrative, sized for the demo's 5-second reports. Silent: no message for 30 s (six\n\
          # missed reports). Stuck: a barometer whose readings over a minute are all one value (a\n\
          # working one always wanders a tenth). Anomaly: a reading more than 8 standard deviations\n\
          # from the series' recent mean (EWMA, half-life 10 min), after 20 readings.\n",
+        &[
+            Rule::new(
+                "equipment-silent",
+                Test::NoData { silence: "30s" },
+                "warning",
+                "equipment",
+            )
+            .on(&everyone),
+            Rule::new(
+                "equipment-stuck",
+                window(FAULTY_METRIC, "spread", "1m", ("<=", 0.0), None),
+                "warning",
+                "equipment",
+            )
+            .held("20s")
+            .on(&weather),
+            Rule::new(
+                "equipment-anomaly",
+                Test::Anomaly {
+                    metric: FAULTY_METRIC,
+                    half_life: "10m",
+                    k: 8.0,
+                    warmup: 20,
+                },
+                "warning",
+                "equipment",
+            )
+            .on(&weather),
+        ],
     );
-    for rule in [
-        Rule::new(
-            "equipment-silent",
-            Test::NoData { silence: "30s" },
-            "warning",
-            "equipment",
-        )
-        .on(&everyone),
-        Rule::new(
-            "equipment-stuck",
-            window(FAULTY_METRIC, "spread", "1m", ("<=", 0.0), None),
-            "warning",
-            "equipment",
-        )
-        .held("20s")
-        .on(&weather),
-        Rule::new(
-            "equipment-anomaly",
-            Test::Anomaly {
-                metric: FAULTY_METRIC,
-                half_life: "10m",
-                k: 8.0,
-                warmup: 20,
-            },
-            "warning",
-            "equipment",
-        )
-        .on(&weather),
-    ] {
-        out.push('\n');
-        push(&mut out, &rule);
-    }
     out.push_str(POLICY);
     out
+}
+
+/// A section: its title, the note saying where its thresholds come from, and its rules.
+fn group(out: &mut String, title: &str, note: &str, rules: &[Rule<'_>]) {
+    section(out, title);
+    out.push_str(note);
+    for rule in rules {
+        out.push('\n');
+        push(out, rule);
+    }
 }
 
 fn section(out: &mut String, title: &str) {
