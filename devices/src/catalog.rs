@@ -78,8 +78,8 @@ pub const BUILTIN: &[MetricSpec] = &[
         "mm",
         &[],
         (0.0, 500.0),
-        "Lượng mưa (từ lần đo trước)",
-        "Rainfall since the previous reading",
+        "Lượng mưa",
+        "Rainfall",
     ),
     spec(
         "rain_1h",

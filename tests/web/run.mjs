@@ -210,6 +210,15 @@ async function main() {
     await shot(page, '03-critical-alert');
   });
 
+  await check('an alert of a rule over time says how its value is taken: a 24-hour rain total', async () => {
+    // A slope station of the pack: 120 mm counted at once passes its 24 h and 72 h sums.
+    const slope = 'cb-sl-thachan-01';
+    await publish(`ioc/${slope}/telemetry`, [{ n: 'rain', u: 'mm', v: 120 }]);
+    const row = await waitFor('the landslide alert in the ticker', () => page.$$eval(`#ticker-list li[data-device="${slope}"]`,
+      (ls) => ls.map((l) => l.textContent.replace(/\s+/g, ' ')).find((r) => r.includes('tổng 24 giờ')) || null), 15000);
+    if (!/Lượng mưa · tổng 24 giờ: 1\d\d(,\d+)? mm >= 100 mm/.test(row)) throw new Error(`ticker row reads "${row}"`);
+  });
+
   await check('a ticker row names the station even when the alert comes before the app knows the name', async () => {
     // The device first reports with its position (the app learns of it, nameless), then gets its
     // name at the hub (no live frame carries names), then breaches: the row reads the name.

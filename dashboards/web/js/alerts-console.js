@@ -5,7 +5,7 @@
 // state (the table in docs/CONTRACT.md "Alert handling"); the hub decides, and says why when not.
 
 import { api } from './api.js';
-import { t, applyI18n, fmtDateTime, fmtNumber, metricLabel, ruleLabel, relTime } from './i18n.js';
+import { t, applyI18n, fmtDateTime, fmtNumber, measureLabel, ruleLabel, relTime } from './i18n.js';
 import { esc, options } from './html.js';
 import { appEvents } from './events.js';
 import { STATES, STATE_RANK, SEV_RANK } from './store.js';
@@ -226,7 +226,7 @@ export class AlertConsole {
 
   _title(a) {
     if (a.source === 'field') return `${t('field_report')} · ${t(`cat_${a.category || 'other'}`)}`;
-    return `${ruleLabel(a.rule, a.severity)} · ${metricLabel(a.metric)} ${fmtNumber(a.value)}`;
+    return `${ruleLabel(a.rule, a.severity)} · ${measureLabel(a)} ${fmtNumber(a.value)}`;
   }
 
   _deadlineCell(a) {
@@ -384,7 +384,7 @@ export class AlertConsole {
       ${(a.undelivered || []).length ? `<p class="admin-notice error">${esc(t('undelivered'))}: ${esc(a.undelivered.map(agencyName).join(', '))}</p>` : ''}
       <dl class="panel-facts">
         ${fact('c_place', `<span translate="no">${esc(this._place(a))}</span> ${a.lat !== null && a.lon !== null || a.device ? `<button class="btn link small" type="button" data-action="locate">${esc(t('show_on_map'))}</button>` : ''}`)}
-        ${a.source === 'rule' ? fact('c_value', `${esc(metricLabel(a.metric))}: ${esc(fmtNumber(a.value))} ${esc(a.op || '')} ${esc(fmtNumber(a.threshold))}`) : ''}
+        ${a.source === 'rule' ? fact('c_value', `${esc(measureLabel(a))}: ${esc(fmtNumber(a.value))} ${esc(a.op || '')} ${esc(fmtNumber(a.threshold))}`) : ''}
         ${fact('f_category', a.category ? esc(t(`cat_${a.category}`)) : '')}
         ${fact('f_agency', (a.agencies || []).map((x, i) => (i === 0 ? `<b>${esc(agencyName(x))}</b>` : esc(agencyName(x)))).join(', '))}
         ${fact('assignee', a.assignee ? `<span translate="no">${esc(a.assignee)}</span>` : '')}

@@ -5,7 +5,7 @@
 import { api, HTTP } from './api.js';
 import { circleRing } from './geo.js';
 import { areaMetrics } from './catalog.js';
-import { t, areaName, locale, fmtNumber, fmtInt, unitLabel, metricLabel, ruleLabel } from './i18n.js';
+import { t, areaName, locale, fmtNumber, fmtInt, unitLabel, metricLabel, measureLabel, measureUnit, ruleLabel } from './i18n.js';
 import { appEvents } from './events.js';
 
 export class AreaTools {
@@ -177,9 +177,9 @@ export class AreaTools {
       <h3>${t('area_breaches')}</h3>
       <ul class="breaches">${(r.breaches || []).length ? r.breaches.slice(0, 100).map((b) => {
         const d = this.store.devices.get(b.device);
-        const u = unitLabel(d?.latest.get(b.metric)?.unit, b.metric);
+        const u = measureUnit(b, d?.latest.get(b.metric)?.unit);
         return `<li class="sev-${esc(b.severity)}" data-device="${esc(b.device)}" tabindex="0"><b translate="no">${esc(d?.name || b.device)}</b>
-          <span>${esc(ruleLabel(b.rule, b.severity))} · ${metricLabel(b.metric)} ${fmtNumber(b.value)} ${esc(u)} ${esc(b.op)} ${fmtNumber(b.threshold)} ${esc(u)}</span></li>`;
+          <span>${esc(ruleLabel(b.rule, b.severity))} · ${esc(measureLabel(b))} ${fmtNumber(b.value)} ${esc(u)} ${esc(b.op)} ${fmtNumber(b.threshold)} ${esc(u)}</span></li>`;
       }).join('') : `<li class="muted">${t('area_no_breaches')}</li>`}</ul>`;
     box.querySelector('.breaches').addEventListener('click', (e) => {
       const li = e.target.closest('li[data-device]');

@@ -4,7 +4,7 @@
 // in localStorage. Dates and numbers go through Intl in the chosen locale.
 
 import { appEvents } from './events.js';
-import { metricInfo, ruleTitle } from './catalog.js';
+import { metricInfo, ruleInfo, ruleTitle } from './catalog.js';
 
 const DICT = {
   vi: {
@@ -29,6 +29,10 @@ const DICT = {
     rules_severity: 'Mức độ', rules_category: 'Loại sự cố', rules_open: 'Cảnh báo chưa xử lý xong', rules_none: 'Chưa có quy tắc nào.',
     rules_kind_threshold: 'Ngưỡng', rules_kind_no_data: 'Mất dữ liệu', rules_kind_rate: 'Tốc độ thay đổi', rules_kind_window: 'Tích lũy theo cửa sổ',
     rules_kind_anomaly: 'Bất thường', rules_kind_all: 'Kết hợp điều kiện', rules_any_metric: 'mọi chỉ tiêu',
+    agg_sum: 'tổng', agg_avg: 'trung bình', agg_min: 'thấp nhất trong', agg_max: 'cao nhất trong',
+    agg_count: 'số lần đo trong', agg_spread: 'chênh lệch trong', measure_change: 'thay đổi trong',
+    measure_anomaly: 'lệch khỏi diễn biến gần đây', measure_all: 'cùng các điều kiện khác',
+    measure_silence: 'Thời gian không có dữ liệu', span_h: 'giờ', span_min: 'phút', span_s: 'giây',
     rules_edit: 'Tệp quy tắc', rules_edit_hint: 'Sửa hoặc dán quy tắc (TOML), kiểm tra, chạy thử trên dữ liệu đã lưu rồi mới lưu và áp dụng.',
     rules_validate: 'Kiểm tra', rules_backtest: 'Chạy thử', rules_save: 'Lưu và áp dụng', rules_days: 'Dữ liệu',
     rules_days_1: '1 ngày qua', rules_days_7: '7 ngày qua', rules_days_30: '30 ngày qua',
@@ -312,6 +316,10 @@ const DICT = {
     rules_severity: 'Severity', rules_category: 'Category', rules_open: 'Unresolved alerts', rules_none: 'No rules yet.',
     rules_kind_threshold: 'Threshold', rules_kind_no_data: 'No data', rules_kind_rate: 'Rate of change', rules_kind_window: 'Window aggregate',
     rules_kind_anomaly: 'Anomaly', rules_kind_all: 'All conditions', rules_any_metric: 'any metric',
+    agg_sum: 'total over', agg_avg: 'mean over', agg_min: 'lowest over', agg_max: 'highest over',
+    agg_count: 'readings over', agg_spread: 'spread over', measure_change: 'change within',
+    measure_anomaly: 'off its recent course', measure_all: 'with the other conditions',
+    measure_silence: 'Silent for', span_h: 'h', span_min: 'min', span_s: 's',
     rules_edit: 'Rules file', rules_edit_hint: 'Edit or paste rules (TOML), check them, try them on the stored readings, then save and apply.',
     rules_validate: 'Check', rules_backtest: 'Backtest', rules_save: 'Save and apply', rules_days: 'Data',
     rules_days_1: 'last day', rules_days_7: 'last 7 days', rules_days_30: 'last 30 days',
@@ -653,6 +661,48 @@ export function unitLabel(unit, metric) {
 
 export function metricLabel(metric) {
   return metricInfo(metric)?.label[lang] ?? metric;
+}
+
+/** Seconds of a rules-file duration ("3days", "1h 30m", "90s"); NaN when unreadable. */
+function seconds(text) {
+  const per = { s: 1, sec: 1, secs: 1, second: 1, seconds: 1, m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+    h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600, d: 86400, day: 86400, days: 86400, w: 604800, week: 604800, weeks: 604800 };
+  const parts = [...String(text || '').matchAll(/(\d+)\s*([a-z]+)/g)];
+  if (!parts.length) return NaN;
+  return parts.reduce((sum, [, n, u]) => sum + Number(n) * (per[u] ?? NaN), 0);
+}
+
+/** A rules-file duration as a person reads it: "72 giờ" / "72 h", "1 phút" / "1 min". */
+function span(text) {
+  const s = seconds(text);
+  if (!Number.isFinite(s)) return text || '';
+  if (s % 3600 === 0) return `${fmtNumber(s / 3600)} ${t('span_h')}`;
+  if (s % 60 === 0) return `${fmtNumber(s / 60)} ${t('span_min')}`;
+  return `${fmtNumber(s)} ${t('span_s')}`;
+}
+
+/** What an alert's value measures: its metric, and for a rule over time how it is taken
+ *  ("Lượng mưa · tổng 72 giờ", "Bụi PM2.5 · trung bình 1 giờ"); a silence in seconds. */
+export function measureLabel(a) {
+  const r = ruleInfo(a.rule);
+  const d = r?.definition || {};
+  const metric = metricLabel(a.metric);
+  switch (r?.kind) {
+    case 'window': return `${metric} · ${t(`agg_${d.agg}`)} ${span(d.window)}`;
+    case 'rate': return `${metric} · ${t('measure_change')} ${span(d.over)}`;
+    case 'anomaly': return `${metric} · ${t('measure_anomaly')}`;
+    case 'all': return `${metric} · ${t('measure_all')}`;
+    case 'no_data': return t('measure_silence');
+    default: return metric;
+  }
+}
+
+/** The unit of an alert's value: the metric's, seconds for a silence, none for a count. */
+export function measureUnit(a, unit) {
+  const r = ruleInfo(a.rule);
+  if (r?.kind === 'no_data') return t('span_s');
+  if (r?.kind === 'window' && r.definition?.agg === 'count') return '';
+  return unitLabel(unit, a.metric);
 }
 
 /** A rule's human title, by its kind (the id's prefix: flood-l3-…, pm25-…); else its id. */

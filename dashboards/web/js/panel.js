@@ -6,7 +6,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { api } from './api.js';
-import { t, fmtNumber, fmtDateTime, unitLabel, metricLabel, ruleLabel, locale } from './i18n.js';
+import { t, fmtNumber, fmtDateTime, unitLabel, metricLabel, measureLabel, ruleLabel, locale } from './i18n.js';
 import { COLORS } from './map.js';
 import { STATUS, STATUS_SEVERITY } from './store.js';
 import { appEvents } from './events.js';
@@ -95,7 +95,7 @@ export class DevicePanel {
       for (const a of alerts.slice(0, 10)) {
         const div = document.createElement('div');
         div.className = `mini-alert sev-${a.severity}`;
-        div.textContent = `${t(a.severity)} · ${ruleLabel(a.rule, a.severity)} · ${metricLabel(a.metric)} ${fmtNumber(a.value)} ${a.op} ${fmtNumber(a.threshold)}`;
+        div.textContent = `${t(a.severity)} · ${ruleLabel(a.rule, a.severity)} · ${measureLabel(a)} ${fmtNumber(a.value)} ${a.op} ${fmtNumber(a.threshold)}`;
         sec.append(div);
       }
     }

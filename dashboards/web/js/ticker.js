@@ -3,7 +3,7 @@
 // critical alert flashes the whole ticker and, when the operator turned sound on, beeps (WebAudio;
 // a browser only allows sound after a user gesture, so the toggle is that gesture).
 
-import { t, fmtNumber, fmtTime, fmtDateTime, unitLabel, metricLabel, ruleLabel, relTime } from './i18n.js';
+import { t, fmtNumber, fmtTime, fmtDateTime, measureLabel, measureUnit, ruleLabel, relTime } from './i18n.js';
 import { appEvents } from './events.js';
 
 const MAX_SHOWN = 100;
@@ -92,7 +92,7 @@ export class Ticker {
 
   _row(a) {
     const d = this.store.devices.get(a.device);
-    const unit = unitLabel(d?.latest.get(a.metric)?.unit, a.metric);
+    const unit = measureUnit(a, d?.latest.get(a.metric)?.unit);
     const li = document.createElement('li');
     li.className = `alert sev-${a.severity}`;
     li.dataset.device = a.device;
@@ -125,7 +125,7 @@ export class Ticker {
     what.className = 'alert-value';
     what.textContent = a.source === 'field'
       ? `${fmtNumber(a.lat, 4)}, ${fmtNumber(a.lon, 4)}`
-      : `${metricLabel(a.metric)}: ${fmtNumber(a.value)} ${unit} ${a.op} ${fmtNumber(a.threshold)} ${unit}`.replace(/\s+/g, ' ');
+      : `${measureLabel(a)}: ${fmtNumber(a.value)} ${unit} ${a.op} ${fmtNumber(a.threshold)} ${unit}`.replace(/\s+/g, ' ');
     li.append(head, where, what);
     if (a.agency) {
       const to = document.createElement('div');
