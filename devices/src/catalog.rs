@@ -73,14 +73,7 @@ pub const BUILTIN: &[MetricSpec] = &[
     ),
     // What a tipping bucket counted since the station's previous message: rules sum it over
     // their own windows (24 h, 72 h) instead of trusting the logger's totals.
-    spec(
-        "rain",
-        "mm",
-        &[],
-        (0.0, 500.0),
-        "Lượng mưa",
-        "Rainfall",
-    ),
+    spec("rain", "mm", &[], (0.0, 500.0), "Lượng mưa", "Rainfall"),
     spec(
         "rain_1h",
         "mm",
