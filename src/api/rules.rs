@@ -35,6 +35,9 @@ pub struct RuleView {
     pub severity: Severity,
     pub category: Option<String>,
     pub for_seconds: f64,
+    /// The span the rule looks back over: `window` of a window rule, `over` of a rate rule,
+    /// `within` of an `all` rule; null for other kinds.
+    pub span_seconds: Option<f64>,
     pub devices: Option<Vec<String>>,
     /// The whole rule as the rules file has it (the same field names).
     #[schema(value_type = Object)]
@@ -60,6 +63,9 @@ impl RuleView {
             severity: r.severity,
             category: r.category.clone(),
             for_seconds: r.for_ms as f64 / 1000.0,
+            span_seconds: Some(r.kind.memory_span_ms())
+                .filter(|&ms| ms > 0)
+                .map(|ms| ms as f64 / 1000.0),
             devices: r.spec.common.devices.clone(),
             definition: serde_json::to_value(&r.spec).unwrap_or_default(),
         }

@@ -530,6 +530,14 @@ const UNKNOWN: Verdict = Verdict {
     threshold: f64::NAN,
 };
 
+impl Verdict {
+    /// [`UNKNOWN`]: neither breached nor cleared, and no value (a value between a line and
+    /// its `clear` is a known verdict that changes nothing).
+    fn is_unknown(&self) -> bool {
+        !self.breached && !self.cleared && self.value.is_nan()
+    }
+}
+
 /// A silent device was heard again.
 const HEARD: Verdict = Verdict {
     breached: false,
@@ -657,9 +665,8 @@ fn step(
     ts_ms: i64,
     out: &mut Vec<AlertChange>,
 ) {
-    if !v.breached && !v.cleared && v.value.is_nan() {
-        // UNKNOWN: nothing to go by; an open or held alert stays as it is, a pending one
-        // starts over
+    if v.is_unknown() {
+        // nothing to go by: an open or held alert stays as it is, a pending one starts over
         gate.pending_since = None;
         return;
     }

@@ -663,19 +663,9 @@ export function metricLabel(metric) {
   return metricInfo(metric)?.label[lang] ?? metric;
 }
 
-/** Seconds of a rules-file duration ("3days", "1h 30m", "90s"); NaN when unreadable. */
-function seconds(text) {
-  const per = { s: 1, sec: 1, secs: 1, second: 1, seconds: 1, m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
-    h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600, d: 86400, day: 86400, days: 86400, w: 604800, week: 604800, weeks: 604800 };
-  const parts = [...String(text || '').matchAll(/(\d+)\s*([a-z]+)/g)];
-  if (!parts.length) return NaN;
-  return parts.reduce((sum, [, n, u]) => sum + Number(n) * (per[u] ?? NaN), 0);
-}
-
-/** A rules-file duration as a person reads it: "72 giờ" / "72 h", "1 phút" / "1 min". */
-function span(text) {
-  const s = seconds(text);
-  if (!Number.isFinite(s)) return text || '';
+/** A rule's span (seconds) as a person reads it: "72 giờ" / "72 h", "1 phút" / "1 min". */
+function span(s) {
+  if (!Number.isFinite(s)) return '';
   if (s % 3600 === 0) return `${fmtNumber(s / 3600)} ${t('span_h')}`;
   if (s % 60 === 0) return `${fmtNumber(s / 60)} ${t('span_min')}`;
   return `${fmtNumber(s)} ${t('span_s')}`;
@@ -685,11 +675,10 @@ function span(text) {
  *  ("Lượng mưa · tổng 72 giờ", "Bụi PM2.5 · trung bình 1 giờ"); a silence in seconds. */
 export function measureLabel(a) {
   const r = ruleInfo(a.rule);
-  const d = r?.definition || {};
   const metric = metricLabel(a.metric);
   switch (r?.kind) {
-    case 'window': return `${metric} · ${t(`agg_${d.agg}`)} ${span(d.window)}`;
-    case 'rate': return `${metric} · ${t('measure_change')} ${span(d.over)}`;
+    case 'window': return `${metric} · ${t(`agg_${r.definition?.agg}`)} ${span(r.span_seconds)}`;
+    case 'rate': return `${metric} · ${t('measure_change')} ${span(r.span_seconds)}`;
     case 'anomaly': return `${metric} · ${t('measure_anomaly')}`;
     case 'all': return `${metric} · ${t('measure_all')}`;
     case 'no_data': return t('measure_silence');
