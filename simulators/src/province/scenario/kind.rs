@@ -25,7 +25,7 @@ pub enum ScenarioKind {
     ClockSkew,
     /// Dữ liệu hỏng: a few flaky loggers send malformed payloads at a given rate.
     Garbage,
-    /// Hỏng cảm biến: a weather station's barometer sticks at one value, then jumps.
+    /// Hỏng cảm biến: a weather station's barometer jumps, then sticks at one value.
     SensorFault,
 }
 
@@ -83,7 +83,7 @@ impl ScenarioKind {
                 "3 flaky loggers send malformed payloads (--garbage-rate per second in all)"
             }
             ScenarioKind::SensorFault => {
-                "a weather station's barometer sticks at one value for 120 s, then jumps 25 hPa"
+                "a weather station's barometer jumps 25 hPa, then sticks at one value for 120 s"
             }
         }
     }

@@ -131,7 +131,7 @@ impl Schedule {
             ScenarioKind::SensorFault => {
                 out = story(
                     &format!(
-                        "sensor fault: the {} sensor is stuck at one value",
+                        "sensor fault: the {} sensor is failing",
                         profile::FAULTY_METRIC
                     ),
                     profile::fault_milestones(),

@@ -79,7 +79,7 @@ pub enum Role {
     Skewed(ClockFault),
     /// The station sends malformed payloads besides its telemetry.
     Garbage,
-    /// A sensor of the station sticks, then jumps.
+    /// A sensor of the station jumps, then sticks.
     Faulty,
 }
 

@@ -51,12 +51,14 @@ pub const STEADY_RAIN_24H_MM: f64 = 60.0;
 /// The sample rules' landslide thresholds on the sums of `rain` (see `rules.rs`).
 pub const SLOPE_LEVELS: [(f64, &str); 2] = [(100.0, "warning"), (200.0, "critical")];
 
-/// Sensor fault at a weather station: the barometer sticks at the value it read when the fault
-/// began, then, working again, jumps by `GLITCH_HPA` for a few readings.
-pub const FAULT_DURATION_S: f64 = 190.0;
-pub const STUCK_END_S: f64 = 120.0;
-const GLITCH_START_S: f64 = 150.0;
-const GLITCH_END_S: f64 = 162.0;
+/// Sensor fault at a weather station: the barometer jumps by `GLITCH_HPA` for a few readings,
+/// then sticks at the value it read when it stuck. The jump comes first: a series stuck for two
+/// minutes has almost no spread left, and its mere recovery would be the anomaly.
+pub const FAULT_DURATION_S: f64 = 250.0;
+const GLITCH_START_S: f64 = 100.0;
+const GLITCH_END_S: f64 = 112.0;
+pub const STUCK_START_S: f64 = 120.0;
+pub const STUCK_END_S: f64 = 240.0;
 pub const GLITCH_HPA: f64 = -25.0;
 /// The metric the faulty sensor measures.
 pub const FAULTY_METRIC: &str = "pressure";
@@ -138,7 +140,7 @@ pub fn soak_fallen(rel_s: f64) -> f64 {
 
 /// Whether the faulty sensor is stuck at `rel_s`.
 pub fn stuck(rel_s: f64) -> bool {
-    (0.0..STUCK_END_S).contains(&rel_s)
+    (STUCK_START_S..STUCK_END_S).contains(&rel_s)
 }
 
 /// The faulty sensor's error at `rel_s` once it works again, hPa.
@@ -183,15 +185,19 @@ pub fn slope_crossings(normal_mm: f64) -> Vec<(f64, String)> {
     )
 }
 
-/// When the faulty sensor sticks, works again and jumps.
+/// When the faulty sensor jumps, sticks and works again.
 pub fn fault_milestones() -> Vec<(f64, String)> {
     vec![
-        (STUCK_END_S, format!("{FAULTY_METRIC} sensor working again")),
         (
             GLITCH_START_S,
             format!("{FAULTY_METRIC} sensor glitch: {GLITCH_HPA} hPa"),
         ),
         (GLITCH_END_S, format!("{FAULTY_METRIC} glitch over")),
+        (
+            STUCK_START_S,
+            format!("{FAULTY_METRIC} sensor stuck at one value"),
+        ),
+        (STUCK_END_S, format!("{FAULTY_METRIC} sensor working again")),
     ]
 }
 
