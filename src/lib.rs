@@ -31,6 +31,7 @@ pub mod areas;
 pub mod audit;
 pub mod broker;
 pub mod calendar;
+pub mod camera;
 pub mod config;
 pub mod demo;
 pub mod engine;

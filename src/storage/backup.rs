@@ -26,6 +26,7 @@ pub const TABLES: &[&str] = &[
     "supply_days",
     "supply_gaps",
     "issued_reports",
+    "cameras",
 ];
 
 /// `manifest.json` of a backup directory.

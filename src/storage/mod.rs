@@ -27,6 +27,7 @@ use crate::alerts::model::{
     ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
+use crate::camera::model::Camera;
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::reports::model::IssuedReport;
@@ -399,6 +400,14 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_system(&self, system: System) -> StoreResult<bool>;
     /// Overwrites a system's fields; false when there is no such system.
     async fn save_system(&self, system: System) -> StoreResult<bool>;
+    /// Every camera's video side, by id.
+    async fn cameras(&self) -> StoreResult<Vec<Camera>>;
+    /// Adds a camera; false when the id exists.
+    async fn insert_camera(&self, camera: Camera) -> StoreResult<bool>;
+    /// Overwrites a camera's video side; false when there is no such camera.
+    async fn save_camera(&self, camera: Camera) -> StoreResult<bool>;
+    /// Removes a camera's video side (its device stays, with its readings); false when absent.
+    async fn delete_camera(&self, id: &str) -> StoreResult<bool>;
     async fn agencies(&self) -> StoreResult<Vec<Agency>>;
     async fn agency(&self, id: &str) -> StoreResult<Option<Agency>>;
     /// Adds an agency; false when the id exists.

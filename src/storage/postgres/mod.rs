@@ -18,6 +18,7 @@ mod alerts;
 mod audit;
 pub mod backup;
 mod buckets;
+mod cameras;
 pub mod copy;
 mod error;
 mod maintenance;
@@ -48,6 +49,7 @@ use crate::alerts::model::{
     ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
+use crate::camera::model::Camera;
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::reports::model::IssuedReport;
@@ -527,6 +529,22 @@ impl Store for PostgresStore {
 
     async fn save_system(&self, system: System) -> StoreResult<bool> {
         systems::save(&self.client().await?, &system).await
+    }
+
+    async fn cameras(&self) -> StoreResult<Vec<Camera>> {
+        cameras::all(&self.client().await?).await
+    }
+
+    async fn insert_camera(&self, camera: Camera) -> StoreResult<bool> {
+        cameras::insert(&self.client().await?, &camera).await
+    }
+
+    async fn save_camera(&self, camera: Camera) -> StoreResult<bool> {
+        cameras::save(&self.client().await?, &camera).await
+    }
+
+    async fn delete_camera(&self, id: &str) -> StoreResult<bool> {
+        cameras::delete(&self.client().await?, id).await
     }
 
     async fn agencies(&self) -> StoreResult<Vec<Agency>> {

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/014_supply.sql"),
     include_str!("../../../migrations/pg/015_issued_reports.sql"),
     include_str!("../../../migrations/pg/016_flapping.sql"),
+    include_str!("../../../migrations/pg/017_cameras.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,

@@ -19,6 +19,7 @@ mod alerts;
 mod audit;
 pub mod backup;
 mod buckets;
+mod cameras;
 mod maintenance;
 mod read;
 mod supply;
@@ -34,6 +35,7 @@ use crate::alerts::model::{
     ActionRecord, Alert, AlertEvent, AlertQuery, AlertWrite, Attachment, Attempt, Delivery,
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
+use crate::camera::model::Camera;
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::reports::model::IssuedReport;
@@ -55,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/012_supply.sql"),
     include_str!("../../../migrations/sqlite/013_issued_reports.sql"),
     include_str!("../../../migrations/sqlite/014_flapping.sql"),
+    include_str!("../../../migrations/sqlite/015_cameras.sql"),
 ];
 const READER_POOL: usize = 4;
 /// The schema step that began the data-supply tally (`012_supply.sql`).
@@ -563,6 +566,25 @@ impl Store for SqliteStore {
     async fn save_system(&self, system: System) -> StoreResult<bool> {
         self.write_tx(move |w| systems::save(&w.conn, &system))
             .await
+    }
+
+    async fn cameras(&self) -> StoreResult<Vec<Camera>> {
+        self.read(cameras::all).await
+    }
+
+    async fn insert_camera(&self, camera: Camera) -> StoreResult<bool> {
+        self.write_tx(move |w| cameras::insert(&w.conn, &camera))
+            .await
+    }
+
+    async fn save_camera(&self, camera: Camera) -> StoreResult<bool> {
+        self.write_tx(move |w| cameras::save(&w.conn, &camera))
+            .await
+    }
+
+    async fn delete_camera(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.write_tx(move |w| cameras::delete(&w.conn, &id)).await
     }
 
     async fn agencies(&self) -> StoreResult<Vec<Agency>> {

@@ -1,0 +1,201 @@
+//! A camera's health, measured on its main stream and reported as readings of its device
+//! (`camera_online`, `camera_fps`, ...: docs/CONTRACT.md), so that the rules, alerts, handling
+//! and reports that serve sensors serve cameras as they are.
+//!
+//! Counts (`camera_lost_packets`, `camera_reconnects`, `camera_stalls`) are per report: what
+//! happened since the previous one, so a window rule sums them over any span it likes.
+
+use std::time::Duration;
+
+use iochub_devices::Reading;
+use tokio::time::Instant;
+
+use super::source::Frame;
+use crate::pipeline::{Router, Work};
+use crate::timefmt::now_ms;
+
+/// One report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    pub online: bool,
+    /// `online` differs from the previous report's.
+    pub online_changed: bool,
+    pub fps: f64,
+    pub kbps: f64,
+    pub lost_packets: u64,
+    /// Seconds since the last keyframe; none before the first.
+    pub keyframe_age_s: Option<f64>,
+    pub reconnects: u64,
+    pub stalls: u64,
+}
+
+impl Health {
+    pub fn readings(&self, device: &str, ts_ms: i64) -> Vec<Reading> {
+        let reading = |metric: &str, value: f64| Reading {
+            device: device.to_owned(),
+            metric: metric.to_owned(),
+            ts_ms,
+            value,
+        };
+        let mut out = vec![
+            reading("camera_online", f64::from(u8::from(self.online))),
+            reading("camera_fps", round(self.fps, 100.0)),
+            reading("camera_kbps", round(self.kbps, 10.0)),
+            reading("camera_lost_packets", self.lost_packets as f64),
+            reading("camera_reconnects", self.reconnects as f64),
+            reading("camera_stalls", self.stalls as f64),
+        ];
+        if let Some(age) = self.keyframe_age_s {
+            out.push(reading("camera_keyframe_age_s", round(age, 10.0)));
+        }
+        out
+    }
+}
+
+fn round(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
+}
+
+/// What a stream did since the last report.
+#[derive(Debug)]
+pub struct Meter {
+    since: Instant,
+    frames: u64,
+    bytes: u64,
+    lost: u64,
+    reconnects: u64,
+    stalls: u64,
+    total_reconnects: u64,
+    total_stalls: u64,
+    last_keyframe: Option<Instant>,
+    /// The previous frame's RTP timestamp, for the spacing of frames.
+    last_timestamp: Option<i64>,
+    online: Option<bool>,
+    reported_online: Option<bool>,
+    rates: (Option<f64>, Option<f64>),
+}
+
+impl Meter {
+    pub fn new(now: Instant) -> Self {
+        Self {
+            since: now,
+            frames: 0,
+            bytes: 0,
+            lost: 0,
+            reconnects: 0,
+            stalls: 0,
+            total_reconnects: 0,
+            total_stalls: 0,
+            last_keyframe: None,
+            last_timestamp: None,
+            online: None,
+            reported_online: None,
+            rates: (None, None),
+        }
+    }
+
+    /// Counts a frame; returns how far apart the stream's frames are (its declared rate, else
+    /// the spacing of the last two timestamps; 40 ms before either is known).
+    pub fn frame(&mut self, frame: &Frame, now: Instant) -> Duration {
+        self.frames += 1;
+        self.bytes += frame.data.len() as u64;
+        self.lost += u64::from(frame.lost_packets);
+        if frame.keyframe {
+            self.last_keyframe = Some(now);
+        }
+        let rate = f64::from(frame.params.clock_rate.max(1));
+        let spacing = match (frame.params.frame_rate, self.last_timestamp) {
+            (Some(fps), _) if fps > 0.0 => 1.0 / fps,
+            (_, Some(prev)) if frame.timestamp > prev => (frame.timestamp - prev) as f64 / rate,
+            _ => 0.04,
+        };
+        self.last_timestamp = Some(frame.timestamp);
+        Duration::from_secs_f64(spacing.clamp(0.001, 3600.0))
+    }
+
+    pub fn reconnected(&mut self) {
+        self.reconnects += 1;
+        self.total_reconnects += 1;
+    }
+
+    pub fn stalled(&mut self) {
+        self.stalls += 1;
+        self.total_stalls += 1;
+    }
+
+    /// Sets whether the camera delivers; true when that changed since the last report.
+    pub fn set_online(&mut self, online: bool) -> bool {
+        self.online = Some(online);
+        self.reported_online != Some(online)
+    }
+
+    /// When the next report is due.
+    pub fn due(&self, every: Duration) -> Instant {
+        self.since + every
+    }
+
+    /// The report of the interval that ends now; starts the next one.
+    pub fn take(&mut self, now: Instant) -> Health {
+        let secs = now.duration_since(self.since).as_secs_f64().max(0.001);
+        let online = self.online.unwrap_or(false);
+        let health = Health {
+            online,
+            online_changed: self.reported_online != Some(online),
+            fps: self.frames as f64 / secs,
+            kbps: self.bytes as f64 * 8.0 / 1000.0 / secs,
+            lost_packets: self.lost,
+            keyframe_age_s: self
+                .last_keyframe
+                .map(|k| now.duration_since(k).as_secs_f64()),
+            reconnects: self.reconnects,
+            stalls: self.stalls,
+        };
+        self.rates = (Some(health.fps), Some(health.kbps));
+        self.reported_online = Some(online);
+        (
+            self.frames,
+            self.bytes,
+            self.lost,
+            self.reconnects,
+            self.stalls,
+        ) = (0, 0, 0, 0, 0);
+        self.since = now;
+        health
+    }
+
+    /// For the status: fps and kbit/s of the last report, reconnects and stalls in all.
+    pub fn rates(&self) -> (Option<f64>, Option<f64>, u64, u64) {
+        (
+            self.rates.0,
+            self.rates.1,
+            self.total_reconnects,
+            self.total_stalls,
+        )
+    }
+}
+
+/// Sends a camera's health into the pipeline as its device's readings (and its online status
+/// when that changed), like a device that published them.
+#[derive(Clone)]
+pub struct Reporter {
+    pub device: String,
+    pub router: Router,
+}
+
+impl Reporter {
+    pub async fn report(&self, health: Health) {
+        let ts_ms = now_ms();
+        let shard = self.router.shard_of(&self.device);
+        if health.online_changed {
+            let status = Work::Status {
+                device: self.device.clone(),
+                online: health.online,
+                ts_ms,
+            };
+            // a closed router means the hub is stopping
+            let _ = self.router.send(shard, None, status).await;
+        }
+        let readings = Work::Readings(health.readings(&self.device, ts_ms));
+        let _ = self.router.send(shard, None, readings).await;
+    }
+}

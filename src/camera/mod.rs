@@ -1,0 +1,198 @@
+//! Cameras: ingest of video beside the MQTT ingest of readings. Each camera stream is pulled
+//! once, by one task (`session`), however many browsers watch it; the task is the camera's
+//! watchdog, and measures its health into readings of the camera's device (`health`), which
+//! then flow through the same rules, alerts and reports as any sensor's.
+//!
+//! This module keeps the running sessions and nothing else: which cameras exist is the store's
+//! (the app hands them over at start and the API after each edit), and what a viewer does with
+//! the frames is the WebSocket's.
+
+pub mod health;
+pub mod model;
+pub mod rtsp;
+pub mod session;
+pub mod source;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use self::health::Reporter;
+use self::model::{Camera, CameraStatus, StreamKind};
+use self::session::{Session, Settings, Shared, ViewerGuard};
+use self::source::{Connector, Frame, OpenRequest};
+use crate::pipeline::Router;
+
+/// The running cameras.
+#[derive(Clone)]
+pub struct Cameras {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connector: Arc<dyn Connector>,
+    router: Router,
+    settings: Settings,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+/// One camera: its main stream's session, and its sub-stream's once someone asked for it.
+struct Entry {
+    camera: Camera,
+    main: Arc<Shared>,
+    sub: Option<Arc<Shared>>,
+    cancel: CancellationToken,
+}
+
+/// A viewer of one stream: frames as they come (a viewer that falls `viewer_queue` frames
+/// behind is told how many it missed, and skips ahead), and the stream's status.
+pub struct Viewer {
+    pub frames: broadcast::Receiver<Arc<Frame>>,
+    pub status: watch::Receiver<CameraStatus>,
+    _guard: ViewerGuard,
+}
+
+impl Cameras {
+    /// Sessions stop when `cancel` is cancelled; [`Cameras::stopped`] waits for them.
+    pub fn new(
+        connector: Arc<dyn Connector>,
+        router: Router,
+        settings: Settings,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                connector,
+                router,
+                settings,
+                cancel,
+                tracker: TaskTracker::new(),
+                entries: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // a panic elsewhere while holding it leaves a map that is still whole
+        self.inner
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a camera or takes its edit; its sessions start over when where or how it is pulled
+    /// changed (their viewers are disconnected and reconnect).
+    pub fn set(&self, camera: Camera) {
+        let mut entries = self.entries();
+        if let Some(e) = entries.get_mut(&camera.id) {
+            if !e.camera.source_differs(&camera) && e.camera.always_on == camera.always_on {
+                e.camera = camera;
+                return;
+            }
+            e.cancel.cancel();
+        }
+        let entry = self.start(camera);
+        entries.insert(entry.camera.id.clone(), entry);
+    }
+
+    /// Stops a camera's sessions; false when there was none.
+    pub fn remove(&self, id: &str) -> bool {
+        match self.entries().remove(id) {
+            Some(e) => {
+                e.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn start(&self, camera: Camera) -> Entry {
+        let cancel = self.inner.cancel.child_token();
+        let main = Shared::new(&self.inner.settings);
+        let reporter = Reporter {
+            device: camera.id.clone(),
+            router: self.inner.router.clone(),
+        };
+        self.spawn(&camera, StreamKind::Main, &main, Some(reporter), &cancel);
+        Entry {
+            camera,
+            main,
+            sub: None,
+            cancel,
+        }
+    }
+
+    fn spawn(
+        &self,
+        camera: &Camera,
+        kind: StreamKind,
+        shared: &Arc<Shared>,
+        reporter: Option<Reporter>,
+        cancel: &CancellationToken,
+    ) {
+        let session = Session {
+            shared: shared.clone(),
+            request: OpenRequest {
+                url: camera.stream_url(kind).to_owned(),
+                credentials: camera.credentials.clone(),
+                transport: camera.transport,
+            },
+            always_on: camera.always_on && kind == StreamKind::Main,
+            connector: self.inner.connector.clone(),
+            settings: self.inner.settings.clone(),
+            reporter,
+            cancel: cancel.clone(),
+        };
+        self.inner.tracker.spawn(session.run());
+    }
+
+    /// The main stream's status.
+    pub fn status(&self, id: &str) -> Option<CameraStatus> {
+        let entries = self.entries();
+        let e = entries.get(id)?;
+        let status = e.main.status.borrow().clone();
+        let sub_viewers = e.sub.as_ref().map_or(0, |s| s.viewers() as u32);
+        Some(CameraStatus {
+            viewers: status.viewers + sub_viewers,
+            ..status
+        })
+    }
+
+    /// Starts watching a stream (opening it when idle); none for an unknown camera. A camera
+    /// without a sub-stream serves its main stream for `Sub`.
+    pub fn watch(&self, id: &str, kind: StreamKind) -> Option<Viewer> {
+        let mut entries = self.entries();
+        let e = entries.get_mut(id)?;
+        let shared = match (kind, e.camera.sub_url.is_some()) {
+            (StreamKind::Sub, true) => match &e.sub {
+                Some(s) => s.clone(),
+                None => {
+                    let sub = Shared::new(&self.inner.settings);
+                    self.spawn(&e.camera, StreamKind::Sub, &sub, None, &e.cancel);
+                    e.sub = Some(sub.clone());
+                    sub
+                }
+            },
+            _ => e.main.clone(),
+        };
+        // subscribe before joining, so the frames the join's opening brings are all seen
+        let frames = shared.frames.subscribe();
+        let status = shared.status.subscribe();
+        Some(Viewer {
+            frames,
+            status,
+            _guard: shared.join(),
+        })
+    }
+
+    /// Waits until every session has stopped (after the cancel token given to `new`).
+    pub async fn stopped(&self) {
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+    }
+}

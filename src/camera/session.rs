@@ -1,0 +1,359 @@
+//! One stream of one camera, pulled by one task and fanned out to every viewer.
+//!
+//! The task opens the stream when someone watches (or always, for an `always_on` camera), hands
+//! each frame to a bounded broadcast channel, and closes the stream a while after the last
+//! viewer left. It is the camera's watchdog too, because retina has none: opening is bounded by
+//! a timeout, and no frame for `max(2 frame intervals, 2 s)` is a stall, after which the stream
+//! is opened again. Failures back off (immediately, then 0.5 s doubling to a ceiling), so a dead
+//! camera costs a connection attempt now and then and nothing else. Whatever a camera does, it
+//! ends this task's current stream at worst, never the hub.
+//!
+//! The main stream's task measures the camera's health (`super::health`) and reports it as
+//! readings of the camera's device. An on-demand camera nobody watches is probed now and then,
+//! so its `camera_online` stays true to the camera.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::health::{Meter, Reporter};
+use super::model::{CameraState, CameraStatus};
+use super::source::{Connector, Frame, FrameSource, OpenRequest, SourceError};
+use crate::timefmt::now_ms;
+
+/// How sessions behave; [`Settings::default`] is what the hub runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The longest a camera may take to answer DESCRIBE, SETUP and PLAY.
+    pub open_timeout: Duration,
+    /// The shortest silence that counts as a stall (longer for a camera slower than 1 fps).
+    pub min_stall: Duration,
+    /// How often health is reported.
+    pub health_every: Duration,
+    /// How long a stream stays open after its last viewer left.
+    pub linger: Duration,
+    /// How often an idle on-demand camera is asked whether it answers.
+    pub probe_every: Duration,
+    /// The ceiling of the wait between failed attempts.
+    pub backoff_max: Duration,
+    /// Frames a viewer may fall behind before it is skipped ahead to the next keyframe.
+    pub viewer_queue: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            open_timeout: Duration::from_secs(5),
+            min_stall: Duration::from_secs(2),
+            health_every: Duration::from_secs(10),
+            linger: Duration::from_secs(15),
+            probe_every: Duration::from_secs(60),
+            backoff_max: Duration::from_secs(10),
+            viewer_queue: 128,
+        }
+    }
+}
+
+/// What a stream's task shares with its viewers.
+pub struct Shared {
+    pub frames: broadcast::Sender<Arc<Frame>>,
+    pub status: watch::Sender<CameraStatus>,
+    viewers: AtomicUsize,
+    wanted: Notify,
+}
+
+impl Shared {
+    pub fn new(settings: &Settings) -> Arc<Self> {
+        Arc::new(Self {
+            frames: broadcast::channel(settings.viewer_queue.max(2)).0,
+            status: watch::channel(CameraStatus::new(CameraState::Idle, now_ms())).0,
+            viewers: AtomicUsize::new(0),
+            wanted: Notify::new(),
+        })
+    }
+
+    pub fn viewers(&self) -> usize {
+        self.viewers.load(Ordering::Relaxed)
+    }
+
+    /// A viewer arrives: the stream opens if it was idle. The guard counts it until dropped.
+    pub fn join(self: &Arc<Self>) -> ViewerGuard {
+        self.viewers.fetch_add(1, Ordering::Relaxed);
+        self.status.send_modify(|s| s.viewers += 1);
+        self.wanted.notify_one();
+        ViewerGuard(self.clone())
+    }
+}
+
+/// Counts one viewer of a stream while it lives.
+pub struct ViewerGuard(Arc<Shared>);
+
+impl Drop for ViewerGuard {
+    fn drop(&mut self) {
+        self.0.viewers.fetch_sub(1, Ordering::Relaxed);
+        self.0
+            .status
+            .send_modify(|s| s.viewers = s.viewers.saturating_sub(1));
+    }
+}
+
+/// The waits between failed attempts: none for the first retry (a stall or a dropped
+/// connection is usually over at once), then 0.5 s doubling up to the ceiling.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(max: Duration) -> Self {
+        Self {
+            next: Duration::ZERO,
+            max,
+        }
+    }
+
+    fn step(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (now * 2).clamp(Duration::from_millis(500), self.max);
+        now
+    }
+
+    fn reset(&mut self) {
+        self.next = Duration::ZERO;
+    }
+}
+
+/// Why a stream stopped.
+enum Ended {
+    Cancelled,
+    /// Nobody watches any more.
+    Unwatched,
+    Stalled,
+    Failed(SourceError),
+}
+
+/// One stream's task.
+pub struct Session {
+    pub shared: Arc<Shared>,
+    pub request: OpenRequest,
+    pub always_on: bool,
+    pub connector: Arc<dyn Connector>,
+    pub settings: Settings,
+    /// Health goes here (the main stream only).
+    pub reporter: Option<Reporter>,
+    pub cancel: CancellationToken,
+}
+
+impl Session {
+    pub async fn run(mut self) {
+        let mut backoff = Backoff::new(self.settings.backoff_max);
+        let mut meter = Meter::new(Instant::now());
+        let mut opened_before = false;
+        loop {
+            if !self.wanted() && !self.idle(&mut meter).await {
+                return;
+            }
+            // a retry keeps showing why the camera is offline or stalled
+            if self.shared.status.borrow().state == CameraState::Idle {
+                self.set_state(CameraState::Connecting, None);
+            }
+            let opened = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                r = timeout(self.settings.open_timeout, self.connector.open(&self.request)) => r,
+            };
+            let ended = match opened {
+                Err(_) => Ended::Failed(SourceError::Unreachable(format!(
+                    "no answer within {} s",
+                    self.settings.open_timeout.as_secs_f64()
+                ))),
+                Ok(Err(e)) => Ended::Failed(e),
+                Ok(Ok(source)) => {
+                    if opened_before {
+                        meter.reconnected();
+                    }
+                    opened_before = true;
+                    self.stream(source, &mut meter, &mut backoff).await
+                }
+            };
+            match ended {
+                Ended::Cancelled => return,
+                Ended::Unwatched => continue,
+                Ended::Stalled => {
+                    meter.stalled();
+                    let silence = self.settings.min_stall.as_secs_f64();
+                    self.set_state(
+                        CameraState::Stalled,
+                        Some(format!("no frame for {silence} s; reconnecting")),
+                    );
+                    self.report_state(&mut meter, false).await;
+                }
+                Ended::Failed(e) => {
+                    tracing::warn!(camera = %self.request.url, error = %e, "camera stream failed");
+                    self.set_state(CameraState::Offline, Some(e.to_string()));
+                    self.report_state(&mut meter, false).await;
+                }
+            }
+            let wait = backoff.step();
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = self.sleep_reporting(wait, &mut meter) => {}
+            }
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        self.always_on || self.shared.viewers() > 0
+    }
+
+    fn set_state(&self, state: CameraState, error: Option<String>) {
+        self.shared.status.send_if_modified(|s| {
+            let changed = s.state != state || s.error != error;
+            if s.state != state {
+                s.since = now_ms();
+            }
+            s.state = state;
+            s.error = error;
+            changed
+        });
+    }
+
+    /// Reports health now when `online` changed, so an outage shows at once, not at the next
+    /// interval.
+    async fn report_state(&mut self, meter: &mut Meter, online: bool) {
+        if meter.set_online(online)
+            && let Some(r) = &self.reporter
+        {
+            r.report(meter.take(Instant::now())).await;
+        }
+    }
+
+    /// Waits, still reporting health on time (an offline camera keeps saying so).
+    async fn sleep_reporting(&self, wait: Duration, meter: &mut Meter) {
+        let until = Instant::now() + wait;
+        loop {
+            let next_report = meter.due(self.settings.health_every);
+            if self.reporter.is_none() || next_report >= until {
+                sleep_until(until).await;
+                return;
+            }
+            sleep_until(next_report).await;
+            if let Some(r) = &self.reporter {
+                r.report(meter.take(Instant::now())).await;
+            }
+        }
+    }
+
+    /// Nobody watches: probe now and then (the main stream) until a viewer comes. False when
+    /// cancelled.
+    async fn idle(&mut self, meter: &mut Meter) -> bool {
+        self.set_state(CameraState::Idle, None);
+        let mut next_probe = Instant::now();
+        loop {
+            let probing = self.reporter.is_some();
+            tokio::select! {
+                _ = self.cancel.cancelled() => return false,
+                _ = self.shared.wanted.notified() => {}
+                _ = sleep_until(next_probe), if probing => {
+                    let answer = timeout(self.settings.open_timeout, self.connector.open(&self.request)).await;
+                    let online = matches!(answer, Ok(Ok(_)));
+                    let error = match answer {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(e)) => Some(e.to_string()),
+                        Err(_) => Some(format!("does not answer: no answer within {} s",
+                            self.settings.open_timeout.as_secs_f64())),
+                    };
+                    self.shared.status.send_modify(|s| s.error = error);
+                    meter.set_online(online);
+                    if let Some(r) = &self.reporter {
+                        r.report(meter.take(Instant::now())).await;
+                    }
+                    next_probe = Instant::now() + self.settings.probe_every;
+                }
+            }
+            if self.wanted() {
+                return true;
+            }
+        }
+    }
+
+    /// Pulls frames until the stream ends, stalls, or nobody watches any more.
+    async fn stream(
+        &mut self,
+        mut source: Box<dyn FrameSource>,
+        meter: &mut Meter,
+        backoff: &mut Backoff,
+    ) -> Ended {
+        let mut stall_after = self.settings.min_stall;
+        let mut last_frame = Instant::now();
+        let mut unwatched_since: Option<Instant> = None;
+        let mut first = true;
+        loop {
+            let report_at = meter.due(self.settings.health_every);
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return Ended::Cancelled,
+                _ = sleep_until(last_frame + stall_after) => return Ended::Stalled,
+                _ = sleep_until(report_at), if self.reporter.is_some() => {
+                    if let Some(r) = &self.reporter {
+                        r.report(meter.take(Instant::now())).await;
+                    }
+                }
+                frame = source.next_frame() => {
+                    let frame = match frame {
+                        Ok(f) => f,
+                        Err(e) => return Ended::Failed(e),
+                    };
+                    last_frame = Instant::now();
+                    if first {
+                        first = false;
+                        backoff.reset();
+                        self.online(&frame);
+                        self.report_state(meter, true).await;
+                    }
+                    stall_after = meter.frame(&frame, last_frame).mul_f64(2.0).max(self.settings.min_stall);
+                    // no receiver is not an error: an always_on camera may have no viewer
+                    let _ = self.shared.frames.send(Arc::new(frame));
+                }
+            }
+            self.publish_rates(meter);
+            if self.wanted() {
+                unwatched_since = None;
+            } else {
+                let since = *unwatched_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= self.settings.linger {
+                    return Ended::Unwatched;
+                }
+            }
+        }
+    }
+
+    fn online(&self, frame: &Frame) {
+        self.shared.status.send_modify(|s| {
+            if s.state != CameraState::Online {
+                s.since = now_ms();
+            }
+            s.state = CameraState::Online;
+            s.error = None;
+            s.codec = Some(frame.params.codec.clone());
+            s.width = Some(frame.params.width);
+            s.height = Some(frame.params.height);
+        });
+    }
+
+    fn publish_rates(&self, meter: &Meter) {
+        let (fps, kbps, reconnects, stalls) = meter.rates();
+        self.shared.status.send_if_modified(|s| {
+            let next = (fps, kbps, reconnects, stalls);
+            let changed = (s.fps, s.kbps, s.reconnects, s.stalls) != next;
+            (s.fps, s.kbps, s.reconnects, s.stalls) = next;
+            changed
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
