@@ -14,6 +14,7 @@ use crate::accounts::{
 use crate::alerts::delivery::CourierSettings;
 use crate::areas::Areas;
 use crate::calendar::Zone;
+use crate::camera::model::NewCamera;
 
 use crate::storage::supply::SupplySettings;
 use crate::storage::{DevicePatch, RetentionPolicy};
@@ -83,6 +84,9 @@ pub struct HubConfig {
     /// `[[devices]]`: registered at start when the registry lacks them; what they set fills in
     /// what a device lacks (an edit made through the API is kept).
     pub devices: Vec<ConfigDevice>,
+    /// `[[cameras]]`: added at start when the registry lacks them (their device fields join
+    /// `devices`); an edit made through the API is kept.
+    pub cameras: Vec<NewCamera>,
 }
 
 /// The hub terminates TLS itself: `tls_cert_file` and `tls_key_file` (PEM), and optionally a
@@ -176,6 +180,7 @@ struct ConfigFile {
     http_redirect: Option<String>,
     agencies: Option<Vec<AgencyEntry>>,
     devices: Option<Vec<DeviceEntry>>,
+    cameras: Option<Vec<NewCamera>>,
     webhook_timeout: Option<String>,
     webhook_retry_for: Option<String>,
     webhook_backoff: Option<String>,
@@ -245,6 +250,47 @@ fn devices_from(entries: Vec<DeviceEntry>) -> Result<Vec<ConfigDevice>, ConfigEr
         });
     }
     Ok(out)
+}
+
+/// `[[cameras]]`, each valid and listed once. A camera's name, place and system are its
+/// device's: they join `devices` (filling what a `[[devices]]` table of the same key lacks).
+fn cameras_from(
+    entries: Vec<NewCamera>,
+    devices: &mut Vec<ConfigDevice>,
+) -> Result<Vec<NewCamera>, ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    for e in &entries {
+        let bad = |message: String| ConfigError::Key {
+            key: "cameras",
+            message: format!("camera {:?}: {message}", e.id),
+        };
+        e.camera(0).map_err(|err| bad(err.to_string()))?;
+        if !seen.insert(e.id.as_str()) {
+            return Err(bad("listed twice".into()));
+        }
+        let wanted = DevicePatch {
+            name: e.name.clone(),
+            lat: e.lat,
+            lon: e.lon,
+            registered: Some(true),
+            system: e.system.clone(),
+            ..DevicePatch::default()
+        };
+        match devices.iter_mut().find(|d| d.key == e.id) {
+            Some(d) => {
+                let p = &mut d.patch;
+                p.name = p.name.take().or(wanted.name);
+                p.lat = p.lat.or(wanted.lat);
+                p.lon = p.lon.or(wanted.lon);
+                p.system = p.system.take().or(wanted.system);
+            }
+            None => devices.push(ConfigDevice {
+                key: e.id.clone(),
+                patch: wanted,
+            }),
+        }
+    }
+    Ok(entries)
 }
 
 /// One `[[systems]]` table.
@@ -531,6 +577,8 @@ impl HubConfig {
             pick("IOCHUB_DATA_DIR", file.data_dir).unwrap_or_else(|| "./iochub-data".into()),
         );
         let rules = pick("IOCHUB_RULES", file.rules);
+        let mut devices = devices_from(file.devices.take().unwrap_or_default())?;
+        let cameras = cameras_from(file.cameras.take().unwrap_or_default(), &mut devices)?;
         Ok(Self {
             http,
             broker: BrokerConfig::External { url: mqtt_url },
@@ -584,7 +632,8 @@ impl HubConfig {
                 .into_iter()
                 .map(Agency::from)
                 .collect(),
-            devices: devices_from(file.devices.take().unwrap_or_default())?,
+            devices,
+            cameras,
         })
     }
 }

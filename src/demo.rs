@@ -100,6 +100,7 @@ pub fn config(
         https: config::https_from((None, None, None), &env)?,
         agencies: agencies(),
         devices: Vec::new(),
+        cameras: Vec::new(),
         reports: config::ReportSettings {
             province: Some("Cao Bằng".into()),
             ..config::reports_from_env(systems(), &env)?

@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod browser;
+pub mod cameras;
 pub mod catalog;
 pub mod devices;
 pub mod error;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub device_accounts: Arc<crate::accounts::mqtt::DeviceAccounts>,
     /// The hub serves HTTPS itself: HSTS on every response, `Secure` on the session cookie.
     pub https: bool,
+    /// The cameras' running streams.
+    pub cameras: crate::camera::Cameras,
 }
 
 /// The body limit of the requests that may carry a photo: 4 MiB as base64, and the rest.
@@ -154,6 +157,8 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::data_supply))
         .routes(routes!(reports::issued, reports::issue))
         .routes(routes!(reports::issued_one))
+        .routes(routes!(cameras::list, cameras::create))
+        .routes(routes!(cameras::get, cameras::patch, cameras::delete))
         .routes(routes!(systems::list, systems::create))
         .routes(routes!(systems::get, systems::patch))
         .routes(routes!(agencies::list, agencies::create))

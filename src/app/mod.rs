@@ -26,6 +26,9 @@ use crate::alerts::delivery::Courier;
 use crate::alerts::manager::{AlertDesk, Locate};
 use crate::api::AppState;
 use crate::audit::Audit;
+use crate::camera::Cameras;
+use crate::camera::rtsp::RtspConnector;
+use crate::camera::session::Settings as CameraSettings;
 use crate::config::{BrokerConfig, HubConfig};
 use crate::engine::{RuleSet, Shard};
 use crate::health::Health;
@@ -98,6 +101,7 @@ pub async fn run(
     seed_agencies(&accounts, &cfg).await?;
     seed_systems(store.as_ref(), &cfg).await?;
     seed_devices(store.as_ref(), &cfg).await?;
+    seed_cameras(store.as_ref(), &cfg).await?;
     let live = live_feed(store.as_ref()).await?;
     let tasks = Tasks::new(health.clone());
 
@@ -112,6 +116,7 @@ pub async fn run(
         tick_engine(router.clone(), tasks.input.clone()),
     );
     drop(alerts.tx); // the shards hold the rest; the manager ends when they are gone
+    let cameras = start_cameras(&tasks, &router, store.as_ref()).await?;
     start_upkeep(&tasks, &cfg, &store, &rules, &metrics, (&accounts, &audit));
     // Issued a little after a period's end: the batchers' last tallies are written by then.
     let grace = (cfg.reports.supply.flush_every * 2).max(Duration::from_secs(60));
@@ -195,6 +200,7 @@ pub async fn run(
         )),
         device_accounts,
         https: tls.is_some(),
+        cameras: cameras.clone(),
     };
     let http = tasks.spawn(
         "http",
@@ -231,6 +237,12 @@ pub async fn run(
         finish("http-redirect", redirect, INPUT_STOP).await;
     }
     finish("ingest", ingest, INPUT_STOP).await;
+    if tokio::time::timeout(INPUT_STOP, cameras.stopped())
+        .await
+        .is_err()
+    {
+        warn!("shutdown: some camera sessions did not stop in time");
+    }
     info!("input stopped; flushing storage");
     drop(storage.writers);
     for batcher in storage.batchers {
@@ -741,6 +753,53 @@ async fn seed_devices(store: &dyn Store, cfg: &HubConfig) -> Result<(), AppError
         added, "devices of the config registered"
     );
     Ok(())
+}
+
+/// `[[cameras]]`: the video side of each is added when the registry lacks it (their device
+/// fields were seeded with the devices); one the API edited is kept, with a warning.
+async fn seed_cameras(store: &dyn Store, cfg: &HubConfig) -> Result<(), AppError> {
+    if cfg.cameras.is_empty() {
+        return Ok(());
+    }
+    let known = store.cameras().await?;
+    let mut added = 0;
+    for new in &cfg.cameras {
+        // checked when the config was read
+        let Ok(camera) = new.camera(now_ms()) else {
+            continue;
+        };
+        match known.iter().find(|k| k.id == camera.id) {
+            Some(k) if k.source_differs(&camera) || k.always_on != camera.always_on => warn!(
+                camera = %camera.id,
+                "this camera of the config differs from the registry; the registry's is kept (edit it through the API)"
+            ),
+            Some(_) => {}
+            None => added += usize::from(store.insert_camera(camera).await?),
+        }
+    }
+    info!(
+        cameras = cfg.cameras.len(),
+        added, "cameras of the config registered"
+    );
+    Ok(())
+}
+
+/// The camera sessions, one per registered camera; health goes to the shards.
+async fn start_cameras(
+    tasks: &Tasks,
+    router: &Router,
+    store: &dyn Store,
+) -> Result<Cameras, AppError> {
+    let cameras = Cameras::new(
+        Arc::new(RtspConnector),
+        router.clone(),
+        CameraSettings::default(),
+        tasks.input.child_token(),
+    );
+    for camera in store.cameras().await? {
+        cameras.set(camera);
+    }
+    Ok(cameras)
 }
 
 /// What of `wanted` the registry's `known` lacks (an absent or empty field: a tag list or a

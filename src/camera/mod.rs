@@ -34,7 +34,9 @@ pub struct Cameras {
 
 struct Inner {
     connector: Arc<dyn Connector>,
-    router: Router,
+    /// Where health readings go; taken when the cameras stop, so that nothing here keeps the
+    /// shards alive past their turn to stop.
+    router: Mutex<Option<Router>>,
     settings: Settings,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -68,7 +70,7 @@ impl Cameras {
         Self {
             inner: Arc::new(Inner {
                 connector,
-                router,
+                router: Mutex::new(Some(router)),
                 settings,
                 cancel,
                 tracker: TaskTracker::new(),
@@ -114,11 +116,14 @@ impl Cameras {
     fn start(&self, camera: Camera) -> Entry {
         let cancel = self.inner.cancel.child_token();
         let main = Shared::new(&self.inner.settings);
-        let reporter = Reporter {
+        let router = (self.inner.router.lock())
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let reporter = router.map(|router| Reporter {
             device: camera.id.clone(),
-            router: self.inner.router.clone(),
-        };
-        self.spawn(&camera, StreamKind::Main, &main, Some(reporter), &cancel);
+            router,
+        });
+        self.spawn(&camera, StreamKind::Main, &main, reporter, &cancel);
         Entry {
             camera,
             main,
@@ -190,9 +195,13 @@ impl Cameras {
         })
     }
 
-    /// Waits until every session has stopped (after the cancel token given to `new`).
+    /// Waits until every session has stopped (after the cancel token given to `new`), and lets
+    /// go of the router.
     pub async fn stopped(&self) {
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
+        (self.inner.router.lock())
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
     }
 }

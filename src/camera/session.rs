@@ -174,6 +174,7 @@ impl Session {
                 Ok(Ok(source)) => {
                     if opened_before {
                         meter.reconnected();
+                        self.publish_rates(&meter);
                     }
                     opened_before = true;
                     self.stream(source, &mut meter, &mut backoff).await
@@ -184,6 +185,7 @@ impl Session {
                 Ended::Unwatched => continue,
                 Ended::Stalled => {
                     meter.stalled();
+                    self.publish_rates(&meter);
                     let silence = self.settings.min_stall.as_secs_f64();
                     self.set_state(
                         CameraState::Stalled,

@@ -117,7 +117,7 @@ pub struct LatestValue {
 }
 
 /// Operator edits to a device. Absent fields stay as they are.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevicePatch {
     pub name: Option<String>,

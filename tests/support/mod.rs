@@ -3,6 +3,7 @@
 //! - `accounts`: accounts issued through the admin API, logged in, and integrators' tokens
 //! - `hub`: the real `iochub` binary in a temp dir, on port 0, its address read from its log
 //! - `broker`: a throwaway Mosquitto
+//! - `camera`: a real RTSP camera (GStreamer's RTSP server serving test patterns)
 //! - `postgres`: a throwaway PostgreSQL 15 server
 //! - `mqtt`: the device side, an MQTT publisher that waits for the broker's acks
 //! - `ws`: a WebSocket client of the hub's live feed
@@ -18,6 +19,8 @@
 pub mod accounts;
 #[allow(dead_code)]
 pub mod broker;
+#[allow(dead_code)]
+pub mod camera;
 #[allow(dead_code)]
 pub mod hub;
 #[allow(dead_code)]

@@ -1,0 +1,260 @@
+//! Cameras: the registry (everyone who reads devices lists them; admins add, edit and remove
+//! them) with each camera's live status. A camera is a device, so its name, place and system
+//! are set on the device; its URL is shown without credentials, and the credentials never are.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::access::{AuditNote, Caller, noted};
+use super::error::{ErrorBody, Param};
+use super::{ApiError, AppState};
+use crate::camera::model::{
+    Camera, CameraPatch, CameraStatus, InvalidCamera, NewCamera, Transport,
+};
+use crate::storage::{Device, DevicePatch};
+use crate::timefmt::now_ms;
+
+impl From<InvalidCamera> for ApiError {
+    fn from(e: InvalidCamera) -> Self {
+        ApiError::bad_field(e.field, e.message)
+    }
+}
+
+/// A camera as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CameraView {
+    /// Its device key.
+    pub id: String,
+    pub name: Option<String>,
+    /// Without credentials.
+    pub url: String,
+    pub sub_url: Option<String>,
+    /// Whether credentials are stored (they are never shown).
+    pub credentials: bool,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// Its connected system, when set on the device.
+    pub system: Option<String>,
+    pub always_on: bool,
+    pub transport: Transport,
+    /// The stream as the hub sees it now.
+    pub status: Option<CameraStatus>,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub created_at: i64,
+    #[serde(serialize_with = "crate::timefmt::ser_ms")]
+    #[schema(value_type = String)]
+    pub updated_at: i64,
+}
+
+fn view(state: &AppState, c: Camera, device: Option<&Device>) -> CameraView {
+    CameraView {
+        status: state.cameras.status(&c.id),
+        name: device.and_then(|d| d.name.clone()),
+        lat: device.and_then(|d| d.lat),
+        lon: device.and_then(|d| d.lon),
+        system: device.and_then(|d| d.system.clone()),
+        credentials: c.credentials.is_some(),
+        id: c.id,
+        url: c.url,
+        sub_url: c.sub_url,
+        always_on: c.always_on,
+        transport: c.transport,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+fn sees(caller: &Caller, device: Option<&Device>) -> bool {
+    caller
+        .scope
+        .sees_position(device.and_then(|d| d.lon.zip(d.lat)))
+}
+
+/// The camera and its device, when it lies in the caller's scope (else 404, as for devices).
+pub async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Camera, Option<Device>), ApiError> {
+    let missing = || ApiError::not_found(format!("no camera {id:?}"));
+    let camera = (state.store.cameras().await?)
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(missing)?;
+    let device = state.store.device(id).await?;
+    if !sees(caller, device.as_ref()) {
+        return Err(missing());
+    }
+    Ok((camera, device))
+}
+
+/// Every camera in the caller's areas, with its status.
+#[utoipa::path(get, path = "/api/v1/cameras", tag = "devices", security(("bearer" = [])),
+    responses((status = 200, body = [CameraView]), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<CameraView>>, ApiError> {
+    let mut out = Vec::new();
+    for c in state.store.cameras().await? {
+        let device = state.store.device(&c.id).await?;
+        if sees(&caller, device.as_ref()) {
+            out.push(view(&state, c, device.as_ref()));
+        }
+    }
+    Ok(Json(out))
+}
+
+/// One camera.
+#[utoipa::path(get, path = "/api/v1/cameras/{camera}", tag = "devices", security(("bearer" = [])),
+    params(("camera" = String, Path, description = "the camera's device key")),
+    responses((status = 200, body = CameraView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    caller: Caller,
+    State(state): State<AppState>,
+    Param(id): Param<String>,
+) -> Result<Json<CameraView>, ApiError> {
+    let (camera, device) = visible(&state, &caller, &id).await?;
+    Ok(Json(view(&state, camera, device.as_ref())))
+}
+
+/// The device side of a camera: name, place and system, checked like a device edit.
+async fn device_patch(
+    state: &AppState,
+    id: &str,
+    patch: DevicePatch,
+) -> Result<DevicePatch, ApiError> {
+    let systems = state.store.systems().await?;
+    patch
+        .check(id, &state.areas, &systems)
+        .map_err(|e| ApiError::bad_field(e.field, e.message))?;
+    Ok(patch)
+}
+
+/// Registers the camera's device when missing and sets its fields; tells the live map.
+async fn apply_device(
+    state: &AppState,
+    id: &str,
+    patch: DevicePatch,
+) -> Result<Option<Device>, ApiError> {
+    let (lat, lon) = (patch.lat, patch.lon);
+    state.store.add_device(id, now_ms()).await?;
+    let device = state.store.update_device(id, patch).await?;
+    if lat.is_some() || lon.is_some() {
+        state.live.directory.locate(&[(id.to_owned(), lat, lon)]);
+    }
+    Ok(device)
+}
+
+/// Add a camera: `id` (its device key), `url` (`rtsp://`, credentials inside it or as
+/// `username`/`password`), optional `sub_url`, `name`, `lat`, `lon`, `system`, `always_on`,
+/// `transport` (`tcp`, the default, or `udp`).
+#[utoipa::path(post, path = "/api/v1/cameras", tag = "devices", security(("bearer" = [])),
+    request_body = NewCamera,
+    responses((status = 201, body = CameraView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    caller: Caller,
+    State(state): State<AppState>,
+    body: Result<Json<NewCamera>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(new) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    let camera = new.camera(now_ms())?;
+    let patch = device_patch(&state, &camera.id, camera_device(&new)).await?;
+    if !state.store.insert_camera(camera.clone()).await? {
+        return Err(ApiError::conflict(format!(
+            "a camera {:?} exists already",
+            camera.id
+        )));
+    }
+    let device = apply_device(&state, &camera.id, patch).await?;
+    state.cameras.set(camera.clone());
+    tracing::info!(by = %caller.username, camera = %camera.id, url = %camera.url, "camera added");
+    let note = AuditNote {
+        target: Some(camera.id.clone()),
+        detail: described(&camera),
+        ..AuditNote::default()
+    };
+    let body = view(&state, camera, device.as_ref());
+    Ok(noted((StatusCode::CREATED, Json(body)), note))
+}
+
+/// What a new camera sets on its device.
+pub fn camera_device(new: &NewCamera) -> DevicePatch {
+    DevicePatch {
+        name: new.name.clone(),
+        lat: new.lat,
+        lon: new.lon,
+        registered: Some(true),
+        system: new.system.clone(),
+        ..DevicePatch::default()
+    }
+}
+
+/// Edit a camera; absent fields stay (`sub_url: ""` removes the sub-stream, `username: ""` the
+/// credentials). Its stream starts over when where or how it is pulled changed.
+#[utoipa::path(patch, path = "/api/v1/cameras/{camera}", tag = "devices", security(("bearer" = [])),
+    params(("camera" = String, Path, description = "the camera's device key")), request_body = CameraPatch,
+    responses((status = 200, body = CameraView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn patch(
+    caller: Caller,
+    State(state): State<AppState>,
+    Param(id): Param<String>,
+    body: Result<Json<CameraPatch>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(patch) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
+    let (camera, mut device) = visible(&state, &caller, &id).await?;
+    let next = camera.patched(&patch, now_ms())?;
+    let device_edit = DevicePatch {
+        name: patch.name.clone(),
+        lat: patch.lat,
+        lon: patch.lon,
+        system: patch.system.clone(),
+        ..DevicePatch::default()
+    };
+    let device_edit = device_patch(&state, &id, device_edit).await?;
+    if !state.store.save_camera(next.clone()).await? {
+        return Err(ApiError::not_found(format!("no camera {id:?}")));
+    }
+    if device_edit != DevicePatch::default() {
+        device = apply_device(&state, &id, device_edit).await?;
+    }
+    state.cameras.set(next.clone());
+    tracing::info!(by = %caller.username, camera = %id, "camera edited");
+    let note = AuditNote {
+        detail: described(&next),
+        ..AuditNote::default()
+    };
+    Ok(noted(Json(view(&state, next, device.as_ref())), note))
+}
+
+/// Remove a camera: its stream stops; its device stays, with its readings and alerts.
+#[utoipa::path(delete, path = "/api/v1/cameras/{camera}", tag = "devices", security(("bearer" = [])),
+    params(("camera" = String, Path, description = "the camera's device key")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    caller: Caller,
+    State(state): State<AppState>,
+    Param(id): Param<String>,
+) -> Result<Response, ApiError> {
+    visible(&state, &caller, &id).await?;
+    if !state.store.delete_camera(&id).await? {
+        return Err(ApiError::not_found(format!("no camera {id:?}")));
+    }
+    state.cameras.remove(&id);
+    tracing::info!(by = %caller.username, camera = %id, "camera removed");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The audit's record of a camera: never its credentials.
+fn described(c: &Camera) -> String {
+    serde_json::json!({
+        "url": c.url, "sub_url": c.sub_url, "credentials": c.credentials.is_some(),
+        "always_on": c.always_on, "transport": c.transport,
+    })
+    .to_string()
+}

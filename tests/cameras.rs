@@ -1,0 +1,271 @@
+//! Cameras against a real RTSP server (GStreamer's, serving test patterns with digest auth): the
+//! hub pulls the camera with retina, shows its status, stores its health as readings of the
+//! camera's device and alerts on it through the ordinary rules; it notices a killed camera at
+//! once, a silent one (SIGSTOP) within the watchdog's 2 s, and recovers by itself when the camera
+//! comes back.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use iochub::accounts::Role;
+use serde_json::{Value, json};
+use support::camera::{PASSWORD, TestCamera};
+use support::{Broker, Hub, Mosquitto, eventually};
+
+const RULES: &str = r#"
+[[rules]]
+id = "camera-offline"
+metric = "camera_online"
+op = "<"
+value = 1
+severity = "warning"
+category = "equipment"
+"#;
+
+async fn camera(hub: &Hub, id: &str) -> Value {
+    let (status, body) = hub.get(&format!("/api/v1/cameras/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Waits until the camera's state is `state`; returns the camera.
+async fn wait_state(hub: &Hub, id: &str, state: &str, within: Duration) -> Value {
+    let what = format!("camera {id} {state}");
+    eventually(&what, within, || async {
+        let c = camera(hub, id).await;
+        (c["status"]["state"] == state).then_some(c)
+    })
+    .await
+}
+
+async fn open_alerts(hub: &Hub, device: &str) -> Vec<String> {
+    let (_, list) = hub
+        .get(&format!("/api/v1/alerts?state=open&device={device}"))
+        .await;
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["rule"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The camera's latest stored value of `metric`.
+async fn latest(hub: &Hub, device: &str, metric: &str) -> Option<f64> {
+    let now = support::now_ms();
+    let r = hub
+        .readings(device, metric, now - 600_000, now + 1000)
+        .await;
+    r.last().map(|&(_, v)| v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_from_the_config_is_pulled_measured_and_alerted_on() {
+    let mut cam = TestCamera::start();
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+[[cameras]]
+id = "cam-bridge"
+name = "Cầu Bằng Giang"
+url = "{}"
+sub_url = "rtsp://127.0.0.1:{}/sub"
+lat = 22.666
+lon = 106.258
+always_on = true
+"#,
+        cam.url("main"),
+        cam.port
+    );
+    let hub = Hub::start_serve(dir.path(), RULES, broker.url(), &config).await;
+
+    let c = wait_state(&hub, "cam-bridge", "online", Duration::from_secs(15)).await;
+    assert_eq!(c["url"], format!("rtsp://127.0.0.1:{}/main", cam.port));
+    assert_eq!(c["credentials"], true);
+    assert_eq!(c["name"], "Cầu Bằng Giang");
+    assert_eq!(c["status"]["width"], 320);
+    assert!(
+        c["status"]["codec"].as_str().unwrap().starts_with("avc1."),
+        "{c}"
+    );
+    let (_, list) = hub.get("/api/v1/cameras").await;
+    assert!(
+        !list.to_string().contains(PASSWORD),
+        "credentials never shown"
+    );
+    let (_, device) = hub.get("/api/v1/devices/cam-bridge").await;
+    assert_eq!(device["lat"], 22.666);
+
+    // its health, every 10 s: 25 fps, a keyframe every second
+    let fps = eventually("camera_fps stored", Duration::from_secs(25), || async {
+        latest(&hub, "cam-bridge", "camera_fps")
+            .await
+            .filter(|v| *v > 0.0)
+    })
+    .await;
+    assert!((20.0..=30.0).contains(&fps), "fps {fps}");
+    let age = latest(&hub, "cam-bridge", "camera_keyframe_age_s")
+        .await
+        .unwrap();
+    assert!(age <= 1.5, "keyframe age {age}");
+    assert!(latest(&hub, "cam-bridge", "camera_kbps").await.unwrap() > 10.0);
+    assert_eq!(latest(&hub, "cam-bridge", "camera_online").await, Some(1.0));
+    assert!(open_alerts(&hub, "cam-bridge").await.is_empty());
+
+    // killed: offline at once, stored, alerted
+    cam.kill9();
+    let killed = Instant::now();
+    wait_state(&hub, "cam-bridge", "offline", Duration::from_secs(2)).await;
+    let noticed = killed.elapsed();
+    // the stream ended, and the retry made at once is refused
+    eventually("the retry refused", Duration::from_secs(2), || async {
+        let c = camera(&hub, "cam-bridge").await;
+        let error = c["status"]["error"].as_str().unwrap_or("").to_owned();
+        error.contains("does not answer").then_some(())
+    })
+    .await;
+    let alerts = eventually("the offline alert", Duration::from_secs(5), || async {
+        let a = open_alerts(&hub, "cam-bridge").await;
+        (!a.is_empty()).then_some(a)
+    })
+    .await;
+    assert_eq!(alerts, ["camera-offline"]);
+    // the reading commits apart from the alert
+    eventually("camera_online 0 stored", Duration::from_secs(5), || async {
+        (latest(&hub, "cam-bridge", "camera_online").await == Some(0.0)).then_some(())
+    })
+    .await;
+    eprintln!("killed camera noticed after {noticed:?}");
+
+    // back on the same port: the hub finds it by itself, and the alert clears
+    cam.spawn();
+    wait_state(&hub, "cam-bridge", "online", Duration::from_secs(15)).await;
+    eventually("the alert cleared", Duration::from_secs(5), || async {
+        open_alerts(&hub, "cam-bridge")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    let c = camera(&hub, "cam-bridge").await;
+    assert!(c["status"]["reconnects"].as_u64().unwrap() >= 1, "{c}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_camera_stalls_then_is_offline_and_returns() {
+    let cam = TestCamera::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), RULES, Broker::Embedded(0)).await;
+    let (status, body) = hub
+        .call(
+            "POST",
+            "/api/v1/cameras",
+            &hub.token,
+            Some(
+                json!({"id": "cam-pass", "url": cam.url("main"), "always_on": true,
+                "name": "Đèo Mã Phục", "lat": 22.8, "lon": 106.1}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(!body.to_string().contains(PASSWORD));
+    wait_state(&hub, "cam-pass", "online", Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // SIGSTOP: the connection stays open and nothing comes
+    cam.pause();
+    let paused = Instant::now();
+    let c = wait_state(&hub, "cam-pass", "stalled", Duration::from_millis(2500)).await;
+    eprintln!("stall noticed after {:?}", paused.elapsed());
+    assert!(c["status"]["stalls"].as_u64().unwrap() >= 1, "{c}");
+    // the reconnect gets no answer either
+    let c = wait_state(&hub, "cam-pass", "offline", Duration::from_secs(8)).await;
+    assert!(
+        c["status"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 5 s"),
+        "{c}"
+    );
+    assert_eq!(open_alerts(&hub, "cam-pass").await, ["camera-offline"]);
+
+    cam.resume();
+    wait_state(&hub, "cam-pass", "online", Duration::from_secs(20)).await;
+    eventually("the alert cleared", Duration::from_secs(5), || async {
+        open_alerts(&hub, "cam-pass").await.is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cameras_are_managed_through_the_api_and_a_wrong_password_is_named() {
+    let cam = TestCamera::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), RULES, Broker::Embedded(0)).await;
+    let wrong = format!("rtsp://viewer:wrong@127.0.0.1:{}/main", cam.port);
+    let new = json!({"id": "cam-gate", "url": wrong, "always_on": true});
+    let (status, _) = hub
+        .call("POST", "/api/v1/cameras", &hub.token, Some(new.clone()))
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = hub
+        .call("POST", "/api/v1/cameras", &hub.token, Some(new))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let c = wait_state(&hub, "cam-gate", "offline", Duration::from_secs(10)).await;
+    let error = c["status"]["error"].as_str().unwrap();
+    assert!(error.contains("user name or password"), "{error}");
+
+    // bad input names its field
+    for (body, field) in [
+        (json!({"id": "x", "url": "http://127.0.0.1/live"}), "url"),
+        (json!({"id": "a b", "url": "rtsp://127.0.0.1/live"}), "id"),
+        (
+            json!({"id": "x", "url": "rtsp://127.0.0.1/live", "transport": "sctp"}),
+            "",
+        ),
+    ] {
+        let (status, answer) = hub
+            .call("POST", "/api/v1/cameras", &hub.token, Some(body))
+            .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_string().contains(field), "{answer}");
+    }
+
+    // the right password, given apart from the URL
+    let (status, body) = hub
+        .call(
+            "PATCH",
+            "/api/v1/cameras/cam-gate",
+            &hub.token,
+            Some(json!({"password": PASSWORD, "name": "Cổng tỉnh"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "Cổng tỉnh");
+    wait_state(&hub, "cam-gate", "online", Duration::from_secs(15)).await;
+
+    // a viewer may list but not edit
+    let viewer = support::account(&hub, "watcher", Role::Viewer, json!({})).await;
+    let (status, _) = hub.call("GET", "/api/v1/cameras", &viewer, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = hub
+        .call("DELETE", "/api/v1/cameras/cam-gate", &viewer, None)
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, _) = hub
+        .call("DELETE", "/api/v1/cameras/cam-gate", &hub.token, None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = hub.get("/api/v1/cameras/cam-gate").await;
+    assert_eq!(status, 404);
+    // the device stays, with its readings
+    let (status, _) = hub.get("/api/v1/devices/cam-gate").await;
+    assert_eq!(status, 200);
+    let (_, audit) = hub.get("/api/v1/audit?action=camera.update").await;
+    assert!(!audit.to_string().contains(PASSWORD), "{audit}");
+}
