@@ -107,6 +107,18 @@ fn describe() {
     );
     describe_counter!("iochub_alerts_resolved_total", "Alerts resolved");
     describe_gauge!("iochub_ws_clients", "Connected WebSocket clients");
+    describe_gauge!(
+        "iochub_camera_streams_open",
+        "Camera streams the hub pulls now (one per camera stream, however many watch it)"
+    );
+    describe_gauge!(
+        "iochub_camera_viewers",
+        "Browsers watching a camera stream over /ws/video"
+    );
+    describe_counter!(
+        "iochub_camera_viewer_skips_total",
+        "Times a viewer fell behind and was skipped ahead to the next keyframe"
+    );
     describe_counter!(
         "iochub_ws_lagged_total",
         "Lagged notices sent to slow WebSocket clients"
@@ -231,6 +243,18 @@ pub fn alert_action(action: &'static str) {
 
 pub fn ws_clients(delta: f64) {
     gauge!("iochub_ws_clients").increment(delta);
+}
+
+pub fn camera_streams_open(delta: f64) {
+    gauge!("iochub_camera_streams_open").increment(delta);
+}
+
+pub fn camera_viewers(delta: f64) {
+    gauge!("iochub_camera_viewers").increment(delta);
+}
+
+pub fn camera_viewer_skipped() {
+    counter!("iochub_camera_viewer_skips_total").increment(1);
 }
 
 pub fn ws_lagged() {

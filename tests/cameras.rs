@@ -269,3 +269,166 @@ async fn cameras_are_managed_through_the_api_and_a_wrong_password_is_named() {
     let (_, audit) = hub.get("/api/v1/audit?action=camera.update").await;
     assert!(!audit.to_string().contains(PASSWORD), "{audit}");
 }
+
+/// What a viewer of `/ws/video` received: text frames as JSON, binary frames as their first
+/// box's type.
+#[derive(Debug, PartialEq)]
+enum Got {
+    Text(Value),
+    Box(String),
+}
+
+async fn next(ws: &mut support::ws::Ws) -> Got {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.stream.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("open")
+            .expect("a frame");
+        match msg {
+            Message::Text(t) => return Got::Text(serde_json::from_str(&t).unwrap()),
+            Message::Binary(b) => return Got::Box(String::from_utf8_lossy(&b[4..8]).into()),
+            _ => {}
+        }
+    }
+}
+
+/// The hub's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_viewers_share_one_session_and_a_stuck_one_costs_nothing() {
+    // 2 Mbit/s, so that a viewer that stops reading fills its buffers in seconds
+    let cam = TestCamera::start_with(&["--bitrate", "2000", "--size", "640x480"]);
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), RULES, Broker::Embedded(0)).await;
+    let new = json!({"id": "cam-market", "url": cam.url("main"), "lat": 22.67, "lon": 106.26});
+    let (status, _) = hub
+        .call("POST", "/api/v1/cameras", &hub.token, Some(new))
+        .await;
+    assert_eq!(status, 201);
+    // on demand: probed, then idle until someone watches
+    wait_state(&hub, "cam-market", "idle", Duration::from_secs(10)).await;
+    assert_eq!(hub.metric("iochub_camera_streams_open").await, 0.0);
+
+    let mut viewers = Vec::new();
+    for _ in 0..10 {
+        viewers.push(hub.video("cam-market", None).await);
+    }
+    for v in &mut viewers {
+        let Got::Text(status) = next(v).await else {
+            panic!("a status first")
+        };
+        assert_eq!(status["type"], "status");
+        let mime = loop {
+            if let Got::Text(t) = next(v).await
+                && t["type"] == "mse"
+            {
+                break t["mime"].as_str().unwrap().to_owned();
+            }
+        };
+        assert!(mime.starts_with("video/mp4; codecs=\"avc1."), "{mime}");
+        assert_eq!(next(v).await, Got::Box("ftyp".into()));
+        for _ in 0..25 {
+            loop {
+                match next(v).await {
+                    Got::Box(b) => {
+                        assert_eq!(b, "moof");
+                        break;
+                    }
+                    Got::Text(t) => assert_eq!(t["type"], "status", "{t}"),
+                }
+            }
+        }
+    }
+    let c = camera(&hub, "cam-market").await;
+    assert_eq!(c["status"]["viewers"], 10);
+    assert_eq!(c["status"]["state"], "online");
+    assert_eq!(
+        hub.metric("iochub_camera_streams_open").await,
+        1.0,
+        "one pull for all"
+    );
+    assert_eq!(hub.metric("iochub_camera_viewers").await, 10.0);
+
+    // one viewer stops reading (a 4 KiB receive buffer, never drained); the others go on
+    let stuck = hub.video("cam-market", Some(4096)).await;
+    let before = rss_kib(hub.pid());
+    let started = Instant::now();
+    let mut peak = before;
+    loop {
+        for v in &mut viewers {
+            while let Ok(got) = tokio::time::timeout(Duration::from_millis(5), next(v)).await {
+                drop(got);
+            }
+        }
+        peak = peak.max(rss_kib(hub.pid()));
+        let c = camera(&hub, "cam-market").await;
+        if c["status"]["viewers"] == 10 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the stuck viewer is never let go: {c}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // it was closed once its socket took no frame for 10 s; the hub's memory did not follow it
+    eprintln!("stuck viewer let go after {:?}", started.elapsed());
+    assert!(started.elapsed() >= Duration::from_secs(10));
+    let grown = peak.saturating_sub(before);
+    assert!(grown < 16 * 1024, "RSS grew {grown} KiB");
+    for v in &mut viewers {
+        let got = loop {
+            if let Got::Box(b) = next(v).await {
+                break b;
+            }
+        };
+        assert_eq!(got, "moof", "the others still receive frames");
+    }
+    drop(stuck);
+
+    // everyone leaves: the stream closes after the linger time (15 s)
+    drop(viewers);
+    eventually("the stream closed", Duration::from_secs(25), || async {
+        (hub.metric("iochub_camera_streams_open").await == 0.0).then_some(())
+    })
+    .await;
+    wait_state(&hub, "cam-market", "idle", Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_needs_a_session_and_a_known_camera() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), RULES, Broker::Embedded(0)).await;
+    let plain = reqwest::Client::new();
+    let url = hub.url("/ws/video/cam-none");
+    let upgrade = |req: reqwest::RequestBuilder| {
+        req.header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+    };
+    let anonymous = upgrade(plain.get(&url)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let unknown = upgrade(plain.get(&url).bearer_auth(&hub.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let bad = upgrade(
+        plain
+            .get(format!("{url}?stream=fish"))
+            .bearer_auth(&hub.token),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+}

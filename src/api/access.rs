@@ -89,6 +89,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/areas", P::MapRead),
     r("POST", "/api/v1/areas/summary", P::MapRead),
     r("GET", "/ws", P::MapRead),
+    r("GET", "/ws/video/{camera}", P::MapRead),
     r("GET", "/api/v1/devices", P::DevicesRead),
     r("GET", "/api/v1/devices/{device}", P::DevicesRead),
     audited(
@@ -565,7 +566,8 @@ pub async fn guard(
     }
     if let Some(c) = &caller {
         let by_cookie = bearer(req.headers()).is_none();
-        let refusal = if pattern == "/ws" && origin == Some(false) {
+        let sockets = pattern == "/ws" || pattern.starts_with("/ws/");
+        let refusal = if sockets && origin == Some(false) {
             Some(ApiError {
                 code: "origin",
                 ..ApiError::forbidden("this page's origin may not open the live feed")

@@ -120,6 +120,7 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/metrics", get(metrics))
     .route("/ws", get(ws))
+    .route("/ws/video/{camera}", get(video))
     .route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         access::guard,
@@ -261,7 +262,19 @@ async fn ws(
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let token = access::token_from(&headers).map(str::to_owned);
+    let session = session_bound(caller, &state, &headers);
+    upgrade.on_upgrade(move |socket| {
+        crate::ws::client::serve(socket, state.live.clone(), state.areas.clone(), session)
+    })
+}
+
+/// What a socket's session allows and when it ends.
+fn session_bound(
+    caller: access::Caller,
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> crate::ws::client::SessionBound {
+    let token = access::token_from(headers).map(str::to_owned);
     let accounts = state.accounts.clone();
     // The idle timeout ends a session without anyone cancelling it: the socket asks.
     let still_live: crate::ws::client::StillLive = Box::new(move || {
@@ -275,15 +288,40 @@ async fn ws(
             !matches!(checked, Err(crate::accounts::AccountError::SessionEnded))
         })
     });
-    upgrade.on_upgrade(move |socket| {
-        let session = crate::ws::client::SessionBound {
-            scope: caller.scope,
-            ended: caller.ended,
-            expires_at_ms: caller.expires_at,
-            still_live,
-        };
-        crate::ws::client::serve(socket, state.live.clone(), state.areas.clone(), session)
-    })
+    crate::ws::client::SessionBound {
+        scope: caller.scope,
+        ended: caller.ended,
+        expires_at_ms: caller.expires_at,
+        still_live,
+    }
+}
+
+/// `GET /ws/video/{camera}[?stream=sub]`: the camera's live video as fMP4 for MSE (see
+/// `ws::video`), to an account that sees the camera's place.
+async fn video(
+    caller: access::Caller,
+    State(state): State<AppState>,
+    axum::extract::Path(camera): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    use crate::camera::model::StreamKind;
+    let kind = match q.get("stream").map(String::as_str) {
+        None | Some("main") => StreamKind::Main,
+        Some("sub") => StreamKind::Sub,
+        Some(other) => {
+            return Err(ApiError::bad_field(
+                "stream",
+                format!("{other:?}: `main` or `sub`"),
+            ));
+        }
+    };
+    cameras::visible(&state, &caller, &camera).await?;
+    let viewer = (state.cameras.watch(&camera, kind))
+        .ok_or_else(|| ApiError::not_found(format!("no camera {camera:?}")))?;
+    let session = session_bound(caller, &state, &headers);
+    Ok(upgrade.on_upgrade(move |socket| crate::ws::video::serve(socket, viewer, session)))
 }
 
 /// For PATCH bodies: `null` clears a field, absence leaves it as it is.

@@ -7,6 +7,7 @@
 //! (the app hands them over at start and the API after each edit), and what a viewer does with
 //! the frames is the WebSocket's.
 
+pub mod fmp4;
 pub mod health;
 pub mod model;
 pub mod rtsp;

@@ -177,7 +177,10 @@ impl Session {
                         self.publish_rates(&meter);
                     }
                     opened_before = true;
-                    self.stream(source, &mut meter, &mut backoff).await
+                    crate::metrics::camera_streams_open(1.0);
+                    let ended = self.stream(source, &mut meter, &mut backoff).await;
+                    crate::metrics::camera_streams_open(-1.0);
+                    ended
                 }
             };
             match ended {

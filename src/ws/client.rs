@@ -43,7 +43,7 @@ pub type StillLive = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bo
 pub const LIVE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Close code for a session that ended (4000-4999: the application's own).
-const SESSION_ENDED: u16 = 4001;
+pub const SESSION_ENDED: u16 = 4001;
 
 pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, session: SessionBound) {
     let SessionBound {
@@ -132,22 +132,7 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, session
         }
     };
     let pump = pump(feed, filter_rx, out_tx, ctl_rx);
-    let left_ms = (expires_at_ms - crate::timefmt::now_ms()).max(0);
-    let session_end = async {
-        let expiry = tokio::time::sleep(std::time::Duration::from_millis(left_ms.unsigned_abs()));
-        tokio::pin!(expiry);
-        let mut check = tokio::time::interval(LIVE_CHECK);
-        check.tick().await; // the first tick is at once: the session was just checked
-        loop {
-            tokio::select! {
-                () = ended.cancelled() => break "session ended",
-                () = &mut expiry => break "session expired",
-                _ = check.tick() => if !still_live().await {
-                    break "session idle or gone";
-                },
-            }
-        }
-    };
+    let session_end = session_end(&ended, expires_at_ms, &still_live);
     let writer_until_closed = async {
         tokio::select! {
             () = writer => {}
@@ -167,6 +152,28 @@ pub async fn serve(socket: WebSocket, feed: LiveFeed, areas: Arc<Areas>, session
         },
     }
     m::ws_clients(-1.0);
+}
+
+/// Resolves when the session behind a socket is over, with why.
+pub async fn session_end(
+    ended: &tokio_util::sync::CancellationToken,
+    expires_at_ms: i64,
+    still_live: &StillLive,
+) -> &'static str {
+    let left_ms = (expires_at_ms - crate::timefmt::now_ms()).max(0);
+    let expiry = tokio::time::sleep(std::time::Duration::from_millis(left_ms.unsigned_abs()));
+    tokio::pin!(expiry);
+    let mut check = tokio::time::interval(LIVE_CHECK);
+    check.tick().await; // the first tick is at once: the session was just checked
+    loop {
+        tokio::select! {
+            () = ended.cancelled() => break "session ended",
+            () = &mut expiry => break "session expired",
+            _ = check.tick() => if !still_live().await {
+                break "session idle or gone";
+            },
+        }
+    }
 }
 
 /// Per-client backlog: replies and alerts (never dropped), and telemetry conflated per series

@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod filter;
+pub mod video;
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
-//! A WebSocket client of the hub's live feed (`/ws`), authenticated with the hub's token.
+//! A WebSocket client of the hub's live feed (`/ws`) or of a camera's video (`/ws/video`),
+//! authenticated with the hub's token.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,27 @@ impl Hub {
     }
 
     async fn ws_on(&self, subscribe: Value, recv_buffer: Option<u32>, token: &str) -> Ws {
+        let mut ws = self.connect("/ws", recv_buffer, token).await;
+        ws.stream
+            .send(Message::Text(subscribe.to_string().into()))
+            .await
+            .expect("subscribe");
+        let ack = ws
+            .next_json(Duration::from_secs(10))
+            .await
+            .expect("subscribe reply");
+        assert_eq!(ack["type"], "subscribed", "{ack}");
+        ws
+    }
+
+    /// A viewer of `/ws/video/{camera}` (`path_and_query` after `/ws/video/`), with the
+    /// hub's token; a small receive buffer makes a viewer that does not read fill up fast.
+    pub async fn video(&self, path_and_query: &str, recv_buffer: Option<u32>) -> Ws {
+        let path = format!("/ws/video/{path_and_query}");
+        self.connect(&path, recv_buffer, &self.token).await
+    }
+
+    async fn connect(&self, path: &str, recv_buffer: Option<u32>, token: &str) -> Ws {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
@@ -34,28 +56,18 @@ impl Hub {
             .connect(([127, 0, 0, 1], self.http).into())
             .await
             .expect("connect");
-        let mut req = format!("ws://127.0.0.1:{}/ws", self.http)
+        let mut req = format!("ws://127.0.0.1:{}{path}", self.http)
             .into_client_request()
             .expect("request");
         req.headers_mut().insert(
             "authorization",
             format!("Bearer {token}").parse().expect("header"),
         );
-        let (mut stream, _) =
+        let (stream, _) =
             tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
                 .await
                 .expect("ws connect");
-        stream
-            .send(Message::Text(subscribe.to_string().into()))
-            .await
-            .expect("subscribe");
-        let mut ws = Ws { stream };
-        let ack = ws
-            .next_json(Duration::from_secs(10))
-            .await
-            .expect("subscribe reply");
-        assert_eq!(ack["type"], "subscribed", "{ack}");
-        ws
+        Ws { stream }
     }
 }
 
