@@ -35,11 +35,12 @@ impl SecurityHeaders {
             .collect();
         let extra = extra.join(" ");
         // Styles: the app sets colours in element styles (inline), scripts never run inline.
-        // MapLibre runs its worker from a blob: URL and draws images from blob:/data: URLs.
+        // MapLibre runs its worker from a blob: URL and draws images from blob:/data: URLs; the
+        // camera player feeds <video> from a MediaSource, whose URL is a blob: URL.
         let csp = format!(
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data: blob: {extra}; connect-src 'self' {extra}; worker-src 'self' blob:; \
-             font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             media-src 'self' blob:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
              frame-ancestors 'none'"
         );
         Self {

@@ -12,8 +12,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
 import mqtt from 'mqtt';
-import { Hub, freePort, waitFor, launchChromium, logIn, ARTIFACTS, PASSWORD } from './hub.mjs';
+import { Hub, freePort, waitFor, launchChromium, logIn, ARTIFACTS, PASSWORD, repo } from './hub.mjs';
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'iochub-web-'));
@@ -22,6 +24,22 @@ fs.writeFileSync(hubLog, '');
 const started = Date.now();
 const results = [];
 let hub, browser, mq;
+const cameras = [];
+
+/** GStreamer's RTSP server serving a test pattern (tests/support/rtsp_camera.py), no auth. */
+async function startCamera(extra = []) {
+  const port = await freePort();
+  const script = path.join(repo, 'tests/support/rtsp_camera.py');
+  const proc = spawn('/usr/bin/python3', [script, '--port', String(port), ...extra], { stdio: ['pipe', 'pipe', 'ignore'] });
+  cameras.push(proc);
+  const lines = readline.createInterface({ input: proc.stdout });
+  const ready = await new Promise((resolve) => {
+    lines.once('line', (l) => resolve(l));
+    proc.once('exit', () => resolve(null));
+  });
+  if (ready !== `ready ${port}`) throw new Error(`the test camera did not start (${ready})`);
+  return { port, proc };
+}
 
 // Vietnamese letters that English text never has: a label still carrying one in English mode was
 // not translated (proper names are marked translate="no" and skipped).
@@ -883,6 +901,36 @@ async function main() {
     await shot(page, '12-dense');
   });
 
+  await check('a camera plays live through MSE: H.264 over /ws/video, frames painted, time advancing', async () => {
+    const cam = await startCamera();
+    await hub.post('/api/v1/cameras', { id: 'web-cam-1', name: 'Cầu Bằng Giang', url: `rtsp://127.0.0.1:${cam.port}/main`, lat: 22.666, lon: 106.258 }, token);
+    await page.evaluate(async () => {
+      const { playCamera } = await import('/js/video.js');
+      const video = document.createElement('video');
+      video.id = 'test-camera';
+      Object.assign(video.style, { position: 'fixed', right: '10px', bottom: '10px', width: '480px', zIndex: 9999, background: '#000' });
+      document.body.append(video);
+      window.testCamera = { statuses: [] };
+      window.testCamera.player = playCamera(video, 'web-cam-1', { onStatus: (s) => window.testCamera.statuses.push(s) });
+    });
+    const played = await waitFor('the video playing', () => page.evaluate(() => {
+      const v = document.getElementById('test-camera');
+      const q = v.getVideoPlaybackQuality();
+      return v.currentTime > 2 && q.totalVideoFrames > 25 ? { t: v.currentTime, frames: q.totalVideoFrames, w: v.videoWidth, h: v.videoHeight } : null;
+    }), 30000, 250);
+    if (played.w !== 320 || played.h !== 240) throw new Error(`picture ${played.w}x${played.h}`);
+    // the picture is at the live edge, not buffering behind it
+    const lag = await page.evaluate(() => {
+      const v = document.getElementById('test-camera');
+      return v.buffered.end(v.buffered.length - 1) - v.currentTime;
+    });
+    if (lag > 1.5) throw new Error(`${lag.toFixed(2)} s behind the newest frame`);
+    const online = await page.evaluate(() => window.testCamera.statuses.some((s) => s.type === 'status' && s.state === 'online'));
+    if (!online) throw new Error('no online status frame');
+    await shot(page, '13-camera-mse');
+    await page.evaluate(() => { window.testCamera.player.stop(); document.getElementById('test-camera').remove(); });
+  });
+
   if (pageErrors.length) {
     results.push({ name: 'no uncaught page errors', ok: false, error: new Error(pageErrors.slice(0, 5).join(' | ')) });
     console.log(`FAIL - no uncaught page errors: ${pageErrors.slice(0, 5).join(' | ')}`);
@@ -897,6 +945,7 @@ try {
   console.log(`FAIL - setup: ${e.stack || e.message}`);
 } finally {
   await mq?.endAsync(true).catch(() => {});
+  cameras.forEach((c) => c.kill('SIGKILL'));
   await browser?.close().catch(() => {});
   await hub?.stop().catch(() => {});
   fs.rmSync(dataDir, { recursive: true, force: true });
