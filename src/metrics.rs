@@ -107,6 +107,10 @@ fn describe() {
     );
     describe_counter!("iochub_alerts_resolved_total", "Alerts resolved");
     describe_gauge!("iochub_ws_clients", "Connected WebSocket clients");
+    describe_counter!(
+        "iochub_camera_health_dropped_total",
+        "Camera health reports dropped because the engine's queue was full"
+    );
     describe_gauge!(
         "iochub_camera_streams_open",
         "Camera streams the hub pulls now (one per camera stream, however many watch it)"
@@ -243,6 +247,10 @@ pub fn alert_action(action: &'static str) {
 
 pub fn ws_clients(delta: f64) {
     gauge!("iochub_ws_clients").increment(delta);
+}
+
+pub fn camera_health_dropped() {
+    counter!("iochub_camera_health_dropped_total").increment(1);
 }
 
 pub fn camera_streams_open(delta: f64) {

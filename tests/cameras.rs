@@ -173,12 +173,18 @@ async fn a_silent_camera_stalls_then_is_offline_and_returns() {
     assert_eq!(status, 201, "{body}");
     assert!(!body.to_string().contains(PASSWORD));
     wait_state(&hub, "cam-pass", "online", Duration::from_secs(15)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut viewer = hub.video("cam-pass", None).await;
+    let (mut last_time, sync) = next_fragment(&mut viewer).await;
+    assert!(sync, "a viewer starts at a keyframe");
+    for _ in 0..25 {
+        last_time = next_fragment(&mut viewer).await.0;
+    }
 
     // SIGSTOP: the connection stays open and nothing comes
     cam.pause();
     let paused = Instant::now();
-    let c = wait_state(&hub, "cam-pass", "stalled", Duration::from_millis(2500)).await;
+    // the watchdog's 2 s after the last frame, give or take a poll on a busy machine
+    let c = wait_state(&hub, "cam-pass", "stalled", Duration::from_secs(3)).await;
     eprintln!("stall noticed after {:?}", paused.elapsed());
     assert!(c["status"]["stalls"].as_u64().unwrap() >= 1, "{c}");
     // the reconnect gets no answer either
@@ -194,6 +200,12 @@ async fn a_silent_camera_stalls_then_is_offline_and_returns() {
 
     cam.resume();
     wait_state(&hub, "cam-pass", "online", Duration::from_secs(20)).await;
+    // the same viewer goes on: from a keyframe of the new session, its time still moving on
+    let (time, sync) = next_fragment(&mut viewer).await;
+    assert!(sync, "after a reconnect the viewer resumes at a keyframe");
+    assert!(time > last_time, "{time} after {last_time}");
+    let (later, _) = next_fragment(&mut viewer).await;
+    assert!(later > time && later - time < 90_000, "{time} then {later}");
     eventually("the alert cleared", Duration::from_secs(5), || async {
         open_alerts(&hub, "cam-pass").await.is_empty().then_some(())
     })
@@ -295,6 +307,30 @@ async fn next(ws: &mut support::ws::Ws) -> Got {
     }
 }
 
+/// The next fragment's decode time (`tfdt`) and whether its sample is a sync sample (`trun`'s
+/// sample flags), skipping text frames and init segments.
+async fn next_fragment(ws: &mut support::ws::Ws) -> (u64, bool) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(20), ws.stream.next())
+            .await
+            .expect("a frame within 20 s")
+            .expect("open")
+            .expect("a frame");
+        let Message::Binary(b) = msg else { continue };
+        if &b[4..8] != b"moof" {
+            continue;
+        }
+        let at = |tag: &[u8]| b.windows(4).position(|w| w == tag).unwrap();
+        let tfdt = at(b"tfdt");
+        let time = u64::from_be_bytes(b[tfdt + 8..tfdt + 16].try_into().unwrap());
+        let trun = at(b"trun");
+        let flags = u32::from_be_bytes(b[trun + 24..trun + 28].try_into().unwrap());
+        return (time, flags & 0x0001_0000 == 0);
+    }
+}
+
 /// The hub's resident memory, in KiB.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -313,8 +349,14 @@ async fn ten_viewers_share_one_session_and_a_stuck_one_costs_nothing() {
         .call("POST", "/api/v1/cameras", &hub.token, Some(new))
         .await;
     assert_eq!(status, 201);
-    // on demand: probed, then idle until someone watches
-    wait_state(&hub, "cam-market", "idle", Duration::from_secs(10)).await;
+    // on demand: probed (it answers), then idle until someone watches
+    eventually(
+        "the probe's camera_online",
+        Duration::from_secs(15),
+        || async { (latest(&hub, "cam-market", "camera_online").await == Some(1.0)).then_some(()) },
+    )
+    .await;
+    assert_eq!(camera(&hub, "cam-market").await["status"]["state"], "idle");
     assert_eq!(hub.metric("iochub_camera_streams_open").await, 0.0);
 
     let mut viewers = Vec::new();
@@ -393,6 +435,20 @@ async fn ten_viewers_share_one_session_and_a_stuck_one_costs_nothing() {
         assert_eq!(got, "moof", "the others still receive frames");
     }
     drop(stuck);
+
+    // an edit of where the camera is pulled from restarts its stream: viewers are told (4002)
+    let (status, _) = hub
+        .call(
+            "PATCH",
+            "/api/v1/cameras/cam-market",
+            &hub.token,
+            Some(json!({"transport": "udp"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for v in &mut viewers {
+        assert_eq!(v.closed_within(Duration::from_secs(5)).await, Some(4002));
+    }
 
     // everyone leaves: the stream closes after the linger time (15 s)
     drop(viewers);

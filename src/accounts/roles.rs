@@ -49,12 +49,14 @@ pub enum Permission {
     TokensManage,
     /// The connected systems (data sources), edited.
     SystemsManage,
+    /// Cameras added, edited, removed: their URLs and the credentials the hub logs in with.
+    CamerasManage,
     /// The periodic reports: read, export, issue.
     Reports,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
@@ -72,6 +74,7 @@ impl Permission {
         Permission::AuditRead,
         Permission::TokensManage,
         Permission::SystemsManage,
+        Permission::CamerasManage,
         Permission::Reports,
     ];
 }
@@ -98,6 +101,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::AuditRead,
             P::TokensManage,
             P::SystemsManage,
+            P::CamerasManage,
             P::Reports,
         ],
     ),
@@ -194,6 +198,7 @@ mod tests {
             assert_eq!(role.may(P::AgenciesManage), admin, "{role:?}");
             assert_eq!(role.may(P::AuditRead), admin, "{role:?}");
             assert_eq!(role.may(P::SystemsManage), admin, "{role:?}");
+            assert_eq!(role.may(P::CamerasManage), admin, "{role:?}");
             let lead = matches!(role, Role::Admin | Role::Supervisor);
             assert_eq!(role.may(P::Reports), lead, "{role:?}");
         }

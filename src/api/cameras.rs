@@ -75,6 +75,29 @@ fn sees(caller: &Caller, device: Option<&Device>) -> bool {
         .sees_position(device.and_then(|d| d.lon.zip(d.lat)))
 }
 
+/// A new position (either coordinate, the other from the device) must lie in the caller's
+/// areas: an account scoped to some communes cannot place a camera outside them.
+fn in_scope(
+    caller: &Caller,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    device: Option<&Device>,
+) -> Result<(), ApiError> {
+    if lat.is_none() && lon.is_none() {
+        return Ok(());
+    }
+    let lat = lat.or(device.and_then(|d| d.lat));
+    let lon = lon.or(device.and_then(|d| d.lon));
+    if caller.scope.sees_position(lon.zip(lat)) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_field(
+            "lat",
+            "this place lies outside your areas",
+        ))
+    }
+}
+
 /// The camera and its device, when it lies in the caller's scope (else 404, as for devices).
 pub async fn visible(
     state: &AppState,
@@ -164,6 +187,14 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let Json(new) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let camera = new.camera(now_ms())?;
+    let existing = state.store.device(&camera.id).await?;
+    if existing.is_some() && !sees(&caller, existing.as_ref()) {
+        return Err(ApiError::conflict(format!(
+            "a device {:?} exists outside your areas",
+            camera.id
+        )));
+    }
+    in_scope(&caller, new.lat, new.lon, existing.as_ref())?;
     let patch = device_patch(&state, &camera.id, camera_device(&new)).await?;
     if !state.store.insert_camera(camera.clone()).await? {
         return Err(ApiError::conflict(format!(
@@ -208,6 +239,7 @@ pub async fn patch(
 ) -> Result<Response, ApiError> {
     let Json(patch) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let (camera, mut device) = visible(&state, &caller, &id).await?;
+    in_scope(&caller, patch.lat, patch.lon, device.as_ref())?;
     let next = camera.patched(&patch, now_ms())?;
     let device_edit = DevicePatch {
         name: patch.name.clone(),

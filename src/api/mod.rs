@@ -374,9 +374,9 @@ mod tests {
             }
         }
         assert_eq!(
-            operations + 3,
+            operations + 4,
             ROUTES.len(),
-            "all but openapi.json, /ws, /metrics"
+            "all but openapi.json, /ws, /ws/video/{{camera}}, /metrics"
         );
         for (method, path, status) in [
             ("POST", "/api/v1/auth/login", "400"),

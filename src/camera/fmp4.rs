@@ -177,18 +177,32 @@ pub fn fragment(seq: u32, decode_time: u64, duration: u32, keyframe: bool, data:
 /// (a live frame is sent before the next one exists).
 #[derive(Debug, Default)]
 pub struct Timeline {
-    first: Option<i64>,
+    /// The stream timestamp that maps to `base`.
+    origin: Option<i64>,
+    base: u64,
     last: Option<u64>,
     spacing: u32,
     seq: u32,
 }
 
 impl Timeline {
+    /// The stream started over (a reconnect: its timestamps begin again): the next frame
+    /// continues the viewer's timeline one frame after the last.
+    pub fn rebase(&mut self, default_spacing: u32) {
+        self.origin = None;
+        let step = if self.spacing == 0 {
+            default_spacing
+        } else {
+            self.spacing
+        };
+        self.base = self.last.map_or(0, |last| last + u64::from(step.max(1)));
+    }
+
     /// The fragment's sequence number, decode time and duration for a frame at `timestamp`
     /// (stream clock units); `default_spacing` until two frames were seen.
     pub fn next(&mut self, timestamp: i64, default_spacing: u32) -> (u32, u64, u32) {
-        let first = *self.first.get_or_insert(timestamp);
-        let mut time = u64::try_from(timestamp - first).unwrap_or(0);
+        let origin = *self.origin.get_or_insert(timestamp);
+        let mut time = self.base + u64::try_from(timestamp - origin).unwrap_or(0);
         if let Some(last) = self.last {
             if time <= last {
                 time = last + 1; // a camera's clock that steps back
@@ -275,5 +289,9 @@ mod tests {
         // the camera's clock steps back: time still moves forward
         let (_, time, _) = t.next(1_000_000, 3600);
         assert_eq!(time, 10_801);
+        // a reconnect: the new stream's timestamps start near 0, the viewer's time goes on
+        t.rebase(3600);
+        assert_eq!(t.next(500, 3600).1, 10_801 + 1);
+        assert_eq!(t.next(4100, 3600).1, 10_801 + 1 + 3600);
     }
 }

@@ -94,8 +94,9 @@ impl Meter {
         }
     }
 
-    /// Counts a frame; returns how far apart the stream's frames are (its declared rate, else
-    /// the spacing of the last two timestamps; 40 ms before either is known).
+    /// Counts a frame; returns how far apart the stream's frames are: the longer of the
+    /// declared spacing (the SPS gives a *maximum* rate) and the last two timestamps' (a camera
+    /// may slow down, at night, below what it declares); 40 ms before either is known.
     pub fn frame(&mut self, frame: &Frame, now: Instant) -> Duration {
         self.frames += 1;
         self.bytes += frame.data.len() as u64;
@@ -104,10 +105,19 @@ impl Meter {
             self.last_keyframe = Some(now);
         }
         let rate = f64::from(frame.params.clock_rate.max(1));
-        let spacing = match (frame.params.frame_rate, self.last_timestamp) {
-            (Some(fps), _) if fps > 0.0 => 1.0 / fps,
-            (_, Some(prev)) if frame.timestamp > prev => (frame.timestamp - prev) as f64 / rate,
-            _ => 0.04,
+        let declared = frame
+            .params
+            .frame_rate
+            .filter(|f| *f > 0.0)
+            .map(|f| 1.0 / f);
+        let measured = self
+            .last_timestamp
+            .filter(|prev| frame.timestamp > *prev)
+            .map(|prev| (frame.timestamp - prev) as f64 / rate);
+        let spacing = match (declared, measured) {
+            (Some(d), Some(m)) => d.max(m),
+            (Some(s), None) | (None, Some(s)) => s,
+            (None, None) => 0.04,
         };
         self.last_timestamp = Some(frame.timestamp);
         Duration::from_secs_f64(spacing.clamp(0.001, 3600.0))
@@ -183,19 +193,25 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub async fn report(&self, health: Health) {
+    /// Queues the report without waiting, so that a busy pipeline never holds up the camera's
+    /// frames: when the shard's queue is full the report is dropped and counted
+    /// (`iochub_camera_health_dropped_total`), like a QoS 0 message the broker could not deliver.
+    pub fn report(&self, health: Health) {
         let ts_ms = now_ms();
         let shard = self.router.shard_of(&self.device);
+        let mut queued = true;
         if health.online_changed {
             let status = Work::Status {
                 device: self.device.clone(),
                 online: health.online,
                 ts_ms,
             };
-            // a closed router means the hub is stopping
-            let _ = self.router.send(shard, None, status).await;
+            queued &= self.router.try_send(shard, status);
         }
         let readings = Work::Readings(health.readings(&self.device, ts_ms));
-        let _ = self.router.send(shard, None, readings).await;
+        queued &= self.router.try_send(shard, readings);
+        if !queued {
+            crate::metrics::camera_health_dropped();
+        }
     }
 }

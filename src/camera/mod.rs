@@ -53,10 +53,14 @@ struct Entry {
 }
 
 /// A viewer of one stream: frames as they come (a viewer that falls `viewer_queue` frames
-/// behind is told how many it missed, and skips ahead), and the stream's status.
+/// behind is told how many it missed, and skips ahead), the stream's status, and a token that
+/// says the stream is gone.
 pub struct Viewer {
     pub frames: broadcast::Receiver<Arc<Frame>>,
     pub status: watch::Receiver<CameraStatus>,
+    /// Cancelled when the camera's sessions stop (an edit that restarts them, a removal, the
+    /// hub stopping): the viewer should go, and may come back.
+    pub gone: CancellationToken,
     _guard: ViewerGuard,
 }
 
@@ -192,6 +196,7 @@ impl Cameras {
         Some(Viewer {
             frames,
             status,
+            gone: e.cancel.clone(),
             _guard: shared.join(),
         })
     }
@@ -199,10 +204,11 @@ impl Cameras {
     /// Waits until every session has stopped (after the cancel token given to `new`), and lets
     /// go of the router.
     pub async fn stopped(&self) {
-        self.inner.tracker.close();
-        self.inner.tracker.wait().await;
+        // let go first: if a session outlives the wait, only its own clone stays behind
         (self.inner.router.lock())
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
     }
 }

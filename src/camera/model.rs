@@ -86,8 +86,8 @@ impl Camera {
 }
 
 /// A camera as an operator gives it (the config's `[[cameras]]`, `POST /api/v1/cameras`): its
-/// video source and the device fields it needs.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+/// video source and the device fields it needs. Its `Debug` hides the credentials.
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCamera {
     /// Its device key (`[A-Za-z0-9._-]{1,64}`).
@@ -109,8 +109,8 @@ pub struct NewCamera {
     pub system: Option<String>,
 }
 
-/// An edit of a camera; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+/// An edit of a camera; absent fields stay as they are. Its `Debug` hides the credentials.
+#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CameraPatch {
     pub name: Option<String>,
@@ -127,6 +127,39 @@ pub struct CameraPatch {
     pub transport: Option<Transport>,
     /// `""` leaves it to the systems' key patterns.
     pub system: Option<String>,
+}
+
+/// A URL for logs: without its credentials (the whole of it when it does not parse).
+fn shown(url: &str) -> String {
+    split_url("url", url).map_or_else(|_| "<unreadable URL>".to_owned(), |(u, _)| u)
+}
+
+impl std::fmt::Debug for NewCamera {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCamera")
+            .field("id", &self.id)
+            .field("url", &shown(&self.url))
+            .field("sub_url", &self.sub_url.as_deref().map(shown))
+            .field(
+                "credentials",
+                &(self.username.is_some() || self.password.is_some()),
+            )
+            .field("always_on", &self.always_on)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CameraPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CameraPatch")
+            .field("url", &self.url.as_deref().map(shown))
+            .field("sub_url", &self.sub_url.as_deref().map(shown))
+            .field(
+                "credentials",
+                &(self.username.is_some() || self.password.is_some()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -412,6 +445,20 @@ mod tests {
         let c = apart.camera(1).unwrap();
         assert_eq!(c.sub_url.as_deref(), Some("rtsp://10.0.0.5/sub"));
         assert_eq!(c.credentials.unwrap().password, "secret");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_password() {
+        let mut c = new("rtsp://admin:hunter2@10.0.0.5/live");
+        c.password = Some("hunter3".into());
+        let patch = CameraPatch {
+            url: Some("rtsp://admin:hunter4@10.0.0.5/live".into()),
+            password: Some("hunter5".into()),
+            ..CameraPatch::default()
+        };
+        let shown = format!("{c:?} {patch:?}");
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("rtsp://10.0.0.5/live"), "{shown}");
     }
 
     #[test]

@@ -155,6 +155,7 @@ impl FrameSource for RtspSource {
                 lost_packets: frame.loss(),
                 data: Bytes::from(frame.into_data()),
                 params,
+                epoch: 0, // the session's to number
             });
         }
     }

@@ -53,7 +53,7 @@ impl Default for Settings {
             linger: Duration::from_secs(15),
             probe_every: Duration::from_secs(60),
             backoff_max: Duration::from_secs(10),
-            viewer_queue: 128,
+            viewer_queue: 64,
         }
     }
 }
@@ -132,7 +132,8 @@ enum Ended {
     Cancelled,
     /// Nobody watches any more.
     Unwatched,
-    Stalled,
+    /// No frame for this long.
+    Stalled(Duration),
     Failed(SourceError),
 }
 
@@ -152,7 +153,7 @@ impl Session {
     pub async fn run(mut self) {
         let mut backoff = Backoff::new(self.settings.backoff_max);
         let mut meter = Meter::new(Instant::now());
-        let mut opened_before = false;
+        let mut epoch: u32 = 0;
         loop {
             if !self.wanted() && !self.idle(&mut meter).await {
                 return;
@@ -172,13 +173,13 @@ impl Session {
                 ))),
                 Ok(Err(e)) => Ended::Failed(e),
                 Ok(Ok(source)) => {
-                    if opened_before {
+                    if epoch > 0 {
                         meter.reconnected();
                         self.publish_rates(&meter);
                     }
-                    opened_before = true;
+                    epoch = epoch.wrapping_add(1);
                     crate::metrics::camera_streams_open(1.0);
-                    let ended = self.stream(source, &mut meter, &mut backoff).await;
+                    let ended = self.stream(source, epoch, &mut meter, &mut backoff).await;
                     crate::metrics::camera_streams_open(-1.0);
                     ended
                 }
@@ -186,20 +187,20 @@ impl Session {
             match ended {
                 Ended::Cancelled => return,
                 Ended::Unwatched => continue,
-                Ended::Stalled => {
+                Ended::Stalled(silence) => {
                     meter.stalled();
                     self.publish_rates(&meter);
-                    let silence = self.settings.min_stall.as_secs_f64();
+                    let silence = (silence.as_secs_f64() * 10.0).round() / 10.0;
                     self.set_state(
                         CameraState::Stalled,
                         Some(format!("no frame for {silence} s; reconnecting")),
                     );
-                    self.report_state(&mut meter, false).await;
+                    self.report_state(&mut meter, false);
                 }
                 Ended::Failed(e) => {
                     tracing::warn!(camera = %self.request.url, error = %e, "camera stream failed");
                     self.set_state(CameraState::Offline, Some(e.to_string()));
-                    self.report_state(&mut meter, false).await;
+                    self.report_state(&mut meter, false);
                 }
             }
             let wait = backoff.step();
@@ -228,11 +229,11 @@ impl Session {
 
     /// Reports health now when `online` changed, so an outage shows at once, not at the next
     /// interval.
-    async fn report_state(&mut self, meter: &mut Meter, online: bool) {
+    fn report_state(&mut self, meter: &mut Meter, online: bool) {
         if meter.set_online(online)
             && let Some(r) = &self.reporter
         {
-            r.report(meter.take(Instant::now())).await;
+            r.report(meter.take(Instant::now()));
         }
     }
 
@@ -247,7 +248,7 @@ impl Session {
             }
             sleep_until(next_report).await;
             if let Some(r) = &self.reporter {
-                r.report(meter.take(Instant::now())).await;
+                r.report(meter.take(Instant::now()));
             }
         }
     }
@@ -274,7 +275,7 @@ impl Session {
                     self.shared.status.send_modify(|s| s.error = error);
                     meter.set_online(online);
                     if let Some(r) = &self.reporter {
-                        r.report(meter.take(Instant::now())).await;
+                        r.report(meter.take(Instant::now()));
                     }
                     next_probe = Instant::now() + self.settings.probe_every;
                 }
@@ -289,6 +290,7 @@ impl Session {
     async fn stream(
         &mut self,
         mut source: Box<dyn FrameSource>,
+        epoch: u32,
         meter: &mut Meter,
         backoff: &mut Backoff,
     ) -> Ended {
@@ -301,23 +303,24 @@ impl Session {
             tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => return Ended::Cancelled,
-                _ = sleep_until(last_frame + stall_after) => return Ended::Stalled,
+                _ = sleep_until(last_frame + stall_after) => return Ended::Stalled(stall_after),
                 _ = sleep_until(report_at), if self.reporter.is_some() => {
                     if let Some(r) = &self.reporter {
-                        r.report(meter.take(Instant::now())).await;
+                        r.report(meter.take(Instant::now()));
                     }
                 }
                 frame = source.next_frame() => {
-                    let frame = match frame {
+                    let mut frame = match frame {
                         Ok(f) => f,
                         Err(e) => return Ended::Failed(e),
                     };
+                    frame.epoch = epoch;
                     last_frame = Instant::now();
                     if first {
                         first = false;
                         backoff.reset();
                         self.online(&frame);
-                        self.report_state(meter, true).await;
+                        self.report_state(meter, true);
                     }
                     stall_after = meter.frame(&frame, last_frame).mul_f64(2.0).max(self.settings.min_stall);
                     // no receiver is not an error: an always_on camera may have no viewer

@@ -46,6 +46,9 @@ pub struct Frame {
     pub params: Arc<VideoParams>,
     /// RTP packets lost just before this frame.
     pub lost_packets: u16,
+    /// Which opening of the stream it came from (the session counts them): timestamps start
+    /// over, and the first frames may lack their reference, when this changes.
+    pub epoch: u32,
 }
 
 /// Where to open a stream and how.
@@ -69,14 +72,15 @@ pub enum SourceError {
     NoVideo,
     #[error("broken stream: {0}")]
     Stream(String),
-    #[error("sent a frame of {0} bytes, more than a camera may (8 MiB)")]
+    #[error("sent a frame of {0} bytes, more than a camera may (4 MiB)")]
     TooLarge(usize),
     #[error("ended the stream")]
     Ended,
 }
 
-/// The largest access unit a camera may send; a 4K IDR at a high bit rate is about 2 MiB.
-pub const MAX_FRAME_BYTES: usize = 8 << 20;
+/// The largest access unit a camera may send; a 4K IDR at a high bit rate is about 2 MiB. (The
+/// viewers' ring holds up to 64 frames, so this bounds what a camera can make the hub hold.)
+pub const MAX_FRAME_BYTES: usize = 4 << 20;
 
 /// Opens streams.
 #[async_trait]

@@ -59,6 +59,13 @@ impl Router {
             .map_err(|_| ())
     }
 
+    /// Queues work on a shard without waiting; false when its queue is full (or it stopped).
+    pub fn try_send(&self, shard: usize, work: Work) -> bool {
+        self.shards[shard]
+            .try_send(ShardInput { ticket: None, work })
+            .is_ok()
+    }
+
     /// Tells every shard the time, without waiting: a shard whose queue is full skips this tick
     /// and sees the next.
     pub fn tick(&self, now_ms: i64) {

@@ -9,7 +9,9 @@
 //! Bounds: the viewer reads the session's broadcast ring; one that falls a ring's length behind
 //! loses its place and waits for the next keyframe (never a queue of its own), and one whose
 //! socket takes no frame for [`SEND_TIMEOUT`] is closed. Either way the hub holds at most the
-//! ring, shared by every viewer, and one frame per viewer.
+//! ring (64 frames, a few seconds of video, shared by every viewer: the slowest one keeps it
+//! full) and one fragment per viewer. When the camera's sessions stop (an edit, a removal) the
+//! viewer is closed with code 4002 and the browser reconnects.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,12 +100,14 @@ async fn send(sink: &mut Sink, mut viewer: Viewer) -> End {
     let mut params: Option<Arc<VideoParams>> = None;
     let mut timeline = Timeline::default();
     let mut waiting_for_keyframe = true;
+    let mut epoch: Option<u32> = None;
     let status = serde_json::to_value(&*viewer.status.borrow_and_update()).unwrap_or_default();
     if let Err(end) = put(sink, status_frame(status)).await {
         return end;
     }
     loop {
         let frame = tokio::select! {
+            () = viewer.gone.cancelled() => return End::StreamGone,
             frame = viewer.frames.recv() => frame,
             changed = viewer.status.changed() => {
                 if changed.is_err() {
@@ -126,6 +130,12 @@ async fn send(sink: &mut Sink, mut viewer: Viewer) -> End {
             }
             Err(RecvError::Closed) => return End::StreamGone,
         };
+        if epoch.is_some_and(|e| e != frame.epoch) {
+            // the session reconnected: new timestamps, and decoding starts over at a keyframe
+            timeline.rebase(default_spacing(&frame.params));
+            waiting_for_keyframe = true;
+        }
+        epoch = Some(frame.epoch);
         if waiting_for_keyframe && !frame.keyframe {
             continue;
         }

@@ -3,7 +3,8 @@
 // {"type":"mse","mime"} and an init segment, then one fMP4 fragment per frame
 // (docs/CONTRACT.md, "Cameras"); this appends them in order, keeps the picture at the live edge
 // (a tab in the background falls behind: it jumps ahead, never plays old video), trims what is
-// behind, and reconnects when the stream restarts or the network drops.
+// behind, and reconnects when the stream restarts, goes silent or the network drops (it gives up
+// after MAX_FAILED_OPENS sockets refused at the upgrade: no session, no such camera).
 //
 // Bounds: fragments wait for the SourceBuffer in a queue of at most MAX_QUEUED; past it the
 // browser cannot keep up, the queue is dropped and the socket reopened (the hub starts a new
@@ -11,6 +12,10 @@
 // snapshots.
 
 const MAX_QUEUED = 90;
+/** A socket that brings no frame for this long is reopened (ms). */
+const SILENCE_MS = 8000;
+/** Sockets that close before opening (401, 403, 404 at the upgrade) before the player gives up. */
+const MAX_FAILED_OPENS = 5;
 /** The furthest the picture may lag the newest frame before it jumps to the live edge (s). */
 const MAX_LAG = 1.5;
 /** Video kept behind the playhead (s). */
@@ -33,7 +38,9 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
   let queue = [];
   let stopped = false;
   let retries = 0;
+  let failedOpens = 0;
   let retryTimer = null;
+  let silenceTimer = null;
 
   video.muted = true;
   video.playsInline = true;
@@ -53,13 +60,11 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
       return false;
     }
     if (buffer && source?.readyState === 'open') {
-      // new parameters: the same buffer takes the new init segment
-      try {
-        buffer.changeType(mime);
-        return true;
-      } catch {
-        resetMedia();
-      }
+      // new parameters: the same buffer takes the new init segment, once what came before it
+      // is appended (pump applies the change in order)
+      queue.push({ mime });
+      pump();
+      return true;
     }
     resetMedia();
     source = new MediaSource();
@@ -95,6 +100,11 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
     const next = queue.shift();
     if (next) {
       try {
+        if (next.mime) {
+          buffer.changeType(next.mime);
+          pump();
+          return;
+        }
         buffer.appendBuffer(next);
       } catch (e) {
         // QuotaExceededError and the like: start over at a keyframe
@@ -105,8 +115,14 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
     keepLive();
   }
 
+  function watchSilence() {
+    clearTimeout(silenceTimer);
+    silenceTimer = setTimeout(() => reconnect('no video for a while'), SILENCE_MS);
+  }
+
   function reconnect(why) {
     if (stopped) return;
+    clearTimeout(silenceTimer);
     if (ws) {
       ws.onclose = null;
       ws.close();
@@ -122,6 +138,12 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
     if (stopped) return;
     ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      failedOpens = 0;
+      watchSilence();
+    };
     ws.onmessage = (event) => {
       if (typeof event.data === 'string') {
         let msg;
@@ -140,6 +162,7 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
         return;
       }
       retries = 0;
+      watchSilence();
       if (queue.length >= MAX_QUEUED) {
         onStatus({ overloaded: true });
         reconnect('the browser fell behind');
@@ -150,8 +173,10 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
     };
     ws.onclose = (event) => {
       ws = null;
-      if (FINAL_CODES.has(event.code)) {
-        onStatus({ ended: event.reason || 'session ended' });
+      clearTimeout(silenceTimer);
+      if (!opened) failedOpens += 1;
+      if (FINAL_CODES.has(event.code) || failedOpens >= MAX_FAILED_OPENS) {
+        onStatus({ ended: event.reason || 'the video cannot be opened' });
         return;
       }
       reconnect(event.reason || `closed (${event.code})`);
@@ -161,6 +186,7 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
   function stop() {
     stopped = true;
     clearTimeout(retryTimer);
+    clearTimeout(silenceTimer);
     if (ws) {
       ws.onclose = null;
       ws.close();

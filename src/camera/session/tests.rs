@@ -76,6 +76,7 @@ fn frame(n: i64, params: &Arc<VideoParams>) -> Frame {
         data: Bytes::from(vec![0u8; 1000]),
         params: params.clone(),
         lost_packets: 0,
+        epoch: 0,
     }
 }
 
