@@ -533,16 +533,45 @@ async fn an_area_scope_narrows_devices_over_http_and_the_live_feed() {
             .0,
         200
     );
+    // a camera far west is not there for the city's operator, nor its video
+    let far_cam =
+        json!({"id": "cam-far", "url": "rtsp://127.0.0.1:9/x", "lat": 22.88, "lon": 105.55});
+    let (status, _) = hub
+        .call("POST", "/api/v1/cameras", &admin, Some(far_cam))
+        .await;
+    assert_eq!(status, 201);
+    let (_, cams) = hub.call("GET", "/api/v1/cameras", &op, None).await;
+    assert_eq!(cams, json!([]));
+    let (_, cams) = hub.call("GET", "/api/v1/cameras", &admin, None).await;
+    assert_eq!(cams.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        hub.call("GET", "/api/v1/cameras/cam-far", &op, None)
+            .await
+            .0,
+        404
+    );
+    let video = hub
+        .client
+        .get(hub.url("/ws/video/cam-far"))
+        .bearer_auth(&op)
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .expect("GET /ws/video");
+    assert_eq!(video.status(), 404);
 
     // The area tools answer within the scope too: the same province-wide question gives the
-    // admin both devices and the city's operator only the city's.
+    // admin every device (the camera is one) and the city's operator only the city's.
     let province = Some(json!({"area": "cb"}));
     let summary_keys = |v: serde_json::Value| v["device_keys"].clone();
     let (status, all) = hub
         .call("POST", "/api/v1/areas/summary", &admin, province.clone())
         .await;
     assert_eq!(status, 200, "{all}");
-    assert_eq!(summary_keys(all), json!(["far-west", "in-city"]));
+    assert_eq!(summary_keys(all), json!(["cam-far", "far-west", "in-city"]));
     let (_, city) = hub
         .call("POST", "/api/v1/areas/summary", &op, province)
         .await;
@@ -701,6 +730,18 @@ async fn browsers_get_strict_headers_and_other_sites_are_refused() {
     let refused = ws("http://evil.example").await.expect("GET /ws");
     assert_eq!(refused.status(), 403);
     let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "origin");
+    // a camera's video too
+    let video = hub
+        .client
+        .get(hub.url("/ws/video/cam-01"))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("GET /ws/video");
+    assert_eq!(video.status(), 403);
+    let body: Value = video.json().await.expect("json");
     assert_eq!(body["error"]["code"], "origin");
     let own_page = ws(&own).await.expect("GET /ws");
     assert!(own_page.status() != 403, "{}", own_page.status());

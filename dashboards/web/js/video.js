@@ -120,8 +120,8 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
     silenceTimer = setTimeout(() => reconnect('no video for a while'), SILENCE_MS);
   }
 
-  function reconnect(why) {
-    if (stopped) return;
+  /** Closes the socket without its close handler (which would reconnect) and drops the media. */
+  function drop() {
     clearTimeout(silenceTimer);
     if (ws) {
       ws.onclose = null;
@@ -129,6 +129,11 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
       ws = null;
     }
     resetMedia();
+  }
+
+  function reconnect(why) {
+    if (stopped) return;
+    drop();
     const wait = Math.min(10000, 500 * 2 ** retries++);
     onStatus({ reconnecting: true, why, retryInMs: wait });
     retryTimer = setTimeout(connect, wait);
@@ -186,13 +191,7 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
   function stop() {
     stopped = true;
     clearTimeout(retryTimer);
-    clearTimeout(silenceTimer);
-    if (ws) {
-      ws.onclose = null;
-      ws.close();
-      ws = null;
-    }
-    resetMedia();
+    drop();
     video.removeAttribute('src');
     video.load();
   }
