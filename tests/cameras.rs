@@ -214,7 +214,8 @@ async fn a_silent_camera_stalls_then_is_offline_and_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cameras_are_managed_through_the_api_and_a_wrong_password_is_named() {
-    let cam = TestCamera::start();
+    // basic auth here (the other tests' camera asks for digest)
+    let cam = TestCamera::start_with(&["--auth", "basic"]);
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::start_with(dir.path(), RULES, Broker::Embedded(0)).await;
     let wrong = format!("rtsp://viewer:wrong@127.0.0.1:{}/main", cam.port);
