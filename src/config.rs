@@ -268,14 +268,7 @@ fn cameras_from(
         if !seen.insert(e.id.as_str()) {
             return Err(bad("listed twice".into()));
         }
-        let wanted = DevicePatch {
-            name: e.name.clone(),
-            lat: e.lat,
-            lon: e.lon,
-            registered: Some(true),
-            system: e.system.clone(),
-            ..DevicePatch::default()
-        };
+        let wanted = DevicePatch::of_camera(e);
         match devices.iter_mut().find(|d| d.key == e.id) {
             Some(d) => {
                 let p = &mut d.patch;

@@ -195,7 +195,7 @@ pub async fn create(
         )));
     }
     in_scope(&caller, new.lat, new.lon, existing.as_ref())?;
-    let patch = device_patch(&state, &camera.id, camera_device(&new)).await?;
+    let patch = device_patch(&state, &camera.id, DevicePatch::of_camera(&new)).await?;
     if !state.store.insert_camera(camera.clone()).await? {
         return Err(ApiError::conflict(format!(
             "a camera {:?} exists already",
@@ -212,18 +212,6 @@ pub async fn create(
     };
     let body = view(&state, camera, device.as_ref());
     Ok(noted((StatusCode::CREATED, Json(body)), note))
-}
-
-/// What a new camera sets on its device.
-pub fn camera_device(new: &NewCamera) -> DevicePatch {
-    DevicePatch {
-        name: new.name.clone(),
-        lat: new.lat,
-        lon: new.lon,
-        registered: Some(true),
-        system: new.system.clone(),
-        ..DevicePatch::default()
-    }
 }
 
 /// Edit a camera; absent fields stay (`sub_url: ""` removes the sub-stream, `username: ""` the

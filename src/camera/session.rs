@@ -164,15 +164,11 @@ impl Session {
             }
             let opened = tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                r = timeout(self.settings.open_timeout, self.connector.open(&self.request)) => r,
+                r = self.open() => r,
             };
             let ended = match opened {
-                Err(_) => Ended::Failed(SourceError::Unreachable(format!(
-                    "no answer within {} s",
-                    self.settings.open_timeout.as_secs_f64()
-                ))),
-                Ok(Err(e)) => Ended::Failed(e),
-                Ok(Ok(source)) => {
+                Err(e) => Ended::Failed(e),
+                Ok(source) => {
                     if epoch > 0 {
                         meter.reconnected();
                         self.publish_rates(&meter);
@@ -208,6 +204,18 @@ impl Session {
                 _ = self.cancel.cancelled() => return,
                 _ = self.sleep_reporting(wait, &mut meter) => {}
             }
+        }
+    }
+
+    /// Opens the stream, within the open timeout.
+    async fn open(&self) -> Result<Box<dyn FrameSource>, SourceError> {
+        let limit = self.settings.open_timeout;
+        match timeout(limit, self.connector.open(&self.request)).await {
+            Ok(opened) => opened,
+            Err(_) => Err(SourceError::Unreachable(format!(
+                "no answer within {} s",
+                limit.as_secs_f64()
+            ))),
         }
     }
 
@@ -264,14 +272,8 @@ impl Session {
                 _ = self.cancel.cancelled() => return false,
                 _ = self.shared.wanted.notified() => {}
                 _ = sleep_until(next_probe), if probing => {
-                    let answer = timeout(self.settings.open_timeout, self.connector.open(&self.request)).await;
-                    let online = matches!(answer, Ok(Ok(_)));
-                    let error = match answer {
-                        Ok(Ok(_)) => None,
-                        Ok(Err(e)) => Some(e.to_string()),
-                        Err(_) => Some(format!("does not answer: no answer within {} s",
-                            self.settings.open_timeout.as_secs_f64())),
-                    };
+                    let error = self.open().await.err().map(|e| e.to_string());
+                    let online = error.is_none();
                     self.shared.status.send_modify(|s| s.error = error);
                     meter.set_online(online);
                     if let Some(r) = &self.reporter {

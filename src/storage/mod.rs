@@ -145,6 +145,19 @@ pub struct BadField {
 }
 
 impl DevicePatch {
+    /// What a camera registered by an operator sets on its device: registered, with the name,
+    /// place and system given (the config's `[[cameras]]` and `POST /api/v1/cameras`).
+    pub fn of_camera(new: &crate::camera::model::NewCamera) -> Self {
+        Self {
+            name: new.name.clone(),
+            lat: new.lat,
+            lon: new.lon,
+            registered: Some(true),
+            system: new.system.clone(),
+            ..Self::default()
+        }
+    }
+
     /// Checks an edit of `device` against what may be set: positions on the globe, a short name,
     /// a gateway that is another device, an interval of at most a week, valid tags, configured
     /// areas and registered systems. The device API and the config's `[[devices]]` share it.
