@@ -124,6 +124,14 @@ fn describe() {
         "Times a viewer fell behind and was skipped ahead to the next keyframe"
     );
     describe_counter!(
+        "iochub_camera_pictures_skipped_total",
+        "Camera keyframes not checked for a frozen or dark picture because every decoder was busy"
+    );
+    describe_counter!(
+        "iochub_camera_picture_errors_total",
+        "Camera keyframes that could not be decoded for the frozen/dark check or a snapshot"
+    );
+    describe_counter!(
         "iochub_ws_lagged_total",
         "Lagged notices sent to slow WebSocket clients"
     );
@@ -263,6 +271,14 @@ pub fn camera_viewers(delta: f64) {
 
 pub fn camera_viewer_skipped() {
     counter!("iochub_camera_viewer_skips_total").increment(1);
+}
+
+pub fn camera_pictures_skipped() {
+    counter!("iochub_camera_pictures_skipped_total").increment(1);
+}
+
+pub fn camera_picture_error() {
+    counter!("iochub_camera_picture_errors_total").increment(1);
 }
 
 pub fn ws_lagged() {

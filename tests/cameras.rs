@@ -231,6 +231,17 @@ async fn cameras_are_managed_through_the_api_and_a_wrong_password_is_named() {
     let c = wait_state(&hub, "cam-gate", "offline", Duration::from_secs(10)).await;
     let error = c["status"]["error"].as_str().unwrap();
     assert!(error.contains("user name or password"), "{error}");
+    // no snapshot either, and the answer says why at once
+    let asked = Instant::now();
+    let (status, body) = hub.get("/api/v1/cameras/cam-gate/snapshot.jpg").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "camera_unavailable");
+    assert!(body.to_string().contains("user name or password"), "{body}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
 
     // bad input names its field
     for (body, field) in [
@@ -281,6 +292,167 @@ async fn cameras_are_managed_through_the_api_and_a_wrong_password_is_named() {
     assert_eq!(status, 200);
     let (_, audit) = hub.get("/api/v1/audit?action=camera.update").await;
     assert!(!audit.to_string().contains(PASSWORD), "{audit}");
+}
+
+/// A JPEG's size, from its baseline frame header: (width, height).
+fn jpeg_size(jpeg: &[u8]) -> (u16, u16) {
+    assert_eq!(&jpeg[..2], [0xff, 0xd8], "a JPEG");
+    let sof = jpeg.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+    let at = |i: usize| u16::from_be_bytes([jpeg[sof + i], jpeg[sof + i + 1]]);
+    (at(7), at(5))
+}
+
+const PICTURE_RULES: &str = r#"
+[[rules]]
+id = "camera-frozen"
+metric = "camera_frozen"
+op = ">"
+value = 0
+severity = "warning"
+category = "equipment"
+
+[[rules]]
+id = "camera-dark"
+metric = "camera_dark"
+op = ">"
+value = 0
+severity = "warning"
+category = "equipment"
+"#;
+
+/// The camera's status once `check` holds, waiting at most `within`.
+async fn wait_status(
+    hub: &Hub,
+    id: &str,
+    what: &str,
+    within: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(what, within, || async {
+        let c = camera(hub, id).await;
+        check(&c["status"]).then_some(c)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dark_and_a_frozen_picture_are_noticed_and_a_snapshot_shows_the_camera() {
+    let mut cam = TestCamera::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), PICTURE_RULES, Broker::Embedded(0)).await;
+    let new = json!({"id": "cam-river", "url": cam.url("main"), "sub_url": cam.url("sub")});
+    let (status, _) = hub
+        .call("POST", "/api/v1/cameras", &hub.token, Some(new))
+        .await;
+    assert_eq!(status, 201);
+    // on demand: the probe opens it for one keyframe, and judges that
+    eventually("the probe's verdict", Duration::from_secs(15), || async {
+        latest(&hub, "cam-river", "camera_dark").await
+    })
+    .await;
+    assert_eq!(latest(&hub, "cam-river", "camera_dark").await, Some(0.0));
+    assert_eq!(latest(&hub, "cam-river", "camera_frozen").await, Some(0.0));
+    assert_eq!(camera(&hub, "cam-river").await["status"]["state"], "idle");
+
+    // a snapshot of the idle camera opens it for its next keyframe
+    let (status, kind, jpeg) = hub
+        .get_bytes("/api/v1/cameras/cam-river/snapshot.jpg")
+        .await;
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+    assert_eq!(jpeg_size(&jpeg), (320, 240));
+    let (status, _, sub) = hub
+        .get_bytes("/api/v1/cameras/cam-river/snapshot.jpg?stream=sub")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(jpeg_size(&sub), (160, 120));
+    for (path, code) in [
+        ("/api/v1/cameras/cam-river/snapshot.jpg?stream=big", 400),
+        ("/api/v1/cameras/cam-nowhere/snapshot.jpg", 404),
+    ] {
+        assert_eq!(hub.get_bytes(path).await.0, code, "{path}");
+    }
+
+    // watched all the time from now on
+    let (status, _) = hub
+        .call(
+            "PATCH",
+            "/api/v1/cameras/cam-river",
+            &hub.token,
+            Some(json!({"always_on": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    wait_state(&hub, "cam-river", "online", Duration::from_secs(15)).await;
+
+    // the lens is covered: dark at the next keyframe (one a second), alerted
+    cam.pattern("black");
+    let covered = Instant::now();
+    wait_status(&hub, "cam-river", "dark", Duration::from_secs(5), |s| {
+        s["dark"] == true
+    })
+    .await;
+    eprintln!("dark noticed after {:?}", covered.elapsed());
+    let (_, kind, black) = hub
+        .get_bytes("/api/v1/cameras/cam-river/snapshot.jpg")
+        .await;
+    assert_eq!(kind, "image/jpeg");
+    assert!(
+        black.len() < jpeg.len(),
+        "a black picture compresses better"
+    );
+    eventually("the dark alert", Duration::from_secs(5), || async {
+        (open_alerts(&hub, "cam-river").await == ["camera-dark"]).then_some(())
+    })
+    .await;
+
+    // the picture stops changing: frozen after 8 s of the same picture, still online
+    cam.pattern("bars");
+    let froze = Instant::now();
+    let c = wait_status(&hub, "cam-river", "frozen", Duration::from_secs(15), |s| {
+        s["frozen"] == true
+    })
+    .await;
+    let after = froze.elapsed();
+    eprintln!("frozen noticed after {after:?}");
+    assert!(after >= Duration::from_secs(8), "frozen after {after:?}");
+    assert_eq!(c["status"]["state"], "online");
+    assert_eq!(c["status"]["dark"], false);
+    eventually("the frozen alert", Duration::from_secs(5), || async {
+        (open_alerts(&hub, "cam-river").await == ["camera-frozen"]).then_some(())
+    })
+    .await;
+    // the reading commits apart from the alert
+    eventually("camera_frozen 1 stored", Duration::from_secs(5), || async {
+        (latest(&hub, "cam-river", "camera_frozen").await == Some(1.0)).then_some(())
+    })
+    .await;
+
+    // moving again: both clear
+    cam.pattern("ball");
+    wait_status(&hub, "cam-river", "moving", Duration::from_secs(5), |s| {
+        s["frozen"] == false && s["dark"] == false
+    })
+    .await;
+    eventually("the alerts cleared", Duration::from_secs(5), || async {
+        open_alerts(&hub, "cam-river")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    // and stay clear: a small ball moving over black is not frozen, past the 8 s either (this
+    // watches the status once a second for 12 s: a property that must hold all along)
+    let errors = hub.metric("iochub_camera_picture_errors_total").await;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let c = camera(&hub, "cam-river").await;
+        assert_eq!(c["status"]["frozen"], false, "{c}");
+    }
+    assert_eq!(
+        hub.metric("iochub_camera_picture_errors_total").await,
+        errors,
+        "every keyframe decoded"
+    );
 }
 
 /// What a viewer of `/ws/video` received: text frames as JSON, binary frames as their first

@@ -195,6 +195,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/cameras", P::DevicesRead),
     audited("POST", "/api/v1/cameras", P::CamerasManage, "camera.create"),
     r("GET", "/api/v1/cameras/{camera}", P::DevicesRead),
+    r("GET", "/api/v1/cameras/{camera}/snapshot.jpg", P::MapRead),
     audited(
         "PATCH",
         "/api/v1/cameras/{camera}",

@@ -13,8 +13,10 @@ use super::access::{AuditNote, Caller, noted};
 use super::error::{ErrorBody, Param};
 use super::{ApiError, AppState};
 use crate::camera::model::{
-    Camera, CameraPatch, CameraStatus, InvalidCamera, NewCamera, Transport,
+    Camera, CameraPatch, CameraStatus, InvalidCamera, NewCamera, StreamKind, Transport,
 };
+use crate::camera::picture::PictureError;
+use crate::camera::snapshot::SnapshotError;
 use crate::storage::{Device, DevicePatch};
 use crate::timefmt::now_ms;
 
@@ -144,6 +146,84 @@ pub async fn get(
 ) -> Result<Json<CameraView>, ApiError> {
     let (camera, device) = visible(&state, &caller, &id).await?;
     Ok(Json(view(&state, camera, device.as_ref())))
+}
+
+/// `?stream=main|sub`: which of a camera's streams (main when absent).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct StreamQuery {
+    /// `main` (the default) or `sub` (the camera's smaller stream, when it has one).
+    pub stream: Option<String>,
+}
+
+impl StreamQuery {
+    pub fn kind(&self) -> Result<StreamKind, ApiError> {
+        match self.stream.as_deref() {
+            None | Some("main") => Ok(StreamKind::Main),
+            Some("sub") => Ok(StreamKind::Sub),
+            Some(other) => Err(ApiError::bad_field(
+                "stream",
+                format!("{other:?}: `main` or `sub`"),
+            )),
+        }
+    }
+}
+
+impl From<SnapshotError> for ApiError {
+    fn from(e: SnapshotError) -> Self {
+        let (status, code) = match &e {
+            SnapshotError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "camera_unavailable")
+            }
+            SnapshotError::Picture(PictureError::Unsupported(_)) => {
+                (StatusCode::NOT_IMPLEMENTED, "codec_unsupported")
+            }
+            SnapshotError::Picture(_) => (StatusCode::BAD_GATEWAY, "bad_picture"),
+        };
+        ApiError {
+            status,
+            code,
+            message: e.to_string(),
+            field: None,
+        }
+    }
+}
+
+/// A JPEG of the camera's latest keyframe (of its sub-stream with `?stream=sub`). An idle
+/// camera is opened for it, so the first one may take a keyframe interval; the JPEG of a
+/// keyframe is made once and served to everyone who asks until the next. `Last-Modified` is
+/// when its keyframe came. 503 when the camera sends none (with its error), 501 for an H.265
+/// camera (only H.264 is decoded).
+#[utoipa::path(get, path = "/api/v1/cameras/{camera}/snapshot.jpg", tag = "devices", security(("bearer" = [])),
+    params(("camera" = String, Path, description = "the camera's device key"), StreamQuery),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 501, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn snapshot(
+    caller: Caller,
+    State(state): State<AppState>,
+    Param(id): Param<String>,
+    axum::extract::Query(q): axum::extract::Query<StreamQuery>,
+) -> Result<Response, ApiError> {
+    let kind = q.kind()?;
+    visible(&state, &caller, &id).await?;
+    let shot = (state.cameras.snapshot(&id, kind).await)
+        .ok_or_else(|| ApiError::not_found(format!("no camera {id:?}")))??;
+    let taken = chrono::DateTime::from_timestamp_millis(shot.taken_ms)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/jpeg".to_owned()),
+            // a tile refreshes it: never from a shared cache, and at most a second old
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=1".to_owned(),
+            ),
+            (axum::http::header::LAST_MODIFIED, taken),
+        ],
+        shot.jpeg,
+    )
+        .into_response())
 }
 
 /// The device side of a camera: name, place and system, checked like a device edit.

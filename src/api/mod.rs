@@ -160,6 +160,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::issued_one))
         .routes(routes!(cameras::list, cameras::create))
         .routes(routes!(cameras::get, cameras::patch, cameras::delete))
+        .routes(routes!(cameras::snapshot))
         .routes(routes!(systems::list, systems::create))
         .routes(routes!(systems::get, systems::patch))
         .routes(routes!(agencies::list, agencies::create))
@@ -302,21 +303,11 @@ async fn video(
     caller: access::Caller,
     State(state): State<AppState>,
     axum::extract::Path(camera): axum::extract::Path<String>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    axum::extract::Query(q): axum::extract::Query<cameras::StreamQuery>,
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    use crate::camera::model::StreamKind;
-    let kind = match q.get("stream").map(String::as_str) {
-        None | Some("main") => StreamKind::Main,
-        Some("sub") => StreamKind::Sub,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "stream",
-                format!("{other:?}: `main` or `sub`"),
-            ));
-        }
-    };
+    let kind = q.kind()?;
     cameras::visible(&state, &caller, &camera).await?;
     let viewer = (state.cameras.watch(&camera, kind))
         .ok_or_else(|| ApiError::not_found(format!("no camera {camera:?}")))?;

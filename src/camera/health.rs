@@ -10,6 +10,7 @@ use std::time::Duration;
 use iochub_devices::Reading;
 use tokio::time::Instant;
 
+use super::picture::Verdict;
 use super::source::Frame;
 use crate::pipeline::{Router, Work};
 use crate::timefmt::now_ms;
@@ -27,6 +28,8 @@ pub struct Health {
     pub keyframe_age_s: Option<f64>,
     pub reconnects: u64,
     pub stalls: u64,
+    /// The latest keyframe's verdict; none before the first or while the camera is offline.
+    pub picture: Option<Verdict>,
 }
 
 impl Health {
@@ -48,8 +51,24 @@ impl Health {
         if let Some(age) = self.keyframe_age_s {
             out.push(reading("camera_keyframe_age_s", round(age, 10.0)));
         }
+        if let Some(p) = self.picture {
+            out.extend(picture_readings(p, device, ts_ms));
+        }
         out
     }
+}
+
+fn picture_readings(p: Verdict, device: &str, ts_ms: i64) -> [Reading; 2] {
+    let reading = |metric: &str, value: bool| Reading {
+        device: device.to_owned(),
+        metric: metric.to_owned(),
+        ts_ms,
+        value: f64::from(u8::from(value)),
+    };
+    [
+        reading("camera_frozen", p.frozen),
+        reading("camera_dark", p.dark),
+    ]
 }
 
 fn round(v: f64, scale: f64) -> f64 {
@@ -72,6 +91,8 @@ pub struct Meter {
     last_timestamp: Option<i64>,
     online: Option<bool>,
     reported_online: Option<bool>,
+    picture: Option<Verdict>,
+    reported_picture: Option<Verdict>,
     rates: (Option<f64>, Option<f64>),
 }
 
@@ -90,6 +111,8 @@ impl Meter {
             last_timestamp: None,
             online: None,
             reported_online: None,
+            picture: None,
+            reported_picture: None,
             rates: (None, None),
         }
     }
@@ -139,6 +162,18 @@ impl Meter {
         self.reported_online != Some(online)
     }
 
+    /// Sets what the latest keyframe showed; true when that changed since it was last
+    /// reported.
+    pub fn set_picture(&mut self, picture: Option<Verdict>) -> bool {
+        self.picture = picture;
+        self.reported_picture != picture
+    }
+
+    /// The picture was reported on its own ([`Reporter::report_picture`]).
+    pub fn picture_reported(&mut self) {
+        self.reported_picture = self.picture;
+    }
+
     /// When the next report is due.
     pub fn due(&self, every: Duration) -> Instant {
         self.since + every
@@ -159,9 +194,11 @@ impl Meter {
                 .map(|k| now.duration_since(k).as_secs_f64()),
             reconnects: self.reconnects,
             stalls: self.stalls,
+            picture: self.picture,
         };
         self.rates = (Some(health.fps), Some(health.kbps));
         self.reported_online = Some(online);
+        self.reported_picture = self.picture;
         (
             self.frames,
             self.bytes,
@@ -211,6 +248,16 @@ impl Reporter {
         let readings = Work::Readings(health.readings(&self.device, ts_ms));
         queued &= self.router.try_send(shard, readings);
         if !queued {
+            crate::metrics::camera_health_dropped();
+        }
+    }
+
+    /// Sends what the picture shows now, apart from the interval's rates (a report of a few
+    /// milliseconds would make a nonsense of fps and kbit/s).
+    pub fn report_picture(&self, picture: Verdict) {
+        let readings = picture_readings(picture, &self.device, now_ms()).to_vec();
+        let shard = self.router.shard_of(&self.device);
+        if !self.router.try_send(shard, Work::Readings(readings)) {
             crate::metrics::camera_health_dropped();
         }
     }

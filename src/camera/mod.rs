@@ -3,6 +3,9 @@
 //! watchdog, and measures its health into readings of the camera's device (`health`), which
 //! then flow through the same rules, alerts and reports as any sensor's.
 //!
+//! Keyframes are decoded (`picture`) for the frozen and dark checks and for snapshots
+//! (`snapshot`).
+//!
 //! This module keeps the running sessions and nothing else: which cameras exist is the store's
 //! (the app hands them over at start and the API after each edit), and what a viewer does with
 //! the frames is the WebSocket's.
@@ -10,20 +13,26 @@
 pub mod fmp4;
 pub mod health;
 pub mod model;
+pub mod picture;
 pub mod rtsp;
 pub mod session;
+pub mod snapshot;
 pub mod source;
+#[cfg(test)]
+mod testing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::health::Reporter;
 use self::model::{Camera, CameraStatus, StreamKind};
+use self::picture::Inspector;
 use self::session::{Session, Settings, Shared, ViewerGuard};
+use self::snapshot::{Snapshot, SnapshotError};
 use self::source::{Connector, Frame, OpenRequest};
 use crate::pipeline::Router;
 
@@ -39,6 +48,8 @@ struct Inner {
     /// shards alive past their turn to stop.
     router: Mutex<Option<Router>>,
     settings: Settings,
+    /// Keyframes decoded at once, across all cameras (`picture::slots`).
+    decoding: Arc<Semaphore>,
     cancel: CancellationToken,
     tracker: TaskTracker,
     entries: Mutex<HashMap<String, Entry>>,
@@ -77,6 +88,7 @@ impl Cameras {
                 connector,
                 router: Mutex::new(Some(router)),
                 settings,
+                decoding: picture::slots(),
                 cancel,
                 tracker: TaskTracker::new(),
                 entries: Mutex::new(HashMap::new()),
@@ -155,6 +167,12 @@ impl Cameras {
             always_on: camera.always_on && kind == StreamKind::Main,
             connector: self.inner.connector.clone(),
             settings: self.inner.settings.clone(),
+            inspector: (kind == StreamKind::Main).then(|| {
+                Inspector::new(
+                    self.inner.decoding.clone(),
+                    self.inner.settings.frozen_after,
+                )
+            }),
             reporter,
             cancel: cancel.clone(),
         };
@@ -176,6 +194,33 @@ impl Cameras {
     /// Starts watching a stream (opening it when idle); none for an unknown camera. A camera
     /// without a sub-stream serves its main stream for `Sub`.
     pub fn watch(&self, id: &str, kind: StreamKind) -> Option<Viewer> {
+        let (shared, gone) = self.stream(id, kind)?;
+        // subscribe before joining, so the frames the join's opening brings are all seen
+        let frames = shared.frames.subscribe();
+        let status = shared.status.subscribe();
+        Some(Viewer {
+            frames,
+            status,
+            gone,
+            _guard: shared.join(),
+        })
+    }
+
+    /// A JPEG of the stream's latest keyframe (opening the stream when idle); none for an
+    /// unknown camera.
+    pub async fn snapshot(
+        &self,
+        id: &str,
+        kind: StreamKind,
+    ) -> Option<Result<Snapshot, SnapshotError>> {
+        let (shared, gone) = self.stream(id, kind)?;
+        let wait = self.inner.settings.open_timeout * 2;
+        Some(snapshot::take(&shared, &gone, &self.inner.decoding, wait).await)
+    }
+
+    /// A stream's shared side (its session started when it is a sub-stream nobody asked for
+    /// yet), and the token of the camera's sessions.
+    fn stream(&self, id: &str, kind: StreamKind) -> Option<(Arc<Shared>, CancellationToken)> {
         let mut entries = self.entries();
         let e = entries.get_mut(id)?;
         let shared = match (kind, e.camera.sub_url.is_some()) {
@@ -190,15 +235,7 @@ impl Cameras {
             },
             _ => e.main.clone(),
         };
-        // subscribe before joining, so the frames the join's opening brings are all seen
-        let frames = shared.frames.subscribe();
-        let status = shared.status.subscribe();
-        Some(Viewer {
-            frames,
-            status,
-            gone: e.cancel.clone(),
-            _guard: shared.join(),
-        })
+        Some((shared, e.cancel.clone()))
     }
 
     /// Waits until every session has stopped (after the cancel token given to `new`), and lets

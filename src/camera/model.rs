@@ -385,6 +385,11 @@ pub struct CameraStatus {
     pub kbps: Option<f64>,
     pub reconnects: u64,
     pub stalls: u64,
+    /// The same picture for 8 s and more while frames still flow; none until a keyframe was
+    /// looked at (H.265 pictures are not).
+    pub frozen: Option<bool>,
+    /// A black or covered picture.
+    pub dark: Option<bool>,
 }
 
 impl CameraStatus {
@@ -401,6 +406,8 @@ impl CameraStatus {
             kbps: None,
             reconnects: 0,
             stalls: 0,
+            frozen: None,
+            dark: None,
         }
     }
 }

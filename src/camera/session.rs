@@ -9,8 +9,11 @@
 //! ends this task's current stream at worst, never the hub.
 //!
 //! The main stream's task measures the camera's health (`super::health`) and reports it as
-//! readings of the camera's device. An on-demand camera nobody watches is probed now and then,
-//! so its `camera_online` stays true to the camera.
+//! readings of the camera's device, with what its keyframes show (`super::picture`: frozen,
+//! dark). An on-demand camera nobody watches is probed now and then for one keyframe, so its
+//! `camera_online`, `camera_frozen` and `camera_dark` stay true to the camera.
+//!
+//! Every stream keeps its latest keyframe for snapshots.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::health::{Meter, Reporter};
 use super::model::{CameraState, CameraStatus};
+use super::picture::{Inspector, PictureError, Verdict};
 use super::source::{Connector, Frame, FrameSource, OpenRequest, SourceError};
 use crate::timefmt::now_ms;
 
@@ -42,6 +46,8 @@ pub struct Settings {
     pub backoff_max: Duration,
     /// Frames a viewer may fall behind before it is skipped ahead to the next keyframe.
     pub viewer_queue: usize,
+    /// How long a picture must stay the same to be frozen.
+    pub frozen_after: Duration,
 }
 
 impl Default for Settings {
@@ -54,14 +60,26 @@ impl Default for Settings {
             probe_every: Duration::from_secs(60),
             backoff_max: Duration::from_secs(10),
             viewer_queue: 64,
+            frozen_after: Duration::from_secs(8),
         }
     }
+}
+
+/// A stream's latest keyframe, and when it came.
+#[derive(Debug, Clone)]
+pub struct Keyframe {
+    pub frame: Arc<Frame>,
+    pub at: Instant,
+    pub at_ms: i64,
 }
 
 /// What a stream's task shares with its viewers.
 pub struct Shared {
     pub frames: broadcast::Sender<Arc<Frame>>,
     pub status: watch::Sender<CameraStatus>,
+    pub keyframe: watch::Sender<Option<Keyframe>>,
+    /// The JPEG of the latest keyframe a snapshot was asked of (`Cameras::snapshot`).
+    pub snapshot: tokio::sync::Mutex<Option<(Arc<Frame>, bytes::Bytes)>>,
     viewers: AtomicUsize,
     wanted: Notify,
 }
@@ -71,6 +89,8 @@ impl Shared {
         Arc::new(Self {
             frames: broadcast::channel(settings.viewer_queue.max(2)).0,
             status: watch::channel(CameraStatus::new(CameraState::Idle, now_ms())).0,
+            keyframe: watch::channel(None).0,
+            snapshot: tokio::sync::Mutex::new(None),
             viewers: AtomicUsize::new(0),
             wanted: Notify::new(),
         })
@@ -146,6 +166,8 @@ pub struct Session {
     pub settings: Settings,
     /// Health goes here (the main stream only).
     pub reporter: Option<Reporter>,
+    /// Looks at keyframes for a frozen or dark picture (the main stream only).
+    pub inspector: Option<Inspector>,
     pub cancel: CancellationToken,
 }
 
@@ -196,6 +218,7 @@ impl Session {
                 Ended::Failed(e) => {
                     tracing::warn!(camera = %self.request.url, error = %e, "camera stream failed");
                     self.set_state(CameraState::Offline, Some(e.to_string()));
+                    self.set_picture(&mut meter, None);
                     self.report_state(&mut meter, false);
                 }
             }
@@ -238,10 +261,53 @@ impl Session {
     /// Reports health now when `online` changed, so an outage shows at once, not at the next
     /// interval.
     fn report_state(&mut self, meter: &mut Meter, online: bool) {
-        if meter.set_online(online)
-            && let Some(r) = &self.reporter
-        {
+        if meter.set_online(online) {
+            self.report(meter);
+        }
+    }
+
+    fn report(&self, meter: &mut Meter) {
+        if let Some(r) = &self.reporter {
             r.report(meter.take(Instant::now()));
+        }
+    }
+
+    /// Takes what a keyframe showed (none: not known, as while offline); a change is reported
+    /// at once, like an outage.
+    fn set_picture(&self, meter: &mut Meter, picture: Option<Verdict>) {
+        self.shared.status.send_if_modified(|s| {
+            let next = (picture.map(|p| p.frozen), picture.map(|p| p.dark));
+            let changed = (s.frozen, s.dark) != next;
+            (s.frozen, s.dark) = next;
+            changed
+        });
+        if meter.set_picture(picture)
+            && let (Some(v), Some(r)) = (picture, &self.reporter)
+        {
+            r.report_picture(v);
+            meter.picture_reported();
+        }
+    }
+
+    fn judged(&self, meter: &mut Meter, verdict: Result<Verdict, PictureError>) {
+        match verdict {
+            Ok(v) => self.set_picture(meter, Some(v)),
+            Err(e) => {
+                crate::metrics::camera_picture_error();
+                tracing::debug!(camera = %self.request.url, error = %e, "keyframe not judged");
+            }
+        }
+    }
+
+    /// Keeps a keyframe for snapshots and hands it to the inspector.
+    fn keyframe(&mut self, frame: &Arc<Frame>) {
+        self.shared.keyframe.send_replace(Some(Keyframe {
+            frame: frame.clone(),
+            at: Instant::now(),
+            at_ms: now_ms(),
+        }));
+        if let Some(inspector) = &mut self.inspector {
+            inspector.offer(frame);
         }
     }
 
@@ -255,9 +321,7 @@ impl Session {
                 return;
             }
             sleep_until(next_report).await;
-            if let Some(r) = &self.reporter {
-                r.report(meter.take(Instant::now()));
-            }
+            self.report(meter);
         }
     }
 
@@ -272,13 +336,14 @@ impl Session {
                 _ = self.cancel.cancelled() => return false,
                 _ = self.shared.wanted.notified() => {}
                 _ = sleep_until(next_probe), if probing => {
-                    let error = self.open().await.err().map(|e| e.to_string());
+                    let error = self.probe(meter).await.err().map(|e| e.to_string());
                     let online = error.is_none();
                     self.shared.status.send_modify(|s| s.error = error);
                     meter.set_online(online);
-                    if let Some(r) = &self.reporter {
-                        r.report(meter.take(Instant::now()));
+                    if !online {
+                        self.set_picture(meter, None);
                     }
+                    self.report(meter);
                     next_probe = Instant::now() + self.settings.probe_every;
                 }
             }
@@ -286,6 +351,30 @@ impl Session {
                 return true;
             }
         }
+    }
+
+    /// Opens the stream for one keyframe, and judges it.
+    async fn probe(&mut self, meter: &mut Meter) -> Result<(), SourceError> {
+        let mut source = self.open().await?;
+        let limit = self.settings.open_timeout;
+        let keyframe = timeout(limit, async {
+            loop {
+                let frame = source.next_frame().await?;
+                if frame.keyframe {
+                    return Ok(Arc::new(frame));
+                }
+            }
+        });
+        let frame = keyframe.await.map_err(|_| {
+            SourceError::Stream(format!("no keyframe within {} s", limit.as_secs_f64()))
+        })??;
+        drop(source);
+        self.keyframe(&frame);
+        if let Some(inspector) = self.inspector.as_mut().filter(|i| i.judging()) {
+            let verdict = inspector.verdict().await;
+            self.judged(meter, verdict);
+        }
+        Ok(())
     }
 
     /// Pulls frames until the stream ends, stalls, or nobody watches any more.
@@ -306,11 +395,8 @@ impl Session {
                 biased;
                 _ = self.cancel.cancelled() => return Ended::Cancelled,
                 _ = sleep_until(last_frame + stall_after) => return Ended::Stalled(stall_after),
-                _ = sleep_until(report_at), if self.reporter.is_some() => {
-                    if let Some(r) = &self.reporter {
-                        r.report(meter.take(Instant::now()));
-                    }
-                }
+                _ = sleep_until(report_at), if self.reporter.is_some() => self.report(meter),
+                verdict = judge(&mut self.inspector) => self.judged(meter, verdict),
                 frame = source.next_frame() => {
                     let mut frame = match frame {
                         Ok(f) => f,
@@ -325,8 +411,12 @@ impl Session {
                         self.report_state(meter, true);
                     }
                     stall_after = meter.frame(&frame, last_frame).mul_f64(2.0).max(self.settings.min_stall);
+                    let frame = Arc::new(frame);
+                    if frame.keyframe {
+                        self.keyframe(&frame);
+                    }
                     // no receiver is not an error: an always_on camera may have no viewer
-                    let _ = self.shared.frames.send(Arc::new(frame));
+                    let _ = self.shared.frames.send(frame);
                 }
             }
             self.publish_rates(meter);
@@ -362,6 +452,14 @@ impl Session {
             (s.fps, s.kbps, s.reconnects, s.stalls) = next;
             changed
         });
+    }
+}
+
+/// The verdict on the keyframe being judged; pending while there is none.
+async fn judge(inspector: &mut Option<Inspector>) -> Result<Verdict, PictureError> {
+    match inspector {
+        Some(i) => i.verdict().await,
+        None => std::future::pending().await,
     }
 }
 

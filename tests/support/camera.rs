@@ -28,7 +28,7 @@ impl TestCamera {
         Self::start_with(&[])
     }
 
-    /// With more arguments for the script (`--pattern smpte`, `--gop 50`, ...).
+    /// With more arguments for the script (`--pattern bars`, `--gop 50`, ...).
     pub fn start_with(extra: &[&str]) -> Self {
         let hold = PortHold::any();
         let mut camera = Self {
@@ -83,7 +83,7 @@ impl TestCamera {
         self.child = Some(child);
     }
 
-    /// Changes the picture: `ball` (moving), `smpte` (frozen bars), `black` (covered lens).
+    /// Changes the picture: `ball` (moving), `bars` (frozen colour bars), `black` (covered lens).
     pub fn pattern(&mut self, name: &str) {
         let stdin = self.stdin.as_mut().expect("running");
         writeln!(stdin, "pattern {name}").expect("command");

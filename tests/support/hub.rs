@@ -360,6 +360,23 @@ impl Hub {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// GET with the admin token; returns (status, content type, body as it came).
+    pub async fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET");
+        let status = resp.status().as_u16();
+        let kind = (resp.headers().get("content-type"))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, kind, resp.bytes().await.expect("body").to_vec())
+    }
+
     /// GET with the admin token; returns (status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self

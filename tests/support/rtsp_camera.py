@@ -8,8 +8,8 @@ Serves `/main` and `/sub` (a quarter of the size). Each mount is shared: every c
 one pipeline, so a change of picture reaches everyone. Reads commands on stdin, one per line, and
 answers each with `ok <command>` on stdout:
 
-    pattern NAME   the picture becomes a videotestsrc pattern: `ball` (moving), `smpte` (static
-                   bars: a frozen picture), `black` (a covered lens)
+    pattern NAME   the picture becomes a videotestsrc pattern: `ball` (moving), `bars` (static
+                   colour bars: a frozen picture), `black` (a covered lens)
 
 Prints `ready <port>` once it listens. Needs Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and
 gstreamer1.0-plugins-{base,good,ugly} (x264enc); run it with /usr/bin/python3 (scripts/test installs
@@ -27,7 +27,8 @@ gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
-PATTERNS = {"ball": 18, "smpte": 0, "black": 2}
+# videotestsrc's numbers; `bars` is smpte75, whose bars have no patch of noise (smpte's has)
+PATTERNS = {"ball": 18, "bars": 13, "black": 2}
 
 
 def launch(width, height, fps, gop, pattern, bitrate):

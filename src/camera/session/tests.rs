@@ -12,8 +12,13 @@ use iochub_devices::Reading;
 use tokio::sync::mpsc;
 
 use super::*;
+use openh264::encoder::Encoder;
+use openh264::formats::YUVBuffer;
+
 use crate::camera::model::Transport;
+use crate::camera::picture;
 use crate::camera::source::VideoParams;
+use crate::camera::testing::{black, keyframe, scene};
 use crate::pipeline::{Router, ShardInput, Work};
 use tokio::time::sleep;
 
@@ -96,6 +101,10 @@ fn settings() -> Settings {
 }
 
 fn rig(script: Vec<Open>, always_on: bool) -> Rig {
+    rig_with(script, always_on, None)
+}
+
+fn rig_with(script: Vec<Open>, always_on: bool, inspector: Option<Inspector>) -> Rig {
     let camera = Arc::new(FakeCamera {
         script: Mutex::new(script.into()),
         opens: AtomicUsize::new(0),
@@ -118,6 +127,7 @@ fn rig(script: Vec<Open>, always_on: bool) -> Rig {
             device: "cam-1".into(),
             router: Router::new(vec![tx]),
         }),
+        inspector,
         cancel: cancel.clone(),
     };
     let task = tokio::spawn(session.run());
@@ -308,10 +318,12 @@ async fn a_camera_that_does_not_answer_times_out() {
 #[tokio::test(start_paused = true)]
 async fn an_on_demand_camera_opens_for_a_viewer_and_closes_after_the_last_leaves() {
     let (tx, rx) = mpsc::channel(100);
-    // the idle camera is probed first (one open), then watched (a second)
+    // the idle camera is probed first (one open, until a keyframe), then watched (a second)
     let (probe_tx, probe_rx) = mpsc::channel(1);
+    probe_tx.send(Ok(frame(0, &params()))).await.unwrap();
     let mut rig = rig(vec![Open::Stream(probe_rx), Open::Stream(rx)], false);
     sleep(Duration::from_millis(10)).await;
+    assert!(rig.shared.keyframe.borrow().is_some(), "kept for snapshots");
     assert_eq!(rig.camera.opens.load(Ordering::SeqCst), 1, "probed once");
     assert_eq!(rig.state(), CameraState::Idle);
     let (readings, statuses) = rig.drain();
@@ -379,4 +391,77 @@ fn backoff_retries_at_once_then_doubles_to_its_ceiling() {
     assert_eq!(steps, [0, 500, 1000, 2000, 4000, 4000]);
     b.reset();
     assert_eq!(b.step(), Duration::ZERO);
+}
+
+/// The `n`th keyframe of a 1 fps stream of real H.264 pictures.
+fn picture_frame(encoder: &mut Encoder, picture: &YUVBuffer, n: i64) -> Result<Frame, SourceError> {
+    let frame = keyframe(encoder, picture);
+    Ok(Frame {
+        timestamp: n * 90_000,
+        ..(*frame).clone()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dark_picture_is_reported_at_once_and_a_frozen_one_after_eight_seconds() {
+    let (tx, rx) = mpsc::channel(100);
+    let inspector = Inspector::new(picture::slots(), Duration::from_secs(8));
+    let mut rig = rig_with(vec![Open::Stream(rx)], true, Some(inspector));
+    let mut status = rig.shared.status.subscribe();
+    let mut encoder = Encoder::new().unwrap();
+    let mut n = 0;
+    let mut send = async |picture: &YUVBuffer| {
+        tx.send(picture_frame(&mut encoder, picture, n))
+            .await
+            .unwrap();
+        n += 1;
+    };
+
+    // a live scene: every keyframe codes the sensor's noise anew
+    for seed in 0..3 {
+        send(&scene(seed)).await;
+        sleep(Duration::from_secs(1)).await;
+    }
+    let s = status.borrow_and_update().clone();
+    assert_eq!((s.frozen, s.dark), (Some(false), Some(false)));
+    assert_eq!(values(&rig.drain().0, "camera_dark"), [0.0]);
+
+    // the lens is covered: reported at once, not at the next 10 s report
+    send(&black()).await;
+    status.wait_for(|s| s.dark == Some(true)).await.unwrap();
+    let (readings, _) = rig.drain();
+    assert_eq!(values(&readings, "camera_dark"), [1.0]);
+    assert_eq!(
+        values(&readings, "camera_frozen"),
+        [0.0],
+        "dark is not also frozen"
+    );
+    sleep(Duration::from_secs(1)).await;
+
+    // the picture freezes: the same one, keyframe after keyframe
+    let still = scene(9);
+    let froze = Instant::now();
+    while status.borrow().frozen != Some(true) {
+        assert!(
+            froze.elapsed() < Duration::from_secs(12),
+            "not frozen after 12 s"
+        );
+        send(&still).await;
+        sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        froze.elapsed() >= Duration::from_secs(8),
+        "frozen after {:?}",
+        froze.elapsed()
+    );
+    let (readings, _) = rig.drain();
+    assert_eq!(values(&readings, "camera_frozen").last(), Some(&1.0));
+    assert_eq!(values(&readings, "camera_dark").last(), Some(&0.0));
+    assert_eq!(
+        rig.state(),
+        CameraState::Online,
+        "a frozen camera still delivers"
+    );
+    drop(tx);
+    rig.stop().await;
 }
