@@ -51,6 +51,8 @@ pub struct HubConfig {
     /// `iochub demo` runs the simulated province ([`crate::demo`]) with this seed; `None` in
     /// production.
     pub simulation_seed: Option<u64>,
+    /// Where the simulated province's cameras serve RTSP (with `simulation_seed`).
+    pub simulation_rtsp: Option<std::net::SocketAddr>,
     pub shards: usize,
     pub metrics_public: bool,
     /// false: readings feed the rules and the live feed but are not stored (a bare alerting hub;
@@ -587,6 +589,7 @@ impl HubConfig {
                 .map_or_else(|| data_dir.join("rules.toml"), PathBuf::from),
             rules_by_default: rules.is_none(),
             simulation_seed: None,
+            simulation_rtsp: None,
             shards,
             metrics_public,
             store_readings,

@@ -12,12 +12,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use iochub_sim::cameras::{self as sim_cameras, SimCamera};
 use iochub_sim::province::{self, ProvinceOptions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{Agency, AgencyKind, Contact};
 use crate::areas::Areas;
+use crate::camera::model::{NewCamera, Transport};
 use crate::config::{self, BrokerConfig, ConfigError, HubConfig, MapConfig};
 use crate::storage::{DevicePatch, Store};
 use crate::systems::System;
@@ -35,6 +37,8 @@ pub enum DemoError {
     Config(#[from] ConfigError),
     #[error("cannot write the sample rules to {path}: {reason}")]
     Rules { path: String, reason: String },
+    #[error("the simulated cameras cannot listen on {0}: {1}")]
+    Rtsp(SocketAddr, String),
 }
 
 /// The flags of `iochub demo`.
@@ -42,6 +46,8 @@ pub enum DemoError {
 pub struct DemoOptions {
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
+    /// Where the simulated cameras serve RTSP (port 0: one the system picks).
+    pub rtsp: SocketAddr,
     pub data_dir: PathBuf,
     pub rules: PathBuf,
     pub simulate: bool,
@@ -59,6 +65,11 @@ pub fn config(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<HubConfig, DemoError> {
     let rules = rules_file(opts.rules, &opts.data_dir)?;
+    let rtsp = match (opts.simulate, opts.rtsp.port()) {
+        (false, _) => None,
+        (true, 0) => Some(free_port(opts.rtsp)?),
+        (true, _) => Some(opts.rtsp),
+    };
     let areas = match env("IOCHUB_AREAS") {
         Some(list) => config::load_areas(&crate::areas::paths_from_env(&list))?,
         None => Arc::new(areas()),
@@ -80,6 +91,7 @@ pub fn config(
         rules,
         rules_by_default: false,
         simulation_seed: opts.simulate.then_some(opts.seed),
+        simulation_rtsp: rtsp,
         shards: opts.shards.unwrap_or_else(config::default_shards),
         metrics_public: false,
         store_readings: config::bool_key(
@@ -99,13 +111,54 @@ pub fn config(
         trusted_proxies: config::trusted_proxies_from(None, &env)?,
         https: config::https_from((None, None, None), &env)?,
         agencies: agencies(),
-        devices: Vec::new(),
-        cameras: Vec::new(),
+        devices: rtsp.map_or_else(Vec::new, |_| camera_devices()),
+        cameras: rtsp.map_or_else(Vec::new, cameras),
         reports: config::ReportSettings {
             province: Some("Cao Bằng".into()),
             ..config::reports_from_env(systems(), &env)?
         },
     })
+}
+
+/// A port the system gives out now for `addr`'s address (the simulated cameras listen on it a
+/// moment later; their URLs must be known before).
+fn free_port(addr: SocketAddr) -> Result<SocketAddr, DemoError> {
+    std::net::TcpListener::bind(addr)
+        .and_then(|l| l.local_addr())
+        .map_err(|e| DemoError::Rtsp(addr, e.to_string()))
+}
+
+/// The simulated cameras, as config `[[cameras]]` pointing at the simulator's RTSP server:
+/// always pulled, so their health (and the frozen and dark pictures of the scenarios) is
+/// measured whether or not anyone watches.
+pub fn cameras(rtsp: SocketAddr) -> Vec<NewCamera> {
+    sim_cameras::cameras()
+        .into_iter()
+        .map(|c: SimCamera| NewCamera {
+            id: c.key.into(),
+            name: Some(c.name.into()),
+            url: format!("rtsp://{rtsp}/{}/main", c.key),
+            sub_url: Some(format!("rtsp://{rtsp}/{}/sub", c.key)),
+            username: None,
+            password: None,
+            lat: Some(c.lat),
+            lon: Some(c.lon),
+            always_on: true,
+            transport: Transport::Tcp,
+            system: Some("camera-giam-sat".into()),
+        })
+        .collect()
+}
+
+/// The cameras' devices: name, place and system, as `cameras_from` makes them for `serve`.
+fn camera_devices() -> Vec<config::ConfigDevice> {
+    cameras(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .iter()
+        .map(|c| config::ConfigDevice {
+            key: c.id.clone(),
+            patch: DevicePatch::of_camera(c),
+        })
+        .collect()
 }
 
 /// The demo province's connected systems (illustrative), by the key prefixes of the simulated
@@ -144,6 +197,12 @@ pub fn systems() -> Vec<System> {
             "Hệ thống cảnh báo sạt lở đất và cháy rừng",
             "Ban Chỉ huy Phòng thủ dân sự tỉnh",
             &["cb-sl-*", "cb-fr-*"],
+        ),
+        system(
+            "camera-giam-sat",
+            "Hệ thống camera giám sát",
+            "Công an tỉnh",
+            &["cb-cam-*"],
         ),
     ]
 }
@@ -262,11 +321,14 @@ pub async fn station_passwords(
     Ok(passwords)
 }
 
-/// Starts the simulated province against `mqtt_url` and names its stations; both stop when
-/// `stop` is cancelled. The simulator's own crate stops on a watch channel: bridged here.
+/// Starts the simulated province against `mqtt_url`, its cameras on `rtsp`, and names its
+/// stations; all stop when `stop` is cancelled. The simulator's own crate stops on a watch
+/// channel: bridged here. Cameras that cannot listen are logged (the hub then shows them
+/// offline), not fatal.
 pub async fn simulate(
     seed: u64,
     mqtt_url: String,
+    rtsp: Option<SocketAddr>,
     passwords: HashMap<String, String>,
     store: Arc<dyn Store>,
     stop: CancellationToken,
@@ -280,6 +342,20 @@ pub async fn simulate(
         ..ProvinceOptions::default()
     };
     let (stop_tx, stop_rx) = watch::channel(false);
+    let cameras = rtsp.map(|addr| {
+        let stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let server = sim_cameras::Server::new(sim_cameras::cameras(), seed);
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    if let Err(e) = server.serve(listener, stop).await {
+                        tracing::warn!(error = %e, "the simulated cameras stopped");
+                    }
+                }
+                Err(e) => tracing::warn!(%addr, error = %e, "the simulated cameras cannot listen"),
+            }
+        })
+    });
     let sim = province::run(opts, stop_rx);
     tokio::pin!(sim);
     let naming = name_stations(store, stop.clone());
@@ -293,6 +369,9 @@ pub async fn simulate(
         }
     }
     let _ = stop_tx.send(true);
+    if let Some(cameras) = cameras {
+        let _ = cameras.await;
+    }
     sim.await
 }
 

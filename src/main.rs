@@ -35,6 +35,9 @@ enum Command {
         /// Embedded MQTT broker listen address
         #[arg(long, default_value = "127.0.0.1:1883")]
         mqtt: SocketAddr,
+        /// Where the simulated cameras serve RTSP (port 0: any free one)
+        #[arg(long, default_value = "127.0.0.1:8554")]
+        rtsp: SocketAddr,
         /// Where the SQLite database lives
         #[arg(long, env = "IOCHUB_DATA_DIR", default_value = "./iochub-data")]
         data_dir: PathBuf,
@@ -177,6 +180,7 @@ fn main() -> ExitCode {
         Command::Demo {
             http,
             mqtt,
+            rtsp,
             data_dir,
             rules,
             no_sim,
@@ -187,6 +191,7 @@ fn main() -> ExitCode {
             let opts = DemoOptions {
                 http,
                 mqtt,
+                rtsp,
                 data_dir,
                 rules,
                 simulate: !no_sim,

@@ -661,3 +661,93 @@ async fn video_needs_a_session_and_a_known_camera() {
     .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_simulated_cameras_play_and_one_freezes_and_one_goes_dark() {
+    use iochub_sim::cameras::{self as sim, Fault, Server};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut cameras = sim::cameras();
+    // the faults 3 s after the start instead of a minute or so
+    for c in &mut cameras {
+        if let Some(f) = &mut c.fault {
+            f.start = Duration::from_secs(3);
+        }
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(Server::new(cameras.clone(), 7).serve(listener, stopped));
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), PICTURE_RULES, Broker::Embedded(0)).await;
+    for c in &cameras {
+        let url = |s: &str| format!("rtsp://127.0.0.1:{port}/{}/{s}", c.key);
+        let new = json!({"id": c.key, "name": c.name, "url": url("main"), "sub_url": url("sub"),
+            "lat": c.lat, "lon": c.lon, "always_on": true});
+        let (status, body) = hub
+            .call("POST", "/api/v1/cameras", &hub.token, Some(new))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    for c in &cameras {
+        let c = wait_state(&hub, c.key, "online", Duration::from_secs(20)).await;
+        assert_eq!(
+            (
+                c["status"]["width"].as_u64(),
+                c["status"]["height"].as_u64()
+            ),
+            (Some(640), Some(360))
+        );
+    }
+
+    // the one that freezes and the one whose lens is covered; the others neither
+    let fault = |f: Fault| {
+        cameras
+            .iter()
+            .find(|c| c.fault.is_some_and(|s| s.fault == f))
+            .unwrap()
+            .key
+    };
+    wait_status(
+        &hub,
+        fault(Fault::Freeze),
+        "frozen",
+        Duration::from_secs(25),
+        |s| s["frozen"] == true,
+    )
+    .await;
+    wait_status(
+        &hub,
+        fault(Fault::Dark),
+        "dark",
+        Duration::from_secs(10),
+        |s| s["dark"] == true,
+    )
+    .await;
+    for c in cameras.iter().filter(|c| c.fault.is_none()) {
+        let s = &camera(&hub, c.key).await["status"];
+        assert_eq!(
+            (&s["frozen"], &s["dark"]),
+            (&json!(false), &json!(false)),
+            "{}: {s}",
+            c.key
+        );
+    }
+
+    // snapshots of both streams, and live video in 10 fps steps of the 90 kHz clock
+    let live = cameras[0].key;
+    let (status, _, jpeg) = hub
+        .get_bytes(&format!("/api/v1/cameras/{live}/snapshot.jpg"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(jpeg_size(&jpeg), (640, 360));
+    let (_, _, sub) = hub
+        .get_bytes(&format!("/api/v1/cameras/{live}/snapshot.jpg?stream=sub"))
+        .await;
+    assert_eq!(jpeg_size(&sub), (320, 180));
+    let mut viewer = hub.video(live, None).await;
+    let (first, sync) = next_fragment(&mut viewer).await;
+    assert!(sync, "a viewer starts at a keyframe");
+    let (second, _) = next_fragment(&mut viewer).await;
+    assert_eq!(second - first, 9000);
+    stop.send(true).unwrap();
+    server.await.unwrap().unwrap();
+}

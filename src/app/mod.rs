@@ -213,6 +213,7 @@ pub async fn run(
         let sim = crate::demo::simulate(
             seed,
             mqtt_url.clone(),
+            cfg.simulation_rtsp,
             station_passwords,
             store.clone(),
             tasks.input.clone(),

@@ -52,7 +52,7 @@ export class Hub {
     delete env.IOCHUB_WEB_DIR;
     if (process.env.IOCHUB_WEB_EMBEDDED !== '1') env.IOCHUB_WEB_DIR = process.env.IOCHUB_TEST_WEB_DIR || path.join(repo, 'dashboards/web'); // override: compare another checkout's app
     const out = fs.openSync(this.log, 'a');
-    this.proc = spawn(HUB_BIN, ['demo', '--http', `127.0.0.1:${this.http}`, '--mqtt', `127.0.0.1:${this.mqtt}`, '--data-dir', this.dataDir, ...this.extraArgs],
+    this.proc = spawn(HUB_BIN, ['demo', '--http', `127.0.0.1:${this.http}`, '--mqtt', `127.0.0.1:${this.mqtt}`, '--rtsp', '127.0.0.1:0', '--data-dir', this.dataDir, ...this.extraArgs],
       { env, cwd: repo, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     this.exited = new Promise((r) => this.proc.once('exit', (code, sig) => r({ code, sig })));

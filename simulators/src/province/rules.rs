@@ -459,6 +459,36 @@ pub fn rules_toml(stations: &[Station]) -> String {
             .on(&weather),
         ],
     );
+    group(
+        &mut out,
+        "Camera: mất kết nối, hình bị đứng, hình bị tối/che",
+        "# The hub measures every camera's health as readings of its device (camera_online,\n\
+         # camera_frozen, camera_dark: 0/1). Offline for 2 minutes: a camera that restarts comes\n\
+         # back within that. Frozen: the hub already waited 8 s of one unchanging picture. Dark: a\n\
+         # covered or painted-over lens for 30 s (a passing truck's shadow is not).\n",
+        &[
+            Rule::new(
+                "camera-offline",
+                threshold("camera_online", "<", 1.0, None),
+                "warning",
+                "equipment",
+            )
+            .held("2m"),
+            Rule::new(
+                "camera-frozen",
+                threshold("camera_frozen", ">", 0.0, None),
+                "warning",
+                "equipment",
+            ),
+            Rule::new(
+                "camera-dark",
+                threshold("camera_dark", ">", 0.0, None),
+                "warning",
+                "equipment",
+            )
+            .held("30s"),
+        ],
+    );
     out.push_str(POLICY);
     out
 }
