@@ -51,8 +51,10 @@ export class Hub {
     const env = { ...process.env, IOCHUB_ADMIN_PASSWORD: PASSWORD, IOCHUB_LOGINS_PER_MINUTE: '10000', ...this.extraEnv };
     delete env.IOCHUB_WEB_DIR;
     if (process.env.IOCHUB_WEB_EMBEDDED !== '1') env.IOCHUB_WEB_DIR = process.env.IOCHUB_TEST_WEB_DIR || path.join(repo, 'dashboards/web'); // override: compare another checkout's app
+    // the simulated cameras' port, kept across restarts: their URLs are in the data dir
+    this.rtsp ??= await freePort();
     const out = fs.openSync(this.log, 'a');
-    this.proc = spawn(HUB_BIN, ['demo', '--http', `127.0.0.1:${this.http}`, '--mqtt', `127.0.0.1:${this.mqtt}`, '--rtsp', '127.0.0.1:0', '--data-dir', this.dataDir, ...this.extraArgs],
+    this.proc = spawn(HUB_BIN, ['demo', '--http', `127.0.0.1:${this.http}`, '--mqtt', `127.0.0.1:${this.mqtt}`, '--rtsp', `127.0.0.1:${this.rtsp}`, '--data-dir', this.dataDir, ...this.extraArgs],
       { env, cwd: repo, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     this.exited = new Promise((r) => this.proc.once('exit', (code, sig) => r({ code, sig })));

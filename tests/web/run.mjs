@@ -931,6 +931,42 @@ async function main() {
     await page.evaluate(() => { window.testCamera.player.stop(); document.getElementById('test-camera').remove(); });
   });
 
+  await check('the wall with the demo cameras: 4 tiles playing the sub-streams, names and health over them, a click enlarges one', async () => {
+    const wctx = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    const wall = await wctx.newPage();
+    wall.on('pageerror', (e) => pageErrors.push(`wall: ${e.message}`));
+    const pick = 'cb-cam-banggiang,cb-cam-hopgiang,cb-cam-maphuc,cb-cam-bangioc';
+    await wall.goto(`${hub.base}/wall/?cameras=4&pick=${pick}`);
+    await logIn(wall, PASSWORD);
+    await wall.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    const tiles = await waitFor('four tiles painting frames', () => wall.evaluate(() => {
+      const all = [...document.querySelectorAll('#camera-grid .cam-tile')].map((el) => {
+        const v = el.querySelector('video');
+        return { id: el.dataset.camera, name: el.querySelector('.cam-name').textContent, state: el.dataset.state,
+          frames: v.getVideoPlaybackQuality().totalVideoFrames, t: v.currentTime, w: v.videoWidth };
+      });
+      return all.length === 4 && all.every((x) => x.frames > 10 && x.t > 1 && x.state === 'online') ? all : null;
+    }), 40000, 250);
+    if (tiles.map((x) => x.id).join(',') !== pick) throw new Error(`tiles ${JSON.stringify(tiles)}`);
+    if (tiles.some((x) => x.w !== 320)) throw new Error(`small tiles play the 320-wide sub-stream: ${JSON.stringify(tiles)}`);
+    if (!tiles[0].name.startsWith('Camera cầu Bằng Giang')) throw new Error(`name ${tiles[0].name}`);
+    await wall.waitForFunction(() => !window.iochub.map.isMoving() && window.iochub.map.loaded(), null, { timeout: 20000 });
+    await shot(wall, '30-wall-cameras');
+    // a click enlarges the tile over the grid and switches it to the 640-wide main stream
+    await wall.click('.cam-tile[data-camera="cb-cam-banggiang"]');
+    await waitFor('the enlarged tile on the main stream', () => wall.evaluate(() => {
+      const el = document.querySelector('.cam-tile.big');
+      const v = el?.querySelector('video');
+      return v && v.videoWidth === 640 && v.getVideoPlaybackQuality().totalVideoFrames > 5;
+    }), 20000, 250);
+    const big = await wall.$eval('.cam-tile.big', (el) => { const r = el.getBoundingClientRect(); const g = el.parentElement.getBoundingClientRect(); return r.width / g.width; });
+    if (big < 0.95) throw new Error(`the enlarged tile covers ${big} of the grid`);
+    await shot(wall, '31-wall-camera-enlarged');
+    await wall.click('.cam-tile.big');
+    await waitFor('the grid back', () => wall.evaluate(() => !document.querySelector('.cam-tile.big')), 5000);
+    await wctx.close();
+  });
+
   if (pageErrors.length) {
     results.push({ name: 'no uncaught page errors', ok: false, error: new Error(pageErrors.slice(0, 5).join(' | ')) });
     console.log(`FAIL - no uncaught page errors: ${pageErrors.slice(0, 5).join(' | ')}`);

@@ -2,15 +2,33 @@
 // No mouse-only controls, large type. Built to run for days: every list is capped (store, ticker),
 // the feeds reconnect by themselves after a hub restart (the session cookie survives it: sessions
 // live in the hub's store), and the map's device source is rebuilt in place, never appended to.
-// `?lang=en` forces English on a wall that has no keyboard.
+// `?lang=en` forces English on a wall that has no keyboard. `?cameras=4` (1, 4, 9 or 16) shows a
+// grid of camera tiles beside the map: the cameras named by `&pick=id,id,…` in that order, else
+// the first ones the account sees.
 
 import { createShell } from './shell.js';
 import { DeviceMap, COLORS } from './map.js';
 import { Ticker, bindCounts } from './ticker.js';
 import { setLang } from './i18n.js';
+import { api } from './api.js';
+import { CameraGrid, GRID_SIZES } from './camera-grid.js';
 
-const q = new URLSearchParams(location.search).get('lang');
+const params = new URLSearchParams(location.search);
+const q = params.get('lang');
 if (q === 'vi' || q === 'en') setLang(q);
+
+/** The camera grid of `?cameras=N`, if asked for. */
+async function cameraGrid() {
+  const size = Number(params.get('cameras'));
+  if (!GRID_SIZES.includes(size)) return null;
+  const all = await api('/api/v1/cameras');
+  const pick = (params.get('pick') || '').split(',').filter(Boolean);
+  const chosen = pick.length ? pick.map((id) => all.find((c) => c.id === id)).filter(Boolean) : all;
+  const section = document.getElementById('cameras');
+  section.hidden = false;
+  document.body.classList.add('with-cameras');
+  return new CameraGrid(document.getElementById('camera-grid'), { size, cameras: chosen });
+}
 
 const shell = createShell({
   // The wall shows the whole province: telemetry is not needed for colours (alerts and device
@@ -35,7 +53,9 @@ const shell = createShell({
       back = setTimeout(() => map.fitHome({ duration: 2000 }), 20000);
     });
     bindCounts(document.querySelector('header.top'), store);
-    window.iochub = { map, store, shell, ticker };
+    const cameras = await cameraGrid();
+    map.resize();
+    window.iochub = { map, store, shell, ticker, cameras };
     document.body.dataset.ready = '1';
   },
 });
