@@ -112,7 +112,7 @@ pub enum BrokerConfig {
 
 /// Basemap settings handed to the dashboard (`GET /api/v1/map`); all absent = the offline
 /// basemap built into the app (Natural Earth country outlines plus the areas).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct MapConfig {
     /// URL of a MapLibre style document on the IOC's own tile server.
     pub style: Option<String>,
@@ -120,24 +120,56 @@ pub struct MapConfig {
     pub tiles: Option<String>,
     /// Attribution shown on the map for `style` or `tiles`.
     pub attribution: Option<String>,
+    /// A device's card shows the nearest camera within this distance (metres; 0: none).
+    pub camera_radius_m: f64,
+}
+
+/// How far a device's card looks for a camera, unless configured.
+pub const DEFAULT_CAMERA_RADIUS_M: f64 = 2000.0;
+
+impl Default for MapConfig {
+    fn default() -> Self {
+        Self {
+            style: None,
+            tiles: None,
+            attribution: None,
+            camera_radius_m: DEFAULT_CAMERA_RADIUS_M,
+        }
+    }
 }
 
 impl MapConfig {
-    /// `IOCHUB_MAP_STYLE`, `IOCHUB_MAP_TILES`, `IOCHUB_MAP_ATTRIBUTION` over the file's values.
+    /// `IOCHUB_MAP_STYLE`, `IOCHUB_MAP_TILES`, `IOCHUB_MAP_ATTRIBUTION`,
+    /// `IOCHUB_CAMERA_RADIUS_M` over the file's values.
     fn from_parts(
-        file: (Option<String>, Option<String>, Option<String>),
+        file: (Option<String>, Option<String>, Option<String>, Option<f64>),
         env: &impl Fn(&str) -> Option<String>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, ConfigError> {
+        let radius = match env("IOCHUB_CAMERA_RADIUS_M") {
+            Some(s) => Some(s.trim().parse::<f64>().map_err(|_| ConfigError::Key {
+                key: "camera_radius_m",
+                message: format!("{s:?} is not a number of metres"),
+            })?),
+            None => file.3,
+        }
+        .unwrap_or(DEFAULT_CAMERA_RADIUS_M);
+        if !(0.0..=100_000.0).contains(&radius) {
+            return Err(ConfigError::Key {
+                key: "camera_radius_m",
+                message: format!("{radius} is not between 0 and 100000 metres"),
+            });
+        }
+        Ok(Self {
             style: env("IOCHUB_MAP_STYLE").or(file.0),
             tiles: env("IOCHUB_MAP_TILES").or(file.1),
             attribution: env("IOCHUB_MAP_ATTRIBUTION").or(file.2),
-        }
+            camera_radius_m: radius,
+        })
     }
 
     /// The basemap of `iochub demo`: environment variables only.
-    pub fn from_env(env: &impl Fn(&str) -> Option<String>) -> Self {
-        Self::from_parts((None, None, None), env)
+    pub fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_parts((None, None, None, None), env)
     }
 }
 
@@ -163,6 +195,7 @@ struct ConfigFile {
     map_style: Option<String>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
+    camera_radius_m: Option<f64>,
     password_policy: Option<PolicyProfile>,
     login_max_failures: Option<u32>,
     login_lockout: Option<String>,
@@ -605,9 +638,14 @@ impl HubConfig {
                     .collect(),
             })?,
             map: MapConfig::from_parts(
-                (file.map_style, file.map_tiles, file.map_attribution),
+                (
+                    file.map_style,
+                    file.map_tiles,
+                    file.map_attribution,
+                    file.camera_radius_m,
+                ),
                 &env,
-            ),
+            )?,
             accounts,
             audit_retention_days: audit_retention_from(file.audit_retention_days, &env)?,
             allowed_origins: match env("IOCHUB_ALLOWED_ORIGINS") {

@@ -103,7 +103,7 @@ pub fn config(
         retention: config::retention_from_env(&env)?,
         web_dir: env("IOCHUB_WEB_DIR").map(PathBuf::from),
         areas,
-        map: MapConfig::from_env(&env),
+        map: MapConfig::from_env(&env)?,
         accounts: config::accounts_from_env(&env)?,
         webhooks: config::webhooks_from_env(&env)?,
         audit_retention_days: config::audit_retention_from(None, &env)?,

@@ -144,6 +144,7 @@ mod tests {
             style: Some("https://tiles.ioc.local/styles/ioc.json".into()),
             tiles: None,
             attribution: None,
+            ..MapConfig::default()
         };
         let csp = SecurityHeaders::new(&map, false).csp;
         let csp = csp.to_str().expect("ascii");

@@ -7,7 +7,8 @@
 //! Only keyframes are decoded, each on its own: one a second or two per camera, about 0.6 ms for
 //! a 720p picture with OpenH264 built into the hub (docs/ARCHITECTURE.md says why not an ffmpeg
 //! child). Decoding runs on tokio's blocking threads, at most [`slots`] at a time across all
-//! cameras; a keyframe that finds no free slot is skipped, never queued.
+//! cameras; a keyframe that finds no free slot, or its camera's previous one still decoding, is
+//! skipped and counted, never queued (a snapshot waits for a slot, within its 10 s).
 //!
 //! The judgement is deliberately plain, so an operator can reason about it:
 //! - dark: the mean luma is below [`DARK_MEAN`] and its spread below [`DARK_SPREAD`] (black is
@@ -291,7 +292,12 @@ impl Inspector {
     /// Starts decoding a keyframe unless one is being decoded or every slot is busy (then it
     /// is skipped and counted). False when it is not looked at.
     pub fn offer(&mut self, frame: &Arc<Frame>) -> bool {
-        if self.running.is_some() || !frame.keyframe || !frame.params.codec.starts_with("avc1") {
+        // a keyframe with lost packets would be judged on what the decoder made up for them
+        if !frame.keyframe || frame.lost_packets > 0 || !frame.params.codec.starts_with("avc1") {
+            return false;
+        }
+        if self.running.is_some() {
+            crate::metrics::camera_pictures_skipped();
             return false;
         }
         let Ok(permit) = self.slots.clone().try_acquire_owned() else {
@@ -301,6 +307,7 @@ impl Inspector {
         let mut decoder = match self.decoder.take().map_or_else(Decoder::new, Ok) {
             Ok(d) => d,
             Err(e) => {
+                crate::metrics::camera_picture_error();
                 tracing::warn!(error = %e, "no H.264 decoder");
                 return false;
             }
@@ -312,6 +319,12 @@ impl Inspector {
             (decoder, look)
         }));
         true
+    }
+
+    /// Forgets the keyframe being decoded (its stream ended): its verdict would be on a picture
+    /// of the past. The decoding finishes on its own; the next keyframe gets a new decoder.
+    pub fn discard(&mut self) {
+        self.running = None;
     }
 
     /// Whether a keyframe is being decoded.

@@ -73,6 +73,10 @@ pub struct Keyframe {
     pub at_ms: i64,
 }
 
+/// How long an idle camera's probe waits for a keyframe to judge (cameras send one every 1–4 s,
+/// some "smart" encoders every 10 s).
+const PROBE_KEYFRAME_WAIT: Duration = Duration::from_secs(12);
+
 /// What a stream's task shares with its viewers.
 pub struct Shared {
     pub frames: broadcast::Sender<Arc<Frame>>,
@@ -199,6 +203,10 @@ impl Session {
                     crate::metrics::camera_streams_open(1.0);
                     let ended = self.stream(source, epoch, &mut meter, &mut backoff).await;
                     crate::metrics::camera_streams_open(-1.0);
+                    // a keyframe of this stream still being decoded is no verdict on the next
+                    if let Some(inspector) = &mut self.inspector {
+                        inspector.discard();
+                    }
                     ended
                 }
             };
@@ -207,6 +215,7 @@ impl Session {
                 Ended::Unwatched => continue,
                 Ended::Stalled(silence) => {
                     meter.stalled();
+                    self.set_picture(&mut meter, None);
                     self.publish_rates(&meter);
                     let silence = (silence.as_secs_f64() * 10.0).round() / 10.0;
                     self.set_state(
@@ -336,7 +345,12 @@ impl Session {
                 _ = self.cancel.cancelled() => return false,
                 _ = self.shared.wanted.notified() => {}
                 _ = sleep_until(next_probe), if probing => {
-                    let error = self.probe(meter).await.err().map(|e| e.to_string());
+                    let cancel = self.cancel.clone();
+                    let probed = tokio::select! {
+                        _ = cancel.cancelled() => return false,
+                        r = self.probe(meter) => r,
+                    };
+                    let error = probed.err().map(|e| e.to_string());
                     let online = error.is_none();
                     self.shared.status.send_modify(|s| s.error = error);
                     meter.set_online(online);
@@ -353,21 +367,23 @@ impl Session {
         }
     }
 
-    /// Opens the stream for one keyframe, and judges it.
+    /// Opens the stream (a camera that opens is online), then waits a while for one keyframe
+    /// to judge and keep for snapshots: a camera whose keyframes are further apart than that is
+    /// online all the same, only not judged this time.
     async fn probe(&mut self, meter: &mut Meter) -> Result<(), SourceError> {
         let mut source = self.open().await?;
-        let limit = self.settings.open_timeout;
-        let keyframe = timeout(limit, async {
+        let keyframe = timeout(PROBE_KEYFRAME_WAIT, async {
             loop {
-                let frame = source.next_frame().await?;
-                if frame.keyframe {
-                    return Ok(Arc::new(frame));
+                match source.next_frame().await {
+                    Ok(frame) if frame.keyframe => return Some(Arc::new(frame)),
+                    Ok(_) => {}
+                    Err(_) => return None,
                 }
             }
         });
-        let frame = keyframe.await.map_err(|_| {
-            SourceError::Stream(format!("no keyframe within {} s", limit.as_secs_f64()))
-        })??;
+        let Ok(Some(frame)) = keyframe.await else {
+            return Ok(());
+        };
         drop(source);
         self.keyframe(&frame);
         if let Some(inspector) = self.inspector.as_mut().filter(|i| i.judging()) {

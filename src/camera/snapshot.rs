@@ -56,8 +56,11 @@ pub async fn take(
             taken_ms: key.at_ms,
         });
     }
-    let permit = (slots.clone().acquire_owned().await)
-        .map_err(|_| SnapshotError::Unavailable("the hub is stopping".into()))?;
+    let permit = match timeout(wait, slots.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(_)) => return Err(SnapshotError::Unavailable("the hub is stopping".into())),
+        Err(_) => return Err(SnapshotError::Unavailable("every decoder is busy".into())),
+    };
     let frame = key.frame.clone();
     let jpeg = tokio::task::spawn_blocking(move || {
         let _permit = permit;

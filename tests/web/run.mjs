@@ -967,6 +967,27 @@ async function main() {
     await wctx.close();
   });
 
+  await check('cameras on the map, and a gauge\'s card shows the nearest camera live', async () => {
+    await page.reload();
+    await page.waitForFunction(() => window.iochub?.map && document.querySelectorAll('.camera-marker').length >= 4, null, { timeout: 20000 });
+    // the Bằng Giang gauge; its bridge camera stands about 100 m away
+    await page.evaluate(() => window.iochub.select('cb-wl-banggiang-03'));
+    const near = await waitFor('the nearest camera playing in the card', () => page.evaluate(() => {
+      const tile = document.querySelector('#panel .panel-camera .cam-tile');
+      const v = tile?.querySelector('video');
+      return v && v.getVideoPlaybackQuality().totalVideoFrames > 5
+        ? { camera: tile.dataset.camera, heading: document.querySelector('#panel .panel-camera h3').textContent } : null;
+    }), 30000, 250);
+    if (near.camera !== 'cb-cam-banggiang' || !near.heading.startsWith('Camera gần nhất')) throw new Error(JSON.stringify(near));
+    await shot(page, '32-card-nearest-camera');
+    // a gauge in Bảo Lạc, 60 km from every camera, has none (and the previous tile is gone)
+    await page.evaluate(() => window.iochub.select('cb-wl-gam-02'));
+    await page.waitForFunction(() => document.querySelector('#panel .panel-key')?.textContent === 'cb-wl-gam-02'
+      && document.querySelector('#panel .panel-charts canvas'), null, { timeout: 15000 });
+    if (await page.$('#panel .panel-camera .cam-tile')) throw new Error('a camera shown 60 km away');
+    await page.evaluate(() => window.iochub.panel.close());
+  });
+
   if (pageErrors.length) {
     results.push({ name: 'no uncaught page errors', ok: false, error: new Error(pageErrors.slice(0, 5).join(' | ')) });
     console.log(`FAIL - no uncaught page errors: ${pageErrors.slice(0, 5).join(' | ')}`);

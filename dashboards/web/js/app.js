@@ -3,6 +3,7 @@
 import { createShell } from './shell.js';
 import { DeviceMap, COLORS } from './map.js';
 import { Ticker, bindCounts } from './ticker.js';
+import { cameras } from './cameras.js';
 import { DevicePanel } from './panel.js';
 import { AreaTools } from './areas.js';
 import { AdminView, mayAdminister } from './admin.js';
@@ -44,6 +45,7 @@ const shell = createShell({
       panelWidth: () => (panelEl.hidden ? 0 : panelEl.offsetWidth),
     });
     await map.ready;
+    cameras().then((list) => map.showCameras(list));
     telemetryFilter();
     document.querySelector('.legend-illustrative').hidden = !map.hasIllustrativeAreas();
     document.querySelectorAll('[data-legend]').forEach((el) => { el.style.background = COLORS[el.dataset.legend]; });

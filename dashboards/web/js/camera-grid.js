@@ -45,7 +45,7 @@ export class CameraGrid {
     this.tiles = [];
     for (let i = 0; i < this.size; i++) {
       const camera = cameras[i];
-      const tile = camera ? new Tile(camera, this.size === 1 ? 'main' : 'sub') : null;
+      const tile = camera ? new CameraTile(camera, this.size === 1 ? 'main' : 'sub') : null;
       const el = tile ? tile.el : Object.assign(document.createElement('div'), { className: 'cam-tile empty' });
       this.el.append(el);
       if (tile) this.tiles.push(tile);
@@ -67,8 +67,8 @@ export class CameraGrid {
   }
 }
 
-/** One camera's tile. */
-class Tile {
+/** One camera's tile: `el` to place, `stop()` when it goes. */
+export class CameraTile {
   constructor(camera, stream) {
     this.camera = camera;
     this.stream = stream;
@@ -80,7 +80,7 @@ class Tile {
     this.el.tabIndex = 0;
     this.el.dataset.camera = camera.id;
     this.el.innerHTML = `<video muted playsinline autoplay></video><img class="cam-still" alt="" hidden>
-      <figcaption><span class="cam-name"></span><span class="cam-health"></span></figcaption>
+      <figcaption><span class="cam-name" translate="no"></span><span class="cam-health"></span></figcaption>
       <div class="cam-badges"></div>`;
     this.video = this.el.querySelector('video');
     this.img = this.el.querySelector('img');
@@ -97,8 +97,16 @@ class Tile {
   }
 
   onStatus(s) {
-    if (s.overloaded || s.unsupported) {
-      this.showStills(true, s.unsupported ? 'unsupported' : 'overloaded');
+    if (s.unsupported) {
+      // no snapshot either: the hub decodes H.264 only, and so does the browser here
+      this.unsupported = true;
+      this.player?.stop();
+      this.player = null;
+      this.render();
+      return;
+    }
+    if (s.overloaded) {
+      this.showStills(true);
       return;
     }
     if (s.type === 'status') {
@@ -107,23 +115,29 @@ class Tile {
     }
   }
 
-  /** Snapshots instead of video, for a minute (or until the tile changes). */
-  showStills(on, why = '') {
-    clearInterval(this.stillTimer);
+  /**
+   * Snapshots instead of video, for a minute. The next snapshot is asked for a while after the
+   * previous one arrived (or failed), so a slow one is never cut short by the next.
+   */
+  showStills(on) {
+    clearTimeout(this.stillTimer);
     clearTimeout(this.retryTimer);
     this.stills = on;
-    this.el.dataset.stills = on ? why : '';
+    this.el.dataset.stills = on ? 'yes' : '';
     this.img.hidden = !on;
     this.video.hidden = on;
+    this.img.onload = null;
+    this.img.onerror = null;
     if (on) {
       this.player?.stop();
       this.player = null;
       const refresh = () => {
         this.img.src = `/api/v1/cameras/${encodeURIComponent(this.camera.id)}/snapshot.jpg?stream=${this.stream}&t=${Date.now()}`;
       };
+      this.img.onload = () => { this.stillTimer = setTimeout(refresh, STILL_EVERY); };
+      this.img.onerror = this.img.onload;
       refresh();
-      this.stillTimer = setInterval(refresh, STILL_EVERY);
-      if (why !== 'unsupported') this.retryTimer = setTimeout(() => { this.showStills(false); this.play(); }, VIDEO_RETRY);
+      this.retryTimer = setTimeout(() => { this.showStills(false); this.play(); }, VIDEO_RETRY);
     }
     this.render();
   }
@@ -133,8 +147,8 @@ class Tile {
     this.el.classList.toggle('big', big);
     if (stream === this.stream) return;
     this.stream = stream;
-    if (this.stills) this.showStills(true, this.el.dataset.stills);
-    else this.play();
+    if (this.stills) this.showStills(true);
+    else if (!this.unsupported) this.play();
   }
 
   render() {
@@ -153,6 +167,7 @@ class Tile {
     if (s?.frozen) badges.push(['frozen', t('cam_frozen')]);
     if (s?.dark) badges.push(['dark', t('cam_dark')]);
     if (state === 'offline' || state === 'stalled') badges.push(['offline', s.error || t(`cam_state_${state}`)]);
+    if (this.unsupported) badges.push(['offline', t('cam_unsupported')]);
     this.el.querySelector('.cam-badges').replaceChildren(...badges.map(([kind, text]) => {
       const b = document.createElement('span');
       b.className = `cam-badge ${kind}`;
@@ -162,7 +177,9 @@ class Tile {
   }
 
   stop() {
-    clearInterval(this.stillTimer);
+    this.img.onload = null;
+    this.img.onerror = null;
+    clearTimeout(this.stillTimer);
     clearTimeout(this.retryTimer);
     this.player?.stop();
     this.player = null;

@@ -291,6 +291,8 @@ const DICT = {
     // wall
     wall_devices_online: 'Thiết bị trực tuyến',
     wall_cameras: 'Camera',
+    camera_live: 'Hình ảnh trực tiếp', camera_nearest: 'Camera gần nhất',
+    cam_unsupported: 'Trình duyệt này không phát được mã hóa của camera',
     cam_state_idle: 'Chờ', cam_state_connecting: 'Đang kết nối', cam_state_online: 'Trực tuyến',
     cam_state_stalled: 'Mất hình', cam_state_offline: 'Mất kết nối', cam_fps: 'hình/giây',
     cam_frozen: 'Hình bị đứng', cam_dark: 'Hình tối/bị che', cam_stills: 'ảnh tĩnh',
@@ -577,6 +579,8 @@ const DICT = {
     area_province: '{name} province', area_ward: '{name} ward', area_commune: '{name} commune', area_special_zone: '{name} special zone',
     wall_devices_online: 'Devices online',
     wall_cameras: 'Cameras',
+    camera_live: 'Live picture', camera_nearest: 'Nearest camera',
+    cam_unsupported: 'This browser cannot play the camera\'s codec',
     cam_state_idle: 'Idle', cam_state_connecting: 'Connecting', cam_state_online: 'Online',
     cam_state_stalled: 'Stalled', cam_state_offline: 'Offline', cam_fps: 'fps',
     cam_frozen: 'Frozen picture', cam_dark: 'Dark picture', cam_stills: 'stills',

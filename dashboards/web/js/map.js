@@ -18,6 +18,9 @@ import { bboxOf, labelPoints } from './geo.js';
 import { STATUS, STATUS_SEVERITY } from './store.js';
 import { appEvents } from './events.js';
 
+/** A camera's marker: a body and a lens (static markup, no data in it). */
+const CAMERA_GLYPH = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><rect x="2" y="7" width="14" height="11" rx="2" fill="currentColor"/><path d="M16 11l6-3v9l-6-3z" fill="currentColor"/><circle cx="9" cy="12.5" r="3" fill="#0b1a2b"/></svg>';
+
 /** Ring colours of the handling state: unacknowledged, with an agency, a field report. */
 export const HANDLING_RING = Object.freeze({ open: '#ffffff', agency: '#38bdf8', field: '#e879f9' });
 
@@ -583,6 +586,26 @@ export class DeviceMap {
       have.remove();
       this.pulses.delete(key);
     }
+  }
+
+  /**
+   * Cameras as markers: a camera glyph beside the camera's device dot (whose colour is its
+   * state, as for any device); a click selects the camera's device, whose card plays it.
+   */
+  showCameras(list) {
+    for (const m of this.cameraMarkers ?? []) m.remove();
+    this.cameraMarkers = list.filter((c) => c.lat != null && c.lon != null).map((c) => {
+      const el = document.createElement('button');
+      el.type = 'button';
+      el.className = 'camera-marker';
+      el.translate = false;
+      el.title = c.name || c.id;
+      el.setAttribute('aria-label', el.title);
+      el.dataset.camera = c.id;
+      el.innerHTML = CAMERA_GLYPH;
+      el.addEventListener('click', (e) => { e.stopPropagation(); this.opts.onSelect?.(c.id); });
+      return new maplibregl.Marker({ element: el, offset: [13, -13] }).setLngLat([c.lon, c.lat]).addTo(this.#map);
+    });
   }
 
   /** The colour code the map holds for a device (test hook). */

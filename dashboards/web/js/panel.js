@@ -10,6 +10,8 @@ import { t, fmtNumber, fmtDateTime, unitLabel, metricLabel, measureLabel, ruleLa
 import { COLORS } from './map.js';
 import { STATUS, STATUS_SEVERITY } from './store.js';
 import { appEvents } from './events.js';
+import { nearestCamera } from './cameras.js';
+import { CameraTile } from './camera-grid.js';
 
 const SEV_COLOR = { info: COLORS[STATUS.INFO], warning: COLORS[STATUS.WARNING], critical: COLORS[STATUS.CRITICAL] };
 const HIDDEN = new Set(['lat', 'lon']);
@@ -34,10 +36,28 @@ export class DevicePanel {
 
   close() {
     this.key = null;
+    this._stopCamera();
     this._destroyCharts();
     this.el.hidden = true;
     this.el.replaceChildren();
     this.onClose?.();
+  }
+
+  _stopCamera() {
+    this.camera?.stop();
+    this.camera = null;
+  }
+
+  /** The device's own video when it is a camera, else the nearest camera's, within the radius. */
+  async _showCamera(d, gen) {
+    const near = await nearestCamera(d.lat, d.lon, d.key);
+    const box = this.el.querySelector('.panel-camera');
+    if (gen !== this.gen || !near || !box) return;
+    const h = document.createElement('h3');
+    h.textContent = near.distance === 0 ? t('camera_live')
+      : `${t('camera_nearest')} · ${fmtNumber(near.distance < 1000 ? near.distance : near.distance / 1000, 0)}${near.distance < 1000 ? ' m' : ' km'}`;
+    this.camera = new CameraTile(near.camera, 'sub');
+    box.replaceChildren(h, this.camera.el);
   }
 
   _destroyCharts() {
@@ -48,6 +68,7 @@ export class DevicePanel {
   async open(key) {
     const gen = ++this.gen;
     this.key = key;
+    this._stopCamera();
     this._destroyCharts();
     this.el.hidden = false;
     this.el.innerHTML = `
@@ -57,6 +78,7 @@ export class DevicePanel {
       </header>
       <dl class="panel-facts"></dl>
       <section class="panel-alerts"></section>
+      <section class="panel-camera"></section>
       <h3>${t('latest_values')}</h3>
       <div class="panel-latest"></div>
       <h3>${t('last_24h')}</h3>
@@ -69,6 +91,8 @@ export class DevicePanel {
       this.store.upsertDevice(d);
       this._renderHead();
     } catch { /* the store's copy is shown */ }
+    const d = this.store.devices.get(key);
+    if (d) this._showCamera(d, gen);
     await this._loadCharts(key, gen);
   }
 

@@ -10,18 +10,19 @@ import { createShell } from './shell.js';
 import { DeviceMap, COLORS } from './map.js';
 import { Ticker, bindCounts } from './ticker.js';
 import { setLang } from './i18n.js';
-import { api } from './api.js';
 import { CameraGrid, GRID_SIZES } from './camera-grid.js';
+import { cameras as allCameras } from './cameras.js';
 
 const params = new URLSearchParams(location.search);
 const q = params.get('lang');
 if (q === 'vi' || q === 'en') setLang(q);
 
-/** The camera grid of `?cameras=N`, if asked for. */
+/** The camera grid of `?cameras=N`, if asked for (the cameras' list failing leaves none). */
 async function cameraGrid() {
   const size = Number(params.get('cameras'));
   if (!GRID_SIZES.includes(size)) return null;
-  const all = await api('/api/v1/cameras');
+  const all = await allCameras();
+  if (!all.length) return null;
   const pick = (params.get('pick') || '').split(',').filter(Boolean);
   const chosen = pick.length ? pick.map((id) => all.find((c) => c.id === id)).filter(Boolean) : all;
   const section = document.getElementById('cameras');
@@ -55,6 +56,7 @@ const shell = createShell({
     bindCounts(document.querySelector('header.top'), store);
     const cameras = await cameraGrid();
     map.resize();
+    map.showCameras(await allCameras());
     window.iochub = { map, store, shell, ticker, cameras };
     document.body.dataset.ready = '1';
   },

@@ -91,21 +91,35 @@ impl Server {
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut connections = JoinSet::new();
         loop {
-            tokio::select! {
+            // a free slot first: at the limit, new clients wait in the kernel's backlog
+            let slot = tokio::select! {
                 () = stopped(&mut stop) => break,
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                accepted = listener.accept() => {
-                    let (socket, peer) = accepted.map_err(ServerError::Accept)?;
-                    let Ok(slot) = slots.clone().acquire_owned().await else { break };
-                    let inner = self.inner.clone();
-                    connections.spawn(async move {
-                        if let Err(e) = connection(inner, socket).await {
-                            debug!(%peer, error = %e, "RTSP connection ended");
-                        }
-                        drop(slot);
-                    });
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+            };
+            let accepted = tokio::select! {
+                () = stopped(&mut stop) => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (socket, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // out of file descriptors, a client gone before it was accepted: not fatal
+                    warn!(error = %ServerError::Accept(e), "retrying in a moment");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
                 }
-            }
+            };
+            let inner = self.inner.clone();
+            connections.spawn(async move {
+                if let Err(e) = connection(inner, socket).await {
+                    debug!(%peer, error = %e, "RTSP connection ended");
+                }
+                drop(slot);
+            });
         }
         connections.shutdown().await;
         Ok(())
@@ -161,7 +175,11 @@ async fn connection(inner: Arc<Inner>, socket: TcpStream) -> std::io::Result<()>
     let _ = socket.set_nodelay(true);
     let (read, mut write) = socket.into_split();
     let (tx, mut rx) = mpsc::channel::<Out>(4);
-    let requests = async {
+    // ends with the client's last request; dropping `tx` then lets the writer send what is
+    // queued (the TEARDOWN's reply) and stop
+    let asked = inner.clone();
+    let requests = async move {
+        let inner = asked;
         let mut read = BufReader::new(read);
         while let Some(request) = next_request(&mut read).await? {
             let teardown = request.method == "TEARDOWN";
@@ -199,10 +217,8 @@ async fn connection(inner: Arc<Inner>, socket: TcpStream) -> std::io::Result<()>
             }
         }
     };
-    tokio::select! {
-        r = requests => r,
-        r = writes => r,
-    }
+    let (read, written) = tokio::join!(requests, writes);
+    read.and(written)
 }
 
 /// The next request; interleaved data the client sends (RTCP receiver reports) is skipped. None
