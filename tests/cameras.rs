@@ -751,3 +751,172 @@ async fn the_demos_simulated_cameras_play_and_one_freezes_and_one_goes_dark() {
     stop.send(true).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// How the hostile camera misbehaves.
+#[derive(Clone, Copy, Debug)]
+enum Hostile {
+    /// DESCRIBE answers with a session description that is not one.
+    BadSdp,
+    /// After PLAY, random bytes framed as interleaved RTP.
+    GarbageRtp,
+    /// After PLAY, one H.264 frame that never ends: FU-A fragments without an end, 2 MB/s.
+    EndlessFrame,
+}
+
+/// A camera that speaks enough RTSP to be opened, then misbehaves as told; it serves any number
+/// of connections until the test ends.
+async fn hostile_camera(how: Hostile) -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut read = BufReader::new(read);
+                loop {
+                    let mut head = Vec::new();
+                    loop {
+                        let mut line = String::new();
+                        if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        head.push(line);
+                    }
+                    let method = head[0].split(' ').next().unwrap_or("").to_owned();
+                    let cseq = head
+                        .iter()
+                        .find_map(|l| l.strip_prefix("CSeq:"))
+                        .unwrap_or(" 0")
+                        .trim()
+                        .to_owned();
+                    let good_sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n\
+                        a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets=Z0LAHtkDxWhAAAADAEAAAAwDxYuS,aMuMsg==\r\n\
+                        a=control:trackID=0\r\n";
+                    let body = match (method.as_str(), how) {
+                        ("DESCRIBE", Hostile::BadSdp) => {
+                            "v=9\r\nm=\u{1}\u{2}garbage\r\n".to_owned()
+                        }
+                        ("DESCRIBE", _) => good_sdp.to_owned(),
+                        _ => String::new(),
+                    };
+                    let mut reply = format!(
+                        "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 1234;timeout=60\r\n\
+                         Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\
+                         Content-Base: rtsp://127.0.0.1:{port}/x/\r\nContent-Type: application/sdp\r\n\
+                         Public: OPTIONS, DESCRIBE, SETUP, PLAY\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if method != "DESCRIBE" {
+                        reply = reply.replace("Content-Type: application/sdp\r\n", "");
+                    }
+                    if write.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if method == "PLAY" {
+                        break;
+                    }
+                }
+                // playing: misbehave until the hub hangs up
+                let mut seq: u16 = 0;
+                let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+                loop {
+                    let mut packet = vec![b'$', 0, 0x05, 0xdc];
+                    match how {
+                        Hostile::GarbageRtp => {
+                            for _ in 0..1500 {
+                                x ^= x << 13;
+                                x ^= x >> 7;
+                                x ^= x << 17;
+                                packet.push(x as u8);
+                            }
+                        }
+                        _ => {
+                            let start = if seq == 0 { 0x85 } else { 0x05 };
+                            packet.extend([0x80, 96]);
+                            packet.extend(seq.to_be_bytes());
+                            packet.extend([0, 0, 0, 0, 0, 0, 0, 1, 0x7c, start]);
+                            packet.resize(4 + 1500, 0xaa);
+                        }
+                    }
+                    seq = seq.wrapping_add(1);
+                    if write.write_all(&packet).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_micros(700)).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_camera_costs_its_own_session_never_the_hub() {
+    let good = TestCamera::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), RULES, Broker::Embedded(0)).await;
+    let (status, _) = hub
+        .call(
+            "POST",
+            "/api/v1/cameras",
+            &hub.token,
+            Some(json!({"id": "cam-good", "url": good.url("main"), "always_on": true})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for how in [Hostile::BadSdp, Hostile::GarbageRtp, Hostile::EndlessFrame] {
+        let port = hostile_camera(how).await;
+        let id = format!("cam-{how:?}").to_lowercase();
+        let new = json!({"id": id, "url": format!("rtsp://127.0.0.1:{port}/x"), "always_on": true});
+        let (status, body) = hub
+            .call("POST", "/api/v1/cameras", &hub.token, Some(new))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    wait_state(&hub, "cam-good", "online", Duration::from_secs(15)).await;
+    let rss_before = rss_kib(hub.pid());
+    // each hostile camera ends up with an error on its own status; none ever gets online
+    for (id, words) in [
+        ("cam-badsdp", "broken stream"),
+        ("cam-garbagertp", ""),
+        ("cam-endlessframe", ""),
+    ] {
+        let c = wait_status(
+            &hub,
+            id,
+            "a failing hostile camera",
+            Duration::from_secs(15),
+            |s| {
+                matches!(s["state"].as_str(), Some("offline" | "stalled")) && s["error"].is_string()
+            },
+        )
+        .await;
+        eprintln!("{id}: {}", c["status"]);
+        assert!(
+            c["status"]["error"].as_str().unwrap().contains(words),
+            "{c}"
+        );
+    }
+    // a while later: they are still failing, and the good camera and the hub go on
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        // this watches the status every half second for 10 s: a property that must hold all along
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(camera(&hub, "cam-good").await["status"]["state"], "online");
+        for id in ["cam-badsdp", "cam-garbagertp", "cam-endlessframe"] {
+            assert_ne!(camera(&hub, id).await["status"]["state"], "online", "{id}");
+        }
+    }
+    let grown = rss_kib(hub.pid()).saturating_sub(rss_before);
+    eprintln!("hub RSS grew {grown} KiB over 10 s of hostile cameras");
+    assert!(grown < 64 * 1024, "the hub's memory grew {grown} KiB");
+    let (status, _) = hub.get("/healthz").await;
+    assert!(status == 200 || status == 503, "the hub answers: {status}");
+}

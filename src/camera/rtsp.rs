@@ -29,6 +29,9 @@ fn is_video(s: &retina::client::Stream) -> bool {
 fn classify(e: &retina::Error) -> SourceError {
     match e.status_code() {
         Some(401) => SourceError::Unauthorized,
+        // a success whose content retina could not use: a bad session description, a bad
+        // transport
+        Some(200..=299) => SourceError::Stream(first_line(e)),
         Some(status) => SourceError::Refused(format!("RTSP status {status}")),
         // retina's message carries the connection's context on further lines
         None => SourceError::Unreachable(first_line(e)),
