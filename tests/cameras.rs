@@ -622,6 +622,14 @@ async fn ten_viewers_share_one_session_and_a_stuck_one_costs_nothing() {
     for v in &mut viewers {
         assert_eq!(v.closed_within(Duration::from_secs(5)).await, Some(4002));
     }
+    // and over UDP now, it plays as well
+    let mut udp = hub.video("cam-market", None).await;
+    let (first, sync) = next_fragment(&mut udp).await;
+    assert!(sync);
+    let (second, _) = next_fragment(&mut udp).await;
+    assert_eq!(second - first, 3600, "25 fps in the 90 kHz clock");
+    assert_eq!(camera(&hub, "cam-market").await["transport"], "udp");
+    drop(udp);
 
     // everyone leaves: the stream closes after the linger time (15 s)
     drop(viewers);
