@@ -1,5 +1,5 @@
 //! The pictures of a simulated camera: a scene drawn here (sky, hills, a river, a road, things
-//! that move, a sensor's noise) and encoded to H.264 with OpenH264 when the simulator starts, as
+//! that move, a sensor's noise) and encoded to H.264 with OpenH264 when the RTSP server starts, as
 //! short clips that the RTSP server loops: the live picture, a frozen one (the same picture over
 //! and over) and a dark one (a covered lens). Each clip starts with a keyframe and has one every
 //! second, so the server can switch clips at any second.

@@ -4,7 +4,8 @@
 //! FU-A fragments above 1,400 bytes). Enough for the hub, retina, ffplay and VLC; no UDP, no
 //! authentication, no RTCP.
 //!
-//! Each stream's clips are encoded on first use, off the async threads; every client gets its own
+//! Each stream's clips are encoded when the server starts (or at its first DESCRIBE, if that
+//! comes first), off the async threads; every client gets its own
 //! RTP session (sequence numbers, timestamps, SSRC) and its own pace, ten frames a second. A
 //! client that does not read loses ticks, never grows a queue.
 
@@ -90,6 +91,16 @@ impl Server {
         }
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut connections = JoinSet::new();
+        // encode every stream's clips now, one after another, rather than all at the first
+        // clients' DESCRIBEs (a client waits only for its own stream's, if it comes first)
+        let inner = self.inner.clone();
+        connections.spawn(async move {
+            let mut paths: Vec<&String> = inner.streams.keys().collect();
+            paths.sort();
+            for path in paths {
+                inner.clips(path).await;
+            }
+        });
         loop {
             // a free slot first: at the limit, new clients wait in the kernel's backlog
             let slot = tokio::select! {
