@@ -360,15 +360,18 @@ impl Hub {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    /// GET with the admin token; returns (status, content type, body as it came).
-    pub async fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
-        let resp = self
-            .client
-            .get(self.url(path))
+    /// GET with the admin token.
+    async fn get_response(&self, path: &str) -> reqwest::Response {
+        (self.client.get(self.url(path)))
             .bearer_auth(&self.token)
             .send()
             .await
-            .expect("GET");
+            .expect("GET")
+    }
+
+    /// GET with the admin token; returns (status, content type, body as it came).
+    pub async fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let resp = self.get_response(path).await;
         let status = resp.status().as_u16();
         let kind = (resp.headers().get("content-type"))
             .and_then(|v| v.to_str().ok())
@@ -379,13 +382,7 @@ impl Hub {
 
     /// GET with the admin token; returns (status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("GET");
+        let resp = self.get_response(path).await;
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
