@@ -53,8 +53,16 @@ const RULE_KINDS: &[(&str, &str, &str)] = &[
     ("equipment-anomaly", "Số đo bất thường", "Anomalous reading"),
     ("equipment", "Sự cố thiết bị", "Equipment fault"),
     ("camera-offline", "Camera mất kết nối", "Camera offline"),
-    ("camera-frozen", "Camera: hình bị đứng", "Camera: frozen picture"),
-    ("camera-dark", "Camera: hình tối/bị che", "Camera: dark picture"),
+    (
+        "camera-frozen",
+        "Camera: hình bị đứng",
+        "Camera: frozen picture",
+    ),
+    (
+        "camera-dark",
+        "Camera: hình tối/bị che",
+        "Camera: dark picture",
+    ),
 ];
 
 /// A name in the dashboard's two languages.
