@@ -562,6 +562,13 @@ async fn an_area_scope_narrows_devices_over_http_and_the_live_feed() {
         .await
         .expect("GET /ws/video");
     assert_eq!(video.status(), 404);
+    // nor can the city's operator put it on a wall layout
+    let layout = json!({"size": 4, "tiles": ["cam-far"]});
+    let (status, body) = hub
+        .call("PUT", "/api/v1/wall/layouts/city", &op, Some(layout))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "tiles");
 
     // The area tools answer within the scope too: the same province-wide question gives the
     // admin every device (the camera is one) and the city's operator only the city's.

@@ -928,3 +928,102 @@ async fn a_hostile_camera_costs_its_own_session_never_the_hub() {
     let (status, _) = hub.get("/healthz").await;
     assert!(status == 200 || status == 503, "the hub answers: {status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wall_layouts_are_saved_by_operators_opened_by_everyone_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with(dir.path(), RULES, Broker::Embedded(0)).await;
+    for id in ["cam-a", "cam-b"] {
+        let cam = json!({"id": id, "url": "rtsp://127.0.0.1:9/x"});
+        let (status, body) = hub
+            .call("POST", "/api/v1/cameras", &hub.token, Some(cam))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let op = support::account(&hub, "night-op", Role::Operator, json!({})).await;
+    let viewer = support::account(&hub, "wall-pc", Role::Viewer, json!({})).await;
+    // a Vietnamese name travels percent-encoded in the path
+    let path = "/api/v1/wall/layouts/L%C5%A9%20s%C3%B4ng%20B%E1%BA%B1ng";
+    let flood = json!({"size": 4, "tiles": [null, "cam-b", "cam-a"]});
+    let (status, saved) = hub.call("PUT", path, &op, Some(flood)).await;
+    assert_eq!(status, 201, "{saved}");
+    assert_eq!(saved["name"], "Lũ sông Bằng");
+    assert_eq!(saved["updated_by"], "night-op");
+    let wider = json!({"size": 9, "tiles": ["cam-a", null, null]});
+    let (status, saved) = hub.call("PUT", path, &op, Some(wider)).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["tiles"], json!(["cam-a"]), "trailing empty tiles go");
+
+    // everyone who reads the map opens it; a viewer may not change it
+    let (status, got) = hub.call("GET", path, &viewer, None).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (got["size"].as_u64(), &got["tiles"]),
+        (Some(9), &json!(["cam-a"]))
+    );
+    let (_, all) = hub.call("GET", "/api/v1/wall/layouts", &viewer, None).await;
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+    let (status, _) = hub.call("DELETE", path, &viewer, None).await;
+    assert_eq!(status, 403);
+    let (status, _) = hub
+        .call("PUT", path, &viewer, Some(json!({"size": 1, "tiles": []})))
+        .await;
+    assert_eq!(status, 403);
+
+    // bad layouts name their field
+    for (body, field) in [
+        (json!({"size": 6, "tiles": []}), "size"),
+        (json!({"size": 1, "tiles": ["cam-a", "cam-b"]}), "tiles"),
+        (json!({"size": 4, "tiles": ["cam-nowhere"]}), "tiles"),
+    ] {
+        let (status, answer) = hub.call("PUT", path, &op, Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+    }
+    let (status, answer) = hub
+        .call(
+            "PUT",
+            "/api/v1/wall/layouts/%20",
+            &op,
+            Some(json!({"size": 1, "tiles": []})),
+        )
+        .await;
+    assert_eq!((status, &answer["error"]["field"]), (400, &json!("name")));
+
+    // a camera removed later leaves its tile empty on the wall: the layout keeps naming it
+    let (status, _) = hub
+        .call("DELETE", "/api/v1/cameras/cam-a", &hub.token, None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        hub.call("GET", path, &viewer, None).await.1["tiles"],
+        json!(["cam-a"])
+    );
+
+    let (status, _) = hub.call("DELETE", path, &op, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(hub.call("GET", path, &op, None).await.0, 404);
+    assert_eq!(hub.call("DELETE", path, &op, None).await.0, 404);
+
+    // answerable: who saved and removed which layout
+    let (_, trail) = hub.get("/api/v1/audit?action=wall_layout.save").await;
+    let saves: Vec<(&str, &str)> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["result"] == "ok")
+        .map(|r| (r["actor"].as_str().unwrap(), r["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(saves, [("night-op", "Lũ sông Bằng"); 2]);
+    let (_, trail) = hub.get("/api/v1/audit?action=wall_layout.delete").await;
+    assert!(
+        trail
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["actor"] == "night-op"
+                && r["target"] == "Lũ sông Bằng"
+                && r["result"] == "ok"),
+        "{trail}"
+    );
+}

@@ -51,12 +51,14 @@ pub enum Permission {
     SystemsManage,
     /// Cameras added, edited, removed: their URLs and the credentials the hub logs in with.
     CamerasManage,
+    /// The video wall's named layouts saved and removed (everyone who reads the map opens them).
+    WallArrange,
     /// The periodic reports: read, export, issue.
     Reports,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::Public,
         Permission::Session,
         Permission::MapRead,
@@ -75,6 +77,7 @@ impl Permission {
         Permission::TokensManage,
         Permission::SystemsManage,
         Permission::CamerasManage,
+        Permission::WallArrange,
         Permission::Reports,
     ];
 }
@@ -102,6 +105,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::TokensManage,
             P::SystemsManage,
             P::CamerasManage,
+            P::WallArrange,
             P::Reports,
         ],
     ),
@@ -116,6 +120,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::RulesRead,
             P::SystemRead,
             P::AgenciesRead,
+            P::WallArrange,
             P::Reports,
         ],
     ),
@@ -129,6 +134,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             P::IncidentsReport,
             P::RulesRead,
             P::AgenciesRead,
+            P::WallArrange,
         ],
     ),
     (

@@ -26,6 +26,7 @@ pub mod systems;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod wall;
 
 use std::sync::Arc;
 
@@ -161,6 +162,8 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cameras::list, cameras::create))
         .routes(routes!(cameras::get, cameras::patch, cameras::delete))
         .routes(routes!(cameras::snapshot))
+        .routes(routes!(wall::list))
+        .routes(routes!(wall::get, wall::put, wall::delete))
         .routes(routes!(systems::list, systems::create))
         .routes(routes!(systems::get, systems::patch))
         .routes(routes!(agencies::list, agencies::create))

@@ -20,6 +20,7 @@ pub mod snapshot;
 pub mod source;
 #[cfg(test)]
 mod testing;
+pub mod wall;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
     "supply_gaps",
     "issued_reports",
     "cameras",
+    "wall_layouts",
 ];
 
 /// `manifest.json` of a backup directory.

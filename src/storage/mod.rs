@@ -28,6 +28,7 @@ use crate::alerts::model::{
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::camera::model::Camera;
+use crate::camera::wall::WallLayout;
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::reports::model::IssuedReport;
@@ -421,6 +422,12 @@ pub trait Store: Send + Sync + 'static {
     async fn save_camera(&self, camera: Camera) -> StoreResult<bool>;
     /// Removes a camera's video side (its device stays, with its readings); false when absent.
     async fn delete_camera(&self, id: &str) -> StoreResult<bool>;
+    /// The video wall's named layouts, by name.
+    async fn wall_layouts(&self) -> StoreResult<Vec<WallLayout>>;
+    /// Adds or replaces a layout by its name; true when it was new.
+    async fn save_wall_layout(&self, layout: WallLayout) -> StoreResult<bool>;
+    /// Removes a layout; false when absent.
+    async fn delete_wall_layout(&self, name: &str) -> StoreResult<bool>;
     async fn agencies(&self) -> StoreResult<Vec<Agency>>;
     async fn agency(&self, id: &str) -> StoreResult<Option<Agency>>;
     /// Adds an agency; false when the id exists.

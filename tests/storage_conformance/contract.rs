@@ -293,3 +293,41 @@ pub(crate) async fn dead_letters_page_newest_first(store: &dyn Store) {
         ["case 1", "case 0"]
     );
 }
+
+/// The wall's named layouts: saved, replaced by name (Unicode names and empty tiles kept),
+/// listed by name, removed.
+pub async fn wall_layouts_round_trip(store: &dyn Store) {
+    use iochub::camera::wall::WallLayout;
+    let layout = |name: &str, size: u8, tiles: &[Option<&str>], at: i64| WallLayout {
+        name: name.into(),
+        size,
+        tiles: tiles.iter().map(|t| t.map(str::to_owned)).collect(),
+        updated_at: at,
+        updated_by: "op".into(),
+    };
+    assert!(store.wall_layouts().await.expect("list").is_empty());
+    let flood = layout("Lũ sông Bằng", 4, &[Some("cam-a"), None, Some("cam-b")], T0);
+    assert!(store.save_wall_layout(flood.clone()).await.expect("save"));
+    assert!(
+        store
+            .save_wall_layout(layout("A-night", 1, &[Some("cam-c")], T0))
+            .await
+            .expect("save")
+    );
+    let wider = layout("Lũ sông Bằng", 9, &[None, Some("cam-b")], T0 + 1000);
+    assert!(
+        !store
+            .save_wall_layout(wider.clone())
+            .await
+            .expect("replace")
+    );
+    let all = store.wall_layouts().await.expect("list");
+    assert_eq!(
+        all.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["A-night", "Lũ sông Bằng"]
+    );
+    assert_eq!(all[1], wider);
+    assert!(store.delete_wall_layout("A-night").await.expect("delete"));
+    assert!(!store.delete_wall_layout("A-night").await.expect("delete"));
+    assert_eq!(store.wall_layouts().await.expect("list"), vec![wider]);
+}

@@ -59,6 +59,7 @@ async fn conformance_with(store: &dyn Store, whole_chunk_retention: bool) {
     device_credentials_and_gateways(store).await;
     second_factor_round_trips(store).await;
     agencies_registry(store).await;
+    wall_layouts_round_trip(store).await;
     audit_trail_chains_filters_and_expires(store).await;
     rollups_answer_like_raw(store).await;
     late_readings_are_rerolled(store).await;

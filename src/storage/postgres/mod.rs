@@ -29,6 +29,7 @@ mod series;
 mod supply;
 mod systems;
 mod timescale;
+mod wall;
 mod write;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ use crate::alerts::model::{
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::camera::model::Camera;
+use crate::camera::wall::WallLayout;
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::reports::model::IssuedReport;
@@ -545,6 +547,18 @@ impl Store for PostgresStore {
 
     async fn delete_camera(&self, id: &str) -> StoreResult<bool> {
         cameras::delete(&self.client().await?, id).await
+    }
+
+    async fn wall_layouts(&self) -> StoreResult<Vec<WallLayout>> {
+        wall::all(&self.client().await?).await
+    }
+
+    async fn save_wall_layout(&self, layout: WallLayout) -> StoreResult<bool> {
+        wall::save(&self.client().await?, &layout).await
+    }
+
+    async fn delete_wall_layout(&self, name: &str) -> StoreResult<bool> {
+        wall::delete(&self.client().await?, name).await
     }
 
     async fn agencies(&self) -> StoreResult<Vec<Agency>> {

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/pg/015_issued_reports.sql"),
     include_str!("../../../migrations/pg/016_flapping.sql"),
     include_str!("../../../migrations/pg/017_cameras.sql"),
+    include_str!("../../../migrations/pg/018_wall_layouts.sql"),
 ];
 
 /// Advisory lock key that serialises migrations across processes ("iochub-migrate" in ASCII,

@@ -24,6 +24,7 @@ mod maintenance;
 mod read;
 mod supply;
 mod systems;
+mod wall;
 mod write;
 
 use read::*;
@@ -36,6 +37,7 @@ use crate::alerts::model::{
 };
 use crate::audit::model::{AuditEvent, AuditQuery, AuditRecord};
 use crate::camera::model::Camera;
+use crate::camera::wall::WallLayout;
 use crate::pipeline::supply::SupplyGap;
 use crate::pipeline::{DeadLetter, WriteItem};
 use crate::reports::model::IssuedReport;
@@ -58,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/013_issued_reports.sql"),
     include_str!("../../../migrations/sqlite/014_flapping.sql"),
     include_str!("../../../migrations/sqlite/015_cameras.sql"),
+    include_str!("../../../migrations/sqlite/016_wall_layouts.sql"),
 ];
 const READER_POOL: usize = 4;
 /// The schema step that began the data-supply tally (`012_supply.sql`).
@@ -585,6 +588,19 @@ impl Store for SqliteStore {
     async fn delete_camera(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_owned();
         self.write_tx(move |w| cameras::delete(&w.conn, &id)).await
+    }
+
+    async fn wall_layouts(&self) -> StoreResult<Vec<WallLayout>> {
+        self.read(wall::all).await
+    }
+
+    async fn save_wall_layout(&self, layout: WallLayout) -> StoreResult<bool> {
+        self.write_tx(move |w| wall::save(&w.conn, &layout)).await
+    }
+
+    async fn delete_wall_layout(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.write_tx(move |w| wall::delete(&w.conn, &name)).await
     }
 
     async fn agencies(&self) -> StoreResult<Vec<Agency>> {
