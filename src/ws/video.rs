@@ -17,14 +17,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::client::{SESSION_ENDED, SessionBound, session_end};
 use crate::camera::Viewer;
 use crate::camera::fmp4::{Timeline, fragment, init_segment, mime};
-use crate::camera::source::VideoParams;
+use crate::camera::model::CameraStatus;
+use crate::camera::source::{Frame, VideoParams};
 use crate::metrics as m;
 
 /// The longest a viewer's socket may take one frame before the viewer is closed.
@@ -36,6 +39,7 @@ const STREAM_RESTARTED: u16 = 4002;
 const TOO_SLOW: u16 = 4003;
 
 /// Why the stream to a viewer ended.
+#[derive(Debug, PartialEq)]
 enum End {
     Session(&'static str),
     StreamGone,
@@ -43,7 +47,7 @@ enum End {
     TooSlow,
 }
 
-pub async fn serve(socket: WebSocket, viewer: Viewer, session: SessionBound) {
+pub async fn serve(socket: WebSocket, mut viewer: Viewer, session: SessionBound) {
     m::camera_viewers(1.0);
     let (mut sink, mut incoming) = socket.split();
     let reader = async {
@@ -55,7 +59,7 @@ pub async fn serve(socket: WebSocket, viewer: Viewer, session: SessionBound) {
         }
     };
     let ended = tokio::select! {
-        end = send(&mut sink, viewer) => end,
+        end = send(&mut sink, &mut viewer.frames, &mut viewer.status, &viewer.gone) => end,
         () = reader => End::SocketClosed,
         reason = session_end(&session.ended, session.expires_at_ms, &session.still_live) => {
             End::Session(reason)
@@ -77,10 +81,8 @@ pub async fn serve(socket: WebSocket, viewer: Viewer, session: SessionBound) {
     m::camera_viewers(-1.0);
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
-
 /// One message to the socket, within [`SEND_TIMEOUT`].
-async fn put(sink: &mut Sink, msg: Message) -> Result<(), End> {
+async fn put<S: Sink<Message> + Unpin>(sink: &mut S, msg: Message) -> Result<(), End> {
     match tokio::time::timeout(SEND_TIMEOUT, sink.send(msg)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::SocketClosed),
@@ -96,24 +98,31 @@ fn default_spacing(p: &VideoParams) -> u32 {
     }
 }
 
-async fn send(sink: &mut Sink, mut viewer: Viewer) -> End {
+/// The viewer's stream, until it ends: the socket is generic so that a test can hold a sink
+/// that stops taking frames.
+async fn send<S: Sink<Message> + Unpin>(
+    sink: &mut S,
+    frames: &mut broadcast::Receiver<Arc<Frame>>,
+    status: &mut watch::Receiver<CameraStatus>,
+    gone: &CancellationToken,
+) -> End {
     let mut params: Option<Arc<VideoParams>> = None;
     let mut timeline = Timeline::default();
     let mut waiting_for_keyframe = true;
     let mut epoch: Option<u32> = None;
-    let status = serde_json::to_value(&*viewer.status.borrow_and_update()).unwrap_or_default();
-    if let Err(end) = put(sink, status_frame(status)).await {
+    let first = serde_json::to_value(&*status.borrow_and_update()).unwrap_or_default();
+    if let Err(end) = put(sink, status_frame(first)).await {
         return end;
     }
     loop {
         let frame = tokio::select! {
-            () = viewer.gone.cancelled() => return End::StreamGone,
-            frame = viewer.frames.recv() => frame,
-            changed = viewer.status.changed() => {
+            () = gone.cancelled() => return End::StreamGone,
+            frame = frames.recv() => frame,
+            changed = status.changed() => {
                 if changed.is_err() {
                     return End::StreamGone;
                 }
-                let status = serde_json::to_value(&*viewer.status.borrow_and_update())
+                let status = serde_json::to_value(&*status.borrow_and_update())
                     .unwrap_or_default();
                 if let Err(end) = put(sink, status_frame(status)).await {
                     return end;
@@ -170,4 +179,138 @@ fn status_frame(mut status: serde_json::Value) -> Message {
         o.insert("type".into(), "status".into());
     }
     Message::Text(status.to_string().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::PollSender;
+
+    use super::*;
+    use crate::camera::model::CameraState;
+
+    fn params() -> Arc<VideoParams> {
+        Arc::new(VideoParams {
+            codec: "avc1.42C01E".into(),
+            sample_entry: Bytes::from_static(b"\0\0\0\x10avc1fakeentry"),
+            extra_data: Bytes::new(),
+            width: 320,
+            height: 240,
+            clock_rate: 90_000,
+            frame_rate: Some(25.0),
+        })
+    }
+
+    /// Frame `n`, a keyframe when `key`; its payload names it.
+    fn frame(n: u32, key: bool, params: &Arc<VideoParams>) -> Arc<Frame> {
+        Arc::new(Frame {
+            timestamp: i64::from(n) * 3600,
+            keyframe: key,
+            data: Bytes::from(format!("frame-{n:04}")),
+            params: params.clone(),
+            lost_packets: 0,
+            epoch: 0,
+        })
+    }
+
+    /// The frame a fragment carries (its payload ends the `mdat`), or the message's kind.
+    fn carried(msg: &Message) -> String {
+        match msg {
+            Message::Binary(b)
+                if b.len() >= 10 && b.starts_with(&[0, 0]) && &b[4..8] == b"moof" =>
+            {
+                String::from_utf8_lossy(&b[b.len() - 10..]).into_owned()
+            }
+            Message::Binary(_) => "init".into(),
+            Message::Text(t) => t.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    struct Rig {
+        ring: broadcast::Sender<Arc<Frame>>,
+        socket: mpsc::Receiver<Message>,
+        task: tokio::task::JoinHandle<End>,
+        _status: watch::Sender<CameraStatus>,
+        gone: CancellationToken,
+    }
+
+    /// A viewer on a ring of `ring` frames, whose socket holds one message until read.
+    fn rig(ring: usize) -> Rig {
+        let (tx, mut frames) = broadcast::channel(ring);
+        let (status_tx, mut status) = watch::channel(CameraStatus::new(CameraState::Online, 0));
+        let (to_socket, socket) = mpsc::channel(1);
+        let mut sink = PollSender::new(to_socket);
+        let gone = CancellationToken::new();
+        let stop = gone.clone();
+        let task =
+            tokio::spawn(async move { send(&mut sink, &mut frames, &mut status, &stop).await });
+        Rig {
+            ring: tx,
+            socket,
+            task,
+            _status: status_tx,
+            gone,
+        }
+    }
+
+    async fn read(rig: &mut Rig) -> String {
+        carried(&rig.socket.recv().await.expect("the socket is open"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_viewer_that_falls_a_ring_behind_skips_to_the_next_keyframe() {
+        let mut rig = rig(8);
+        let p = params();
+        assert!(read(&mut rig).await.contains("\"status\""));
+        let _ = rig.ring.send(frame(0, true, &p));
+        let _ = rig.ring.send(frame(1, false, &p));
+        assert!(read(&mut rig).await.contains("\"mse\""));
+        assert_eq!(read(&mut rig).await, "init");
+        assert_eq!(read(&mut rig).await, "frame-0000");
+        assert_eq!(read(&mut rig).await, "frame-0001");
+        // the socket stops taking frames while the camera sends three rings' worth
+        for n in 2..26 {
+            let _ = rig.ring.send(frame(n, false, &p));
+            tokio::task::yield_now().await;
+        }
+        // the viewer lost its place: what was in flight arrives, then nothing until a keyframe
+        let _ = rig.ring.send(frame(26, true, &p));
+        let _ = rig.ring.send(frame(27, false, &p));
+        let mut got = Vec::new();
+        loop {
+            let next = read(&mut rig).await;
+            got.push(next.clone());
+            if next == "frame-0027" {
+                break;
+            }
+        }
+        let at = got
+            .iter()
+            .position(|f| f == "frame-0026")
+            .expect("the keyframe");
+        assert!(at <= 2, "at most the frames in flight before it: {got:?}");
+        assert_eq!(got.len(), at + 2, "{got:?}");
+        assert!(
+            got[..at].iter().all(|f| f.as_str() < "frame-0004"),
+            "{got:?}"
+        );
+        rig.gone.cancel();
+        assert_eq!(rig.task.await.expect("task"), End::StreamGone);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_socket_that_takes_nothing_for_the_send_timeout_ends_the_viewer() {
+        let mut rig = rig(8);
+        let p = params();
+        assert!(read(&mut rig).await.contains("\"status\""));
+        for n in 0..4 {
+            let _ = rig.ring.send(frame(n, n == 0, &p));
+        }
+        // never read again: the paused clock runs to the timeout
+        let started = tokio::time::Instant::now();
+        assert_eq!(rig.task.await.expect("task"), End::TooSlow);
+        assert!(started.elapsed() >= SEND_TIMEOUT, "{:?}", started.elapsed());
+    }
 }

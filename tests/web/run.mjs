@@ -967,6 +967,53 @@ async function main() {
     await wctx.close();
   });
 
+  await check('an operator arranges a named wall layout (drag a camera onto a tile, swap two), the wall opens it and follows a later save', async () => {
+    await page.click('header.top [data-action=wall-layouts]');
+    const sheet = '#wall-layouts';
+    await page.waitForSelector(`${sheet} [data-cam="cb-cam-maphuc"]`, { timeout: 15000 });
+    await page.fill(`${sheet} input[name=name]`, 'Lũ sông Bằng');
+    await page.click(`${sheet} [data-size="4"]`);
+    // a camera dragged from the list onto the first tile; another chosen in the second tile
+    await page.dragAndDrop(`${sheet} [data-cam="cb-cam-maphuc"]`, `${sheet} [data-i="0"]`);
+    await page.selectOption(`${sheet} select[data-tile="1"]`, 'cb-cam-banggiang');
+    // the second tile dragged onto the first swaps them
+    await page.dragAndDrop(`${sheet} [data-i="1"]`, `${sheet} [data-i="0"]`);
+    const shown = await page.$$eval(`${sheet} select[data-tile]`, (els) => els.map((e) => e.value));
+    if (shown.join(',') !== 'cb-cam-banggiang,cb-cam-maphuc,,') throw new Error(`tiles before saving: ${shown}`);
+    await page.click(`${sheet} button[type=submit]`);
+    await page.waitForFunction((s) => document.querySelector(`${s} .admin-notice`)?.textContent.includes('Lũ sông Bằng'), sheet, { timeout: 10000 });
+    const path = `/api/v1/wall/layouts/${encodeURIComponent('Lũ sông Bằng')}`;
+    const saved = await hub.get(path, token);
+    if (JSON.stringify(saved.tiles) !== '["cb-cam-banggiang","cb-cam-maphuc"]' || saved.size !== 4) throw new Error(`saved ${JSON.stringify(saved)}`);
+    await waitFor('the tiles\' stills loaded', () => page.$$eval(`${sheet} .cam-still`, (imgs) => imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0)), 20000, 250);
+    await shot(page, '33-wall-layout-editor');
+    await page.click(`${sheet} [data-action=close]`);
+
+    const wctx = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    const wall = await wctx.newPage();
+    wall.on('pageerror', (e) => pageErrors.push(`wall: ${e.message}`));
+    await wall.goto(`${hub.base}/wall/?layout=${encodeURIComponent('Lũ sông Bằng')}`);
+    await logIn(wall, PASSWORD);
+    await wall.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+    const tiles = () => wall.$$eval('#camera-grid > .cam-tile', (els) => els.map((el) => el.dataset.camera || ''));
+    const first = await tiles();
+    if (first.join(',') !== 'cb-cam-banggiang,cb-cam-maphuc,,') throw new Error(`wall tiles ${first}`);
+    const heading = await wall.$eval('#cameras h2', (el) => el.textContent);
+    if (!heading.includes('Lũ sông Bằng')) throw new Error(`heading ${heading}`);
+    await waitFor('the layout\'s tiles playing', () => wall.evaluate(() => [...document.querySelectorAll('#camera-grid video')]
+      .every((v) => v.getVideoPlaybackQuality().totalVideoFrames > 5)), 30000, 250);
+    await wall.waitForFunction(() => !window.iochub.map.isMoving() && window.iochub.map.loaded(), null, { timeout: 20000 });
+    await shot(wall, '34-wall-layout');
+    // saved again from elsewhere: one big tile; the wall's next check shows it
+    const res = await fetch(`${hub.base}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ size: 1, tiles: ['cb-cam-bangioc'] }) });
+    if (res.status !== 200) throw new Error(`re-save ${res.status}`);
+    await wall.evaluate(() => window.iochub.checkLayout());
+    const after = await tiles();
+    if (after.join(',') !== 'cb-cam-bangioc') throw new Error(`after the re-save: ${after}`);
+    await wctx.close();
+  });
+
   await check('cameras on the map, and a gauge\'s card shows the nearest camera live', async () => {
     await page.reload();
     await page.waitForFunction(() => window.iochub?.map && document.querySelectorAll('.camera-marker').length >= 4, null, { timeout: 20000 });
@@ -986,6 +1033,29 @@ async function main() {
       && document.querySelector('#panel .panel-charts canvas'), null, { timeout: 15000 });
     if (await page.$('#panel .panel-camera .cam-tile')) throw new Error('a camera shown 60 km away');
     await page.evaluate(() => window.iochub.panel.close());
+  });
+
+  await check('an alert\'s card in the console plays the nearest live camera, and stops it when closed', async () => {
+    const key = 'cb-wl-banggiang-03';
+    await publish(`ioc/${key}/telemetry`, { pm2_5: 300 });
+    const id = await waitFor('the gauge\'s alert', () => page.evaluate((k) => [...window.iochub.store.alerts.values()]
+      .find((a) => a.device === k && a.rule === 'pm25-very-unhealthy')?.id, key), 20000, 200);
+    await page.evaluate((i) => window.iochub.console.open({ id: i }), id);
+    const card = '#alert-console .console-camera';
+    const near = await waitFor('the camera playing on the card', () => page.evaluate((c) => {
+      const tile = document.querySelector(`${c} .cam-tile`);
+      const v = tile?.querySelector('video');
+      return v && v.getVideoPlaybackQuality().totalVideoFrames > 5 ? { camera: tile.dataset.camera, heading: document.querySelector(`${c} h3`).textContent } : null;
+    }, card), 30000, 250);
+    if (near.camera !== 'cb-cam-banggiang' || !near.heading.startsWith('Camera gần nhất')) throw new Error(JSON.stringify(near));
+    // the card re-renders (its timeline refreshes) and the same video keeps playing
+    const before = await page.$eval(`${card} video`, (v) => { window.cardVideo = v; return v.currentTime; });
+    await page.evaluate(() => window.iochub.console._refreshDetail());
+    await waitFor('the same video advancing', () => page.$eval(`${card} video`, (v, t0) => v === window.cardVideo && v.currentTime > t0 + 0.5, before), 10000, 200);
+    await shot(page, '35-alert-card-camera');
+    await page.click('#alert-console [data-action=detail-close]');
+    if (await page.$(`${card} video`)) throw new Error('the camera still plays after the card closed');
+    await page.evaluate(() => window.iochub.console.close());
   });
 
   if (pageErrors.length) {

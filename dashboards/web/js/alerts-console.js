@@ -3,12 +3,17 @@
 // timeline and webhook deliveries. It lives: alert frames from the store update the list and the
 // open alert without a reload. Which buttons show is this file's guess from the role and the
 // state (the table in docs/CONTRACT.md "Alert handling"); the hub decides, and says why when not.
+// An alert's card plays the nearest live camera (the alert's own when a camera raised it, else
+// one within the hub's `camera_radius_m`), so the operator sees the flooded bridge, not only its
+// water level; the video survives the card's re-renders and stops when the card closes.
 
 import { api } from './api.js';
 import { t, applyI18n, fmtDateTime, fmtNumber, measureLabel, ruleLabel, relTime } from './i18n.js';
 import { esc, options } from './html.js';
 import { appEvents } from './events.js';
 import { STATES, STATE_RANK, SEV_RANK } from './store.js';
+import { nearestCamera } from './cameras.js';
+import { CameraTile } from './camera-grid.js';
 
 const CATEGORIES = ['flood', 'landslide', 'forest_fire', 'air_pollution', 'equipment', 'other'];
 const IOC = ['admin', 'supervisor', 'operator'];
@@ -96,6 +101,12 @@ export class AlertConsole {
     this.notice = root.querySelector('.admin-notice');
     this.tbody = root.querySelector('tbody');
     this.detail = root.querySelector('[data-detail]');
+    // the card: its head and facts, the camera (kept across re-renders), its actions and timeline
+    this.detailHead = document.createElement('div');
+    this.detailCamera = Object.assign(document.createElement('section'), { className: 'panel-camera console-camera', hidden: true });
+    this.detailRest = document.createElement('div');
+    this.detail.append(this.detailHead, this.detailCamera, this.detailRest);
+    this.camera = null; // { id: the alert's, tile }
     this.filterForm = root.querySelector('[data-filter]');
     this.rows = new Map(); // id -> alert, as listed
     this.selected = new Set();
@@ -142,6 +153,30 @@ export class AlertConsole {
   close() {
     this.root.hidden = true;
     document.body.classList.remove('console-open');
+    this._stopCamera();
+  }
+
+  /** The nearest live camera of alert `a` on its card, unless it already plays there. */
+  async _showCamera(a) {
+    if (this.camera?.id === a.id) return;
+    this._stopCamera();
+    const mine = { id: a.id, tile: null };
+    this.camera = mine;
+    const near = await nearestCamera(a.lat, a.lon, a.device);
+    if (this.camera !== mine || !near) return;
+    const h = document.createElement('h3');
+    h.textContent = near.distance === 0 ? t('camera_live')
+      : `${t('camera_nearest')} · ${fmtNumber(near.distance < 1000 ? near.distance : near.distance / 1000, 0)}${near.distance < 1000 ? ' m' : ' km'}`;
+    mine.tile = new CameraTile(near.camera, 'sub');
+    this.detailCamera.replaceChildren(h, mine.tile.el);
+    this.detailCamera.hidden = false;
+  }
+
+  _stopCamera() {
+    this.camera?.tile?.stop();
+    this.camera = null;
+    this.detailCamera.replaceChildren();
+    this.detailCamera.hidden = true;
   }
 
   say(text, kind) {
@@ -310,6 +345,7 @@ export class AlertConsole {
     }
     this.detail.hidden = false;
     this.render();
+    if (this.current) this._showCamera(this.current);
     await this._refreshDetail();
   }
 
@@ -374,7 +410,7 @@ export class AlertConsole {
         ${e.note ? `<div class="note">${esc(e.note)}</div>` : ''}${e.detail?.photo ? photo(e.detail.photo) : ''}</li>`;
     }).join('');
     const deliveries = (this.deliveries || []).map((d) => `<li data-delivery="${esc(d.state)}"><b>${esc(agencyName(d.agency))}</b> · ${esc(t(`del_${d.state}`))} · ${esc(t('attempts'))}: ${d.attempts}${d.last_error ? ` · <span class="muted">${esc(d.last_error)}</span>` : ''}</li>`).join('');
-    this.detail.innerHTML = `
+    this.detailHead.innerHTML = `
       <div class="panel-head"><div>
         <div class="panel-title">#${a.id} · ${esc(this._title(a))}</div>
         <div><span class="sev-badge sev-${esc(a.severity)}">${esc(t(a.severity))}</span>
@@ -392,7 +428,8 @@ export class AlertConsole {
         ${dl ? fact(dl.kind === 'ack' ? 'ack_deadline' : 'resolve_deadline', `${esc(fmtDateTime(dl.at))} · ${this._deadlineCell(a)}`) : ''}
         ${fact('escalations', a.escalations ? String(a.escalations) : '')}
         ${fact('resolution', a.resolution ? esc(t(`res_${a.resolution}`)) : '')}
-      </dl>
+      </dl>`;
+    this.detailRest.innerHTML = `
       <div class="console-actions">${simple.map((x) => `<button class="btn ${x === 'acknowledge' || x === 'start' ? 'primary' : ''}" type="button" data-act="${x}">${esc(t(`act_${x}`))}</button>`).join('')}</div>
       ${forms.join('')}
       <h3>${esc(t('timeline'))}</h3><ol class="timeline">${steps}</ol>
@@ -403,6 +440,7 @@ export class AlertConsole {
     if (e.target.closest('[data-action=detail-close]')) {
       this.openId = null;
       this.detail.hidden = true;
+      this._stopCamera();
       this.render();
       return;
     }

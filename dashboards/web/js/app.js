@@ -8,6 +8,7 @@ import { DevicePanel } from './panel.js';
 import { AreaTools } from './areas.js';
 import { AdminView, mayAdminister } from './admin.js';
 import { AlertConsole } from './alerts-console.js';
+import { WallLayoutsView } from './wall-layouts.js';
 import { Notices } from './notices.js';
 import { t } from './i18n.js';
 import { appEvents } from './events.js';
@@ -80,6 +81,22 @@ const shell = createShell({
     };
     offer(shell.me);
     appEvents.on('session', offer);
+    // Arranging the video wall's named layouts, for the roles that may (operators and up).
+    const wallEl = document.createElement('section');
+    wallEl.id = 'wall-layouts';
+    wallEl.className = 'admin';
+    wallEl.hidden = true;
+    document.body.appendChild(wallEl);
+    const wallLayouts = new WallLayoutsView(wallEl);
+    const wallBtn = document.querySelector('header.top [data-action=wall-layouts]');
+    wallBtn.addEventListener('click', () => { admin.close(); wallLayouts.open(); });
+    adminBtn.addEventListener('click', () => wallLayouts.close());
+    const offerWall = (me) => {
+      wallBtn.hidden = !me?.permissions?.includes('wall_arrange');
+      if (wallBtn.hidden) wallLayouts.close();
+    };
+    offerWall(shell.me);
+    appEvents.on('session', offerWall);
     // The alert console, for every account that reads alerts; the header's button counts what
     // waits for this account (the IOC: alerts nobody took; an agency: alerts sent to it, not
     // started), and a red strip stays while a critical alert waits unacknowledged.
@@ -138,7 +155,7 @@ const shell = createShell({
     appEvents.on('session', offerConsole);
     appEvents.on('langchange', renderWaiting);
     // Test and bench hook (read-only use expected): the map, the store and the views.
-    window.iochub = { map, store, shell, panel, ticker, areas, select, admin, console: console_, notices };
+    window.iochub = { map, store, shell, panel, ticker, areas, select, admin, console: console_, notices, wallLayouts };
     document.body.dataset.ready = '1';
   },
 });

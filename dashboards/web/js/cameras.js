@@ -49,3 +49,24 @@ export async function nearestCamera(lat, lon, self) {
   }
   return best;
 }
+
+/** The wall's saved layouts: [{name, size, tiles, updated_at, updated_by}], by name. */
+export const wallLayouts = () => api('/api/v1/wall/layouts');
+
+const layoutPath = (name) => `/api/v1/wall/layouts/${encodeURIComponent(name)}`;
+
+/** One layout by name; `background` for the wall's own refreshes. */
+export const wallLayout = (name, opts = {}) => api(layoutPath(name), { background: opts.background, retry: opts.retry });
+
+export const saveWallLayout = (name, size, tiles) => api(layoutPath(name), { method: 'PUT', body: { size, tiles } });
+
+export const deleteWallLayout = (name) => api(layoutPath(name), { method: 'DELETE' });
+
+/**
+ * A layout's tiles as cameras from `all` (the cameras the account sees), in order; null for an
+ * empty tile and for a camera that is gone or outside the account's areas.
+ */
+export const layoutCameras = (layout, all) => Array.from({ length: layout.size }, (_, i) => {
+  const id = layout.tiles[i];
+  return (id && all.find((c) => c.id === id)) || null;
+});

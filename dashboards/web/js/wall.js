@@ -4,31 +4,60 @@
 // live in the hub's store), and the map's device source is rebuilt in place, never appended to.
 // `?lang=en` forces English on a wall that has no keyboard. `?cameras=4` (1, 4, 9 or 16) shows a
 // grid of camera tiles beside the map: the cameras named by `&pick=id,id,…` in that order, else
-// the first ones the account sees.
+// the first ones the account sees. `?layout=name` shows a layout saved in the console instead,
+// and follows it: a save there reaches the wall within LAYOUT_EVERY.
 
 import { createShell } from './shell.js';
 import { DeviceMap, COLORS } from './map.js';
 import { Ticker, bindCounts } from './ticker.js';
 import { setLang } from './i18n.js';
 import { CameraGrid, GRID_SIZES } from './camera-grid.js';
-import { cameras as allCameras } from './cameras.js';
+import { cameras as allCameras, wallLayout, layoutCameras } from './cameras.js';
 
 const params = new URLSearchParams(location.search);
 const q = params.get('lang');
 if (q === 'vi' || q === 'en') setLang(q);
 
-/** The camera grid of `?cameras=N`, if asked for (the cameras' list failing leaves none). */
+/** How often a wall showing a saved layout looks for a newer version of it (ms). */
+const LAYOUT_EVERY = 30000;
+
+/** The camera grid of `?layout=name` or `?cameras=N`, if asked for (no cameras: none). */
 async function cameraGrid() {
-  const size = Number(params.get('cameras'));
+  const name = params.get('layout');
+  const layout = name ? await wallLayout(name, { retry: false }).catch(() => null) : null;
+  const size = layout ? layout.size : Number(params.get('cameras'));
   if (!GRID_SIZES.includes(size)) return null;
   const all = await allCameras();
   if (!all.length) return null;
-  const pick = (params.get('pick') || '').split(',').filter(Boolean);
-  const chosen = pick.length ? pick.map((id) => all.find((c) => c.id === id)).filter(Boolean) : all;
+  let chosen;
+  if (layout) chosen = layoutCameras(layout, all);
+  else {
+    const pick = (params.get('pick') || '').split(',').filter(Boolean);
+    chosen = pick.length ? pick.map((id) => all.find((c) => c.id === id)).filter(Boolean) : all;
+  }
   const section = document.getElementById('cameras');
   section.hidden = false;
   document.body.classList.add('with-cameras');
-  return new CameraGrid(document.getElementById('camera-grid'), { size, cameras: chosen });
+  const title = section.querySelector('[data-layout-name]');
+  title.textContent = layout ? layout.name : '';
+  const grid = new CameraGrid(document.getElementById('camera-grid'), { size, cameras: chosen });
+  if (layout) follow(grid, layout);
+  return grid;
+}
+
+/** Looks once for a newer version of the layout shown (set by `follow`). */
+let checkLayout = async () => {};
+
+/** Shows the layout again whenever someone saves a different version of it. */
+function follow(grid, shown) {
+  let current = shown;
+  checkLayout = async () => {
+    const next = await wallLayout(current.name, { background: true, retry: false }).catch(() => null);
+    if (!next || next.updated_at === current.updated_at) return;
+    current = next;
+    grid.show(next.size, layoutCameras(next, await allCameras()));
+  };
+  setInterval(() => checkLayout(), LAYOUT_EVERY);
 }
 
 const shell = createShell({
@@ -57,7 +86,8 @@ const shell = createShell({
     const cameras = await cameraGrid();
     map.resize();
     map.showCameras(await allCameras());
-    window.iochub = { map, store, shell, ticker, cameras };
+    // test hook: `checkLayout` runs the layout's periodic check now
+    window.iochub = { map, store, shell, ticker, cameras, checkLayout: () => checkLayout() };
     document.body.dataset.ready = '1';
   },
 });
