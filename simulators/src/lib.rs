@@ -4,3 +4,4 @@
 pub mod cameras;
 pub mod load;
 pub mod province;
+pub mod viewers;

@@ -51,6 +51,60 @@ enum Command {
     /// Publish a paced load and report what was sent, acked, committed and alerted (one JSON line
     /// on stdout).
     Load(LoadArgs),
+    /// Serve one live camera over RTSP for the benchmarks until Ctrl-C: `/main` and `/sub`,
+    /// encoded as they are shown, each frame stamped with the wall-clock time it was drawn at
+    /// (simulators/src/cameras/live.rs). Prints `ready PORT` on stdout once it listens.
+    Camera(CameraArgs),
+    /// Watch a hub camera (`/ws/video/{camera}`) with N WebSocket viewers for a while and
+    /// report what each got (one JSON line on stdout).
+    Viewers(ViewersArgs),
+}
+
+#[derive(clap::Args)]
+struct CameraArgs {
+    /// Where to listen (port 0: a free one, printed).
+    #[arg(long, default_value = "127.0.0.1:8554")]
+    rtsp: std::net::SocketAddr,
+    /// The main stream's size, WIDTHxHEIGHT (width a multiple of 16).
+    #[arg(long, default_value = "1280x720", value_parser = size)]
+    size: (usize, usize),
+    /// The sub-stream's size.
+    #[arg(long, default_value = "320x180", value_parser = size)]
+    sub_size: (usize, usize),
+    /// Frames per second of both streams.
+    #[arg(long, default_value_t = 25)]
+    fps: u32,
+    /// Main stream bitrate in kbit/s (the sub-stream's is scaled by its area).
+    #[arg(long, default_value_t = 3000)]
+    kbps: u32,
+    /// Frames from one keyframe to the next (default: one second's).
+    #[arg(long)]
+    gop: Option<u32>,
+    /// Seed of the picture's noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct ViewersArgs {
+    /// ws://host:port/ws/video/{camera}[?stream=sub]
+    #[arg(long)]
+    url: String,
+    /// Bearer token (POST /api/v1/auth/login).
+    #[arg(long, env = "IOCHUB_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Viewers, each on its own socket.
+    #[arg(long, default_value_t = 1)]
+    viewers: usize,
+    /// Seconds to watch.
+    #[arg(long, value_name = "SECS")]
+    duration: f64,
+}
+
+fn size(s: &str) -> Result<(usize, usize), String> {
+    let (w, h) = s.split_once('x').ok_or("expected WIDTHxHEIGHT")?;
+    let n = |v: &str| v.trim().parse::<usize>().map_err(|e| format!("{v}: {e}"));
+    Ok((n(w)?, n(h)?))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -198,6 +252,51 @@ async fn main() -> anyhow::Result<()> {
             let report = load::run(opts, ctrl_c()).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
+        Command::Camera(a) => camera(a).await?,
+        Command::Viewers(a) => {
+            let duration = secs(a.duration, "--duration")?;
+            let report =
+                iochub_sim::viewers::run(&a.url, a.token.as_deref(), a.viewers, duration).await?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
     }
+    Ok(())
+}
+
+async fn camera(a: CameraArgs) -> anyhow::Result<()> {
+    use iochub_sim::cameras::Server;
+    use iochub_sim::cameras::live::{Live, LiveOptions};
+    use std::io::Write;
+
+    let stop = ctrl_c();
+    let main = LiveOptions {
+        width: a.size.0,
+        height: a.size.1,
+        fps: a.fps,
+        kbps: a.kbps,
+        gop: a.gop.unwrap_or(a.fps),
+        seed: a.seed,
+    };
+    let area = |(w, h): (usize, usize)| (w * h).max(1) as f64;
+    let sub = LiveOptions {
+        width: a.sub_size.0,
+        height: a.sub_size.1,
+        kbps: ((f64::from(a.kbps) * area(a.sub_size) / area(a.size)) as u32).max(64),
+        ..main
+    };
+    let mut streams = Vec::new();
+    for (path, options) in [("/main", main), ("/sub", sub)] {
+        let live = Live::start(options, stop.clone())
+            .with_context(|| format!("the {path} stream did not start"))?;
+        streams.push((path.to_owned(), live));
+    }
+    let listener = tokio::net::TcpListener::bind(a.rtsp)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.rtsp))?;
+    let port = listener.local_addr()?.port();
+    let mut out = std::io::stdout();
+    writeln!(out, "ready {port}")?;
+    out.flush()?;
+    Server::live(streams).serve(listener, stop).await?;
     Ok(())
 }

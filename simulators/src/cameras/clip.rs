@@ -58,8 +58,14 @@ pub struct Clips {
 #[error("the H.264 encoder failed: {0}")]
 pub struct EncodeError(String);
 
+impl EncodeError {
+    pub(crate) fn new(e: impl std::fmt::Display) -> Self {
+        Self(e.to_string())
+    }
+}
+
 fn failed(e: impl std::fmt::Display) -> EncodeError {
-    EncodeError(e.to_string())
+    EncodeError::new(e)
 }
 
 /// Draws and encodes a stream's clips (a second or so of CPU for 640x360: run it off the async
@@ -116,7 +122,7 @@ pub fn encode(scene: Scene, seed: u64, width: usize, height: usize) -> Result<Cl
 }
 
 /// An Annex B stream's NAL units (start codes and trailing zeros removed).
-fn units(stream: &[u8]) -> Vec<Bytes> {
+pub(crate) fn units(stream: &[u8]) -> Vec<Bytes> {
     let mut out = Vec::new();
     let mut rest = stream;
     while let Some(start) = rest.windows(3).position(|w| w == [0, 0, 1]) {
@@ -131,6 +137,26 @@ fn units(stream: &[u8]) -> Vec<Bytes> {
         }
     }
     out
+}
+
+/// `frames` pictures of `scene` at `fps`, with a sensor's noise, as I420 (Y, then U, then V):
+/// what the live camera (`live`) loops under its time stamp.
+pub(crate) fn pictures(
+    scene: Scene,
+    seed: u64,
+    (width, height): (usize, usize),
+    fps: f64,
+    frames: u32,
+) -> Vec<Vec<u8>> {
+    use openh264::formats::YUVSource;
+    let mut canvas = Canvas::new(scene, seed, width, height);
+    (0..frames)
+        .map(|n| {
+            canvas.paint_at(f64::from(n) / fps, n, true);
+            let yuv = YUVBuffer::from_rgb8_source(RgbSliceU8::new(&canvas.rgb, (width, height)));
+            [yuv.y(), yuv.u(), yuv.v()].concat()
+        })
+        .collect()
 }
 
 /// Draws a scene's pictures: a background drawn once, then what moves and the noise.
@@ -244,7 +270,11 @@ impl Canvas {
 
     /// Paints the `n`th picture into `rgb`.
     fn paint(&mut self, n: u32, noisy: bool) {
-        let t = f64::from(n) / f64::from(FPS);
+        self.paint_at(f64::from(n) / f64::from(FPS), n, noisy);
+    }
+
+    /// Paints the picture at `t` seconds into `rgb`, `n` choosing its noise.
+    fn paint_at(&mut self, t: f64, n: u32, noisy: bool) {
         let (w, h) = (self.width, self.height);
         for (i, px) in self.background.iter().enumerate() {
             let (x, y) = (i % w, i / w);

@@ -8,6 +8,7 @@
 //! hub's picture checks must notice and its rules alert on.
 
 pub mod clip;
+pub mod live;
 pub mod rtsp;
 
 use std::time::Duration;

@@ -8,20 +8,27 @@
 //! comes first), off the async threads; every client gets its own
 //! RTP session (sequence numbers, timestamps, SSRC) and its own pace, ten frames a second. A
 //! client that does not read loses ticks, never grows a queue.
+//!
+//! A server made with [`Server::live`] serves live streams instead (`live`, for the
+//! benchmarks): one encoder per stream, whose frames every client gets from its first keyframe
+//! on; a client that falls a ring behind skips to the next keyframe.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OnceCell, Semaphore, mpsc, watch};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{OnceCell, Semaphore, broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 use tracing::{debug, info, warn};
 
 use super::clip::{self, Clip, Clips, FPS};
+use super::live::{Live, LiveFrame};
 use super::{Fault, MAIN_SIZE, SimCamera};
 
 /// The largest RTP payload: a packet fits an Ethernet frame's MTU.
@@ -50,10 +57,21 @@ struct Inner {
     seed: u64,
 }
 
-struct Stream {
-    camera: SimCamera,
-    size: (usize, usize),
-    clips: OnceCell<Arc<Clips>>,
+enum Stream {
+    /// A simulated camera's clips, looped.
+    Clips {
+        camera: SimCamera,
+        size: (usize, usize),
+        clips: OnceCell<Arc<Clips>>,
+    },
+    /// Encoded as it is shown.
+    Live(Arc<Live>),
+}
+
+/// What a PLAY starts.
+enum Media {
+    Clips(Arc<Clips>),
+    Live(Arc<Live>),
 }
 
 impl Server {
@@ -63,7 +81,7 @@ impl Server {
         let mut streams = HashMap::new();
         for camera in cameras {
             for (name, size) in [("main", (w, h)), ("sub", (w / 2, h / 2))] {
-                let stream = Stream {
+                let stream = Stream::Clips {
                     camera: camera.clone(),
                     size,
                     clips: OnceCell::new(),
@@ -76,6 +94,21 @@ impl Server {
                 streams,
                 started: Instant::now(),
                 seed,
+            }),
+        }
+    }
+
+    /// A server of live streams, by path (e.g. `/main`, `/sub`).
+    pub fn live(streams: Vec<(String, Arc<Live>)>) -> Self {
+        let streams = streams
+            .into_iter()
+            .map(|(path, live)| (path, Stream::Live(live)))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                streams,
+                started: Instant::now(),
+                seed: 0,
             }),
         }
     }
@@ -145,9 +178,16 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 impl Inner {
     /// A stream's clips, encoded the first time they are asked for.
     async fn clips(&self, path: &str) -> Option<Arc<Clips>> {
-        let stream = self.streams.get(path)?;
-        let clips = stream.clips.get_or_try_init(|| async {
-            let (scene, seed, (w, h)) = (stream.camera.scene, self.seed, stream.size);
+        let Some(Stream::Clips {
+            camera,
+            size,
+            clips,
+        }) = self.streams.get(path)
+        else {
+            return None;
+        };
+        let clips = clips.get_or_try_init(|| async {
+            let (scene, seed, (w, h)) = (camera.scene, self.seed, *size);
             let encoded =
                 tokio::task::spawn_blocking(move || clip::encode(scene, seed, w, h)).await;
             match encoded {
@@ -162,9 +202,19 @@ impl Inner {
         clips.await.ok().cloned()
     }
 
+    /// What a stream plays: its clips (encoded now if not yet) or its live encoder.
+    async fn media(&self, path: &str) -> Option<Media> {
+        match self.streams.get(path)? {
+            Stream::Live(live) => Some(Media::Live(live.clone())),
+            Stream::Clips { .. } => self.clips(path).await.map(Media::Clips),
+        }
+    }
+
     fn fault(&self, path: &str) -> Option<Fault> {
-        let schedule = self.streams.get(path)?.camera.fault?;
-        schedule.at(self.started.elapsed())
+        let Some(Stream::Clips { camera, .. }) = self.streams.get(path) else {
+            return None;
+        };
+        camera.fault?.at(self.started.elapsed())
     }
 }
 
@@ -179,7 +229,22 @@ struct Request {
 /// What the request side tells the side that writes.
 enum Out {
     Reply(Vec<u8>),
-    Play(String, Arc<Clips>),
+    Play(String, Media),
+}
+
+/// A live stream's client: its frames, its RTP session, and whether it waits for a keyframe.
+struct LivePlayer {
+    frames: broadcast::Receiver<Arc<LiveFrame>>,
+    rtp: Rtp,
+    waiting: bool,
+}
+
+/// The next frame of a live stream, or never when the client plays none.
+async fn next_live(live: &mut Option<LivePlayer>) -> Result<Arc<LiveFrame>, RecvError> {
+    match live {
+        Some(p) => p.frames.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn connection(inner: Arc<Inner>, socket: TcpStream) -> std::io::Result<()> {
@@ -207,15 +272,23 @@ async fn connection(inner: Arc<Inner>, socket: TcpStream) -> std::io::Result<()>
     };
     let writes = async {
         let mut player: Option<Player> = None;
+        let mut live: Option<LivePlayer> = None;
         let mut tick = interval(Duration::from_secs(1) / FPS);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 out = rx.recv() => match out {
                     Some(Out::Reply(bytes)) => write.write_all(&bytes).await?,
-                    Some(Out::Play(path, clips)) => {
+                    Some(Out::Play(path, Media::Clips(clips))) => {
                         player = Some(Player::new(path, clips, inner.seed));
                         tick.reset_immediately();
+                    }
+                    Some(Out::Play(path, Media::Live(stream))) => {
+                        live = Some(LivePlayer {
+                            frames: stream.subscribe(),
+                            rtp: Rtp::new(inner.seed, &path),
+                            waiting: true,
+                        });
                     }
                     None => return Ok::<_, std::io::Error>(()),
                 },
@@ -223,6 +296,19 @@ async fn connection(inner: Arc<Inner>, socket: TcpStream) -> std::io::Result<()>
                     if let Some(p) = &mut player {
                         let packets = p.next_frame(inner.fault(&p.path));
                         write.write_all(&packets).await?;
+                    }
+                }
+                frame = next_live(&mut live) => {
+                    let Some(p) = &mut live else { continue };
+                    match frame {
+                        Ok(frame) if p.waiting && !frame.keyframe => {}
+                        Ok(frame) => {
+                            p.waiting = false;
+                            let packets = p.rtp.frame(&frame.units, frame.ticks);
+                            write.write_all(&packets).await?;
+                        }
+                        Err(RecvError::Lagged(_)) => p.waiting = true,
+                        Err(RecvError::Closed) => return Ok(()),
                     }
                 }
             }
@@ -340,10 +426,13 @@ async fn answer(inner: &Inner, r: Request) -> Vec<Out> {
             )],
             "",
         )],
-        "DESCRIBE" => match inner.clips(&path).await {
-            Some(clips) => {
+        "DESCRIBE" => match inner.media(&path).await {
+            Some(media) => {
                 let base = format!("{}/", r.url.trim_end_matches('/'));
-                let sdp = sdp(&clips);
+                let sdp = match &media {
+                    Media::Clips(c) => sdp(&c.sps, &c.pps, FPS),
+                    Media::Live(l) => sdp(&l.sps, &l.pps, l.options.fps),
+                };
                 vec![reply(
                     "200 OK",
                     &[
@@ -373,10 +462,10 @@ async fn answer(inner: &Inner, r: Request) -> Vec<Out> {
                 )]
             }
         }
-        "PLAY" => match inner.clips(&path).await {
-            Some(clips) => vec![
+        "PLAY" => match inner.media(&path).await {
+            Some(media) => vec![
                 reply("200 OK", &[session(), ("Range", "npt=0.000-".into())], ""),
-                Out::Play(path, clips),
+                Out::Play(path, media),
             ],
             None => vec![reply("454 Session Not Found", &[], "")],
         },
@@ -386,9 +475,9 @@ async fn answer(inner: &Inner, r: Request) -> Vec<Out> {
 }
 
 /// The session description: one H.264 video track with its parameter sets.
-fn sdp(clips: &Clips) -> String {
+fn sdp(sps: &[u8], pps: &[u8], fps: u32) -> String {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let profile = clips.sps.get(1..4).map_or_else(
+    let profile = sps.get(1..4).map_or_else(
         || "42e01f".to_owned(),
         |p| format!("{:02x}{:02x}{:02x}", p[0], p[1], p[2]),
     );
@@ -396,9 +485,9 @@ fn sdp(clips: &Clips) -> String {
         "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=iochub-sim\r\nt=0 0\r\n\
          m=video 0 RTP/AVP 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 H264/90000\r\n\
          a=fmtp:96 packetization-mode=1;profile-level-id={profile};sprop-parameter-sets={},{}\r\n\
-         a=framerate:{FPS}\r\na=control:trackID=0\r\n",
-        b64.encode(&clips.sps),
-        b64.encode(&clips.pps),
+         a=framerate:{fps}\r\na=control:trackID=0\r\n",
+        b64.encode(sps),
+        b64.encode(pps),
     )
 }
 
@@ -408,25 +497,18 @@ struct Player {
     clips: Arc<Clips>,
     playing: Option<Fault>,
     position: usize,
-    sequence: u16,
-    timestamp: u32,
-    ssrc: u32,
+    rtp: Rtp,
 }
 
 impl Player {
     fn new(path: String, clips: Arc<Clips>, seed: u64) -> Self {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let r = super::rng::noise(seed, path.len() as u64, now);
+        let rtp = Rtp::new(seed, &path);
         Self {
             path,
             clips,
             playing: None,
             position: 0,
-            sequence: r as u16,
-            timestamp: (r >> 16) as u32,
-            ssrc: (r >> 32) as u32,
+            rtp,
         }
     }
 
@@ -451,6 +533,43 @@ impl Player {
         };
         let units = frame.units.clone();
         self.position = (self.position + 1) % clip.frames.len().max(1);
+        let out = self.rtp.packetise(&units);
+        self.rtp.timestamp = self.rtp.timestamp.wrapping_add(90_000 / FPS);
+        out
+    }
+}
+
+/// An RTP session: sequence numbers, timestamps, SSRC, chosen at random at its start.
+struct Rtp {
+    sequence: u16,
+    /// The first frame's timestamp (a live stream's frames count their ticks from it).
+    base: u32,
+    timestamp: u32,
+    ssrc: u32,
+}
+
+impl Rtp {
+    fn new(seed: u64, path: &str) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let r = super::rng::noise(seed, path.len() as u64, now);
+        Self {
+            sequence: r as u16,
+            base: (r >> 16) as u32,
+            timestamp: (r >> 16) as u32,
+            ssrc: (r >> 32) as u32,
+        }
+    }
+
+    /// A live frame's packets, at `ticks` (90 kHz) after the session's first timestamp.
+    fn frame(&mut self, units: &[Bytes], ticks: u64) -> Vec<u8> {
+        self.timestamp = self.base.wrapping_add(ticks as u32);
+        self.packetise(units)
+    }
+
+    /// A frame's RTP packets at the current timestamp, interleaved on channel 0.
+    fn packetise(&mut self, units: &[Bytes]) -> Vec<u8> {
         let mut out = Vec::with_capacity(units.iter().map(|u| u.len() + 40).sum());
         for (i, unit) in units.iter().enumerate() {
             let last_unit = i + 1 == units.len();
@@ -471,7 +590,6 @@ impl Player {
                 self.packet(&mut out, last_unit && end != 0, &[&fu, chunk]);
             }
         }
-        self.timestamp = self.timestamp.wrapping_add(90_000 / FPS);
         out
     }
 
