@@ -172,6 +172,7 @@ impl Cameras {
                 Inspector::new(
                     self.inner.decoding.clone(),
                     self.inner.settings.frozen_after,
+                    self.inner.settings.picture_every,
                 )
             }),
             reporter,

@@ -4,9 +4,9 @@
 //! snapshot serves. The bit rate shows neither (a frozen or black picture still sends full-size
 //! keyframes), so the picture itself is looked at.
 //!
-//! Only keyframes are decoded, each on its own: one a second or two per camera, about 0.6 ms for
-//! a 720p picture with OpenH264 built into the hub (docs/ARCHITECTURE.md says why not an ffmpeg
-//! child). Decoding runs on tokio's blocking threads, at most [`slots`] at a time across all
+//! Only keyframes are decoded, each on its own, at most one per camera every `picture_every`
+//! (8 s): a few ms for a real 720p picture with OpenH264 built into the hub (docs/ARCHITECTURE.md
+//! says why not an ffmpeg child). Decoding runs on tokio's blocking threads, at most [`slots`] at a time across all
 //! cameras; a keyframe that finds no free slot, or its camera's previous one still decoding, is
 //! skipped and counted, never queued (a snapshot waits for a slot, within its 10 s).
 //!
@@ -270,9 +270,15 @@ impl Judge {
 }
 
 /// A camera's keyframes on their way to a verdict: one decoded at a time, off the async
-/// threads, the ones that come meanwhile skipped.
+/// threads, at most one every `every`; the ones that come meanwhile are skipped. The camera's
+/// decoder is kept from one keyframe to the next: a new one per keyframe would allocate and
+/// clear its picture buffers each time (measured: more CPU than the decoding, and more memory
+/// held by the allocator, not less).
 pub struct Inspector {
     slots: Arc<Semaphore>,
+    every: Duration,
+    /// When the latest keyframe looked at came.
+    last: Option<Instant>,
     /// None while a keyframe is being decoded (the decoder is with it), or before the first.
     decoder: Option<Decoder>,
     running: Option<JoinHandle<(Decoder, Result<Look, PictureError>)>>,
@@ -280,20 +286,29 @@ pub struct Inspector {
 }
 
 impl Inspector {
-    pub fn new(slots: Arc<Semaphore>, frozen_after: Duration) -> Self {
+    pub fn new(slots: Arc<Semaphore>, frozen_after: Duration, every: Duration) -> Self {
         Self {
             slots,
+            every,
+            last: None,
             decoder: None,
             running: None,
             judge: Judge::new(frozen_after),
         }
     }
 
-    /// Starts decoding a keyframe unless one is being decoded or every slot is busy (then it
-    /// is skipped and counted). False when it is not looked at.
+    /// Starts decoding a keyframe when one is due, unless one is being decoded or every slot
+    /// is busy (then it is skipped and counted). False when it is not looked at.
     pub fn offer(&mut self, frame: &Arc<Frame>) -> bool {
         // a keyframe with lost packets would be judged on what the decoder made up for them
         if !frame.keyframe || frame.lost_packets > 0 || !frame.params.codec.starts_with("avc1") {
+            return false;
+        }
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < self.every)
+        {
             return false;
         }
         if self.running.is_some() {
@@ -312,6 +327,7 @@ impl Inspector {
                 return false;
             }
         };
+        self.last = Some(now);
         let frame = frame.clone();
         self.running = Some(tokio::task::spawn_blocking(move || {
             let look = decoder.decode(&frame, Look::of);
@@ -325,6 +341,7 @@ impl Inspector {
     /// of the past. The decoding finishes on its own; the next keyframe gets a new decoder.
     pub fn discard(&mut self) {
         self.running = None;
+        self.last = None;
     }
 
     /// Whether a keyframe is being decoded.

@@ -48,6 +48,10 @@ pub struct Settings {
     pub viewer_queue: usize,
     /// How long a picture must stay the same to be frozen.
     pub frozen_after: Duration,
+    /// The shortest time between two keyframes looked at: decoding is most of a camera's cost,
+    /// and a verdict a few seconds later changes nothing (`frozen_after` needs two looks
+    /// anyway, and the pack's rules hold a picture verdict for 30 s).
+    pub picture_every: Duration,
 }
 
 impl Default for Settings {
@@ -61,6 +65,7 @@ impl Default for Settings {
             backoff_max: Duration::from_secs(10),
             viewer_queue: 64,
             frozen_after: Duration::from_secs(8),
+            picture_every: Duration::from_secs(8),
         }
     }
 }

@@ -42,32 +42,19 @@ pub fn black() -> YUVBuffer {
 pub fn keyframe(encoder: &mut Encoder, yuv: &YUVBuffer) -> Arc<Frame> {
     encoder.force_intra_frame();
     let stream = encoder.encode(yuv).unwrap().to_vec();
-    let mut units = Vec::new();
-    let mut rest = &stream[..];
-    while let Some(start) = rest.windows(3).position(|w| w == [0, 0, 1]) {
-        rest = &rest[start + 3..];
-        let end = rest
-            .windows(3)
-            .position(|w| w == [0, 0, 1])
-            .unwrap_or(rest.len());
-        let mut unit = &rest[..end];
-        while unit.last() == Some(&0) {
-            unit = &unit[..unit.len() - 1];
-        }
-        units.push(unit.to_vec());
-    }
+    let units = iochub_sim::cameras::clip::units(&stream);
     let sps = units.iter().find(|u| u[0] & 0x1f == 7).unwrap();
     let pps = units.iter().find(|u| u[0] & 0x1f == 8).unwrap();
     let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
     avcc.extend((sps.len() as u16).to_be_bytes());
-    avcc.extend(sps);
+    avcc.extend(sps.iter());
     avcc.push(1);
     avcc.extend((pps.len() as u16).to_be_bytes());
-    avcc.extend(pps);
+    avcc.extend(pps.iter());
     let mut data = Vec::new();
     for u in units.iter().filter(|u| !matches!(u[0] & 0x1f, 7..=9)) {
         data.extend((u.len() as u32).to_be_bytes());
-        data.extend(u);
+        data.extend(u.iter());
     }
     Arc::new(Frame {
         timestamp: 0,

@@ -13,8 +13,10 @@ use super::rng::noise;
 
 /// Frames per second of every simulated stream.
 pub const FPS: u32 = 10;
-/// Seconds of live picture before the loop starts over.
-const LIVE_SECONDS: u32 = 8;
+/// Seconds of live picture before the loop starts over: longer than the time between two of the
+/// hub's looks at a camera's picture (8 s, or a keyframe or two more), or a look would land on
+/// the same keyframe of the loop as the one before and see a frozen picture.
+const LIVE_SECONDS: u32 = 13;
 
 /// What a camera looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,8 +123,9 @@ pub fn encode(scene: Scene, seed: u64, width: usize, height: usize) -> Result<Cl
     })
 }
 
-/// An Annex B stream's NAL units (start codes and trailing zeros removed).
-pub(crate) fn units(stream: &[u8]) -> Vec<Bytes> {
+/// An Annex B stream's NAL units (start codes and trailing zeros removed); the hub's camera
+/// tests use it too.
+pub fn units(stream: &[u8]) -> Vec<Bytes> {
     let mut out = Vec::new();
     let mut rest = stream;
     while let Some(start) = rest.windows(3).position(|w| w == [0, 0, 1]) {

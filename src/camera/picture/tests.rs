@@ -175,7 +175,7 @@ fn a_snapshot_is_a_jpeg_of_the_pictures_size() {
 async fn an_inspector_decodes_one_keyframe_at_a_time_and_skips_the_rest() {
     let mut encoder = Encoder::new().unwrap();
     let dark = keyframe(&mut encoder, &black());
-    let mut inspector = Inspector::new(slots(), Duration::from_secs(8));
+    let mut inspector = Inspector::new(slots(), Duration::from_secs(8), Duration::ZERO);
     assert!(inspector.offer(&dark));
     assert!(!inspector.offer(&dark), "one at a time");
     assert_eq!(
@@ -187,7 +187,7 @@ async fn an_inspector_decodes_one_keyframe_at_a_time_and_skips_the_rest() {
     );
     // with every slot taken elsewhere, a keyframe is skipped
     let busy = Arc::new(tokio::sync::Semaphore::new(0));
-    let mut starved = Inspector::new(busy, Duration::from_secs(8));
+    let mut starved = Inspector::new(busy, Duration::from_secs(8), Duration::ZERO);
     assert!(!starved.offer(&dark));
     // a frame that is not a keyframe is not looked at
     let delta = Arc::new(Frame {
@@ -195,4 +195,21 @@ async fn an_inspector_decodes_one_keyframe_at_a_time_and_skips_the_rest() {
         ..(*dark).clone()
     });
     assert!(!inspector.offer(&delta));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_inspector_looks_at_one_keyframe_per_interval() {
+    let mut encoder = Encoder::new().unwrap();
+    let dark = keyframe(&mut encoder, &black());
+    let every = Duration::from_secs(4);
+    let mut inspector = Inspector::new(slots(), Duration::from_secs(8), every);
+    assert!(inspector.offer(&dark));
+    assert!(inspector.verdict().await.is_ok());
+    tokio::time::advance(Duration::from_secs(3)).await;
+    assert!(!inspector.offer(&dark), "not due 3 s after the last");
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert!(inspector.offer(&dark), "due after 4 s");
+    // a stream that ends forgets it: the next stream's first keyframe is looked at at once
+    inspector.discard();
+    assert!(inspector.offer(&dark));
 }

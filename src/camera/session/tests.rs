@@ -405,7 +405,9 @@ fn picture_frame(encoder: &mut Encoder, picture: &YUVBuffer, n: i64) -> Result<F
 #[tokio::test(start_paused = true)]
 async fn a_dark_picture_is_reported_at_once_and_a_frozen_one_after_eight_seconds() {
     let (tx, rx) = mpsc::channel(100);
-    let inspector = Inspector::new(picture::slots(), Duration::from_secs(8));
+    // every keyframe looked at (a keyframe a second here)
+    let every = Duration::from_secs(1);
+    let inspector = Inspector::new(picture::slots(), Duration::from_secs(8), every);
     let mut rig = rig_with(vec![Open::Stream(rx)], true, Some(inspector));
     let mut status = rig.shared.status.subscribe();
     let mut encoder = Encoder::new().unwrap();
