@@ -67,15 +67,15 @@ async function measured(fn) {
   return { ...result, usage };
 }
 
-/** Opens `url` in `page`, logging in if the app asks, and waits until the app is ready. */
+/**
+ * Opens `url` in `page` with a fresh login and waits until the app is ready. The session cookie
+ * is dropped first: with it, the login form may show for a moment while the app checks the
+ * session and then hide, which a "log in if asked" would race.
+ */
 async function enter(page, url) {
+  await page.context().clearCookies();
   await page.goto(url);
-  const first = await waitFor('the login form or the app', () => page.evaluate(() => {
-    if (document.body.dataset.ready === '1') return 'ready';
-    const form = document.querySelector('#login form');
-    return form && form.offsetParent !== null ? 'login' : null;
-  }), 30000, 100);
-  if (first === 'login') await logIn(page, PASSWORD);
+  await logIn(page, PASSWORD);
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60000 });
 }
 

@@ -2,7 +2,8 @@
 // through Media Source Extensions, with no library. The hub sends a status frame, then
 // {"type":"mse","mime"} and an init segment, then one fMP4 fragment per frame
 // (docs/CONTRACT.md, "Cameras"); this appends them in order, keeps the picture at the live edge
-// (a tab in the background falls behind: it jumps ahead, never plays old video), trims what is
+// (a little behind it: plays slightly fast until caught up; far behind, as a tab in the
+// background falls: jumps ahead, never plays old video), trims what is
 // behind, and reconnects when the stream restarts, goes silent or the network drops (it gives up
 // after MAX_FAILED_OPENS sockets refused at the upgrade: no session, no such camera).
 //
@@ -18,6 +19,16 @@ const SILENCE_MS = 8000;
 const MAX_FAILED_OPENS = 5;
 /** The furthest the picture may lag the newest frame before it jumps to the live edge (s). */
 const MAX_LAG = 1.5;
+/**
+ * Past this lag the picture plays CATCH_UP_RATE fast until it is within AT_EDGE of the newest
+ * frame (s): without it a player keeps whatever lag it started with (measured: 65 to 512 ms
+ * from one start to the next), and the jump below leaves JUMP_TO behind.
+ */
+const CATCH_UP_LAG = 0.15;
+const AT_EDGE = 0.08;
+const CATCH_UP_RATE = 1.15;
+/** Where a jump to the live edge lands, behind the newest frame (s). */
+const JUMP_TO = 0.15;
 /** Video kept behind the playhead (s). */
 const KEEP_BEHIND = 10;
 /** Close codes after which reconnecting is pointless: the session ended. */
@@ -84,8 +95,13 @@ export function playCamera(video, camera, { stream = 'main', onStatus = () => {}
     const ranges = video.buffered;
     if (!ranges.length) return;
     const end = ranges.end(ranges.length - 1);
-    if (end - video.currentTime > MAX_LAG || video.currentTime < ranges.start(0)) {
-      video.currentTime = Math.max(ranges.start(ranges.length - 1), end - 0.2);
+    const lag = end - video.currentTime;
+    if (lag > MAX_LAG || video.currentTime < ranges.start(0)) {
+      video.currentTime = Math.max(ranges.start(ranges.length - 1), end - JUMP_TO);
+    } else if (lag > CATCH_UP_LAG) {
+      video.playbackRate = CATCH_UP_RATE;
+    } else if (lag < AT_EDGE) {
+      video.playbackRate = 1;
     }
     if (video.paused) video.play().catch(() => {});
   }
