@@ -13,6 +13,13 @@ import { Notices } from './notices.js';
 import { t } from './i18n.js';
 import { appEvents } from './events.js';
 
+/** A sheet over the console (the admin section, the wall's layouts, the alert console): hidden. */
+function sheet(id, className = 'admin') {
+  const el = Object.assign(document.createElement('section'), { id, className, hidden: true });
+  document.body.appendChild(el);
+  return el;
+}
+
 const shell = createShell({
   async onReady({ store }) {
     const panelEl = document.getElementById('panel');
@@ -66,12 +73,7 @@ const shell = createShell({
     });
     // The admin section, offered only to a role that administers something (accounts, agencies,
     // tokens, the audit trail), with the tabs that role may use.
-    const adminEl = document.createElement('section');
-    adminEl.id = 'admin';
-    adminEl.className = 'admin';
-    adminEl.hidden = true;
-    document.body.appendChild(adminEl);
-    const admin = new AdminView(adminEl);
+    const admin = new AdminView(sheet('admin'));
     const adminBtn = document.querySelector('header.top [data-action=admin]');
     adminBtn.addEventListener('click', () => admin.open());
     const offer = (me) => {
@@ -82,12 +84,7 @@ const shell = createShell({
     offer(shell.me);
     appEvents.on('session', offer);
     // Arranging the video wall's named layouts, for the roles that may (operators and up).
-    const wallEl = document.createElement('section');
-    wallEl.id = 'wall-layouts';
-    wallEl.className = 'admin';
-    wallEl.hidden = true;
-    document.body.appendChild(wallEl);
-    const wallLayouts = new WallLayoutsView(wallEl);
+    const wallLayouts = new WallLayoutsView(sheet('wall-layouts'));
     const wallBtn = document.querySelector('header.top [data-action=wall-layouts]');
     wallBtn.addEventListener('click', () => { admin.close(); wallLayouts.open(); });
     adminBtn.addEventListener('click', () => wallLayouts.close());
@@ -100,12 +97,7 @@ const shell = createShell({
     // The alert console, for every account that reads alerts; the header's button counts what
     // waits for this account (the IOC: alerts nobody took; an agency: alerts sent to it, not
     // started), and a red strip stays while a critical alert waits unacknowledged.
-    const consoleEl = document.createElement('section');
-    consoleEl.id = 'alert-console';
-    consoleEl.className = 'admin console-sheet';
-    consoleEl.hidden = true;
-    document.body.appendChild(consoleEl);
-    console_ = new AlertConsole(consoleEl, store, {
+    console_ = new AlertConsole(sheet('alert-console', 'admin console-sheet'), store, {
       me: shell.me,
       onLocate: (a) => {
         console_.close();
