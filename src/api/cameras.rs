@@ -118,6 +118,21 @@ pub async fn visible(
     Ok((camera, device))
 }
 
+/// Every camera in the caller's areas, with its device.
+pub async fn all_visible(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<(Camera, Option<Device>)>, ApiError> {
+    let mut out = Vec::new();
+    for c in state.store.cameras().await? {
+        let device = state.store.device(&c.id).await?;
+        if sees(caller, device.as_ref()) {
+            out.push((c, device));
+        }
+    }
+    Ok(out)
+}
+
 /// Every camera in the caller's areas, with its status.
 #[utoipa::path(get, path = "/api/v1/cameras", tag = "devices", security(("bearer" = [])),
     responses((status = 200, body = [CameraView]), (status = 403, body = ErrorBody)))]
@@ -125,14 +140,13 @@ pub async fn list(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<CameraView>>, ApiError> {
-    let mut out = Vec::new();
-    for c in state.store.cameras().await? {
-        let device = state.store.device(&c.id).await?;
-        if sees(&caller, device.as_ref()) {
-            out.push(view(&state, c, device.as_ref()));
-        }
-    }
-    Ok(Json(out))
+    let visible = all_visible(&state, &caller).await?;
+    Ok(Json(
+        visible
+            .into_iter()
+            .map(|(c, device)| view(&state, c, device.as_ref()))
+            .collect(),
+    ))
 }
 
 /// One camera.

@@ -55,14 +55,11 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| ApiError::bad_body(e.body_text()))?;
     let layout = body.layout(&name, &caller.username, now_ms())?;
-    for id in layout.tiles.iter().flatten() {
-        match super::cameras::visible(&state, &caller, id).await {
-            Ok(_) => {}
-            Err(e) if e.status == StatusCode::NOT_FOUND => {
-                return Err(ApiError::bad_field("tiles", format!("no camera {id:?}")));
-            }
-            Err(e) => return Err(e),
-        }
+    let visible = super::cameras::all_visible(&state, &caller).await?;
+    if let Some(id) =
+        (layout.tiles.iter().flatten()).find(|id| !visible.iter().any(|(c, _)| &c.id == *id))
+    {
+        return Err(ApiError::bad_field("tiles", format!("no camera {id:?}")));
     }
     let new = state.store.save_wall_layout(layout.clone()).await?;
     tracing::info!(by = %caller.username, layout = %layout.name, "wall layout saved");

@@ -66,10 +66,6 @@ impl EncodeError {
     }
 }
 
-fn failed(e: impl std::fmt::Display) -> EncodeError {
-    EncodeError::new(e)
-}
-
 /// Draws and encodes a stream's clips (a second or so of CPU for 640x360: run it off the async
 /// threads).
 pub fn encode(scene: Scene, seed: u64, width: usize, height: usize) -> Result<Clips, EncodeError> {
@@ -79,7 +75,7 @@ pub fn encode(scene: Scene, seed: u64, width: usize, height: usize) -> Result<Cl
         .max_frame_rate(FrameRate::from_hz(FPS as f32))
         .intra_frame_period(IntraFramePeriod::from_num_frames(FPS));
     let mut encoder =
-        Encoder::with_api_config(OpenH264API::from_source(), config).map_err(failed)?;
+        Encoder::with_api_config(OpenH264API::from_source(), config).map_err(EncodeError::new)?;
     let mut canvas = Canvas::new(scene, seed, width, height);
     let mut clip = |pictures: &mut dyn FnMut(u32) -> YUVBuffer, frames: u32| {
         let mut out = Vec::with_capacity(frames as usize);
@@ -88,7 +84,7 @@ pub fn encode(scene: Scene, seed: u64, width: usize, height: usize) -> Result<Cl
             if n % FPS == 0 {
                 encoder.force_intra_frame();
             }
-            let stream = encoder.encode(&picture).map_err(failed)?.to_vec();
+            let stream = encoder.encode(&picture).map_err(EncodeError::new)?.to_vec();
             out.push(CodedFrame {
                 units: units(&stream),
                 keyframe: n % FPS == 0,
@@ -105,12 +101,17 @@ pub fn encode(scene: Scene, seed: u64, width: usize, height: usize) -> Result<Cl
     )?;
     let mut dark_canvas = Canvas::covered(seed, width, height);
     let dark = clip(&mut |n| dark_canvas.draw(n, true), FPS * 2)?;
-    let first = live.frames.first().ok_or_else(|| failed("no frame"))?;
+    let first = live
+        .frames
+        .first()
+        .ok_or_else(|| EncodeError::new("no frame"))?;
     let unit = |kind: u8| {
         (first.units.iter())
             .find(|u| u.first().is_some_and(|b| b & 0x1f == kind))
             .cloned()
-            .ok_or_else(|| failed(format!("no NAL unit of type {kind} in the first keyframe")))
+            .ok_or_else(|| {
+                EncodeError::new(format!("no NAL unit of type {kind} in the first keyframe"))
+            })
     };
     Ok(Clips {
         width,
